@@ -1,0 +1,4 @@
+//! The WPC document: loading TOML with source spans, the schema check, the
+//! typed model, the canonical hash and the formatter.
+
+pub mod hash;
