@@ -5,3 +5,7 @@
 //! the library prints.
 
 pub mod policy;
+pub mod report;
+
+/// Where the documentation lives; rule pages are `{DOCS_URL}/rules/CODE.md`.
+pub const DOCS_URL: &str = "https://github.com/wpc-dev/wpc/blob/main/docs";

@@ -1,0 +1,349 @@
+//! TOML → JSON payload, remembering the source span of every key and value.
+//!
+//! The payload is what gets hashed and schema-checked; the spans are how every
+//! later finding (schema, lint, test) points back at `file:line:col`.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde_json::{Map, Number, Value};
+use toml::de::{DeTable, DeValue};
+
+use crate::report::{Finding, Severity, SourceFile};
+
+/// The code for documents that cannot be read as TOML at all.
+pub const SYNTAX: &str = "WPC001";
+/// The code for documents whose shape is wrong (schema errors, and values
+/// TOML allows but a WPC does not: floats, date-times, huge integers).
+pub const SCHEMA: &str = "WPC002";
+
+/// Largest policy file accepted. Real policies are a few KiB; the bound keeps
+/// a hostile or mistaken input from costing memory and time.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// Deepest nesting of arrays and tables accepted. A WPC is 4 levels deep; the
+/// bound is checked before parsing so the recursive parser never sees a
+/// pathological input.
+pub const MAX_DEPTH: usize = 64;
+
+/// The largest integer that survives a round trip through an IEEE 754 double,
+/// which is what every JSON consumer of the payload (and JCS) uses.
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// Where a node sits in the source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NodeSpan {
+    /// The key that names it (absent for array items and the root).
+    key: Option<Range<usize>>,
+    value: Range<usize>,
+}
+
+/// A parsed TOML document: its JSON payload and the spans of its nodes,
+/// addressed by JSON pointer.
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub source: SourceFile,
+    pub value: Value,
+    spans: HashMap<String, NodeSpan>,
+}
+
+impl Document {
+    /// Read TOML from `source`. Every syntax error the parser can recover from
+    /// is reported, as are floats, date-times and unsafe integers.
+    pub fn parse(source: SourceFile) -> Result<Document, Vec<Finding>> {
+        let text = source.text();
+        if text.len() > MAX_FILE_BYTES {
+            return Err(vec![
+                Finding::new(
+                    SYNTAX,
+                    Severity::Error,
+                    format!(
+                        "file is {} bytes; wpc reads TOML files of at most {} bytes",
+                        text.len(),
+                        MAX_FILE_BYTES
+                    ),
+                )
+                .in_file(source.path()),
+            ]);
+        }
+        if let Some(offset) = too_deep(text) {
+            return Err(vec![
+                Finding::new(
+                    SYNTAX,
+                    Severity::Error,
+                    format!("nesting deeper than {MAX_DEPTH} levels"),
+                )
+                .at(&source, offset..offset + 1),
+            ]);
+        }
+        let (root, errors) = DeTable::parse_recoverable(text);
+        if !errors.is_empty() {
+            return Err(errors
+                .iter()
+                .map(|err| {
+                    let message = err.message().trim_end().to_owned();
+                    let finding = Finding::new(SYNTAX, Severity::Error, message);
+                    match err.span() {
+                        Some(span) => finding.at(&source, span),
+                        None => finding.in_file(source.path()),
+                    }
+                })
+                .collect());
+        }
+        let mut builder = Builder { source: &source, spans: HashMap::new(), findings: Vec::new() };
+        let root_span = 0..text.len();
+        let value = builder.table(root.get_ref(), String::new());
+        builder.spans.insert(String::new(), NodeSpan { key: None, value: root_span });
+        if !builder.findings.is_empty() {
+            builder.findings.sort_by_key(|f| f.location.as_ref().map(|l| l.range.start));
+            return Err(builder.findings);
+        }
+        Ok(Document { spans: builder.spans, source, value })
+    }
+
+    /// The span of the value at `pointer`, or of its nearest existing
+    /// ancestor's key (a missing key points at its parent table).
+    pub fn value_span(&self, pointer: &str) -> Range<usize> {
+        self.nearest(pointer).value.clone()
+    }
+
+    /// The span of the key at `pointer` (falls back to its value, then to the
+    /// nearest ancestor).
+    pub fn key_span(&self, pointer: &str) -> Range<usize> {
+        let node = self.nearest(pointer);
+        node.key.clone().unwrap_or_else(|| node.value.clone())
+    }
+
+    /// The span to highlight for a problem with the node at `pointer` as a
+    /// whole: `key = value` when it has a key, else the value.
+    pub fn entry_span(&self, pointer: &str) -> Range<usize> {
+        let node = self.nearest(pointer);
+        match &node.key {
+            Some(key) if key.start <= node.value.start => key.start..node.value.end,
+            _ => node.value.clone(),
+        }
+    }
+
+    /// A finding located at the value at `pointer`.
+    pub fn finding_at(
+        &self,
+        pointer: &str,
+        code: &'static str,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding::new(code, severity, message).at(&self.source, self.value_span(pointer))
+    }
+
+    fn nearest(&self, pointer: &str) -> &NodeSpan {
+        let mut pointer = pointer;
+        loop {
+            if let Some(node) = self.spans.get(pointer) {
+                return node;
+            }
+            match pointer.rfind('/') {
+                Some(i) => pointer = &pointer[..i],
+                None => pointer = "",
+            }
+            if pointer.is_empty() {
+                // The root is always present.
+                return self.spans.get("").unwrap_or(&ROOT);
+            }
+        }
+    }
+}
+
+static ROOT: NodeSpan = NodeSpan { key: None, value: 0..0 };
+
+/// Escape one JSON pointer segment (RFC 6901).
+pub fn pointer_segment(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// `/constraints/approvals/0/when` → `constraints.approvals[0].when`: how a
+/// TOML user names a key.
+pub fn display_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{segment}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&segment);
+        }
+    }
+    if out.is_empty() { "(document)".to_owned() } else { out }
+}
+
+struct Builder<'s> {
+    source: &'s SourceFile,
+    spans: HashMap<String, NodeSpan>,
+    findings: Vec<Finding>,
+}
+
+impl Builder<'_> {
+    fn table(&mut self, table: &DeTable<'_>, pointer: String) -> Value {
+        let mut map = Map::new();
+        for (key, value) in table {
+            let child = format!("{pointer}/{}", pointer_segment(key.get_ref()));
+            let json = self.value(value.get_ref(), value.span(), &child);
+            self.spans.insert(child, NodeSpan { key: Some(key.span()), value: value.span() });
+            map.insert(key.get_ref().to_string(), json);
+        }
+        Value::Object(map)
+    }
+
+    fn value(&mut self, value: &DeValue<'_>, span: Range<usize>, pointer: &str) -> Value {
+        match value {
+            DeValue::String(s) => Value::String(s.to_string()),
+            DeValue::Boolean(b) => Value::Bool(*b),
+            DeValue::Integer(int) => match i64::from_str_radix(int.as_str(), int.radix()) {
+                Ok(n) if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&n) => {
+                    Value::Number(Number::from(n))
+                }
+                _ => self.reject(
+                    span,
+                    pointer,
+                    "integers must lie within ±(2^53−1) so every JSON reader sees the same number",
+                ),
+            },
+            DeValue::Float(_) => self.reject(
+                span,
+                pointer,
+                "floats are not allowed in a WPC: they have no single canonical JSON form",
+            ),
+            DeValue::Datetime(_) => self.reject(
+                span,
+                pointer,
+                "date-times are not allowed in a WPC: write them as strings",
+            ),
+            DeValue::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        let child = format!("{pointer}/{i}");
+                        let json = self.value(item.get_ref(), item.span(), &child);
+                        self.spans.insert(child, NodeSpan { key: None, value: item.span() });
+                        json
+                    })
+                    .collect(),
+            ),
+            DeValue::Table(table) => self.table(table, pointer.to_owned()),
+        }
+    }
+
+    fn reject(&mut self, span: Range<usize>, pointer: &str, why: &str) -> Value {
+        self.findings.push(
+            Finding::new(SCHEMA, Severity::Error, format!("`{}`: {why}", display_path(pointer)))
+                .at(self.source, span),
+        );
+        Value::Null
+    }
+}
+
+/// The offset of the first bracket or brace that opens nesting deeper than
+/// [`MAX_DEPTH`], if any. Brackets inside strings and comments are skipped;
+/// the count over-approximates (it does not know `[table]` headers close), so
+/// it only rejects documents no WPC comes close to.
+fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            quote @ (b'"' | b'\'') => {
+                let triple = bytes[i..].starts_with(&[quote; 3]);
+                i += if triple { 3 } else { 1 };
+                while i < bytes.len() {
+                    if quote == b'"' && bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if triple && bytes[i..].starts_with(&[quote; 3]) {
+                        i += 2;
+                        break;
+                    }
+                    if !triple && (bytes[i] == quote || bytes[i] == b'\n') {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => {
+                // A table header's brackets close on its line; only inline
+                // arrays and tables can carry depth across lines.
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Document, Vec<Finding>> {
+        Document::parse(SourceFile::new("p.toml", text))
+    }
+
+    #[test]
+    fn payload_and_spans() {
+        let doc = parse("a = 1\n[t]\nlist = [\"x\", true]\n").unwrap();
+        assert_eq!(doc.value, serde_json::json!({"a": 1, "t": {"list": ["x", true]}}));
+        assert_eq!(&doc.source.text()[doc.value_span("/t/list/0")], "\"x\"");
+        assert_eq!(&doc.source.text()[doc.key_span("/t/list")], "list");
+        // A missing key points at its parent.
+        assert_eq!(doc.key_span("/t/missing"), doc.key_span("/t"));
+    }
+
+    #[test]
+    fn floats_datetimes_and_big_integers_are_located_errors() {
+        let errors = parse("f = 1.5\nd = 1979-05-27\nbig = 9007199254740992\nok = 9007199254740991\n")
+            .unwrap_err();
+        let lines: Vec<_> =
+            errors.iter().map(|f| (f.code, f.location.as_ref().unwrap().line)).collect();
+        assert_eq!(lines, [(SCHEMA, 1), (SCHEMA, 2), (SCHEMA, 3)]);
+    }
+
+    #[test]
+    fn every_syntax_error_is_reported() {
+        let errors = parse("a = \nb = = 2\n").unwrap_err();
+        assert!(errors.len() >= 2, "{errors:?}");
+        assert!(errors.iter().all(|f| f.code == SYNTAX && f.location.is_some()));
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected_before_parsing() {
+        let text = format!("a = {}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let errors = parse(&text).unwrap_err();
+        assert!(errors[0].message.contains("nesting"));
+        // Brackets inside strings and comments do not count.
+        let quoted = format!("a = \"{}\" # {}\n", "[".repeat(100), "{".repeat(100));
+        assert!(parse(&quoted).is_ok());
+    }
+
+    #[test]
+    fn display_paths_read_like_toml() {
+        assert_eq!(display_path("/constraints/approvals/0/when"), "constraints.approvals[0].when");
+        assert_eq!(display_path("/metadata/a~1b"), "metadata.a/b");
+        assert_eq!(display_path(""), "(document)");
+    }
+}
