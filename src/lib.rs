@@ -4,6 +4,8 @@
 //! The binary in `src/main.rs` is a thin layer over this library; nothing in
 //! the library prints.
 
+pub mod config;
+pub mod lint;
 pub mod policy;
 pub mod report;
 

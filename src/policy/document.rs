@@ -101,6 +101,12 @@ impl Document {
         Ok(Document { spans: builder.spans, source, value })
     }
 
+    /// A document with no source text, for payloads that arrive as JSON (a
+    /// signed envelope's): findings name the path, and every span is empty.
+    pub fn detached(value: Value) -> Document {
+        Document { source: SourceFile::new("<payload>", ""), value, spans: HashMap::new() }
+    }
+
     /// The span of the value at `pointer`, or of its nearest existing
     /// ancestor's key (a missing key points at its parent table).
     pub fn value_span(&self, pointer: &str) -> Range<usize> {

@@ -2,6 +2,13 @@
 //! typed model, the canonical hash and the formatter.
 
 pub mod document;
+pub mod files;
 pub mod hash;
+mod load;
+pub mod model;
+pub mod pattern;
+pub mod schema;
 
 pub use document::Document;
+pub use load::{Policy, read_source};
+pub use model::Wpc;

@@ -1,0 +1,226 @@
+//! `wpc.toml`: discovery and loading (SPEC §7). Unknown keys are errors, found
+//! by the config schema and located like every other finding.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::policy::document::{Document, SCHEMA};
+use crate::policy::read_source;
+use crate::policy::schema::{self, Schema};
+use crate::report::{Finding, Severity};
+
+pub const FILE_NAME: &str = "wpc.toml";
+
+/// A loaded repository configuration. Paths are resolved against `root`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The folder holding `wpc.toml` (or the folder checked, without one).
+    pub root: PathBuf,
+    /// The config file, when there is one.
+    pub file: Option<PathBuf>,
+    pub settings: Settings,
+    /// The parsed file, for locating findings about settings.
+    pub doc: Option<Document>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub policies: PoliciesSettings,
+    #[serde(default)]
+    pub lint: LintSettings,
+    #[serde(default)]
+    pub approvals: Option<serde_json::Value>,
+    #[serde(default)]
+    pub release: ReleaseSettings,
+    #[serde(default)]
+    pub openclaw: Vec<OpenclawMapping>,
+    #[serde(default)]
+    pub bundles: BundleSettings,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoliciesSettings {
+    pub dir: Option<String>,
+}
+
+/// A rule's level as configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warning,
+    Info,
+    Off,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintSettings {
+    #[serde(default)]
+    pub rules: BTreeMap<String, Level>,
+    pub dangerous_tools: Option<Vec<String>>,
+    pub max_ttl_seconds: Option<u64>,
+    #[serde(default)]
+    pub require_approvers: bool,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseSettings {
+    pub branch: Option<String>,
+    pub signer: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenclawMapping {
+    pub config: String,
+    pub policy: String,
+    pub agent: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSettings {
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub gateway_signers: Vec<String>,
+}
+
+/// Why no configuration could be had at all (as opposed to a config file with
+/// findings, which still loads with defaults).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: no such file or directory")]
+    Missing { path: PathBuf },
+    #[error("cannot resolve {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl Config {
+    /// Walk up from `start` to the first folder holding `wpc.toml`. Without
+    /// one, `start` (or its folder, for a file) is the root and defaults apply.
+    pub fn discover(start: &Path) -> Result<(Config, Vec<Finding>), ConfigError> {
+        let start = absolute(start)?;
+        let first_dir = if start.is_dir() { start.as_path() } else { start.parent().unwrap_or(&start) };
+        for dir in first_dir.ancestors() {
+            let candidate = dir.join(FILE_NAME);
+            if candidate.is_file() {
+                return Config::load(&candidate);
+            }
+        }
+        Ok((Config::defaults(first_dir.to_path_buf()), Vec::new()))
+    }
+
+    /// Configuration with every default, rooted at `root`.
+    pub fn defaults(root: PathBuf) -> Config {
+        Config { root, file: None, settings: Settings::default(), doc: None }
+    }
+
+    /// Load a specific `wpc.toml`. Findings in it are returned beside a config
+    /// with defaults for whatever could not be read, so `wpc check` can report
+    /// them and go on.
+    pub fn load(path: &Path) -> Result<(Config, Vec<Finding>), ConfigError> {
+        if !path.is_file() {
+            return Err(ConfigError::Missing { path: path.to_path_buf() });
+        }
+        let root = absolute(path)?.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut config = Config::defaults(root);
+        config.file = Some(path.to_path_buf());
+        let source = match read_source(path) {
+            Ok(source) => source,
+            Err(finding) => return Ok((config, vec![finding])),
+        };
+        let doc = match Document::parse(source) {
+            Ok(doc) => doc,
+            Err(findings) => return Ok((config, findings)),
+        };
+        let mut findings = schema::check(Schema::Config, &doc);
+        if findings.is_empty() {
+            match serde_json::from_value::<Settings>(doc.value.clone()) {
+                Ok(settings) => config.settings = settings,
+                Err(err) => findings.push(doc.finding_at(
+                    "",
+                    SCHEMA,
+                    Severity::Error,
+                    format!("internal config model error: {err}"),
+                )),
+            }
+        }
+        config.doc = Some(doc);
+        Ok((config, findings))
+    }
+
+    /// The policies folder.
+    pub fn policies_dir(&self) -> PathBuf {
+        self.root.join(self.settings.policies.dir.as_deref().unwrap_or("policies"))
+    }
+
+    /// A finding located at a setting of `wpc.toml` (or on the file as a
+    /// whole when there is no parsed file).
+    pub fn finding_at(
+        &self,
+        pointer: &str,
+        code: &'static str,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Finding {
+        match &self.doc {
+            Some(doc) => doc.finding_at(pointer, code, severity, message),
+            None => {
+                let finding = Finding::new(code, severity, message);
+                match &self.file {
+                    Some(file) => finding.in_file(file),
+                    None => finding,
+                }
+            }
+        }
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, ConfigError> {
+    if !path.exists() {
+        return Err(ConfigError::Missing { path: path.to_path_buf() });
+    }
+    std::path::absolute(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_walks_up_to_wpc_toml() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), "[policies]\ndir = \"p\"\n").unwrap();
+        let nested = dir.path().join("p/deeper");
+        std::fs::create_dir_all(&nested).unwrap();
+        let (config, findings) = Config::discover(&nested).unwrap();
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(config.policies_dir(), std::path::absolute(dir.path()).unwrap().join("p"));
+    }
+
+    #[test]
+    fn unknown_keys_are_located_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        std::fs::write(&file, "[lint]\nmax_tll_seconds = 5\n").unwrap();
+        let (_, findings) = Config::load(&file).unwrap();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].location.as_ref().unwrap().line, 2);
+    }
+
+    #[test]
+    fn missing_start_is_an_error() {
+        assert!(matches!(
+            Config::discover(Path::new("/definitely/not/here")),
+            Err(ConfigError::Missing { .. })
+        ));
+    }
+}

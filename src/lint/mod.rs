@@ -1,0 +1,199 @@
+//! The linter: a registry of rules, one file each under `rules/`, run over
+//! the policies of a repository.
+//!
+//! Adding a rule: write `rules/<name>.rs` with a `static META` and a type
+//! implementing [`Rule`], add it to [`REGISTRY`], and write
+//! `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks the rest.
+
+mod check;
+mod rules;
+
+use crate::config::LintSettings;
+use crate::policy::{Document, Policy};
+use crate::report::{Finding, RuleInfo, Severity};
+
+pub use check::{CheckError, check};
+
+/// What every rule declares about itself.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable code, e.g. `WPC006`; never reused for another rule.
+    pub code: &'static str,
+    /// Stable kebab-case name.
+    pub name: &'static str,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    pub default_severity: Severity,
+    /// The rule's documentation page (`docs/rules/CODE.md`).
+    pub doc: &'static str,
+}
+
+impl RuleMeta {
+    pub fn info(&self) -> RuleInfo {
+        RuleInfo {
+            code: self.code,
+            name: self.name,
+            summary: self.summary,
+            help_uri: format!("{}/rules/{}.md", crate::DOCS_URL, self.code),
+        }
+    }
+}
+
+/// A lint rule. Override the hook at the level the rule works on.
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+
+    /// Called once per policy that passed its schema.
+    fn check_policy(&self, _policy: &Policy, _cx: &mut Context<'_>) {}
+
+    /// Called once with every policy of the run, for cross-policy rules.
+    fn check_repo(&self, _policies: &[Policy], _cx: &mut Context<'_>) {}
+}
+
+/// What a rule sees of the run, and where it reports.
+pub struct Context<'a> {
+    pub settings: &'a LintSettings,
+    meta: &'static RuleMeta,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Context<'a> {
+    fn new(settings: &'a LintSettings, meta: &'static RuleMeta) -> Self {
+        Context { settings, meta, findings: Vec::new() }
+    }
+
+    /// Report a finding of this rule at the value at `pointer` in `doc`.
+    pub fn report(&mut self, doc: &Document, pointer: &str, message: impl Into<String>) -> &mut Finding {
+        let finding = doc.finding_at(pointer, self.meta.code, self.meta.default_severity, message);
+        self.findings.push(finding);
+        let last = self.findings.len() - 1;
+        &mut self.findings[last]
+    }
+}
+
+/// Rules that are checks of the document itself rather than lint rules: they
+/// cannot be turned off, and a document failing them is not linted further.
+pub static BUILTIN: &[RuleMeta] = &[
+    RuleMeta {
+        code: crate::policy::document::SYNTAX,
+        name: "toml-syntax",
+        summary: "the file cannot be read as TOML",
+        default_severity: Severity::Error,
+        doc: include_str!("../../docs/rules/WPC001.md"),
+    },
+    RuleMeta {
+        code: crate::policy::document::SCHEMA,
+        name: "schema",
+        summary: "the document does not match its JSON Schema",
+        default_severity: Severity::Error,
+        doc: include_str!("../../docs/rules/WPC002.md"),
+    },
+];
+
+/// Every lint rule, in code order.
+pub static REGISTRY: &[&dyn Rule] = &[
+    &rules::name_mismatch::NameMismatch,
+    &rules::duplicate_name::DuplicateName,
+    &rules::dead_allow::DeadAllow,
+    &rules::wildcard_allow::WildcardAllow,
+    &rules::dangerous_tool_ungated::DangerousToolUngated,
+    &rules::sandbox_not_required::SandboxNotRequired,
+    &rules::rw_workspace_ungated::RwWorkspaceUngated,
+    &rules::elevated_exec_allowed::ElevatedExecAllowed,
+    &rules::model_calls_unreceipted::ModelCallsUnreceipted,
+    &rules::cst_binding_not_required::CstBindingNotRequired,
+    &rules::token_ttl_over_max::TokenTtlOverMax,
+];
+
+/// Every rule's metadata, built-in checks first.
+pub fn all_rules() -> impl Iterator<Item = &'static RuleMeta> {
+    BUILTIN.iter().chain(REGISTRY.iter().map(|rule| rule.meta()))
+}
+
+/// Look a rule up by code (case-insensitive) or name.
+pub fn find_rule(code_or_name: &str) -> Option<&'static RuleMeta> {
+    all_rules().find(|m| m.code.eq_ignore_ascii_case(code_or_name) || m.name == code_or_name)
+}
+
+/// Rule descriptions for renderers (SARIF lists them all).
+pub fn rule_infos() -> Vec<RuleInfo> {
+    all_rules().map(RuleMeta::info).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers for the per-rule unit tests.
+    use super::*;
+    use crate::report::SourceFile;
+
+    /// A valid, quiet policy to start tests from.
+    pub const CLEAN: &str = r#"wpc_version = "1"
+policy_name = "p"
+purpose = "test"
+
+[constraints.tool_policy]
+allow = ["read", "repo.comment"]
+deny = ["exec"]
+
+[constraints.sandbox]
+required = true
+workspaceAccess = "ro"
+elevated_exec = "deny"
+
+[constraints.model_calls]
+route_via = "clawproxy"
+receipts_required = true
+
+[binding]
+cst_scope_hash_required = true
+"#;
+
+    pub fn policy(text: &str) -> Policy {
+        let doc = Document::parse(SourceFile::new("policies/p.toml", text)).unwrap();
+        Policy::from_document(doc).unwrap()
+    }
+
+    /// Run one rule over policies (as if in one repository) and return each
+    /// finding as `line:column message`.
+    pub fn run(rule: &dyn Rule, settings: &LintSettings, texts: &[&str]) -> Vec<String> {
+        let policies: Vec<Policy> = texts.iter().map(|t| policy(t)).collect();
+        let mut cx = Context::new(settings, rule.meta());
+        for p in &policies {
+            rule.check_policy(p, &mut cx);
+        }
+        rule.check_repo(&policies, &mut cx);
+        cx.findings
+            .into_iter()
+            .map(|f| {
+                let loc = f.location.unwrap();
+                format!("{}:{} {}", loc.line, loc.column, f.message)
+            })
+            .collect()
+    }
+
+    pub fn run_default(rule: &dyn Rule, texts: &[&str]) -> Vec<String> {
+        run(rule, &LintSettings::default(), texts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn registry_is_consistent() {
+        let mut codes = HashSet::new();
+        let mut names = HashSet::new();
+        for meta in all_rules() {
+            assert!(codes.insert(meta.code), "duplicate code {}", meta.code);
+            assert!(names.insert(meta.name), "duplicate name {}", meta.name);
+            assert!(meta.doc.starts_with(&format!("# {}", meta.code)), "{} doc title", meta.code);
+            assert!(!meta.summary.ends_with('.'), "{} summary is one line, no period", meta.code);
+        }
+        // Codes are stable: this list only ever grows.
+        insta::assert_snapshot!(
+            all_rules().map(|m| format!("{} {}", m.code, m.name)).collect::<Vec<_>>().join("\n")
+        );
+    }
+}

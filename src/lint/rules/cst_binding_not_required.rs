@@ -1,0 +1,47 @@
+use crate::lint::{Context, Rule, RuleMeta};
+use crate::policy::Policy;
+use crate::report::Severity;
+
+static META: RuleMeta = RuleMeta {
+    code: "WPC012",
+    name: "cst-binding-not-required",
+    summary: "tokens are not required to be bound to this policy's scope hash",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/WPC012.md"),
+};
+
+pub struct CstBindingNotRequired;
+
+impl Rule for CstBindingNotRequired {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+        if !policy.wpc.binding.cst_scope_hash_required {
+            cx.report(
+                &policy.doc,
+                "/binding/cst_scope_hash_required",
+                "`cst_scope_hash_required = false`: a token minted for another scope is accepted",
+            )
+            .help = Some("set `cst_scope_hash_required = true`".to_owned());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::testing::{CLEAN, run_default};
+
+    #[test]
+    fn fires_when_not_required() {
+        let text = CLEAN.replace("cst_scope_hash_required = true", "cst_scope_hash_required = false");
+        assert_eq!(run_default(&CstBindingNotRequired, &[&text]).len(), 1);
+    }
+
+    #[test]
+    fn quiet_when_required() {
+        assert!(run_default(&CstBindingNotRequired, &[CLEAN]).is_empty());
+    }
+}

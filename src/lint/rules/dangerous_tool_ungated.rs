@@ -1,0 +1,103 @@
+use crate::lint::{Context, Rule, RuleMeta};
+use crate::policy::Policy;
+use crate::policy::model::Approval;
+use crate::policy::pattern::{includes, literal_prefix, overlaps};
+use crate::report::Severity;
+
+static META: RuleMeta = RuleMeta {
+    code: "WPC007",
+    name: "dangerous-tool-ungated",
+    summary: "a dangerous tool is allowed without an approval gate",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/WPC007.md"),
+};
+
+/// Tools that run code, ship, merge or read secrets. `[lint] dangerous_tools`
+/// replaces this list.
+pub const DEFAULT_DANGEROUS: &[&str] =
+    &["exec", "shell", "process", "deploy.*", "*.merge", "secrets.*"];
+
+pub struct DangerousToolUngated;
+
+impl Rule for DangerousToolUngated {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+        let dangerous: Vec<String> = match &cx.settings.dangerous_tools {
+            Some(list) => list.clone(),
+            None => DEFAULT_DANGEROUS.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let tools = &policy.wpc.constraints.tool_policy;
+        for (i, allow) in tools.allow.iter().enumerate() {
+            let Some(risky) = dangerous.iter().find(|d| {
+                overlaps(allow, d)
+                    && !tools.deny.iter().any(|deny| includes(deny, allow) || includes(deny, d))
+            }) else {
+                continue;
+            };
+            if policy.wpc.constraints.approvals.iter().any(|gate| names_tool(gate, allow, risky)) {
+                continue;
+            }
+            cx.report(
+                &policy.doc,
+                &format!("/constraints/tool_policy/allow/{i}"),
+                format!("allow `{allow}` lets the agent use dangerous tool `{risky}` with no approval gate"),
+            )
+            .help = Some(format!(
+                "add an approval, e.g. [[constraints.approvals]] when = \"tool.startsWith('{}')\" require = \"human_approval\"",
+                literal_prefix(allow)
+            ));
+        }
+    }
+}
+
+/// Whether a gate's `when` names the tool. A textual test: the expression
+/// mentions the literal part of the allow pattern or of the dangerous
+/// pattern. (The CEL-aware check belongs to the decision engine's rules.)
+fn names_tool(gate: &Approval, allow: &str, risky: &str) -> bool {
+    [literal_prefix(allow), literal_prefix(risky)]
+        .into_iter()
+        .filter(|literal| !literal.is_empty())
+        .any(|literal| gate.when.contains(literal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LintSettings;
+    use crate::lint::testing::{CLEAN, run, run_default};
+
+    fn allowing(tools: &str) -> String {
+        CLEAN.replace("allow = [\"read\", \"repo.comment\"]", &format!("allow = [{tools}]"))
+    }
+
+    #[test]
+    fn fires_for_an_ungated_dangerous_tool() {
+        assert_eq!(
+            run_default(&DangerousToolUngated, &[&allowing("\"deploy.prod\"")]),
+            ["6:10 allow `deploy.prod` lets the agent use dangerous tool `deploy.*` with no approval gate"]
+        );
+        // A pattern that reaches a dangerous tool counts too.
+        assert_eq!(run_default(&DangerousToolUngated, &[&allowing("\"repo.*\"")]).len(), 1);
+    }
+
+    #[test]
+    fn quiet_when_gated_denied_or_harmless() {
+        let gated = format!(
+            "{}\n[[constraints.approvals]]\nwhen = \"tool == 'deploy.prod'\"\nrequire = \"human_approval\"\n",
+            allowing("\"deploy.prod\"")
+        );
+        assert!(run_default(&DangerousToolUngated, &[&gated]).is_empty());
+        // `exec` is allowed and denied: deny wins, nothing dangerous remains.
+        assert!(run_default(&DangerousToolUngated, &[&allowing("\"exec\"")]).is_empty());
+        assert!(run_default(&DangerousToolUngated, &[CLEAN]).is_empty());
+    }
+
+    #[test]
+    fn the_list_is_configurable() {
+        let settings = LintSettings { dangerous_tools: Some(vec!["read".into()]), ..Default::default() };
+        assert_eq!(run(&DangerousToolUngated, &settings, &[CLEAN]).len(), 1);
+    }
+}

@@ -1,0 +1,56 @@
+use crate::lint::{Context, Rule, RuleMeta};
+use crate::policy::Policy;
+use crate::policy::pattern::includes;
+use crate::report::Severity;
+
+static META: RuleMeta = RuleMeta {
+    code: "WPC005",
+    name: "dead-allow",
+    summary: "an allow pattern can never match because a deny pattern covers it",
+    default_severity: Severity::Warning,
+    doc: include_str!("../../../docs/rules/WPC005.md"),
+};
+
+pub struct DeadAllow;
+
+impl Rule for DeadAllow {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+        let tools = &policy.wpc.constraints.tool_policy;
+        for (i, allow) in tools.allow.iter().enumerate() {
+            if let Some(deny) = tools.deny.iter().find(|deny| includes(deny, allow)) {
+                cx.report(
+                    &policy.doc,
+                    &format!("/constraints/tool_policy/allow/{i}"),
+                    format!("allow `{allow}` never takes effect: deny `{deny}` covers it"),
+                )
+                .help = Some("deny wins; remove the allow, or narrow the deny".to_owned());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::testing::{CLEAN, run_default};
+
+    #[test]
+    fn fires_when_a_deny_covers_an_allow() {
+        let text = CLEAN.replace("deny = [\"exec\"]", "deny = [\"repo.*\"]");
+        assert_eq!(
+            run_default(&DeadAllow, &[&text]),
+            ["6:18 allow `repo.comment` never takes effect: deny `repo.*` covers it"]
+        );
+    }
+
+    #[test]
+    fn quiet_for_a_carve_out() {
+        // Allowing `repo.*` but denying `repo.merge` is the normal way to carve.
+        let text = CLEAN.replace("\"repo.comment\"]", "\"repo.*\"]").replace("[\"exec\"]", "[\"repo.merge\"]");
+        assert!(run_default(&DeadAllow, &[&text]).is_empty());
+    }
+}

@@ -1,0 +1,63 @@
+use std::collections::HashMap;
+
+use crate::lint::{Context, Rule, RuleMeta};
+use crate::policy::Policy;
+use crate::report::Severity;
+
+static META: RuleMeta = RuleMeta {
+    code: "WPC004",
+    name: "duplicate-policy-name",
+    summary: "two policies share a `policy_name`",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/WPC004.md"),
+};
+
+pub struct DuplicateName;
+
+impl Rule for DuplicateName {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_repo(&self, policies: &[Policy], cx: &mut Context<'_>) {
+        let mut first: HashMap<&str, &Policy> = HashMap::new();
+        for policy in policies {
+            match first.get(policy.name()) {
+                Some(earlier) => {
+                    cx.report(
+                        &policy.doc,
+                        "/policy_name",
+                        format!("policy name `{}` is already used", policy.name()),
+                    )
+                    .help = Some(format!(
+                        "first used in {}; releases and diffs pair policies by name",
+                        earlier.doc.source.path().display()
+                    ));
+                }
+                None => {
+                    first.insert(policy.name(), policy);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::testing::{CLEAN, run_default};
+
+    #[test]
+    fn fires_on_the_second_use() {
+        assert_eq!(
+            run_default(&DuplicateName, &[CLEAN, CLEAN]),
+            ["2:15 policy name `p` is already used"]
+        );
+    }
+
+    #[test]
+    fn quiet_for_distinct_names() {
+        let other = CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"");
+        assert!(run_default(&DuplicateName, &[CLEAN, &other]).is_empty());
+    }
+}

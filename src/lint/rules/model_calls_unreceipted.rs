@@ -1,0 +1,58 @@
+use crate::lint::{Context, Rule, RuleMeta};
+use crate::policy::Policy;
+use crate::report::Severity;
+
+static META: RuleMeta = RuleMeta {
+    code: "WPC011",
+    name: "model-calls-unreceipted",
+    summary: "model calls are not routed through a receipting gateway with receipts required",
+    default_severity: Severity::Warning,
+    doc: include_str!("../../../docs/rules/WPC011.md"),
+};
+
+pub struct ModelCallsUnreceipted;
+
+impl Rule for ModelCallsUnreceipted {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+        let help = "set [constraints.model_calls] route_via = \"clawproxy\" and receipts_required = true";
+        let (pointer, message) = match &policy.wpc.constraints.model_calls {
+            None => ("/constraints", "no `[constraints.model_calls]`: model calls leave no signed receipt"),
+            Some(calls) if calls.route_via.is_none() => (
+                "/constraints/model_calls",
+                "`model_calls.route_via` is not set: calls may bypass the receipting gateway",
+            ),
+            Some(calls) if calls.receipts_required != Some(true) => (
+                "/constraints/model_calls/receipts_required",
+                "`model_calls.receipts_required` is not true: a call without a receipt is accepted",
+            ),
+            Some(_) => return,
+        };
+        cx.report(&policy.doc, pointer, message).help = Some(help.to_owned());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::testing::{CLEAN, run_default};
+
+    #[test]
+    fn fires_without_route_or_receipts() {
+        let no_receipts = CLEAN.replace("receipts_required = true", "receipts_required = false");
+        assert_eq!(
+            run_default(&ModelCallsUnreceipted, &[&no_receipts]),
+            ["16:21 `model_calls.receipts_required` is not true: a call without a receipt is accepted"]
+        );
+        let no_route = CLEAN.replace("route_via = \"clawproxy\"\n", "");
+        assert_eq!(run_default(&ModelCallsUnreceipted, &[&no_route]).len(), 1);
+    }
+
+    #[test]
+    fn quiet_when_routed_with_receipts() {
+        assert!(run_default(&ModelCallsUnreceipted, &[CLEAN]).is_empty());
+    }
+}

@@ -1,0 +1,54 @@
+use crate::lint::{Context, Rule, RuleMeta};
+use crate::policy::Policy;
+use crate::report::Severity;
+
+static META: RuleMeta = RuleMeta {
+    code: "WPC003",
+    name: "policy-name-mismatch",
+    summary: "`policy_name` differs from the file name",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/WPC003.md"),
+};
+
+pub struct NameMismatch;
+
+impl Rule for NameMismatch {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+        let file_name = policy.doc.source.path().file_name().map(|n| n.to_string_lossy());
+        let Some(stem) = file_name.as_deref().and_then(|n| n.strip_suffix(".toml")) else {
+            return;
+        };
+        if stem != policy.name() {
+            cx.report(
+                &policy.doc,
+                "/policy_name",
+                format!("`policy_name` is `{}` but the file is `{stem}.toml`", policy.name()),
+            )
+            .help = Some(format!("rename the file to `{}.toml` or the policy to `{stem}`", policy.name()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::testing::{CLEAN, run_default};
+
+    #[test]
+    fn fires_when_the_stem_differs() {
+        let text = CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"");
+        assert_eq!(
+            run_default(&NameMismatch, &[&text]),
+            ["2:15 `policy_name` is `q` but the file is `p.toml`"]
+        );
+    }
+
+    #[test]
+    fn quiet_when_they_agree() {
+        assert!(run_default(&NameMismatch, &[CLEAN]).is_empty());
+    }
+}

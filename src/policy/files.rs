@@ -1,0 +1,152 @@
+//! Which files are policies: `*.toml` under the policies folder, minus policy
+//! test files, never following a link out of the repository.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use super::document::SYNTAX;
+use crate::report::{Finding, Severity};
+
+/// Suffix of policy test files (`NAME.test.toml`), which are not policies.
+pub const TEST_SUFFIX: &str = ".test.toml";
+
+/// Why the inputs could not be listed at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("{path}: no such file or directory")]
+    Missing { path: PathBuf },
+    #[error("{path}: expected a folder of policies, found a file")]
+    NotADirectory { path: PathBuf },
+    #[error("{path}: {source}")]
+    Walk { path: PathBuf, source: walkdir::Error },
+}
+
+/// The policy files under `inputs` (files are taken as given, folders are
+/// walked), sorted, with findings for entries skipped on purpose.
+pub fn collect(
+    inputs: &[PathBuf],
+    root: &Path,
+) -> Result<(Vec<PathBuf>, Vec<Finding>), CollectError> {
+    let mut files = Vec::new();
+    let mut findings = Vec::new();
+    for input in inputs {
+        let meta = std::fs::symlink_metadata(input)
+            .map_err(|_| CollectError::Missing { path: input.clone() })?;
+        if meta.is_dir() {
+            walk(input, root, &mut files, &mut findings)?;
+        } else if meta.is_file() || meta.file_type().is_symlink() {
+            if let Some(file) = admit(input, root, &mut findings) {
+                files.push(file);
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok((files, findings))
+}
+
+/// The policies folder of a repository, which must be a folder.
+pub fn collect_dir(dir: &Path, root: &Path) -> Result<(Vec<PathBuf>, Vec<Finding>), CollectError> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => collect(&[dir.to_path_buf()], root),
+        Ok(_) => Err(CollectError::NotADirectory { path: dir.to_path_buf() }),
+        Err(_) => Err(CollectError::Missing { path: dir.to_path_buf() }),
+    }
+}
+
+fn walk(
+    dir: &Path,
+    root: &Path,
+    files: &mut Vec<PathBuf>,
+    findings: &mut Vec<Finding>,
+) -> Result<(), CollectError> {
+    // Links are not followed while walking, so a link loop cannot trap us;
+    // linked files are admitted one by one below.
+    let walker = WalkDir::new(dir).follow_links(false).sort_by_file_name();
+    for entry in walker {
+        let entry = entry.map_err(|source| CollectError::Walk { path: dir.to_path_buf(), source })?;
+        let name = entry.file_name().to_string_lossy();
+        if entry.depth() > 0 && name.starts_with('.') {
+            continue;
+        }
+        if !is_policy_name(&name) || entry.file_type().is_dir() {
+            continue;
+        }
+        if let Some(file) = admit(entry.path(), root, findings) {
+            files.push(file);
+        }
+    }
+    Ok(())
+}
+
+fn is_policy_name(name: &str) -> bool {
+    name.ends_with(".toml") && !name.ends_with(TEST_SUFFIX)
+}
+
+/// A regular file, or a link that resolves to a file inside `root`.
+fn admit(path: &Path, root: &Path, findings: &mut Vec<Finding>) -> Option<PathBuf> {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if !is_link {
+        return Some(path.to_path_buf());
+    }
+    let skipped = |why: &str| {
+        Finding::new(SYNTAX, Severity::Warning, format!("symbolic link not read: {why}"))
+            .in_file(path)
+    };
+    let Ok(target) = std::fs::canonicalize(path) else {
+        findings.push(skipped("it does not resolve (dangling, or a loop)"));
+        return None;
+    };
+    let inside = std::fs::canonicalize(root).is_ok_and(|root| target.starts_with(root));
+    if !inside {
+        findings.push(skipped("it points outside the repository"));
+        return None;
+    }
+    if !target.is_file() {
+        return None;
+    }
+    Some(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_policies_skips_tests_and_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        for name in ["a.toml", "a.test.toml", "notes.md", ".hidden.toml", "sub/b.toml"] {
+            let path = p.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        let (files, findings) = collect(&[p.to_path_buf()], p).unwrap();
+        assert_eq!(files, [p.join("a.toml"), p.join("sub/b.toml")]);
+        assert!(findings.is_empty());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn links_out_of_the_repo_and_loops_are_skipped_with_a_warning() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("x.toml"), "").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        std::os::unix::fs::symlink(outside.path().join("x.toml"), p.join("out.toml")).unwrap();
+        std::os::unix::fs::symlink(p.join("loop.toml"), p.join("loop.toml")).unwrap();
+        std::os::unix::fs::symlink(p, p.join("self")).unwrap();
+        let (files, findings) = collect(&[p.to_path_buf()], p).unwrap();
+        assert!(files.is_empty(), "{files:?}");
+        assert_eq!(findings.len(), 2);
+    }
+
+    #[test]
+    fn a_policies_dir_that_is_a_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("policies");
+        std::fs::write(&file, "").unwrap();
+        assert!(matches!(collect_dir(&file, dir.path()), Err(CollectError::NotADirectory { .. })));
+    }
+}

@@ -1,0 +1,264 @@
+//! JSON Schema checks of documents, with every error mapped back to its TOML
+//! span and rewritten into one readable sentence.
+
+use std::sync::LazyLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
+use serde_json::Value;
+
+use super::document::{Document, SCHEMA, display_path, pointer_segment};
+use crate::report::{Finding, Severity};
+
+/// The schemas wpc ships. Each is the single source of truth for its
+/// document's shape; the typed models only deserialize what passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schema {
+    /// A WPC (`schema/wpc.v1.schema.json`).
+    Policy,
+    /// `wpc.toml` (`schema/wpc-config.v1.schema.json`).
+    Config,
+}
+
+impl Schema {
+    /// The schema document, as shipped in `schema/`.
+    pub fn source(self) -> &'static str {
+        match self {
+            Schema::Policy => include_str!("../../schema/wpc.v1.schema.json"),
+            Schema::Config => include_str!("../../schema/wpc-config.v1.schema.json"),
+        }
+    }
+
+    fn compiled(self) -> &'static Result<Compiled, String> {
+        static POLICY: LazyLock<Result<Compiled, String>> =
+            LazyLock::new(|| Compiled::new(Schema::Policy));
+        static CONFIG: LazyLock<Result<Compiled, String>> =
+            LazyLock::new(|| Compiled::new(Schema::Config));
+        match self {
+            Schema::Policy => &POLICY,
+            Schema::Config => &CONFIG,
+        }
+    }
+}
+
+struct Compiled {
+    schema: Value,
+    validator: Validator,
+}
+
+impl Compiled {
+    fn new(which: Schema) -> Result<Compiled, String> {
+        let schema: Value = serde_json::from_str(which.source()).map_err(|e| e.to_string())?;
+        let validator = jsonschema::draft202012::options()
+            .build(&schema)
+            .map_err(|e| e.to_string())?;
+        Ok(Compiled { schema, validator })
+    }
+}
+
+/// Whether `value` is valid against `schema`, without building messages.
+pub fn is_valid(schema: Schema, value: &Value) -> bool {
+    schema.compiled().as_ref().is_ok_and(|c| c.validator.is_valid(value))
+}
+
+/// Every schema error of a document, located in its source.
+pub fn check(schema: Schema, doc: &Document) -> Vec<Finding> {
+    let compiled = match schema.compiled() {
+        Ok(compiled) => compiled,
+        // Only reachable if a shipped schema is broken, which a unit test
+        // rules out; still, fail closed rather than panic.
+        Err(err) => {
+            return vec![Finding::new(
+                SCHEMA,
+                Severity::Error,
+                format!("internal error: the built-in {schema:?} schema does not compile: {err}"),
+            )];
+        }
+    };
+    let mut findings: Vec<Finding> = compiled
+        .validator
+        .iter_errors(&doc.value)
+        .flat_map(|err| describe(&compiled.schema, doc, &err))
+        .collect();
+    findings.sort_by_key(|f| f.location.as_ref().map(|l| l.range.start));
+    findings.dedup();
+    findings
+}
+
+/// Check a value that has no source (for example a payload inside a signed
+/// envelope); messages name the path instead of a line.
+pub fn errors(schema: Schema, value: &Value) -> Vec<String> {
+    let doc = Document::detached(value.clone());
+    check(schema, &doc).into_iter().map(|f| f.message).collect()
+}
+
+fn describe(schema: &Value, doc: &Document, err: &ValidationError<'_>) -> Vec<Finding> {
+    let pointer = err.instance_path().as_str().to_owned();
+    let path = display_path(&pointer);
+    let error = |span, message: String| {
+        Finding::new(SCHEMA, Severity::Error, message).at(&doc.source, span)
+    };
+    match err.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let allowed = allowed_keys(schema, err.schema_path().as_str());
+            unexpected
+                .iter()
+                .map(|key| {
+                    let child = format!("{pointer}/{}", pointer_segment(key));
+                    let mut finding = error(
+                        doc.key_span(&child),
+                        format!("unknown key `{key}` in {}", table_name(&pointer, &path)),
+                    );
+                    if !allowed.is_empty() {
+                        finding = finding.help(format!("allowed keys: {}", allowed.join(", ")));
+                    }
+                    finding
+                })
+                .collect()
+        }
+        ValidationErrorKind::Required { property } => {
+            let key = property.as_str().unwrap_or_default();
+            vec![error(
+                doc.key_span(&pointer),
+                format!("missing required key `{key}` in {}", table_name(&pointer, &path)),
+            )]
+        }
+        kind => vec![error(doc.value_span(&pointer), format!("`{path}`: {}", reason(kind, err)))],
+    }
+}
+
+fn table_name(pointer: &str, path: &str) -> String {
+    if pointer.is_empty() { "the document".to_owned() } else { format!("`{path}`") }
+}
+
+/// The keys the schema allows where an `additionalProperties` failed: the
+/// `properties` beside that keyword.
+fn allowed_keys(schema: &Value, keyword_path: &str) -> Vec<String> {
+    let parent = keyword_path.strip_suffix("/additionalProperties").unwrap_or(keyword_path);
+    schema
+        .pointer(&format!("{parent}/properties"))
+        .and_then(Value::as_object)
+        .map(|props| props.keys().map(|k| format!("`{k}`")).collect())
+        .unwrap_or_default()
+}
+
+fn reason(kind: &ValidationErrorKind, err: &ValidationError<'_>) -> String {
+    match kind {
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => article(&t.to_string()),
+                TypeKind::Multiple(set) => {
+                    set.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or ")
+                }
+            };
+            format!("expected {}, found {}", toml_type_name(&expected), json_type(err.instance()))
+        }
+        ValidationErrorKind::Enum { options } => {
+            format!("must be one of {}", list(options))
+        }
+        ValidationErrorKind::Constant { expected_value } => format!("must be {expected_value}"),
+        ValidationErrorKind::Pattern { pattern } => format!("does not match `{pattern}`"),
+        ValidationErrorKind::MinLength { limit } => format!("must be at least {limit} characters"),
+        ValidationErrorKind::MaxLength { limit } => format!("must be at most {limit} characters"),
+        ValidationErrorKind::MinItems { limit } => format!("must have at least {limit} items"),
+        ValidationErrorKind::MaxItems { limit } => format!("must have at most {limit} items"),
+        ValidationErrorKind::Minimum { limit } => format!("must be at least {limit}"),
+        ValidationErrorKind::ExclusiveMinimum { limit } => format!("must be greater than {limit}"),
+        ValidationErrorKind::Maximum { limit } => format!("must be at most {limit}"),
+        ValidationErrorKind::UniqueItems => "items must be unique".to_owned(),
+        // The default messages of `oneOf`/`anyOf` list every branch as JSON;
+        // one sentence serves the reader better.
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {
+            "does not match any of the allowed forms".to_owned()
+        }
+        ValidationErrorKind::OneOfMultipleValid { .. } => {
+            "matches more than one of the allowed forms".to_owned()
+        }
+        // Masked: never echo a (possibly secret or huge) value.
+        _ => err.masked().to_string(),
+    }
+}
+
+fn article(t: &str) -> String {
+    match t {
+        "array" | "integer" | "object" => format!("an {t}"),
+        _ => format!("a {t}"),
+    }
+}
+
+/// JSON Schema speaks JSON; the user wrote TOML.
+fn toml_type_name(json: &str) -> String {
+    json.replace("an object", "a table").replace("object", "table")
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "a table",
+    }
+}
+
+fn list(options: &Value) -> String {
+    match options.as_array() {
+        Some(items) => items.iter().map(Value::to_string).collect::<Vec<_>>().join(", "),
+        None => options.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::SourceFile;
+
+    fn findings(schema: Schema, text: &str) -> Vec<(usize, usize, String)> {
+        let doc = Document::parse(SourceFile::new("p.toml", text)).unwrap();
+        check(schema, &doc)
+            .into_iter()
+            .map(|f| {
+                let loc = f.location.unwrap();
+                (loc.line, loc.column, f.message)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shipped_schemas_compile() {
+        assert!(Schema::Policy.compiled().is_ok());
+        assert!(Schema::Config.compiled().is_ok());
+    }
+
+    #[test]
+    fn unknown_key_points_at_the_key() {
+        let found = findings(Schema::Config, "[policies]\ndir = \"p\"\ncolour = 1\n");
+        assert_eq!(found, [(3, 1, "unknown key `colour` in `policies`".to_owned())]);
+    }
+
+    #[test]
+    fn missing_key_points_at_the_parent_table() {
+        let found = findings(Schema::Config, "[release]\nbranch = \"x\"\n[approvals.widening]\nteams = []\n");
+        assert_eq!(found, [(3, 12, "missing required key `min` in `approvals.widening`".to_owned())]);
+    }
+
+    #[test]
+    fn type_and_enum_errors_point_at_the_value() {
+        let found =
+            findings(Schema::Config, "[lint]\nmax_ttl_seconds = \"1h\"\nrules = { WPC001 = \"loud\" }\n");
+        assert_eq!(
+            found,
+            [
+                (2, 19, "`lint.max_ttl_seconds`: expected an integer, found a string".to_owned()),
+                (
+                    3,
+                    20,
+                    "`lint.rules.WPC001`: must be one of \"error\", \"warning\", \"info\", \"off\""
+                        .to_owned()
+                ),
+            ]
+        );
+    }
+}
