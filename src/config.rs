@@ -107,15 +107,18 @@ impl Config {
     /// Walk up from `start` to the first folder holding `wpc.toml`. Without
     /// one, `start` (or its folder, for a file) is the root and defaults apply.
     pub fn discover(start: &Path) -> Result<(Config, Vec<Finding>), ConfigError> {
-        let start = absolute(start)?;
+        let shown = absolute(start)?;
+        let start = std::path::absolute(start)
+            .map_err(|source| ConfigError::Io { path: start.to_path_buf(), source })?;
         let first_dir = if start.is_dir() { start.as_path() } else { start.parent().unwrap_or(&start) };
         for dir in first_dir.ancestors() {
             let candidate = dir.join(FILE_NAME);
             if candidate.is_file() {
-                return Config::load(&candidate);
+                return Config::load(&absolute(&candidate)?);
             }
         }
-        Ok((Config::defaults(first_dir.to_path_buf()), Vec::new()))
+        let root = if shown.is_dir() { shown.clone() } else { shown.parent().map(Path::to_path_buf).unwrap_or_default() };
+        Ok((Config::defaults(root), Vec::new()))
     }
 
     /// Configuration with every default, rooted at `root`.
@@ -184,11 +187,20 @@ impl Config {
     }
 }
 
+/// `path` made absolute for walking up, then shown relative to the current
+/// folder when it lies below it, so findings name files as the user does.
 fn absolute(path: &Path) -> Result<PathBuf, ConfigError> {
     if !path.exists() {
         return Err(ConfigError::Missing { path: path.to_path_buf() });
     }
-    std::path::absolute(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })
+    let io = |source| ConfigError::Io { path: path.to_path_buf(), source };
+    let absolute = std::path::absolute(path).map_err(io)?;
+    let cwd = std::env::current_dir().map_err(io)?;
+    Ok(match absolute.strip_prefix(&cwd) {
+        Ok(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(relative) => relative.to_path_buf(),
+        Err(_) => absolute,
+    })
 }
 
 #[cfg(test)]
@@ -203,7 +215,10 @@ mod tests {
         std::fs::create_dir_all(&nested).unwrap();
         let (config, findings) = Config::discover(&nested).unwrap();
         assert!(findings.is_empty(), "{findings:?}");
-        assert_eq!(config.policies_dir(), std::path::absolute(dir.path()).unwrap().join("p"));
+        assert_eq!(
+            std::path::absolute(config.policies_dir()).unwrap(),
+            std::path::absolute(dir.path()).unwrap().join("p")
+        );
     }
 
     #[test]

@@ -158,6 +158,7 @@ fn reason(kind: &ValidationErrorKind, err: &ValidationError<'_>) -> String {
         }
         ValidationErrorKind::Constant { expected_value } => format!("must be {expected_value}"),
         ValidationErrorKind::Pattern { pattern } => format!("does not match `{pattern}`"),
+        ValidationErrorKind::MinLength { limit: 1 } => "must not be empty".to_owned(),
         ValidationErrorKind::MinLength { limit } => format!("must be at least {limit} characters"),
         ValidationErrorKind::MaxLength { limit } => format!("must be at most {limit} characters"),
         ValidationErrorKind::MinItems { limit } => format!("must have at least {limit} items"),

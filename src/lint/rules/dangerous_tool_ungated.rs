@@ -46,11 +46,17 @@ impl Rule for DangerousToolUngated {
                 format!("allow `{allow}` lets the agent use dangerous tool `{risky}` with no approval gate"),
             )
             .help = Some(format!(
-                "add an approval, e.g. [[constraints.approvals]] when = \"tool.startsWith('{}')\" require = \"human_approval\"",
-                literal_prefix(allow)
+                "deny it, or gate it: [[constraints.approvals]] when = \"tool == '{}'\" require = \"human_approval\"",
+                example_tool(allow, risky)
             ));
         }
     }
+}
+
+/// A concrete tool name for the help text: the allow pattern when it is a
+/// name, else the dangerous pattern's literal part.
+fn example_tool<'a>(allow: &'a str, risky: &'a str) -> &'a str {
+    if literal_prefix(allow) == allow { allow } else { literal_prefix(risky).trim_end_matches('.') }
 }
 
 /// Whether a gate's `when` names the tool. A textual test: the expression

@@ -1,0 +1,31 @@
+use std::path::PathBuf;
+
+use super::hash::load_or_report;
+use super::{Outcome, print};
+use crate::policy::hash::canonical_json;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policy file.
+    file: PathBuf,
+    /// What to produce.
+    #[arg(long, value_enum, default_value_t = Target::Json)]
+    target: Target,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Target {
+    /// The canonical payload (RFC 8785 JSON): exactly the bytes that are hashed.
+    Json,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let Some(policy) = load_or_report(&args.file)? else { return Ok(Outcome::Failed) };
+    match args.target {
+        Target::Json => {
+            let bytes = canonical_json(&policy.doc.value)?;
+            print(&format!("{}\n", String::from_utf8_lossy(&bytes)))?;
+        }
+    }
+    Ok(Outcome::Clean)
+}

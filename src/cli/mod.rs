@@ -1,0 +1,98 @@
+//! The command line: clap definitions and one small module per subcommand.
+//! Each parses its arguments, calls the library and renders the result; this
+//! is the only layer that prints.
+//!
+//! Exit codes, the same for every command and format: 0 clean, 1 findings or
+//! a failed verification, 2 usage, configuration or I/O errors.
+
+mod check;
+mod compile;
+mod hash;
+mod rule;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Git-native policy-as-code for the Work Policy Contracts that govern AI agents.
+#[derive(Debug, Parser)]
+#[command(name = "wpc", version, about, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Schema-check and lint policies and the repository config.
+    Check(check::Args),
+    /// Print a policy's hash (policy_hash_b64u).
+    Hash(hash::Args),
+    /// Print a policy's canonical payload (RFC 8785 JSON).
+    Compile(compile::Args),
+    /// Show a rule's documentation, or list the rules.
+    Rule(rule::Args),
+}
+
+/// Exit status of a command that ran to completion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to report (exit 0).
+    Clean,
+    /// Findings or a failed verification (exit 1).
+    Failed,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> ExitCode {
+        match outcome {
+            Outcome::Clean => ExitCode::SUCCESS,
+            Outcome::Failed => ExitCode::from(1),
+        }
+    }
+}
+
+/// Usage, configuration and I/O errors: exit 2.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Run the CLI on the process's arguments.
+pub fn main() -> ExitCode {
+    // clap prints usage errors itself and exits 2, as documented.
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Hash(args) => hash::run(args),
+        Command::Compile(args) => compile::run(args),
+        Command::Rule(args) => rule::run(args),
+    };
+    match result {
+        Ok(outcome) => outcome.into(),
+        Err(err) => {
+            let mut stderr = anstream::stderr();
+            // Nothing sensible is left to do if stderr is gone.
+            let _ = writeln!(stderr, "error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// Colour for text on stdout: only on a terminal, never with `NO_COLOR`.
+fn color_stdout() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// Write to stdout; a closed pipe (`wpc check | head`) is not an error worth
+/// a message, but any other failure is.
+fn print(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Write to stderr (diagnostics that must not mix with machine output).
+fn eprint(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
