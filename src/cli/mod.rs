@@ -7,6 +7,7 @@
 
 mod check;
 mod compile;
+mod fmt;
 mod hash;
 mod rule;
 
@@ -27,6 +28,8 @@ pub struct Cli {
 enum Command {
     /// Schema-check and lint policies and the repository config.
     Check(check::Args),
+    /// Rewrite policies in the canonical layout (or check that they are).
+    Fmt(fmt::Args),
     /// Print a policy's hash (policy_hash_b64u).
     Hash(hash::Args),
     /// Print a policy's canonical payload (RFC 8785 JSON).
@@ -62,6 +65,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Fmt(args) => fmt::run(args),
         Command::Hash(args) => hash::run(args),
         Command::Compile(args) => compile::run(args),
         Command::Rule(args) => rule::run(args),

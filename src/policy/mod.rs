@@ -3,6 +3,7 @@
 
 pub mod document;
 pub mod files;
+pub mod fmt;
 pub mod hash;
 mod load;
 pub mod model;

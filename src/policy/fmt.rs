@@ -1,0 +1,191 @@
+//! `wpc fmt`: the canonical layout of a policy. Keys follow the schema's
+//! order, tables follow their parents, and an array that does not fit on one
+//! line gets one item per line. Comments stay with what they annotate.
+
+use std::sync::LazyLock;
+
+use serde_json::Value as Json;
+use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
+
+use super::schema::Schema;
+
+/// Arrays whose `key = [...]` line would be longer than this are split.
+pub const MAX_INLINE_WIDTH: usize = 80;
+
+const INDENT: &str = "    ";
+
+/// The canonical layout of `text`, which must be valid TOML (check it with
+/// [`super::Document::parse`] first to get located errors).
+pub fn format(text: &str) -> Result<String, toml_edit::TomlError> {
+    let mut doc: DocumentMut = text.parse()?;
+    let schema = policy_schema();
+    layout_table(doc.as_table_mut(), Some(schema));
+    Ok(doc.to_string().trim_start_matches('\n').to_owned())
+}
+
+fn policy_schema() -> &'static Json {
+    static SCHEMA: LazyLock<Json> =
+        LazyLock::new(|| serde_json::from_str(Schema::Policy.source()).unwrap_or(Json::Null));
+    &SCHEMA
+}
+
+/// Where `key` sits in the schema's `properties` (keys it does not name keep
+/// their order after the known ones).
+fn rank(schema: Option<&Json>, key: &str) -> usize {
+    schema
+        .and_then(|s| s.get("properties"))
+        .and_then(Json::as_object)
+        .and_then(|props| props.keys().position(|k| k == key))
+        .unwrap_or(usize::MAX)
+}
+
+/// The schema of `key` inside `schema`, resolving local `$ref`s.
+fn child<'a>(schema: Option<&'a Json>, key: &str) -> Option<&'a Json> {
+    resolve(schema?.get("properties")?.get(key)?)
+}
+
+fn items(schema: Option<&Json>) -> Option<&Json> {
+    resolve(schema?.get("items")?)
+}
+
+fn resolve(schema: &Json) -> Option<&Json> {
+    match schema.get("$ref").and_then(Json::as_str) {
+        Some(reference) => policy_schema().pointer(reference.strip_prefix('#')?),
+        None => Some(schema),
+    }
+}
+
+fn layout_table(table: &mut Table, schema: Option<&Json>) {
+    // Tables print after their parent in the order of the parent's keys, so
+    // sorting keys and clearing positions puts sub-tables in schema order too.
+    table.set_position(None);
+    table.sort_values_by(|a, _, b, _| rank(schema, a.get()).cmp(&rank(schema, b.get())));
+    for (key, item) in table.iter_mut() {
+        let sub = child(schema, key.get());
+        let key_width = key.get().len() + 3;
+        match item {
+            Item::Table(t) => {
+                separate(t);
+                layout_table(t, sub);
+            }
+            Item::ArrayOfTables(tables) => {
+                for t in tables.iter_mut() {
+                    separate(t);
+                    layout_table(t, items(sub));
+                }
+            }
+            Item::Value(value) => layout_value(value, sub, key_width),
+            Item::None => {}
+        }
+    }
+}
+
+/// Exactly one blank line before a table header (comments above it stay).
+fn separate(table: &mut Table) {
+    if table.is_implicit() || table.is_dotted() {
+        return;
+    }
+    let decor = table.decor_mut();
+    let prefix = decor.prefix().and_then(|raw| raw.as_str()).unwrap_or_default();
+    let kept = prefix.trim_start_matches(['\n', '\r', ' ', '\t']).to_owned();
+    decor.set_prefix(format!("\n{kept}"));
+}
+
+fn layout_value(value: &mut Value, schema: Option<&Json>, prefix_width: usize) {
+    match value {
+        Value::Array(array) => layout_array(array, schema, prefix_width),
+        Value::InlineTable(table) => layout_inline_table(table, schema),
+        _ => {}
+    }
+}
+
+fn layout_inline_table(table: &mut InlineTable, schema: Option<&Json>) {
+    table.sort_values_by(|a, _, b, _| rank(schema, a.get()).cmp(&rank(schema, b.get())));
+    for (key, value) in table.iter_mut() {
+        let width = key.get().len() + 3;
+        layout_value(value, child(schema, key.get()), width);
+    }
+}
+
+fn layout_array(array: &mut Array, schema: Option<&Json>, prefix_width: usize) {
+    for value in array.iter_mut() {
+        layout_value(value, items(schema), INDENT.len());
+    }
+    // An array with comments inside is laid out by hand; keep it.
+    if has_comments(array) {
+        return;
+    }
+    array.fmt();
+    let nested = array.iter().any(|v| matches!(v, Value::Array(_) | Value::InlineTable(_)));
+    if prefix_width + array.to_string().trim().len() <= MAX_INLINE_WIDTH && !nested {
+        return;
+    }
+    for value in array.iter_mut() {
+        value.decor_mut().set_prefix(format!("\n{INDENT}"));
+        value.decor_mut().set_suffix("");
+    }
+    array.set_trailing_comma(true);
+    array.set_trailing("\n");
+}
+
+fn has_comments(array: &Array) -> bool {
+    let decor_has_comment = |decor: &toml_edit::Decor| {
+        [decor.prefix(), decor.suffix()]
+            .into_iter()
+            .flatten()
+            .any(|raw| raw.as_str().is_some_and(|s| s.contains('#')))
+    };
+    array.iter().any(|v| decor_has_comment(v.decor()))
+        || array.trailing().as_str().is_some_and(|s| s.contains('#'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MESSY: &str = r#"# header comment
+purpose = "p"
+wpc_version = "1"
+[binding]
+cst_scope_hash_required = true
+
+[constraints.sandbox]
+elevated_exec = "deny"
+required = true
+workspaceAccess = "ro"
+
+# the tools
+[constraints.tool_policy]
+deny = []
+allow = ["read", "search", "repo.diff", "repo.comment", "repo.label", "repo.review", "web.fetch"]
+[metadata]
+z = 1
+a = 2
+"#;
+
+    #[test]
+    fn canonical_layout() {
+        insta::assert_snapshot!(format(MESSY).unwrap());
+    }
+
+    #[test]
+    fn idempotent() {
+        let once = format(MESSY).unwrap();
+        assert_eq!(format(&once).unwrap(), once);
+    }
+
+    #[test]
+    fn comments_survive() {
+        let out = format(MESSY).unwrap();
+        assert!(out.contains("# header comment") && out.contains("# the tools"));
+    }
+
+    #[test]
+    fn formatting_keeps_the_payload() {
+        let before = super::super::Document::parse(crate::report::SourceFile::new("a", MESSY)).unwrap();
+        let formatted = format(MESSY).unwrap();
+        let after =
+            super::super::Document::parse(crate::report::SourceFile::new("a", formatted)).unwrap();
+        assert_eq!(before.value, after.value);
+    }
+}
