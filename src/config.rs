@@ -100,7 +100,10 @@ pub enum ConfigError {
     #[error("{path}: no such file or directory")]
     Missing { path: PathBuf },
     #[error("cannot resolve {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Config {
@@ -108,22 +111,37 @@ impl Config {
     /// one, `start` (or its folder, for a file) is the root and defaults apply.
     pub fn discover(start: &Path) -> Result<(Config, Vec<Finding>), ConfigError> {
         let shown = absolute(start)?;
-        let start = std::path::absolute(start)
-            .map_err(|source| ConfigError::Io { path: start.to_path_buf(), source })?;
-        let first_dir = if start.is_dir() { start.as_path() } else { start.parent().unwrap_or(&start) };
+        let start = std::path::absolute(start).map_err(|source| ConfigError::Io {
+            path: start.to_path_buf(),
+            source,
+        })?;
+        let first_dir = if start.is_dir() {
+            start.as_path()
+        } else {
+            start.parent().unwrap_or(&start)
+        };
         for dir in first_dir.ancestors() {
             let candidate = dir.join(FILE_NAME);
             if candidate.is_file() {
                 return Config::load(&absolute(&candidate)?);
             }
         }
-        let root = if shown.is_dir() { shown.clone() } else { shown.parent().map(Path::to_path_buf).unwrap_or_default() };
+        let root = if shown.is_dir() {
+            shown.clone()
+        } else {
+            shown.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
         Ok((Config::defaults(root), Vec::new()))
     }
 
     /// Configuration with every default, rooted at `root`.
     pub fn defaults(root: PathBuf) -> Config {
-        Config { root, file: None, settings: Settings::default(), doc: None }
+        Config {
+            root,
+            file: None,
+            settings: Settings::default(),
+            doc: None,
+        }
     }
 
     /// Load a specific `wpc.toml`. Findings in it are returned beside a config
@@ -131,9 +149,14 @@ impl Config {
     /// them and go on.
     pub fn load(path: &Path) -> Result<(Config, Vec<Finding>), ConfigError> {
         if !path.is_file() {
-            return Err(ConfigError::Missing { path: path.to_path_buf() });
+            return Err(ConfigError::Missing {
+                path: path.to_path_buf(),
+            });
         }
-        let root = absolute(path)?.parent().map(Path::to_path_buf).unwrap_or_default();
+        let root = absolute(path)?
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         let mut config = Config::defaults(root);
         config.file = Some(path.to_path_buf());
         let source = match read_source(path) {
@@ -162,7 +185,8 @@ impl Config {
 
     /// The policies folder.
     pub fn policies_dir(&self) -> PathBuf {
-        self.root.join(self.settings.policies.dir.as_deref().unwrap_or("policies"))
+        self.root
+            .join(self.settings.policies.dir.as_deref().unwrap_or("policies"))
     }
 
     /// A finding located at a setting of `wpc.toml` (or on the file as a
@@ -191,9 +215,14 @@ impl Config {
 /// folder when it lies below it, so findings name files as the user does.
 fn absolute(path: &Path) -> Result<PathBuf, ConfigError> {
     if !path.exists() {
-        return Err(ConfigError::Missing { path: path.to_path_buf() });
+        return Err(ConfigError::Missing {
+            path: path.to_path_buf(),
+        });
     }
-    let io = |source| ConfigError::Io { path: path.to_path_buf(), source };
+    let io = |source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let absolute = std::path::absolute(path).map_err(io)?;
     let cwd = std::env::current_dir().map_err(io)?;
     Ok(match absolute.strip_prefix(&cwd) {

@@ -39,7 +39,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         FailOn::Error => Severity::Error,
         FailOn::Warning => Severity::Warning,
     };
-    Ok(if report.fails_at(threshold) && !args.exit_zero { Outcome::Failed } else { Outcome::Clean })
+    Ok(if report.fails_at(threshold) && !args.exit_zero {
+        Outcome::Failed
+    } else {
+        Outcome::Clean
+    })
 }
 
 /// The config and what to check. A single folder holding `wpc.toml` is a

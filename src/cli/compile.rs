@@ -20,7 +20,9 @@ enum Target {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let Some(policy) = load_or_report(&args.file)? else { return Ok(Outcome::Failed) };
+    let Some(policy) = load_or_report(&args.file)? else {
+        return Ok(Outcome::Failed);
+    };
     match args.target {
         Target::Json => {
             let bytes = canonical_json(&policy.doc.value)?;

@@ -18,7 +18,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let (config, _) = Config::discover(args.paths.first().map_or(Path::new("."), PathBuf::as_path))?;
+    let (config, _) =
+        Config::discover(args.paths.first().map_or(Path::new("."), PathBuf::as_path))?;
     let (paths, skipped) = if args.paths.is_empty() {
         files::collect_dir(&config.policies_dir(), &config.root)?
     } else {
@@ -36,7 +37,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         };
         // Only well-formed TOML is formatted; report the rest with locations.
         if let Err(findings) = Document::parse(source.clone()) {
-            if findings.iter().any(|f| f.code == crate::policy::document::SYNTAX) {
+            if findings
+                .iter()
+                .any(|f| f.code == crate::policy::document::SYNTAX)
+            {
                 problems.extend(findings);
                 continue;
             }
@@ -73,7 +77,10 @@ fn unified_diff(path: &Path, old: &str, new: &str) -> String {
 /// never half of one.
 pub(super) fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     temp.write_all(text.as_bytes())
@@ -83,6 +90,7 @@ pub(super) fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
         // Keep the file's permissions; a temp file is created 0600.
         let _ = std::fs::set_permissions(temp.path(), meta.permissions());
     }
-    temp.persist(path).with_context(|| format!("cannot replace {}", path.display()))?;
+    temp.persist(path)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
 }

@@ -14,8 +14,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let Some(policy) = load_or_report(&args.file)? else { return Ok(Outcome::Failed) };
-    let hash = if args.short { crate::policy::hash::short(&policy.hash) } else { &policy.hash };
+    let Some(policy) = load_or_report(&args.file)? else {
+        return Ok(Outcome::Failed);
+    };
+    let hash = if args.short {
+        crate::policy::hash::short(&policy.hash)
+    } else {
+        &policy.hash
+    };
     print(&format!("{hash}\n"))?;
     Ok(Outcome::Clean)
 }

@@ -18,7 +18,13 @@ use clap::{Parser, Subcommand};
 
 /// Git-native policy-as-code for the Work Policy Contracts that govern AI agents.
 #[derive(Debug, Parser)]
-#[command(name = "wpc", version, about, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "wpc",
+    version,
+    about,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -90,7 +96,10 @@ fn color_stdout() -> bool {
 /// a message, but any other failure is.
 fn print(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
         _ => Ok(()),
     }

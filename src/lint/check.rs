@@ -57,8 +57,14 @@ pub fn check(
         .collect();
     findings.extend(lint_findings);
 
-    let findings = findings.into_iter().filter_map(|f| apply_level(config, f)).collect();
-    Ok(Report::new(findings, paths.len() + usize::from(config.file.is_some())))
+    let findings = findings
+        .into_iter()
+        .filter_map(|f| apply_level(config, f))
+        .collect();
+    Ok(Report::new(
+        findings,
+        paths.len() + usize::from(config.file.is_some()),
+    ))
 }
 
 fn apply_level(config: &Config, finding: Finding) -> Option<Finding> {
@@ -67,9 +73,18 @@ fn apply_level(config: &Config, finding: Finding) -> Option<Finding> {
     }
     match config.settings.lint.rules.get(finding.code) {
         Some(Level::Off) => None,
-        Some(Level::Error) => Some(Finding { severity: Severity::Error, ..finding }),
-        Some(Level::Warning) => Some(Finding { severity: Severity::Warning, ..finding }),
-        Some(Level::Info) => Some(Finding { severity: Severity::Info, ..finding }),
+        Some(Level::Error) => Some(Finding {
+            severity: Severity::Error,
+            ..finding
+        }),
+        Some(Level::Warning) => Some(Finding {
+            severity: Severity::Warning,
+            ..finding
+        }),
+        Some(Level::Info) => Some(Finding {
+            severity: Severity::Info,
+            ..finding
+        }),
         None => Some(finding),
     }
 }
@@ -91,7 +106,11 @@ fn level_findings(config: &Config) -> Vec<Finding> {
                 }
                 Some(_) => return None,
             };
-            Some(config.finding_at(&pointer, SCHEMA, Severity::Error, problem).help("`wpc rule --list` lists the rules"))
+            Some(
+                config
+                    .finding_at(&pointer, SCHEMA, Severity::Error, problem)
+                    .help("`wpc rule --list` lists the rules"),
+            )
         })
         .collect()
 }

@@ -59,11 +59,20 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     fn new(settings: &'a LintSettings, meta: &'static RuleMeta) -> Self {
-        Context { settings, meta, findings: Vec::new() }
+        Context {
+            settings,
+            meta,
+            findings: Vec::new(),
+        }
     }
 
     /// Report a finding of this rule at the value at `pointer` in `doc`.
-    pub fn report(&mut self, doc: &Document, pointer: &str, message: impl Into<String>) -> &mut Finding {
+    pub fn report(
+        &mut self,
+        doc: &Document,
+        pointer: &str,
+        message: impl Into<String>,
+    ) -> &mut Finding {
         let finding = doc.finding_at(pointer, self.meta.code, self.meta.default_severity, message);
         self.findings.push(finding);
         let last = self.findings.len() - 1;
@@ -107,7 +116,9 @@ pub static REGISTRY: &[&dyn Rule] = &[
 
 /// Every rule's metadata, built-in checks first.
 pub fn all_rules() -> impl Iterator<Item = &'static RuleMeta> {
-    BUILTIN.iter().chain(REGISTRY.iter().map(|rule| rule.meta()))
+    BUILTIN
+        .iter()
+        .chain(REGISTRY.iter().map(|rule| rule.meta()))
 }
 
 /// Look a rule up by code (case-insensitive) or name.
@@ -188,12 +199,23 @@ mod tests {
         for meta in all_rules() {
             assert!(codes.insert(meta.code), "duplicate code {}", meta.code);
             assert!(names.insert(meta.name), "duplicate name {}", meta.name);
-            assert!(meta.doc.starts_with(&format!("# {}", meta.code)), "{} doc title", meta.code);
-            assert!(!meta.summary.ends_with('.'), "{} summary is one line, no period", meta.code);
+            assert!(
+                meta.doc.starts_with(&format!("# {}", meta.code)),
+                "{} doc title",
+                meta.code
+            );
+            assert!(
+                !meta.summary.ends_with('.'),
+                "{} summary is one line, no period",
+                meta.code
+            );
         }
         // Codes are stable: this list only ever grows.
         insta::assert_snapshot!(
-            all_rules().map(|m| format!("{} {}", m.code, m.name)).collect::<Vec<_>>().join("\n")
+            all_rules()
+                .map(|m| format!("{} {}", m.code, m.name))
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
 }

@@ -90,21 +90,41 @@ impl Document {
                 })
                 .collect());
         }
-        let mut builder = Builder { source: &source, spans: HashMap::new(), findings: Vec::new() };
+        let mut builder = Builder {
+            source: &source,
+            spans: HashMap::new(),
+            findings: Vec::new(),
+        };
         let root_span = 0..text.len();
         let value = builder.table(root.get_ref(), String::new());
-        builder.spans.insert(String::new(), NodeSpan { key: None, value: root_span });
+        builder.spans.insert(
+            String::new(),
+            NodeSpan {
+                key: None,
+                value: root_span,
+            },
+        );
         if !builder.findings.is_empty() {
-            builder.findings.sort_by_key(|f| f.location.as_ref().map(|l| l.range.start));
+            builder
+                .findings
+                .sort_by_key(|f| f.location.as_ref().map(|l| l.range.start));
             return Err(builder.findings);
         }
-        Ok(Document { spans: builder.spans, source, value })
+        Ok(Document {
+            spans: builder.spans,
+            source,
+            value,
+        })
     }
 
     /// A document with no source text, for payloads that arrive as JSON (a
     /// signed envelope's): findings name the path, and every span is empty.
     pub fn detached(value: Value) -> Document {
-        Document { source: SourceFile::new("<payload>", ""), value, spans: HashMap::new() }
+        Document {
+            source: SourceFile::new("<payload>", ""),
+            value,
+            spans: HashMap::new(),
+        }
     }
 
     /// The span of the value at `pointer`, or of its nearest existing
@@ -159,7 +179,10 @@ impl Document {
     }
 }
 
-static ROOT: NodeSpan = NodeSpan { key: None, value: 0..0 };
+static ROOT: NodeSpan = NodeSpan {
+    key: None,
+    value: 0..0,
+};
 
 /// Escape one JSON pointer segment (RFC 6901).
 pub fn pointer_segment(segment: &str) -> String {
@@ -181,7 +204,11 @@ pub fn display_path(pointer: &str) -> String {
             out.push_str(&segment);
         }
     }
-    if out.is_empty() { "(document)".to_owned() } else { out }
+    if out.is_empty() {
+        "(document)".to_owned()
+    } else {
+        out
+    }
 }
 
 struct Builder<'s> {
@@ -196,7 +223,13 @@ impl Builder<'_> {
         for (key, value) in table {
             let child = format!("{pointer}/{}", pointer_segment(key.get_ref()));
             let json = self.value(value.get_ref(), value.span(), &child);
-            self.spans.insert(child, NodeSpan { key: Some(key.span()), value: value.span() });
+            self.spans.insert(
+                child,
+                NodeSpan {
+                    key: Some(key.span()),
+                    value: value.span(),
+                },
+            );
             map.insert(key.get_ref().to_string(), json);
         }
         Value::Object(map)
@@ -233,7 +266,13 @@ impl Builder<'_> {
                     .map(|(i, item)| {
                         let child = format!("{pointer}/{i}");
                         let json = self.value(item.get_ref(), item.span(), &child);
-                        self.spans.insert(child, NodeSpan { key: None, value: item.span() });
+                        self.spans.insert(
+                            child,
+                            NodeSpan {
+                                key: None,
+                                value: item.span(),
+                            },
+                        );
                         json
                     })
                     .collect(),
@@ -244,8 +283,12 @@ impl Builder<'_> {
 
     fn reject(&mut self, span: Range<usize>, pointer: &str, why: &str) -> Value {
         self.findings.push(
-            Finding::new(SCHEMA, Severity::Error, format!("`{}`: {why}", display_path(pointer)))
-                .at(self.source, span),
+            Finding::new(
+                SCHEMA,
+                Severity::Error,
+                format!("`{}`: {why}", display_path(pointer)),
+            )
+            .at(self.source, span),
         );
         Value::Null
     }
@@ -313,7 +356,10 @@ mod tests {
     #[test]
     fn payload_and_spans() {
         let doc = parse("a = 1\n[t]\nlist = [\"x\", true]\n").unwrap();
-        assert_eq!(doc.value, serde_json::json!({"a": 1, "t": {"list": ["x", true]}}));
+        assert_eq!(
+            doc.value,
+            serde_json::json!({"a": 1, "t": {"list": ["x", true]}})
+        );
         assert_eq!(&doc.source.text()[doc.value_span("/t/list/0")], "\"x\"");
         assert_eq!(&doc.source.text()[doc.key_span("/t/list")], "list");
         // A missing key points at its parent.
@@ -322,10 +368,13 @@ mod tests {
 
     #[test]
     fn floats_datetimes_and_big_integers_are_located_errors() {
-        let errors = parse("f = 1.5\nd = 1979-05-27\nbig = 9007199254740992\nok = 9007199254740991\n")
-            .unwrap_err();
-        let lines: Vec<_> =
-            errors.iter().map(|f| (f.code, f.location.as_ref().unwrap().line)).collect();
+        let errors =
+            parse("f = 1.5\nd = 1979-05-27\nbig = 9007199254740992\nok = 9007199254740991\n")
+                .unwrap_err();
+        let lines: Vec<_> = errors
+            .iter()
+            .map(|f| (f.code, f.location.as_ref().unwrap().line))
+            .collect();
         assert_eq!(lines, [(SCHEMA, 1), (SCHEMA, 2), (SCHEMA, 3)]);
     }
 
@@ -333,7 +382,11 @@ mod tests {
     fn every_syntax_error_is_reported() {
         let errors = parse("a = \nb = = 2\n").unwrap_err();
         assert!(errors.len() >= 2, "{errors:?}");
-        assert!(errors.iter().all(|f| f.code == SYNTAX && f.location.is_some()));
+        assert!(
+            errors
+                .iter()
+                .all(|f| f.code == SYNTAX && f.location.is_some())
+        );
     }
 
     #[test]
@@ -348,7 +401,10 @@ mod tests {
 
     #[test]
     fn display_paths_read_like_toml() {
-        assert_eq!(display_path("/constraints/approvals/0/when"), "constraints.approvals[0].when");
+        assert_eq!(
+            display_path("/constraints/approvals/0/when"),
+            "constraints.approvals[0].when"
+        );
         assert_eq!(display_path("/metadata/a~1b"), "metadata.a/b");
         assert_eq!(display_path(""), "(document)");
     }

@@ -19,7 +19,10 @@ pub enum CollectError {
     #[error("{path}: expected a folder of policies, found a file")]
     NotADirectory { path: PathBuf },
     #[error("{path}: {source}")]
-    Walk { path: PathBuf, source: walkdir::Error },
+    Walk {
+        path: PathBuf,
+        source: walkdir::Error,
+    },
 }
 
 /// The policy files under `inputs` (files are taken as given, folders are
@@ -31,8 +34,9 @@ pub fn collect(
     let mut files = Vec::new();
     let mut findings = Vec::new();
     for input in inputs {
-        let meta = std::fs::symlink_metadata(input)
-            .map_err(|_| CollectError::Missing { path: input.clone() })?;
+        let meta = std::fs::symlink_metadata(input).map_err(|_| CollectError::Missing {
+            path: input.clone(),
+        })?;
         if meta.is_dir() {
             walk(input, root, &mut files, &mut findings)?;
         } else if meta.is_file() || meta.file_type().is_symlink() {
@@ -50,8 +54,12 @@ pub fn collect(
 pub fn collect_dir(dir: &Path, root: &Path) -> Result<(Vec<PathBuf>, Vec<Finding>), CollectError> {
     match std::fs::metadata(dir) {
         Ok(meta) if meta.is_dir() => collect(&[dir.to_path_buf()], root),
-        Ok(_) => Err(CollectError::NotADirectory { path: dir.to_path_buf() }),
-        Err(_) => Err(CollectError::Missing { path: dir.to_path_buf() }),
+        Ok(_) => Err(CollectError::NotADirectory {
+            path: dir.to_path_buf(),
+        }),
+        Err(_) => Err(CollectError::Missing {
+            path: dir.to_path_buf(),
+        }),
     }
 }
 
@@ -65,7 +73,10 @@ fn walk(
     // linked files are admitted one by one below.
     let walker = WalkDir::new(dir).follow_links(false).sort_by_file_name();
     for entry in walker {
-        let entry = entry.map_err(|source| CollectError::Walk { path: dir.to_path_buf(), source })?;
+        let entry = entry.map_err(|source| CollectError::Walk {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let name = entry.file_name().to_string_lossy();
         if entry.depth() > 0 && name.starts_with('.') {
             continue;
@@ -91,8 +102,12 @@ fn admit(path: &Path, root: &Path, findings: &mut Vec<Finding>) -> Option<PathBu
         return Some(path.to_path_buf());
     }
     let skipped = |why: &str| {
-        Finding::new(SYNTAX, Severity::Warning, format!("symbolic link not read: {why}"))
-            .in_file(path)
+        Finding::new(
+            SYNTAX,
+            Severity::Warning,
+            format!("symbolic link not read: {why}"),
+        )
+        .in_file(path)
     };
     let Ok(target) = std::fs::canonicalize(path) else {
         findings.push(skipped("it does not resolve (dangling, or a loop)"));
@@ -117,7 +132,13 @@ mod tests {
     fn walks_policies_skips_tests_and_hidden() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        for name in ["a.toml", "a.test.toml", "notes.md", ".hidden.toml", "sub/b.toml"] {
+        for name in [
+            "a.toml",
+            "a.test.toml",
+            "notes.md",
+            ".hidden.toml",
+            "sub/b.toml",
+        ] {
             let path = p.join(name);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, "").unwrap();
@@ -147,6 +168,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("policies");
         std::fs::write(&file, "").unwrap();
-        assert!(matches!(collect_dir(&file, dir.path()), Err(CollectError::NotADirectory { .. })));
+        assert!(matches!(
+            collect_dir(&file, dir.path()),
+            Err(CollectError::NotADirectory { .. })
+        ));
     }
 }

@@ -86,8 +86,13 @@ fn separate(table: &mut Table) {
         return;
     }
     let decor = table.decor_mut();
-    let prefix = decor.prefix().and_then(|raw| raw.as_str()).unwrap_or_default();
-    let kept = prefix.trim_start_matches(['\n', '\r', ' ', '\t']).to_owned();
+    let prefix = decor
+        .prefix()
+        .and_then(|raw| raw.as_str())
+        .unwrap_or_default();
+    let kept = prefix
+        .trim_start_matches(['\n', '\r', ' ', '\t'])
+        .to_owned();
     decor.set_prefix(format!("\n{kept}"));
 }
 
@@ -116,7 +121,9 @@ fn layout_array(array: &mut Array, schema: Option<&Json>, prefix_width: usize) {
         return;
     }
     array.fmt();
-    let nested = array.iter().any(|v| matches!(v, Value::Array(_) | Value::InlineTable(_)));
+    let nested = array
+        .iter()
+        .any(|v| matches!(v, Value::Array(_) | Value::InlineTable(_)));
     if prefix_width + array.to_string().trim().len() <= MAX_INLINE_WIDTH && !nested {
         return;
     }
@@ -182,7 +189,8 @@ a = 2
 
     #[test]
     fn formatting_keeps_the_payload() {
-        let before = super::super::Document::parse(crate::report::SourceFile::new("a", MESSY)).unwrap();
+        let before =
+            super::super::Document::parse(crate::report::SourceFile::new("a", MESSY)).unwrap();
         let formatted = format(MESSY).unwrap();
         let after =
             super::super::Document::parse(crate::report::SourceFile::new("a", formatted)).unwrap();

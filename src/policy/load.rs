@@ -29,11 +29,15 @@ impl Policy {
         let wpc: Wpc = serde_json::from_value(doc.value.clone()).map_err(|err| {
             // The schema and the model are kept in step by tests; this is the
             // fail-closed path should they ever drift.
-            vec![doc.finding_at("", SCHEMA, Severity::Error, format!("internal model error: {err}"))]
+            vec![doc.finding_at(
+                "",
+                SCHEMA,
+                Severity::Error,
+                format!("internal model error: {err}"),
+            )]
         })?;
-        let hash = policy_hash_b64u(&doc.value).map_err(|err| {
-            vec![doc.finding_at("", SCHEMA, Severity::Error, err.to_string())]
-        })?;
+        let hash = policy_hash_b64u(&doc.value)
+            .map_err(|err| vec![doc.finding_at("", SCHEMA, Severity::Error, err.to_string())])?;
         Ok(Policy { doc, wpc, hash })
     }
 
@@ -58,7 +62,9 @@ pub fn read_source(path: &Path) -> Result<SourceFile, Finding> {
     // Read one byte past the limit so an oversized file is detected without
     // reading all of it.
     let limit = u64::try_from(MAX_FILE_BYTES).unwrap_or(u64::MAX) + 1;
-    file.take(limit).read_to_end(&mut bytes).map_err(|e| unreadable(e.to_string()))?;
+    file.take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| unreadable(e.to_string()))?;
     if bytes.len() > MAX_FILE_BYTES {
         return Err(Finding::new(
             SYNTAX,
@@ -74,9 +80,11 @@ pub fn read_source(path: &Path) -> Result<SourceFile, Finding> {
             let lossy = String::from_utf8_lossy(err.as_bytes()).into_owned();
             // Offsets before the first bad byte are the same in the lossy text.
             let source = SourceFile::new(path, lossy);
-            Err(Finding::new(SYNTAX, Severity::Error, "file is not valid UTF-8")
-                .at(&source, offset..offset + 1)
-                .help("TOML files must be UTF-8 encoded"))
+            Err(
+                Finding::new(SYNTAX, Severity::Error, "file is not valid UTF-8")
+                    .at(&source, offset..offset + 1)
+                    .help("TOML files must be UTF-8 encoded"),
+            )
         }
     }
 }

@@ -122,18 +122,31 @@ mod tests {
 
     #[test]
     fn overlap() {
-        for (a, b) in [("*", "x"), ("deploy.*", "*.prod"), ("a?c", "a*"), ("exec", "ex*c"), ("*", "*")] {
+        for (a, b) in [
+            ("*", "x"),
+            ("deploy.*", "*.prod"),
+            ("a?c", "a*"),
+            ("exec", "ex*c"),
+            ("*", "*"),
+        ] {
             assert!(overlaps(a, b), "{a} ∩ {b}");
             assert!(overlaps(b, a), "{b} ∩ {a}");
         }
-        for (a, b) in [("deploy.*", "repo.*"), ("a?c", "abcd"), ("exec", "shell"), ("a*", "b*")] {
+        for (a, b) in [
+            ("deploy.*", "repo.*"),
+            ("a?c", "abcd"),
+            ("exec", "shell"),
+            ("a*", "b*"),
+        ] {
             assert!(!overlaps(a, b), "{a} ∩ {b} = ∅");
         }
     }
 
     #[test]
     fn universal_and_prefix() {
-        assert!(is_universal("*") && is_universal("?*") && !is_universal("?") && !is_universal("a*"));
+        assert!(
+            is_universal("*") && is_universal("?*") && !is_universal("?") && !is_universal("a*")
+        );
         assert_eq!(literal_prefix("deploy.*"), "deploy.");
         assert_eq!(literal_prefix("exec"), "exec");
     }

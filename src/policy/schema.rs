@@ -58,7 +58,10 @@ impl Compiled {
 
 /// Whether `value` is valid against `schema`, without building messages.
 pub fn is_valid(schema: Schema, value: &Value) -> bool {
-    schema.compiled().as_ref().is_ok_and(|c| c.validator.is_valid(value))
+    schema
+        .compiled()
+        .as_ref()
+        .is_ok_and(|c| c.validator.is_valid(value))
 }
 
 /// Every schema error of a document, located in its source.
@@ -120,21 +123,33 @@ fn describe(schema: &Value, doc: &Document, err: &ValidationError<'_>) -> Vec<Fi
             let key = property.as_str().unwrap_or_default();
             vec![error(
                 doc.key_span(&pointer),
-                format!("missing required key `{key}` in {}", table_name(&pointer, &path)),
+                format!(
+                    "missing required key `{key}` in {}",
+                    table_name(&pointer, &path)
+                ),
             )]
         }
-        kind => vec![error(doc.value_span(&pointer), format!("`{path}`: {}", reason(kind, err)))],
+        kind => vec![error(
+            doc.value_span(&pointer),
+            format!("`{path}`: {}", reason(kind, err)),
+        )],
     }
 }
 
 fn table_name(pointer: &str, path: &str) -> String {
-    if pointer.is_empty() { "the document".to_owned() } else { format!("`{path}`") }
+    if pointer.is_empty() {
+        "the document".to_owned()
+    } else {
+        format!("`{path}`")
+    }
 }
 
 /// The keys the schema allows where an `additionalProperties` failed: the
 /// `properties` beside that keyword.
 fn allowed_keys(schema: &Value, keyword_path: &str) -> Vec<String> {
-    let parent = keyword_path.strip_suffix("/additionalProperties").unwrap_or(keyword_path);
+    let parent = keyword_path
+        .strip_suffix("/additionalProperties")
+        .unwrap_or(keyword_path);
     schema
         .pointer(&format!("{parent}/properties"))
         .and_then(Value::as_object)
@@ -147,11 +162,17 @@ fn reason(kind: &ValidationErrorKind, err: &ValidationError<'_>) -> String {
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {
                 TypeKind::Single(t) => article(&t.to_string()),
-                TypeKind::Multiple(set) => {
-                    set.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" or ")
-                }
+                TypeKind::Multiple(set) => set
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
             };
-            format!("expected {}, found {}", toml_type_name(&expected), json_type(err.instance()))
+            format!(
+                "expected {}, found {}",
+                toml_type_name(&expected),
+                json_type(err.instance())
+            )
         }
         ValidationErrorKind::Enum { options } => {
             format!("must be one of {}", list(options))
@@ -189,7 +210,8 @@ fn article(t: &str) -> String {
 
 /// JSON Schema speaks JSON; the user wrote TOML.
 fn toml_type_name(json: &str) -> String {
-    json.replace("an object", "a table").replace("object", "table")
+    json.replace("an object", "a table")
+        .replace("object", "table")
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -206,7 +228,11 @@ fn json_type(value: &Value) -> &'static str {
 
 fn list(options: &Value) -> String {
     match options.as_array() {
-        Some(items) => items.iter().map(Value::to_string).collect::<Vec<_>>().join(", "),
+        Some(items) => items
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
         None => options.to_string(),
     }
 }
@@ -236,23 +262,42 @@ mod tests {
     #[test]
     fn unknown_key_points_at_the_key() {
         let found = findings(Schema::Config, "[policies]\ndir = \"p\"\ncolour = 1\n");
-        assert_eq!(found, [(3, 1, "unknown key `colour` in `policies`".to_owned())]);
+        assert_eq!(
+            found,
+            [(3, 1, "unknown key `colour` in `policies`".to_owned())]
+        );
     }
 
     #[test]
     fn missing_key_points_at_the_parent_table() {
-        let found = findings(Schema::Config, "[release]\nbranch = \"x\"\n[approvals.widening]\nteams = []\n");
-        assert_eq!(found, [(3, 12, "missing required key `min` in `approvals.widening`".to_owned())]);
+        let found = findings(
+            Schema::Config,
+            "[release]\nbranch = \"x\"\n[approvals.widening]\nteams = []\n",
+        );
+        assert_eq!(
+            found,
+            [(
+                3,
+                12,
+                "missing required key `min` in `approvals.widening`".to_owned()
+            )]
+        );
     }
 
     #[test]
     fn type_and_enum_errors_point_at_the_value() {
-        let found =
-            findings(Schema::Config, "[lint]\nmax_ttl_seconds = \"1h\"\nrules = { WPC001 = \"loud\" }\n");
+        let found = findings(
+            Schema::Config,
+            "[lint]\nmax_ttl_seconds = \"1h\"\nrules = { WPC001 = \"loud\" }\n",
+        );
         assert_eq!(
             found,
             [
-                (2, 19, "`lint.max_ttl_seconds`: expected an integer, found a string".to_owned()),
+                (
+                    2,
+                    19,
+                    "`lint.max_ttl_seconds`: expected an integer, found a string".to_owned()
+                ),
                 (
                     3,
                     20,

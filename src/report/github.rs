@@ -33,7 +33,9 @@ fn command(finding: &Finding) -> String {
 
 /// Escaping as GitHub's `@actions/core` does for the message part.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escaping for `key=value` properties, which also may not contain `:` or `,`.

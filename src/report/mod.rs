@@ -79,7 +79,14 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(code: &'static str, severity: Severity, message: impl Into<String>) -> Self {
-        Finding { code, severity, message: message.into(), location: None, help: None, path: None }
+        Finding {
+            code,
+            severity,
+            message: message.into(),
+            location: None,
+            help: None,
+            path: None,
+        }
     }
 
     pub fn at(mut self, source: &SourceFile, range: Range<usize>) -> Self {
@@ -99,7 +106,10 @@ impl Finding {
 
     /// The file this finding is about, if any.
     pub fn file(&self) -> Option<&Path> {
-        self.location.as_ref().map(Location::path).or(self.path.as_deref())
+        self.location
+            .as_ref()
+            .map(Location::path)
+            .or(self.path.as_deref())
     }
 
     /// `file:line:col`, `file`, or nothing.
@@ -155,7 +165,10 @@ impl Report {
             };
             key(a).cmp(&key(b))
         });
-        Report { findings, files_checked }
+        Report {
+            findings,
+            files_checked,
+        }
     }
 
     pub fn findings(&self) -> &[Finding] {
@@ -163,7 +176,10 @@ impl Report {
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings.iter().filter(|f| f.severity == severity).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
     }
 
     /// Whether any finding is at or above `threshold`.

@@ -13,7 +13,13 @@ pub(super) fn render(report: &Report, rules: &[RuleInfo]) -> String {
         .build();
     let run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())
-        .results(report.findings().iter().map(|f| result(f, rules)).collect::<Vec<_>>())
+        .results(
+            report
+                .findings()
+                .iter()
+                .map(|f| result(f, rules))
+                .collect::<Vec<_>>(),
+        )
         .build();
     let log = sarif::Sarif::builder()
         .schema(sarif::SCHEMA_URL)
@@ -59,7 +65,10 @@ fn result(finding: &Finding, rules: &[RuleInfo]) -> sarif::Result {
         .level(level(finding.severity))
         .message(sarif::Message::builder().text(message).build())
         .build();
-    result.rule_index = rules.iter().position(|r| r.code == finding.code).map(to_i64);
+    result.rule_index = rules
+        .iter()
+        .position(|r| r.code == finding.code)
+        .map(to_i64);
     result.locations = finding.file().map(|file| {
         let mut physical = sarif::PhysicalLocation::builder()
             .artifact_location(sarif::ArtifactLocation::builder().uri(uri(file)).build())
@@ -73,7 +82,11 @@ fn result(finding: &Finding, rules: &[RuleInfo]) -> sarif::Result {
                 .end_column(to_i64(end_column))
                 .build()
         });
-        vec![sarif::Location::builder().physical_location(physical).build()]
+        vec![
+            sarif::Location::builder()
+                .physical_location(physical)
+                .build(),
+        ]
     });
     result
 }

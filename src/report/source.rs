@@ -32,7 +32,13 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        SourceFile { inner: Arc::new(Inner { path: path.into(), text, line_starts }) }
+        SourceFile {
+            inner: Arc::new(Inner {
+                path: path.into(),
+                text,
+                line_starts,
+            }),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -51,17 +57,33 @@ impl SourceFile {
         while !text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let line = self.inner.line_starts.partition_point(|&start| start <= offset);
+        let line = self
+            .inner
+            .line_starts
+            .partition_point(|&start| start <= offset);
         let line_start = self.inner.line_starts[line.saturating_sub(1)];
         let column = text[line_start..offset].chars().count() + 1;
         (line.max(1), column)
     }
 
     pub fn locate(&self, range: Range<usize>) -> Location {
-        let end = range.end.min(self.text().len());
-        let start = range.start.min(end);
+        let text = self.text();
+        // Widen to whole characters: renderers slice the text at these offsets.
+        let mut end = range.end.min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        let mut start = range.start.min(end);
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
         let (line, column) = self.line_col(start);
-        Location { source: self.clone(), range: start..end, line, column }
+        Location {
+            source: self.clone(),
+            range: start..end,
+            line,
+            column,
+        }
     }
 }
 
@@ -83,5 +105,6 @@ mod tests {
     fn offset_inside_a_character_is_clamped() {
         let file = SourceFile::new("a.toml", "ç");
         assert_eq!(file.line_col(1), (1, 1));
+        assert_eq!(file.locate(1..2).range, 0..2);
     }
 }

@@ -5,7 +5,11 @@ use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use super::{Finding, Report, Severity};
 
 pub(super) fn render(report: &Report, color: bool) -> String {
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     let mut out = String::new();
     for finding in report.findings() {
         out.push_str(&renderer.render(&[group(finding)]));
@@ -25,7 +29,9 @@ fn level(severity: Severity) -> Level<'static> {
 }
 
 fn group(finding: &Finding) -> Group<'_> {
-    let title = level(finding.severity).primary_title(finding.message.as_str()).id(finding.code);
+    let title = level(finding.severity)
+        .primary_title(finding.message.as_str())
+        .id(finding.code);
     let mut group = match (&finding.location, &finding.path) {
         (Some(loc), _) => title.element(
             Snippet::source(loc.source.text())
@@ -61,5 +67,9 @@ fn summary(report: &Report) -> String {
 
 fn plural(n: usize, word: &str) -> String {
     // "info" has no plural in this sense ("3 infos" reads worse than "3 info").
-    if n == 1 || word == "info" { format!("{n} {word}") } else { format!("{n} {word}s") }
+    if n == 1 || word == "info" {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }

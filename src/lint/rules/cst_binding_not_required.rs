@@ -36,7 +36,10 @@ mod tests {
 
     #[test]
     fn fires_when_not_required() {
-        let text = CLEAN.replace("cst_scope_hash_required = true", "cst_scope_hash_required = false");
+        let text = CLEAN.replace(
+            "cst_scope_hash_required = true",
+            "cst_scope_hash_required = false",
+        );
         assert_eq!(run_default(&CstBindingNotRequired, &[&text]).len(), 1);
     }
 

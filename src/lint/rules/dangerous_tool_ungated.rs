@@ -14,8 +14,14 @@ static META: RuleMeta = RuleMeta {
 
 /// Tools that run code, ship, merge or read secrets. `[lint] dangerous_tools`
 /// replaces this list.
-pub const DEFAULT_DANGEROUS: &[&str] =
-    &["exec", "shell", "process", "deploy.*", "*.merge", "secrets.*"];
+pub const DEFAULT_DANGEROUS: &[&str] = &[
+    "exec",
+    "shell",
+    "process",
+    "deploy.*",
+    "*.merge",
+    "secrets.*",
+];
 
 pub struct DangerousToolUngated;
 
@@ -33,11 +39,20 @@ impl Rule for DangerousToolUngated {
         for (i, allow) in tools.allow.iter().enumerate() {
             let Some(risky) = dangerous.iter().find(|d| {
                 overlaps(allow, d)
-                    && !tools.deny.iter().any(|deny| includes(deny, allow) || includes(deny, d))
+                    && !tools
+                        .deny
+                        .iter()
+                        .any(|deny| includes(deny, allow) || includes(deny, d))
             }) else {
                 continue;
             };
-            if policy.wpc.constraints.approvals.iter().any(|gate| names_tool(gate, allow, risky)) {
+            if policy
+                .wpc
+                .constraints
+                .approvals
+                .iter()
+                .any(|gate| names_tool(gate, allow, risky))
+            {
                 continue;
             }
             cx.report(
@@ -56,7 +71,11 @@ impl Rule for DangerousToolUngated {
 /// A concrete tool name for the help text: the allow pattern when it is a
 /// name, else the dangerous pattern's literal part.
 fn example_tool<'a>(allow: &'a str, risky: &'a str) -> &'a str {
-    if literal_prefix(allow) == allow { allow } else { literal_prefix(risky).trim_end_matches('.') }
+    if literal_prefix(allow) == allow {
+        allow
+    } else {
+        literal_prefix(risky).trim_end_matches('.')
+    }
 }
 
 /// Whether a gate's `when` names the tool. A textual test: the expression
@@ -76,17 +95,25 @@ mod tests {
     use crate::lint::testing::{CLEAN, run, run_default};
 
     fn allowing(tools: &str) -> String {
-        CLEAN.replace("allow = [\"read\", \"repo.comment\"]", &format!("allow = [{tools}]"))
+        CLEAN.replace(
+            "allow = [\"read\", \"repo.comment\"]",
+            &format!("allow = [{tools}]"),
+        )
     }
 
     #[test]
     fn fires_for_an_ungated_dangerous_tool() {
         assert_eq!(
             run_default(&DangerousToolUngated, &[&allowing("\"deploy.prod\"")]),
-            ["6:10 allow `deploy.prod` lets the agent use dangerous tool `deploy.*` with no approval gate"]
+            [
+                "6:10 allow `deploy.prod` lets the agent use dangerous tool `deploy.*` with no approval gate"
+            ]
         );
         // A pattern that reaches a dangerous tool counts too.
-        assert_eq!(run_default(&DangerousToolUngated, &[&allowing("\"repo.*\"")]).len(), 1);
+        assert_eq!(
+            run_default(&DangerousToolUngated, &[&allowing("\"repo.*\"")]).len(),
+            1
+        );
     }
 
     #[test]
@@ -103,7 +130,10 @@ mod tests {
 
     #[test]
     fn the_list_is_configurable() {
-        let settings = LintSettings { dangerous_tools: Some(vec!["read".into()]), ..Default::default() };
+        let settings = LintSettings {
+            dangerous_tools: Some(vec!["read".into()]),
+            ..Default::default()
+        };
         assert_eq!(run(&DangerousToolUngated, &settings, &[CLEAN]).len(), 1);
     }
 }

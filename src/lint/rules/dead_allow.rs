@@ -50,7 +50,9 @@ mod tests {
     #[test]
     fn quiet_for_a_carve_out() {
         // Allowing `repo.*` but denying `repo.merge` is the normal way to carve.
-        let text = CLEAN.replace("\"repo.comment\"]", "\"repo.*\"]").replace("[\"exec\"]", "[\"repo.merge\"]");
+        let text = CLEAN
+            .replace("\"repo.comment\"]", "\"repo.*\"]")
+            .replace("[\"exec\"]", "[\"repo.merge\"]");
         assert!(run_default(&DeadAllow, &[&text]).is_empty());
     }
 }

@@ -18,9 +18,13 @@ impl Rule for ModelCallsUnreceipted {
     }
 
     fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
-        let help = "set [constraints.model_calls] route_via = \"clawproxy\" and receipts_required = true";
+        let help =
+            "set [constraints.model_calls] route_via = \"clawproxy\" and receipts_required = true";
         let (pointer, message) = match &policy.wpc.constraints.model_calls {
-            None => ("/constraints", "no `[constraints.model_calls]`: model calls leave no signed receipt"),
+            None => (
+                "/constraints",
+                "no `[constraints.model_calls]`: model calls leave no signed receipt",
+            ),
             Some(calls) if calls.route_via.is_none() => (
                 "/constraints/model_calls",
                 "`model_calls.route_via` is not set: calls may bypass the receipting gateway",
@@ -45,7 +49,9 @@ mod tests {
         let no_receipts = CLEAN.replace("receipts_required = true", "receipts_required = false");
         assert_eq!(
             run_default(&ModelCallsUnreceipted, &[&no_receipts]),
-            ["16:21 `model_calls.receipts_required` is not true: a call without a receipt is accepted"]
+            [
+                "16:21 `model_calls.receipts_required` is not true: a call without a receipt is accepted"
+            ]
         );
         let no_route = CLEAN.replace("route_via = \"clawproxy\"\n", "");
         assert_eq!(run_default(&ModelCallsUnreceipted, &[&no_route]).len(), 1);

@@ -18,7 +18,12 @@ impl Rule for NameMismatch {
     }
 
     fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
-        let file_name = policy.doc.source.path().file_name().map(|n| n.to_string_lossy());
+        let file_name = policy
+            .doc
+            .source
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy());
         let Some(stem) = file_name.as_deref().and_then(|n| n.strip_suffix(".toml")) else {
             return;
         };
@@ -26,9 +31,15 @@ impl Rule for NameMismatch {
             cx.report(
                 &policy.doc,
                 "/policy_name",
-                format!("`policy_name` is `{}` but the file is `{stem}.toml`", policy.name()),
+                format!(
+                    "`policy_name` is `{}` but the file is `{stem}.toml`",
+                    policy.name()
+                ),
             )
-            .help = Some(format!("rename the file to `{}.toml` or the policy to `{stem}`", policy.name()));
+            .help = Some(format!(
+                "rename the file to `{}.toml` or the policy to `{stem}`",
+                policy.name()
+            ));
         }
     }
 }

@@ -20,7 +20,9 @@ impl Rule for RwWorkspaceUngated {
 
     fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
         let constraints = &policy.wpc.constraints;
-        if constraints.sandbox.workspace_access == WorkspaceAccess::Rw && constraints.approvals.is_empty() {
+        if constraints.sandbox.workspace_access == WorkspaceAccess::Rw
+            && constraints.approvals.is_empty()
+        {
             cx.report(
                 &policy.doc,
                 "/constraints/sandbox/workspaceAccess",

@@ -24,7 +24,9 @@ impl Rule for SandboxNotRequired {
                 "/constraints/sandbox/required",
                 "`sandbox.required = false` lets the agent's tools run on the host",
             )
-            .help = Some("set `required = true`; grant access with `workspaceAccess` instead".to_owned());
+            .help = Some(
+                "set `required = true`; grant access with `workspaceAccess` instead".to_owned(),
+            );
         }
     }
 }

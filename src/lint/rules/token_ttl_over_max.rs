@@ -18,8 +18,15 @@ impl Rule for TokenTtlOverMax {
     }
 
     fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
-        let Some(max) = cx.settings.max_ttl_seconds else { return };
-        let ttl = policy.wpc.constraints.token.as_ref().and_then(|t| t.max_ttl_seconds);
+        let Some(max) = cx.settings.max_ttl_seconds else {
+            return;
+        };
+        let ttl = policy
+            .wpc
+            .constraints
+            .token
+            .as_ref()
+            .and_then(|t| t.max_ttl_seconds);
         match ttl {
             Some(ttl) if ttl > max => {
                 cx.report(
@@ -34,9 +41,13 @@ impl Rule for TokenTtlOverMax {
                 cx.report(
                     &policy.doc,
                     "/constraints",
-                    format!("no `[constraints.token] max_ttl_seconds`; the repository maximum is {max}s"),
+                    format!(
+                        "no `[constraints.token] max_ttl_seconds`; the repository maximum is {max}s"
+                    ),
                 )
-                .help = Some(format!("add [constraints.token] max_ttl_seconds = {max} (or less)"));
+                .help = Some(format!(
+                    "add [constraints.token] max_ttl_seconds = {max} (or less)"
+                ));
             }
         }
     }
@@ -54,7 +65,10 @@ mod tests {
 
     #[test]
     fn fires_over_the_maximum_or_without_a_ttl() {
-        let settings = LintSettings { max_ttl_seconds: Some(3600), ..Default::default() };
+        let settings = LintSettings {
+            max_ttl_seconds: Some(3600),
+            ..Default::default()
+        };
         assert_eq!(
             run(&TokenTtlOverMax, &settings, &[&with_ttl(7200)]),
             ["22:19 token lifetime 7200s exceeds the repository maximum of 3600s"]
@@ -64,7 +78,10 @@ mod tests {
 
     #[test]
     fn quiet_within_the_maximum_or_without_one() {
-        let settings = LintSettings { max_ttl_seconds: Some(3600), ..Default::default() };
+        let settings = LintSettings {
+            max_ttl_seconds: Some(3600),
+            ..Default::default()
+        };
         assert!(run(&TokenTtlOverMax, &settings, &[&with_ttl(3600)]).is_empty());
         assert!(run_default(&TokenTtlOverMax, &[&with_ttl(999_999)]).is_empty());
     }

@@ -1,0 +1,382 @@
+//! End-to-end tests of the `wpc` binary: every command, every output format,
+//! and hostile input.
+
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `wpc` run in `dir`, with the ambient CI and colour settings scrubbed.
+fn wpc(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("wpc").unwrap();
+    cmd.current_dir(dir);
+    for var in [
+        "CI",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "CLICOLOR_FORCE",
+        "GITHUB_ACTIONS",
+        "WPC_SIGNING_KEY",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    wpc(dir).args(args).output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+fn fixtures() -> PathBuf {
+    root().join("tests/fixtures")
+}
+
+fn json_schema(path: &str) -> jsonschema::Validator {
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root().join(path)).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+// ---- check -----------------------------------------------------------------
+
+#[test]
+fn example_repo_is_clean() {
+    let out = run(&root(), &["check", "examples/repo"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(stdout(&out), "5 files checked: no findings\n");
+}
+
+#[test]
+fn check_discovers_the_repository_from_the_current_folder() {
+    let out = run(&root().join("examples/repo/policies"), &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn text_output() {
+    let out = run(&fixtures(), &["check", "broken"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn json_output_matches_its_schema() {
+    let out = run(&fixtures(), &["check", "broken", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let validator = json_schema("schema/wpc-findings.v1.schema.json");
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn sarif_output_matches_the_sarif_schema() {
+    let out = run(&fixtures(), &["check", "broken", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let validator = json_schema("tests/vectors/sarif/sarif-schema-2.1.0.json");
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["id"] == "WPC006" && r["helpUri"].as_str().unwrap().ends_with("WPC006.md"))
+    );
+    insta::assert_snapshot!(stdout(&out).replace(env!("CARGO_PKG_VERSION"), "@@VERSION@@"));
+}
+
+#[test]
+fn github_output() {
+    let out = run(&fixtures(), &["check", "broken", "--format", "github"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn exit_codes_are_the_same_for_every_format() {
+    for format in ["text", "json", "sarif", "github"] {
+        let out = run(&fixtures(), &["check", "broken", "--format", format]);
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let out = run(&root(), &["check", "examples/repo", "--format", format]);
+        assert_eq!(out.status.code(), Some(0), "{format}");
+    }
+}
+
+#[test]
+fn fail_on_and_exit_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    // Only a warning: no model call routing.
+    std::fs::write(
+        &policy,
+        "wpc_version = \"1\"\npolicy_name = \"p\"\npurpose = \"x\"\n[constraints.tool_policy]\nallow = []\ndeny = []\n[constraints.sandbox]\nrequired = true\nworkspaceAccess = \"none\"\nelevated_exec = \"deny\"\n[binding]\ncst_scope_hash_required = true\n",
+    )
+    .unwrap();
+    assert_eq!(run(dir.path(), &["check", "p.toml"]).status.code(), Some(0));
+    assert_eq!(
+        run(dir.path(), &["check", "p.toml", "--fail-on", "warning"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(
+            dir.path(),
+            &["check", "p.toml", "--fail-on", "warning", "--exit-zero"]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn no_colour_when_not_a_terminal() {
+    let out = run(&fixtures(), &["check", "broken"]);
+    assert!(!stdout(&out).contains('\u{1b}'));
+}
+
+#[test]
+fn config_errors_are_located_and_levels_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    std::fs::write(
+        dir.path().join("wpc.toml"),
+        "[lint.rules]\nWPC999 = \"off\"\nWPC001 = \"off\"\n[polices]\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("unknown key `polices`"), "{text}");
+    assert!(text.contains("wpc.toml:4:2"), "{text}");
+}
+
+// ---- hostile input -----------------------------------------------------------
+
+fn check_file(name: &str, bytes: &[u8]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), bytes).unwrap();
+    run(dir.path(), &["check", name])
+}
+
+#[test]
+fn malformed_toml_is_a_located_finding() {
+    let out = check_file("p.toml", b"a = [1, \nb = }\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("p.toml:"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("WPC001"));
+}
+
+#[test]
+fn invalid_utf8_is_located() {
+    let out = check_file("p.toml", b"wpc_version = \"1\"\npurpose = \"\xff\"\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("p.toml:2:12"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("not valid UTF-8"));
+}
+
+#[test]
+fn empty_file_reports_missing_keys() {
+    let out = check_file("p.toml", b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("missing required key `wpc_version`"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn huge_file_is_refused_without_reading_it_all() {
+    let out = check_file("p.toml", &vec![b'#'; 50 * 1024 * 1024]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("larger than"), "{}", stdout(&out));
+}
+
+#[test]
+fn deep_nesting_does_not_overflow_the_stack() {
+    let text = format!("a = {}1{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let out = check_file("p.toml", text.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("nesting deeper than"),
+        "{}",
+        stdout(&out)
+    );
+    let inline = format!("a = {}1{}\n", "{b = ".repeat(10_000), "}".repeat(10_000));
+    assert_eq!(
+        check_file("p.toml", inline.as_bytes()).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+#[cfg(unix)]
+fn symlink_loop_is_skipped_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    std::os::unix::fs::symlink(policies.join("a.toml"), policies.join("b.toml")).unwrap();
+    std::os::unix::fs::symlink(policies.join("b.toml"), policies.join("a.toml")).unwrap();
+    std::fs::write(dir.path().join("wpc.toml"), "").unwrap();
+    let out = run(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("symbolic link not read"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn policy_dir_that_is_a_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("wpc.toml"), "").unwrap();
+    std::fs::write(dir.path().join("policies"), "").unwrap();
+    let out = run(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("expected a folder of policies, found a file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn missing_path_is_a_usage_error() {
+    let out = run(&root(), &["check", "no/such/path"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no/such/path"), "{}", stderr(&out));
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    assert_eq!(
+        run(&root(), &["check", "--frobnicate"]).status.code(),
+        Some(2)
+    );
+}
+
+// ---- hash and compile --------------------------------------------------------
+
+const REVIEWER: &str = "examples/repo/policies/agent-change-reviewer.toml";
+
+#[test]
+fn hash_is_sha256_of_the_compiled_payload() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = stdout(&run(&root(), &["hash", REVIEWER]));
+    let compiled = run(&root(), &["compile", REVIEWER]).stdout;
+    let payload = compiled.strip_suffix(b"\n").unwrap();
+    let expected =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(payload));
+    assert_eq!(hash.trim(), expected);
+    assert_eq!(
+        stdout(&run(&root(), &["hash", "--short", REVIEWER])).trim(),
+        &expected[..12]
+    );
+}
+
+#[test]
+fn compile_prints_canonical_json() {
+    let out = run(&root(), &["compile", REVIEWER]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("{\"binding\":{\"cst_scope_hash_required\":true"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hash_of_an_invalid_policy_fails_with_findings() {
+    let out = run(&fixtures(), &["hash", "broken/policies/float.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("floats are not allowed"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty());
+    assert_eq!(run(&root(), &["hash", "nope.toml"]).status.code(), Some(2));
+}
+
+// ---- fmt ------------------------------------------------------------------------
+
+#[test]
+fn fmt_check_prints_a_diff_and_fmt_rewrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, "purpose = \"x\"\nwpc_version = \"1\"\n").unwrap();
+    let out = run(dir.path(), &["fmt", "--check", "p.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(stdout(&out));
+    assert_eq!(run(dir.path(), &["fmt", "p.toml"]).status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "wpc_version = \"1\"\npurpose = \"x\"\n"
+    );
+    let again = run(dir.path(), &["fmt", "--check", "p.toml"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(again.stdout.is_empty());
+}
+
+#[test]
+fn fmt_refuses_broken_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.toml"), "a = = 1\n").unwrap();
+    let out = run(dir.path(), &["fmt", "p.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("p.toml")).unwrap(),
+        "a = = 1\n"
+    );
+}
+
+#[test]
+fn example_repo_is_formatted() {
+    assert_eq!(
+        run(&root(), &["fmt", "--check", "examples/repo/policies"])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+// ---- rule -------------------------------------------------------------------------
+
+#[test]
+fn rule_prints_its_page_and_list_lists_all() {
+    let out = run(&root(), &["rule", "WPC006"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with("# WPC006"));
+    assert!(stdout(&run(&root(), &["rule", "wildcard-allow"])).starts_with("# WPC006"));
+    let list = stdout(&run(&root(), &["rule", "--list"]));
+    assert!(list.lines().count() >= 13, "{list}");
+    assert_eq!(run(&root(), &["rule", "WPC999"]).status.code(), Some(2));
+}
