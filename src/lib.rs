@@ -4,4 +4,5 @@
 //! The binary in `src/main.rs` is a thin layer over this library; nothing in
 //! the library prints.
 
+pub mod crypto;
 pub mod policy;

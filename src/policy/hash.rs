@@ -51,7 +51,8 @@ mod tests {
         for entry in std::fs::read_dir(root.join("input")).unwrap() {
             let path = entry.unwrap().path();
             let input: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-            let expected = std::fs::read(root.join("output").join(path.file_name().unwrap())).unwrap();
+            let expected =
+                std::fs::read(root.join("output").join(path.file_name().unwrap())).unwrap();
             assert_eq!(
                 String::from_utf8(canonical_json(&input).unwrap()).unwrap(),
                 String::from_utf8(expected).unwrap(),
