@@ -1,5 +1,8 @@
 //! Signed envelopes: sign, verify, and every way of tampering with one.
 
+// Test helpers outside #[test] functions unwrap too: a panic is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use serde_json::{Map, Value, json};
 use wpc::crypto::did::DidKey;
 use wpc::crypto::envelope::{EnvelopeKind, Jcs, SignedEnvelope, WorkPolicyContract, parse_rfc3339};

@@ -1,5 +1,8 @@
 //! Wycheproof Ed25519 vectors through the signature check envelopes use.
 
+// Test helpers outside #[test] functions unwrap too: a panic is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 
 use serde_json::Value;
