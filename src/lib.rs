@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod lint;
 pub mod policy;
 pub mod report;

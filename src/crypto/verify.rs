@@ -1,0 +1,571 @@
+//! Envelope verification: untrusted bytes in, [`Verified`] out.
+//!
+//! Checks run in a fixed order and the first failure is reported, with a
+//! [`ReasonCode`] (the Claw protocol's codes) and a message naming the field:
+//!
+//! 1. size, JSON syntax, duplicate keys, shape: exactly the envelope fields,
+//!    each of the right JSON type, `payload` an object, `payload_hash_b64u`
+//!    and `signature_b64u` in the base64url alphabet, `issued_at` and
+//!    `expires_at` RFC 3339 — [`ReasonCode::MalformedEnvelope`];
+//! 2. `envelope_version` — [`ReasonCode::UnknownEnvelopeVersion`];
+//! 3. `envelope_type` is the caller's kind — [`ReasonCode::UnknownEnvelopeType`];
+//! 4. `hash_algorithm` — [`ReasonCode::UnknownHashAlgorithm`];
+//! 5. `algorithm` — [`ReasonCode::UnknownAlgorithm`];
+//! 6. recomputed payload hash — [`ReasonCode::HashMismatch`];
+//! 7. `signer_did` — [`ReasonCode::InvalidDidFormat`];
+//! 8. Ed25519 `verify_strict` over UTF-8(`payload_hash_b64u`); a signature
+//!    that does not decode to 64 bytes is also [`ReasonCode::SignatureInvalid`];
+//! 9. signer admitted by the caller's [`Trust`] — [`ReasonCode::SignerNotTrusted`].
+//!
+//! The payload's own schema is the caller's last step: validate
+//! [`Verified::payload`] and report a failure as
+//! [`ReasonCode::SchemaValidationFailed`] with [`VerifyFailure::new`].
+
+use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
+
+use base64::Engine as _;
+use base64::alphabet::URL_SAFE;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use ed25519_dalek::{PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, Signature, VerifyingKey};
+use serde::Serialize;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+use crate::crypto::did::DidKey;
+use crate::crypto::envelope::{
+    ENVELOPE_VERSION, EnvelopeKind, HASH_ALGORITHM, PayloadHashRule, SIGNATURE_ALGORITHM,
+    parse_rfc3339,
+};
+use crate::crypto::quote;
+
+/// Envelopes larger than this are rejected before parsing
+/// ([`ReasonCode::MalformedEnvelope`]).
+pub const MAX_ENVELOPE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Required envelope fields, in the order they are checked and written.
+const REQUIRED: [&str; 9] = [
+    "envelope_version",
+    "envelope_type",
+    "payload",
+    "payload_hash_b64u",
+    "hash_algorithm",
+    "signature_b64u",
+    "algorithm",
+    "signer_did",
+    "issued_at",
+];
+const OPTIONAL: [&str; 1] = ["expires_at"];
+
+/// The reference verifier decodes signatures with `atob`, which ignores
+/// non-zero trailing bits; so do we, so that every signature it accepts
+/// decodes here to the same 64 bytes.
+const SIGNATURE_B64U: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Why verification failed (SCREAMING_SNAKE_CASE on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReasonCode {
+    /// Not JSON, too large, duplicate keys, missing/unknown/mistyped fields.
+    MalformedEnvelope,
+    /// `envelope_version` is not `"1"`.
+    UnknownEnvelopeVersion,
+    /// `envelope_type` is not the type the caller verifies.
+    UnknownEnvelopeType,
+    /// `hash_algorithm` is not `"SHA-256"`.
+    UnknownHashAlgorithm,
+    /// `algorithm` is not `"Ed25519"`.
+    UnknownAlgorithm,
+    /// `payload_hash_b64u` differs from the recomputed hash.
+    HashMismatch,
+    /// `signer_did` is not an Ed25519 `did:key`.
+    InvalidDidFormat,
+    /// The signature does not verify.
+    SignatureInvalid,
+    /// The signer is not in the trusted set.
+    SignerNotTrusted,
+    /// The payload fails its schema; reported by the caller, never by
+    /// [`verify_envelope`].
+    SchemaValidationFailed,
+}
+
+impl ReasonCode {
+    /// The wire form, e.g. `HASH_MISMATCH`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MalformedEnvelope => "MALFORMED_ENVELOPE",
+            Self::UnknownEnvelopeVersion => "UNKNOWN_ENVELOPE_VERSION",
+            Self::UnknownEnvelopeType => "UNKNOWN_ENVELOPE_TYPE",
+            Self::UnknownHashAlgorithm => "UNKNOWN_HASH_ALGORITHM",
+            Self::UnknownAlgorithm => "UNKNOWN_ALGORITHM",
+            Self::HashMismatch => "HASH_MISMATCH",
+            Self::InvalidDidFormat => "INVALID_DID_FORMAT",
+            Self::SignatureInvalid => "SIGNATURE_INVALID",
+            Self::SignerNotTrusted => "SIGNER_NOT_TRUSTED",
+            Self::SchemaValidationFailed => "SCHEMA_VALIDATION_FAILED",
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed verification: a reason code and a message naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct VerifyFailure {
+    code: ReasonCode,
+    message: String,
+}
+
+impl VerifyFailure {
+    /// A failure found by the caller, e.g. [`ReasonCode::SchemaValidationFailed`].
+    pub fn new(code: ReasonCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The reason code.
+    pub fn code(&self) -> ReasonCode {
+        self.code
+    }
+
+    /// The human-readable message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// Which signers a verification accepts.
+#[derive(Debug, Clone)]
+pub struct Trust(TrustedKeys);
+
+#[derive(Debug, Clone)]
+enum TrustedKeys {
+    Any,
+    Only(HashSet<[u8; PUBLIC_KEY_LENGTH]>),
+}
+
+impl Trust {
+    /// Accepts any signer whose signature verifies. This proves only that the
+    /// envelope is intact, not who made it; the name is long so that every use
+    /// stands out in review.
+    pub fn any_signer_unchecked() -> Self {
+        Self(TrustedKeys::Any)
+    }
+
+    /// Accepts only these signers (none, if the iterator is empty).
+    pub fn only<'a>(signers: impl IntoIterator<Item = &'a DidKey>) -> Self {
+        Self(TrustedKeys::Only(
+            signers
+                .into_iter()
+                .map(|did| did.verifying_key().to_bytes())
+                .collect(),
+        ))
+    }
+
+    fn admits(&self, signer: &DidKey) -> bool {
+        match &self.0 {
+            TrustedKeys::Any => true,
+            TrustedKeys::Only(keys) => keys.contains(signer.verifying_key().as_bytes()),
+        }
+    }
+}
+
+/// An envelope of kind `K` whose hash and signature verified and whose
+/// signer was trusted. Only [`verify_envelope`] makes one.
+#[derive(Debug, Clone)]
+pub struct Verified<K> {
+    payload: Value,
+    payload_hash_b64u: String,
+    signer: DidKey,
+    issued_at: String,
+    expires_at: Option<String>,
+    kind: PhantomData<K>,
+}
+
+impl<K> Verified<K> {
+    /// The payload (not yet checked against its schema).
+    pub fn payload(&self) -> &Value {
+        &self.payload
+    }
+
+    /// The payload, by value.
+    pub fn into_payload(self) -> Value {
+        self.payload
+    }
+
+    /// `payload_hash_b64u` (for a WPC, its policy hash).
+    pub fn payload_hash_b64u(&self) -> &str {
+        &self.payload_hash_b64u
+    }
+
+    /// The signer.
+    pub fn signer(&self) -> &DidKey {
+        &self.signer
+    }
+
+    /// `issued_at` as written (valid RFC 3339; not covered by the signature).
+    pub fn issued_at(&self) -> &str {
+        &self.issued_at
+    }
+
+    /// `expires_at` as written, if present (valid RFC 3339; not covered by
+    /// the signature).
+    pub fn expires_at(&self) -> Option<&str> {
+        self.expires_at.as_deref()
+    }
+}
+
+/// Why [`verify_signature`] rejected a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureRejected {
+    /// The public key is not 32 bytes.
+    #[error("the public key is not {PUBLIC_KEY_LENGTH} bytes")]
+    KeyLength,
+    /// The public key is not a curve point.
+    #[error("the public key is not a valid Ed25519 point")]
+    KeyNotAPoint,
+    /// The signature is not 64 bytes.
+    #[error("the signature is not {SIGNATURE_LENGTH} bytes")]
+    SignatureLength,
+    /// `verify_strict` failed.
+    #[error("the Ed25519 signature does not verify")]
+    DoesNotVerify,
+}
+
+/// Ed25519 `verify_strict` of `signature` over `message` by `public_key`:
+/// the check envelopes use, exposed for test vectors.
+pub fn verify_signature(
+    public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), SignatureRejected> {
+    let bytes: &[u8; PUBLIC_KEY_LENGTH] = public_key
+        .try_into()
+        .map_err(|_| SignatureRejected::KeyLength)?;
+    let key = VerifyingKey::from_bytes(bytes).map_err(|_| SignatureRejected::KeyNotAPoint)?;
+    verify_with_key(&key, message, signature)
+}
+
+fn verify_with_key(
+    key: &VerifyingKey,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), SignatureRejected> {
+    let signature =
+        Signature::from_slice(signature).map_err(|_| SignatureRejected::SignatureLength)?;
+    // Strict: rejects small-order keys and R, and non-canonical S, so one
+    // message has one valid signature per key (RFC 8032 §5.1.7 and more).
+    key.verify_strict(message, &signature)
+        .map_err(|_| SignatureRejected::DoesNotVerify)
+}
+
+/// Verifies an envelope of kind `K` from raw JSON bytes.
+pub fn verify_envelope<K: EnvelopeKind>(
+    bytes: &[u8],
+    trust: &Trust,
+) -> Result<Verified<K>, VerifyFailure> {
+    let fields = parse_shape(bytes)?;
+
+    if fields.envelope_version != ENVELOPE_VERSION {
+        return Err(field_failure(
+            ReasonCode::UnknownEnvelopeVersion,
+            "envelope_version",
+            &fields.envelope_version,
+            ENVELOPE_VERSION,
+        ));
+    }
+    if fields.envelope_type != K::ENVELOPE_TYPE {
+        return Err(field_failure(
+            ReasonCode::UnknownEnvelopeType,
+            "envelope_type",
+            &fields.envelope_type,
+            K::ENVELOPE_TYPE,
+        ));
+    }
+    if fields.hash_algorithm != HASH_ALGORITHM {
+        return Err(field_failure(
+            ReasonCode::UnknownHashAlgorithm,
+            "hash_algorithm",
+            &fields.hash_algorithm,
+            HASH_ALGORITHM,
+        ));
+    }
+    if fields.algorithm != SIGNATURE_ALGORITHM {
+        return Err(field_failure(
+            ReasonCode::UnknownAlgorithm,
+            "algorithm",
+            &fields.algorithm,
+            SIGNATURE_ALGORITHM,
+        ));
+    }
+
+    let payload = Value::Object(fields.payload);
+    let recomputed = K::HashRule::payload_hash_b64u(&payload).map_err(|err| {
+        VerifyFailure::new(
+            ReasonCode::HashMismatch,
+            format!("field `payload` cannot be hashed: {err}"),
+        )
+    })?;
+    if recomputed != fields.payload_hash_b64u {
+        return Err(VerifyFailure::new(
+            ReasonCode::HashMismatch,
+            format!(
+                "field `payload_hash_b64u` is `{}` but the payload hashes to `{recomputed}`",
+                quote(&fields.payload_hash_b64u)
+            ),
+        ));
+    }
+
+    let signer = DidKey::parse(&fields.signer_did).map_err(|err| {
+        VerifyFailure::new(
+            ReasonCode::InvalidDidFormat,
+            format!("field `signer_did`: {err}"),
+        )
+    })?;
+
+    let signature = SIGNATURE_B64U.decode(&fields.signature_b64u).map_err(|_| {
+        VerifyFailure::new(
+            ReasonCode::SignatureInvalid,
+            "field `signature_b64u` is not valid base64url",
+        )
+    })?;
+    verify_with_key(
+        signer.verifying_key(),
+        fields.payload_hash_b64u.as_bytes(),
+        &signature,
+    )
+    .map_err(|err| {
+        VerifyFailure::new(
+            ReasonCode::SignatureInvalid,
+            format!("field `signature_b64u`: {err} for `signer_did` {signer}"),
+        )
+    })?;
+
+    if !trust.admits(&signer) {
+        return Err(VerifyFailure::new(
+            ReasonCode::SignerNotTrusted,
+            format!("field `signer_did`: {signer} is not a trusted signer"),
+        ));
+    }
+
+    Ok(Verified {
+        payload,
+        payload_hash_b64u: recomputed,
+        signer,
+        issued_at: fields.issued_at,
+        expires_at: fields.expires_at,
+        kind: PhantomData,
+    })
+}
+
+/// The envelope's fields once the shape is known to be right.
+struct Fields {
+    envelope_version: String,
+    envelope_type: String,
+    payload: Map<String, Value>,
+    payload_hash_b64u: String,
+    hash_algorithm: String,
+    signature_b64u: String,
+    algorithm: String,
+    signer_did: String,
+    issued_at: String,
+    expires_at: Option<String>,
+}
+
+fn malformed(message: impl Into<String>) -> VerifyFailure {
+    VerifyFailure::new(ReasonCode::MalformedEnvelope, message)
+}
+
+fn field_failure(code: ReasonCode, field: &str, found: &str, expected: &str) -> VerifyFailure {
+    VerifyFailure::new(
+        code,
+        format!(
+            "field `{field}` is `{}`; expected `{expected}`",
+            quote(found)
+        ),
+    )
+}
+
+/// Step 1: everything that makes the envelope [`ReasonCode::MalformedEnvelope`].
+fn parse_shape(bytes: &[u8]) -> Result<Fields, VerifyFailure> {
+    if bytes.len() > MAX_ENVELOPE_BYTES {
+        return Err(malformed(format!(
+            "the envelope is {} bytes; the limit is {MAX_ENVELOPE_BYTES}",
+            bytes.len()
+        )));
+    }
+    // serde_json's default recursion limit (128) stays on, so deep nesting
+    // is an error rather than a stack overflow.
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let UniqueKeys(value) = UniqueKeys::deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value))
+        .map_err(|err| malformed(format!("not valid JSON: {err}")))?;
+    let Value::Object(mut object) = value else {
+        return Err(malformed(format!(
+            "the envelope must be a JSON object, not {}",
+            json_type(&value)
+        )));
+    };
+    if let Some(unknown) = object
+        .keys()
+        .find(|key| !REQUIRED.contains(&key.as_str()) && !OPTIONAL.contains(&key.as_str()))
+    {
+        return Err(malformed(format!("unknown field `{}`", quote(unknown))));
+    }
+    if let Some(missing) = REQUIRED.iter().find(|field| !object.contains_key(**field)) {
+        return Err(malformed(format!("missing field `{missing}`")));
+    }
+    let mut string = |field: &str| match object.remove(field) {
+        Some(Value::String(text)) => Ok(Some(text)),
+        None => Ok(None),
+        Some(other) => Err(malformed(format!(
+            "field `{field}` must be a string, not {}",
+            json_type(&other)
+        ))),
+    };
+    // Presence of the required fields was checked above.
+    let mut required = |field: &str| string(field).map(Option::unwrap_or_default);
+    let fields = Fields {
+        envelope_version: required("envelope_version")?,
+        envelope_type: required("envelope_type")?,
+        payload: Map::new(),
+        payload_hash_b64u: required("payload_hash_b64u")?,
+        hash_algorithm: required("hash_algorithm")?,
+        signature_b64u: required("signature_b64u")?,
+        algorithm: required("algorithm")?,
+        signer_did: required("signer_did")?,
+        issued_at: required("issued_at")?,
+        expires_at: string("expires_at")?,
+    };
+    let payload = match object.remove("payload") {
+        Some(Value::Object(payload)) => payload,
+        other => {
+            return Err(malformed(format!(
+                "field `payload` must be a JSON object, not {}",
+                other.as_ref().map_or("nothing", json_type)
+            )));
+        }
+    };
+    for (field, text) in [
+        ("payload_hash_b64u", &fields.payload_hash_b64u),
+        ("signature_b64u", &fields.signature_b64u),
+    ] {
+        if text.is_empty()
+            || !text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(malformed(format!(
+                "field `{field}` must be non-empty base64url without padding (A-Z a-z 0-9 - _)"
+            )));
+        }
+    }
+    for (field, text) in [
+        ("issued_at", Some(&fields.issued_at)),
+        ("expires_at", fields.expires_at.as_ref()),
+    ] {
+        if let Some(Err(err)) = text.map(|text| parse_rfc3339(text)) {
+            return Err(malformed(format!("field `{field}`: {err}")));
+        }
+    }
+    Ok(Fields { payload, ..fields })
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON value parsed with duplicate object keys rejected. serde_json keeps
+/// the last of two equal keys; another implementation may keep the first,
+/// so two verifiers could see two different payloads behind one signature.
+struct UniqueKeys(Value);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeysVisitor)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::Null))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::Bool(v)))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::from(v)))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::from(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<UniqueKeys, E> {
+        serde_json::Number::from_f64(v)
+            .map(|n| UniqueKeys(Value::Number(n)))
+            .ok_or_else(|| E::custom("a number that is not finite"))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::String(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys(Value::String(v)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(UniqueKeys(Value::Array(items)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format!(
+                    "duplicate key `{}`",
+                    quote(&key)
+                )));
+            }
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(UniqueKeys(Value::Object(object)))
+    }
+}
