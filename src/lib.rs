@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod decide;
 pub mod lint;
 pub mod policy;
 pub mod report;
