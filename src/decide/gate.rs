@@ -75,6 +75,13 @@ impl Gate {
         found
     }
 
+    /// The tools the gate can fire for at all, when its top level is a
+    /// conjunction with `tool == 'x'` or `tool in [...]` in it: any other tool
+    /// makes it false. `None` when the gate is not restricted that way.
+    pub fn tool_guard(&self) -> Option<Vec<String>> {
+        guard(self.program.expression())
+    }
+
     /// What the expression is known to give for `tool` alone, whatever the
     /// other variables hold: `Some(b)` when that is decided, `None` when the
     /// rest of the call matters. Sound: `Some(b)` is what every evaluation
@@ -177,6 +184,24 @@ fn named_tools(e: &IdedExpr, out: &mut Vec<String>) {
                 named_tools(arg, out);
             }
         }
+    }
+}
+
+fn guard(e: &IdedExpr) -> Option<Vec<String>> {
+    let Expr::Call(call) = &e.expr else { return None };
+    match (call.func_name.as_str(), call.args.as_slice()) {
+        // Either side restricting the tool restricts the conjunction.
+        ("_&&_", [a, b]) => guard(a).or_else(|| guard(b)),
+        ("_==_", [a, b]) => [(a, b), (b, a)]
+            .into_iter()
+            .find_map(|(x, y)| if is_tool(x) { string_literal(y) } else { None })
+            .map(|name| vec![name.to_owned()]),
+        // Only a list of literals bounds the tool; `tool in [x]` does not.
+        ("@in", [needle, list]) if is_tool(needle) => match &list.expr {
+            Expr::List(list) => list.elements.iter().map(|e| string_literal(e).map(str::to_owned)).collect(),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

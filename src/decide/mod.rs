@@ -193,6 +193,9 @@ impl fmt::Debug for Engine {
 struct CompiledGate {
     approval: Approval,
     gate: Result<Gate, SyntaxError>,
+    /// The only tools the gate can fire for, when it says so up front:
+    /// checked before anything else, so most calls skip most gates cheaply.
+    guard: Option<Vec<String>>,
 }
 
 impl Engine {
@@ -203,7 +206,11 @@ impl Engine {
             .constraints
             .approvals
             .iter()
-            .map(|approval| CompiledGate { approval: approval.clone(), gate: Gate::compile(&env, &approval.when) })
+            .map(|approval| {
+                let gate = Gate::compile(&env, &approval.when);
+                let guard = gate.as_ref().ok().and_then(Gate::tool_guard);
+                CompiledGate { approval: approval.clone(), gate, guard }
+            })
             .collect();
         Ok(Engine {
             allow_set: glob_set(&tools.allow)?,
@@ -249,6 +256,9 @@ impl Engine {
         let mut context = None;
         let mut fired = Vec::new();
         for (index, compiled) in self.gates.iter().enumerate() {
+            if compiled.guard.as_ref().is_some_and(|tools| !tools.contains(&call.tool)) {
+                continue;
+            }
             let failed = |error: String| Basis::GateFailed {
                 index,
                 when: compiled.approval.when.clone(),

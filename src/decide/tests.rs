@@ -178,6 +178,11 @@ fn gate_analysis() {
     assert_eq!(gate("tool in ['x', 'y'] || 'z' == tool").named_tools(), ["x", "y", "z"]);
     assert_eq!(gate("args.exists(k, k == user) && tool == 'a'").unknown_variables(), ["user"]);
     assert!(gate("[1].all(x, x > 0) && args.size() > 0").unknown_variables().is_empty());
+    assert_eq!(gate("content == 'x' && tool == 'a'").tool_guard(), Some(vec!["a".to_owned()]));
+    assert_eq!(gate("tool in ['a', 'b'] && args.n > 1").tool_guard(), Some(vec!["a".to_owned(), "b".to_owned()]));
+    assert_eq!(gate("tool in ['a', content]").tool_guard(), None);
+    assert_eq!(gate("tool == 'a' || content == 'x'").tool_guard(), None);
+    assert_eq!(gate("false in [tool == 'a']").tool_guard(), None);
     let err = gate::Gate::compile(&env, "tool == 'a' &&& x").unwrap_err();
     assert!(err.position.is_some(), "{err:?}");
 }
