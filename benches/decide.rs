@@ -1,6 +1,9 @@
 //! Decisions per second of the library's decision function on a policy with
 //! 100 allow patterns, 20 deny patterns and 10 CEL gates.
 
+// A benchmark whose fixed policy does not build has nothing to measure.
+#![allow(clippy::expect_used)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -40,7 +43,11 @@ fn calls(tools: &[&str], content: &str) -> Vec<Call> {
     tools
         .iter()
         .map(|tool| {
-            let mut call = Call { tool: (*tool).to_owned(), content: content.to_owned(), ..Call::default() };
+            let mut call = Call {
+                tool: (*tool).to_owned(),
+                content: content.to_owned(),
+                ..Call::default()
+            };
             call.args.insert("mode".into(), json!("normal"));
             call
         })
@@ -51,11 +58,21 @@ fn bench(c: &mut Criterion) {
     let engine = Engine::new(&policy()).expect("compiles");
     // Allowed, denied and unmatched calls that no gate can apply to.
     let ungated = calls(
-        &["svc42.read", "svc89.read", "team3.list", "svc4.admin.delete", "team7.secrets.x", "unknown.tool"],
+        &[
+            "svc42.read",
+            "svc89.read",
+            "team3.list",
+            "svc4.admin.delete",
+            "team7.secrets.x",
+            "unknown.tool",
+        ],
         "hello",
     );
     // Calls a gate names: the CEL expression runs.
-    let gated = calls(&["team0.write", "team5.write", "team9.write"], "DROP TABLE users");
+    let gated = calls(
+        &["team0.write", "team5.write", "team9.write"],
+        "DROP TABLE users",
+    );
     for call in &ungated {
         assert!(engine.decide(call).approvals.is_empty());
     }

@@ -24,11 +24,26 @@ macro_rules! template {
 }
 
 pub static TEMPLATES: &[Template] = &[
-    template!("agent-change-reviewer", "reviews and comments on pull requests; security findings need a human"),
-    template!("read-only-researcher", "reads docs and the web; changes nothing"),
-    template!("ci-fixer", "fixes CI in a writable sandbox; every write names a ticket"),
-    template!("deployer", "rolls out releases, each approved by a named release manager"),
-    template!("data-analyst", "read-only SQL behind an egress allowlist; no shell"),
+    template!(
+        "agent-change-reviewer",
+        "reviews and comments on pull requests; security findings need a human"
+    ),
+    template!(
+        "read-only-researcher",
+        "reads docs and the web; changes nothing"
+    ),
+    template!(
+        "ci-fixer",
+        "fixes CI in a writable sandbox; every write names a ticket"
+    ),
+    template!(
+        "deployer",
+        "rolls out releases, each approved by a named release manager"
+    ),
+    template!(
+        "data-analyst",
+        "read-only SQL behind an egress allowlist; no shell"
+    ),
 ];
 
 /// The template `wpc init` starts a repository with.
@@ -47,11 +62,18 @@ pub enum ScaffoldError {
     #[error("{} already exists{}; nothing was written", .0[0].display(), if .0.len() > 1 { format!(" (and {} more)", .0.len() - 1) } else { String::new() })]
     Exists(Vec<PathBuf>),
     #[error("cannot write {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn names() -> String {
-    TEMPLATES.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+    TEMPLATES
+        .iter()
+        .map(|t| t.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Files to write: path and contents.
@@ -59,7 +81,8 @@ pub type Files = Vec<(PathBuf, String)>;
 
 /// A policy named `name` from `template`, and its test file, in `dir`.
 pub fn policy_files(name: &str, template: &str, dir: &Path) -> Result<Files, ScaffoldError> {
-    let template = find(template).ok_or_else(|| ScaffoldError::UnknownTemplate(template.to_owned()))?;
+    let template =
+        find(template).ok_or_else(|| ScaffoldError::UnknownTemplate(template.to_owned()))?;
     if !is_policy_name(name) {
         return Err(ScaffoldError::BadName(name.to_owned()));
     }
@@ -70,26 +93,42 @@ pub fn policy_files(name: &str, template: &str, dir: &Path) -> Result<Files, Sca
     );
     Ok(vec![
         (dir.join(format!("{name}.toml")), policy),
-        (dir.join(format!("{name}.test.toml")), template.tests.to_owned()),
+        (
+            dir.join(format!("{name}.test.toml")),
+            template.tests.to_owned(),
+        ),
     ])
 }
 
 /// Everything `wpc init` writes into `root`.
 pub fn repo_files(root: &Path) -> Result<Files, ScaffoldError> {
     let mut files = vec![
-        (root.join("wpc.toml"), include_str!("../templates/repo/wpc.toml").to_owned()),
-        (root.join("README.md"), include_str!("../templates/repo/README.md").to_owned()),
+        (
+            root.join("wpc.toml"),
+            include_str!("../templates/repo/wpc.toml").to_owned(),
+        ),
+        (
+            root.join("README.md"),
+            include_str!("../templates/repo/README.md").to_owned(),
+        ),
         (
             root.join("keys/trusted-signers.toml"),
             include_str!("../templates/repo/trusted-signers.toml").to_owned(),
         ),
-        (root.join(".github/workflows/wpc.yml"), include_str!("../templates/repo/wpc.yml").to_owned()),
+        (
+            root.join(".github/workflows/wpc.yml"),
+            include_str!("../templates/repo/wpc.yml").to_owned(),
+        ),
         (
             root.join(".pre-commit-config.yaml"),
             include_str!("../templates/repo/pre-commit-config.yaml").to_owned(),
         ),
     ];
-    files.extend(policy_files(INIT_TEMPLATE, INIT_TEMPLATE, &root.join("policies"))?);
+    files.extend(policy_files(
+        INIT_TEMPLATE,
+        INIT_TEMPLATE,
+        &root.join("policies"),
+    )?);
     Ok(files)
 }
 
@@ -97,14 +136,20 @@ pub fn repo_files(root: &Path) -> Result<Files, ScaffoldError> {
 /// any of them exists already.
 pub fn write(files: &Files, force: bool) -> Result<(), ScaffoldError> {
     if !force {
-        let existing: Vec<PathBuf> =
-            files.iter().filter(|(path, _)| path.symlink_metadata().is_ok()).map(|(p, _)| p.clone()).collect();
+        let existing: Vec<PathBuf> = files
+            .iter()
+            .filter(|(path, _)| path.symlink_metadata().is_ok())
+            .map(|(p, _)| p.clone())
+            .collect();
         if !existing.is_empty() {
             return Err(ScaffoldError::Exists(existing));
         }
     }
     for (path, text) in files {
-        let io = |source| ScaffoldError::Io { path: path.clone(), source };
+        let io = |source| ScaffoldError::Io {
+            path: path.clone(),
+            source,
+        };
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
@@ -116,10 +161,13 @@ pub fn write(files: &Files, force: bool) -> Result<(), ScaffoldError> {
 /// The `policy_name` pattern of the WPC schema.
 fn is_policy_name(name: &str) -> bool {
     let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     first_ok
         && name.len() <= 128
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
 }
 
 #[cfg(test)]
@@ -132,14 +180,21 @@ mod tests {
     fn every_template_is_valid_and_passes_its_tests() {
         let dir = tempfile::tempdir().unwrap();
         for template in TEMPLATES {
-            let files = policy_files(&format!("my-{}", template.name), template.name, dir.path()).unwrap();
+            let files =
+                policy_files(&format!("my-{}", template.name), template.name, dir.path()).unwrap();
             write(&files, false).unwrap();
             let policy = Policy::load(&files[0].0).unwrap();
             assert_eq!(policy.name(), format!("my-{}", template.name));
             Engine::new(&policy.wpc).unwrap();
             let result = suite::run(&files[1].0).unwrap();
             for case in &result.cases {
-                assert!(case.passed(), "{}: {} gave {}", template.name, case.name, case.decision);
+                assert!(
+                    case.passed(),
+                    "{}: {} gave {}",
+                    template.name,
+                    case.name,
+                    case.decision
+                );
             }
         }
     }
@@ -149,9 +204,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = policy_files("a", "deployer", dir.path()).unwrap();
         std::fs::write(&files[1].0, "keep").unwrap();
-        assert!(matches!(write(&files, false), Err(ScaffoldError::Exists(_))));
-        assert!(!files[0].0.exists(), "nothing is written when one file exists");
-        assert!(matches!(policy_files("Bad Name", "deployer", dir.path()), Err(ScaffoldError::BadName(_))));
-        assert!(matches!(policy_files("a", "nope", dir.path()), Err(ScaffoldError::UnknownTemplate(_))));
+        assert!(matches!(
+            write(&files, false),
+            Err(ScaffoldError::Exists(_))
+        ));
+        assert!(
+            !files[0].0.exists(),
+            "nothing is written when one file exists"
+        );
+        assert!(matches!(
+            policy_files("Bad Name", "deployer", dir.path()),
+            Err(ScaffoldError::BadName(_))
+        ));
+        assert!(matches!(
+            policy_files("a", "nope", dir.path()),
+            Err(ScaffoldError::UnknownTemplate(_))
+        ));
     }
 }

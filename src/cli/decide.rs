@@ -53,7 +53,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         provider: args.provider,
         env: args.env,
     };
-    let Some(policy) = load_or_report(&args.policy)? else { return Ok(Outcome::Failed) };
+    let Some(policy) = load_or_report(&args.policy)? else {
+        return Ok(Outcome::Failed);
+    };
     let engine = Engine::new(&policy.wpc)?;
     let decision = engine.decide(&call);
     let text = match args.format {
@@ -65,18 +67,26 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 "policy_hash": policy.hash,
                 "explanation": decision.to_string(),
             });
-            if let (Some(out), Value::Object(fields)) = (out.as_object_mut(), serde_json::to_value(&decision)?) {
+            if let (Some(out), Value::Object(fields)) =
+                (out.as_object_mut(), serde_json::to_value(&decision)?)
+            {
                 out.extend(fields);
             }
             format!("{}\n", serde_json::to_string_pretty(&out)?)
         }
     };
     print(&text)?;
-    Ok(if decision.verdict == Verdict::Allow { Outcome::Clean } else { Outcome::Failed })
+    Ok(if decision.verdict == Verdict::Allow {
+        Outcome::Clean
+    } else {
+        Outcome::Failed
+    })
 }
 
 fn parse_args(json: Option<&str>) -> anyhow::Result<Map<String, Value>> {
-    let Some(json) = json else { return Ok(Map::new()) };
+    let Some(json) = json else {
+        return Ok(Map::new());
+    };
     match serde_json::from_str(json).context("--args is not valid JSON")? {
         Value::Object(map) => Ok(map),
         _ => anyhow::bail!("--args must be a JSON object"),

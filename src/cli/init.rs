@@ -19,7 +19,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let files = scaffold::repo_files(&args.dir)?;
     scaffold::write(&files, args.force)?;
-    let mut out: String = files.iter().map(|(path, _)| format!("wrote {}\n", path.display())).collect();
+    let mut out: String = files
+        .iter()
+        .map(|(path, _)| format!("wrote {}\n", path.display()))
+        .collect();
     out.push_str("next: `wpc check` and `wpc test` in that folder\n");
     print(&out)?;
     Ok(Outcome::Clean)

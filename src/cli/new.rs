@@ -20,7 +20,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let files = scaffold::policy_files(&args.name, &args.template, &args.dir)?;
     scaffold::write(&files, false)?;
-    let written: String = files.iter().map(|(path, _)| format!("wrote {}\n", path.display())).collect();
+    let written: String = files
+        .iter()
+        .map(|(path, _)| format!("wrote {}\n", path.display()))
+        .collect();
     print(&written)?;
     Ok(Outcome::Clean)
 }

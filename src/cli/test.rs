@@ -72,7 +72,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let _ = writeln!(out, "{passed} passed, {failed} failed");
     print(&out)?;
-    Ok(if failed == 0 { Outcome::Clean } else { Outcome::Failed })
+    Ok(if failed == 0 {
+        Outcome::Clean
+    } else {
+        Outcome::Failed
+    })
 }
 
 /// A policy file given on the command line stands for its test file.

@@ -9,7 +9,9 @@ use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue};
 use cel::{Context, Env, Program, Value};
 
 /// The variables a gate may read (SPEC §2).
-pub const VARIABLES: &[&str] = &["tool", "args", "content", "target", "model", "provider", "env"];
+pub const VARIABLES: &[&str] = &[
+    "tool", "args", "content", "target", "model", "provider", "env",
+];
 
 /// Why a `when` does not compile: the parser's message and, when it gave one,
 /// the 1-based line and character column of the problem in the expression.
@@ -45,7 +47,9 @@ impl Gate {
     /// Compile `when`. The parser bounds nesting itself (96 levels), which
     /// keeps hostile input off the end of the stack.
     pub fn compile(env: &Env, when: &str) -> Result<Gate, SyntaxError> {
-        env.compile(when).map(|program| Gate { program }).map_err(|errors| syntax_error(&errors))
+        env.compile(when)
+            .map(|program| Gate { program })
+            .map_err(|errors| syntax_error(&errors))
     }
 
     /// Run the expression. `Ok(b)` only for a boolean result; anything else
@@ -63,7 +67,10 @@ impl Gate {
     pub fn unknown_variables(&self) -> Vec<String> {
         let mut found = BTreeSet::new();
         free_identifiers(self.program.expression(), &mut Vec::new(), &mut found);
-        found.into_iter().filter(|name| !VARIABLES.contains(&name.as_str())).collect()
+        found
+            .into_iter()
+            .filter(|name| !VARIABLES.contains(&name.as_str()))
+            .collect()
     }
 
     /// Tool names the expression asks for (`tool == 'x'`, `tool in ['x']`),
@@ -100,9 +107,15 @@ fn syntax_error(errors: &cel::ParseErrors) -> SyntaxError {
     let position = first.and_then(|e| {
         let (line, column) = e.pos;
         // The parser counts columns from 0.
-        Some((usize::try_from(line).ok()?, usize::try_from(column).ok()? + 1))
+        Some((
+            usize::try_from(line).ok()?,
+            usize::try_from(column).ok()? + 1,
+        ))
     });
-    SyntaxError { message, position: position.filter(|&(line, _)| line > 0) }
+    SyntaxError {
+        message,
+        position: position.filter(|&(line, _)| line > 0),
+    }
 }
 
 /// Identifiers not bound by an enclosing comprehension (`args.exists(k, ..)`
@@ -176,7 +189,12 @@ fn named_tools(e: &IdedExpr, out: &mut Vec<String>) {
         }
         ("@in", [needle, list]) if is_tool(needle) => {
             if let Expr::List(list) = &list.expr {
-                out.extend(list.elements.iter().filter_map(string_literal).map(str::to_owned));
+                out.extend(
+                    list.elements
+                        .iter()
+                        .filter_map(string_literal)
+                        .map(str::to_owned),
+                );
             }
         }
         _ => {
@@ -188,7 +206,9 @@ fn named_tools(e: &IdedExpr, out: &mut Vec<String>) {
 }
 
 fn guard(e: &IdedExpr) -> Option<Vec<String>> {
-    let Expr::Call(call) = &e.expr else { return None };
+    let Expr::Call(call) = &e.expr else {
+        return None;
+    };
     match (call.func_name.as_str(), call.args.as_slice()) {
         // Either side restricting the tool restricts the conjunction.
         ("_&&_", [a, b]) => guard(a).or_else(|| guard(b)),
@@ -198,7 +218,11 @@ fn guard(e: &IdedExpr) -> Option<Vec<String>> {
             .map(|name| vec![name.to_owned()]),
         // Only a list of literals bounds the tool; `tool in [x]` does not.
         ("@in", [needle, list]) if is_tool(needle) => match &list.expr {
-            Expr::List(list) => list.elements.iter().map(|e| string_literal(e).map(str::to_owned)).collect(),
+            Expr::List(list) => list
+                .elements
+                .iter()
+                .map(|e| string_literal(e).map(str::to_owned))
+                .collect(),
             _ => None,
         },
         _ => None,

@@ -49,7 +49,10 @@ pub struct Call {
 
 impl Call {
     pub fn tool(tool: impl Into<String>) -> Call {
-        Call { tool: tool.into(), ..Call::default() }
+        Call {
+            tool: tool.into(),
+            ..Call::default()
+        }
     }
 }
 
@@ -90,7 +93,11 @@ pub enum Basis {
     DefaultDeny,
     /// `constraints.approvals[index].when` did not parse, failed at run time
     /// or gave a non-boolean: the call is denied rather than let through.
-    GateFailed { index: usize, when: String, error: String },
+    GateFailed {
+        index: usize,
+        when: String,
+        error: String,
+    },
     /// A call variable exceeds its bound: denied without evaluating gates.
     InputTooLarge { field: &'static str, limit: usize },
 }
@@ -132,7 +139,10 @@ impl fmt::Display for Decision {
                 "tool `{tool}` matches allow pattern `{pattern}` (constraints.tool_policy.allow[{index}]) and no deny pattern"
             )?,
             Basis::DefaultDeny => {
-                write!(f, "tool `{tool}` matches no allow or deny pattern (default deny)")?;
+                write!(
+                    f,
+                    "tool `{tool}` matches no allow or deny pattern (default deny)"
+                )?;
             }
             Basis::GateFailed { index, error, .. } => write!(
                 f,
@@ -185,7 +195,10 @@ pub struct Engine {
 
 impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Engine").field("allow", &self.allow).field("deny", &self.deny).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("allow", &self.allow)
+            .field("deny", &self.deny)
+            .finish_non_exhaustive()
     }
 }
 
@@ -209,7 +222,11 @@ impl Engine {
             .map(|approval| {
                 let gate = Gate::compile(&env, &approval.when);
                 let guard = gate.as_ref().ok().and_then(Gate::tool_guard);
-                CompiledGate { approval: approval.clone(), gate, guard }
+                CompiledGate {
+                    approval: approval.clone(),
+                    gate,
+                    guard,
+                }
             })
             .collect();
         Ok(Engine {
@@ -241,10 +258,16 @@ impl Engine {
         let Some(index) = first_match(&self.allow_set, &candidate) else {
             return decision(Verdict::Deny, Basis::DefaultDeny);
         };
-        let allowed = Basis::AllowPattern { index, pattern: self.allow[index].clone() };
+        let allowed = Basis::AllowPattern {
+            index,
+            pattern: self.allow[index].clone(),
+        };
         match self.fired_gates(call) {
             Ok(approvals) if approvals.is_empty() => decision(Verdict::Allow, allowed),
-            Ok(approvals) => Decision { approvals, ..decision(Verdict::Approval, allowed) },
+            Ok(approvals) => Decision {
+                approvals,
+                ..decision(Verdict::Approval, allowed)
+            },
             Err(failed) => decision(Verdict::Deny, failed),
         }
     }
@@ -256,7 +279,11 @@ impl Engine {
         let mut context = None;
         let mut fired = Vec::new();
         for (index, compiled) in self.gates.iter().enumerate() {
-            if compiled.guard.as_ref().is_some_and(|tools| !tools.contains(&call.tool)) {
+            if compiled
+                .guard
+                .as_ref()
+                .is_some_and(|tools| !tools.contains(&call.tool))
+            {
                 continue;
             }
             let failed = |error: String| Basis::GateFailed {
@@ -264,7 +291,10 @@ impl Engine {
                 when: compiled.approval.when.clone(),
                 error,
             };
-            let gate = compiled.gate.as_ref().map_err(|e| failed(format!("does not parse: {e}")))?;
+            let gate = compiled
+                .gate
+                .as_ref()
+                .map_err(|e| failed(format!("does not parse: {e}")))?;
             let fires = match gate.for_tool(&call.tool) {
                 Some(known) => known,
                 None => {
@@ -297,11 +327,16 @@ fn glob_set(patterns: &[String]) -> Result<GlobSet, CompileError> {
     for pattern in patterns {
         // Tool names have no path separators: `*` must run across dots,
         // which is globset's default (`literal_separator(false)`).
-        let glob = Glob::new(pattern)
-            .map_err(|source| CompileError { pattern: pattern.clone(), source })?;
+        let glob = Glob::new(pattern).map_err(|source| CompileError {
+            pattern: pattern.clone(),
+            source,
+        })?;
         builder.add(glob);
     }
-    builder.build().map_err(|source| CompileError { pattern: patterns.join(", "), source })
+    builder.build().map_err(|source| CompileError {
+        pattern: patterns.join(", "),
+        source,
+    })
 }
 
 /// The lowest-numbered pattern that matches: the one the explanation names.
@@ -320,7 +355,10 @@ fn oversized(call: &Call) -> Option<(&'static str, usize)> {
         ("provider", &call.provider),
         ("env", &call.env),
     ];
-    if let Some((field, _)) = fields.iter().find(|(_, value)| value.len() > MAX_FIELD_BYTES) {
+    if let Some((field, _)) = fields
+        .iter()
+        .find(|(_, value)| value.len() > MAX_FIELD_BYTES)
+    {
         return Some((field, MAX_FIELD_BYTES));
     }
     if call.content.len() > MAX_CONTENT_BYTES {

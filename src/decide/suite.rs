@@ -73,11 +73,21 @@ pub fn run(test_file: &Path) -> Result<SuiteResult, Vec<Finding>> {
         return Err(findings);
     }
     let tests: TestFile = serde_json::from_value(doc.value.clone()).map_err(|err| {
-        vec![doc.finding_at("", SCHEMA, Severity::Error, format!("internal test model error: {err}"))]
+        vec![doc.finding_at(
+            "",
+            SCHEMA,
+            Severity::Error,
+            format!("internal test model error: {err}"),
+        )]
     })?;
     let missing_policy = |path: &Path| {
-        doc.finding_at("", SCHEMA, Severity::Error, format!("no policy `{}` to test", path.display()))
-            .help("a test file `NAME.test.toml` tests the policy `NAME.toml` in the same folder")
+        Finding::new(
+            SCHEMA,
+            Severity::Error,
+            format!("no policy `{}` to test", path.display()),
+        )
+        .in_file(test_file)
+        .help("a test file `NAME.test.toml` tests the policy `NAME.toml` in the same folder")
     };
     let policy_file = policy_path(test_file).ok_or_else(|| vec![missing_policy(test_file)])?;
     if !policy_file.is_file() {
@@ -85,7 +95,12 @@ pub fn run(test_file: &Path) -> Result<SuiteResult, Vec<Finding>> {
     }
     let policy = Policy::load(&policy_file)?;
     let engine = Engine::new(&policy.wpc).map_err(|err| {
-        vec![policy.doc.finding_at("/constraints/tool_policy", SCHEMA, Severity::Error, err.to_string())]
+        vec![policy.doc.finding_at(
+            "/constraints/tool_policy",
+            SCHEMA,
+            Severity::Error,
+            err.to_string(),
+        )]
     })?;
     let cases = tests
         .case
@@ -98,5 +113,9 @@ pub fn run(test_file: &Path) -> Result<SuiteResult, Vec<Finding>> {
             expected: case.expect,
         })
         .collect();
-    Ok(SuiteResult { file: test_file.to_path_buf(), policy: policy_file, cases })
+    Ok(SuiteResult {
+        file: test_file.to_path_buf(),
+        policy: policy_file,
+        cases,
+    })
 }

@@ -22,16 +22,24 @@ impl Rule for ApprovalUnknownVariable {
         let env = gate::environment();
         for (i, approval) in policy.wpc.constraints.approvals.iter().enumerate() {
             // A gate that does not parse is WPC014's.
-            let Ok(gate) = Gate::compile(&env, &approval.when) else { continue };
+            let Ok(gate) = Gate::compile(&env, &approval.when) else {
+                continue;
+            };
             let unknown = gate.unknown_variables();
             if unknown.is_empty() {
                 continue;
             }
-            let names = unknown.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+            let names = unknown
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             cx.report(
                 &policy.doc,
                 &format!("/constraints/approvals/{i}/when"),
-                format!("`when` reads unknown variable {names}; evaluating it fails and denies the call"),
+                format!(
+                    "`when` reads unknown variable {names}; evaluating it fails and denies the call"
+                ),
             )
             .help = Some(format!("the variables are {}", VARIABLES.join(", ")));
         }
@@ -44,13 +52,18 @@ mod tests {
     use crate::lint::testing::{CLEAN, run_default};
 
     fn gated(when: &str) -> String {
-        format!("{CLEAN}\n[[constraints.approvals]]\nwhen = \"{when}\"\nrequire = \"human_approval\"\n")
+        format!(
+            "{CLEAN}\n[[constraints.approvals]]\nwhen = \"{when}\"\nrequire = \"human_approval\"\n"
+        )
     }
 
     #[test]
     fn fires_for_unknown_names() {
         assert_eq!(
-            run_default(&ApprovalUnknownVariable, &[&gated("user == 'bob' && tool == 'read'")]),
+            run_default(
+                &ApprovalUnknownVariable,
+                &[&gated("user == 'bob' && tool == 'read'")]
+            ),
             ["22:8 `when` reads unknown variable `user`; evaluating it fails and denies the call"]
         );
     }

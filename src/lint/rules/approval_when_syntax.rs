@@ -23,11 +23,18 @@ impl Rule for ApprovalWhenSyntax {
     fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
         let env = gate::environment();
         for (i, approval) in policy.wpc.constraints.approvals.iter().enumerate() {
-            let Err(error) = Gate::compile(&env, &approval.when) else { continue };
+            let Err(error) = Gate::compile(&env, &approval.when) else {
+                continue;
+            };
             let pointer = format!("/constraints/approvals/{i}/when");
             let span = policy.doc.value_span(&pointer);
-            let finding = cx.report(&policy.doc, &pointer, format!("`when` does not parse: {}", error.message));
-            if let Some(inner) = error_span(policy.doc.source.text(), span, &approval.when, &error) {
+            let finding = cx.report(
+                &policy.doc,
+                &pointer,
+                format!("`when` does not parse: {}", error.message),
+            );
+            if let Some(inner) = error_span(policy.doc.source.text(), span, &approval.when, &error)
+            {
                 finding.location = Some(policy.doc.source.locate(inner));
             }
             finding.help = Some(
@@ -41,14 +48,24 @@ impl Rule for ApprovalWhenSyntax {
 /// The error's position inside the TOML string, when the string is written
 /// on one line without escapes (so its text is the expression verbatim,
 /// after the opening quote).
-fn error_span(text: &str, span: Range<usize>, when: &str, error: &SyntaxError) -> Option<Range<usize>> {
-    let (1, column) = error.position? else { return None };
+fn error_span(
+    text: &str,
+    span: Range<usize>,
+    when: &str,
+    error: &SyntaxError,
+) -> Option<Range<usize>> {
+    let (1, column) = error.position? else {
+        return None;
+    };
     let written = text.get(span.clone())?;
     let verbatim = [format!("\"{when}\""), format!("'{when}'")].contains(&written.to_owned());
     if !verbatim || when.contains(['\\', '\n']) {
         return None;
     }
-    let offset = when.char_indices().nth(column - 1).map_or(when.len(), |(i, _)| i);
+    let offset = when
+        .char_indices()
+        .nth(column - 1)
+        .map_or(when.len(), |(i, _)| i);
     let start = span.start + 1 + offset;
     let end = (start + 1).min(span.end - 1).max(start);
     Some(start..end)
@@ -69,7 +86,10 @@ mod tests {
         // `when = "` is 8 columns; the parser stops at the end of the
         // 14-character expression.
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].starts_with("22:23 `when` does not parse: Syntax error"), "{found:?}");
+        assert!(
+            found[0].starts_with("22:23 `when` does not parse: Syntax error"),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -42,15 +42,38 @@ mod tests {
     use crate::lint::testing::{CLEAN, run, run_default};
 
     fn gated(approvers: &str) -> String {
-        format!("{CLEAN}\n[[constraints.approvals]]\nwhen = \"tool == 'read'\"\nrequire = \"human_approval\"\n{approvers}")
+        format!(
+            "{CLEAN}\n[[constraints.approvals]]\nwhen = \"tool == 'read'\"\nrequire = \"human_approval\"\n{approvers}"
+        )
     }
 
     #[test]
     fn fires_only_when_required() {
-        let settings = LintSettings { require_approvers: true, ..Default::default() };
-        assert_eq!(run(&ApprovalWithoutApprovers, &settings, &[&gated("")]).len(), 1);
-        assert_eq!(run(&ApprovalWithoutApprovers, &settings, &[&gated("approvers = []\n")]).len(), 1);
-        assert!(run(&ApprovalWithoutApprovers, &settings, &[&gated("approvers = [\"a/b\"]\n")]).is_empty());
+        let settings = LintSettings {
+            require_approvers: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            run(&ApprovalWithoutApprovers, &settings, &[&gated("")]).len(),
+            1
+        );
+        assert_eq!(
+            run(
+                &ApprovalWithoutApprovers,
+                &settings,
+                &[&gated("approvers = []\n")]
+            )
+            .len(),
+            1
+        );
+        assert!(
+            run(
+                &ApprovalWithoutApprovers,
+                &settings,
+                &[&gated("approvers = [\"a/b\"]\n")]
+            )
+            .is_empty()
+        );
         assert!(run_default(&ApprovalWithoutApprovers, &[&gated("")]).is_empty());
     }
 }

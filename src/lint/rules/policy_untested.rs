@@ -19,13 +19,25 @@ impl Rule for PolicyUntested {
     }
 
     fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
-        let Some(tests) = test_path(policy.doc.source.path()) else { return };
+        let Some(tests) = test_path(policy.doc.source.path()) else {
+            return;
+        };
         if tests.is_file() {
             return;
         }
-        let name = tests.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        cx.report(&policy.doc, "/policy_name", format!("no test file `{name}` for this policy"))
-            .help = Some("add cases for what it must allow, deny and send for approval; `wpc test` runs them".to_owned());
+        let name = tests
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        cx.report(
+            &policy.doc,
+            "/policy_name",
+            format!("no test file `{name}` for this policy"),
+        )
+        .help = Some(
+            "add cases for what it must allow, deny and send for approval; `wpc test` runs them"
+                .to_owned(),
+        );
     }
 }
 
@@ -38,6 +50,9 @@ mod tests {
     fn fires_without_a_test_file() {
         // The test helper's policy lives at `policies/p.toml`, which has no
         // test file beside it.
-        assert_eq!(run_default(&PolicyUntested, &[CLEAN]), ["2:15 no test file `p.test.toml` for this policy"]);
+        assert_eq!(
+            run_default(&PolicyUntested, &[CLEAN]),
+            ["2:15 no test file `p.test.toml` for this policy"]
+        );
     }
 }
