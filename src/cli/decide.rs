@@ -7,29 +7,35 @@ use super::hash::load_or_report;
 use super::{Outcome, print};
 use crate::decide::{Call, Engine, Verdict};
 
-/// Exit status: 0 allow; 1 deny or approval required (and an invalid
-/// policy, whose findings go to stderr); 2 usage or I/O error. Envelopes are
-/// not read yet: pass the policy's TOML file.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 allow; 1 deny or approval required (also an invalid policy, \
+    whose findings go to stderr); 2 usage or I/O error.\n\
+    Signed envelopes are not accepted yet: pass the policy's TOML file."
+)]
 pub struct Args {
     /// The policy file (TOML). Lint findings do not block a decision.
     policy: PathBuf,
     /// The tool called, e.g. `repo.comment`.
     #[arg(long)]
     tool: String,
-    /// The call's content (gates see it as `content`).
-    #[arg(long, default_value = "")]
+    /// The call's content (gates see `content`).
+    #[arg(long, default_value = "", hide_default_value = true)]
     content: String,
-    /// The call's arguments as a JSON object (gates see it as `args`).
+    /// The call's arguments as a JSON object (gates see `args`).
     #[arg(long, value_name = "JSON")]
     args: Option<String>,
-    #[arg(long, default_value = "")]
+    /// What the call acts on: a URL, a path (gates see `target`).
+    #[arg(long, default_value = "", hide_default_value = true)]
     target: String,
-    #[arg(long, default_value = "")]
+    /// The model of a model call (gates see `model`).
+    #[arg(long, default_value = "", hide_default_value = true)]
     model: String,
-    #[arg(long, default_value = "")]
+    /// The model provider (gates see `provider`).
+    #[arg(long, default_value = "", hide_default_value = true)]
     provider: String,
-    #[arg(long, default_value = "")]
+    /// The job's environment, e.g. `prod` (gates see `env`).
+    #[arg(long, default_value = "", hide_default_value = true)]
     env: String,
     #[arg(long, value_enum, default_value_t = DecideFormat::Text)]
     format: DecideFormat,

@@ -9,10 +9,12 @@ use crate::decide::suite::{self, SuiteResult};
 use crate::policy::files;
 use crate::report::{Finding, Format, Report};
 
-/// Runs every `NAME.test.toml` against the policy `NAME.toml` beside it.
-/// Exit status: 0 all cases pass; 1 a case fails or a test file or policy is
-/// invalid; 2 usage or I/O error.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Runs every NAME.test.toml against the policy NAME.toml beside it.\n\
+    Exit status: 0 every case passed; 1 a case failed, or a test file or policy is invalid; \
+    2 usage or I/O error."
+)]
 pub struct Args {
     /// Test files, policies (their test file is run) or folders, or a
     /// repository root. Default: the repository's policies folder.

@@ -59,7 +59,7 @@ impl Gate {
         match self.program.execute(context) {
             Ok(Value::Bool(fired)) => Ok(fired),
             Ok(other) => Err(format!("returned {:?}, not a boolean", other.type_of())),
-            Err(err) => Err(err.to_string()),
+            Err(err) => Err(shorten(err.to_string())),
         }
     }
 
@@ -99,6 +99,18 @@ impl Gate {
             _ => None,
         }
     }
+}
+
+/// Longest run-time error message kept. Some CEL errors quote the values
+/// involved, which may be a megabyte of call content.
+const MAX_ERROR_CHARS: usize = 200;
+
+fn shorten(mut message: String) -> String {
+    if let Some((cut, _)) = message.char_indices().nth(MAX_ERROR_CHARS) {
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
 }
 
 fn syntax_error(errors: &cel::ParseErrors) -> SyntaxError {

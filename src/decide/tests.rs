@@ -154,6 +154,17 @@ fn approval_true_false_and_error() {
             d.basis
         );
     }
+    // Errors that quote the call's values are cut short.
+    let e = engine(&["read"], &[], &["content < 1 || content + 1 == content"]);
+    let call = Call {
+        tool: "read".into(),
+        content: "z".repeat(10_000),
+        ..Call::default()
+    };
+    match e.decide(&call).basis {
+        Basis::GateFailed { error, .. } => assert!(error.chars().count() <= 201, "{error}"),
+        other => panic!("{other:?}"),
+    }
     // A gate that does not parse denies every allowed call.
     let e = engine(&["read"], &[], &["tool =="]);
     assert!(matches!(
