@@ -7,9 +7,11 @@
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod decide;
 pub mod lint;
 pub mod policy;
 pub mod report;
+pub mod scaffold;
 
 /// Where the documentation lives; rule pages are `{DOCS_URL}/rules/CODE.md`.
 pub const DOCS_URL: &str = "https://github.com/wpc-dev/wpc/blob/main/docs";

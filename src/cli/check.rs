@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
@@ -32,7 +32,7 @@ enum FailOn {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let (config, config_findings, inputs) = resolve(&args)?;
+    let (config, config_findings, inputs) = resolve(args.config.as_deref(), &args.paths)?;
     let report = lint::check(&config, config_findings, &inputs)?;
     print(&report.render(args.format, &lint::rule_infos(), color_stdout()))?;
     let threshold = match args.fail_on {
@@ -49,13 +49,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 /// The config and what to check. A single folder holding `wpc.toml` is a
 /// repository: its config and policies folder. Anything else is a list of
 /// policies, checked with the config found above the first of them.
-fn resolve(args: &Args) -> anyhow::Result<(Config, Vec<crate::report::Finding>, Vec<PathBuf>)> {
-    if let Some(file) = &args.config {
+pub(super) fn resolve(
+    config: Option<&Path>,
+    paths: &[PathBuf],
+) -> anyhow::Result<(Config, Vec<crate::report::Finding>, Vec<PathBuf>)> {
+    if let Some(file) = config {
         let (config, findings) = Config::load(file)?;
-        return Ok((config, findings, args.paths.clone()));
+        return Ok((config, findings, paths.to_vec()));
     }
     let cwd = std::env::current_dir().context("cannot read the current folder")?;
-    match args.paths.as_slice() {
+    match paths {
         [] => {
             let (config, findings) = Config::discover(&cwd)?;
             Ok((config, findings, Vec::new()))
@@ -66,7 +69,7 @@ fn resolve(args: &Args) -> anyhow::Result<(Config, Vec<crate::report::Finding>, 
         }
         [first, ..] => {
             let (config, findings) = Config::discover(first)?;
-            Ok((config, findings, args.paths.clone()))
+            Ok((config, findings, paths.to_vec()))
         }
     }
 }

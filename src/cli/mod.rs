@@ -7,9 +7,13 @@
 
 mod check;
 mod compile;
+mod decide;
 mod fmt;
 mod hash;
+mod init;
+mod new;
 mod rule;
+mod test;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -42,6 +46,14 @@ enum Command {
     Compile(compile::Args),
     /// Show a rule's documentation, or list the rules.
     Rule(rule::Args),
+    /// Decide one tool call: allow (exit 0), deny or approval (exit 1).
+    Decide(decide::Args),
+    /// Run the policy tests (NAME.test.toml) and print `N passed, N failed`.
+    Test(test::Args),
+    /// Write a new policy and its test file from a template.
+    New(new::Args),
+    /// Create a policy repository: config, a policy, its test, CI and hooks.
+    Init(init::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -75,6 +87,10 @@ pub fn main() -> ExitCode {
         Command::Hash(args) => hash::run(args),
         Command::Compile(args) => compile::run(args),
         Command::Rule(args) => rule::run(args),
+        Command::Decide(args) => decide::run(args),
+        Command::Test(args) => test::run(args),
+        Command::New(args) => new::run(args),
+        Command::Init(args) => init::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),

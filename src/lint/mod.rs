@@ -112,6 +112,11 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &rules::model_calls_unreceipted::ModelCallsUnreceipted,
     &rules::cst_binding_not_required::CstBindingNotRequired,
     &rules::token_ttl_over_max::TokenTtlOverMax,
+    &rules::approval_when_syntax::ApprovalWhenSyntax,
+    &rules::approval_unknown_variable::ApprovalUnknownVariable,
+    &rules::dead_approval_gate::DeadApprovalGate,
+    &rules::approval_without_approvers::ApprovalWithoutApprovers,
+    &rules::policy_untested::PolicyUntested,
 ];
 
 /// Every rule's metadata, built-in checks first.

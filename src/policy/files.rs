@@ -31,6 +31,22 @@ pub fn collect(
     inputs: &[PathBuf],
     root: &Path,
 ) -> Result<(Vec<PathBuf>, Vec<Finding>), CollectError> {
+    collect_named(inputs, root, is_policy_name)
+}
+
+/// The policy test files (`*.test.toml`) under `inputs`, like [`collect`].
+pub fn collect_tests(
+    inputs: &[PathBuf],
+    root: &Path,
+) -> Result<(Vec<PathBuf>, Vec<Finding>), CollectError> {
+    collect_named(inputs, root, |name| name.ends_with(TEST_SUFFIX))
+}
+
+fn collect_named(
+    inputs: &[PathBuf],
+    root: &Path,
+    wanted: fn(&str) -> bool,
+) -> Result<(Vec<PathBuf>, Vec<Finding>), CollectError> {
     let mut files = Vec::new();
     let mut findings = Vec::new();
     for input in inputs {
@@ -38,7 +54,7 @@ pub fn collect(
             path: input.clone(),
         })?;
         if meta.is_dir() {
-            walk(input, root, &mut files, &mut findings)?;
+            walk(input, root, wanted, &mut files, &mut findings)?;
         } else if meta.is_file() || meta.file_type().is_symlink() {
             if let Some(file) = admit(input, root, &mut findings) {
                 files.push(file);
@@ -66,6 +82,7 @@ pub fn collect_dir(dir: &Path, root: &Path) -> Result<(Vec<PathBuf>, Vec<Finding
 fn walk(
     dir: &Path,
     root: &Path,
+    wanted: fn(&str) -> bool,
     files: &mut Vec<PathBuf>,
     findings: &mut Vec<Finding>,
 ) -> Result<(), CollectError> {
@@ -81,7 +98,7 @@ fn walk(
         if entry.depth() > 0 && name.starts_with('.') {
             continue;
         }
-        if !is_policy_name(&name) || entry.file_type().is_dir() {
+        if !wanted(&name) || entry.file_type().is_dir() {
             continue;
         }
         if let Some(file) = admit(entry.path(), root, findings) {

@@ -18,6 +18,8 @@ pub enum Schema {
     Policy,
     /// `wpc.toml` (`schema/wpc-config.v1.schema.json`).
     Config,
+    /// A policy test file (`schema/wpc-test.v1.schema.json`).
+    TestFile,
 }
 
 impl Schema {
@@ -26,6 +28,7 @@ impl Schema {
         match self {
             Schema::Policy => include_str!("../../schema/wpc.v1.schema.json"),
             Schema::Config => include_str!("../../schema/wpc-config.v1.schema.json"),
+            Schema::TestFile => include_str!("../../schema/wpc-test.v1.schema.json"),
         }
     }
 
@@ -34,9 +37,12 @@ impl Schema {
             LazyLock::new(|| Compiled::new(Schema::Policy));
         static CONFIG: LazyLock<Result<Compiled, String>> =
             LazyLock::new(|| Compiled::new(Schema::Config));
+        static TEST_FILE: LazyLock<Result<Compiled, String>> =
+            LazyLock::new(|| Compiled::new(Schema::TestFile));
         match self {
             Schema::Policy => &POLICY,
             Schema::Config => &CONFIG,
+            Schema::TestFile => &TEST_FILE,
         }
     }
 }
@@ -257,6 +263,7 @@ mod tests {
     fn shipped_schemas_compile() {
         assert!(Schema::Policy.compiled().is_ok());
         assert!(Schema::Config.compiled().is_ok());
+        assert!(Schema::TestFile.compiled().is_ok());
     }
 
     #[test]

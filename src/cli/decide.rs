@@ -1,0 +1,100 @@
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use serde_json::{Map, Value, json};
+
+use super::hash::load_or_report;
+use super::{Outcome, print};
+use crate::decide::{Call, Engine, Verdict};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 allow; 1 deny or approval required (also an invalid policy, \
+    whose findings go to stderr); 2 usage or I/O error.\n\
+    Signed envelopes are not accepted yet: pass the policy's TOML file."
+)]
+pub struct Args {
+    /// The policy file (TOML). Lint findings do not block a decision.
+    policy: PathBuf,
+    /// The tool called, e.g. `repo.comment`.
+    #[arg(long)]
+    tool: String,
+    /// The call's content (gates see `content`).
+    #[arg(long, default_value = "", hide_default_value = true)]
+    content: String,
+    /// The call's arguments as a JSON object (gates see `args`).
+    #[arg(long, value_name = "JSON")]
+    args: Option<String>,
+    /// What the call acts on: a URL, a path (gates see `target`).
+    #[arg(long, default_value = "", hide_default_value = true)]
+    target: String,
+    /// The model of a model call (gates see `model`).
+    #[arg(long, default_value = "", hide_default_value = true)]
+    model: String,
+    /// The model provider (gates see `provider`).
+    #[arg(long, default_value = "", hide_default_value = true)]
+    provider: String,
+    /// The job's environment, e.g. `prod` (gates see `env`).
+    #[arg(long, default_value = "", hide_default_value = true)]
+    env: String,
+    #[arg(long, value_enum, default_value_t = DecideFormat::Text)]
+    format: DecideFormat,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum DecideFormat {
+    /// `VERDICT: explanation`.
+    Text,
+    /// A `wpc-decision/1` object.
+    Json,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let call = Call {
+        args: parse_args(args.args.as_deref())?,
+        tool: args.tool,
+        content: args.content,
+        target: args.target,
+        model: args.model,
+        provider: args.provider,
+        env: args.env,
+    };
+    let Some(policy) = load_or_report(&args.policy)? else {
+        return Ok(Outcome::Failed);
+    };
+    let engine = Engine::new(&policy.wpc)?;
+    let decision = engine.decide(&call);
+    let text = match args.format {
+        DecideFormat::Text => format!("{}: {decision}\n", decision.verdict),
+        DecideFormat::Json => {
+            let mut out = json!({
+                "format": "wpc-decision/1",
+                "policy": policy.name(),
+                "policy_hash": policy.hash,
+                "explanation": decision.to_string(),
+            });
+            if let (Some(out), Value::Object(fields)) =
+                (out.as_object_mut(), serde_json::to_value(&decision)?)
+            {
+                out.extend(fields);
+            }
+            format!("{}\n", serde_json::to_string_pretty(&out)?)
+        }
+    };
+    print(&text)?;
+    Ok(if decision.verdict == Verdict::Allow {
+        Outcome::Clean
+    } else {
+        Outcome::Failed
+    })
+}
+
+fn parse_args(json: Option<&str>) -> anyhow::Result<Map<String, Value>> {
+    let Some(json) = json else {
+        return Ok(Map::new());
+    };
+    match serde_json::from_str(json).context("--args is not valid JSON")? {
+        Value::Object(map) => Ok(map),
+        _ => anyhow::bail!("--args must be a JSON object"),
+    }
+}

@@ -1,0 +1,29 @@
+use std::path::PathBuf;
+
+use super::{Outcome, print};
+use crate::scaffold;
+
+/// Creates wpc.toml, policies/ with one policy and its tests,
+/// keys/trusted-signers.toml, a GitHub workflow, a pre-commit config and a
+/// README. Writes nothing if any of these exists, unless --force.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The repository folder (created if missing).
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Overwrite files that exist.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let files = scaffold::repo_files(&args.dir)?;
+    scaffold::write(&files, args.force)?;
+    let mut out: String = files
+        .iter()
+        .map(|(path, _)| format!("wrote {}\n", path.display()))
+        .collect();
+    out.push_str("next: `wpc check` and `wpc test` in that folder\n");
+    print(&out)?;
+    Ok(Outcome::Clean)
+}

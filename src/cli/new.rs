@@ -1,0 +1,29 @@
+use std::path::PathBuf;
+
+use super::{Outcome, print};
+use crate::scaffold;
+
+/// Writes `DIR/NAME.toml` and `DIR/NAME.test.toml`; refuses to overwrite.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policy name (also its file stem).
+    name: String,
+    /// The template: agent-change-reviewer, read-only-researcher, ci-fixer,
+    /// deployer or data-analyst.
+    #[arg(long, short)]
+    template: String,
+    /// The policies folder.
+    #[arg(long, default_value = "policies")]
+    dir: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let files = scaffold::policy_files(&args.name, &args.template, &args.dir)?;
+    scaffold::write(&files, false)?;
+    let written: String = files
+        .iter()
+        .map(|(path, _)| format!("wrote {}\n", path.display()))
+        .collect();
+    print(&written)?;
+    Ok(Outcome::Clean)
+}

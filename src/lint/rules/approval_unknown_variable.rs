@@ -1,0 +1,76 @@
+use crate::decide::gate::{self, Gate, VARIABLES};
+use crate::lint::{Context, Rule, RuleMeta};
+use crate::policy::Policy;
+use crate::report::Severity;
+
+static META: RuleMeta = RuleMeta {
+    code: "WPC015",
+    name: "approval-unknown-variable",
+    summary: "an approval gate's `when` reads a variable a call does not have",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/WPC015.md"),
+};
+
+pub struct ApprovalUnknownVariable;
+
+impl Rule for ApprovalUnknownVariable {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+        let env = gate::environment();
+        for (i, approval) in policy.wpc.constraints.approvals.iter().enumerate() {
+            // A gate that does not parse is WPC014's.
+            let Ok(gate) = Gate::compile(&env, &approval.when) else {
+                continue;
+            };
+            let unknown = gate.unknown_variables();
+            if unknown.is_empty() {
+                continue;
+            }
+            let names = unknown
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            cx.report(
+                &policy.doc,
+                &format!("/constraints/approvals/{i}/when"),
+                format!(
+                    "`when` reads unknown variable {names}; evaluating it fails and denies the call"
+                ),
+            )
+            .help = Some(format!("the variables are {}", VARIABLES.join(", ")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::testing::{CLEAN, run_default};
+
+    fn gated(when: &str) -> String {
+        format!(
+            "{CLEAN}\n[[constraints.approvals]]\nwhen = \"{when}\"\nrequire = \"human_approval\"\n"
+        )
+    }
+
+    #[test]
+    fn fires_for_unknown_names() {
+        assert_eq!(
+            run_default(
+                &ApprovalUnknownVariable,
+                &[&gated("user == 'bob' && tool == 'read'")]
+            ),
+            ["22:8 `when` reads unknown variable `user`; evaluating it fails and denies the call"]
+        );
+    }
+
+    #[test]
+    fn quiet_for_context_and_bound_variables() {
+        let when = "args.exists(k, k == 'path') && env == 'prod' && model.startsWith(provider)";
+        assert!(run_default(&ApprovalUnknownVariable, &[&gated(when)]).is_empty());
+    }
+}

@@ -1,0 +1,91 @@
+use crate::decide::gate::{self, Gate};
+use crate::decide::{Basis, Call, Engine};
+use crate::lint::{Context, Rule, RuleMeta};
+use crate::policy::Policy;
+use crate::report::Severity;
+
+static META: RuleMeta = RuleMeta {
+    code: "WPC016",
+    name: "dead-approval-gate",
+    summary: "an approval gate names a tool the policy never allows",
+    default_severity: Severity::Warning,
+    doc: include_str!("../../../docs/rules/WPC016.md"),
+};
+
+pub struct DeadApprovalGate;
+
+impl Rule for DeadApprovalGate {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+        let Ok(engine) = Engine::new(&policy.wpc) else {
+            return;
+        };
+        let env = gate::environment();
+        for (i, approval) in policy.wpc.constraints.approvals.iter().enumerate() {
+            let Ok(gate) = Gate::compile(&env, &approval.when) else {
+                continue;
+            };
+            for tool in gate.named_tools() {
+                // Only the pattern verdict matters here, so the call is the
+                // bare tool name.
+                let why = match engine.decide(&Call::tool(&tool)).basis {
+                    Basis::DenyPattern { index, pattern } => {
+                        format!(
+                            "the policy denies it (`{pattern}`, constraints.tool_policy.deny[{index}])"
+                        )
+                    }
+                    Basis::DefaultDeny => "no allow pattern matches it".to_owned(),
+                    _ => continue,
+                };
+                cx.report(
+                    &policy.doc,
+                    &format!("/constraints/approvals/{i}/when"),
+                    format!(
+                        "this gate names tool `{tool}`, but {why}: the gate can never apply to it"
+                    ),
+                )
+                .help = Some("fix the tool name, allow the tool, or remove the gate".to_owned());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::testing::{CLEAN, run_default};
+
+    fn gated(when: &str) -> String {
+        format!(
+            "{CLEAN}\n[[constraints.approvals]]\nwhen = \"{when}\"\nrequire = \"human_approval\"\n"
+        )
+    }
+
+    #[test]
+    fn fires_for_denied_and_never_allowed_tools() {
+        assert_eq!(
+            run_default(
+                &DeadApprovalGate,
+                &[&gated("tool == 'exec' || tool in ['repo.comentt', 'read']")]
+            ),
+            [
+                "22:8 this gate names tool `exec`, but the policy denies it (`exec`, constraints.tool_policy.deny[0]): the gate can never apply to it",
+                "22:8 this gate names tool `repo.comentt`, but no allow pattern matches it: the gate can never apply to it",
+            ]
+        );
+    }
+
+    #[test]
+    fn quiet_for_allowed_tools_and_negations() {
+        assert!(
+            run_default(
+                &DeadApprovalGate,
+                &[&gated("tool == 'repo.comment' && tool != 'exec'")]
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,58 @@
+use crate::decide::suite::test_path;
+use crate::lint::{Context, Rule, RuleMeta};
+use crate::policy::Policy;
+use crate::report::Severity;
+
+static META: RuleMeta = RuleMeta {
+    code: "WPC018",
+    name: "policy-untested",
+    summary: "a policy has no test file",
+    default_severity: Severity::Info,
+    doc: include_str!("../../../docs/rules/WPC018.md"),
+};
+
+pub struct PolicyUntested;
+
+impl Rule for PolicyUntested {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+        let Some(tests) = test_path(policy.doc.source.path()) else {
+            return;
+        };
+        if tests.is_file() {
+            return;
+        }
+        let name = tests
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        cx.report(
+            &policy.doc,
+            "/policy_name",
+            format!("no test file `{name}` for this policy"),
+        )
+        .help = Some(
+            "add cases for what it must allow, deny and send for approval; `wpc test` runs them"
+                .to_owned(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::testing::{CLEAN, run_default};
+
+    #[test]
+    fn fires_without_a_test_file() {
+        // The test helper's policy lives at `policies/p.toml`, which has no
+        // test file beside it.
+        assert_eq!(
+            run_default(&PolicyUntested, &[CLEAN]),
+            ["2:15 no test file `p.test.toml` for this policy"]
+        );
+    }
+}
