@@ -17,7 +17,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         for meta in all_rules() {
             out.push_str(&format!(
                 "{:<8} {:<26} {:<8} {}\n",
-                meta.code, meta.name, meta.default_severity, meta.summary
+                meta.code,
+                meta.name,
+                meta.default_severity.as_str(),
+                meta.summary
             ));
         }
         print(&out)?;
