@@ -11,9 +11,12 @@ mod decide;
 mod fmt;
 mod hash;
 mod init;
+mod keygen;
 mod new;
 mod rule;
+mod sign;
 mod test;
+mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -54,6 +57,12 @@ enum Command {
     New(new::Args),
     /// Create a policy repository: config, a policy, its test, CI and hooks.
     Init(init::Args),
+    /// Generate an Ed25519 signing key and print its did:key.
+    Keygen(keygen::Args),
+    /// Sign a policy: write its Claw protocol envelope (work_policy_contract).
+    Sign(sign::Args),
+    /// Verify signed WPC envelopes: exit 0 valid, 1 invalid, 2 unreadable.
+    Verify(verify::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -91,6 +100,9 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::New(args) => new::run(args),
         Command::Init(args) => init::run(args),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),

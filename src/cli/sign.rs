@@ -1,0 +1,69 @@
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::check::resolve;
+use super::fmt::write_atomically;
+use super::{Outcome, eprint, print};
+use crate::crypto::envelope::{SignedEnvelope, WorkPolicyContract, parse_rfc3339};
+use crate::crypto::keys::{SIGNING_KEY_ENV, SigningKey};
+use crate::lint;
+use crate::policy::Policy;
+use crate::report::{Format, Severity};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The policy to sign. It must have no lint errors.
+    file: PathBuf,
+    /// The secret key file (PKCS#8 PEM or base64url seed). Default: the
+    /// `WPC_SIGNING_KEY` environment variable.
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Write the envelope here (atomically) instead of to stdout.
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Pin `issued_at` (RFC 3339), for reproducible output. Default: now.
+    #[arg(long, value_name = "TIME")]
+    issued_at: Option<String>,
+    /// Use this `wpc.toml` for the lint check instead of discovering one.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let key = load_key(args.key.as_deref())?;
+    let issued_at = match &args.issued_at {
+        Some(text) => parse_rfc3339(text).with_context(|| format!("--issued-at {text}"))?,
+        None => jiff::Timestamp::now(),
+    };
+    // A policy is signed only if it would pass `wpc check` at error level.
+    let (config, config_findings, inputs) =
+        resolve(args.config.as_deref(), std::slice::from_ref(&args.file))?;
+    let report = lint::check(&config, config_findings, &inputs)?;
+    if report.fails_at(Severity::Error) {
+        eprint(&report.render(Format::Text, &lint::rule_infos(), false));
+        eprint("error: not signed: the policy has errors\n");
+        return Ok(Outcome::Failed);
+    }
+    let policy = Policy::load(&args.file)
+        .map_err(|_| anyhow::anyhow!("{}: cannot load", args.file.display()))?;
+    let envelope = SignedEnvelope::sign::<WorkPolicyContract>(policy.doc.value, &key, issued_at)?;
+    let mut json = serde_json::to_string_pretty(&envelope)?;
+    json.push('\n');
+    match &args.out {
+        Some(out) => write_atomically(out, &json)?,
+        None => print(&json)?,
+    }
+    Ok(Outcome::Clean)
+}
+
+/// The signing key from `--key FILE`, else from `WPC_SIGNING_KEY`.
+pub(super) fn load_key(file: Option<&Path>) -> anyhow::Result<SigningKey> {
+    Ok(match file {
+        Some(path) => SigningKey::from_file(path)?,
+        None => match std::env::var(SIGNING_KEY_ENV) {
+            Ok(value) => SigningKey::from_env_value(&value)?,
+            Err(_) => anyhow::bail!("no signing key: pass --key FILE or set {SIGNING_KEY_ENV}"),
+        },
+    })
+}

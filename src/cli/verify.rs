@@ -1,0 +1,121 @@
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use super::{Outcome, print};
+use crate::crypto::envelope::WorkPolicyContract;
+use crate::crypto::trusted::TrustedSigners;
+use crate::crypto::verify::{ReasonCode, Trust, VerifyFailure, verify_envelope};
+use crate::policy::schema::{self, Schema};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Signed WPC envelopes (JSON).
+    #[arg(required = true)]
+    envelopes: Vec<PathBuf>,
+    /// Only accept signers listed as `[[release_signer]]` in this file.
+    /// Without it, any valid signature is accepted and the output says so.
+    #[arg(long, value_name = "FILE")]
+    trusted: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+    format: VerifyFormat,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum VerifyFormat {
+    Text,
+    Json,
+}
+
+#[derive(Serialize)]
+struct Verdict {
+    file: String,
+    valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy_hash_b64u: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signer_did: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<VerifyFailure>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let trust = match &args.trusted {
+        Some(path) => {
+            let signers = TrustedSigners::load(path)?;
+            Trust::only(signers.release_signers().iter().map(|s| &s.did))
+        }
+        None => Trust::any_signer_unchecked(),
+    };
+    let mut verdicts = Vec::new();
+    for path in &args.envelopes {
+        // An unreadable file is an I/O error (exit 2), not an invalid envelope.
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        verdicts.push(verdict(path, &bytes, &trust));
+    }
+    let all_valid = verdicts.iter().all(|v| v.valid);
+    match args.format {
+        VerifyFormat::Json => {
+            let doc = serde_json::json!({
+                "format": "wpc-verify/1",
+                "trusted_signers_checked": args.trusted.is_some(),
+                "results": verdicts,
+            });
+            print(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+        }
+        VerifyFormat::Text => {
+            let mut out = String::new();
+            for v in &verdicts {
+                match (&v.failure, &v.policy_hash_b64u, &v.signer_did) {
+                    (Some(failure), _, _) => {
+                        out.push_str(&format!("INVALID {} {failure}\n", v.file))
+                    }
+                    (None, Some(hash), Some(signer)) => {
+                        out.push_str(&format!("VALID   {} {hash} signed by {signer}\n", v.file));
+                    }
+                    _ => {}
+                }
+            }
+            if args.trusted.is_none() {
+                out.push_str("note: no --trusted file: any valid signer was accepted\n");
+            }
+            print(&out)?;
+        }
+    }
+    Ok(if all_valid {
+        Outcome::Clean
+    } else {
+        Outcome::Failed
+    })
+}
+
+fn verdict(path: &std::path::Path, bytes: &[u8], trust: &Trust) -> Verdict {
+    let file = path.display().to_string();
+    let failed = |failure| Verdict {
+        file: file.clone(),
+        valid: false,
+        policy_hash_b64u: None,
+        signer_did: None,
+        failure: Some(failure),
+    };
+    let verified = match verify_envelope::<WorkPolicyContract>(bytes, trust) {
+        Ok(verified) => verified,
+        Err(failure) => return failed(failure),
+    };
+    let errors = schema::errors(Schema::Policy, verified.payload());
+    if let Some(first) = errors.first() {
+        return failed(VerifyFailure::new(
+            ReasonCode::SchemaValidationFailed,
+            format!("payload is not a valid WPC: {first}"),
+        ));
+    }
+    Verdict {
+        file,
+        valid: true,
+        policy_hash_b64u: Some(verified.payload_hash_b64u().to_owned()),
+        signer_did: Some(verified.signer().to_string()),
+        failure: None,
+    }
+}

@@ -1,0 +1,180 @@
+//! End-to-end tests of `wpc keygen`, `wpc sign` and `wpc verify`.
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+const POLICY: &str = "examples/repo/policies/deployer.toml";
+
+fn wpc(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::cargo_bin("wpc").unwrap();
+    cmd.current_dir(dir)
+        .env_remove("WPC_SIGNING_KEY")
+        .env_remove("NO_COLOR");
+    cmd.args(args).output().unwrap()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// A key, and the deployer policy signed with it at a pinned time.
+fn signed(dir: &Path) -> (String, PathBuf) {
+    let key = dir.join("k.pem");
+    let out = wpc(dir, &["keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let did = text(&out.stdout).trim().to_owned();
+    let envelope = dir.join("env.json");
+    let policy = root().join(POLICY);
+    let out = wpc(
+        dir,
+        &[
+            "sign",
+            policy.to_str().unwrap(),
+            "--key",
+            "k.pem",
+            "--issued-at",
+            "2026-11-24T12:00:00Z",
+            "-o",
+            "env.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    (did, envelope)
+}
+
+#[test]
+fn keygen_writes_a_private_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (did, _) = signed(dir.path());
+    assert!(did.starts_with("did:key:z6Mk"), "{did}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("k.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = wpc(dir.path(), &["keygen", "--out", "k.pem"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(!text(&again.stdout).contains("PRIVATE"));
+}
+
+#[test]
+fn sign_is_deterministic_with_a_pinned_time_and_carries_the_policy_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let (did, envelope) = signed(dir.path());
+    let first = std::fs::read(&envelope).unwrap();
+    wpc(
+        dir.path(),
+        &[
+            "sign",
+            root().join(POLICY).to_str().unwrap(),
+            "--key",
+            "k.pem",
+            "--issued-at",
+            "2026-11-24T12:00:00Z",
+            "-o",
+            "env.json",
+        ],
+    );
+    assert_eq!(std::fs::read(&envelope).unwrap(), first);
+    let json: serde_json::Value = serde_json::from_slice(&first).unwrap();
+    let hash = text(&wpc(&root(), &["hash", POLICY]).stdout);
+    assert_eq!(json["payload_hash_b64u"], hash.trim());
+    assert_eq!(json["signer_did"], did.as_str());
+    assert_eq!(json["issued_at"], "2026-11-24T12:00:00Z");
+}
+
+#[test]
+fn verify_accepts_a_valid_envelope_and_rejects_a_tampered_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (did, envelope) = signed(dir.path());
+    let out = wpc(dir.path(), &["verify", "env.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("any valid signer was accepted"));
+
+    let original = std::fs::read_to_string(&envelope).unwrap();
+    std::fs::write(
+        &envelope,
+        original.replace("\"ticket_id\"", "\"human_approval\""),
+    )
+    .unwrap();
+    let out = wpc(dir.path(), &["verify", "env.json", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["results"][0]["failure"]["code"], "HASH_MISMATCH");
+
+    // The signer must be listed when a trusted file is given.
+    std::fs::write(&envelope, &original).unwrap();
+    let trusted = dir.path().join("trusted.toml");
+    std::fs::write(
+        &trusted,
+        "[[release_signer]]\nname = \"other\"\ndid = \"did:key:z6Mkjp44ExP1yRoq8FZTWy4deGGHuhwhrpYpYM1qMYmZkccn\"\n",
+    )
+    .unwrap();
+    let out = wpc(
+        dir.path(),
+        &["verify", "env.json", "--trusted", "trusted.toml"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("SIGNER_NOT_TRUSTED"),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::write(&trusted, format!("[[release_signer]]\nname = \"me\"\ndid = \"{did}\"\n")).unwrap();
+    assert_eq!(
+        wpc(
+            dir.path(),
+            &["verify", "env.json", "--trusted", "trusted.toml"]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn verify_of_a_missing_file_is_an_io_error() {
+    assert_eq!(
+        wpc(&root(), &["verify", "no-such.json"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn sign_refuses_a_policy_with_lint_errors_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    wpc(dir.path(), &["keygen", "--out", "k.pem"]);
+    let risky = root().join("tests/fixtures/broken/policies/risky.toml");
+    let out = wpc(
+        dir.path(),
+        &[
+            "sign",
+            risky.to_str().unwrap(),
+            "--key",
+            "k.pem",
+            "-o",
+            "env.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not signed"));
+    assert!(!dir.path().join("env.json").exists());
+}
+
+#[test]
+fn sign_without_a_key_is_a_usage_error() {
+    let out = wpc(&root(), &["sign", POLICY]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("WPC_SIGNING_KEY"));
+}
