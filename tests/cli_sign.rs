@@ -131,7 +131,11 @@ fn verify_accepts_a_valid_envelope_and_rejects_a_tampered_one() {
         "{}",
         text(&out.stdout)
     );
-    std::fs::write(&trusted, format!("[[release_signer]]\nname = \"me\"\ndid = \"{did}\"\n")).unwrap();
+    std::fs::write(
+        &trusted,
+        format!("[[release_signer]]\nname = \"me\"\ndid = \"{did}\"\n"),
+    )
+    .unwrap();
     assert_eq!(
         wpc(
             dir.path(),
