@@ -380,3 +380,33 @@ fn rule_prints_its_page_and_list_lists_all() {
     assert!(list.lines().count() >= 13, "{list}");
     assert_eq!(run(&root(), &["rule", "WPC999"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_committed_private_key_and_a_bad_trusted_signer_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    std::fs::write(dir.path().join("wpc.toml"), "").unwrap();
+    std::fs::write(
+        keys.join("release.pem"),
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAw\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    std::fs::write(
+        keys.join("trusted-signers.toml"),
+        "[[release_signer]]\ndid = \"did:key:z6Mk0\"\nname = \"ci\"\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["check", "--format", "github"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("file=keys/release.pem,line=1,col=1,title=WPC020"),
+        "{text}"
+    );
+    assert!(
+        text.contains("file=keys/trusted-signers.toml,line=2,col=7,title=WPC019"),
+        "{text}"
+    );
+}

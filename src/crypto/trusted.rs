@@ -10,207 +10,151 @@
 //! name = "clawproxy"      # optional
 //! ```
 //!
-//! Every DID must be a valid Ed25519 `did:key`, and a DID may appear once per
-//! list. The same DID in both lists is allowed: the lists grant different
-//! things.
+//! The shape is `schema/trusted-signers.v1.schema.json`. Every DID must be a
+//! valid Ed25519 `did:key`, and a DID may appear once per list. The same DID
+//! in both lists is allowed: the lists grant different things.
 
 use std::collections::HashMap;
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::fmt;
+use std::path::Path;
 
-use serde::Deserialize;
-use toml::Spanned;
+use serde_json::Value;
 
-use crate::crypto::did::{DidError, DidKey};
+use crate::crypto::did::DidKey;
+use crate::policy::schema::{self, Schema};
+use crate::policy::{Document, read_source};
+use crate::report::{Finding, Severity};
 
-/// One trusted identity.
+/// The code of findings about the contents of a trusted-signers file (bad or
+/// repeated DIDs); shape problems are schema findings (WPC002).
+pub const INVALID_SIGNER: &str = "WPC019";
+
+/// Where the file lives in a policy repository.
+pub const DEFAULT_PATH: &str = "keys/trusted-signers.toml";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustedSigner {
-    /// The signer's identity.
     pub did: DidKey,
-    /// A human name (always present for release signers).
     pub name: Option<String>,
 }
 
-/// The parsed and validated `trusted-signers.toml`.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedSigners {
     release: Vec<TrustedSigner>,
     gateway: Vec<TrustedSigner>,
 }
 
-/// Why the trusted-signers file is unusable. Messages start with
-/// `file:line:col` where a position is known.
+/// Why a trusted-signers file cannot be used: located findings.
 #[derive(Debug, thiserror::Error)]
-pub enum TrustedSignersError {
-    /// The file could not be read.
-    #[error("cannot read {}: {error}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        error: io::Error,
-    },
-    /// TOML syntax, an unknown key, a missing `did` or `name`, a wrong type.
-    #[error("{}: {message}", location(path, *position))]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line and column, when the parser reports a span.
-        position: Option<(usize, usize)>,
-        /// The parser's message.
-        message: String,
-    },
-    /// A `did` that is not an Ed25519 `did:key`.
-    #[error("{}: {error}", location(path, Some(*position)))]
-    InvalidDid {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line and column of the value.
-        position: (usize, usize),
-        /// What is wrong with it.
-        error: DidError,
-    },
-    /// A DID listed twice in the same list.
-    #[error(
-        "{}: {did} is listed twice in [[{table}]] (first at line {})",
-        location(path, Some(*position)),
-        first.0
-    )]
-    Duplicate {
-        /// The file.
-        path: PathBuf,
-        /// Where the second entry is.
-        position: (usize, usize),
-        /// Where the first one is.
-        first: (usize, usize),
-        /// `release_signer` or `gateway_signer`.
-        table: &'static str,
-        /// The DID.
-        did: String,
-    },
+pub struct TrustedSignersError {
+    pub findings: Vec<Finding>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    release_signer: Vec<ReleaseEntry>,
-    #[serde(default)]
-    gateway_signer: Vec<GatewayEntry>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReleaseEntry {
-    did: Spanned<String>,
-    name: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GatewayEntry {
-    did: Spanned<String>,
-    name: Option<String>,
+impl fmt::Display for TrustedSignersError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self
+            .findings
+            .iter()
+            .map(|x| format!("{}: {}", x.position(), x.message))
+            .collect();
+        f.write_str(&lines.join("\n"))
+    }
 }
 
 impl TrustedSigners {
-    /// Reads and validates a trusted-signers file.
+    /// Read and check the file at `path`.
     pub fn load(path: &Path) -> Result<Self, TrustedSignersError> {
-        let text = fs::read_to_string(path).map_err(|error| TrustedSignersError::Read {
-            path: path.to_owned(),
-            error,
-        })?;
-        Self::parse(&text, path)
+        let fail = |findings| TrustedSignersError { findings };
+        let source = read_source(path).map_err(|f| fail(vec![f]))?;
+        let doc = Document::parse(source).map_err(fail)?;
+        Self::from_document(&doc).map_err(fail)
     }
 
-    /// Signers trusted to sign policy releases.
+    /// Check a parsed file: its schema, then every DID.
+    pub fn from_document(doc: &Document) -> Result<Self, Vec<Finding>> {
+        let findings = schema::check(Schema::TrustedSigners, doc);
+        if !findings.is_empty() {
+            return Err(findings);
+        }
+        let mut findings = Vec::new();
+        let signers = TrustedSigners {
+            release: entries(doc, "release_signer", &mut findings),
+            gateway: entries(doc, "gateway_signer", &mut findings),
+        };
+        if findings.is_empty() {
+            Ok(signers)
+        } else {
+            Err(findings)
+        }
+    }
+
     pub fn release_signers(&self) -> &[TrustedSigner] {
         &self.release
     }
 
-    /// Gateways trusted to sign model-call receipts.
     pub fn gateway_signers(&self) -> &[TrustedSigner] {
         &self.gateway
     }
-
-    fn parse(text: &str, path: &Path) -> Result<Self, TrustedSignersError> {
-        let file: File = toml::from_str(text).map_err(|err| TrustedSignersError::Parse {
-            path: path.to_owned(),
-            position: err.span().map(|span| line_col(text, span.start)),
-            message: err.message().trim_end().to_owned(),
-        })?;
-        let release = file
-            .release_signer
-            .into_iter()
-            .map(|entry| (entry.did, Some(entry.name)));
-        let gateway = file
-            .gateway_signer
-            .into_iter()
-            .map(|entry| (entry.did, entry.name));
-        Ok(Self {
-            release: validate(release, "release_signer", text, path)?,
-            gateway: validate(gateway, "gateway_signer", text, path)?,
-        })
-    }
 }
 
-fn validate(
-    entries: impl Iterator<Item = (Spanned<String>, Option<String>)>,
-    table: &'static str,
-    text: &str,
-    path: &Path,
-) -> Result<Vec<TrustedSigner>, TrustedSignersError> {
-    let mut seen: HashMap<DidKey, (usize, usize)> = HashMap::new();
+fn entries(doc: &Document, table: &str, findings: &mut Vec<Finding>) -> Vec<TrustedSigner> {
+    let items = doc
+        .value
+        .get(table)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut first_seen: HashMap<DidKey, usize> = HashMap::new();
     let mut signers = Vec::new();
-    for (did, name) in entries {
-        let position = line_col(text, did.span().start);
-        let parsed =
-            DidKey::parse(did.get_ref()).map_err(|error| TrustedSignersError::InvalidDid {
-                path: path.to_owned(),
-                position,
-                error,
-            })?;
-        if let Some(first) = seen.insert(parsed.clone(), position) {
-            return Err(TrustedSignersError::Duplicate {
-                path: path.to_owned(),
-                position,
-                first,
-                table,
-                did: parsed.to_string(),
-            });
+    for (i, item) in items.iter().enumerate() {
+        let pointer = format!("/{table}/{i}/did");
+        let text = item.get("did").and_then(Value::as_str).unwrap_or_default();
+        let name = item.get("name").and_then(Value::as_str).map(str::to_owned);
+        let did = match DidKey::parse(text) {
+            Ok(did) => did,
+            Err(err) => {
+                findings.push(doc.finding_at(
+                    &pointer,
+                    INVALID_SIGNER,
+                    Severity::Error,
+                    err.to_string(),
+                ));
+                continue;
+            }
+        };
+        if let Some(&first) = first_seen.get(&did) {
+            let line = doc
+                .source
+                .locate(doc.value_span(&format!("/{table}/{first}/did")))
+                .line;
+            findings.push(
+                doc.finding_at(
+                    &pointer,
+                    INVALID_SIGNER,
+                    Severity::Error,
+                    format!("{did} is listed twice in [[{table}]] (first at line {line})"),
+                )
+                .help("remove one of the entries"),
+            );
+            continue;
         }
-        signers.push(TrustedSigner { did: parsed, name });
+        first_seen.insert(did.clone(), i);
+        signers.push(TrustedSigner { did, name });
     }
-    Ok(signers)
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
-fn location(path: &Path, position: Option<(usize, usize)>) -> String {
-    match position {
-        Some((line, column)) => format!("{}:{line}:{column}", path.display()),
-        None => path.display().to_string(),
-    }
+    signers
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::SourceFile;
 
     const A: &str = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp";
     const B: &str = "did:key:z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG";
 
-    fn parse(text: &str) -> Result<TrustedSigners, TrustedSignersError> {
-        TrustedSigners::parse(text, Path::new("keys/trusted-signers.toml"))
+    fn parse(text: &str) -> Result<TrustedSigners, Vec<Finding>> {
+        let source = SourceFile::new(DEFAULT_PATH, text.to_owned());
+        TrustedSigners::from_document(&Document::parse(source)?)
     }
 
     #[test]
@@ -241,17 +185,17 @@ mod tests {
             (
                 format!("[[release_signer]]\ndid = \"{A}\"\nname = \"ci\"\nkey = \"x\"\n"),
                 "keys/trusted-signers.toml:4:1",
-                "unknown field `key`",
+                "unknown key `key`",
             ),
             (
                 format!("[[release_signer]]\ndid = \"{A}\"\n"),
                 "keys/trusted-signers.toml:1:1",
-                "missing field `name`",
+                "missing required key `name`",
             ),
             (
                 "[[release_signer]]\nname = \"ci\"\ndid = \"did:key:z6Mk0\"\n".to_owned(),
                 "keys/trusted-signers.toml:3:7",
-                "not valid base58btc",
+                "base58",
             ),
             (
                 format!("[[gateway_signer]]\ndid = \"{A}\"\n[[gateway_signer]]\n  did = \"{A}\"\n"),
@@ -260,8 +204,8 @@ mod tests {
             ),
             (
                 "[[signer]]\ndid = 1\n".to_owned(),
-                "keys/trusted-signers.toml:1:",
-                "unknown field `signer`",
+                "keys/trusted-signers.toml:1:3",
+                "unknown key `signer`",
             ),
             (
                 "[[release_signer]\n".to_owned(),
@@ -270,7 +214,8 @@ mod tests {
             ),
         ];
         for (text, place, what) in cases {
-            let message = parse(&text).unwrap_err().to_string();
+            let findings = parse(&text).unwrap_err();
+            let message = format!("{}: {}", findings[0].position(), findings[0].message);
             assert!(message.starts_with(place), "{message}");
             assert!(message.contains(what), "{message}");
         }

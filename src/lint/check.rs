@@ -1,11 +1,11 @@
 //! `wpc check`: config, then every policy (parse, schema, rules), then the
 //! cross-policy rules, with configured levels applied at the end.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{Context, REGISTRY, find_rule};
+use super::{Context, REGISTRY, Repository, find_rule};
 use crate::config::{Config, Level};
 use crate::policy::Policy;
 use crate::policy::document::{SCHEMA, pointer_segment};
@@ -43,6 +43,9 @@ pub fn check(
         }
     }
 
+    // Repository-wide rules (secrets, trusted signers) run when a repository
+    // is checked, not for a list of files.
+    let repository = inputs.is_empty().then(|| repository(&config.root));
     let settings = &config.settings.lint;
     let lint_findings: Vec<Finding> = REGISTRY
         .par_iter()
@@ -52,6 +55,9 @@ pub fn check(
                 rule.check_policy(policy, &mut cx);
             }
             rule.check_repo(&policies, &mut cx);
+            if let Some(repo) = &repository {
+                rule.check_repository(repo, &mut cx);
+            }
             cx.findings
         })
         .collect();
@@ -65,6 +71,38 @@ pub fn check(
         findings,
         paths.len() + usize::from(config.file.is_some()),
     ))
+}
+
+/// Every file under `root`, skipping hidden folders (`.git`), build output
+/// and dependencies. Links are not followed.
+fn repository(root: &Path) -> Repository {
+    let skip = |entry: &walkdir::DirEntry| {
+        let name = entry.file_name().to_string_lossy();
+        entry.depth() > 0
+            && entry.file_type().is_dir()
+            && (name.starts_with('.') || name == "target" || name == "node_modules")
+    };
+    // An empty root is the current folder; paths stay relative to it.
+    let walk_root = if root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        root
+    };
+    let files = walkdir::WalkDir::new(walk_root)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| !skip(e))
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| match e.path().strip_prefix("./") {
+            Ok(relative) if walk_root == Path::new(".") => relative.to_path_buf(),
+            _ => e.into_path(),
+        })
+        .collect();
+    Repository {
+        root: root.to_path_buf(),
+        files,
+    }
 }
 
 fn apply_level(config: &Config, finding: Finding) -> Option<Finding> {

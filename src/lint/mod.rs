@@ -48,6 +48,18 @@ pub trait Rule: Sync {
 
     /// Called once with every policy of the run, for cross-policy rules.
     fn check_repo(&self, _policies: &[Policy], _cx: &mut Context<'_>) {}
+
+    /// Called once when a whole repository is checked (not for a list of
+    /// files), for rules about files other than policies.
+    fn check_repository(&self, _repo: &Repository, _cx: &mut Context<'_>) {}
+}
+
+/// The repository a check runs over: its root and every file in it, except
+/// hidden folders (`.git`), `target` and `node_modules`.
+#[derive(Debug)]
+pub struct Repository {
+    pub root: std::path::PathBuf,
+    pub files: Vec<std::path::PathBuf>,
 }
 
 /// What a rule sees of the run, and where it reports.
@@ -64,6 +76,17 @@ impl<'a> Context<'a> {
             meta,
             findings: Vec::new(),
         }
+    }
+
+    /// Report a finding made elsewhere (a loader that returns located
+    /// findings), as is.
+    pub fn push(&mut self, finding: Finding) {
+        self.findings.push(finding);
+    }
+
+    /// This rule's code and default severity, for findings built by hand.
+    pub fn meta(&self) -> &'static RuleMeta {
+        self.meta
     }
 
     /// Report a finding of this rule at the value at `pointer` in `doc`.
@@ -117,6 +140,8 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &rules::dead_approval_gate::DeadApprovalGate,
     &rules::approval_without_approvers::ApprovalWithoutApprovers,
     &rules::policy_untested::PolicyUntested,
+    &rules::trusted_signers_invalid::TrustedSignersInvalid,
+    &rules::secret_key_committed::SecretKeyCommitted,
 ];
 
 /// Every rule's metadata, built-in checks first.

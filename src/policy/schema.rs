@@ -20,6 +20,8 @@ pub enum Schema {
     Config,
     /// A policy test file (`schema/wpc-test.v1.schema.json`).
     TestFile,
+    /// `keys/trusted-signers.toml` (`schema/trusted-signers.v1.schema.json`).
+    TrustedSigners,
 }
 
 impl Schema {
@@ -29,6 +31,7 @@ impl Schema {
             Schema::Policy => include_str!("../../schema/wpc.v1.schema.json"),
             Schema::Config => include_str!("../../schema/wpc-config.v1.schema.json"),
             Schema::TestFile => include_str!("../../schema/wpc-test.v1.schema.json"),
+            Schema::TrustedSigners => include_str!("../../schema/trusted-signers.v1.schema.json"),
         }
     }
 
@@ -39,10 +42,13 @@ impl Schema {
             LazyLock::new(|| Compiled::new(Schema::Config));
         static TEST_FILE: LazyLock<Result<Compiled, String>> =
             LazyLock::new(|| Compiled::new(Schema::TestFile));
+        static TRUSTED_SIGNERS: LazyLock<Result<Compiled, String>> =
+            LazyLock::new(|| Compiled::new(Schema::TrustedSigners));
         match self {
             Schema::Policy => &POLICY,
             Schema::Config => &CONFIG,
             Schema::TestFile => &TEST_FILE,
+            Schema::TrustedSigners => &TRUSTED_SIGNERS,
         }
     }
 }
@@ -264,6 +270,7 @@ mod tests {
         assert!(Schema::Policy.compiled().is_ok());
         assert!(Schema::Config.compiled().is_ok());
         assert!(Schema::TestFile.compiled().is_ok());
+        assert!(Schema::TrustedSigners.compiled().is_ok());
     }
 
     #[test]

@@ -14,5 +14,7 @@ pub mod name_mismatch;
 pub mod policy_untested;
 pub mod rw_workspace_ungated;
 pub mod sandbox_not_required;
+pub mod secret_key_committed;
 pub mod token_ttl_over_max;
+pub mod trusted_signers_invalid;
 pub mod wildcard_allow;

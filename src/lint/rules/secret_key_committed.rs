@@ -1,0 +1,166 @@
+use std::io::Read;
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+
+use crate::lint::{Context, Repository, Rule, RuleMeta};
+use crate::report::{Finding, Severity, SourceFile};
+
+static META: RuleMeta = RuleMeta {
+    code: "WPC020",
+    name: "secret-key-committed",
+    summary: "a private key is committed to the policy repository",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/WPC020.md"),
+};
+
+/// Key files are small; anything larger is not read (and not a key).
+const MAX_SCANNED_BYTES: u64 = 1024 * 1024;
+
+pub struct SecretKeyCommitted;
+
+impl Rule for SecretKeyCommitted {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_repository(&self, repo: &Repository, cx: &mut Context<'_>) {
+        for path in &repo.files {
+            let Some(text) = read_text(path) else {
+                continue;
+            };
+            let source = SourceFile::new(path, text);
+            let under_keys = path
+                .strip_prefix(&repo.root)
+                .is_ok_and(|p| p.starts_with("keys"));
+            if let Some(range) = pem_private_key(source.text()) {
+                cx.push(finding(&source, range, "a PEM private key block"));
+            } else if under_keys && let Some(range) = raw_seed(source.text()) {
+                cx.push(finding(
+                    &source,
+                    range,
+                    "what parses as a raw Ed25519 secret seed",
+                ));
+            }
+        }
+    }
+}
+
+fn finding(source: &SourceFile, range: std::ops::Range<usize>, what: &str) -> Finding {
+    Finding::new(
+        META.code,
+        META.default_severity,
+        format!("this file holds {what}"),
+    )
+    .at(source, range)
+    .help(
+        "remove it from the repository and its history, rotate the key, and load keys from \
+             --key FILE or WPC_SIGNING_KEY in CI secrets",
+    )
+}
+
+fn read_text(path: &Path) -> Option<String> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SCANNED_BYTES).read_to_end(&mut bytes).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// The `-----BEGIN ... PRIVATE KEY-----` line of a PEM block (PKCS#8,
+/// OpenSSH, EC, RSA, encrypted: all of them).
+fn pem_private_key(text: &str) -> Option<std::ops::Range<usize>> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if trimmed.starts_with("-----BEGIN ") && trimmed.ends_with("PRIVATE KEY-----") {
+            return Some(offset..offset + line.trim_end().len());
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// A file whose whole content is 32 bytes in base64url, base64 or hex: the
+/// formats `wpc keygen`-style tools use for raw Ed25519 seeds.
+fn raw_seed(text: &str) -> Option<std::ops::Range<usize>> {
+    let trimmed = text.trim();
+    let unpadded = trimmed.trim_end_matches('=');
+    let is_seed = URL_SAFE_NO_PAD
+        .decode(unpadded)
+        .is_ok_and(|b| b.len() == 32)
+        || STANDARD_NO_PAD
+            .decode(unpadded)
+            .is_ok_and(|b| b.len() == 32)
+        || (trimmed.len() == 64 && trimmed.bytes().all(|b| b.is_ascii_hexdigit()));
+    let start = text.len() - text.trim_start().len();
+    is_seed.then_some(start..start + trimmed.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LintSettings;
+
+    fn scan(files: &[(&str, &str)]) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            paths.push(path);
+        }
+        let repo = Repository {
+            root: dir.path().to_path_buf(),
+            files: paths,
+        };
+        let settings = LintSettings::default();
+        let mut cx = Context::new(&settings, &META);
+        SecretKeyCommitted.check_repository(&repo, &mut cx);
+        cx.findings
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}:{} {}",
+                    f.location.as_ref().unwrap().line,
+                    f.location.as_ref().unwrap().column,
+                    f.message
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fires_on_pem_blocks_anywhere_and_seeds_under_keys() {
+        let pem = "notes\n-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
+        assert_eq!(
+            scan(&[("docs/x.md", pem)]),
+            ["2:1 this file holds a PEM private key block"]
+        );
+        let ssh = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
+        assert_eq!(scan(&[("id", ssh)]).len(), 1);
+        let seed = "  nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\n";
+        assert_eq!(
+            scan(&[("keys/release.key", seed)]),
+            ["1:3 this file holds what parses as a raw Ed25519 secret seed"]
+        );
+        let hex = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+        assert_eq!(scan(&[("keys/k", hex)]).len(), 1);
+    }
+
+    #[test]
+    fn quiet_for_public_material() {
+        let public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n";
+        let did = "[[release_signer]]\ndid = \"did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp\"\nname = \"ci\"\n";
+        let seed_outside_keys = "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A";
+        assert!(
+            scan(&[
+                ("keys/pub.pem", public),
+                ("keys/trusted-signers.toml", did),
+                ("notes.txt", seed_outside_keys)
+            ])
+            .is_empty()
+        );
+    }
+}
