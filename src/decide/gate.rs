@@ -30,11 +30,14 @@ impl std::fmt::Display for SyntaxError {
 /// The CEL environment every gate compiles and runs in: the standard library
 /// plus the string extension (`lowerAscii`, `split`, ...), built once.
 pub fn environment() -> Arc<Env> {
-    let mut env = Env::stdlib();
-    // The extension only adds names the standard library lacks; should a
-    // future cel release clash, gates still run on the standard library.
-    let _ = env.add_extension(cel::extensions::strings);
-    Arc::new(env)
+    static ENV: std::sync::LazyLock<Arc<Env>> = std::sync::LazyLock::new(|| {
+        let mut env = Env::stdlib();
+        // The extension only adds names the standard library lacks; should a
+        // future cel release clash, gates still run on the standard library.
+        let _ = env.add_extension(cel::extensions::strings);
+        Arc::new(env)
+    });
+    Arc::clone(&ENV)
 }
 
 /// A compiled `when`.

@@ -239,6 +239,13 @@ impl Engine {
         })
     }
 
+    /// Each approval gate with its compiled `when` (or why it does not
+    /// compile), in policy order: what the gate lint rules inspect, so every
+    /// expression is compiled once per policy.
+    pub fn gates(&self) -> impl Iterator<Item = (&Approval, Result<&Gate, &SyntaxError>)> {
+        self.gates.iter().map(|g| (&g.approval, g.gate.as_ref()))
+    }
+
     /// Decide one call.
     pub fn decide(&self, call: &Call) -> Decision {
         let decision = |verdict, basis| Decision {

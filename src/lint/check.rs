@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use super::{Context, REGISTRY, Repository, find_rule};
 use crate::config::{Config, Level};
+use crate::decide::Engine;
 use crate::policy::Policy;
 use crate::policy::document::{SCHEMA, pointer_segment};
 use crate::policy::files::{self, CollectError};
@@ -47,13 +48,32 @@ pub fn check(
     // is checked, not for a list of files.
     let repository = inputs.is_empty().then(|| repository(&config.root));
     let settings = &config.settings.lint;
-    let lint_findings: Vec<Finding> = REGISTRY
+    // Per-policy rules run in parallel over policies, each policy compiled
+    // for deciding once and shared by every rule.
+    let per_policy: Vec<Finding> = policies
+        .par_iter()
+        .flat_map_iter(|policy| match Engine::new(&policy.wpc) {
+            Ok(engine) => REGISTRY
+                .iter()
+                .flat_map(|rule| {
+                    let mut cx = Context::new(settings, rule.meta());
+                    rule.check_policy(policy, &engine, &mut cx);
+                    cx.findings
+                })
+                .collect(),
+            Err(err) => vec![policy.doc.finding_at(
+                "/constraints/tool_policy",
+                SCHEMA,
+                Severity::Error,
+                err.to_string(),
+            )],
+        })
+        .collect();
+    findings.extend(per_policy);
+    let cross_policy: Vec<Finding> = REGISTRY
         .par_iter()
         .flat_map_iter(|rule| {
             let mut cx = Context::new(settings, rule.meta());
-            for policy in &policies {
-                rule.check_policy(policy, &mut cx);
-            }
             rule.check_repo(&policies, &mut cx);
             if let Some(repo) = &repository {
                 rule.check_repository(repo, &mut cx);
@@ -61,7 +81,9 @@ pub fn check(
             cx.findings
         })
         .collect();
-    findings.extend(lint_findings);
+    findings.extend(cross_policy);
+    // Freeing ten thousand documents takes long enough to show on one thread.
+    policies.into_par_iter().for_each(drop);
 
     let findings = findings
         .into_iter()

@@ -9,6 +9,7 @@ mod check;
 mod rules;
 
 use crate::config::LintSettings;
+use crate::decide::Engine;
 use crate::policy::{Document, Policy};
 use crate::report::{Finding, RuleInfo, Severity};
 
@@ -43,8 +44,10 @@ impl RuleMeta {
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
 
-    /// Called once per policy that passed its schema.
-    fn check_policy(&self, _policy: &Policy, _cx: &mut Context<'_>) {}
+    /// Called once per policy that passed its schema, with the policy
+    /// compiled for deciding (patterns and approval gates, built once and
+    /// shared by every rule).
+    fn check_policy(&self, _policy: &Policy, _engine: &Engine, _cx: &mut Context<'_>) {}
 
     /// Called once with every policy of the run, for cross-policy rules.
     fn check_repo(&self, _policies: &[Policy], _cx: &mut Context<'_>) {}
@@ -200,7 +203,7 @@ cst_scope_hash_required = true
         let policies: Vec<Policy> = texts.iter().map(|t| policy(t)).collect();
         let mut cx = Context::new(settings, rule.meta());
         for p in &policies {
-            rule.check_policy(p, &mut cx);
+            rule.check_policy(p, &Engine::new(&p.wpc).unwrap(), &mut cx);
         }
         rule.check_repo(&policies, &mut cx);
         cx.findings

@@ -1,4 +1,5 @@
-use crate::decide::gate::{self, Gate, VARIABLES};
+use crate::decide::Engine;
+use crate::decide::gate::VARIABLES;
 use crate::lint::{Context, Rule, RuleMeta};
 use crate::policy::Policy;
 use crate::report::Severity;
@@ -18,11 +19,10 @@ impl Rule for ApprovalUnknownVariable {
         &META
     }
 
-    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
-        let env = gate::environment();
-        for (i, approval) in policy.wpc.constraints.approvals.iter().enumerate() {
+    fn check_policy(&self, policy: &Policy, engine: &Engine, cx: &mut Context<'_>) {
+        for (i, (_, gate)) in engine.gates().enumerate() {
             // A gate that does not parse is WPC014's.
-            let Ok(gate) = Gate::compile(&env, &approval.when) else {
+            let Ok(gate) = gate else {
                 continue;
             };
             let unknown = gate.unknown_variables();

@@ -1,6 +1,7 @@
 use std::ops::Range;
 
-use crate::decide::gate::{self, Gate, SyntaxError};
+use crate::decide::Engine;
+use crate::decide::gate::SyntaxError;
 use crate::lint::{Context, Rule, RuleMeta};
 use crate::policy::Policy;
 use crate::report::Severity;
@@ -20,10 +21,9 @@ impl Rule for ApprovalWhenSyntax {
         &META
     }
 
-    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
-        let env = gate::environment();
-        for (i, approval) in policy.wpc.constraints.approvals.iter().enumerate() {
-            let Err(error) = Gate::compile(&env, &approval.when) else {
+    fn check_policy(&self, policy: &Policy, engine: &Engine, cx: &mut Context<'_>) {
+        for (i, (approval, gate)) in engine.gates().enumerate() {
+            let Err(error) = gate else {
                 continue;
             };
             let pointer = format!("/constraints/approvals/{i}/when");

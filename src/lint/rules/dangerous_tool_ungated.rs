@@ -1,3 +1,4 @@
+use crate::decide::Engine;
 use crate::lint::{Context, Rule, RuleMeta};
 use crate::policy::Policy;
 use crate::policy::model::Approval;
@@ -30,7 +31,7 @@ impl Rule for DangerousToolUngated {
         &META
     }
 
-    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let dangerous: Vec<String> = match &cx.settings.dangerous_tools {
             Some(list) => list.clone(),
             None => DEFAULT_DANGEROUS.iter().map(|s| (*s).to_owned()).collect(),
@@ -61,20 +62,25 @@ impl Rule for DangerousToolUngated {
                 format!("allow `{allow}` lets the agent use dangerous tool `{risky}` with no approval gate"),
             )
             .help = Some(format!(
-                "deny it, or gate it: [[constraints.approvals]] when = \"tool == '{}'\" require = \"human_approval\"",
-                example_tool(allow, risky)
+                "deny it, or gate it: [[constraints.approvals]] when = \"{}\" require = \"human_approval\"",
+                example_condition(allow, risky)
             ));
         }
     }
 }
 
-/// A concrete tool name for the help text: the allow pattern when it is a
-/// name, else the dangerous pattern's literal part.
-fn example_tool<'a>(allow: &'a str, risky: &'a str) -> &'a str {
-    if literal_prefix(allow) == allow {
-        allow
-    } else {
-        literal_prefix(risky).trim_end_matches('.')
+/// A CEL condition for the help text that names the risky tools: the allow
+/// pattern when it is a plain name, else the literal part of either pattern.
+fn example_condition(allow: &str, risky: &str) -> String {
+    for name in [allow, risky] {
+        if literal_prefix(name) == name {
+            return format!("tool == '{name}'");
+        }
+    }
+    match (literal_prefix(risky), risky.rsplit_once('*')) {
+        ("", Some((_, suffix))) if !suffix.is_empty() => format!("tool.endsWith('{suffix}')"),
+        (prefix, _) if !prefix.is_empty() => format!("tool.startsWith('{prefix}')"),
+        _ => format!("tool.startsWith('{}')", literal_prefix(allow)),
     }
 }
 
@@ -126,6 +132,20 @@ mod tests {
         // `exec` is allowed and denied: deny wins, nothing dangerous remains.
         assert!(run_default(&DangerousToolUngated, &[&allowing("\"exec\"")]).is_empty());
         assert!(run_default(&DangerousToolUngated, &[CLEAN]).is_empty());
+    }
+
+    #[test]
+    fn help_names_the_tools() {
+        assert_eq!(example_condition("exec", "exec"), "tool == 'exec'");
+        assert_eq!(example_condition("*", "exec"), "tool == 'exec'");
+        assert_eq!(
+            example_condition("repo.*", "*.merge"),
+            "tool.endsWith('.merge')"
+        );
+        assert_eq!(
+            example_condition("deploy*", "deploy.*"),
+            "tool.startsWith('deploy.')"
+        );
     }
 
     #[test]

@@ -1,3 +1,4 @@
+use crate::decide::Engine;
 use crate::lint::{Context, Rule, RuleMeta};
 use crate::policy::Policy;
 use crate::policy::pattern::includes;
@@ -18,7 +19,7 @@ impl Rule for DeadAllow {
         &META
     }
 
-    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let tools = &policy.wpc.constraints.tool_policy;
         for (i, allow) in tools.allow.iter().enumerate() {
             if let Some(deny) = tools.deny.iter().find(|deny| includes(deny, allow)) {

@@ -1,4 +1,3 @@
-use crate::decide::gate::{self, Gate};
 use crate::decide::{Basis, Call, Engine};
 use crate::lint::{Context, Rule, RuleMeta};
 use crate::policy::Policy;
@@ -19,13 +18,9 @@ impl Rule for DeadApprovalGate {
         &META
     }
 
-    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
-        let Ok(engine) = Engine::new(&policy.wpc) else {
-            return;
-        };
-        let env = gate::environment();
-        for (i, approval) in policy.wpc.constraints.approvals.iter().enumerate() {
-            let Ok(gate) = Gate::compile(&env, &approval.when) else {
+    fn check_policy(&self, policy: &Policy, engine: &Engine, cx: &mut Context<'_>) {
+        for (i, (_, gate)) in engine.gates().enumerate() {
+            let Ok(gate) = gate else {
                 continue;
             };
             for tool in gate.named_tools() {

@@ -1,3 +1,4 @@
+use crate::decide::Engine;
 use crate::lint::{Context, Rule, RuleMeta};
 use crate::policy::Policy;
 use crate::policy::model::ElevatedExec;
@@ -18,7 +19,7 @@ impl Rule for ElevatedExecAllowed {
         &META
     }
 
-    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         if policy.wpc.constraints.sandbox.elevated_exec == ElevatedExec::Allow {
             cx.report(
                 &policy.doc,

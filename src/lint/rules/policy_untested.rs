@@ -1,3 +1,4 @@
+use crate::decide::Engine;
 use crate::decide::suite::test_path;
 use crate::lint::{Context, Rule, RuleMeta};
 use crate::policy::Policy;
@@ -18,7 +19,7 @@ impl Rule for PolicyUntested {
         &META
     }
 
-    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let Some(tests) = test_path(policy.doc.source.path()) else {
             return;
         };

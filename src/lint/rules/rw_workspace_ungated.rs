@@ -1,3 +1,4 @@
+use crate::decide::Engine;
 use crate::lint::{Context, Rule, RuleMeta};
 use crate::policy::Policy;
 use crate::policy::model::WorkspaceAccess;
@@ -18,7 +19,7 @@ impl Rule for RwWorkspaceUngated {
         &META
     }
 
-    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let constraints = &policy.wpc.constraints;
         if constraints.sandbox.workspace_access == WorkspaceAccess::Rw
             && constraints.approvals.is_empty()

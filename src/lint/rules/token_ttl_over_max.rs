@@ -1,3 +1,4 @@
+use crate::decide::Engine;
 use crate::lint::{Context, Rule, RuleMeta};
 use crate::policy::Policy;
 use crate::report::Severity;
@@ -17,7 +18,7 @@ impl Rule for TokenTtlOverMax {
         &META
     }
 
-    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let Some(max) = cx.settings.max_ttl_seconds else {
             return;
         };

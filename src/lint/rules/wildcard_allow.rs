@@ -1,3 +1,4 @@
+use crate::decide::Engine;
 use crate::lint::{Context, Rule, RuleMeta};
 use crate::policy::Policy;
 use crate::policy::pattern::is_universal;
@@ -18,7 +19,7 @@ impl Rule for WildcardAllow {
         &META
     }
 
-    fn check_policy(&self, policy: &Policy, cx: &mut Context<'_>) {
+    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         for (i, allow) in policy.wpc.constraints.tool_policy.allow.iter().enumerate() {
             if is_universal(allow) {
                 cx.report(
