@@ -33,8 +33,7 @@ impl Rule for ApprovalWhenSyntax {
                 &pointer,
                 format!("`when` does not parse: {}", error.message),
             );
-            if let Some(inner) = error_span(policy.doc.source.text(), span, &approval.when, &error)
-            {
+            if let Some(inner) = error_span(policy.doc.source.text(), span, &approval.when, error) {
                 finding.location = Some(policy.doc.source.locate(inner));
             }
             finding.help = Some(
