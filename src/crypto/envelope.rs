@@ -109,7 +109,7 @@ impl SignedEnvelope {
             hash_algorithm: HASH_ALGORITHM,
             signature_b64u: URL_SAFE_NO_PAD.encode(signature.to_bytes()),
             algorithm: SIGNATURE_ALGORITHM,
-            signer_did: key.did().as_str().to_owned(),
+            signer_did: key.did_str().to_owned(),
             issued_at,
         })
     }

@@ -32,6 +32,9 @@ const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 /// `Debug`, which prints the public `did:key` instead.
 pub struct SigningKey {
     inner: ed25519_dalek::SigningKey,
+    /// Derived once: every envelope names its signer, and base58 encoding
+    /// costs a noticeable share of a signature.
+    did: DidKey,
 }
 
 /// Where a secret key came from, for error messages.
@@ -134,7 +137,12 @@ impl SigningKey {
 
     /// The public identity of this key.
     pub fn did(&self) -> DidKey {
-        DidKey::from_verifying_key(&self.verifying_key())
+        self.did.clone()
+    }
+
+    /// The `did:key` string, without a copy.
+    pub fn did_str(&self) -> &str {
+        self.did.as_str()
     }
 
     /// The public key.
@@ -190,9 +198,12 @@ impl SigningKey {
     }
 
     fn from_seed(seed: &[u8; SECRET_KEY_LENGTH]) -> Self {
-        Self {
-            inner: ed25519_dalek::SigningKey::from_bytes(seed),
-        }
+        Self::from_inner(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+
+    fn from_inner(inner: ed25519_dalek::SigningKey) -> Self {
+        let did = DidKey::from_verifying_key(&inner.verifying_key());
+        Self { inner, did }
     }
 
     fn from_text(text: &str, source_name: &KeySource) -> Result<Self, KeyError> {
@@ -232,7 +243,7 @@ impl SigningKey {
         let reason = match label {
             "PRIVATE KEY" => {
                 return ed25519_dalek::SigningKey::from_pkcs8_pem(text)
-                    .map(|inner| Self { inner })
+                    .map(Self::from_inner)
                     .map_err(|_| {
                         format_error(
                             source_name,
@@ -262,7 +273,7 @@ impl SigningKey {
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKey")
-            .field("did", &self.did().as_str())
+            .field("did", &self.did_str())
             .finish_non_exhaustive()
     }
 }
