@@ -182,3 +182,35 @@ fn sign_without_a_key_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("WPC_SIGNING_KEY"));
 }
+
+#[test]
+fn hash_and_decide_accept_a_signed_envelope_and_refuse_a_tampered_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, envelope) = signed(dir.path());
+    let from_toml = text(&wpc(&root(), &["hash", POLICY]).stdout);
+    let out = wpc(dir.path(), &["hash", "env.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), from_toml);
+    let out = wpc(
+        dir.path(),
+        &["decide", "env.json", "--tool", "deploy.status"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let original = std::fs::read_to_string(&envelope).unwrap();
+    std::fs::write(
+        &envelope,
+        original.replace("\"deploy.status\"", "\"deploy.anything\""),
+    )
+    .unwrap();
+    let out = wpc(
+        dir.path(),
+        &["decide", "env.json", "--tool", "deploy.anything"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("HASH_MISMATCH"),
+        "{}",
+        text(&out.stderr)
+    );
+}

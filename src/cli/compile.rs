@@ -6,7 +6,7 @@ use crate::policy::hash::canonical_json;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The policy file.
+    /// The policy file (TOML), or its signed envelope (JSON).
     file: PathBuf,
     /// What to produce.
     #[arg(long, value_enum, default_value_t = Target::Json)]

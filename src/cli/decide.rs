@@ -9,12 +9,12 @@ use crate::decide::{Call, Engine, Verdict};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit status: 0 allow; 1 deny or approval required (also an invalid policy, \
-    whose findings go to stderr); 2 usage or I/O error.\n\
-    Signed envelopes are not accepted yet: pass the policy's TOML file."
+    after_help = "Exit status: 0 allow; 1 deny or approval required (also an invalid policy \
+    or envelope, whose problems go to stderr); 2 usage or I/O error."
 )]
 pub struct Args {
-    /// The policy file (TOML). Lint findings do not block a decision.
+    /// The policy file (TOML) or its signed envelope (JSON; hash and
+    /// signature are verified). Lint findings do not block a decision.
     policy: PathBuf,
     /// The tool called, e.g. `repo.comment`.
     #[arg(long)]

@@ -1,12 +1,14 @@
 use std::path::PathBuf;
 
 use super::{Outcome, eprint, print};
-use crate::policy::Policy;
+use crate::crypto::envelope::WorkPolicyContract;
+use crate::crypto::verify::{Trust, verify_envelope};
+use crate::policy::{Document, Policy};
 use crate::report::{Format, Report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The policy file.
+    /// The policy file (TOML), or its signed envelope (JSON).
     file: PathBuf,
     /// Print only the 12-character display form.
     #[arg(long)]
@@ -26,14 +28,31 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// Load a policy for a command that needs a valid one: a missing file is an
-/// error (exit 2); an invalid policy prints its findings to stderr and yields
-/// `None` (exit 1).
+/// Load a policy for a command that needs a valid one, from its TOML file or
+/// from a signed envelope (JSON, whose hash and signature are verified; who
+/// signed it is `wpc verify --trusted`'s question). A missing file is an
+/// error (exit 2); an invalid policy or envelope prints why to stderr and
+/// yields `None` (exit 1).
 pub(super) fn load_or_report(file: &std::path::Path) -> anyhow::Result<Option<Policy>> {
     if !file.is_file() {
         anyhow::bail!("{}: no such file", file.display());
     }
-    match Policy::load(file) {
+    let bytes = std::fs::read(file)?;
+    let loaded = if bytes.trim_ascii_start().starts_with(b"{") {
+        match verify_envelope::<WorkPolicyContract>(&bytes, &Trust::any_signer_unchecked()) {
+            Ok(verified) => Policy::from_document(Document::detached(verified.into_payload())),
+            Err(failure) => {
+                eprint(&format!(
+                    "{}: invalid envelope: {failure}\n",
+                    file.display()
+                ));
+                return Ok(None);
+            }
+        }
+    } else {
+        Policy::load(file)
+    };
+    match loaded {
         Ok(policy) => Ok(Some(policy)),
         Err(findings) => {
             let report = Report::new(findings, 1);
