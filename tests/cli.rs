@@ -410,3 +410,19 @@ fn a_committed_private_key_and_a_bad_trusted_signer_are_errors() {
         "{text}"
     );
 }
+
+#[test]
+fn completions_and_man_page_are_generated_from_the_cli() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(&root(), &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        assert!(stdout(&out).contains("check"), "{shell}");
+    }
+    let man = run(&root(), &["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    assert!(stdout(&man).contains(".TH wpc 1"));
+    assert_eq!(
+        run(&root(), &["completions", "tcsh"]).status.code(),
+        Some(2)
+    );
+}

@@ -7,11 +7,13 @@
 
 mod check;
 mod compile;
+mod completions;
 mod decide;
 mod fmt;
 mod hash;
 mod init;
 mod keygen;
+mod man;
 mod new;
 mod rule;
 mod sign;
@@ -63,6 +65,10 @@ enum Command {
     Sign(sign::Args),
     /// Verify signed WPC envelopes: exit 0 valid, 1 invalid, 2 unreadable.
     Verify(verify::Args),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell).
+    Completions(completions::Args),
+    /// Print the man page (roff).
+    Man(man::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -101,6 +107,8 @@ pub fn main() -> ExitCode {
         Command::New(args) => new::run(args),
         Command::Init(args) => init::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
     };

@@ -1,0 +1,18 @@
+use clap::CommandFactory as _;
+
+use super::{Cli, Outcome, print};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The shell to write completions for.
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let mut command = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "wpc", &mut out);
+    print(&String::from_utf8_lossy(&out))?;
+    Ok(Outcome::Clean)
+}
