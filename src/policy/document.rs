@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use serde_json::{Map, Number, Value};
 use toml::de::{DeTable, DeValue};
@@ -44,7 +45,9 @@ struct NodeSpan {
 pub struct Document {
     pub source: SourceFile,
     pub value: Value,
-    spans: HashMap<String, NodeSpan>,
+    /// Built on first use: a clean document is never asked for a location,
+    /// and indexing every node costs more than parsing.
+    spans: OnceLock<HashMap<String, NodeSpan>>,
 }
 
 impl Document {
@@ -90,20 +93,8 @@ impl Document {
                 })
                 .collect());
         }
-        let mut builder = Builder {
-            source: &source,
-            spans: HashMap::new(),
-            findings: Vec::new(),
-        };
-        let root_span = 0..text.len();
-        let value = builder.table(root.get_ref(), String::new());
-        builder.spans.insert(
-            String::new(),
-            NodeSpan {
-                key: None,
-                value: root_span,
-            },
-        );
+        let mut builder = Builder::new(&source, false);
+        let value = builder.table(root.get_ref());
         if !builder.findings.is_empty() {
             builder
                 .findings
@@ -111,9 +102,28 @@ impl Document {
             return Err(builder.findings);
         }
         Ok(Document {
-            spans: builder.spans,
+            spans: OnceLock::new(),
             source,
             value,
+        })
+    }
+
+    fn spans(&self) -> &HashMap<String, NodeSpan> {
+        self.spans.get_or_init(|| {
+            // The text parsed once already, so this parse succeeds; should it
+            // not, locations fall back to the whole file.
+            let (root, _) = DeTable::parse_recoverable(self.source.text());
+            let mut builder = Builder::new(&self.source, true);
+            builder.table(root.get_ref());
+            let mut spans = builder.spans.unwrap_or_default();
+            spans.insert(
+                String::new(),
+                NodeSpan {
+                    key: None,
+                    value: 0..self.source.text().len(),
+                },
+            );
+            spans
         })
     }
 
@@ -123,7 +133,7 @@ impl Document {
         Document {
             source: SourceFile::new("<payload>", ""),
             value,
-            spans: HashMap::new(),
+            spans: OnceLock::from(HashMap::new()),
         }
     }
 
@@ -164,7 +174,7 @@ impl Document {
     fn nearest(&self, pointer: &str) -> &NodeSpan {
         let mut pointer = pointer;
         loop {
-            if let Some(node) = self.spans.get(pointer) {
+            if let Some(node) = self.spans().get(pointer) {
                 return node;
             }
             match pointer.rfind('/') {
@@ -173,7 +183,7 @@ impl Document {
             }
             if pointer.is_empty() {
                 // The root is always present.
-                return self.spans.get("").unwrap_or(&ROOT);
+                return self.spans().get("").unwrap_or(&ROOT);
             }
         }
     }
@@ -211,31 +221,67 @@ pub fn display_path(pointer: &str) -> String {
     }
 }
 
-struct Builder<'s> {
-    source: &'s SourceFile,
-    spans: HashMap<String, NodeSpan>,
-    findings: Vec<Finding>,
+/// One step of the path to the node being converted.
+#[derive(Clone, Copy)]
+enum Segment<'t> {
+    Key(&'t str),
+    Index(usize),
 }
 
-impl Builder<'_> {
-    fn table(&mut self, table: &DeTable<'_>, pointer: String) -> Value {
+/// Converts the parsed TOML to JSON, rejecting what a WPC does not allow,
+/// and (when asked) records every node's span by JSON pointer.
+struct Builder<'s, 't> {
+    source: &'s SourceFile,
+    spans: Option<HashMap<String, NodeSpan>>,
+    findings: Vec<Finding>,
+    path: Vec<Segment<'t>>,
+}
+
+impl<'s, 't> Builder<'s, 't> {
+    fn new(source: &'s SourceFile, record_spans: bool) -> Self {
+        Builder {
+            source,
+            spans: record_spans.then(HashMap::new),
+            findings: Vec::new(),
+            path: Vec::new(),
+        }
+    }
+
+    /// The JSON pointer of the current node (built only when needed).
+    fn pointer(&self) -> String {
+        let mut out = String::new();
+        for segment in &self.path {
+            out.push('/');
+            match segment {
+                Segment::Key(key) => out.push_str(&pointer_segment(key)),
+                Segment::Index(i) => out.push_str(&i.to_string()),
+            }
+        }
+        out
+    }
+
+    fn record(&mut self, key: Option<Range<usize>>, value: Range<usize>) {
+        if self.spans.is_some() {
+            let pointer = self.pointer();
+            if let Some(spans) = &mut self.spans {
+                spans.insert(pointer, NodeSpan { key, value });
+            }
+        }
+    }
+
+    fn table(&mut self, table: &'t DeTable<'_>) -> Value {
         let mut map = Map::new();
         for (key, value) in table {
-            let child = format!("{pointer}/{}", pointer_segment(key.get_ref()));
-            let json = self.value(value.get_ref(), value.span(), &child);
-            self.spans.insert(
-                child,
-                NodeSpan {
-                    key: Some(key.span()),
-                    value: value.span(),
-                },
-            );
+            self.path.push(Segment::Key(key.get_ref()));
+            let json = self.value(value.get_ref(), value.span());
+            self.record(Some(key.span()), value.span());
+            self.path.pop();
             map.insert(key.get_ref().to_string(), json);
         }
         Value::Object(map)
     }
 
-    fn value(&mut self, value: &DeValue<'_>, span: Range<usize>, pointer: &str) -> Value {
+    fn value(&mut self, value: &'t DeValue<'_>, span: Range<usize>) -> Value {
         match value {
             DeValue::String(s) => Value::String(s.to_string()),
             DeValue::Boolean(b) => Value::Bool(*b),
@@ -245,18 +291,15 @@ impl Builder<'_> {
                 }
                 _ => self.reject(
                     span,
-                    pointer,
                     "integers must lie within ±(2^53−1) so every JSON reader sees the same number",
                 ),
             },
             DeValue::Float(_) => self.reject(
                 span,
-                pointer,
                 "floats are not allowed in a WPC: they have no single canonical JSON form",
             ),
             DeValue::Datetime(_) => self.reject(
                 span,
-                pointer,
                 "date-times are not allowed in a WPC: write them as strings",
             ),
             DeValue::Array(items) => Value::Array(
@@ -264,32 +307,22 @@ impl Builder<'_> {
                     .iter()
                     .enumerate()
                     .map(|(i, item)| {
-                        let child = format!("{pointer}/{i}");
-                        let json = self.value(item.get_ref(), item.span(), &child);
-                        self.spans.insert(
-                            child,
-                            NodeSpan {
-                                key: None,
-                                value: item.span(),
-                            },
-                        );
+                        self.path.push(Segment::Index(i));
+                        let json = self.value(item.get_ref(), item.span());
+                        self.record(None, item.span());
+                        self.path.pop();
                         json
                     })
                     .collect(),
             ),
-            DeValue::Table(table) => self.table(table, pointer.to_owned()),
+            DeValue::Table(table) => self.table(table),
         }
     }
 
-    fn reject(&mut self, span: Range<usize>, pointer: &str, why: &str) -> Value {
-        self.findings.push(
-            Finding::new(
-                SCHEMA,
-                Severity::Error,
-                format!("`{}`: {why}", display_path(pointer)),
-            )
-            .at(self.source, span),
-        );
+    fn reject(&mut self, span: Range<usize>, why: &str) -> Value {
+        let message = format!("`{}`: {why}", display_path(&self.pointer()));
+        self.findings
+            .push(Finding::new(SCHEMA, Severity::Error, message).at(self.source, span));
         Value::Null
     }
 }

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use super::document::{Document, MAX_FILE_BYTES, SCHEMA, SYNTAX};
 use super::hash::policy_hash_b64u;
+use serde::Deserialize as _;
+
 use super::model::Wpc;
 use super::schema::{self, Schema};
 use crate::report::{Finding, Severity, SourceFile};
@@ -26,7 +28,7 @@ impl Policy {
         if !findings.is_empty() {
             return Err(findings);
         }
-        let wpc: Wpc = serde_json::from_value(doc.value.clone()).map_err(|err| {
+        let wpc = Wpc::deserialize(&doc.value).map_err(|err| {
             // The schema and the model are kept in step by tests; this is the
             // fail-closed path should they ever drift.
             vec![doc.finding_at(

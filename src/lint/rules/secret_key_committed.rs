@@ -3,6 +3,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use rayon::prelude::*;
 
 use crate::lint::{Context, Repository, Rule, RuleMeta};
 use crate::report::{Finding, Severity, SourceFile};
@@ -26,23 +27,30 @@ impl Rule for SecretKeyCommitted {
     }
 
     fn check_repository(&self, repo: &Repository, cx: &mut Context<'_>) {
-        for path in &repo.files {
-            let Some(text) = read_text(path) else {
-                continue;
-            };
-            let source = SourceFile::new(path, text);
-            let under_keys = path
-                .strip_prefix(&repo.root)
-                .is_ok_and(|p| p.starts_with("keys"));
-            if let Some(range) = pem_private_key(source.text()) {
-                cx.push(finding(&source, range, "a PEM private key block"));
-            } else if under_keys && let Some(range) = raw_seed(source.text()) {
-                cx.push(finding(
-                    &source,
-                    range,
-                    "what parses as a raw Ed25519 secret seed",
-                ));
-            }
+        // Every file is read: spread the reads over the cores.
+        let found: Vec<Finding> = repo
+            .files
+            .par_iter()
+            .filter_map(|path| {
+                let source = SourceFile::new(path, read_text(path)?);
+                let under_keys = path
+                    .strip_prefix(&repo.root)
+                    .is_ok_and(|p| p.starts_with("keys"));
+                if let Some(range) = pem_private_key(source.text()) {
+                    Some(finding(&source, range, "a PEM private key block"))
+                } else if under_keys && let Some(range) = raw_seed(source.text()) {
+                    Some(finding(
+                        &source,
+                        range,
+                        "what parses as a raw Ed25519 secret seed",
+                    ))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        for finding in found {
+            cx.push(finding);
         }
     }
 }
