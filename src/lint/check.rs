@@ -1,6 +1,7 @@
 //! `wpc check`: config, then every policy (parse, schema, rules), then the
 //! cross-policy rules, with configured levels applied at the end.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -46,7 +47,7 @@ pub fn check(
 
     // Repository-wide rules (secrets, trusted signers) run when a repository
     // is checked, not for a list of files.
-    let repository = inputs.is_empty().then(|| repository(&config.root));
+    let repository = inputs.is_empty().then(|| repository(&config.root, &paths));
     let settings = &config.settings.lint;
     // Per-policy rules run in parallel over policies, each policy compiled
     // for deciding once and shared by every rule.
@@ -97,7 +98,8 @@ pub fn check(
 
 /// Every file under `root`, skipping hidden folders (`.git`), build output
 /// and dependencies. Links are not followed.
-fn repository(root: &Path) -> Repository {
+fn repository(root: &Path, policies: &[PathBuf]) -> Repository {
+    let policies: HashSet<&Path> = policies.iter().map(PathBuf::as_path).collect();
     let skip = |entry: &walkdir::DirEntry| {
         let name = entry.file_name().to_string_lossy();
         entry.depth() > 0
@@ -120,6 +122,7 @@ fn repository(root: &Path) -> Repository {
             Ok(relative) if walk_root == Path::new(".") => relative.to_path_buf(),
             _ => e.into_path(),
         })
+        .filter(|path| !policies.contains(path.as_path()))
         .collect();
     Repository {
         root: root.to_path_buf(),

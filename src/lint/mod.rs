@@ -57,8 +57,9 @@ pub trait Rule: Sync {
     fn check_repository(&self, _repo: &Repository, _cx: &mut Context<'_>) {}
 }
 
-/// The repository a check runs over: its root and every file in it, except
-/// hidden folders (`.git`), `target` and `node_modules`.
+/// The repository a check runs over: its root and every file in it except
+/// the policies (rules see those through `check_policy`), hidden folders
+/// (`.git`), `target` and `node_modules`.
 #[derive(Debug)]
 pub struct Repository {
     pub root: std::path::PathBuf,

@@ -101,7 +101,10 @@ fn walk(
         if !wanted(&name) || entry.file_type().is_dir() {
             continue;
         }
-        if let Some(file) = admit(entry.path(), root, findings) {
+        // The walk already knows a regular file; only links need checking.
+        if !entry.path_is_symlink() {
+            files.push(entry.into_path());
+        } else if let Some(file) = admit(entry.path(), root, findings) {
             files.push(file);
         }
     }

@@ -5,7 +5,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use rayon::prelude::*;
 
+use crate::decide::Engine;
 use crate::lint::{Context, Repository, Rule, RuleMeta};
+use crate::policy::Policy;
 use crate::report::{Finding, Severity, SourceFile};
 
 static META: RuleMeta = RuleMeta {
@@ -26,8 +28,16 @@ impl Rule for SecretKeyCommitted {
         &META
     }
 
+    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
+        // Policies were read already; their text is scanned here, in
+        // parallel with the other per-policy rules, not read again.
+        if let Some(finding) = scan(&policy.doc.source, false) {
+            cx.push(finding);
+        }
+    }
+
     fn check_repository(&self, repo: &Repository, cx: &mut Context<'_>) {
-        // Every file is read: spread the reads over the cores.
+        // Every other file is read: spread the reads over the cores.
         let found: Vec<Finding> = repo
             .files
             .par_iter()
@@ -36,22 +46,26 @@ impl Rule for SecretKeyCommitted {
                 let under_keys = path
                     .strip_prefix(&repo.root)
                     .is_ok_and(|p| p.starts_with("keys"));
-                if let Some(range) = pem_private_key(source.text()) {
-                    Some(finding(&source, range, "a PEM private key block"))
-                } else if under_keys && let Some(range) = raw_seed(source.text()) {
-                    Some(finding(
-                        &source,
-                        range,
-                        "what parses as a raw Ed25519 secret seed",
-                    ))
-                } else {
-                    None
-                }
+                scan(&source, under_keys)
             })
             .collect();
         for finding in found {
             cx.push(finding);
         }
+    }
+}
+
+fn scan(source: &SourceFile, under_keys: bool) -> Option<Finding> {
+    if let Some(range) = pem_private_key(source.text()) {
+        Some(finding(source, range, "a PEM private key block"))
+    } else if under_keys && let Some(range) = raw_seed(source.text()) {
+        Some(finding(
+            source,
+            range,
+            "what parses as a raw Ed25519 secret seed",
+        ))
+    } else {
+        None
     }
 }
 
@@ -78,13 +92,18 @@ fn read_text(path: &Path) -> Option<String> {
 /// The `-----BEGIN ... PRIVATE KEY-----` line of a PEM block (PKCS#8,
 /// OpenSSH, EC, RSA, encrypted: all of them).
 fn pem_private_key(text: &str) -> Option<std::ops::Range<usize>> {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim();
-        if trimmed.starts_with("-----BEGIN ") && trimmed.ends_with("PRIVATE KEY-----") {
-            return Some(offset..offset + line.trim_end().len());
+    const BEGIN: &str = "-----BEGIN ";
+    const END: &str = "PRIVATE KEY-----";
+    // The header may stand inside a TOML or JSON string, after a quote or a
+    // comment marker, so it is searched for anywhere on its line.
+    let mut from = 0;
+    while let Some(found) = text[from..].find(BEGIN) {
+        let start = from + found;
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        if let Some(end) = text[start..line_end].find(END) {
+            return Some(start..start + end + END.len());
         }
-        offset += line.len();
+        from = start + BEGIN.len();
     }
     None
 }
@@ -155,6 +174,17 @@ mod tests {
         );
         let hex = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
         assert_eq!(scan(&[("keys/k", hex)]).len(), 1);
+    }
+
+    #[test]
+    fn fires_on_a_key_pasted_into_a_policy() {
+        use crate::lint::testing::{CLEAN, run_default};
+        let text = format!("{CLEAN}# -----BEGIN PRIVATE KEY-----\n");
+        assert_eq!(
+            run_default(&SecretKeyCommitted, &[&text]),
+            ["20:3 this file holds a PEM private key block"]
+        );
+        assert!(run_default(&SecretKeyCommitted, &[CLEAN]).is_empty());
     }
 
     #[test]
