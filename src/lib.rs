@@ -8,6 +8,8 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod decide;
+pub mod diff;
+pub mod git;
 pub mod lint;
 pub mod policy;
 pub mod report;

@@ -8,6 +8,7 @@
 mod check;
 mod compile;
 mod decide;
+mod diff;
 mod fmt;
 mod hash;
 mod init;
@@ -63,6 +64,9 @@ enum Command {
     Sign(sign::Args),
     /// Verify signed WPC envelopes: exit 0 valid, 1 invalid, 2 unreadable.
     Verify(verify::Args),
+    /// Semantic diff of the policies between two Git revisions: exit 1 when
+    /// something widens.
+    Diff(diff::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -103,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Diff(args) => diff::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),

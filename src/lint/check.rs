@@ -31,7 +31,6 @@ pub fn check(
         files::collect(inputs, &config.root)?
     };
     findings.extend(config_findings);
-    findings.extend(level_findings(config));
 
     let loaded: Vec<Result<Policy, Vec<Finding>>> =
         paths.par_iter().map(|path| Policy::load(path)).collect();
@@ -42,16 +41,28 @@ pub fn check(
             Err(errors) => findings.extend(errors),
         }
     }
+    let files_checked = paths.len() + usize::from(config.file.is_some());
+    Ok(check_policies(config, findings, &policies, files_checked))
+}
 
+/// Lint policies that were loaded elsewhere (from a Git revision, say),
+/// beside the `findings` loading them and the config produced.
+pub fn check_policies(
+    config: &Config,
+    mut findings: Vec<Finding>,
+    policies: &[Policy],
+    files_checked: usize,
+) -> Report {
+    findings.extend(level_findings(config));
     let settings = &config.settings.lint;
     let lint_findings: Vec<Finding> = REGISTRY
         .par_iter()
         .flat_map_iter(|rule| {
             let mut cx = Context::new(settings, rule.meta());
-            for policy in &policies {
+            for policy in policies {
                 rule.check_policy(policy, &mut cx);
             }
-            rule.check_repo(&policies, &mut cx);
+            rule.check_repo(policies, &mut cx);
             cx.findings
         })
         .collect();
@@ -61,10 +72,7 @@ pub fn check(
         .into_iter()
         .filter_map(|f| apply_level(config, f))
         .collect();
-    Ok(Report::new(
-        findings,
-        paths.len() + usize::from(config.file.is_some()),
-    ))
+    Report::new(findings, files_checked)
 }
 
 fn apply_level(config: &Config, finding: Finding) -> Option<Finding> {

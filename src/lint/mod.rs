@@ -12,7 +12,7 @@ use crate::config::LintSettings;
 use crate::policy::{Document, Policy};
 use crate::report::{Finding, RuleInfo, Severity};
 
-pub use check::{CheckError, check};
+pub use check::{CheckError, check, check_policies};
 
 /// What every rule declares about itself.
 #[derive(Debug)]
