@@ -61,14 +61,15 @@ pub struct Requirement {
 }
 
 impl Requirement {
-    /// "1 approval from @acme/security or alice".
+    /// "1 approval from acme/security or alice" (no `@`: a comment that
+    /// quotes it must not notify anyone).
     pub fn describe(&self) -> String {
         let who: Vec<String> = self
             .approvers
             .teams
             .iter()
-            .map(|t| format!("@{t}"))
-            .chain(self.approvers.users.iter().map(|u| format!("@{u}")))
+            .cloned()
+            .chain(self.approvers.users.iter().cloned())
             .collect();
         let count = match self.approvers.min {
             1 => "1 approval".to_owned(),
@@ -353,7 +354,7 @@ mod tests {
         assert_eq!(status[2].approved_by, ["bob", "Sec1"]);
         assert_eq!(
             status[0].requirement.describe(),
-            "2 approvals from @acme/security or @acme/platform"
+            "2 approvals from acme/security or acme/platform"
         );
     }
 }

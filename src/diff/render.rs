@@ -57,7 +57,8 @@ fn summary(diff: &RevisionDiff) -> String {
     match (diff.policies.len(), widening) {
         (0, _) => "no policy changed".to_owned(),
         (n, 0) => format!("{} changed, none widens", count(n)),
-        (n, w) => format!("{} changed, {} widen", count(n), count(w)),
+        (n, 1) => format!("{} changed, 1 widens", count(n)),
+        (n, w) => format!("{} changed, {w} widen", count(n)),
     }
 }
 
@@ -114,7 +115,7 @@ fn progress(status: &RequirementStatus) -> String {
             status
                 .approved_by
                 .iter()
-                .map(|l| format!("@{l}"))
+                .map(String::as_str)
                 .collect::<Vec<_>>()
                 .join(", ")
         )
@@ -191,16 +192,12 @@ fn markdown(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool)
     if !diff.policies.is_empty() {
         out.push_str("\n| Policy | Old hash | New hash | Severity |\n|---|---|---|---|\n");
         for policy in &diff.policies {
-            let side = |v: &Option<Version>| {
-                v.as_ref()
-                    .map_or_else(|| "—".to_owned(), |v| format!("`{}`", short_hash(&v.hash)))
-            };
             let _ = writeln!(
                 out,
                 "| `{}` | {} | {} | {} |",
                 policy.name,
-                side(&policy.old),
-                side(&policy.new),
+                markdown_hash(&policy.old),
+                markdown_hash(&policy.new),
                 icon(policy.severity())
             );
         }
@@ -223,7 +220,11 @@ fn markdown(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool)
                 policies.join(", ")
             );
             if reviewed {
-                let by: Vec<String> = status.approved_by.iter().map(|l| format!("@{l}")).collect();
+                let by: Vec<String> = status
+                    .approved_by
+                    .iter()
+                    .map(|l| format!("`{l}`"))
+                    .collect();
                 let state = if status.met() {
                     "✅ met".to_owned()
                 } else {
@@ -266,12 +267,18 @@ fn markdown(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool)
     out
 }
 
+fn markdown_hash(version: &Option<Version>) -> String {
+    version
+        .as_ref()
+        .map_or_else(|| "—".to_owned(), |v| format!("`{}`", short_hash(&v.hash)))
+}
+
 fn policy_section(policy: &PolicyDiff) -> String {
-    let mut out = format!("\n#### `{}`", policy.name);
-    let _ = writeln!(
-        out,
-        " {}\n",
-        hashes(policy).replace("->", "→").replace("(none)", "—")
+    let mut out = format!(
+        "\n#### `{}` {} → {}\n\n",
+        policy.name,
+        markdown_hash(&policy.old),
+        markdown_hash(&policy.new)
     );
     out.push_str("| Severity | Class | Change | Setting |\n|---|---|---|---|\n");
     for Change {

@@ -13,17 +13,19 @@ pub use git2::Oid;
 /// has hundreds; the bound keeps a hostile tree from costing unbounded time.
 pub const MAX_ENTRIES: usize = 200_000;
 
+/// Errors keep git2's message only (not its class and code), and no
+/// `source`, so a chained report does not repeat it.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
-    #[error("{path}: not in a Git repository: {source}")]
-    Open { path: PathBuf, source: git2::Error },
-    #[error("revision `{rev}` does not name a commit: {source}")]
-    Revision { rev: String, source: git2::Error },
-    #[error("{path} at {commit}: {source}")]
+    #[error("{path}: not in a Git repository ({message})")]
+    Open { path: PathBuf, message: String },
+    #[error("revision `{rev}` does not name a commit ({message})")]
+    Revision { rev: String, message: String },
+    #[error("cannot read {path} at {commit}: {message}")]
     Read {
         path: String,
         commit: Oid,
-        source: git2::Error,
+        message: String,
     },
     #[error("{path} at {commit} is {size} bytes; at most {limit} are read")]
     TooLarge {
@@ -34,8 +36,14 @@ pub enum GitError {
     },
     #[error("{path} at {commit} holds more than {MAX_ENTRIES} entries")]
     TooManyEntries { path: String, commit: Oid },
-    #[error("{0}")]
-    Git(#[from] git2::Error),
+    #[error("git: {0}")]
+    Git(String),
+}
+
+impl From<git2::Error> for GitError {
+    fn from(err: git2::Error) -> GitError {
+        GitError::Git(err.message().to_owned())
+    }
 }
 
 /// What a tree entry is. Only blobs have content worth reading: a link's
@@ -75,9 +83,9 @@ impl Repo {
     pub fn discover(start: &Path) -> Result<Repo, GitError> {
         Repository::discover(start)
             .map(|repo| Repo { repo })
-            .map_err(|source| GitError::Open {
+            .map_err(|err| GitError::Open {
                 path: start.to_path_buf(),
-                source,
+                message: err.message().to_owned(),
             })
     }
 
@@ -88,9 +96,9 @@ impl Repo {
 
     /// The commit a revision names (`main`, `HEAD~2`, a SHA, `origin/main`).
     pub fn resolve(&self, rev: &str) -> Result<Oid, GitError> {
-        let failed = |source| GitError::Revision {
+        let failed = |err: git2::Error| GitError::Revision {
             rev: rev.to_owned(),
-            source,
+            message: err.message().to_owned(),
         };
         let object = self.repo.revparse_single(rev).map_err(failed)?;
         let commit = object.peel_to_commit().map_err(failed)?;
@@ -102,10 +110,10 @@ impl Repo {
     /// policy walker on disk does. A `dir` missing at that commit has no
     /// entries.
     pub fn entries(&self, commit: Oid, dir: &str) -> Result<Vec<Entry>, GitError> {
-        let read = |source| GitError::Read {
+        let read = |err: git2::Error| GitError::Read {
             path: dir.to_owned(),
             commit,
-            source,
+            message: err.message().to_owned(),
         };
         let root = self
             .repo
@@ -193,10 +201,10 @@ impl Repo {
     }
 
     fn file_id(&self, commit: Oid, path: &str) -> Result<Option<Oid>, GitError> {
-        let read = |source| GitError::Read {
+        let read = |err: git2::Error| GitError::Read {
             path: path.to_owned(),
             commit,
-            source,
+            message: err.message().to_owned(),
         };
         let tree = self
             .repo
@@ -230,10 +238,10 @@ impl Repo {
         id: Oid,
         limit: usize,
     ) -> Result<Vec<u8>, GitError> {
-        let read = |source| GitError::Read {
+        let read = |err: git2::Error| GitError::Read {
             path: path.to_owned(),
             commit,
-            source,
+            message: err.message().to_owned(),
         };
         let (size, _) = self
             .repo
