@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod decide;
 pub mod diff;
 pub mod git;
+pub mod github;
 pub mod lint;
 pub mod policy;
 pub mod report;

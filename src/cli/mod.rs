@@ -14,6 +14,7 @@ mod hash;
 mod init;
 mod keygen;
 mod new;
+mod pr;
 mod rule;
 mod sign;
 mod test;
@@ -67,6 +68,9 @@ enum Command {
     /// Semantic diff of the policies between two Git revisions: exit 1 when
     /// something widens.
     Diff(diff::Args),
+    /// The approval bot: comment on a pull request with its policy diff and
+    /// set the `wpc/approval` commit status.
+    Pr(pr::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -108,6 +112,7 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Pr(args) => pr::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),
