@@ -262,3 +262,44 @@ fn a_policy_broken_at_the_base_is_diffed_as_new() {
         stdout(&out)
     );
 }
+
+#[test]
+fn moving_the_policies_folder_cannot_hide_a_widening() {
+    let (mut repo, base) = repo(true);
+    let config = example("wpc.toml").replace(r#"dir = "policies""#, r#"dir = "elsewhere""#);
+    let mut changes: Vec<(String, Option<String>)> = vec![("wpc.toml".into(), Some(config))];
+    for (path, text) in example_repo().into_iter().skip(1) {
+        let moved = path.replace("policies/", "elsewhere/");
+        let text = text.replace(r#"elevated_exec = "deny""#, r#"elevated_exec = "allow""#);
+        changes.push((path, None));
+        changes.push((moved, Some(text)));
+    }
+    let changes: Vec<(&str, Option<&str>)> = changes
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_deref()))
+        .collect();
+    let head = repo.commit(&changes);
+    let out = wpc(repo.path(), &["diff", &base, &head]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(
+        text.matches("elevated exec allowed (was denied)").count(),
+        4,
+        "{text}"
+    );
+    assert_eq!(text.matches("moved from `policies/").count(), 4, "{text}");
+}
+
+#[test]
+fn a_name_used_twice_is_an_error() {
+    let (mut repo, base) = repo(true);
+    let copy = example(REVIEWER).replace("max_ttl_seconds = 1800", "max_ttl_seconds = 60");
+    let head = repo.commit(&[("policies/copy.toml", Some(&copy))]);
+    let out = wpc(repo.path(), &["diff", &base, &head]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("policy name `agent-change-reviewer` is also used by"),
+        "{}",
+        stderr(&out)
+    );
+}

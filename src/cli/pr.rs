@@ -140,12 +140,13 @@ async fn bot(args: &Args, target: &Target) -> anyhow::Result<(String, State)> {
     let diff = diff::diff_revisions(&repo, base, head, &root)?;
     super::diff::report_findings(&diff);
 
-    let check = lint::check_policies(
-        &diff.config,
-        diff.findings.clone(),
-        &diff.head_policies,
-        diff.head_policies.len(),
-    );
+    // Every policy at the head must pass `wpc check`, under the base's lint
+    // settings: a change cannot relax the rules it is checked by.
+    let (_, head_policies, mut loading) = diff::policies_at(&repo, head, &root)?;
+    loading.extend(diff.findings.iter().cloned());
+    loading.sort_by_key(crate::report::Finding::position);
+    loading.dedup();
+    let check = lint::check_policies(&diff.config, loading, &head_policies, head_policies.len());
     let errors: Vec<_> = check
         .findings()
         .iter()

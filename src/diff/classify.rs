@@ -213,8 +213,10 @@ fn gates(old: &[Approval], new: &[Approval], out: &mut Vec<Change>) {
     let rest_new = new.split_off(leftover);
     pairs.extend(old.into_iter().zip(new));
 
-    let env = gate::environment();
-    let compile = |when: &str| Gate::compile(&env, when).ok();
+    // Building the CEL environment costs more than most diffs: only when a
+    // gate changed.
+    let env = std::cell::OnceCell::new();
+    let compile = |when: &str| Gate::compile(env.get_or_init(gate::environment), when).ok();
     let severity = |approval: &Approval| {
         let critical_tools =
             compile(&approval.when).is_some_and(|g| g.named_tools().iter().any(|t| critical(t)));
@@ -255,7 +257,7 @@ fn gates(old: &[Approval], new: &[Approval], out: &mut Vec<Change>) {
                 Change::widening(severity(n), GATES, explanation)
             });
         }
-        approvers(o, n, severity(n), out);
+        approvers(o, n, || severity(n), out);
         if o.reason != n.reason && o.when == n.when {
             out.push(Change::neutral(
                 GATES,
@@ -287,11 +289,16 @@ fn gates(old: &[Approval], new: &[Approval], out: &mut Vec<Change>) {
 }
 
 /// No approvers means anyone may approve; fewer named approvers is stricter.
-fn approvers(old: &Approval, new: &Approval, severity: Severity, out: &mut Vec<Change>) {
+fn approvers(
+    old: &Approval,
+    new: &Approval,
+    severity: impl Fn() -> Severity,
+    out: &mut Vec<Change>,
+) {
     let when = &new.when;
     match (&old.approvers, &new.approvers) {
         (Some(o), None) => out.push(Change::widening(
-            severity,
+            severity(),
             GATES,
             format!("gate `{when}`: anyone may approve (was {})", tools::list(o)),
         )),
@@ -302,7 +309,7 @@ fn approvers(old: &Approval, new: &Approval, severity: Severity, out: &mut Vec<C
         (Some(o), Some(n)) => {
             for added in n.iter().filter(|a| !o.contains(a)) {
                 out.push(Change::widening(
-                    severity,
+                    severity(),
                     GATES,
                     format!("gate `{when}`: `{added}` may approve"),
                 ));

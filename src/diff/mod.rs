@@ -21,7 +21,7 @@ use crate::policy::model::Wpc;
 
 pub use approvals::{ApprovalClass, Requirement, RequirementStatus};
 pub use render::{Format, render};
-pub use revision::{DiffError, RevisionDiff, diff_revisions};
+pub use revision::{DiffError, RevisionDiff, diff_revisions, policies_at};
 
 /// What a change does to what the agent may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
