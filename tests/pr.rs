@@ -59,12 +59,18 @@ fn review(id: u64, login: &str, state: &str, commit: &str) -> Value {
 }
 
 fn comment(id: u64, body: &str) -> Value {
+    let mut bot = user("github-actions[bot]");
+    bot["type"] = json!("Bot");
+    comment_by(id, body, bot)
+}
+
+fn comment_by(id: u64, body: &str, author: Value) -> Value {
     json!({
         "id": id, "node_id": "MDEyOklzc3VlQ29tbWVudDE=",
         "url": format!("https://api.github.com/repos/{OWNER_REPO}/issues/comments/{id}"),
         "html_url": format!("https://github.com/{OWNER_REPO}/pull/{NUMBER}#issuecomment-{id}"),
         "issue_url": format!("https://api.github.com/repos/{OWNER_REPO}/issues/{NUMBER}"),
-        "body": body, "user": user("github-actions[bot]"),
+        "body": body, "user": author,
         "created_at": "2026-11-20T10:01:00Z", "updated_at": "2026-11-20T10:01:00Z",
         "author_association": "NONE"
     })
@@ -291,9 +297,15 @@ async fn first_run_comments_and_sets_pending_then_a_team_approval_edits_it_to_su
     github.members("security", &["sec1"]).await;
     github.members("platform", &[]).await;
     github
-        .comments(json!([comment(5, "LGTM"), comment(1, &written[0]),]))
+        .comments(json!([
+            comment(5, "LGTM"),
+            // Planted by someone else, before the bot's: not taken over.
+            comment_by(3, "<!-- wpc:approval --> fake", user("mallory")),
+            comment(1, &written[0]),
+        ]))
         .await;
     github.create_comment(0).await;
+    github.edit_comment(3, 0).await;
     github.edit_comment(1, 1).await;
     github.status(&head, "success").await;
     let out = bot(repo.path(), &github.url());
@@ -391,12 +403,31 @@ async fn a_policy_that_fails_the_check_sets_failure() {
 }
 
 #[tokio::test]
-async fn server_errors_are_retried() {
+async fn server_errors_and_rate_limits_are_retried() {
     let (repo, base, head) = widened();
     let github = Github::start("").await;
     github
         .at("GET", &format!("/repos/{OWNER_REPO}/pulls/{NUMBER}"))
         .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&github.server)
+        .await;
+    // GitHub's primary rate limit: a 403 with no requests remaining, whose
+    // reset time has already come.
+    github
+        .at("GET", &format!("/repos/{OWNER_REPO}/pulls/{NUMBER}/reviews"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-limit", "5000")
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", "1700000000")
+                .set_body_json(json!({
+                    "message": "API rate limit exceeded for installation ID 1.",
+                    "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"
+                })),
+        )
         .up_to_n_times(1)
         .with_priority(1)
         .expect(1)

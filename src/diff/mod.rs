@@ -17,7 +17,6 @@ mod tools;
 use serde::Serialize;
 
 use crate::policy::Policy;
-use crate::policy::model::Wpc;
 
 pub use approvals::{ApprovalClass, Requirement, RequirementStatus};
 pub use render::{Format, render};
@@ -198,10 +197,4 @@ impl PolicyDiff {
     pub fn widens(&self) -> bool {
         self.changes.iter().any(Change::widens)
     }
-}
-
-/// Compare two typed policies field by field (no files involved): the
-/// classified changes, most severe first.
-pub fn compare(old: &Wpc, new: &Wpc) -> Vec<Change> {
-    classify::compare(old, new)
 }

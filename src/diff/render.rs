@@ -20,6 +20,8 @@ pub enum Format {
 /// GitHub refuses comments over 65,536 characters; policy sections stop
 /// before this many and a line says how many were left out.
 pub const MAX_MARKDOWN_CHARS: usize = 60_000;
+/// Policies named in one row of the approvals table.
+const MAX_NAMED_POLICIES: usize = 20;
 
 /// Render `diff` with the approval requirements it triggers. `reviewed` says
 /// whether `statuses` were evaluated against real approvals (the bot) or
@@ -211,7 +213,18 @@ fn markdown(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool)
         }
         for status in statuses {
             let r = &status.requirement;
-            let policies: Vec<String> = r.policies.iter().map(|p| format!("`{p}`")).collect();
+            let mut policies: Vec<String> = r
+                .policies
+                .iter()
+                .take(MAX_NAMED_POLICIES)
+                .map(|p| format!("`{p}`"))
+                .collect();
+            if r.policies.len() > MAX_NAMED_POLICIES {
+                policies.push(format!(
+                    "and {} more",
+                    r.policies.len() - MAX_NAMED_POLICIES
+                ));
+            }
             let _ = write!(
                 out,
                 "| **{}**: {} | {} |",

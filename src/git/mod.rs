@@ -142,11 +142,9 @@ impl Repo {
         let mut entries = Vec::new();
         let mut overflow = false;
         tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
-            let Ok(name) = std::str::from_utf8(entry.name_bytes()) else {
-                // A name that is not UTF-8 is no policy's; its folder is
-                // skipped whole.
-                return TreeWalkResult::Skip;
-            };
+            // A name that is not UTF-8 is shown with replacement characters
+            // rather than skipped: skipping could hide a file.
+            let name = String::from_utf8_lossy(entry.name_bytes());
             if name.starts_with('.') {
                 return TreeWalkResult::Skip;
             }

@@ -62,13 +62,13 @@ pub enum GithubError {
 
 /// How often and how patiently a request is retried.
 #[derive(Clone, Copy, Debug)]
-pub struct Backoff {
+struct Backoff {
     /// Retries after the first attempt.
-    pub retries: u32,
+    retries: u32,
     /// The first wait; each retry doubles it.
-    pub base: Duration,
+    base: Duration,
     /// No single wait is longer, whatever the server asks.
-    pub max: Duration,
+    max: Duration,
 }
 
 impl Default for Backoff {
@@ -139,6 +139,9 @@ fn checked<'a>(what: &'static str, value: &'a str) -> Result<&'a str, GithubErro
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct User {
     pub login: String,
+    /// `User`, `Bot` or `Organization`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -171,6 +174,8 @@ pub struct Review {
 pub struct Comment {
     pub id: u64,
     #[serde(default)]
+    pub user: Option<User>,
+    #[serde(default)]
     pub body: Option<String>,
     pub html_url: String,
 }
@@ -181,7 +186,6 @@ pub enum State {
     Success,
     Pending,
     Failure,
-    Error,
 }
 
 impl State {
@@ -190,7 +194,6 @@ impl State {
             State::Success => "success",
             State::Pending => "pending",
             State::Failure => "failure",
-            State::Error => "error",
         }
     }
 }
@@ -235,11 +238,6 @@ impl Client {
             octocrab,
             backoff: Backoff::default(),
         })
-    }
-
-    pub fn with_backoff(mut self, backoff: Backoff) -> Client {
-        self.backoff = backoff;
-        self
     }
 
     /// One request, retried while the answer is transient. Returns the
@@ -423,9 +421,17 @@ impl Client {
         let comments: Vec<Comment> = self
             .list(&format!("/repos/{repo}/issues/{number}/comments"), &read)
             .await?;
-        let existing = comments
-            .iter()
-            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)));
+        // Anyone can post a comment with the marker in it: a bot's (an App's,
+        // such as github-actions) is preferred, so a planted one is not taken
+        // over when the bot's own exists.
+        let marked = || {
+            comments
+                .iter()
+                .filter(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)))
+        };
+        let existing = marked()
+            .find(|c| c.user.as_ref().is_some_and(|u| u.kind == "Bot"))
+            .or_else(|| marked().next());
         let write = Purpose {
             what: &format!("writing a comment on {repo}#{number}"),
             permission: "pull-requests: write",

@@ -51,6 +51,7 @@ mod tests {
             id,
             user: Some(User {
                 login: login.to_owned(),
+                kind: "User".to_owned(),
             }),
             state: state.to_owned(),
             commit_id: Some(commit.to_owned()),
