@@ -77,6 +77,16 @@ fn a_widening_change_in_a_bare_repository_exits_1_in_every_format() {
     let out = wpc(dir, &["diff", &base, &head, "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(support::root().join("schema/wpc-diff.v1.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(json["format"], "wpc-diff/1");
     assert_eq!(json["widens"], true);
     let policy = &json["policies"][0];
@@ -131,6 +141,7 @@ fn a_moved_file_is_the_same_policy_and_new_and_removed_policies_are_named() {
     let out = wpc(repo.path(), &["diff", &base, &head, "--format", "json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["policies"][1]["old"].is_null() && json["policies"][2]["new"].is_null());
     let summary: Vec<(String, String, String)> = json["policies"]
         .as_array()
         .unwrap()
