@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::policy::document::{Document, SCHEMA};
 use crate::policy::read_source;
 use crate::policy::schema::{self, Schema};
-use crate::report::{Finding, Severity};
+use crate::report::{Finding, Severity, SourceFile};
 
 pub const FILE_NAME: &str = "wpc.toml";
 
@@ -33,7 +33,7 @@ pub struct Settings {
     #[serde(default)]
     pub lint: LintSettings,
     #[serde(default)]
-    pub approvals: Option<serde_json::Value>,
+    pub approvals: ApprovalSettings,
     #[serde(default)]
     pub release: ReleaseSettings,
     #[serde(default)]
@@ -67,6 +67,50 @@ pub struct LintSettings {
     pub max_ttl_seconds: Option<u64>,
     #[serde(default)]
     pub require_approvers: bool,
+}
+
+/// `[approvals]`: who must approve which class of policy change (SPEC §5).
+// serde cannot deny unknown fields beside a flattened struct; the config
+// schema, checked before this model is built, rejects them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct ApprovalSettings {
+    #[serde(flatten)]
+    pub classes: ApprovalClasses,
+    /// Per-policy replacements, CODEOWNERS style: the last entry whose globs
+    /// match a policy name wins, class by class.
+    #[serde(default)]
+    pub overrides: Vec<ApprovalOverride>,
+}
+
+/// A requirement per class of change; an unset class needs no approval
+/// (see `docs/diff.md` for the fallbacks of `critical` and `new_policy`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct ApprovalClasses {
+    pub widening: Option<Approvers>,
+    pub critical: Option<Approvers>,
+    pub narrowing: Option<Approvers>,
+    pub new_policy: Option<Approvers>,
+    pub removed_policy: Option<Approvers>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct ApprovalOverride {
+    /// Globs on policy names (`deploy*`).
+    pub policies: Vec<String>,
+    #[serde(flatten)]
+    pub classes: ApprovalClasses,
+}
+
+/// `{ teams, users, min }`: at least `min` approvals from members of the
+/// teams (`org/slug`) or the users listed; anyone's when both are empty.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approvers {
+    #[serde(default)]
+    pub teams: Vec<String>,
+    #[serde(default)]
+    pub users: Vec<String>,
+    pub min: u32,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -157,15 +201,25 @@ impl Config {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let mut config = Config::defaults(root);
-        config.file = Some(path.to_path_buf());
         let source = match read_source(path) {
             Ok(source) => source,
-            Err(finding) => return Ok((config, vec![finding])),
+            Err(finding) => {
+                let mut config = Config::defaults(root);
+                config.file = Some(path.to_path_buf());
+                return Ok((config, vec![finding]));
+            }
         };
+        Ok(Config::from_source(root, source))
+    }
+
+    /// A `wpc.toml` read from elsewhere than the disk (a Git revision),
+    /// rooted at `root`, with findings as [`Config::load`] gives them.
+    pub fn from_source(root: PathBuf, source: SourceFile) -> (Config, Vec<Finding>) {
+        let mut config = Config::defaults(root);
+        config.file = Some(source.path().to_path_buf());
         let doc = match Document::parse(source) {
             Ok(doc) => doc,
-            Err(findings) => return Ok((config, findings)),
+            Err(findings) => return (config, findings),
         };
         let mut findings = schema::check(Schema::Config, &doc);
         if findings.is_empty() {
@@ -180,7 +234,7 @@ impl Config {
             }
         }
         config.doc = Some(doc);
-        Ok((config, findings))
+        (config, findings)
     }
 
     /// The policies folder.

@@ -9,12 +9,14 @@ mod check;
 mod compile;
 mod completions;
 mod decide;
+mod diff;
 mod fmt;
 mod hash;
 mod init;
 mod keygen;
 mod man;
 mod new;
+mod pr;
 mod rule;
 mod sign;
 mod test;
@@ -69,6 +71,12 @@ enum Command {
     Completions(completions::Args),
     /// Print the man page (roff).
     Man(man::Args),
+    /// Semantic diff of the policies between two Git revisions: exit 1 when
+    /// something widens.
+    Diff(diff::Args),
+    /// The approval bot: comment on a pull request with its policy diff and
+    /// set the `wpc/approval` commit status.
+    Pr(pr::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -111,6 +119,8 @@ pub fn main() -> ExitCode {
         Command::Man(args) => man::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Pr(args) => pr::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),

@@ -92,6 +92,20 @@ impl Gate {
         guard(self.program.expression())
     }
 
+    /// Whether this gate provably fires for every call `other` fires for:
+    /// each top-level disjunct of `other` is, node for node, a top-level
+    /// disjunct of this one (`a` → `a || b`). CEL's `||` is true when either
+    /// side is, whatever the other does, so the rule holds under errors too.
+    /// Sound, not complete: `false` only means no proof was found.
+    pub fn covers(&self, other: &Gate) -> bool {
+        let mut ours = Vec::new();
+        disjuncts(self.program.expression(), &mut ours);
+        let ours: Vec<IdedExpr> = ours.into_iter().map(without_ids).collect();
+        let mut theirs = Vec::new();
+        disjuncts(other.program.expression(), &mut theirs);
+        theirs.into_iter().all(|d| ours.contains(&without_ids(d)))
+    }
+
     /// What the expression is known to give for `tool` alone, whatever the
     /// other variables hold: `Some(b)` when that is decided, `None` when the
     /// rest of the call matters. Sound: `Some(b)` is what every evaluation
@@ -185,6 +199,67 @@ fn free_identifiers(e: &IdedExpr, bound: &mut Vec<String>, out: &mut BTreeSet<St
         }
         Expr::Literal(_) | Expr::Unspecified => {}
     }
+}
+
+fn disjuncts<'a>(e: &'a IdedExpr, out: &mut Vec<&'a IdedExpr>) {
+    match &e.expr {
+        Expr::Call(call) if call.func_name == "_||_" && call.target.is_none() => {
+            for arg in &call.args {
+                disjuncts(arg, out);
+            }
+        }
+        _ => out.push(e),
+    }
+}
+
+/// A copy with every node id zeroed: ids number nodes in parse order, so two
+/// equal subexpressions at different places differ only in them.
+fn without_ids(e: &IdedExpr) -> IdedExpr {
+    fn zero(e: &mut IdedExpr) {
+        e.id = 0;
+        match &mut e.expr {
+            Expr::Call(call) => {
+                if let Some(target) = &mut call.target {
+                    zero(target);
+                }
+                call.args.iter_mut().for_each(zero);
+            }
+            Expr::Select(select) => zero(&mut select.operand),
+            Expr::List(list) => list.elements.iter_mut().for_each(zero),
+            Expr::Map(map) => {
+                for entry in &mut map.entries {
+                    entry.id = 0;
+                    if let EntryExpr::MapEntry(entry) = &mut entry.expr {
+                        zero(&mut entry.key);
+                        zero(&mut entry.value);
+                    }
+                }
+            }
+            Expr::Struct(structure) => {
+                for entry in &mut structure.entries {
+                    entry.id = 0;
+                    if let EntryExpr::StructField(field) = &mut entry.expr {
+                        zero(&mut field.value);
+                    }
+                }
+            }
+            Expr::Comprehension(comp) => {
+                for part in [
+                    &mut comp.iter_range,
+                    &mut comp.accu_init,
+                    &mut comp.loop_cond,
+                    &mut comp.loop_step,
+                    &mut comp.result,
+                ] {
+                    zero(part);
+                }
+            }
+            Expr::Ident(_) | Expr::Literal(_) | Expr::Unspecified => {}
+        }
+    }
+    let mut copy = e.clone();
+    zero(&mut copy);
+    copy
 }
 
 fn named_tools(e: &IdedExpr, out: &mut Vec<String>) {

@@ -287,3 +287,27 @@ fn gate_analysis() {
     let err = gate::Gate::compile(&env, "tool == 'a' &&& x").unwrap_err();
     assert!(err.position.is_some(), "{err:?}");
 }
+
+#[test]
+fn a_gate_covers_another_only_when_each_disjunct_reappears() {
+    let env = gate::environment();
+    let gate = |when: &str| gate::Gate::compile(&env, when).unwrap();
+    let old = gate("tool == 'a' || content.contains('x')");
+    for stricter in [
+        "tool == 'a' || content.contains('x')",
+        "content.contains('x')  ||  tool == 'a'",
+        "tool == 'b' || (tool == 'a' || content.contains('x'))",
+        "args.size() > 2 || content.contains('x') || tool == 'a'",
+    ] {
+        assert!(gate(stricter).covers(&old), "{stricter}");
+    }
+    for not_proven in [
+        "tool == 'a'",
+        "tool == 'a' || content.contains('y')",
+        "(tool == 'a' || content.contains('x')) && env == 'prod'",
+        "tool == 'a' || content.contains('x') && env == 'prod'",
+        "tool == 'a' || !content.contains('x')",
+    ] {
+        assert!(!gate(not_proven).covers(&old), "{not_proven}");
+    }
+}

@@ -33,7 +33,6 @@ pub fn check(
         files::collect(inputs, &config.root)?
     };
     findings.extend(config_findings);
-    findings.extend(level_findings(config));
 
     let loaded: Vec<Result<Policy, Vec<Finding>>> =
         paths.par_iter().map(|path| Policy::load(path)).collect();
@@ -44,10 +43,41 @@ pub fn check(
             Err(errors) => findings.extend(errors),
         }
     }
-
     // Repository-wide rules (secrets, trusted signers) run when a repository
     // is checked, not for a list of files.
     let repository = inputs.is_empty().then(|| repository(&config.root, &paths));
+    let files_checked = paths.len() + usize::from(config.file.is_some());
+    let report = lint(
+        config,
+        findings,
+        &policies,
+        repository.as_ref(),
+        files_checked,
+    );
+    // Freeing ten thousand documents takes long enough to show on one thread.
+    policies.into_par_iter().for_each(drop);
+    Ok(report)
+}
+
+/// Lint policies that were loaded elsewhere (from a Git revision, say),
+/// beside the `findings` loading them and the config produced.
+pub fn check_policies(
+    config: &Config,
+    findings: Vec<Finding>,
+    policies: &[Policy],
+    files_checked: usize,
+) -> Report {
+    lint(config, findings, policies, None, files_checked)
+}
+
+fn lint(
+    config: &Config,
+    mut findings: Vec<Finding>,
+    policies: &[Policy],
+    repository: Option<&Repository>,
+    files_checked: usize,
+) -> Report {
+    findings.extend(level_findings(config));
     let settings = &config.settings.lint;
     // Per-policy rules run in parallel over policies, each policy compiled
     // for deciding once and shared by every rule.
@@ -75,25 +105,19 @@ pub fn check(
         .par_iter()
         .flat_map_iter(|rule| {
             let mut cx = Context::new(settings, rule.meta());
-            rule.check_repo(&policies, &mut cx);
-            if let Some(repo) = &repository {
+            rule.check_repo(policies, &mut cx);
+            if let Some(repo) = repository {
                 rule.check_repository(repo, &mut cx);
             }
             cx.findings
         })
         .collect();
     findings.extend(cross_policy);
-    // Freeing ten thousand documents takes long enough to show on one thread.
-    policies.into_par_iter().for_each(drop);
-
     let findings = findings
         .into_iter()
         .filter_map(|f| apply_level(config, f))
         .collect();
-    Ok(Report::new(
-        findings,
-        paths.len() + usize::from(config.file.is_some()),
-    ))
+    Report::new(findings, files_checked)
 }
 
 /// Every file under `root`, skipping hidden folders (`.git`), build output

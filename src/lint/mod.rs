@@ -13,7 +13,7 @@ use crate::decide::Engine;
 use crate::policy::{Document, Policy};
 use crate::report::{Finding, RuleInfo, Severity};
 
-pub use check::{CheckError, check};
+pub use check::{CheckError, check, check_policies};
 
 /// What every rule declares about itself.
 #[derive(Debug)]

@@ -111,7 +111,8 @@ fn walk(
     Ok(())
 }
 
-fn is_policy_name(name: &str) -> bool {
+/// Whether a file name is a policy's (`*.toml`, not a policy test).
+pub fn is_policy_name(name: &str) -> bool {
     name.ends_with(".toml") && !name.ends_with(TEST_SUFFIX)
 }
 

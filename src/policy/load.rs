@@ -67,6 +67,12 @@ pub fn read_source(path: &Path) -> Result<SourceFile, Finding> {
     file.take(limit)
         .read_to_end(&mut bytes)
         .map_err(|e| unreadable(e.to_string()))?;
+    decode_source(path, bytes)
+}
+
+/// Bytes read from anywhere (a file, a Git blob) as a TOML source: at most
+/// [`MAX_FILE_BYTES`], valid UTF-8, named `path` in findings.
+pub fn decode_source(path: &Path, bytes: Vec<u8>) -> Result<SourceFile, Finding> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(Finding::new(
             SYNTAX,

@@ -11,5 +11,5 @@ pub mod pattern;
 pub mod schema;
 
 pub use document::Document;
-pub use load::{Policy, read_source};
+pub use load::{Policy, decode_source, read_source};
 pub use model::Wpc;

@@ -1,0 +1,88 @@
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::{Outcome, eprint, print};
+use crate::config::FILE_NAME;
+use crate::diff::{self, Format, RevisionDiff, approvals};
+use crate::git::{Oid, Repo};
+use crate::report::{self, Report};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The revision changes are measured from (a branch, tag or SHA).
+    base: String,
+    /// The revision with the changes.
+    head: String,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The repository (any folder in it, or a bare repository).
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    repo: PathBuf,
+    /// The folder holding `wpc.toml`, relative to the repository root.
+    /// Default: the nearest one above the current folder that holds
+    /// `wpc.toml` at BASE, else the repository root.
+    #[arg(long, value_name = "DIR")]
+    root: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let repo = Repo::discover(&args.repo)?;
+    let base = repo.resolve(&args.base)?;
+    let head = repo.resolve(&args.head)?;
+    let root = match args.root {
+        Some(root) => root,
+        None => find_root(&repo, base, &args.repo)?,
+    };
+    let diff = diff::diff_revisions(&repo, base, head, &root)?;
+    report_findings(&diff);
+    if diff.has_errors() {
+        anyhow::bail!(
+            "some policies could not be read (see above); no diff printed: fix them, then diff again"
+        );
+    }
+    let required = approvals::required(&diff.config.settings.approvals, &diff.policies)?;
+    let statuses = approvals::evaluate(&required, &[]);
+    print(&diff::render(&diff, &statuses, false, args.format))?;
+    Ok(if diff.widens() {
+        Outcome::Failed
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// Print the findings of loading both revisions to stderr.
+pub(super) fn report_findings(diff: &RevisionDiff) {
+    if !diff.findings.is_empty() {
+        let report = Report::new(diff.findings.clone(), 0);
+        eprint(&report.render(report::Format::Text, &[], false));
+    }
+}
+
+/// The policy folder's root inside the repository: the nearest folder from
+/// `start` up to the work tree's root whose `wpc.toml` exists at `base` (in
+/// Git, not on disk). A bare repository has no current place in it: its root.
+pub(super) fn find_root(repo: &Repo, base: Oid, start: &Path) -> anyhow::Result<String> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(String::new());
+    };
+    let workdir = std::fs::canonicalize(workdir)
+        .with_context(|| format!("cannot resolve {}", workdir.display()))?;
+    let start = std::fs::canonicalize(start)
+        .with_context(|| format!("cannot resolve {}", start.display()))?;
+    let Ok(relative) = start.strip_prefix(&workdir) else {
+        return Ok(String::new());
+    };
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    for depth in (1..=parts.len()).rev() {
+        let dir = parts[..depth].join("/");
+        let config = format!("{dir}/{FILE_NAME}");
+        if repo.is_file(base, &config)? {
+            return Ok(dir);
+        }
+    }
+    Ok(String::new())
+}

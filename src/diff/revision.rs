@@ -1,0 +1,312 @@
+//! The policies of a repository at two revisions, read from Git objects, and
+//! their diff.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::PolicyDiff;
+use crate::config::{self, Config};
+use crate::git::{Entry, EntryKind, GitError, Oid, Repo};
+use crate::policy::document::{MAX_FILE_BYTES, SCHEMA, SYNTAX};
+use crate::policy::files::is_policy_name;
+use crate::policy::{Document, Policy, decode_source};
+use crate::report::{Finding, Severity};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+/// The diff of every policy between two commits.
+#[derive(Debug)]
+pub struct RevisionDiff {
+    pub base: Oid,
+    pub head: Oid,
+    /// `wpc.toml` as it is at `base`: the approval rules a change is held to
+    /// are the ones it is merged into, never ones it brings along.
+    pub config: Config,
+    /// Changed policies by name.
+    pub policies: Vec<PolicyDiff>,
+    /// Files at either revision that are not valid policies, duplicate
+    /// names, and problems in `wpc.toml`. When any is an error the diff is
+    /// incomplete.
+    pub findings: Vec<Finding>,
+}
+
+impl RevisionDiff {
+    pub fn widens(&self) -> bool {
+        self.policies.iter().any(PolicyDiff::widens)
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+/// Diff the policies of the repository folder `root` (the folder holding
+/// `wpc.toml`, relative to the repository root; empty for the root itself)
+/// between `base` and `head`.
+///
+/// Each side's policies are found where that side's `wpc.toml` puts them, so
+/// moving the folder cannot hide a change. A file with the same path and
+/// content at both revisions holds the same policy on both sides and is not
+/// read at all: the cost of a diff grows with what changed.
+pub fn diff_revisions(
+    repo: &Repo,
+    base: Oid,
+    head: Oid,
+    root: &str,
+) -> Result<RevisionDiff, DiffError> {
+    let root = root.trim_matches('/');
+    let mut at_base = Vec::new();
+    let config = config_at(repo, base, root, &mut at_base)?;
+    let mut findings = Vec::new();
+    let head_config = config_at(repo, head, root, &mut findings)?;
+    // The base's own config problems stop the diff: its approval rules
+    // would be unknown.
+    findings.append(&mut at_base);
+
+    let old_entries = policy_entries(repo, base, &policies_dir(&config, root), &mut at_base)?;
+    let new_entries = policy_entries(repo, head, &policies_dir(&head_config, root), &mut findings)?;
+    let unchanged: HashSet<(&str, Oid)> = old_entries
+        .iter()
+        .map(|e| (e.path.as_str(), e.id))
+        .collect::<HashSet<_>>()
+        .intersection(
+            &new_entries
+                .iter()
+                .map(|e| (e.path.as_str(), e.id))
+                .collect(),
+        )
+        .copied()
+        .collect();
+    let changed = |entries: &[Entry]| -> Vec<Entry> {
+        entries
+            .iter()
+            .filter(|e| !unchanged.contains(&(e.path.as_str(), e.id)))
+            .cloned()
+            .collect()
+    };
+    let mut old = BTreeMap::new();
+    insert(
+        &mut old,
+        parse(repo, base, changed(&old_entries))?,
+        base,
+        &mut at_base,
+    );
+    let mut new = BTreeMap::new();
+    let mut at_head = Vec::new();
+    insert(
+        &mut new,
+        parse(repo, head, changed(&new_entries))?,
+        head,
+        &mut at_head,
+    );
+    // A name on one side only may belong to an unchanged file on the other
+    // (a copy, a duplicate): only then are unchanged files read, so that
+    // names pair exactly.
+    if old.keys().ne(new.keys()) {
+        let same: Vec<Entry> = new_entries
+            .iter()
+            .filter(|e| unchanged.contains(&(e.path.as_str(), e.id)))
+            .cloned()
+            .collect();
+        let policies = parse(repo, head, same)?;
+        let copies: Vec<_> = policies
+            .iter()
+            .filter_map(|p| p.as_ref().ok().cloned())
+            .collect();
+        insert(
+            &mut old,
+            copies.into_iter().map(Ok).collect(),
+            base,
+            &mut at_base,
+        );
+        insert(&mut new, policies, head, &mut at_head);
+    }
+    // A policy broken at the base is diffed as if it were absent there (its
+    // head version counts as new), so a change that repairs it is judged in
+    // full rather than blocked.
+    findings.extend(at_base.into_iter().map(|f| Finding {
+        severity: f.severity.min(Severity::Warning),
+        message: format!("at base {}: {}", short(base), f.message),
+        ..f
+    }));
+    findings.append(&mut at_head);
+
+    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
+    names.sort();
+    names.dedup();
+    let policies = names
+        .par_iter()
+        .filter_map(|name| PolicyDiff::compare(old.get(*name), new.get(*name)))
+        .collect();
+    findings.sort_by_key(Finding::position);
+    findings.dedup();
+    Ok(RevisionDiff {
+        base,
+        head,
+        config,
+        policies,
+        findings,
+    })
+}
+
+/// Every policy at `commit` (for linting a revision): the config there, the
+/// policies that passed their schema, and findings for the rest.
+pub fn policies_at(
+    repo: &Repo,
+    commit: Oid,
+    root: &str,
+) -> Result<(Config, Vec<Policy>, Vec<Finding>), DiffError> {
+    let root = root.trim_matches('/');
+    let mut findings = Vec::new();
+    let config = config_at(repo, commit, root, &mut findings)?;
+    let entries = policy_entries(repo, commit, &policies_dir(&config, root), &mut findings)?;
+    let mut by_name = BTreeMap::new();
+    insert(
+        &mut by_name,
+        parse(repo, commit, entries)?,
+        commit,
+        &mut findings,
+    );
+    Ok((config, by_name.into_values().collect(), findings))
+}
+
+fn join(root: &str, name: &str) -> String {
+    if root.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{root}/{name}")
+    }
+}
+
+fn policies_dir(config: &Config, root: &str) -> String {
+    join(
+        root,
+        config
+            .settings
+            .policies
+            .dir
+            .as_deref()
+            .unwrap_or("policies"),
+    )
+}
+
+/// `wpc.toml` at `commit` (defaults when there is none).
+fn config_at(
+    repo: &Repo,
+    commit: Oid,
+    root: &str,
+    findings: &mut Vec<Finding>,
+) -> Result<Config, DiffError> {
+    let path = join(root, config::FILE_NAME);
+    let (config, found) = match repo.read_file(commit, &path, MAX_FILE_BYTES + 1)? {
+        Some(bytes) => match decode_source(Path::new(&path), bytes) {
+            Ok(source) => Config::from_source(PathBuf::from(root), source),
+            Err(finding) => (Config::defaults(PathBuf::from(root)), vec![finding]),
+        },
+        None => (Config::defaults(PathBuf::from(root)), Vec::new()),
+    };
+    findings.extend(found);
+    Ok(config)
+}
+
+/// The policy files under `dir` at `commit`.
+fn policy_entries(
+    repo: &Repo,
+    commit: Oid,
+    dir: &str,
+    findings: &mut Vec<Finding>,
+) -> Result<Vec<Entry>, DiffError> {
+    let mut wanted = Vec::new();
+    for entry in repo.entries(commit, dir)? {
+        let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
+        if !is_policy_name(name) {
+            continue;
+        }
+        match entry.kind {
+            EntryKind::File => wanted.push(entry),
+            EntryKind::Link => findings.push(
+                Finding::new(
+                    SYNTAX,
+                    Severity::Warning,
+                    "symbolic link not read: in Git it names a path, not a policy",
+                )
+                .in_file(&entry.path),
+            ),
+            EntryKind::Submodule => {}
+        }
+    }
+    Ok(wanted)
+}
+
+/// Read and check `entries` at `commit`.
+fn parse(
+    repo: &Repo,
+    commit: Oid,
+    entries: Vec<Entry>,
+) -> Result<Vec<Result<Policy, Vec<Finding>>>, DiffError> {
+    // Git reads are serial (a repository handle is not shared across
+    // threads); parsing, the schema check and hashing run in parallel.
+    let mut blobs = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let bytes = repo.read_blob(commit, &entry.path, entry.id, MAX_FILE_BYTES + 1)?;
+        blobs.push((entry.path, bytes));
+    }
+    Ok(blobs
+        .into_par_iter()
+        .map(|(path, bytes)| {
+            decode_source(Path::new(&path), bytes)
+                .map_err(|f| vec![f])
+                .and_then(|source| Policy::from_document(Document::parse(source)?))
+        })
+        .collect())
+}
+
+/// Add the valid policies to `by_name`; a finding for every invalid file and
+/// every name used twice at `commit`.
+fn insert(
+    by_name: &mut BTreeMap<String, Policy>,
+    parsed: Vec<Result<Policy, Vec<Finding>>>,
+    commit: Oid,
+    findings: &mut Vec<Finding>,
+) {
+    for result in parsed {
+        match result {
+            Ok(policy) => {
+                if let Some(first) = by_name.get(policy.name()) {
+                    findings.push(
+                        policy
+                            .doc
+                            .finding_at(
+                                "/policy_name",
+                                SCHEMA,
+                                Severity::Error,
+                                format!(
+                                    "policy name `{}` is also used by {} at {}",
+                                    policy.name(),
+                                    first.doc.source.path().display(),
+                                    short(commit)
+                                ),
+                            )
+                            .help("policies are paired by name: each name must be used once"),
+                    );
+                    continue;
+                }
+                by_name.insert(policy.name().to_owned(), policy);
+            }
+            Err(errors) => findings.extend(errors),
+        }
+    }
+}
+
+/// A commit's short form for messages.
+pub fn short(commit: Oid) -> String {
+    let mut text = commit.to_string();
+    text.truncate(12);
+    text
+}

@@ -1,0 +1,354 @@
+//! Repository access through git2: revisions and the files of a commit, read
+//! from Git objects only. The work tree is never consulted, so everything
+//! here works in a bare clone, on a merge base, or on a commit that was never
+//! checked out.
+
+use std::path::{Path, PathBuf};
+
+use git2::{ObjectType, Repository, TreeWalkMode, TreeWalkResult};
+
+pub use git2::Oid;
+
+/// Most entries listed under one folder of one commit. A policy repository
+/// has hundreds; the bound keeps a hostile tree from costing unbounded time.
+pub const MAX_ENTRIES: usize = 200_000;
+
+/// Errors keep git2's message only (not its class and code), and no
+/// `source`, so a chained report does not repeat it.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{path}: not in a Git repository ({message})")]
+    Open { path: PathBuf, message: String },
+    #[error("revision `{rev}` does not name a commit ({message})")]
+    Revision { rev: String, message: String },
+    #[error("cannot read {path} at {commit}: {message}")]
+    Read {
+        path: String,
+        commit: Oid,
+        message: String,
+    },
+    #[error("{path} at {commit} is {size} bytes; at most {limit} are read")]
+    TooLarge {
+        path: String,
+        commit: Oid,
+        size: usize,
+        limit: usize,
+    },
+    #[error("{path} at {commit} holds more than {MAX_ENTRIES} entries")]
+    TooManyEntries { path: String, commit: Oid },
+    #[error("git: {0}")]
+    Git(String),
+}
+
+impl From<git2::Error> for GitError {
+    fn from(err: git2::Error) -> GitError {
+        GitError::Git(err.message().to_owned())
+    }
+}
+
+/// What a tree entry is. Only blobs have content worth reading: a link's
+/// blob is a path (following it could leave the folder asked for) and a
+/// submodule is a commit of another repository.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Link,
+    Submodule,
+}
+
+/// One entry below a folder at a commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Path from the repository root, `/`-separated.
+    pub path: String,
+    pub id: Oid,
+    pub kind: EntryKind,
+}
+
+/// An opened repository (bare or not).
+pub struct Repo {
+    repo: Repository,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo")
+            .field("path", &self.repo.path())
+            .finish()
+    }
+}
+
+impl Repo {
+    /// The repository holding `start`, walking up as `git` does.
+    pub fn discover(start: &Path) -> Result<Repo, GitError> {
+        Repository::discover(start)
+            .map(|repo| Repo { repo })
+            .map_err(|err| GitError::Open {
+                path: start.to_path_buf(),
+                message: err.message().to_owned(),
+            })
+    }
+
+    /// The work tree's root, `None` for a bare repository.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.repo.workdir()
+    }
+
+    /// The commit a revision names (`main`, `HEAD~2`, a SHA, `origin/main`).
+    pub fn resolve(&self, rev: &str) -> Result<Oid, GitError> {
+        let failed = |err: git2::Error| GitError::Revision {
+            rev: rev.to_owned(),
+            message: err.message().to_owned(),
+        };
+        let object = self.repo.revparse_single(rev).map_err(failed)?;
+        let commit = object.peel_to_commit().map_err(failed)?;
+        Ok(commit.id())
+    }
+
+    /// Every entry below `dir` (empty for the root) at `commit`, sorted by
+    /// path. Names starting with `.` are skipped with their contents, as the
+    /// policy walker on disk does. A `dir` missing at that commit has no
+    /// entries.
+    pub fn entries(&self, commit: Oid, dir: &str) -> Result<Vec<Entry>, GitError> {
+        let read = |err: git2::Error| GitError::Read {
+            path: dir.to_owned(),
+            commit,
+            message: err.message().to_owned(),
+        };
+        let root = self
+            .repo
+            .find_commit(commit)
+            .map_err(read)?
+            .tree()
+            .map_err(read)?;
+        let dir = dir.trim_matches('/');
+        let tree = if dir.is_empty() {
+            root
+        } else {
+            match root.get_path(Path::new(dir)) {
+                Ok(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                    self.repo.find_tree(entry.id()).map_err(read)?
+                }
+                Ok(_) => return Ok(Vec::new()),
+                Err(err) if err.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
+                Err(err) => return Err(read(err)),
+            }
+        };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut entries = Vec::new();
+        let mut overflow = false;
+        tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
+            // A name that is not UTF-8 is shown with replacement characters
+            // rather than skipped: skipping could hide a file.
+            let name = String::from_utf8_lossy(entry.name_bytes());
+            if name.starts_with('.') {
+                return TreeWalkResult::Skip;
+            }
+            let kind = match (entry.kind(), entry.filemode()) {
+                (Some(ObjectType::Tree), _) => return TreeWalkResult::Ok,
+                (Some(ObjectType::Commit), _) => EntryKind::Submodule,
+                (_, 0o120_000) => EntryKind::Link,
+                _ => EntryKind::File,
+            };
+            if entries.len() == MAX_ENTRIES {
+                overflow = true;
+                return TreeWalkResult::Abort;
+            }
+            entries.push(Entry {
+                path: format!("{prefix}{parent}{name}"),
+                id: entry.id(),
+                kind,
+            });
+            TreeWalkResult::Ok
+        })
+        .or_else(|err| {
+            // Aborting the walk on purpose reports an error of its own.
+            if overflow { Ok(()) } else { Err(read(err)) }
+        })?;
+        if overflow {
+            return Err(GitError::TooManyEntries {
+                path: dir.to_owned(),
+                commit,
+            });
+        }
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(entries)
+    }
+
+    /// The file at `path` at `commit`, `None` when there is none (or it is
+    /// not a regular file). At most `limit` bytes are read.
+    pub fn read_file(
+        &self,
+        commit: Oid,
+        path: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>, GitError> {
+        match self.file_id(commit, path)? {
+            Some(id) => self.read_blob(commit, path, id, limit).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether `path` is a regular file at `commit`.
+    pub fn is_file(&self, commit: Oid, path: &str) -> Result<bool, GitError> {
+        Ok(self.file_id(commit, path)?.is_some())
+    }
+
+    fn file_id(&self, commit: Oid, path: &str) -> Result<Option<Oid>, GitError> {
+        let read = |err: git2::Error| GitError::Read {
+            path: path.to_owned(),
+            commit,
+            message: err.message().to_owned(),
+        };
+        let tree = self
+            .repo
+            .find_commit(commit)
+            .map_err(read)?
+            .tree()
+            .map_err(read)?;
+        let entry = match tree.get_path(Path::new(path.trim_start_matches('/'))) {
+            Ok(entry) => entry,
+            Err(err) if err.code() == git2::ErrorCode::NotFound => return Ok(None),
+            Err(err) => return Err(read(err)),
+        };
+        if entry.kind() != Some(ObjectType::Blob) || entry.filemode() == 0o120_000 {
+            return Ok(None);
+        }
+        Ok(Some(entry.id()))
+    }
+
+    /// The best common ancestor of two commits: where a pull request's
+    /// changes start.
+    pub fn merge_base(&self, a: Oid, b: Oid) -> Result<Oid, GitError> {
+        Ok(self.repo.merge_base(a, b)?)
+    }
+
+    /// A blob's bytes, refused before reading when larger than `limit`.
+    /// `commit` and `path` only name it in errors.
+    pub fn read_blob(
+        &self,
+        commit: Oid,
+        path: &str,
+        id: Oid,
+        limit: usize,
+    ) -> Result<Vec<u8>, GitError> {
+        let read = |err: git2::Error| GitError::Read {
+            path: path.to_owned(),
+            commit,
+            message: err.message().to_owned(),
+        };
+        let (size, _) = self
+            .repo
+            .odb()
+            .map_err(read)?
+            .read_header(id)
+            .map_err(read)?;
+        if size > limit {
+            return Err(GitError::TooLarge {
+                path: path.to_owned(),
+                commit,
+                size,
+                limit,
+            });
+        }
+        Ok(self.repo.find_blob(id).map_err(read)?.content().to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repository with two commits, made through git2 objects.
+    fn repo_with_history(bare: bool) -> (tempfile::TempDir, Oid, Oid) {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = if bare {
+            Repository::init_bare(dir.path()).unwrap()
+        } else {
+            Repository::init(dir.path()).unwrap()
+        };
+        let sig = git2::Signature::now("t", "t@example.com").unwrap();
+        let commit = |files: &[(&str, &str)], parents: &[&git2::Commit<'_>]| {
+            let mut index = git2::Index::new().unwrap();
+            for (path, text) in files {
+                let blob = repo.blob(text.as_bytes()).unwrap();
+                let mut entry = git2::IndexEntry {
+                    ctime: git2::IndexTime::new(0, 0),
+                    mtime: git2::IndexTime::new(0, 0),
+                    dev: 0,
+                    ino: 0,
+                    mode: 0o100_644,
+                    uid: 0,
+                    gid: 0,
+                    file_size: 0,
+                    id: blob,
+                    flags: 0,
+                    flags_extended: 0,
+                    path: path.as_bytes().to_vec(),
+                };
+                entry.flags = u16::try_from(path.len()).unwrap();
+                index.add(&entry).unwrap();
+            }
+            let tree = repo.find_tree(index.write_tree_to(&repo).unwrap()).unwrap();
+            repo.commit(Some("HEAD"), &sig, &sig, "c", &tree, parents)
+                .unwrap()
+        };
+        let first = commit(&[("p/a.toml", "a"), ("p/.hidden/x.toml", "x")], &[]);
+        let parent = repo.find_commit(first).unwrap();
+        let second = commit(
+            &[("p/a.toml", "a2"), ("p/sub/b.toml", "b"), ("README", "r")],
+            &[&parent],
+        );
+        (dir, first, second)
+    }
+
+    #[test]
+    fn lists_and_reads_files_at_each_revision_in_a_bare_clone() {
+        let (dir, first, second) = repo_with_history(true);
+        let repo = Repo::discover(dir.path()).unwrap();
+        assert!(repo.workdir().is_none());
+        assert_eq!(repo.resolve("HEAD").unwrap(), second);
+        assert_eq!(repo.resolve("HEAD~1").unwrap(), first);
+        let paths = |commit| {
+            repo.entries(commit, "p")
+                .unwrap()
+                .into_iter()
+                .map(|e| e.path)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(paths(first), ["p/a.toml"]);
+        assert_eq!(paths(second), ["p/a.toml", "p/sub/b.toml"]);
+        assert_eq!(
+            repo.read_file(first, "p/a.toml", 10).unwrap().unwrap(),
+            b"a"
+        );
+        assert_eq!(
+            repo.read_file(second, "p/a.toml", 10).unwrap().unwrap(),
+            b"a2"
+        );
+        assert!(repo.read_file(first, "README", 10).unwrap().is_none());
+        assert!(repo.is_file(second, "README").unwrap() && !repo.is_file(second, "p").unwrap());
+        assert_eq!(repo.merge_base(first, second).unwrap(), first);
+        assert!(repo.entries(first, "missing").unwrap().is_empty());
+        assert!(matches!(
+            repo.read_file(second, "p/a.toml", 1),
+            Err(GitError::TooLarge { size: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn bad_revisions_and_places_are_errors() {
+        let (dir, _, _) = repo_with_history(false);
+        let repo = Repo::discover(dir.path()).unwrap();
+        assert!(matches!(
+            repo.resolve("no-such-branch"),
+            Err(GitError::Revision { .. })
+        ));
+        let outside = tempfile::tempdir().unwrap();
+        assert!(Repo::discover(outside.path()).is_err());
+    }
+}

@@ -1,0 +1,110 @@
+//! Helpers shared by the end-to-end tests that need a Git repository: real
+//! repositories built in temporary folders through git2 objects.
+
+#![allow(dead_code)] // each test file uses its own part of the helpers
+
+use std::path::{Path, PathBuf};
+
+use git2::{Index, IndexEntry, IndexTime, Oid, Repository, Signature};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file of the example policy repository.
+pub fn example(path: &str) -> String {
+    std::fs::read_to_string(root().join("examples/repo").join(path)).unwrap()
+}
+
+/// A repository whose commits are written straight into the object store,
+/// each on top of the last; the work tree (if any) is never written.
+pub struct TestRepo {
+    pub dir: tempfile::TempDir,
+    pub repo: Repository,
+    files: Vec<(String, String)>,
+    last: Option<Oid>,
+}
+
+impl TestRepo {
+    pub fn new(bare: bool) -> TestRepo {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = if bare {
+            Repository::init_bare(dir.path()).unwrap()
+        } else {
+            Repository::init(dir.path()).unwrap()
+        };
+        TestRepo {
+            dir,
+            repo,
+            files: Vec::new(),
+            last: None,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Write (`Some`) or delete (`None`) files and commit; returns the SHA.
+    pub fn commit(&mut self, changes: &[(&str, Option<&str>)]) -> String {
+        for (path, text) in changes {
+            self.files.retain(|(p, _)| p != path);
+            if let Some(text) = text {
+                self.files.push(((*path).to_owned(), (*text).to_owned()));
+            }
+        }
+        let mut index = Index::new().unwrap();
+        for (path, text) in &self.files {
+            let id = self.repo.blob(text.as_bytes()).unwrap();
+            index
+                .add(&IndexEntry {
+                    ctime: IndexTime::new(0, 0),
+                    mtime: IndexTime::new(0, 0),
+                    dev: 0,
+                    ino: 0,
+                    mode: 0o100_644,
+                    uid: 0,
+                    gid: 0,
+                    file_size: 0,
+                    id,
+                    flags: u16::try_from(path.len()).unwrap(),
+                    flags_extended: 0,
+                    path: path.as_bytes().to_vec(),
+                })
+                .unwrap();
+        }
+        let tree = self
+            .repo
+            .find_tree(index.write_tree_to(&self.repo).unwrap())
+            .unwrap();
+        let sig = Signature::new(
+            "wpc test",
+            "test@example.com",
+            &git2::Time::new(1_700_000_000, 0),
+        )
+        .unwrap();
+        let parent = self.last.map(|id| self.repo.find_commit(id).unwrap());
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let id = self
+            .repo
+            .commit(Some("HEAD"), &sig, &sig, "change", &tree, &parents)
+            .unwrap();
+        self.last = Some(id);
+        id.to_string()
+    }
+}
+
+/// The example repository's config and policies, as (path, text).
+pub fn example_repo() -> Vec<(String, String)> {
+    let mut files = vec![("wpc.toml".to_owned(), example("wpc.toml"))];
+    for name in [
+        "agent-change-reviewer",
+        "data-analyst",
+        "deployer",
+        "read-only-researcher",
+    ] {
+        let path = format!("policies/{name}.toml");
+        files.push((path.clone(), example(&path)));
+    }
+    files
+}
