@@ -9,6 +9,7 @@ pub mod config;
 pub mod crypto;
 pub mod decide;
 pub mod lint;
+pub mod openclaw;
 pub mod policy;
 pub mod report;
 pub mod scaffold;
