@@ -75,6 +75,9 @@ fn run_openclaw(args: OpenclawArgs) -> anyhow::Result<Outcome> {
     let Some(jobs) = jobs(&args, &config, &tool_map)? else {
         return Ok(Outcome::Failed);
     };
+    if let Some((missing, _)) = jobs.iter().find(|(path, _)| !path.is_file()) {
+        anyhow::bail!("{}: no such file", missing.display());
+    }
     if args.explain_tools {
         return explain(&jobs, args.agent.as_deref(), &options, args.format);
     }

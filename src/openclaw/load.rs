@@ -236,7 +236,10 @@ impl Resolver<'_> {
         if self.stack.contains(&canonical) {
             return Err(error(
                 at,
-                format!("include cycle: {} includes itself", shown.display()),
+                format!(
+                    "include cycle: {} is already being included",
+                    shown.display()
+                ),
             ));
         }
         let node = parse_file(&shown, self.findings)?;
