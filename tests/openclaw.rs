@@ -44,8 +44,11 @@ fn stdout(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
 
-/// `(code, severity, file, line)` of every finding, from `--format json`.
-fn findings(dir: &Path, args: &[&str]) -> (Option<i32>, Vec<(String, String, String, u64)>) {
+/// `(code, severity, file, line)` of a finding.
+type Row = (String, String, String, u64);
+
+/// The exit status and every finding, from `--format json`.
+fn findings(dir: &Path, args: &[&str]) -> (Option<i32>, Vec<Row>) {
     let mut all = args.to_vec();
     all.extend(["--format", "json"]);
     let out = run(dir, &all);
@@ -72,7 +75,7 @@ fn findings(dir: &Path, args: &[&str]) -> (Option<i32>, Vec<(String, String, Str
     (out.status.code(), list)
 }
 
-fn has(list: &[(String, String, String, u64)], code: &str, severity: &str) -> bool {
+fn has(list: &[Row], code: &str, severity: &str) -> bool {
     list.iter().any(|(c, s, _, _)| c == code && s == severity)
 }
 
