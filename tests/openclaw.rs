@@ -503,3 +503,70 @@ fn explain_tools_names_the_removing_layer() {
         Some(2)
     );
 }
+
+#[test]
+fn a_signed_envelope_is_a_policy_once_it_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["keygen", "--out", "k.pem"]);
+    let did = stdout(&out).trim().to_owned();
+    let policy = root().join("examples/repo/policies/agent-change-reviewer.toml");
+    let out = run(
+        dir.path(),
+        &[
+            "sign",
+            policy.to_str().unwrap(),
+            "--key",
+            "k.pem",
+            "-o",
+            "env.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let config = root().join("examples/repo/openclaw/agent-change-reviewer.json");
+    let audit = |dir: &Path| {
+        run(
+            dir,
+            &[
+                "audit",
+                "openclaw",
+                config.to_str().unwrap(),
+                "--policy",
+                "env.json",
+            ],
+        )
+    };
+    // Without a configured signer the signature is checked, the signer noted.
+    let out = audit(dir.path());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no [release] signer"));
+    // With the signer pinned in wpc.toml it must match.
+    std::fs::write(
+        dir.path().join("wpc.toml"),
+        format!("[release]\nsigner = \"{did}\"\n"),
+    )
+    .unwrap();
+    assert_eq!(audit(dir.path()).status.code(), Some(0));
+    let other = "did:key:z6Mkjj5WXB3yns5Nb8JtU6smLY2M3KSuqJHdVsmE9gNGHcLW";
+    std::fs::write(
+        dir.path().join("wpc.toml"),
+        format!("[release]\nsigner = \"{other}\"\n"),
+    )
+    .unwrap();
+    assert_eq!(audit(dir.path()).status.code(), Some(1));
+    // A tampered payload never becomes a policy.
+    std::fs::remove_file(dir.path().join("wpc.toml")).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("env.json")).unwrap();
+    std::fs::write(
+        dir.path().join("env.json"),
+        text.replace("\"deny\": [", "\"deny\": [\"x\", "),
+    )
+    .unwrap();
+    let out = audit(dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid envelope"));
+}

@@ -5,8 +5,11 @@ use anyhow::Context as _;
 use super::hash::load_or_report;
 use super::{Outcome, color_stdout, eprint, print};
 use crate::config::{Config, Level};
+use crate::crypto::did::DidKey;
+use crate::crypto::envelope::WorkPolicyContract;
+use crate::crypto::verify::{Trust, verify_envelope};
 use crate::openclaw::{self, AuditOptions, Env, Levels, LoadOptions, Target, ToolMap};
-use crate::policy::Policy;
+use crate::policy::{Document, Policy};
 use crate::report::{Finding, Format, Report, Severity};
 
 #[derive(Debug, clap::Args)]
@@ -27,8 +30,9 @@ struct OpenclawArgs {
     /// OpenClaw config files (JSON5). Default: every `[[openclaw]]` mapping
     /// of `wpc.toml`.
     configs: Vec<PathBuf>,
-    /// Check conformance to this WPC (instead of the `[[openclaw]]` mapping).
-    #[arg(long, value_name = "FILE")]
+    /// Check conformance to this WPC, a policy file or a signed envelope
+    /// (`.json`), instead of the `[[openclaw]]` mapping.
+    #[arg(long, value_name = "FILE|ENVELOPE")]
     policy: Option<PathBuf>,
     /// Only this agent: for `--explain-tools`, and for conformance with `--policy`.
     #[arg(long, value_name = "ID")]
@@ -168,7 +172,7 @@ fn jobs(
         if args.configs.is_empty() {
             anyhow::bail!("--policy needs at least one CONFIG");
         }
-        let Some(policy) = load_or_report(file)? else {
+        let Some(policy) = load_policy(file, config)? else {
             return Ok(None);
         };
         let mut jobs = Vec::new();
@@ -212,6 +216,42 @@ fn jobs(
         jobs.push((path, target));
     }
     Ok(Some(jobs))
+}
+
+/// A policy file, or a signed WPC envelope (`.json`) whose signature must
+/// verify, by the `[release] signer` of `wpc.toml` when one is configured.
+fn load_policy(file: &Path, config: &Config) -> anyhow::Result<Option<Policy>> {
+    if file.extension().is_none_or(|ext| ext != "json") {
+        return load_or_report(file);
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let trust = match &config.settings.release.signer {
+        Some(did) => Trust::only([&DidKey::parse(did)?]),
+        None => {
+            eprint(&format!(
+                "note: {}: signature verified, but no [release] signer in wpc.toml says whose it must be\n",
+                file.display()
+            ));
+            Trust::any_signer_unchecked()
+        }
+    };
+    let verified = match verify_envelope::<WorkPolicyContract>(&bytes, &trust) {
+        Ok(verified) => verified,
+        Err(failure) => {
+            eprint(&format!(
+                "{}: invalid envelope: {failure}\n",
+                file.display()
+            ));
+            return Ok(None);
+        }
+    };
+    match Policy::from_document(Document::detached(verified.into_payload())) {
+        Ok(policy) => Ok(Some(policy)),
+        Err(findings) => {
+            eprint(&Report::new(findings, 1).render(Format::Text, &[], false));
+            Ok(None)
+        }
+    }
 }
 
 fn target(policy: Policy, tool_map: &ToolMap, agent: Option<String>) -> anyhow::Result<Target> {
