@@ -287,6 +287,10 @@ fn env_substitution_only_with_env() {
             .unwrap()
             .contains("WPC_TEST_UNSET")
     );
+    // With the token variable unset too, the gateway has no auth.
+    let (_, list) = findings(&dir, &["audit", "openclaw", "env.json5", "--env"]);
+    assert!(has(&list, "OC011", "error"), "{list:?}");
+    assert!(!has(&quiet, "OC011", "error"), "{quiet:?}");
 }
 
 // ---- hostile input ------------------------------------------------------------
@@ -569,4 +573,27 @@ fn a_signed_envelope_is_a_policy_once_it_verifies() {
     let out = audit(dir.path());
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid envelope"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_cannot_smuggle_an_include_out_of_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("cfg");
+    std::fs::create_dir(&config_dir).unwrap();
+    std::fs::write(dir.path().join("secret.json5"), "{profile: 'full'}").unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("secret.json5"),
+        config_dir.join("tools.json5"),
+    )
+    .unwrap();
+    std::fs::write(
+        config_dir.join("c.json5"),
+        "{tools: {$include: 'tools.json5'}}",
+    )
+    .unwrap();
+    let (status, list) = findings(&config_dir, &["audit", "openclaw", "c.json5"]);
+    assert_eq!(status, Some(1));
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0].0, "OC003");
 }

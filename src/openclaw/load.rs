@@ -287,6 +287,11 @@ fn substitute(node: &mut Node, env: &Env, findings: &mut Vec<Finding>) {
     match &mut node.kind {
         Kind::String(s) if s.contains("${") => {
             let (text, missing) = expand(s, env);
+            // A value that is nothing but an unset variable is unavailable to
+            // its consumer (a gateway token `${UNSET}` is no token).
+            let unavailable = matches!(env, Env::Vars(_))
+                && missing.len() == 1
+                && text == format!("${{{}}}", missing[0]);
             *s = text;
             if let Env::Vars(_) = env {
                 for name in missing {
@@ -296,6 +301,9 @@ fn substitute(node: &mut Node, env: &Env, findings: &mut Vec<Finding>) {
                         format!("`${{{name}}}` is not set (or empty); OpenClaw keeps the literal text and treats the value as unavailable"),
                     ));
                 }
+            }
+            if unavailable {
+                node.kind = Kind::Null;
             }
         }
         Kind::Array(items) => items.iter_mut().for_each(|n| substitute(n, env, findings)),
