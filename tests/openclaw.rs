@@ -597,3 +597,14 @@ fn a_symlink_cannot_smuggle_an_include_out_of_the_folder() {
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0].0, "OC003");
 }
+
+#[test]
+fn rule_pages_are_reachable_from_the_cli() {
+    let out = run(&root(), &["rule", "OC029"]);
+    assert!(stdout(&out).starts_with("# OC029: dangerous-bind-mount"));
+    let list = stdout(&run(&root(), &["rule", "--list"]));
+    assert!(
+        list.contains("\nOCW001   ocw-tool-outside-policy"),
+        "{list}"
+    );
+}

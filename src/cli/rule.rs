@@ -16,7 +16,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let mut out = String::new();
         for meta in all_rules().chain(crate::openclaw::all_rules()) {
             out.push_str(&format!(
-                "{:<8} {:<26} {:<8} {}\n",
+                "{:<8} {:<30} {:<8} {}\n",
                 meta.code,
                 meta.name,
                 meta.default_severity.as_str(),
