@@ -95,6 +95,12 @@ impl Node {
         }
     }
 
+    /// `file:line:col` of the value.
+    pub fn position(&self) -> String {
+        let (line, col) = self.src.line_col(self.range.start);
+        format!("{}:{line}:{col}", self.src.path().display())
+    }
+
     /// The text of this value as written in its file.
     pub fn source_text(&self) -> &str {
         self.src.text().get(self.range.clone()).unwrap_or("")

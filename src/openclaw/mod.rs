@@ -255,10 +255,7 @@ pub fn explain(
                         tool: t.tool,
                         layer: removal.layer.clone(),
                         reason: removal.reason.clone(),
-                        at: removal.node.map(|n| {
-                            let (line, col) = n.src.line_col(n.range.start);
-                            format!("{}:{line}:{col}", n.src.path().display())
-                        }),
+                        at: removal.node.map(Node::position),
                     })
                 })
                 .collect(),

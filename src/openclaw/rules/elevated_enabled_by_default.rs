@@ -1,3 +1,4 @@
+use super::elevated_enabled;
 use crate::openclaw::{Context, Rule};
 use crate::report::{RuleMeta, Severity};
 
@@ -18,11 +19,7 @@ impl Rule for ElevatedEnabledByDefault {
 
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
-        if root
-            .at(&["tools", "elevated", "enabled"])
-            .and_then(crate::openclaw::json5::Node::as_bool)
-            != Some(false)
-        {
+        if elevated_enabled(root) {
             let at = cx.at(&["tools", "elevated", "enabled"]);
             cx.report(at, "`tools.elevated.enabled` is not `false`, and OpenClaw treats anything else as enabled: `/elevated` lets exec escape the sandbox")
                 .help = Some("set `tools.elevated.enabled: false` unless operators need host exec".into());

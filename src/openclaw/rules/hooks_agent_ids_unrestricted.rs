@@ -1,4 +1,4 @@
-use super::{critical_if, exposed};
+use super::{critical_if, exposed, hooks_enabled};
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
 use crate::report::{RuleMeta, Severity};
@@ -20,11 +20,7 @@ impl Rule for HooksAgentIdsUnrestricted {
 
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
-        if root
-            .at(&["hooks", "enabled"])
-            .and_then(crate::openclaw::json5::Node::as_bool)
-            != Some(true)
-        {
+        if !hooks_enabled(root) {
             return;
         }
         let ids = root.at(&["hooks", "allowedAgentIds"]);

@@ -1,3 +1,4 @@
+use super::hooks_enabled;
 use crate::openclaw::{Context, Rule};
 use crate::report::{RuleMeta, Severity};
 
@@ -18,11 +19,7 @@ impl Rule for HooksPathRoot {
 
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
-        if root
-            .at(&["hooks", "enabled"])
-            .and_then(crate::openclaw::json5::Node::as_bool)
-            != Some(true)
-        {
+        if !hooks_enabled(root) {
             return;
         }
         if let Some(path) = root.at(&["hooks", "path"]) {

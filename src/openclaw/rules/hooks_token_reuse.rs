@@ -1,4 +1,4 @@
-use super::active_secret;
+use super::{active_secret, hooks_enabled};
 use crate::openclaw::{Context, Rule};
 use crate::report::{RuleMeta, Severity};
 
@@ -19,11 +19,7 @@ impl Rule for HooksTokenReuse {
 
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
-        if root
-            .at(&["hooks", "enabled"])
-            .and_then(crate::openclaw::json5::Node::as_bool)
-            != Some(true)
-        {
+        if !hooks_enabled(root) {
             return;
         }
         let (Some(hooks), Some(gateway)) = (root.at(&["hooks", "token"]), active_secret(root))

@@ -136,6 +136,15 @@ fn active_secret(root: &Node) -> Option<&Node> {
     }
 }
 
+/// The secrets callers present: the active gateway secret and, when hooks
+/// are served, the hooks token.
+fn shared_secrets(root: &Node) -> Vec<&Node> {
+    let hooks = hooks_enabled(root)
+        .then(|| root.at(&["hooks", "token"]))
+        .flatten();
+    [active_secret(root), hooks].into_iter().flatten().collect()
+}
+
 /// Whether the gateway has auth that counts for bind checks: a usable shared
 /// secret for its mode, or trusted-proxy. (Env fallbacks such as
 /// `OPENCLAW_GATEWAY_TOKEN` are not part of the config and are not assumed.)
@@ -152,6 +161,18 @@ fn has_auth(root: &Node) -> bool {
 /// Whether HTTP endpoints have a usable shared secret (trusted-proxy has none).
 fn has_shared_secret(root: &Node) -> bool {
     has_auth(root) && str_at(root, &["gateway", "auth", "mode"]) != Some("trusted-proxy")
+}
+
+/// Elevated exec is on unless `tools.elevated.enabled` is explicitly false.
+fn elevated_enabled(root: &Node) -> bool {
+    root.at(&["tools", "elevated", "enabled"])
+        .and_then(Node::as_bool)
+        != Some(false)
+}
+
+/// Hooks are only served when `hooks.enabled` is `true`.
+fn hooks_enabled(root: &Node) -> bool {
+    root.at(&["hooks", "enabled"]).and_then(Node::as_bool) == Some(true)
 }
 
 fn control_ui_enabled(root: &Node) -> bool {
@@ -178,6 +199,11 @@ fn open_channel_policies(root: &Node) -> Vec<&Node> {
         walk(channels, None, &mut out);
     }
     out
+}
+
+/// `file:line:col` of the first channel policy that is `open`.
+fn open_channel(root: &Node) -> Option<String> {
+    open_channel_policies(root).first().map(|n| n.position())
 }
 
 /// Every value under `node` (at any depth) whose key satisfies `key`.

@@ -1,4 +1,4 @@
-use super::open_channel_policies;
+use super::open_channel;
 use crate::openclaw::catalog;
 use crate::openclaw::{Context, Rule};
 use crate::report::{RuleMeta, Severity};
@@ -20,11 +20,9 @@ impl Rule for OpenChannelsControlPlane {
 
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
-        let Some(open) = open_channel_policies(root).into_iter().next() else {
+        let Some(open_at) = open_channel(root) else {
             return;
         };
-        let (line, col) = open.src.line_col(open.range.start);
-        let open_at = format!("{}:{line}:{col}", open.src.path().display());
         let agents = cx.agents;
         for agent in agents {
             let tools: Vec<&str> = catalog::CONTROL_PLANE_TOOLS

@@ -1,4 +1,4 @@
-use super::open_channel_policies;
+use super::{elevated_enabled, open_channel};
 use crate::openclaw::{Context, Rule};
 use crate::report::{RuleMeta, Severity};
 
@@ -19,16 +19,10 @@ impl Rule for OpenChannelsElevated {
 
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
-        let Some(open) = open_channel_policies(root).into_iter().next() else {
+        let Some(open_at) = open_channel(root) else {
             return;
         };
-        let (line, col) = open.src.line_col(open.range.start);
-        let open_at = format!("{}:{line}:{col}", open.src.path().display());
-        if root
-            .at(&["tools", "elevated", "enabled"])
-            .and_then(crate::openclaw::json5::Node::as_bool)
-            != Some(false)
-        {
+        if elevated_enabled(root) {
             let at = cx.at(&["tools", "elevated", "enabled"]);
             cx.report(
                 at,

@@ -1,5 +1,4 @@
-use super::active_secret;
-use crate::openclaw::json5::Node;
+use super::shared_secrets;
 use crate::openclaw::{Context, Rule};
 use crate::report::{RuleMeta, Severity};
 
@@ -20,12 +19,7 @@ impl Rule for PlaceholderSecret {
 
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
-        let hooks = root
-            .at(&["hooks", "enabled"])
-            .and_then(Node::as_bool)
-            .filter(|on| *on)
-            .and_then(|_| root.at(&["hooks", "token"]));
-        for node in [active_secret(root), hooks].into_iter().flatten() {
+        for node in shared_secrets(root) {
             let Some(value) = node.as_str() else { continue };
             if is_placeholder(value) {
                 cx.report(

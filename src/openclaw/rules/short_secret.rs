@@ -1,6 +1,5 @@
-use super::active_secret;
 use super::placeholder_secret::is_placeholder;
-use crate::openclaw::json5::Node;
+use super::shared_secrets;
 use crate::openclaw::load::references_env;
 use crate::openclaw::{Context, Rule};
 use crate::report::{RuleMeta, Severity};
@@ -22,12 +21,7 @@ impl Rule for ShortSecret {
 
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
-        let hooks = root
-            .at(&["hooks", "enabled"])
-            .and_then(Node::as_bool)
-            .filter(|on| *on)
-            .and_then(|_| root.at(&["hooks", "token"]));
-        for node in [active_secret(root), hooks].into_iter().flatten() {
+        for node in shared_secrets(root) {
             let Some(value) = node.as_str() else { continue };
             if !references_env(node) && !is_placeholder(value) && value.chars().count() < 24 {
                 cx.report(
