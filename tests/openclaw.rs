@@ -677,3 +677,23 @@ fn rule_pages_are_reachable_from_the_cli() {
         "{list}"
     );
 }
+
+#[test]
+fn an_include_fan_out_is_bounded() {
+    // Each level includes the next 20 times: 20^6 reads if unbounded.
+    let dir = tempfile::tempdir().unwrap();
+    for level in 0..6 {
+        let next = format!("'l{}.json5'", level + 1);
+        let list = vec![next; 20].join(", ");
+        std::fs::write(
+            dir.path().join(format!("l{level}.json5")),
+            format!("{{a: {{$include: [{list}]}}}}"),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("l6.json5"), "{leaf: true}").unwrap();
+    let (status, list) = findings(dir.path(), &["audit", "openclaw", "l0.json5"]);
+    assert_eq!(status, Some(1));
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0].0, "OC003");
+}

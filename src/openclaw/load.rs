@@ -14,8 +14,10 @@ use super::json5::{self, Kind, Member, Node};
 pub const MAX_INCLUDE_DEPTH: usize = 10;
 /// OpenClaw refuses include paths this long or longer.
 pub const MAX_INCLUDE_PATH: usize = 4096;
-/// Most files one config may pull in, so a fan-out of includes stays bounded.
-pub const MAX_INCLUDED_FILES: usize = 256;
+/// Most include reads one config may cause (the same file included twice
+/// counts twice), so a fan-out of includes (a list of 50 files each including
+/// a list of 50...) stays bounded in time and memory.
+pub const MAX_INCLUDE_READS: usize = 256;
 
 /// Where `${VAR}` values come from.
 #[derive(Clone, Debug, Default)]
@@ -71,6 +73,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<(Loaded, Vec<Finding>)
         roots: allowed_roots,
         stack: vec![path.canonicalize().unwrap_or_else(|_| path.to_path_buf())],
         includes: Vec::new(),
+        reads: 0,
         findings: &mut findings,
     };
     let root = resolver.resolve(root, path);
@@ -112,6 +115,7 @@ struct Resolver<'a> {
     /// Canonical paths of the files being included, outermost first.
     stack: Vec<PathBuf>,
     includes: Vec<PathBuf>,
+    reads: usize,
     findings: &'a mut Vec<Finding>,
 }
 
@@ -210,12 +214,13 @@ impl Resolver<'_> {
                 format!("includes nest deeper than {MAX_INCLUDE_DEPTH} levels"),
             ));
         }
-        if self.includes.len() >= MAX_INCLUDED_FILES {
+        if self.reads >= MAX_INCLUDE_READS {
             return Err(error(
                 at,
-                format!("more than {MAX_INCLUDED_FILES} included files"),
+                format!("more than {MAX_INCLUDE_READS} includes in one config"),
             ));
         }
+        self.reads += 1;
         let shown = file.parent().unwrap_or(Path::new("")).join(target);
         let canonical = shown.canonicalize().map_err(|why| {
             error(
