@@ -697,3 +697,50 @@ fn an_include_fan_out_is_bounded() {
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0].0, "OC003");
 }
+
+#[test]
+fn effective_tools_match_the_openclaw_runtime() {
+    let cases: Value = serde_json::from_slice(
+        &std::fs::read(fixtures().join("runtime/tool-policy-cases.json")).unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["audit".to_owned(), "openclaw".to_owned()];
+    for (i, case) in cases.as_array().unwrap().iter().enumerate() {
+        let file = format!("c{i}.json5");
+        std::fs::write(dir.path().join(&file), case["config"].to_string()).unwrap();
+        args.push(file);
+    }
+    args.extend(["--explain-tools", "--format", "json"].map(str::to_owned));
+    let out = wpc(dir.path()).args(&args).output().unwrap();
+    let explained: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut compared = 0;
+    for scope in explained.as_array().unwrap() {
+        let index: usize = scope["config"].as_str().unwrap()[1..]
+            .trim_end_matches(".json5")
+            .parse()
+            .unwrap();
+        let agent = scope["agent"].as_str().unwrap();
+        let mut ours: Vec<&str> = scope["available"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .filter(|t| *t != "bundle-mcp")
+            .collect();
+        ours.sort_unstable();
+        let expected: Vec<&str> = cases[index]["available"][agent]
+            .as_array()
+            .unwrap_or_else(|| panic!("c{index}: no scope {agent}"))
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ours, expected,
+            "c{index} agent {agent}: {}",
+            cases[index]["config"]
+        );
+        compared += 1;
+    }
+    assert!(compared >= 80, "{compared}");
+}

@@ -43,10 +43,10 @@ fn entry<'a>(node: Option<&'a Node>, raw: &str) -> Entry<'a> {
     let text = catalog::normalize(raw);
     let matcher = if let Some(members) = catalog::group(&text) {
         Matcher::Group(members)
-    } else if text.contains(['*', '?', '[']) {
-        // Case-insensitive globs, as the runtime matches; an entry that is not
-        // a valid glob can only match itself.
-        match Glob::new(&text) {
+    } else if text.contains('*') {
+        // The runtime's globs know only `*`; every other character is literal.
+        let pattern: Vec<String> = text.split('*').map(globset::escape).collect();
+        match Glob::new(&pattern.join("*")) {
             Ok(glob) => Matcher::Glob(glob.compile_matcher()),
             Err(_) => Matcher::Exact(text.clone()),
         }
@@ -65,7 +65,12 @@ fn list(node: Option<&Node>) -> Option<Vec<Entry<'_>>> {
     Some(
         items
             .iter()
-            .filter_map(|item| item.as_str().map(|s| entry(Some(item), s)))
+            // Blank entries are dropped, as the runtime does (so `[""]` is an
+            // empty list: everything not denied).
+            .filter_map(|item| {
+                let text = item.as_str().filter(|s| !s.trim().is_empty())?;
+                Some(entry(Some(item), text))
+            })
             .collect(),
     )
 }
@@ -85,6 +90,9 @@ struct Layer<'a> {
     allow_node: Option<&'a Node>,
     /// A profile's `*` opts optional plugin tools in; other lists must name them.
     profile: bool,
+    /// The sandbox policy always admits `view_image` unless its deny list
+    /// matches `view_image` or `image`.
+    sandbox: bool,
 }
 
 /// Why a tool is not available.
@@ -105,12 +113,20 @@ pub struct ToolState<'a> {
 
 impl<'a> Layer<'a> {
     fn removes(&self, tool: &str) -> Option<Removal<'a>> {
-        if let Some(deny) = self.deny.iter().find(|e| e.matches(tool)) {
+        let image = self.sandbox && tool == "view_image";
+        if let Some(deny) = self
+            .deny
+            .iter()
+            .find(|e| e.matches(tool) || (image && e.matches("image")))
+        {
             return Some(Removal {
                 layer: self.name.clone(),
                 reason: format!("denied by `{}`", deny.text),
                 node: deny.node,
             });
+        }
+        if image {
+            return None;
         }
         let allow = self.allow.as_ref().filter(|a| !a.is_empty())?;
         // An allow list that admits `write` also admits `apply_patch`.
@@ -142,6 +158,7 @@ fn policy_layer<'a>(name: String, node: &'a Node) -> Layer<'a> {
         deny: list(node.get("deny")).unwrap_or_default(),
         allow_node,
         profile: false,
+        sandbox: false,
     }
 }
 
@@ -160,6 +177,7 @@ fn profile_layer<'a>(
         deny: Vec::new(),
         allow_node: Some(profile),
         profile: true,
+        sandbox: false,
     })
 }
 
@@ -232,29 +250,35 @@ fn sandbox_layer<'a>(root: &'a Node, scope: &Scope<'a>) -> Layer<'a> {
             .or_else(|| global.and_then(|n| n.get(key)))
     };
     let allow_node = pick("allow");
+    let configured = list(allow_node);
     let also = list(pick("alsoAllow")).unwrap_or_default();
-    let mut allow = match list(allow_node) {
-        Some(allow) => allow,
-        None => builtin(catalog::SANDBOX_DEFAULT_ALLOW),
-    };
-    if !allow.is_empty() {
-        allow.extend(also);
-    }
     let deny = match list(pick("deny")) {
         Some(deny) => deny,
-        // Explicitly re-allowed names drop out of the default deny.
+        // Tools an explicit allow or alsoAllow entry matches (groups and
+        // globs included) drop out of the default deny.
         None => catalog::SANDBOX_DEFAULT_DENY
             .iter()
-            .filter(|d| !allow.iter().any(|a| a.text == **d))
+            .filter(|d| {
+                !configured
+                    .iter()
+                    .flatten()
+                    .chain(&also)
+                    .any(|a| a.matches(d))
+            })
             .map(|d| entry(None, d))
             .collect(),
     };
+    let mut allow = configured.unwrap_or_else(|| builtin(catalog::SANDBOX_DEFAULT_ALLOW));
+    if !allow.is_empty() {
+        allow.extend(also);
+    }
     Layer {
         name: "sandbox tool policy".to_owned(),
         allow: Some(allow),
         deny,
         allow_node,
         profile: false,
+        sandbox: true,
     }
 }
 
@@ -353,6 +377,30 @@ mod tests {
         assert_eq!(
             available(text, "b").len(),
             61 - catalog::SANDBOX_DEFAULT_DENY.len()
+        );
+    }
+
+    #[test]
+    fn sandbox_details_of_the_runtime() {
+        // An alsoAllow group re-allows default-denied tools it covers.
+        let tools = available(
+            "{agents: {defaults: {sandbox: {mode: 'all'}}}, tools: {sandbox: {tools: {alsoAllow: ['group:nodes']}}}}",
+            "defaults",
+        );
+        assert!(tools.contains(&"nodes") && !tools.contains(&"gateway"));
+        // view_image is always admitted in the sandbox unless `image` is denied.
+        let only_read = "{agents: {defaults: {sandbox: {mode: 'all'}}}, tools: {sandbox: {tools: {allow: ['read']}}}}";
+        assert_eq!(available(only_read, "defaults"), ["read", "view_image"]);
+        let no_image = "{agents: {defaults: {sandbox: {mode: 'all'}}}, tools: {sandbox: {tools: {allow: ['read'], deny: ['image']}}}}";
+        assert_eq!(available(no_image, "defaults"), ["read"]);
+    }
+
+    #[test]
+    fn only_star_is_a_wildcard_and_blank_entries_are_dropped() {
+        assert!(available("{tools: {allow: ['re?d', '[r]ead']}}", "defaults").is_empty());
+        assert_eq!(
+            available("{tools: {allow: ['', '  ']}}", "defaults").len(),
+            61
         );
     }
 
