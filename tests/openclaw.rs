@@ -742,5 +742,5 @@ fn effective_tools_match_the_openclaw_runtime() {
         );
         compared += 1;
     }
-    assert!(compared >= 80, "{compared}");
+    assert!(compared >= 100, "{compared}");
 }

@@ -75,6 +75,11 @@ fn list(node: Option<&Node>) -> Option<Vec<Entry<'_>>> {
     )
 }
 
+/// Whether a list is written as `[]` (or is not a list at all).
+fn written_empty(node: Option<&Node>) -> bool {
+    node.and_then(Node::as_array).is_none_or(<[Node]>::is_empty)
+}
+
 fn builtin(names: &[&str]) -> Vec<Entry<'static>> {
     names.iter().map(|n| entry(None, n)).collect()
 }
@@ -145,8 +150,10 @@ impl<'a> Layer<'a> {
 /// `byProvider` entry) as a layer. `alsoAllow` without `allow` widens only.
 fn policy_layer<'a>(name: String, node: &'a Node) -> Layer<'a> {
     let allow_node = node.get("allow");
+    // Emptiness is the written list's: `["", "x"]` in alsoAllow widens a
+    // blank-only allow, as the runtime's union does before dropping blanks.
     let allow = match (list(allow_node), list(node.get("alsoAllow"))) {
-        (Some(mut allow), Some(also)) if !allow.is_empty() => {
+        (Some(mut allow), Some(also)) if !written_empty(allow_node) => {
             allow.extend(also);
             Some(allow)
         }
@@ -208,28 +215,41 @@ fn layers<'a>(root: &'a Node, scope: &Scope<'a>) -> Vec<Layer<'a>> {
     }
 
     if let Some((provider, model)) = scope.model() {
-        let by_global = global
-            .and_then(|t| t.get("byProvider"))
-            .map(|b| ("tools.byProvider".to_owned(), b));
-        let by_agent = agent
-            .and_then(|t| t.get("byProvider"))
-            .map(|b| (format!("{}.tools.byProvider", scope.path), b));
-        for (at, by) in by_global.into_iter().chain(by_agent) {
-            for member in by.members() {
-                let key = member.key.to_ascii_lowercase();
-                if key != provider && key != format!("{provider}/{model}") {
-                    continue;
-                }
-                let name = format!("{at}.{}", member.key);
-                if let Some(p) = member.value.get("profile") {
-                    layers.extend(profile_layer(
-                        format!("{name}.profile"),
-                        p,
-                        member.value.get("alsoAllow"),
-                    ));
-                }
-                layers.push(policy_layer(name, &member.value));
-            }
+        // One entry per scope: the `provider/model` key, else the provider's.
+        let pick = |by: Option<&'a Node>, at: String| {
+            let by = by?;
+            [format!("{provider}/{model}"), provider.clone()]
+                .iter()
+                .find_map(|key| {
+                    by.members()
+                        .iter()
+                        .find(|m| m.key.to_ascii_lowercase() == *key)
+                })
+                .map(|m| (format!("{at}.{}", m.key), &m.value))
+        };
+        let from_global = pick(
+            global.and_then(|t| t.get("byProvider")),
+            "tools.byProvider".to_owned(),
+        );
+        let from_agent = pick(
+            agent.and_then(|t| t.get("byProvider")),
+            format!("{}.tools.byProvider", scope.path),
+        );
+        // The agent's provider profile (and its alsoAllow) replaces the global one.
+        let entries = [from_agent.clone(), from_global.clone()];
+        let profile = entries
+            .iter()
+            .flatten()
+            .find_map(|(at, n)| Some((format!("{at}.profile"), n.get("profile")?)));
+        let also_allow = entries
+            .iter()
+            .flatten()
+            .find_map(|(_, n)| n.get("alsoAllow").filter(|a| a.as_array().is_some()));
+        if let Some((at, p)) = profile {
+            layers.extend(profile_layer(at, p, also_allow));
+        }
+        for (at, node) in [from_global, from_agent].into_iter().flatten() {
+            layers.push(policy_layer(at, node));
         }
     }
 
@@ -268,8 +288,9 @@ fn sandbox_layer<'a>(root: &'a Node, scope: &Scope<'a>) -> Layer<'a> {
             .map(|d| entry(None, d))
             .collect(),
     };
+    let widen = configured.is_none() || !written_empty(allow_node);
     let mut allow = configured.unwrap_or_else(|| builtin(catalog::SANDBOX_DEFAULT_ALLOW));
-    if !allow.is_empty() {
+    if widen {
         allow.extend(also);
     }
     Layer {
