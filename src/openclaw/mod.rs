@@ -85,17 +85,18 @@ pub struct AgentTools<'a> {
 }
 
 impl AgentTools<'_> {
-    /// Whether `tool` is in the effective set.
+    /// Whether the agent can reach `tool` in some session. Provider policies
+    /// of the primary model do not count: a session can switch models, and
+    /// OpenClaw's own audit leaves them out too.
     pub fn has(&self, tool: &str) -> bool {
-        self.tools
-            .iter()
-            .any(|t| t.tool == tool && t.removed.is_none())
+        self.available().any(|t| t == tool)
     }
 
+    /// The tools the agent can reach in some session (see [`Self::has`]).
     pub fn available(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.tools
             .iter()
-            .filter(|t| t.removed.is_none())
+            .filter(|t| t.removed.as_ref().is_none_or(|r| r.model_only))
             .map(|t| t.tool)
     }
 }
@@ -245,7 +246,12 @@ pub fn explain(
             agent: a.scope.id.clone(),
             path: a.scope.path.clone(),
             sandbox_mode: a.scope.sandbox_mode().to_owned(),
-            available: a.available().collect(),
+            available: a
+                .tools
+                .iter()
+                .filter(|t| t.removed.is_none())
+                .map(|t| t.tool)
+                .collect(),
             removed: a
                 .tools
                 .iter()
@@ -254,7 +260,14 @@ pub fn explain(
                     Some(RemovedTool {
                         tool: t.tool,
                         layer: removal.layer.clone(),
-                        reason: removal.reason.clone(),
+                        reason: if removal.model_only {
+                            format!(
+                                "{} (for the primary model only; the audit still counts it reachable)",
+                                removal.reason
+                            )
+                        } else {
+                            removal.reason.clone()
+                        },
                         at: removal.node.map(Node::position),
                     })
                 })

@@ -98,6 +98,8 @@ struct Layer<'a> {
     /// The sandbox policy always admits `view_image` unless its deny list
     /// matches `view_image` or `image`.
     sandbox: bool,
+    /// A provider policy: it applies to the agent's primary model only.
+    model_only: bool,
 }
 
 /// Why a tool is not available.
@@ -108,6 +110,9 @@ pub struct Removal<'a> {
     pub reason: String,
     /// The entry or list responsible, when the config wrote one.
     pub node: Option<&'a Node>,
+    /// Removed only by a provider policy of the agent's primary model: a
+    /// session on another model (`/model`) still has the tool.
+    pub model_only: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -128,6 +133,7 @@ impl<'a> Layer<'a> {
                 layer: self.name.clone(),
                 reason: format!("denied by `{}`", deny.text),
                 node: deny.node,
+                model_only: self.model_only,
             });
         }
         if image {
@@ -142,6 +148,7 @@ impl<'a> Layer<'a> {
             layer: self.name.clone(),
             reason: "not in its allow list".to_owned(),
             node: self.allow_node,
+            model_only: self.model_only,
         })
     }
 }
@@ -166,6 +173,7 @@ fn policy_layer<'a>(name: String, node: &'a Node) -> Layer<'a> {
         allow_node,
         profile: false,
         sandbox: false,
+        model_only: false,
     }
 }
 
@@ -185,6 +193,7 @@ fn profile_layer<'a>(
         allow_node: Some(profile),
         profile: true,
         sandbox: false,
+        model_only: false,
     })
 }
 
@@ -214,6 +223,7 @@ fn layers<'a>(root: &'a Node, scope: &Scope<'a>) -> Vec<Layer<'a>> {
         layers.push(policy_layer(format!("{}.tools", scope.path), agent));
     }
 
+    let mut by_model = Vec::new();
     if let Some((provider, model)) = scope.model() {
         // One entry per scope: the `provider/model` key, else the provider's.
         let pick = |by: Option<&'a Node>, at: String| {
@@ -246,16 +256,21 @@ fn layers<'a>(root: &'a Node, scope: &Scope<'a>) -> Vec<Layer<'a>> {
             .flatten()
             .find_map(|(_, n)| n.get("alsoAllow").filter(|a| a.as_array().is_some()));
         if let Some((at, p)) = profile {
-            layers.extend(profile_layer(at, p, also_allow));
+            by_model.extend(profile_layer(at, p, also_allow));
         }
         for (at, node) in [from_global, from_agent].into_iter().flatten() {
-            layers.push(policy_layer(at, node));
+            by_model.push(policy_layer(at, node));
         }
     }
 
     if scope.sandbox_mode() == "all" {
         layers.push(sandbox_layer(root, scope));
     }
+    // Last, so a tool they remove is one no other policy removes.
+    layers.extend(by_model.into_iter().map(|l| Layer {
+        model_only: true,
+        ..l
+    }));
     layers
 }
 
@@ -300,6 +315,7 @@ fn sandbox_layer<'a>(root: &'a Node, scope: &Scope<'a>) -> Layer<'a> {
         allow_node,
         profile: false,
         sandbox: true,
+        model_only: false,
     }
 }
 
@@ -319,6 +335,7 @@ pub fn effective<'a>(root: &'a Node, scope: &Scope<'a>) -> Vec<ToolState<'a>> {
                     layer: "optional plugin tools".to_owned(),
                     reason: "not opted in (needs profile coding, messaging or full, or `bundle-mcp`/`group:plugins` in an allow list)".to_owned(),
                     node: None,
+                    model_only: false,
                 })
             } else {
                 layers.iter().find_map(|l| l.removes(tool))

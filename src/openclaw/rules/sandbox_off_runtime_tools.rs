@@ -65,6 +65,13 @@ mod tests {
     }
 
     #[test]
+    fn a_provider_policy_does_not_hide_exec_from_the_audit() {
+        // Another session of the agent may run on another model.
+        let text = "{tools: {byProvider: {openai: {deny: ['group:runtime']}}}, agents: {entries: {a: {model: 'openai/gpt-5'}}}}";
+        assert_eq!(run(&SandboxOffRuntimeTools, text).len(), 2);
+    }
+
+    #[test]
     fn quiet_when_sandboxed_or_without_runtime() {
         assert!(
             run(
