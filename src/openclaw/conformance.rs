@@ -86,6 +86,8 @@ pub struct Target {
     pub tool_map: ToolMap,
     /// Only this agent is held to the WPC (from a `[[openclaw]]` mapping).
     pub agent: Option<String>,
+    /// The verdict for every catalog tool, decided once.
+    verdicts: Vec<(&'static str, ToolVerdict)>,
 }
 
 /// How an OpenClaw tool fares under the WPC.
@@ -106,11 +108,15 @@ impl Target {
         agent: Option<String>,
     ) -> Result<Target, CompileError> {
         let engine = Engine::new(&policy.wpc)?;
+        let verdicts = catalog::tools()
+            .map(|tool| (tool, decide(&engine, &tool_map, tool)))
+            .collect();
         Ok(Target {
             policy,
             engine,
             tool_map,
             agent,
+            verdicts,
         })
     }
 
@@ -118,17 +124,24 @@ impl Target {
     /// approval gate, which the WPC runtime enforces); a deny is reported in
     /// preference to a default deny.
     pub fn verdict(&self, tool: &str) -> ToolVerdict {
-        let mut outside = None;
-        for name in self.tool_map.wpc_names(tool) {
-            let decision = self.engine.decide(&Call::tool(name));
-            match (decision.verdict, &decision.basis) {
-                (Verdict::Allow | Verdict::Approval, _) => {}
-                (Verdict::Deny, Basis::DenyPattern { .. }) => return ToolVerdict::Denied(decision),
-                (Verdict::Deny, _) => outside = outside.or(Some(decision)),
-            }
+        match self.verdicts.iter().find(|(t, _)| *t == tool) {
+            Some((_, verdict)) => verdict.clone(),
+            None => decide(&self.engine, &self.tool_map, tool),
         }
-        outside.map_or(ToolVerdict::Allowed, ToolVerdict::Outside)
     }
+}
+
+fn decide(engine: &Engine, tool_map: &ToolMap, tool: &str) -> ToolVerdict {
+    let mut outside = None;
+    for name in tool_map.wpc_names(tool) {
+        let decision = engine.decide(&Call::tool(name));
+        match (decision.verdict, &decision.basis) {
+            (Verdict::Allow | Verdict::Approval, _) => {}
+            (Verdict::Deny, Basis::DenyPattern { .. }) => return ToolVerdict::Denied(decision),
+            (Verdict::Deny, _) => outside = outside.or(Some(decision)),
+        }
+    }
+    outside.map_or(ToolVerdict::Allowed, ToolVerdict::Outside)
 }
 
 #[cfg(test)]
