@@ -40,6 +40,8 @@ pub struct Settings {
     pub openclaw: Vec<OpenclawMapping>,
     #[serde(default)]
     pub bundles: BundleSettings,
+    #[serde(default)]
+    pub openclaw_audit: OpenclawAuditSettings,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -126,6 +128,17 @@ pub struct OpenclawMapping {
     pub config: String,
     pub policy: String,
     pub agent: Option<String>,
+}
+
+/// `[openclaw_audit]`: levels of the `OC`/`OCW` rules and the WPC → OpenClaw
+/// tool name mapping (docs/openclaw.md).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenclawAuditSettings {
+    #[serde(default)]
+    pub rules: BTreeMap<String, Level>,
+    #[serde(default)]
+    pub tool_map: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -12,6 +12,7 @@ pub mod diff;
 pub mod git;
 pub mod github;
 pub mod lint;
+pub mod openclaw;
 pub mod policy;
 pub mod report;
 pub mod scaffold;

@@ -17,6 +17,9 @@ pub struct Args {
 enum Target {
     /// The canonical payload (RFC 8785 JSON): exactly the bytes that are hashed.
     Json,
+    /// The OpenClaw config fragment (JSON5) that realises the policy, using
+    /// the tool map of the `wpc.toml` above the policy.
+    Openclaw,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -27,6 +30,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         Target::Json => {
             let bytes = canonical_json(&policy.doc.value)?;
             print(&format!("{}\n", String::from_utf8_lossy(&bytes)))?;
+        }
+        Target::Openclaw => {
+            let (config, findings) = crate::config::Config::discover(&args.file)?;
+            if !findings.is_empty() {
+                anyhow::bail!("the wpc.toml above the policy has errors (run `wpc check`)");
+            }
+            let tool_map =
+                crate::openclaw::ToolMap::with_overrides(&config.settings.openclaw_audit.tool_map);
+            let target = crate::openclaw::Target::new(policy, tool_map, None)?;
+            print(&crate::openclaw::compile::fragment(&target))?;
         }
     }
     Ok(Outcome::Clean)

@@ -5,6 +5,7 @@
 //! Exit codes, the same for every command and format: 0 clean, 1 findings or
 //! a failed verification, 2 usage, configuration or I/O errors.
 
+mod audit;
 mod check;
 mod compile;
 mod completions;
@@ -77,6 +78,8 @@ enum Command {
     /// The approval bot: comment on a pull request with its policy diff and
     /// set the `wpc/approval` commit status.
     Pr(pr::Args),
+    /// Audit agent runtime configs (OpenClaw) for footguns and WPC conformance.
+    Audit(audit::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -121,6 +124,7 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Pr(args) => pr::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),

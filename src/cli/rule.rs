@@ -14,9 +14,9 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if args.list {
         let mut out = String::new();
-        for meta in all_rules() {
+        for meta in all_rules().chain(crate::openclaw::all_rules()) {
             out.push_str(&format!(
-                "{:<8} {:<26} {:<8} {}\n",
+                "{:<8} {:<30} {:<8} {}\n",
                 meta.code,
                 meta.name,
                 meta.default_severity.as_str(),
@@ -27,7 +27,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Clean);
     }
     let code = args.code.unwrap_or_default();
-    let Some(meta) = find_rule(&code) else {
+    let Some(meta) = find_rule(&code).or_else(|| crate::openclaw::find_rule(&code)) else {
         anyhow::bail!("no rule `{code}` (see `wpc rule --list`)");
     };
     print(meta.doc)?;

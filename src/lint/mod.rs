@@ -15,30 +15,7 @@ use crate::report::{Finding, RuleInfo, Severity};
 
 pub use check::{CheckError, check, check_policies};
 
-/// What every rule declares about itself.
-#[derive(Debug)]
-pub struct RuleMeta {
-    /// Stable code, e.g. `WPC006`; never reused for another rule.
-    pub code: &'static str,
-    /// Stable kebab-case name.
-    pub name: &'static str,
-    /// One line: what the rule finds.
-    pub summary: &'static str,
-    pub default_severity: Severity,
-    /// The rule's documentation page (`docs/rules/CODE.md`).
-    pub doc: &'static str,
-}
-
-impl RuleMeta {
-    pub fn info(&self) -> RuleInfo {
-        RuleInfo {
-            code: self.code,
-            name: self.name,
-            summary: self.summary,
-            help_uri: format!("{}/rules/{}.md", crate::DOCS_URL, self.code),
-        }
-    }
-}
+pub use crate::report::RuleMeta;
 
 /// A lint rule. Override the hook at the level the rule works on.
 pub trait Rule: Sync {

@@ -131,6 +131,31 @@ pub struct RuleInfo {
     pub help_uri: String,
 }
 
+/// What every rule declares about itself.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable code, e.g. `WPC006`; never reused for another rule.
+    pub code: &'static str,
+    /// Stable kebab-case name.
+    pub name: &'static str,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    pub default_severity: Severity,
+    /// The rule's documentation page (`docs/rules/CODE.md`).
+    pub doc: &'static str,
+}
+
+impl RuleMeta {
+    pub fn info(&self) -> RuleInfo {
+        RuleInfo {
+            code: self.code,
+            name: self.name,
+            summary: self.summary,
+            help_uri: format!("{}/rules/{}.md", crate::DOCS_URL, self.code),
+        }
+    }
+}
+
 /// The output formats of commands that report findings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

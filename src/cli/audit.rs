@@ -1,0 +1,336 @@
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::hash::load_or_report;
+use super::{Outcome, color_stdout, eprint, print};
+use crate::config::{Config, Level};
+use crate::crypto::did::DidKey;
+use crate::crypto::envelope::WorkPolicyContract;
+use crate::crypto::verify::{Trust, verify_envelope};
+use crate::openclaw::{self, AuditOptions, Env, Levels, LoadOptions, Target, ToolMap};
+use crate::policy::{Document, Policy};
+use crate::report::{Finding, Format, Report, Severity};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    target: AuditTarget,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AuditTarget {
+    /// Audit OpenClaw configs: runtime footguns (OC0xx) and, against a WPC,
+    /// conformance of each agent's effective tools and sandbox (OCW0xx).
+    Openclaw(OpenclawArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct OpenclawArgs {
+    /// OpenClaw config files (JSON5). Default: every `[[openclaw]]` mapping
+    /// of `wpc.toml`.
+    configs: Vec<PathBuf>,
+    /// Check conformance to this WPC, a policy file or a signed envelope
+    /// (`.json`), instead of the `[[openclaw]]` mapping.
+    #[arg(long, value_name = "FILE|ENVELOPE")]
+    policy: Option<PathBuf>,
+    /// Only this agent: for `--explain-tools`, and for conformance with `--policy`.
+    #[arg(long, value_name = "ID")]
+    agent: Option<String>,
+    /// Print each agent's effective tools and which policy removed the others.
+    #[arg(long)]
+    explain_tools: bool,
+    /// Substitute `${VAR}` from the process environment (and read
+    /// `OPENCLAW_INCLUDE_ROOTS`).
+    #[arg(long, overrides_with = "no_env")]
+    env: bool,
+    /// Leave `${VAR}` unresolved (the default).
+    #[arg(long, overrides_with = "env")]
+    no_env: bool,
+    /// Use this `wpc.toml` instead of discovering one.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The lowest severity that fails the audit.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum FailOn {
+    Error,
+    Warning,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    match args.target {
+        AuditTarget::Openclaw(args) => run_openclaw(args),
+    }
+}
+
+fn run_openclaw(args: OpenclawArgs) -> anyhow::Result<Outcome> {
+    let config = load_config(args.config.as_deref())?;
+    let options = AuditOptions {
+        load: load_options(args.env && !args.no_env),
+        levels: levels(&config)?,
+    };
+    let tool_map = ToolMap::with_overrides(&config.settings.openclaw_audit.tool_map);
+    let Some(jobs) = jobs(&args, &config, &tool_map)? else {
+        return Ok(Outcome::Failed);
+    };
+    if let Some((missing, _)) = jobs.iter().find(|(path, _)| !path.is_file()) {
+        anyhow::bail!("{}: no such file", missing.display());
+    }
+    if args.explain_tools {
+        return explain(&jobs, args.agent.as_deref(), &options, args.format);
+    }
+    let mut findings = Vec::new();
+    for (path, target) in &jobs {
+        findings.extend(openclaw::audit(path, target.as_ref(), &options));
+    }
+    let report = Report::new(findings, jobs.len());
+    print(&report.render(args.format, &openclaw::rule_infos(), color_stdout()))?;
+    let threshold = match args.fail_on {
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+    };
+    Ok(if report.fails_at(threshold) {
+        Outcome::Failed
+    } else {
+        Outcome::Clean
+    })
+}
+
+fn load_config(file: Option<&Path>) -> anyhow::Result<Config> {
+    let (config, findings) = match file {
+        Some(file) => Config::load(file)?,
+        None => {
+            Config::discover(&std::env::current_dir().context("cannot read the current folder")?)?
+        }
+    };
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        eprint(&Report::new(findings, 1).render(Format::Text, &[], false));
+        anyhow::bail!("the wpc.toml has errors");
+    }
+    Ok(config)
+}
+
+fn load_options(env: bool) -> LoadOptions {
+    if !env {
+        return LoadOptions::default();
+    }
+    let include_roots = std::env::var_os("OPENCLAW_INCLUDE_ROOTS")
+        .map(|roots| std::env::split_paths(&roots).collect())
+        .unwrap_or_default();
+    LoadOptions {
+        env: Env::Vars(std::env::vars().collect()),
+        include_roots,
+    }
+}
+
+/// `[openclaw_audit.rules]`, refusing codes that name no rule (a typo would
+/// silently keep a rule at its default level) and loading checks.
+fn levels(config: &Config) -> anyhow::Result<Levels> {
+    let mut levels = Levels::new();
+    for (code, level) in &config.settings.openclaw_audit.rules {
+        let Some(meta) = openclaw::find_rule(code) else {
+            anyhow::bail!(
+                "[openclaw_audit.rules]: unknown rule `{code}` (`wpc rule --list` lists the rules)"
+            );
+        };
+        if openclaw::BUILTIN
+            .iter()
+            .any(|b| b.code == meta.code && b.code != openclaw::codes::ENV_UNSET)
+        {
+            anyhow::bail!(
+                "[openclaw_audit.rules]: `{code}` is a loading check; its level cannot be changed"
+            );
+        }
+        let severity = match level {
+            Level::Error => Some(Severity::Error),
+            Level::Warning => Some(Severity::Warning),
+            Level::Info => Some(Severity::Info),
+            Level::Off => None,
+        };
+        levels.insert(meta.code.to_owned(), severity);
+    }
+    Ok(levels)
+}
+
+/// A config to audit, with the WPC it must conform to.
+type Job = (PathBuf, Option<Target>);
+
+/// What to audit, each config with the WPC it must conform to. `None` when a
+/// policy is invalid (its findings are printed).
+fn jobs(
+    args: &OpenclawArgs,
+    config: &Config,
+    tool_map: &ToolMap,
+) -> anyhow::Result<Option<Vec<Job>>> {
+    if let Some(file) = &args.policy {
+        if args.configs.is_empty() {
+            anyhow::bail!("--policy needs at least one CONFIG");
+        }
+        let Some(policy) = load_policy(file, config)? else {
+            return Ok(None);
+        };
+        let mut jobs = Vec::new();
+        for path in &args.configs {
+            jobs.push((
+                path.clone(),
+                Some(target(policy.clone(), tool_map, args.agent.clone())?),
+            ));
+        }
+        return Ok(Some(jobs));
+    }
+    let mappings = &config.settings.openclaw;
+    let mapped = |m: &crate::config::OpenclawMapping| config.root.join(&m.config);
+    let selected: Vec<(PathBuf, Option<&crate::config::OpenclawMapping>)> =
+        if args.configs.is_empty() {
+            if mappings.is_empty() {
+                anyhow::bail!("no CONFIG given and no [[openclaw]] mapping in wpc.toml");
+            }
+            mappings.iter().map(|m| (mapped(m), Some(m))).collect()
+        } else {
+            args.configs
+                .iter()
+                .map(|path| {
+                    let mapping = mappings.iter().find(|m| same_file(&mapped(m), path));
+                    (path.clone(), mapping)
+                })
+                .collect()
+        };
+    let mut jobs = Vec::new();
+    for (path, mapping) in selected {
+        let target = match mapping {
+            None => None,
+            Some(m) => {
+                let file = policy_file(config, &m.policy);
+                let Some(policy) = load_or_report(&file)? else {
+                    return Ok(None);
+                };
+                Some(target(policy, tool_map, m.agent.clone())?)
+            }
+        };
+        jobs.push((path, target));
+    }
+    Ok(Some(jobs))
+}
+
+/// A policy file, or a signed WPC envelope (`.json`) whose signature must
+/// verify, by the `[release] signer` of `wpc.toml` when one is configured.
+fn load_policy(file: &Path, config: &Config) -> anyhow::Result<Option<Policy>> {
+    if file.extension().is_none_or(|ext| ext != "json") {
+        return load_or_report(file);
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let trust = match &config.settings.release.signer {
+        Some(did) => Trust::only([&DidKey::parse(did)?]),
+        None => {
+            eprint(&format!(
+                "note: {}: signature verified, but no [release] signer in wpc.toml says whose it must be\n",
+                file.display()
+            ));
+            Trust::any_signer_unchecked()
+        }
+    };
+    let verified = match verify_envelope::<WorkPolicyContract>(&bytes, &trust) {
+        Ok(verified) => verified,
+        Err(failure) => {
+            eprint(&format!(
+                "{}: invalid envelope: {failure}\n",
+                file.display()
+            ));
+            return Ok(None);
+        }
+    };
+    match Policy::from_document(Document::detached(verified.into_payload())) {
+        Ok(policy) => Ok(Some(policy)),
+        Err(findings) => {
+            eprint(&Report::new(findings, 1).render(Format::Text, &[], false));
+            Ok(None)
+        }
+    }
+}
+
+fn target(policy: Policy, tool_map: &ToolMap, agent: Option<String>) -> anyhow::Result<Target> {
+    Ok(Target::new(policy, tool_map.clone(), agent)?)
+}
+
+/// A mapping's `policy` is a policy name (in the policies folder) or a path
+/// relative to `wpc.toml`.
+fn policy_file(config: &Config, policy: &str) -> PathBuf {
+    if policy.ends_with(".toml") || policy.contains('/') {
+        config.root.join(policy)
+    } else {
+        config.policies_dir().join(format!("{policy}.toml"))
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn explain(
+    jobs: &[Job],
+    agent: Option<&str>,
+    options: &AuditOptions,
+    format: Format,
+) -> anyhow::Result<Outcome> {
+    let mut explanations = Vec::new();
+    let mut failures: Vec<Finding> = Vec::new();
+    for (path, _) in jobs {
+        match openclaw::explain(path, agent, options) {
+            Ok(found) => explanations.extend(found),
+            Err(findings) => failures.extend(findings),
+        }
+    }
+    if !failures.is_empty() {
+        print(&Report::new(failures, jobs.len()).render(
+            format,
+            &openclaw::rule_infos(),
+            color_stdout(),
+        ))?;
+        return Ok(Outcome::Failed);
+    }
+    if let Some(id) = agent {
+        if explanations.is_empty() {
+            anyhow::bail!("no agent `{id}` in the config");
+        }
+    }
+    if matches!(format, Format::Json) {
+        print(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&explanations)?
+        ))?;
+        return Ok(Outcome::Clean);
+    }
+    let mut out = String::new();
+    for e in &explanations {
+        out.push_str(&format!(
+            "{} agent `{}` ({}, sandbox mode {}): {} tools\n",
+            e.config,
+            e.agent,
+            e.path,
+            e.sandbox_mode,
+            e.available.len()
+        ));
+        out.push_str(&format!("  available: {}\n", e.available.join(", ")));
+        for r in &e.removed {
+            out.push_str(&format!(
+                "  - {:<22} removed by {}: {}",
+                r.tool, r.layer, r.reason
+            ));
+            if let Some(at) = &r.at {
+                out.push_str(&format!(" ({at})"));
+            }
+            out.push('\n');
+        }
+    }
+    print(&out)?;
+    Ok(Outcome::Clean)
+}

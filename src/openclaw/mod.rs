@@ -1,0 +1,372 @@
+//! The OpenClaw config audit (SPEC §8): read a config as OpenClaw does
+//! (JSON5, `$include`, `${VAR}`), compute each agent's effective tools as the
+//! runtime does, and report runtime footguns (`OC0xx`) and, against a WPC,
+//! conformance gaps (`OCW0xx`). Also the reverse: the config fragment that
+//! realises a WPC ([`compile`]).
+//!
+//! Adding a rule: write `rules/<name>.rs` with a `static META` and a type
+//! implementing [`Rule`], add it to [`REGISTRY`], and write
+//! `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks the rest.
+
+pub mod catalog;
+pub mod compile;
+pub mod conformance;
+pub mod json5;
+pub mod load;
+mod rules;
+pub mod scope;
+pub mod tools;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::report::{Finding, RuleInfo, RuleMeta, Severity};
+
+pub use conformance::{Target, ToolMap};
+use json5::Node;
+pub use load::{Env, LoadOptions, Loaded};
+use scope::Scope;
+use tools::ToolState;
+
+/// Codes of the loading checks (not lint rules: a config failing them is not
+/// audited further, except for duplicate keys and unset variables).
+pub mod codes {
+    pub const SYNTAX: &str = "OC001";
+    pub const DUPLICATE_KEY: &str = "OC002";
+    pub const INCLUDE: &str = "OC003";
+    pub const ENV_UNSET: &str = "OC004";
+}
+
+pub static BUILTIN: &[RuleMeta] = &[
+    RuleMeta {
+        code: codes::SYNTAX,
+        name: "openclaw-syntax",
+        summary: "the config cannot be read as JSON5",
+        default_severity: Severity::Error,
+        doc: include_str!("../../docs/rules/OC001.md"),
+    },
+    RuleMeta {
+        code: codes::DUPLICATE_KEY,
+        name: "openclaw-duplicate-key",
+        summary: "an object of the config has the same key twice",
+        default_severity: Severity::Error,
+        doc: include_str!("../../docs/rules/OC002.md"),
+    },
+    RuleMeta {
+        code: codes::INCLUDE,
+        name: "openclaw-include",
+        summary: "an `$include` cannot be resolved as OpenClaw would",
+        default_severity: Severity::Error,
+        doc: include_str!("../../docs/rules/OC003.md"),
+    },
+    RuleMeta {
+        code: codes::ENV_UNSET,
+        name: "openclaw-env-unset",
+        summary: "a `${VAR}` in the config is not set in the environment",
+        default_severity: Severity::Warning,
+        doc: include_str!("../../docs/rules/OC004.md"),
+    },
+];
+
+/// A footgun or conformance rule.
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, cx: &mut Context<'_>);
+}
+
+pub use rules::REGISTRY;
+
+/// An agent scope with its effective tools.
+pub struct AgentTools<'a> {
+    pub scope: Scope<'a>,
+    pub tools: Vec<ToolState<'a>>,
+}
+
+impl AgentTools<'_> {
+    /// Whether the agent can reach `tool` in some session. Provider policies
+    /// of the primary model do not count: a session can switch models, and
+    /// OpenClaw's own audit leaves them out too.
+    pub fn has(&self, tool: &str) -> bool {
+        self.available().any(|t| t == tool)
+    }
+
+    /// The tools the agent can reach in some session (see [`Self::has`]).
+    pub fn available(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.tools
+            .iter()
+            .filter(|t| t.removed.as_ref().is_none_or(|r| r.model_only))
+            .map(|t| t.tool)
+    }
+}
+
+/// What a rule sees of one config, and where it reports.
+pub struct Context<'a> {
+    pub root: &'a Node,
+    pub agents: &'a [AgentTools<'a>],
+    /// The WPC to conform to, when auditing against one.
+    pub target: Option<&'a Target>,
+    meta: &'static RuleMeta,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Context<'a> {
+    /// Report at `node` with the rule's default severity.
+    pub fn report(&mut self, node: &Node, message: impl Into<String>) -> &mut Finding {
+        let severity = self.meta.default_severity;
+        self.report_as(node, severity, message)
+    }
+
+    /// Report with a severity chosen by the rule (critical-if-exposed rules).
+    pub fn report_as(
+        &mut self,
+        node: &Node,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> &mut Finding {
+        self.findings
+            .push(node.finding(self.meta.code, severity, message));
+        let last = self.findings.len() - 1;
+        &mut self.findings[last]
+    }
+
+    /// The value at `path`, or the nearest existing parent for a setting
+    /// that is absent.
+    pub fn at(&self, path: &[&str]) -> &'a Node {
+        self.root.nearest(path)
+    }
+
+    /// The agents a conformance rule checks: the mapped agent, or all.
+    pub fn target_agents(&self) -> Vec<&'a AgentTools<'a>> {
+        let only = self.target.and_then(|t| t.agent.as_deref());
+        self.agents
+            .iter()
+            .filter(|a| only.is_none_or(|id| a.scope.id == id))
+            .collect()
+    }
+}
+
+/// A configured level per code: a severity, or `None` for off.
+pub type Levels = BTreeMap<String, Option<Severity>>;
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditOptions {
+    pub load: LoadOptions,
+    pub levels: Levels,
+}
+
+/// Audit one config file: loading findings, then every rule (conformance
+/// rules only with a target), with configured levels applied.
+pub fn audit(path: &Path, target: Option<&Target>, options: &AuditOptions) -> Vec<Finding> {
+    let (loaded, mut findings) = match load::load(path, &options.load) {
+        Ok(ok) => ok,
+        Err(findings) => return findings,
+    };
+    let agents = agent_tools(&loaded.root);
+    for rule in REGISTRY {
+        let mut cx = Context {
+            root: &loaded.root,
+            agents: &agents,
+            target,
+            meta: rule.meta(),
+            findings: Vec::new(),
+        };
+        rule.check(&mut cx);
+        findings.append(&mut cx.findings);
+    }
+    findings
+        .into_iter()
+        .filter_map(|f| apply_level(&options.levels, f))
+        .collect()
+}
+
+fn agent_tools(root: &Node) -> Vec<AgentTools<'_>> {
+    scope::scopes(root)
+        .into_iter()
+        .map(|scope| AgentTools {
+            tools: tools::effective(root, &scope),
+            scope,
+        })
+        .collect()
+}
+
+fn apply_level(levels: &Levels, finding: Finding) -> Option<Finding> {
+    if BUILTIN
+        .iter()
+        .any(|b| b.code == finding.code && b.code != codes::ENV_UNSET)
+    {
+        return Some(finding);
+    }
+    match levels.get(finding.code) {
+        Some(None) => None,
+        Some(Some(severity)) => Some(Finding {
+            severity: *severity,
+            ..finding
+        }),
+        None => Some(finding),
+    }
+}
+
+/// One agent's effective tools, for `--explain-tools`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    pub config: String,
+    pub agent: String,
+    pub path: String,
+    pub sandbox_mode: String,
+    pub available: Vec<&'static str>,
+    pub removed: Vec<RemovedTool>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RemovedTool {
+    pub tool: &'static str,
+    pub layer: String,
+    pub reason: String,
+    /// `file:line:col` of the entry that removed it, when the config wrote one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+/// Every agent's effective tools (or one agent's). Loading errors come back
+/// as findings.
+pub fn explain(
+    path: &Path,
+    agent: Option<&str>,
+    options: &AuditOptions,
+) -> Result<Vec<Explanation>, Vec<Finding>> {
+    let (loaded, _) = load::load(path, &options.load)?;
+    let agents = agent_tools(&loaded.root);
+    Ok(agents
+        .iter()
+        .filter(|a| agent.is_none_or(|id| a.scope.id == id))
+        .map(|a| Explanation {
+            config: path.display().to_string(),
+            agent: a.scope.id.clone(),
+            path: a.scope.path.clone(),
+            sandbox_mode: a.scope.sandbox_mode().to_owned(),
+            available: a
+                .tools
+                .iter()
+                .filter(|t| t.removed.is_none())
+                .map(|t| t.tool)
+                .collect(),
+            removed: a
+                .tools
+                .iter()
+                .filter_map(|t| {
+                    let removal = t.removed.as_ref()?;
+                    Some(RemovedTool {
+                        tool: t.tool,
+                        layer: removal.layer.clone(),
+                        reason: if removal.model_only {
+                            format!(
+                                "{} (for the primary model only; the audit still counts it reachable)",
+                                removal.reason
+                            )
+                        } else {
+                            removal.reason.clone()
+                        },
+                        at: removal.node.map(Node::position),
+                    })
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// Every rule's metadata, loading checks first.
+pub fn all_rules() -> impl Iterator<Item = &'static RuleMeta> {
+    BUILTIN
+        .iter()
+        .chain(REGISTRY.iter().map(|rule| rule.meta()))
+}
+
+/// Look a rule up by code (case-insensitive) or name.
+pub fn find_rule(code_or_name: &str) -> Option<&'static RuleMeta> {
+    all_rules().find(|m| m.code.eq_ignore_ascii_case(code_or_name) || m.name == code_or_name)
+}
+
+/// Rule descriptions for renderers.
+pub fn rule_infos() -> Vec<RuleInfo> {
+    all_rules().map(RuleMeta::info).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers for the per-rule unit tests.
+    use super::*;
+    use crate::report::SourceFile;
+
+    /// Run one rule over a config text (no includes) and return each
+    /// finding as `line:col severity message`.
+    pub fn run_with(rule: &dyn Rule, text: &str, target: Option<&Target>) -> Vec<String> {
+        let src = SourceFile::new("openclaw.json", text.to_owned());
+        let (root, _) = json5::parse(&src).unwrap();
+        let agents = agent_tools(&root);
+        let mut cx = Context {
+            root: &root,
+            agents: &agents,
+            target,
+            meta: rule.meta(),
+            findings: Vec::new(),
+        };
+        rule.check(&mut cx);
+        cx.findings
+            .into_iter()
+            .map(|f| {
+                let loc = f.location.unwrap();
+                format!("{}:{} {} {}", loc.line, loc.column, f.severity, f.message)
+            })
+            .collect()
+    }
+
+    pub fn run(rule: &dyn Rule, text: &str) -> Vec<String> {
+        run_with(rule, text, None)
+    }
+
+    /// A target from a policy text, with the default tool map.
+    pub fn target(policy: &str) -> Target {
+        Target::new(
+            crate::lint::testing::policy(policy),
+            ToolMap::default(),
+            None,
+        )
+        .unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn registry_is_consistent() {
+        let mut codes = HashSet::new();
+        let mut names = HashSet::new();
+        for meta in all_rules() {
+            assert!(codes.insert(meta.code), "duplicate code {}", meta.code);
+            assert!(names.insert(meta.name), "duplicate name {}", meta.name);
+            assert!(
+                crate::lint::find_rule(meta.code).is_none(),
+                "{} clashes with lint",
+                meta.code
+            );
+            assert!(
+                meta.doc
+                    .starts_with(&format!("# {}: {}", meta.code, meta.name)),
+                "{} doc title",
+                meta.code
+            );
+            assert!(!meta.summary.ends_with('.'), "{} summary", meta.code);
+        }
+        insta::assert_snapshot!(
+            all_rules()
+                .map(|m| format!("{} {}", m.code, m.name))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}

@@ -1,0 +1,57 @@
+use super::binds;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC042",
+    name: "bind-non-absolute",
+    summary: "a sandbox bind source is not an absolute path",
+    default_severity: Severity::Warning,
+    doc: include_str!("../../../docs/rules/OC042.md"),
+};
+
+pub struct BindNonAbsolute;
+
+impl Rule for BindNonAbsolute {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        for (path, node, source, _) in binds(cx) {
+            if !source.starts_with('/') {
+                cx.report(node, format!("{path}.binds source `{source}` is not absolute (a relative path or a named volume): what it mounts depends on where the gateway runs"))
+                    .help = Some("use an absolute host path".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_relative_and_volumes() {
+        assert_eq!(
+            run(
+                &BindNonAbsolute,
+                "{agents: {defaults: {sandbox: {docker: {binds: ['data:/data', './x:/x']}}}}}"
+            )
+            .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn quiet_on_absolute() {
+        assert!(
+            run(
+                &BindNonAbsolute,
+                "{agents: {defaults: {sandbox: {docker: {binds: ['/srv/x:/x:ro']}}}}}"
+            )
+            .is_empty()
+        );
+    }
+}

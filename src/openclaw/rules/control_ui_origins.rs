@@ -1,0 +1,96 @@
+use super::{control_ui_enabled, critical_if, non_loopback};
+use crate::openclaw::json5::Node;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC012",
+    name: "control-ui-origins",
+    summary: "the Control UI accepts browser origins it should not",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC012.md"),
+};
+
+pub struct ControlUiOrigins;
+
+impl Rule for ControlUiOrigins {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        if !control_ui_enabled(root) {
+            return;
+        }
+        let exposed = non_loopback(root);
+        let origins = root.at(&["gateway", "controlUi", "allowedOrigins"]);
+        let fallback = root.at(&[
+            "gateway",
+            "controlUi",
+            "dangerouslyAllowHostHeaderOriginFallback",
+        ]);
+        let fallback_on = fallback.and_then(Node::as_bool) == Some(true);
+        let empty = origins
+            .and_then(Node::as_array)
+            .is_none_or(<[Node]>::is_empty);
+        if exposed && empty && !fallback_on {
+            let at = cx.at(&["gateway", "controlUi", "allowedOrigins"]);
+            cx.report(at, "the gateway is reachable beyond loopback and `gateway.controlUi.allowedOrigins` is empty")
+                .help = Some("list the exact origins that may open the Control UI".into());
+        }
+        for origin in origins.and_then(Node::as_array).unwrap_or_default() {
+            if origin.as_str() == Some("*") {
+                cx.report_as(
+                    origin,
+                    critical_if(exposed),
+                    "`*` in `allowedOrigins` lets any web page drive the Control UI",
+                )
+                .help = Some("list explicit origins".into());
+            }
+        }
+        if let Some(fallback) = fallback.filter(|_| fallback_on) {
+            cx.report_as(
+                fallback,
+                critical_if(exposed),
+                "the Host header decides the allowed origin, which an attacker controls",
+            )
+            .help = Some("remove the flag and set `allowedOrigins`".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_missing_and_wildcard_origins() {
+        assert_eq!(run(&ControlUiOrigins, "{gateway: {bind: 'lan'}}").len(), 1);
+        let found = run(
+            &ControlUiOrigins,
+            "{gateway: {controlUi: {allowedOrigins: ['*'], dangerouslyAllowHostHeaderOriginFallback: true}}}",
+        );
+        assert_eq!(found.len(), 2);
+        assert!(found[0].contains("warning"));
+    }
+
+    #[test]
+    fn quiet_with_explicit_origins() {
+        assert!(
+            run(
+                &ControlUiOrigins,
+                "{gateway: {bind: 'lan', controlUi: {allowedOrigins: ['https://ui.example']}}}"
+            )
+            .is_empty()
+        );
+        assert!(
+            run(
+                &ControlUiOrigins,
+                "{gateway: {bind: 'lan', controlUi: {enabled: false}}}"
+            )
+            .is_empty()
+        );
+    }
+}

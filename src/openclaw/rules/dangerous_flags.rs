@@ -1,0 +1,54 @@
+use super::find_keys;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC032",
+    name: "dangerous-flags",
+    summary: "a `dangerously*` break-glass flag is on",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC032.md"),
+};
+
+pub struct DangerousFlags;
+
+impl Rule for DangerousFlags {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let mut flags = Vec::new();
+        find_keys(
+            cx.root,
+            &|k| k.starts_with("dangerously") && k != "dangerouslyAllowHostHeaderOriginFallback",
+            &mut flags,
+        );
+        for (key, node) in flags {
+            if node.as_bool() == Some(true) {
+                cx.report(
+                    node,
+                    format!("`{key}` is on: a safety check of the runtime is switched off"),
+                )
+                .help = Some("remove the flag unless you are debugging".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_each_flag() {
+        let text = "{agents: {defaults: {sandbox: {docker: {dangerouslyAllowExternalBindSources: true, dangerouslyAllowContainerNamespaceJoin: false}}}}, browser: {ssrfPolicy: {dangerouslyAllowPrivateNetwork: true}}}";
+        assert_eq!(run(&DangerousFlags, text).len(), 2);
+    }
+
+    #[test]
+    fn quiet_without_flags() {
+        assert!(run(&DangerousFlags, "{gateway: {bind: 'loopback'}}").is_empty());
+    }
+}

@@ -1,0 +1,56 @@
+use super::docker_blocks;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC030",
+    name: "dangerous-network-mode",
+    summary: "the sandbox container shares the host's or another container's network",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC030.md"),
+};
+
+pub struct DangerousNetworkMode;
+
+impl Rule for DangerousNetworkMode {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        for (path, docker) in docker_blocks(cx) {
+            let Some(network) = docker.get("network") else {
+                continue;
+            };
+            let Some(mode) = network.as_str() else {
+                continue;
+            };
+            if mode == "host" || mode.starts_with("container:") {
+                cx.report(network, format!("{path}.network is `{mode}`: the sandbox joins a network namespace it should not"))
+                    .help = Some("use `none` (the default), `bridge` or a custom network".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_host_and_container() {
+        assert_eq!(run(&DangerousNetworkMode, "{agents: {defaults: {sandbox: {docker: {network: 'host'}}}, entries: {a: {sandbox: {docker: {network: 'container:db'}}}}}}").len(), 2);
+    }
+
+    #[test]
+    fn quiet_on_none_and_bridge() {
+        assert!(
+            run(
+                &DangerousNetworkMode,
+                "{agents: {defaults: {sandbox: {docker: {network: 'bridge'}}}}}"
+            )
+            .is_empty()
+        );
+    }
+}

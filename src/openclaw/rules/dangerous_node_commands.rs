@@ -1,0 +1,75 @@
+use super::{critical_if, exposed};
+use crate::openclaw::catalog;
+use crate::openclaw::json5::Node;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC018",
+    name: "dangerous-node-commands",
+    summary: "paired nodes may run dangerous commands (camera, screen, SMS, contacts)",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC018.md"),
+};
+
+pub struct DangerousNodeCommands;
+
+impl Rule for DangerousNodeCommands {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        let deny: Vec<&str> = root
+            .at(&["gateway", "nodes", "commands", "deny"])
+            .and_then(Node::as_array)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Node::as_str)
+            .collect();
+        let severity = critical_if(exposed(root));
+        for entry in root
+            .at(&["gateway", "nodes", "commands", "allow"])
+            .and_then(Node::as_array)
+            .unwrap_or_default()
+        {
+            let Some(command) = entry.as_str() else {
+                continue;
+            };
+            if catalog::DANGEROUS_NODE_COMMANDS.contains(&command) && !deny.contains(&command) {
+                cx.report_as(entry, severity, format!("node command `{command}` is dangerous (it reaches the device's sensors or messages)"))
+                    .help = Some("remove it from `gateway.nodes.commands.allow`".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_sms_send() {
+        assert_eq!(
+            run(
+                &DangerousNodeCommands,
+                "{gateway: {nodes: {commands: {allow: ['sms.send', 'ping']}}}}"
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_when_also_denied() {
+        assert!(
+            run(
+                &DangerousNodeCommands,
+                "{gateway: {nodes: {commands: {allow: ['sms.send'], deny: ['sms.send']}}}}"
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,67 @@
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC045",
+    name: "exec-host-sandbox-no-sandbox",
+    summary: "exec targets the sandbox but the sandbox is off",
+    default_severity: Severity::Warning,
+    doc: include_str!("../../../docs/rules/OC045.md"),
+};
+
+pub struct ExecHostSandboxNoSandbox;
+
+impl Rule for ExecHostSandboxNoSandbox {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        let agents = cx.agents;
+        for agent in agents {
+            let Some(host) = agent.scope.tool_setting(root, &["exec", "host"]) else {
+                continue;
+            };
+            if host.as_str() == Some("sandbox") && agent.scope.sandbox_mode() == "off" {
+                cx.report(
+                    host,
+                    format!(
+                        "exec host is `sandbox` but agent `{}` has sandbox mode `off`",
+                        agent.scope.id
+                    ),
+                )
+                .help = Some("enable the sandbox or choose another exec host".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_when_sandbox_is_off() {
+        assert_eq!(
+            run(
+                &ExecHostSandboxNoSandbox,
+                "{tools: {exec: {host: 'sandbox'}}}"
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_when_sandboxed() {
+        assert!(
+            run(
+                &ExecHostSandboxNoSandbox,
+                "{tools: {exec: {host: 'sandbox'}}, agents: {defaults: {sandbox: {mode: 'all'}}}}"
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,71 @@
+use super::{critical_if, open_channel_policies};
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC025",
+    name: "exec-security-full",
+    summary: "exec runs any command without approval",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC025.md"),
+};
+
+pub struct ExecSecurityFull;
+
+impl Rule for ExecSecurityFull {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        let open = !open_channel_policies(root).is_empty();
+        let agents = cx.agents;
+        let mut seen = Vec::new();
+        for agent in agents {
+            for key in ["mode", "security"] {
+                let Some(node) = agent.scope.tool_setting(root, &["exec", key]) else {
+                    continue;
+                };
+                if node.as_str() == Some("full") && !seen.contains(&node.range) {
+                    seen.push(node.range.clone());
+                    let message = if open {
+                        "exec security is `full` (no allowlist, no approvals) while a channel is open to anyone"
+                    } else {
+                        "exec security is `full`: any command runs without an allowlist or approval"
+                    };
+                    cx.report_as(node, critical_if(open), message).help =
+                        Some("use `mode: \"allowlist\"` or `\"ask\"`".into());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_critical_with_open_channels() {
+        let found = run(
+            &ExecSecurityFull,
+            "{tools: {exec: {security: 'full'}}, channels: {telegram: {dmPolicy: 'open'}}}",
+        );
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains(" error "));
+        assert!(
+            run(
+                &ExecSecurityFull,
+                "{agents: {entries: {a: {tools: {exec: {mode: 'full'}}}}}}"
+            )[0]
+            .contains(" warning ")
+        );
+    }
+
+    #[test]
+    fn quiet_on_allowlist() {
+        assert!(run(&ExecSecurityFull, "{tools: {exec: {mode: 'allowlist'}}}").is_empty());
+    }
+}

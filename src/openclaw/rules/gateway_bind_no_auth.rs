@@ -1,0 +1,59 @@
+use super::{has_auth, non_loopback};
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC010",
+    name: "gateway-bind-no-auth",
+    summary: "the gateway listens beyond loopback without auth",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC010.md"),
+};
+
+pub struct GatewayBindNoAuth;
+
+impl Rule for GatewayBindNoAuth {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        if non_loopback(root) && !has_auth(root) {
+            let bind = cx.at(&["gateway", "bind"]);
+            cx.report(bind, "the gateway is bound beyond loopback but has no token, password or trusted-proxy auth; anyone who reaches the port controls the agents")
+                .help = Some("set `gateway.auth.mode: \"token\"` with a long random token, or `bind: \"loopback\"`".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_lan_without_auth() {
+        assert_eq!(
+            run(
+                &GatewayBindNoAuth,
+                "{gateway: {bind: 'lan', auth: {mode: 'none'}}}"
+            ),
+            [
+                "1:18 error the gateway is bound beyond loopback but has no token, password or trusted-proxy auth; anyone who reaches the port controls the agents"
+            ]
+        );
+    }
+
+    #[test]
+    fn quiet_with_a_token_or_on_loopback() {
+        assert!(
+            run(
+                &GatewayBindNoAuth,
+                "{gateway: {bind: 'lan', auth: {token: '${TOKEN}'}}}"
+            )
+            .is_empty()
+        );
+        assert!(run(&GatewayBindNoAuth, "{gateway: {auth: {mode: 'none'}}}").is_empty());
+    }
+}

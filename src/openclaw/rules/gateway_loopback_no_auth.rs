@@ -1,0 +1,58 @@
+use super::{control_ui_enabled, has_auth, non_loopback, str_at};
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC011",
+    name: "gateway-loopback-no-auth",
+    summary: "the loopback gateway with its Control UI has no auth",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC011.md"),
+};
+
+pub struct GatewayLoopbackNoAuth;
+
+impl Rule for GatewayLoopbackNoAuth {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        let serve = str_at(root, &["gateway", "tailscale", "mode"]) == Some("serve");
+        if !non_loopback(root) && control_ui_enabled(root) && !has_auth(root) && !serve {
+            let at = cx.at(&["gateway", "auth"]);
+            cx.report(at, "the gateway has no auth: any local process or browser page that reaches 127.0.0.1 can use the Control UI and the agents")
+                .help = Some("set `gateway.auth.mode: \"token\"` with a long random token".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_an_empty_config() {
+        assert_eq!(run(&GatewayLoopbackNoAuth, "{}").len(), 1);
+    }
+
+    #[test]
+    fn quiet_with_auth_or_without_ui() {
+        assert!(
+            run(
+                &GatewayLoopbackNoAuth,
+                "{gateway: {auth: {mode: 'token', token: 'x'}}}"
+            )
+            .is_empty()
+        );
+        assert!(
+            run(
+                &GatewayLoopbackNoAuth,
+                "{gateway: {controlUi: {enabled: false}}}"
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,54 @@
+use super::hooks_enabled;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC021",
+    name: "hooks-path-root",
+    summary: "webhooks are mounted at the gateway root",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC021.md"),
+};
+
+pub struct HooksPathRoot;
+
+impl Rule for HooksPathRoot {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        if !hooks_enabled(root) {
+            return;
+        }
+        if let Some(path) = root.at(&["hooks", "path"]) {
+            if path.as_str() == Some("/") {
+                cx.report(
+                    path,
+                    "`hooks.path: \"/\"` puts webhook handling over every gateway route",
+                )
+                .help = Some("use `/hooks`".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_root() {
+        assert_eq!(
+            run(&HooksPathRoot, "{hooks: {enabled: true, path: '/'}}").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_on_a_sub_path() {
+        assert!(run(&HooksPathRoot, "{hooks: {enabled: true, path: '/hooks'}}").is_empty());
+    }
+}

@@ -1,0 +1,70 @@
+use super::{critical_if, exposed, hooks_enabled};
+use crate::openclaw::json5::Node;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC023",
+    name: "hooks-session-key-override",
+    summary: "webhook callers may choose the session key",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC023.md"),
+};
+
+pub struct HooksSessionKeyOverride;
+
+impl Rule for HooksSessionKeyOverride {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        if !hooks_enabled(root) {
+            return;
+        }
+        let Some(flag) = root.at(&["hooks", "allowRequestSessionKey"]) else {
+            return;
+        };
+        if flag.as_bool() != Some(true) {
+            return;
+        }
+        let prefixes = root
+            .at(&["hooks", "allowedSessionKeyPrefixes"])
+            .and_then(Node::as_array);
+        let message = if prefixes.is_none_or(<[Node]>::is_empty) {
+            "webhook callers may pick any session key (no `allowedSessionKeyPrefixes`), so they can write into other sessions"
+        } else {
+            "webhook callers may pick the session key they write into"
+        };
+        cx.report_as(flag, critical_if(exposed(root)), message).help = Some(
+            "disable `allowRequestSessionKey`, or restrict `allowedSessionKeyPrefixes`".into(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_when_enabled() {
+        let found = run(
+            &HooksSessionKeyOverride,
+            "{hooks: {enabled: true, allowRequestSessionKey: true}}",
+        );
+        assert!(found[0].contains("no `allowedSessionKeyPrefixes`"));
+    }
+
+    #[test]
+    fn quiet_when_off() {
+        assert!(
+            run(
+                &HooksSessionKeyOverride,
+                "{hooks: {enabled: true, allowRequestSessionKey: false}}"
+            )
+            .is_empty()
+        );
+    }
+}

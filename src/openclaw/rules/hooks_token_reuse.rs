@@ -1,0 +1,70 @@
+use super::{active_secret, hooks_enabled};
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC020",
+    name: "hooks-token-reuse",
+    summary: "the hooks token is the gateway's own secret",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC020.md"),
+};
+
+pub struct HooksTokenReuse;
+
+impl Rule for HooksTokenReuse {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        if !hooks_enabled(root) {
+            return;
+        }
+        let (Some(hooks), Some(gateway)) = (root.at(&["hooks", "token"]), active_secret(root))
+        else {
+            return;
+        };
+        if hooks.as_str().is_some_and(|t| !t.is_empty()) && hooks.as_str() == gateway.as_str() {
+            cx.report(hooks, "`hooks.token` equals the gateway's token or password: anyone holding the webhook token controls the gateway")
+                .help = Some("give hooks their own random token".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_reuse() {
+        assert_eq!(
+            run(
+                &HooksTokenReuse,
+                "{hooks: {enabled: true, token: 'same'}, gateway: {auth: {token: 'same'}}}"
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_on_distinct_tokens_or_disabled_hooks() {
+        assert!(
+            run(
+                &HooksTokenReuse,
+                "{hooks: {enabled: true, token: 'a'}, gateway: {auth: {token: 'b'}}}"
+            )
+            .is_empty()
+        );
+        assert!(
+            run(
+                &HooksTokenReuse,
+                "{hooks: {token: 'same'}, gateway: {auth: {token: 'same'}}}"
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,57 @@
+use super::find_keys;
+use crate::openclaw::load::references_env;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC049",
+    name: "literal-secret",
+    summary: "a secret is written literally in the config",
+    default_severity: Severity::Warning,
+    doc: include_str!("../../../docs/rules/OC049.md"),
+};
+
+pub struct LiteralSecret;
+
+impl Rule for LiteralSecret {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let mut found = Vec::new();
+        find_keys(
+            cx.root,
+            &|k| {
+                let k = k.to_ascii_lowercase();
+                ["token", "password", "secret", "apikey", "api_key"]
+                    .iter()
+                    .any(|s| k.ends_with(s))
+            },
+            &mut found,
+        );
+        for (key, node) in found {
+            let Some(value) = node.as_str() else { continue };
+            if !value.trim().is_empty() && !references_env(node) {
+                cx.report(node, format!("`{key}` is a literal secret: anyone who can read the config (or its backups) has it"))
+                    .help = Some("reference it as `${VAR}` or a SecretRef `{source: \"env\", id: ...}`".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_literals() {
+        assert_eq!(run(&LiteralSecret, "{gateway: {auth: {password: 'hunter2'}}, channels: {telegram: {botToken: '123:abc'}}}").len(), 2);
+    }
+
+    #[test]
+    fn quiet_on_env_and_secret_refs() {
+        assert!(run(&LiteralSecret, "{gateway: {auth: {token: '${OPENCLAW_GATEWAY_TOKEN}', password: {source: 'env', id: 'P'}}}}").is_empty());
+    }
+}

@@ -1,0 +1,269 @@
+//! One rule per file: footguns (`OC010`–`OC059`) and WPC conformance
+//! (`OCW001`–). Shared readings of the config (exposure, auth, open
+//! channels) live here so every rule agrees on them.
+
+use super::Rule;
+use super::json5::{Kind, Node};
+
+mod auto_allow_skills;
+mod bind_non_absolute;
+mod bind_rw;
+mod control_ui_origins;
+mod dangerous_bind_mount;
+mod dangerous_flags;
+mod dangerous_network_mode;
+mod dangerous_node_commands;
+mod elevated_allow_from_wildcard;
+mod elevated_enabled_by_default;
+mod exec_host_sandbox_no_sandbox;
+mod exec_security_full;
+mod gateway_bind_no_auth;
+mod gateway_loopback_no_auth;
+mod hooks_agent_ids_unrestricted;
+mod hooks_path_root;
+mod hooks_session_key_override;
+mod hooks_token_reuse;
+mod http_no_auth;
+mod literal_secret;
+mod mdns_full;
+mod ocw_denied_tool;
+mod ocw_elevated;
+mod ocw_network;
+mod ocw_plugin_tools;
+mod ocw_sandbox_mode;
+mod ocw_tool_outside;
+mod ocw_workspace_access;
+mod open_channels_control_plane;
+mod open_channels_elevated;
+mod open_channels_runtime_fs;
+mod placeholder_secret;
+mod plugins_no_allowlist;
+mod profile_full;
+mod real_ip_fallback;
+mod sandbox_off_runtime_tools;
+mod short_secret;
+mod tailscale_funnel;
+mod tools_invoke_dangerous;
+mod trusted_proxy_gaps;
+mod unconfined_profile;
+
+/// Every rule, in code order.
+pub static REGISTRY: &[&dyn Rule] = &[
+    &gateway_bind_no_auth::GatewayBindNoAuth,
+    &gateway_loopback_no_auth::GatewayLoopbackNoAuth,
+    &control_ui_origins::ControlUiOrigins,
+    &real_ip_fallback::RealIpFallback,
+    &tailscale_funnel::TailscaleFunnel,
+    &trusted_proxy_gaps::TrustedProxyGaps,
+    &http_no_auth::HttpNoAuth,
+    &tools_invoke_dangerous::ToolsInvokeDangerous,
+    &dangerous_node_commands::DangerousNodeCommands,
+    &mdns_full::MdnsFull,
+    &hooks_token_reuse::HooksTokenReuse,
+    &hooks_path_root::HooksPathRoot,
+    &hooks_agent_ids_unrestricted::HooksAgentIdsUnrestricted,
+    &hooks_session_key_override::HooksSessionKeyOverride,
+    &elevated_allow_from_wildcard::ElevatedAllowFromWildcard,
+    &exec_security_full::ExecSecurityFull,
+    &open_channels_elevated::OpenChannelsElevated,
+    &open_channels_runtime_fs::OpenChannelsRuntimeFs,
+    &open_channels_control_plane::OpenChannelsControlPlane,
+    &dangerous_bind_mount::DangerousBindMount,
+    &dangerous_network_mode::DangerousNetworkMode,
+    &unconfined_profile::UnconfinedProfile,
+    &dangerous_flags::DangerousFlags,
+    &placeholder_secret::PlaceholderSecret,
+    &sandbox_off_runtime_tools::SandboxOffRuntimeTools,
+    &elevated_enabled_by_default::ElevatedEnabledByDefault,
+    &bind_non_absolute::BindNonAbsolute,
+    &bind_rw::BindRw,
+    &profile_full::ProfileFull,
+    &exec_host_sandbox_no_sandbox::ExecHostSandboxNoSandbox,
+    &auto_allow_skills::AutoAllowSkills,
+    &plugins_no_allowlist::PluginsNoAllowlist,
+    &short_secret::ShortSecret,
+    &literal_secret::LiteralSecret,
+    &ocw_tool_outside::ToolOutside,
+    &ocw_denied_tool::DeniedTool,
+    &ocw_sandbox_mode::SandboxMode,
+    &ocw_workspace_access::WorkspaceAccess,
+    &ocw_elevated::Elevated,
+    &ocw_network::Network,
+    &ocw_plugin_tools::PluginTools,
+];
+
+fn str_at<'a>(root: &'a Node, path: &[&str]) -> Option<&'a str> {
+    root.at(path).and_then(Node::as_str)
+}
+
+/// `gateway.bind` is anything but `loopback` (the default).
+fn non_loopback(root: &Node) -> bool {
+    str_at(root, &["gateway", "bind"]).is_some_and(|b| b != "loopback")
+}
+
+/// Reachable beyond this host: non-loopback bind or Tailscale serve/funnel.
+fn exposed(root: &Node) -> bool {
+    non_loopback(root)
+        || matches!(
+            str_at(root, &["gateway", "tailscale", "mode"]),
+            Some("serve" | "funnel")
+        )
+}
+
+fn tailscale_funnel(root: &Node) -> bool {
+    str_at(root, &["gateway", "tailscale", "mode"]) == Some("funnel")
+}
+
+/// A configured secret: a non-empty string or a SecretRef object.
+fn secret<'a>(root: &'a Node, key: &str) -> Option<&'a Node> {
+    let node = root.at(&["gateway", "auth", key])?;
+    match &node.kind {
+        Kind::String(s) if !s.trim().is_empty() => Some(node),
+        Kind::Object(_) => Some(node),
+        _ => None,
+    }
+}
+
+/// The secret of the active auth mode, as written (even if blank).
+fn active_secret(root: &Node) -> Option<&Node> {
+    match str_at(root, &["gateway", "auth", "mode"]) {
+        Some("token") => root.at(&["gateway", "auth", "token"]),
+        Some("password") => root.at(&["gateway", "auth", "password"]),
+        Some(_) => None,
+        None => root
+            .at(&["gateway", "auth", "token"])
+            .or_else(|| root.at(&["gateway", "auth", "password"])),
+    }
+}
+
+/// The secrets callers present: the active gateway secret and, when hooks
+/// are served, the hooks token.
+fn shared_secrets(root: &Node) -> Vec<&Node> {
+    let hooks = hooks_enabled(root)
+        .then(|| root.at(&["hooks", "token"]))
+        .flatten();
+    [active_secret(root), hooks].into_iter().flatten().collect()
+}
+
+/// Whether the gateway has auth that counts for bind checks: a usable shared
+/// secret for its mode, or trusted-proxy. (Env fallbacks such as
+/// `OPENCLAW_GATEWAY_TOKEN` are not part of the config and are not assumed.)
+fn has_auth(root: &Node) -> bool {
+    match str_at(root, &["gateway", "auth", "mode"]) {
+        Some("token") => secret(root, "token").is_some(),
+        Some("password") => secret(root, "password").is_some(),
+        Some("trusted-proxy") => true,
+        Some(_) => false,
+        None => secret(root, "token").is_some() || secret(root, "password").is_some(),
+    }
+}
+
+/// Whether HTTP endpoints have a usable shared secret (trusted-proxy has none).
+fn has_shared_secret(root: &Node) -> bool {
+    has_auth(root) && str_at(root, &["gateway", "auth", "mode"]) != Some("trusted-proxy")
+}
+
+/// Elevated exec is on unless `tools.elevated.enabled` is explicitly false.
+fn elevated_enabled(root: &Node) -> bool {
+    root.at(&["tools", "elevated", "enabled"])
+        .and_then(Node::as_bool)
+        != Some(false)
+}
+
+/// Hooks are only served when `hooks.enabled` is `true`.
+fn hooks_enabled(root: &Node) -> bool {
+    root.at(&["hooks", "enabled"]).and_then(Node::as_bool) == Some(true)
+}
+
+fn control_ui_enabled(root: &Node) -> bool {
+    root.at(&["gateway", "controlUi", "enabled"])
+        .and_then(Node::as_bool)
+        != Some(false)
+}
+
+/// Every `dmPolicy`, `groupPolicy` or legacy `dm.policy` set to `open` under
+/// `channels`, at any depth.
+fn open_channel_policies(root: &Node) -> Vec<&Node> {
+    fn walk<'a>(node: &'a Node, parent: Option<&str>, out: &mut Vec<&'a Node>) {
+        for member in node.members() {
+            let policy_key = matches!(member.key.as_str(), "dmPolicy" | "groupPolicy")
+                || (member.key == "policy" && parent == Some("dm"));
+            if policy_key && member.value.as_str() == Some("open") {
+                out.push(&member.value);
+            }
+            walk(&member.value, Some(&member.key), out);
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(channels) = root.get("channels") {
+        walk(channels, None, &mut out);
+    }
+    out
+}
+
+/// `file:line:col` of the first channel policy that is `open`.
+fn open_channel(root: &Node) -> Option<String> {
+    open_channel_policies(root).first().map(|n| n.position())
+}
+
+/// Every value under `node` (at any depth) whose key satisfies `key`.
+fn find_keys<'a>(node: &'a Node, key: &dyn Fn(&str) -> bool, out: &mut Vec<(String, &'a Node)>) {
+    match &node.kind {
+        Kind::Object(members) => {
+            for member in members {
+                if key(&member.key) {
+                    out.push((member.key.clone(), &member.value));
+                }
+                find_keys(&member.value, key, out);
+            }
+        }
+        Kind::Array(items) => items.iter().for_each(|item| find_keys(item, key, out)),
+        _ => {}
+    }
+}
+
+/// Each sandbox `docker` object: the defaults' and each agent's, with its
+/// config path.
+fn docker_blocks<'a>(cx: &super::Context<'a>) -> Vec<(String, &'a Node)> {
+    let mut out = Vec::new();
+    if let Some(d) = cx.root.at(&["agents", "defaults", "sandbox", "docker"]) {
+        out.push(("agents.defaults.sandbox.docker".to_owned(), d));
+    }
+    for agent in cx.agents {
+        if let Some(d) = agent.scope.node.and_then(|n| n.at(&["sandbox", "docker"])) {
+            out.push((format!("{}.sandbox.docker", agent.scope.path), d));
+        }
+    }
+    out
+}
+
+/// Each bind of every docker block: (block path, bind node, source, mode).
+fn binds<'a>(cx: &super::Context<'a>) -> Vec<(String, &'a Node, String, Option<String>)> {
+    let mut out = Vec::new();
+    for (path, docker) in docker_blocks(cx) {
+        for bind in docker
+            .get("binds")
+            .and_then(Node::as_array)
+            .unwrap_or_default()
+        {
+            let Some(spec) = bind.as_str() else { continue };
+            let parts: Vec<&str> = spec.split(':').collect();
+            let (source, mode) = match parts.as_slice() {
+                [source] | [source, _] => ((*source).to_owned(), None),
+                [source, .., mode] => ((*source).to_owned(), Some((*mode).to_owned())),
+                [] => continue,
+            };
+            out.push((path.clone(), bind, source, mode));
+        }
+    }
+    out
+}
+
+/// The severity of a critical-if-`cond` check.
+fn critical_if(cond: bool) -> crate::report::Severity {
+    if cond {
+        crate::report::Severity::Error
+    } else {
+        crate::report::Severity::Warning
+    }
+}

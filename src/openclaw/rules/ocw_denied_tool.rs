@@ -1,0 +1,71 @@
+use crate::openclaw::conformance::ToolVerdict;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OCW002",
+    name: "ocw-denied-tool-reachable",
+    summary: "an agent can use a tool the WPC explicitly denies",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OCW002.md"),
+};
+
+pub struct DeniedTool;
+
+impl Rule for DeniedTool {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(target) = cx.target else { return };
+        let root = cx.root;
+        for agent in cx.target_agents() {
+            let at = agent
+                .scope
+                .tools()
+                .or(agent.scope.node)
+                .unwrap_or_else(|| root.nearest(&["tools"]));
+            for tool in agent.available() {
+                if let ToolVerdict::Denied(decision) = target.verdict(tool) {
+                    cx.report(
+                        at,
+                        format!(
+                            "agent `{}` can use `{tool}`, which WPC `{}` denies: {decision}",
+                            agent.scope.id,
+                            target.policy.name()
+                        ),
+                    )
+                    .help = Some(format!("add `{tool}` to this agent's `tools.deny`"));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::{run_with, target};
+
+    #[test]
+    fn fires_on_reachable_exec() {
+        let t = target(crate::lint::testing::CLEAN);
+        let found = run_with(&DeniedTool, "{tools: {allow: ['read', 'bash']}}", Some(&t));
+        assert_eq!(found.len(), 1);
+        assert!(found[0].contains("deny pattern `exec`"), "{found:?}");
+    }
+
+    #[test]
+    fn quiet_when_denied() {
+        let t = target(crate::lint::testing::CLEAN);
+        assert!(
+            run_with(
+                &DeniedTool,
+                "{tools: {allow: ['read'], deny: ['exec']}}",
+                Some(&t)
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,56 @@
+use crate::openclaw::{Context, Rule};
+use crate::policy::model::ElevatedExec;
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OCW005",
+    name: "ocw-elevated-not-disabled",
+    summary: "the WPC denies elevated exec but elevated is not explicitly disabled",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OCW005.md"),
+};
+
+pub struct Elevated;
+
+impl Rule for Elevated {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(target) = cx.target else { return };
+        let root = cx.root;
+        if target.policy.wpc.constraints.sandbox.elevated_exec != ElevatedExec::Deny {
+            return;
+        }
+        for agent in cx.target_agents() {
+            if agent.scope.elevated_enabled(root) {
+                let at = agent
+                    .scope
+                    .tools()
+                    .and_then(|t| t.get("elevated"))
+                    .unwrap_or_else(|| root.nearest(&["tools", "elevated", "enabled"]));
+                cx.report(at, format!("WPC `{}` denies elevated exec but agent `{}` does not set `elevated.enabled: false` (OpenClaw enables it unless told otherwise)", target.policy.name(), agent.scope.id))
+                    .help = Some("set `tools.elevated.enabled: false`".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::{run_with, target};
+
+    #[test]
+    fn fires_when_unset() {
+        let t = target(crate::lint::testing::CLEAN);
+        assert_eq!(run_with(&Elevated, "{}", Some(&t)).len(), 1);
+    }
+
+    #[test]
+    fn quiet_when_false() {
+        let t = target(crate::lint::testing::CLEAN);
+        assert!(run_with(&Elevated, "{tools: {elevated: {enabled: false}}}", Some(&t)).is_empty());
+    }
+}

@@ -1,0 +1,91 @@
+use crate::openclaw::{Context, Rule};
+use crate::policy::model::Network as Net;
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OCW006",
+    name: "ocw-network",
+    summary: "the WPC allows no network but the sandbox container has one",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OCW006.md"),
+};
+
+pub struct Network;
+
+impl Rule for Network {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(target) = cx.target else { return };
+        if target.policy.wpc.constraints.sandbox.network != Some(Net::None) {
+            return;
+        }
+        for agent in cx.target_agents() {
+            let Some(node) = agent.scope.sandbox(&["docker", "network"]) else {
+                continue;
+            };
+            if node.as_str() != Some("none") {
+                cx.report(
+                    node,
+                    format!(
+                        "WPC `{}` allows no network but agent `{}` has docker network `{}`",
+                        target.policy.name(),
+                        agent.scope.id,
+                        node.source_text()
+                    ),
+                )
+                .help = Some("set `docker.network: \"none\"` (the default)".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::{run_with, target};
+
+    #[test]
+    fn fires_on_bridge() {
+        let t = target(&crate::lint::testing::CLEAN.replace(
+            "elevated_exec = \"deny\"",
+            "elevated_exec = \"deny\"\nnetwork = \"none\"",
+        ));
+        assert_eq!(
+            run_with(
+                &Network,
+                "{agents: {defaults: {sandbox: {docker: {network: 'bridge'}}}}}",
+                Some(&t)
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_on_none_or_when_the_wpc_allows_egress() {
+        let t = target(&crate::lint::testing::CLEAN.replace(
+            "elevated_exec = \"deny\"",
+            "elevated_exec = \"deny\"\nnetwork = \"none\"",
+        ));
+        assert!(
+            run_with(
+                &Network,
+                "{agents: {defaults: {sandbox: {docker: {network: 'none'}}}}}",
+                Some(&t)
+            )
+            .is_empty()
+        );
+        let open = target(crate::lint::testing::CLEAN);
+        assert!(
+            run_with(
+                &Network,
+                "{agents: {defaults: {sandbox: {docker: {network: 'bridge'}}}}}",
+                Some(&open)
+            )
+            .is_empty()
+        );
+    }
+}

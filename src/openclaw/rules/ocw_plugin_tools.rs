@@ -1,0 +1,69 @@
+use crate::openclaw::catalog::MCP;
+use crate::openclaw::conformance::ToolVerdict;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OCW007",
+    name: "ocw-plugin-tools",
+    summary: "plugin or MCP tools are reachable while the WPC does not allow them",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OCW007.md"),
+};
+
+pub struct PluginTools;
+
+impl Rule for PluginTools {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(target) = cx.target else { return };
+        let root = cx.root;
+        for agent in cx.target_agents() {
+            if !agent.has(MCP) {
+                continue;
+            }
+            if let ToolVerdict::Denied(decision) | ToolVerdict::Outside(decision) =
+                target.verdict(MCP)
+            {
+                let at = agent
+                    .scope
+                    .tools()
+                    .or(agent.scope.node)
+                    .unwrap_or_else(|| root.nearest(&["tools"]));
+                cx.report(at, format!("agent `{}` can use plugin and MCP tools (`{MCP}`), which WPC `{}` does not allow: {decision}", agent.scope.id, target.policy.name()))
+                    .help = Some("deny `group:plugins` for this agent, or allow `mcp` in the WPC".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::{run_with, target};
+
+    #[test]
+    fn fires_with_the_coding_profile() {
+        let t = target(crate::lint::testing::CLEAN);
+        assert_eq!(
+            run_with(&PluginTools, "{tools: {profile: 'coding'}}", Some(&t)).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_when_plugins_are_denied() {
+        let t = target(crate::lint::testing::CLEAN);
+        assert!(
+            run_with(
+                &PluginTools,
+                "{tools: {profile: 'coding', deny: ['group:plugins']}}",
+                Some(&t)
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,78 @@
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OCW003",
+    name: "ocw-sandbox-mode",
+    summary: "the WPC requires a sandbox but the agent's sandbox mode is not `all`",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OCW003.md"),
+};
+
+pub struct SandboxMode;
+
+impl Rule for SandboxMode {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(target) = cx.target else { return };
+        let root = cx.root;
+        if !target.policy.wpc.constraints.sandbox.required {
+            return;
+        }
+        for agent in cx.target_agents() {
+            let mode = agent.scope.sandbox_mode();
+            if mode != "all" {
+                let at = agent
+                    .scope
+                    .sandbox(&["mode"])
+                    .or(agent.scope.node)
+                    .unwrap_or_else(|| root.nearest(&["agents", "defaults", "sandbox", "mode"]));
+                cx.report(
+                    at,
+                    format!(
+                        "WPC `{}` requires a sandbox but agent `{}` has sandbox mode `{mode}`",
+                        target.policy.name(),
+                        agent.scope.id
+                    ),
+                )
+                .help = Some("set `sandbox.mode: \"all\"`".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::{run_with, target};
+
+    #[test]
+    fn fires_on_non_main() {
+        let t = target(crate::lint::testing::CLEAN);
+        assert_eq!(
+            run_with(
+                &SandboxMode,
+                "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}",
+                Some(&t)
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_on_all() {
+        let t = target(crate::lint::testing::CLEAN);
+        assert!(
+            run_with(
+                &SandboxMode,
+                "{agents: {defaults: {sandbox: {mode: 'all'}}}}",
+                Some(&t)
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,63 @@
+use crate::openclaw::catalog::MCP;
+use crate::openclaw::conformance::ToolVerdict;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OCW001",
+    name: "ocw-tool-outside-policy",
+    summary: "an agent can use a tool the WPC does not allow",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OCW001.md"),
+};
+
+pub struct ToolOutside;
+
+impl Rule for ToolOutside {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(target) = cx.target else { return };
+        let root = cx.root;
+        for agent in cx.target_agents() {
+            let at = agent
+                .scope
+                .tools()
+                .or(agent.scope.node)
+                .unwrap_or_else(|| root.nearest(&["tools"]));
+            for tool in agent.available().filter(|t| *t != MCP) {
+                if let ToolVerdict::Outside(decision) = target.verdict(tool) {
+                    cx.report(at, format!("agent `{}` can use `{tool}`, which WPC `{}` does not allow: {decision}", agent.scope.id, target.policy.name()))
+                        .help = Some(format!("deny `{tool}` for this agent, or allow its WPC name in the policy"));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::{run_with, target};
+
+    #[test]
+    fn fires_for_each_tool_outside() {
+        let t = target(crate::lint::testing::CLEAN);
+        let found = run_with(
+            &ToolOutside,
+            "{tools: {allow: ['read', 'ls', 'web_fetch', 'message']}}",
+            Some(&t),
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("`web_fetch`"));
+    }
+
+    #[test]
+    fn quiet_when_every_tool_is_allowed() {
+        let t = target(crate::lint::testing::CLEAN);
+        assert!(run_with(&ToolOutside, "{tools: {allow: ['read', 'ls']}}", Some(&t)).is_empty());
+        assert!(run_with(&ToolOutside, "{}", None).is_empty());
+    }
+}

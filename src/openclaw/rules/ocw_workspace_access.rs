@@ -1,0 +1,91 @@
+use crate::openclaw::{Context, Rule};
+use crate::policy::model::WorkspaceAccess as Access;
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OCW004",
+    name: "ocw-workspace-access",
+    summary: "the agent's sandbox workspace access is wider than the WPC's",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OCW004.md"),
+};
+
+pub struct WorkspaceAccess;
+
+impl Rule for WorkspaceAccess {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(target) = cx.target else { return };
+        let root = cx.root;
+        let allowed = target.policy.wpc.constraints.sandbox.workspace_access;
+        for agent in cx.target_agents() {
+            let node = agent.scope.sandbox(&["workspaceAccess"]);
+            let access = match node.and_then(|n| n.as_str()).unwrap_or("none") {
+                "none" => Access::None,
+                "ro" => Access::Ro,
+                _ => Access::Rw,
+            };
+            if access > allowed {
+                let at = node.or(agent.scope.node).unwrap_or(root);
+                cx.report(
+                    at,
+                    format!(
+                        "agent `{}` has workspace access `{}`, wider than WPC `{}` allows (`{}`)",
+                        agent.scope.id,
+                        name(access),
+                        target.policy.name(),
+                        name(allowed)
+                    ),
+                )
+                .help = Some(format!(
+                    "set `sandbox.workspaceAccess: \"{}\"`",
+                    name(allowed)
+                ));
+            }
+        }
+    }
+}
+
+fn name(access: Access) -> &'static str {
+    match access {
+        Access::None => "none",
+        Access::Ro => "ro",
+        Access::Rw => "rw",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::{run_with, target};
+
+    #[test]
+    fn fires_on_rw_against_ro() {
+        let t = target(crate::lint::testing::CLEAN);
+        assert_eq!(
+            run_with(
+                &WorkspaceAccess,
+                "{agents: {entries: {a: {sandbox: {workspaceAccess: 'rw'}}}}}",
+                Some(&t)
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_on_ro_or_default() {
+        let t = target(crate::lint::testing::CLEAN);
+        assert!(
+            run_with(
+                &WorkspaceAccess,
+                "{agents: {defaults: {sandbox: {workspaceAccess: 'ro'}}}}",
+                Some(&t)
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,69 @@
+use super::open_channel;
+use crate::openclaw::catalog;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC028",
+    name: "open-channels-control-plane",
+    summary: "a channel is open to anyone while an agent can change the gateway itself",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC028.md"),
+};
+
+pub struct OpenChannelsControlPlane;
+
+impl Rule for OpenChannelsControlPlane {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        let Some(open_at) = open_channel(root) else {
+            return;
+        };
+        let agents = cx.agents;
+        for agent in agents {
+            let tools: Vec<&str> = catalog::CONTROL_PLANE_TOOLS
+                .iter()
+                .copied()
+                .filter(|t| agent.has(t))
+                .collect();
+            if !tools.is_empty() {
+                let at = agent.scope.node.unwrap_or(root);
+                cx.report(at, format!("agent `{}` has control-plane tools ({}) while a channel is open to anyone ({open_at})", agent.scope.id, tools.join(", ")))
+                    .help = Some("deny `automations`, `gateway` and `plugins` (group:automation)".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_when_gateway_is_reachable() {
+        assert_eq!(
+            run(
+                &OpenChannelsControlPlane,
+                "{channels: {telegram: {dmPolicy: 'open'}}, tools: {profile: 'messaging'}}"
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_when_denied() {
+        assert!(
+            run(
+                &OpenChannelsControlPlane,
+                "{channels: {telegram: {dmPolicy: 'open'}}, tools: {deny: ['group:automation']}}"
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,83 @@
+use super::{elevated_enabled, open_channel};
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC026",
+    name: "open-channels-elevated",
+    summary: "a channel is open to anyone while elevated exec is enabled",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC026.md"),
+};
+
+pub struct OpenChannelsElevated;
+
+impl Rule for OpenChannelsElevated {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        let Some(open_at) = open_channel(root) else {
+            return;
+        };
+        if elevated_enabled(root) {
+            let at = cx.at(&["tools", "elevated", "enabled"]);
+            cx.report(
+                at,
+                format!(
+                    "elevated exec is not disabled while a channel policy is `open` ({open_at})"
+                ),
+            )
+            .help = Some(
+                "set `tools.elevated.enabled: false`, or make the channel `allowlist`/`pairing`"
+                    .into(),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_when_open_and_elevated_by_default() {
+        assert_eq!(
+            run(
+                &OpenChannelsElevated,
+                "{channels: {whatsapp: {groupPolicy: 'open'}}}"
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            run(
+                &OpenChannelsElevated,
+                "{channels: {x: {accounts: {a: {dm: {policy: 'open'}}}}}}"
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_when_elevated_is_off() {
+        assert!(
+            run(
+                &OpenChannelsElevated,
+                "{tools: {elevated: {enabled: false}}, channels: {whatsapp: {groupPolicy: 'open'}}}"
+            )
+            .is_empty()
+        );
+        assert!(
+            run(
+                &OpenChannelsElevated,
+                "{channels: {whatsapp: {groupPolicy: 'allowlist'}}}"
+            )
+            .is_empty()
+        );
+    }
+}

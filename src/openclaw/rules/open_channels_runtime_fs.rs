@@ -1,0 +1,82 @@
+use super::open_channel;
+use crate::openclaw::catalog;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC027",
+    name: "open-channels-runtime-fs",
+    summary: "a channel is open to anyone while an agent has unsandboxed runtime or fs tools",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC027.md"),
+};
+
+pub struct OpenChannelsRuntimeFs;
+
+impl Rule for OpenChannelsRuntimeFs {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        let Some(open_at) = open_channel(root) else {
+            return;
+        };
+        let workspace_only = root
+            .at(&["tools", "fs", "workspaceOnly"])
+            .and_then(crate::openclaw::json5::Node::as_bool)
+            == Some(true);
+        let agents = cx.agents;
+        for agent in agents {
+            if agent.scope.sandbox_mode() == "all" {
+                continue;
+            }
+            let runtime: Vec<&str> = catalog::RUNTIME_TOOLS
+                .iter()
+                .copied()
+                .filter(|t| agent.has(t))
+                .collect();
+            let fs: Vec<&str> = catalog::FS_TOOLS
+                .iter()
+                .copied()
+                .filter(|t| agent.has(t))
+                .collect();
+            let at = agent.scope.node.unwrap_or(root);
+            if !runtime.is_empty() {
+                cx.report_as(at, Severity::Error, format!("agent `{}` can run {} outside a sandbox while a channel is open to anyone ({open_at})", agent.scope.id, runtime.join(", ")))
+                    .help = Some("sandbox `mode: \"all\"`, deny group:runtime, or close the channel".into());
+            } else if !fs.is_empty() && !workspace_only {
+                cx.report_as(at, Severity::Warning, format!("agent `{}` has file tools ({}) outside a sandbox and without `tools.fs.workspaceOnly` while a channel is open to anyone ({open_at})", agent.scope.id, fs.join(", ")))
+                    .help = Some("set `tools.fs.workspaceOnly: true` or sandbox `mode: \"all\"`".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_for_each_unsandboxed_agent() {
+        let text = "{channels: {telegram: {dmPolicy: 'open'}}, agents: {entries: {a: {}, b: {sandbox: {mode: 'all'}}}}}";
+        assert_eq!(run(&OpenChannelsRuntimeFs, text).len(), 2);
+        let fs_only =
+            "{channels: {telegram: {dmPolicy: 'open'}}, tools: {deny: ['group:runtime']}}";
+        assert!(run(&OpenChannelsRuntimeFs, fs_only)[0].contains(" warning "));
+    }
+
+    #[test]
+    fn quiet_when_sandboxed_or_closed() {
+        assert!(run(&OpenChannelsRuntimeFs, "{agents: {defaults: {sandbox: {mode: 'all'}}}, channels: {telegram: {dmPolicy: 'open'}}}").is_empty());
+        assert!(
+            run(
+                &OpenChannelsRuntimeFs,
+                "{channels: {telegram: {dmPolicy: 'pairing'}}}"
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,97 @@
+use super::shared_secrets;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC033",
+    name: "placeholder-secret",
+    summary: "a gateway or hooks secret is blank or a placeholder",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC033.md"),
+};
+
+pub struct PlaceholderSecret;
+
+impl Rule for PlaceholderSecret {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        for node in shared_secrets(root) {
+            let Some(value) = node.as_str() else { continue };
+            if is_placeholder(value) {
+                cx.report(
+                    node,
+                    format!("the secret is `{value}`, a placeholder anyone can guess"),
+                )
+                .help = Some(
+                    "generate a random secret of 32+ characters and reference it as `${VAR}`"
+                        .into(),
+                );
+            }
+        }
+    }
+}
+
+/// Values OpenClaw treats as known-weak, plus common template leftovers.
+pub(super) fn is_placeholder(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    v.is_empty()
+        || (v.starts_with('<') && v.ends_with('>'))
+        || [
+            "undefined",
+            "null",
+            "changeme",
+            "change-me",
+            "change_me",
+            "password",
+            "token",
+            "secret",
+            "todo",
+            "xxx",
+            "replace-me",
+            "your-token-here",
+            "your_token_here",
+            "example",
+        ]
+        .contains(&v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_placeholders() {
+        assert_eq!(
+            run(
+                &PlaceholderSecret,
+                "{gateway: {auth: {mode: 'token', token: 'changeme'}}}"
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            run(
+                &PlaceholderSecret,
+                "{gateway: {auth: {password: ''}}, hooks: {enabled: true, token: '<token>'}}"
+            )
+            .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn quiet_on_real_secrets() {
+        assert!(
+            run(
+                &PlaceholderSecret,
+                "{gateway: {auth: {token: '${OPENCLAW_GATEWAY_TOKEN}'}}}"
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,72 @@
+use crate::openclaw::json5::Node;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC047",
+    name: "plugins-no-allowlist",
+    summary: "plugins or MCP servers are configured without `plugins.allow`",
+    default_severity: Severity::Warning,
+    doc: include_str!("../../../docs/rules/OC047.md"),
+};
+
+pub struct PluginsNoAllowlist;
+
+impl Rule for PluginsNoAllowlist {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        if root.at(&["plugins", "enabled"]).and_then(Node::as_bool) == Some(false) {
+            return;
+        }
+        let configured = [
+            &["plugins", "entries"][..],
+            &["plugins", "load", "paths"],
+            &["mcp", "servers"],
+        ]
+        .into_iter()
+        .find_map(|path| {
+            let node = root.at(path)?;
+            (!node.members().is_empty() || node.as_array().is_some_and(|a| !a.is_empty()))
+                .then_some(node)
+        });
+        let allow = root.at(&["plugins", "allow"]).and_then(Node::as_array);
+        if let (Some(at), true) = (configured, allow.is_none_or(<[Node]>::is_empty)) {
+            cx.report(at, "plugins load without an allowlist: any plugin found on disk runs with the gateway's rights")
+                .help = Some("list the plugin ids in `plugins.allow`".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_without_allow() {
+        assert_eq!(
+            run(
+                &PluginsNoAllowlist,
+                "{mcp: {servers: {gh: {command: 'x'}}}}"
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_with_allow_or_nothing() {
+        assert!(
+            run(
+                &PluginsNoAllowlist,
+                "{plugins: {allow: ['gh'], entries: {gh: {}}}}"
+            )
+            .is_empty()
+        );
+        assert!(run(&PluginsNoAllowlist, "{}").is_empty());
+    }
+}

@@ -1,0 +1,61 @@
+use super::find_keys;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC044",
+    name: "profile-full",
+    summary: "a tool profile is `full`",
+    default_severity: Severity::Warning,
+    doc: include_str!("../../../docs/rules/OC044.md"),
+};
+
+pub struct ProfileFull;
+
+impl Rule for ProfileFull {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let mut profiles = Vec::new();
+        for scope in [cx.root.get("tools"), cx.root.get("agents")]
+            .into_iter()
+            .flatten()
+        {
+            find_keys(scope, &|k| k == "profile", &mut profiles);
+        }
+        for (_, node) in profiles {
+            if node.as_str() == Some("full") {
+                cx.report(
+                    node,
+                    "profile `full` allows every tool, including optional plugin tools",
+                )
+                .help = Some("use `coding`, `messaging` or `minimal` plus `alsoAllow`".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_full() {
+        assert_eq!(
+            run(
+                &ProfileFull,
+                "{tools: {profile: 'full'}, agents: {entries: {a: {tools: {profile: 'full'}}}}}"
+            )
+            .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn quiet_on_coding() {
+        assert!(run(&ProfileFull, "{tools: {profile: 'coding'}}").is_empty());
+    }
+}

@@ -1,0 +1,62 @@
+use super::{critical_if, non_loopback, str_at};
+use crate::openclaw::json5::Node;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC013",
+    name: "real-ip-fallback",
+    summary: "client IPs are taken from spoofable headers",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC013.md"),
+};
+
+pub struct RealIpFallback;
+
+impl Rule for RealIpFallback {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        let Some(flag) = root.at(&["gateway", "allowRealIpFallback"]) else {
+            return;
+        };
+        if flag.as_bool() != Some(true) {
+            return;
+        }
+        let remote_proxy = str_at(root, &["gateway", "auth", "mode"]) == Some("trusted-proxy")
+            && root
+                .at(&["gateway", "trustedProxies"])
+                .and_then(Node::as_array)
+                .unwrap_or_default()
+                .iter()
+                .any(|p| !matches!(p.as_str(), Some("127.0.0.1" | "::1")));
+        cx.report_as(flag, critical_if(non_loopback(root) || remote_proxy), "`allowRealIpFallback` trusts X-Real-IP from any client, so rate limits and local-only checks can be spoofed")
+            .help = Some("keep `gateway.allowRealIpFallback: false`".into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_when_enabled() {
+        assert_eq!(
+            run(
+                &RealIpFallback,
+                "{gateway: {bind: 'lan', allowRealIpFallback: true}}"
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_when_off() {
+        assert!(run(&RealIpFallback, "{gateway: {allowRealIpFallback: false}}").is_empty());
+    }
+}

@@ -1,0 +1,85 @@
+use crate::openclaw::catalog;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC040",
+    name: "sandbox-off-runtime-tools",
+    summary: "an agent can run commands while its sandbox is off or non-main",
+    default_severity: Severity::Warning,
+    doc: include_str!("../../../docs/rules/OC040.md"),
+};
+
+pub struct SandboxOffRuntimeTools;
+
+impl Rule for SandboxOffRuntimeTools {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        let agents = cx.agents;
+        for agent in agents {
+            let mode = agent.scope.sandbox_mode();
+            let runtime: Vec<&str> = catalog::RUNTIME_TOOLS
+                .iter()
+                .copied()
+                .filter(|t| agent.has(t))
+                .collect();
+            if mode == "all" || runtime.is_empty() {
+                continue;
+            }
+            let at = agent
+                .scope
+                .sandbox(&["mode"])
+                .or(agent.scope.node)
+                .unwrap_or_else(|| root.nearest(&["agents", "defaults", "sandbox"]));
+            cx.report(at, format!("agent `{}` has {} while its sandbox mode is `{mode}`: commands run on the gateway host", agent.scope.id, runtime.join(", ")))
+                .help = Some("set `sandbox.mode: \"all\"`, or deny group:runtime for this agent".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_the_default_config() {
+        assert_eq!(
+            run(&SandboxOffRuntimeTools, "{}"),
+            [
+                "1:1 warning agent `defaults` has exec, process while its sandbox mode is `off`: commands run on the gateway host"
+            ]
+        );
+        assert_eq!(
+            run(
+                &SandboxOffRuntimeTools,
+                "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}"
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_provider_policy_does_not_hide_exec_from_the_audit() {
+        // Another session of the agent may run on another model.
+        let text = "{tools: {byProvider: {openai: {deny: ['group:runtime']}}}, agents: {entries: {a: {model: 'openai/gpt-5'}}}}";
+        assert_eq!(run(&SandboxOffRuntimeTools, text).len(), 2);
+    }
+
+    #[test]
+    fn quiet_when_sandboxed_or_without_runtime() {
+        assert!(
+            run(
+                &SandboxOffRuntimeTools,
+                "{agents: {defaults: {sandbox: {mode: 'all'}}}}"
+            )
+            .is_empty()
+        );
+        assert!(run(&SandboxOffRuntimeTools, "{tools: {profile: 'messaging'}}").is_empty());
+    }
+}

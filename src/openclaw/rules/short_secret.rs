@@ -1,0 +1,64 @@
+use super::placeholder_secret::is_placeholder;
+use super::shared_secrets;
+use crate::openclaw::load::references_env;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC048",
+    name: "short-secret",
+    summary: "a gateway or hooks secret is shorter than 24 characters",
+    default_severity: Severity::Warning,
+    doc: include_str!("../../../docs/rules/OC048.md"),
+};
+
+pub struct ShortSecret;
+
+impl Rule for ShortSecret {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        for node in shared_secrets(root) {
+            let Some(value) = node.as_str() else { continue };
+            if !references_env(node) && !is_placeholder(value) && value.chars().count() < 24 {
+                cx.report(
+                    node,
+                    format!(
+                        "the secret is {} characters; 24 is the minimum OpenClaw recommends",
+                        value.chars().count()
+                    ),
+                )
+                .help = Some("generate a random secret of 32+ characters".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_short_tokens() {
+        assert_eq!(
+            run(&ShortSecret, "{gateway: {auth: {token: 'abc123'}}}").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_on_long_or_env_tokens() {
+        assert!(run(&ShortSecret, "{gateway: {auth: {token: '${T}'}}}").is_empty());
+        assert!(
+            run(
+                &ShortSecret,
+                "{gateway: {auth: {token: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}}}"
+            )
+            .is_empty()
+        );
+    }
+}

@@ -1,0 +1,49 @@
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC014",
+    name: "tailscale-funnel",
+    summary: "the gateway is published to the internet through Tailscale Funnel",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC014.md"),
+};
+
+pub struct TailscaleFunnel;
+
+impl Rule for TailscaleFunnel {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        if let Some(mode) = cx.root.at(&["gateway", "tailscale", "mode"]) {
+            if mode.as_str() == Some("funnel") {
+                cx.report(
+                    mode,
+                    "Tailscale Funnel publishes the gateway on the public internet",
+                )
+                .help = Some("use `serve` (tailnet only) or `off`".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_funnel() {
+        assert_eq!(
+            run(&TailscaleFunnel, "{gateway: {tailscale: {mode: 'funnel'}}}").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_on_serve() {
+        assert!(run(&TailscaleFunnel, "{gateway: {tailscale: {mode: 'serve'}}}").is_empty());
+    }
+}

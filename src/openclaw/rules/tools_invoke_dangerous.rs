@@ -1,0 +1,75 @@
+use super::{critical_if, non_loopback, tailscale_funnel};
+use crate::openclaw::catalog;
+use crate::openclaw::json5::Node;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC017",
+    name: "tools-invoke-dangerous",
+    summary: "`gateway.tools.allow` re-enables a dangerous tool over HTTP",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC017.md"),
+};
+
+pub struct ToolsInvokeDangerous;
+
+impl Rule for ToolsInvokeDangerous {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let root = cx.root;
+        let deny: Vec<String> = root
+            .at(&["gateway", "tools", "deny"])
+            .and_then(Node::as_array)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| n.as_str().map(catalog::normalize))
+            .collect();
+        let severity = critical_if(non_loopback(root) || tailscale_funnel(root));
+        for entry in root
+            .at(&["gateway", "tools", "allow"])
+            .and_then(Node::as_array)
+            .unwrap_or_default()
+        {
+            let Some(name) = entry.as_str().map(catalog::normalize) else {
+                continue;
+            };
+            if catalog::HTTP_DEFAULT_DENY.contains(&name.as_str()) && !deny.contains(&name) {
+                cx.report_as(entry, severity, format!("`{name}` is denied over `POST /tools/invoke` by default; this entry lets HTTP callers run it"))
+                    .help = Some("remove it from `gateway.tools.allow`".into());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_exec() {
+        assert_eq!(
+            run(
+                &ToolsInvokeDangerous,
+                "{gateway: {bind: 'lan', tools: {allow: ['bash', 'read']}}}"
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn quiet_on_safe_tools() {
+        assert!(
+            run(
+                &ToolsInvokeDangerous,
+                "{gateway: {tools: {allow: ['read'], deny: []}}}"
+            )
+            .is_empty()
+        );
+    }
+}

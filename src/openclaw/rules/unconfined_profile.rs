@@ -1,0 +1,58 @@
+use super::docker_blocks;
+use crate::openclaw::{Context, Rule};
+use crate::report::{RuleMeta, Severity};
+
+static META: RuleMeta = RuleMeta {
+    code: "OC031",
+    name: "unconfined-profile",
+    summary: "the sandbox container runs without seccomp or AppArmor confinement",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/OC031.md"),
+};
+
+pub struct UnconfinedProfile;
+
+impl Rule for UnconfinedProfile {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        for (path, docker) in docker_blocks(cx) {
+            for key in ["seccompProfile", "apparmorProfile"] {
+                let Some(node) = docker.get(key) else {
+                    continue;
+                };
+                if node
+                    .as_str()
+                    .is_some_and(|p| p.eq_ignore_ascii_case("unconfined"))
+                {
+                    cx.report(node, format!("{path}.{key} is `unconfined`: the container loses a kernel-level confinement layer"))
+                        .help = Some("remove the setting (Docker's default profile applies)".into());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::run;
+
+    #[test]
+    fn fires_on_unconfined() {
+        assert_eq!(run(&UnconfinedProfile, "{agents: {defaults: {sandbox: {docker: {seccompProfile: 'unconfined', apparmorProfile: 'Unconfined'}}}}}").len(), 2);
+    }
+
+    #[test]
+    fn quiet_on_defaults() {
+        assert!(
+            run(
+                &UnconfinedProfile,
+                "{agents: {defaults: {sandbox: {docker: {seccompProfile: '/etc/seccomp.json'}}}}}"
+            )
+            .is_empty()
+        );
+    }
+}
