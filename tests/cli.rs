@@ -426,3 +426,52 @@ fn completions_and_man_page_are_generated_from_the_cli() {
         Some(2)
     );
 }
+
+// ---- ci -------------------------------------------------------------------------
+
+#[test]
+fn ci_passes_on_the_example_and_reports_every_stage() {
+    let out = run(&root(), &["ci", "examples/repo"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    for stage in [
+        "check    passed",
+        "test     passed",
+        "audit    passed",
+        "bundles  skipped",
+    ] {
+        assert!(text.contains(stage), "{text}");
+    }
+}
+
+#[test]
+fn ci_in_github_actions_writes_annotations_a_summary_and_sarif() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let sarif = dir.path().join("wpc.sarif");
+    let out = wpc(&fixtures())
+        .args(["ci", "broken", "--sarif", sarif.to_str().unwrap()])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("check    FAILED"), "{text}");
+    assert!(
+        text.contains("::error file=broken/policies/risky.toml,line=6,col=10,title=WPC006::"),
+        "{text}"
+    );
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary.starts_with("earlier step\n## wpc ci"), "{summary}");
+    assert!(
+        summary.contains("| check | ❌ failed | 1 | 4 |"),
+        "{summary}"
+    );
+    assert!(summary.contains("`WPC006`"), "{summary}");
+    let log: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let validator = json_schema("tests/vectors/sarif/sarif-schema-2.1.0.json");
+    assert!(validator.is_valid(&log));
+    assert!(!log["runs"][0]["results"].as_array().unwrap().is_empty());
+}

@@ -4,11 +4,11 @@ use anyhow::Context as _;
 
 use super::hash::load_or_report;
 use super::{Outcome, color_stdout, eprint, print};
-use crate::config::{Config, Level};
+use crate::config::Config;
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{Trust, verify_envelope};
-use crate::openclaw::{self, AuditOptions, Env, Levels, LoadOptions, Target, ToolMap};
+use crate::openclaw::{self, AuditOptions, Env, LoadOptions, Target, ToolMap, mappings};
 use crate::policy::{Document, Policy};
 use crate::report::{Finding, Format, Report, Severity};
 
@@ -73,7 +73,7 @@ fn run_openclaw(args: OpenclawArgs) -> anyhow::Result<Outcome> {
     let config = load_config(args.config.as_deref())?;
     let options = AuditOptions {
         load: load_options(args.env && !args.no_env),
-        levels: levels(&config)?,
+        levels: mappings::levels(&config).map_err(anyhow::Error::msg)?,
     };
     let tool_map = ToolMap::with_overrides(&config.settings.openclaw_audit.tool_map);
     let Some(jobs) = jobs(&args, &config, &tool_map)? else {
@@ -129,35 +129,6 @@ fn load_options(env: bool) -> LoadOptions {
     }
 }
 
-/// `[openclaw_audit.rules]`, refusing codes that name no rule (a typo would
-/// silently keep a rule at its default level) and loading checks.
-fn levels(config: &Config) -> anyhow::Result<Levels> {
-    let mut levels = Levels::new();
-    for (code, level) in &config.settings.openclaw_audit.rules {
-        let Some(meta) = openclaw::find_rule(code) else {
-            anyhow::bail!(
-                "[openclaw_audit.rules]: unknown rule `{code}` (`wpc rule --list` lists the rules)"
-            );
-        };
-        if openclaw::BUILTIN
-            .iter()
-            .any(|b| b.code == meta.code && b.code != openclaw::codes::ENV_UNSET)
-        {
-            anyhow::bail!(
-                "[openclaw_audit.rules]: `{code}` is a loading check; its level cannot be changed"
-            );
-        }
-        let severity = match level {
-            Level::Error => Some(Severity::Error),
-            Level::Warning => Some(Severity::Warning),
-            Level::Info => Some(Severity::Info),
-            Level::Off => None,
-        };
-        levels.insert(meta.code.to_owned(), severity);
-    }
-    Ok(levels)
-}
-
 /// A config to audit, with the WPC it must conform to.
 type Job = (PathBuf, Option<Target>);
 
@@ -206,7 +177,7 @@ fn jobs(
         let target = match mapping {
             None => None,
             Some(m) => {
-                let file = policy_file(config, &m.policy);
+                let file = mappings::policy_file(config, &m.policy);
                 let Some(policy) = load_or_report(&file)? else {
                     return Ok(None);
                 };
@@ -256,16 +227,6 @@ fn load_policy(file: &Path, config: &Config) -> anyhow::Result<Option<Policy>> {
 
 fn target(policy: Policy, tool_map: &ToolMap, agent: Option<String>) -> anyhow::Result<Target> {
     Ok(Target::new(policy, tool_map.clone(), agent)?)
-}
-
-/// A mapping's `policy` is a policy name (in the policies folder) or a path
-/// relative to `wpc.toml`.
-fn policy_file(config: &Config, policy: &str) -> PathBuf {
-    if policy.ends_with(".toml") || policy.contains('/') {
-        config.root.join(policy)
-    } else {
-        config.policies_dir().join(format!("{policy}.toml"))
-    }
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -7,6 +7,7 @@
 
 mod audit;
 mod check;
+mod ci;
 mod compile;
 mod completions;
 mod decide;
@@ -46,6 +47,8 @@ pub struct Cli {
 enum Command {
     /// Schema-check and lint policies and the repository config.
     Check(check::Args),
+    /// Everything CI checks (check, test, audit), in one report.
+    Ci(ci::Args),
     /// Rewrite policies in the canonical layout (or check that they are).
     Fmt(fmt::Args),
     /// Print a policy's hash (policy_hash_b64u).
@@ -109,6 +112,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Ci(args) => ci::run(args),
         Command::Fmt(args) => fmt::run(args),
         Command::Hash(args) => hash::run(args),
         Command::Compile(args) => compile::run(args),

@@ -1,13 +1,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
 use super::check::resolve;
 use super::{Outcome, color_stdout, print};
-use crate::decide::suite::{self, SuiteResult};
+use crate::decide::suite;
 use crate::policy::files;
-use crate::report::{Finding, Format, Report};
+use crate::report::{Format, Report};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -33,43 +31,32 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         inputs.iter().map(|path| as_test_input(path)).collect()
     };
-    let (test_files, mut problems) = files::collect_tests(&inputs, &config.root)?;
-    let results: Vec<Result<SuiteResult, Vec<Finding>>> =
-        test_files.par_iter().map(|file| suite::run(file)).collect();
-
-    let (mut passed, mut failed) = (0usize, 0usize);
+    let run = suite::run_all(&inputs, &config.root)?;
     let mut out = String::new();
-    for result in results {
-        match result {
-            Ok(suite) => {
-                for case in &suite.cases {
-                    if case.passed() {
-                        passed += 1;
-                        continue;
-                    }
-                    failed += 1;
-                    let at = &case.location;
-                    let _ = writeln!(
-                        out,
-                        "FAIL {}:{}:{} {}\n  expected {}, got {}: {}",
-                        at.path().display(),
-                        at.line,
-                        at.column,
-                        case.name,
-                        case.expected,
-                        case.decision.verdict,
-                        case.decision
-                    );
-                }
-            }
-            Err(findings) => {
-                failed += 1;
-                problems.extend(findings);
-            }
-        }
+    for case in run
+        .suites
+        .iter()
+        .flat_map(|s| &s.cases)
+        .filter(|c| !c.passed())
+    {
+        let at = &case.location;
+        let _ = writeln!(
+            out,
+            "FAIL {}:{}:{} {}\n  expected {}, got {}: {}",
+            at.path().display(),
+            at.line,
+            at.column,
+            case.name,
+            case.expected,
+            case.decision.verdict,
+            case.decision
+        );
     }
+    let (passed, failed) = (run.passed(), run.failed());
+    let problems = run.problems;
+    let test_files = run.files;
     if !problems.is_empty() {
-        let report = Report::new(problems, test_files.len());
+        let report = Report::new(problems, test_files);
         out.push_str(&report.render(Format::Text, &[], color_stdout()));
     }
     let _ = writeln!(out, "{passed} passed, {failed} failed");

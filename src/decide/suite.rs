@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use super::{Call, Decision, Engine, Verdict};
 use crate::policy::document::{Document, SCHEMA};
-use crate::policy::files::TEST_SUFFIX;
+use crate::policy::files::{self, CollectError, TEST_SUFFIX};
 use crate::policy::schema::{self, Schema};
 use crate::policy::{Policy, read_source};
 use crate::report::{Finding, Location, Severity};
@@ -61,6 +62,85 @@ pub fn test_path(policy_file: &Path) -> Option<PathBuf> {
     let name = policy_file.file_name()?.to_str()?;
     let stem = name.strip_suffix(".toml")?;
     Some(policy_file.with_file_name(format!("{stem}{TEST_SUFFIX}")))
+}
+
+/// Code of a policy test case that got another verdict than it expects,
+/// when failures are reported as findings (`wpc ci`).
+pub const CASE_FAILED: &str = "TST001";
+
+/// Every test file under `inputs`, run in parallel.
+#[derive(Debug, Default)]
+pub struct TestRun {
+    pub suites: Vec<SuiteResult>,
+    /// Test files (or their policies) that could not be run, and entries
+    /// skipped while collecting them.
+    pub problems: Vec<Finding>,
+    /// How many test files were found.
+    pub files: usize,
+    /// Test files that could not be run (each counts as one failure).
+    pub broken_files: usize,
+}
+
+impl TestRun {
+    pub fn passed(&self) -> usize {
+        self.suites
+            .iter()
+            .flat_map(|s| &s.cases)
+            .filter(|c| c.passed())
+            .count()
+    }
+
+    pub fn failed(&self) -> usize {
+        let cases = self
+            .suites
+            .iter()
+            .flat_map(|s| &s.cases)
+            .filter(|c| !c.passed())
+            .count();
+        cases + self.broken_files
+    }
+
+    /// Each failing case as an error located at its `[[case]]`.
+    pub fn failures(&self) -> impl Iterator<Item = Finding> + '_ {
+        self.suites
+            .iter()
+            .flat_map(|s| &s.cases)
+            .filter(|c| !c.passed())
+            .map(|case| {
+                let mut finding = Finding::new(
+                    CASE_FAILED,
+                    Severity::Error,
+                    format!(
+                        "test `{}` expected {}, got {}: {}",
+                        case.name, case.expected, case.decision.verdict, case.decision
+                    ),
+                );
+                finding.location = Some(case.location.clone());
+                finding
+            })
+    }
+}
+
+/// Run every test file under `inputs` (files or folders).
+pub fn run_all(inputs: &[PathBuf], root: &Path) -> Result<TestRun, CollectError> {
+    let (test_files, problems) = files::collect_tests(inputs, root)?;
+    let results: Vec<Result<SuiteResult, Vec<Finding>>> =
+        test_files.par_iter().map(|file| run(file)).collect();
+    let mut run = TestRun {
+        problems,
+        files: test_files.len(),
+        ..TestRun::default()
+    };
+    for result in results {
+        match result {
+            Ok(suite) => run.suites.push(suite),
+            Err(findings) => {
+                run.broken_files += 1;
+                run.problems.extend(findings);
+            }
+        }
+    }
+    Ok(run)
 }
 
 /// Load a test file and its policy and run every case. Problems with either

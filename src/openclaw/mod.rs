@@ -13,6 +13,7 @@ pub mod compile;
 pub mod conformance;
 pub mod json5;
 pub mod load;
+pub mod mappings;
 mod rules;
 pub mod scope;
 pub mod tools;

@@ -1,0 +1,219 @@
+//! `wpc ci`: everything a policy repository checks in CI, in one process and
+//! one report: `check`, `test`, the OpenClaw audit of every `[[openclaw]]`
+//! mapping, and (once it lands) proof bundle verification.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::decide::suite::{self, CASE_FAILED};
+use crate::lint::{self, CheckError};
+use crate::openclaw::{self, LoadOptions, mappings};
+use crate::report::{Finding, Report, RuleInfo, Severity};
+
+/// One stage of the run.
+#[derive(Debug)]
+pub struct Stage {
+    pub name: &'static str,
+    /// Units that passed and failed: files for `check`, cases for `test`,
+    /// configs for `audit`.
+    pub passed: usize,
+    pub failed: usize,
+    pub report: Report,
+    /// Why a stage did not run, or what it could not do.
+    pub note: Option<String>,
+}
+
+impl Stage {
+    fn from_report(name: &'static str, report: Report, units: usize) -> Stage {
+        let failed = files_with_errors(&report);
+        Stage {
+            name,
+            passed: units.saturating_sub(failed),
+            failed,
+            report,
+            note: None,
+        }
+    }
+
+    fn skipped(name: &'static str, why: impl Into<String>) -> Stage {
+        Stage {
+            name,
+            passed: 0,
+            failed: 0,
+            report: Report::default(),
+            note: Some(why.into()),
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.failed == 0 && !self.report.fails_at(Severity::Error)
+    }
+}
+
+/// The stages of one run.
+#[derive(Debug)]
+pub struct CiReport {
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CiError {
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    #[error(transparent)]
+    Tests(#[from] crate::policy::files::CollectError),
+    #[error("{0}")]
+    Audit(String),
+}
+
+/// Run every stage on the repository of `config`.
+pub fn run(config: &Config, config_findings: Vec<Finding>) -> Result<CiReport, CiError> {
+    let check = lint::check(config, config_findings, &[])?;
+    let checked = check.files_checked;
+    let check = Stage::from_report("check", check, checked);
+
+    let tests = suite::run_all(&[config.policies_dir()], &config.root)?;
+    let mut findings = tests.problems.clone();
+    findings.extend(tests.failures());
+    let test = Stage {
+        name: "test",
+        passed: tests.passed(),
+        failed: tests.failed(),
+        report: Report::new(findings, tests.files),
+        note: None,
+    };
+
+    let audit = if config.settings.openclaw.is_empty() {
+        Stage::skipped("audit", "no [[openclaw]] mapping in wpc.toml")
+    } else {
+        let (findings, configs) =
+            mappings::audit_mappings(config, LoadOptions::default()).map_err(CiError::Audit)?;
+        Stage::from_report("audit", Report::new(findings, configs), configs)
+    };
+
+    let bundles = if config.settings.bundles.paths.is_empty() {
+        Stage::skipped("bundles", "no [bundles] paths in wpc.toml")
+    } else {
+        Stage::skipped(
+            "bundles",
+            "proof bundle verification is not part of `wpc ci` yet",
+        )
+    };
+    Ok(CiReport {
+        stages: vec![check, test, audit, bundles],
+    })
+}
+
+impl CiReport {
+    pub fn ok(&self) -> bool {
+        self.stages.iter().all(Stage::ok)
+    }
+
+    /// Every finding of every stage, for annotations and SARIF.
+    pub fn findings(&self) -> Report {
+        let findings: Vec<Finding> = self
+            .stages
+            .iter()
+            .flat_map(|s| s.report.findings().iter().cloned())
+            .collect();
+        let files = self.stages.iter().map(|s| s.report.files_checked).sum();
+        Report::new(findings, files)
+    }
+
+    /// One line per stage.
+    pub fn summary_text(&self) -> String {
+        let mut out = String::new();
+        for stage in &self.stages {
+            let verdict = match (&stage.note, stage.ok()) {
+                (Some(_), _) if stage.passed + stage.failed == 0 => "skipped",
+                (_, true) => "passed",
+                (_, false) => "FAILED",
+            };
+            let _ = write!(
+                out,
+                "{:<8} {:<8} {} passed, {} failed",
+                stage.name, verdict, stage.passed, stage.failed
+            );
+            if let Some(note) = &stage.note {
+                let _ = write!(out, " ({note})");
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The GitHub job summary: a table of stages, then the worst findings.
+    pub fn summary_markdown(&self) -> String {
+        let mut out = String::from(
+            "## wpc ci\n\n| stage | result | passed | failed | notes |\n|---|---|---|---|---|\n",
+        );
+        for stage in &self.stages {
+            let result = if stage.note.is_some() && stage.passed + stage.failed == 0 {
+                "⏭️ skipped"
+            } else if stage.ok() {
+                "✅ passed"
+            } else {
+                "❌ failed"
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {result} | {} | {} | {} |",
+                stage.name,
+                stage.passed,
+                stage.failed,
+                stage.note.as_deref().unwrap_or("")
+            );
+        }
+        let mut worst: Vec<&Finding> = self
+            .stages
+            .iter()
+            .flat_map(|s| s.report.findings())
+            .filter(|f| f.severity >= Severity::Warning)
+            .collect();
+        worst.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        if !worst.is_empty() {
+            out.push_str(
+                "\n### Findings\n\n| severity | code | where | message |\n|---|---|---|---|\n",
+            );
+            for finding in worst.iter().take(20) {
+                let _ = writeln!(
+                    out,
+                    "| {} | `{}` | `{}` | {} |",
+                    finding.severity,
+                    finding.code,
+                    finding.position(),
+                    finding.message.replace('|', "\\|").replace('\n', " ")
+                );
+            }
+            if worst.len() > 20 {
+                let _ = writeln!(out, "\n…and {} more.", worst.len() - 20);
+            }
+        }
+        out
+    }
+}
+
+/// Every rule a `wpc ci` finding can carry, for SARIF.
+pub fn rule_infos() -> Vec<RuleInfo> {
+    let mut rules = lint::rule_infos();
+    rules.extend(openclaw::rule_infos());
+    rules.push(RuleInfo {
+        code: CASE_FAILED,
+        name: "policy-test-failed",
+        summary: "a policy test case got another verdict than it expects",
+        help_uri: format!("{}/testing-policies.md", crate::DOCS_URL),
+    });
+    rules
+}
+
+fn files_with_errors(report: &Report) -> usize {
+    report
+        .findings()
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .filter_map(Finding::file)
+        .collect::<HashSet<&Path>>()
+        .len()
+}

@@ -1,0 +1,68 @@
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::check::resolve;
+use super::fmt::write_atomically;
+use super::{Outcome, color_stdout, print};
+use crate::ci;
+use crate::report::Format;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "In GitHub Actions (GITHUB_ACTIONS=true) it also prints workflow-command \
+    annotations and appends a markdown summary to $GITHUB_STEP_SUMMARY.\n\
+    Exit status: 0 every stage passed; 1 a stage failed; 2 usage, configuration or I/O error."
+)]
+pub struct Args {
+    /// The repository (a folder with `wpc.toml`). Default: found by walking
+    /// up from the current folder.
+    repo: Option<PathBuf>,
+    /// Also write one SARIF 2.1.0 log of every stage's findings here.
+    #[arg(long, value_name = "FILE")]
+    sarif: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let paths: Vec<PathBuf> = args.repo.into_iter().collect();
+    let (config, config_findings, _) = resolve(None, &paths)?;
+    let report = ci::run(&config, config_findings)?;
+    let all = report.findings();
+    let rules = ci::rule_infos();
+
+    let mut out = String::new();
+    for stage in &report.stages {
+        if !stage.report.findings().is_empty() {
+            out.push_str(&format!("== {}\n", stage.name));
+            out.push_str(&stage.report.render(Format::Text, &rules, color_stdout()));
+        }
+    }
+    out.push_str(&report.summary_text());
+    if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
+        out.push_str(&all.render(Format::Github, &rules, false));
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+            // The summary file is shared by every step of the job: append.
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .with_context(|| {
+                    format!(
+                        "cannot open $GITHUB_STEP_SUMMARY ({})",
+                        PathBuf::from(&path).display()
+                    )
+                })?;
+            file.write_all(report.summary_markdown().as_bytes())?;
+        }
+    }
+    if let Some(sarif) = &args.sarif {
+        write_atomically(sarif, &all.render(Format::Sarif, &rules, false))?;
+    }
+    print(&out)?;
+    Ok(if report.ok() {
+        Outcome::Clean
+    } else {
+        Outcome::Failed
+    })
+}
