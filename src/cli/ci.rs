@@ -56,6 +56,30 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             file.write_all(report.summary_markdown().as_bytes())?;
         }
     }
+    if let Some(path) = std::env::var_os("GITHUB_OUTPUT") {
+        // Step outputs for the action: the verdict and the counts.
+        let findings = all.findings().len();
+        let invalid_bundles = report
+            .stages
+            .iter()
+            .find(|s| s.name == "bundles")
+            .map_or(0, |s| s.failed);
+        let result = if report.ok() { "passed" } else { "failed" };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| {
+                format!(
+                    "cannot open $GITHUB_OUTPUT ({})",
+                    PathBuf::from(&path).display()
+                )
+            })?;
+        writeln!(
+            file,
+            "result={result}\nfindings={findings}\ninvalid-bundles={invalid_bundles}"
+        )?;
+    }
     if let Some(sarif) = &args.sarif {
         write_atomically(sarif, &all.render(Format::Sarif, &rules, false))?;
     }

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The script of the composite action (action.yml). Inputs arrive as WPC_*
+# environment variables; outputs go to $GITHUB_OUTPUT. A test runs this very
+# script with a simulated Actions environment (tests/action.rs).
+set -euo pipefail
+
+action_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+command="${WPC_COMMAND:-ci}"
+path="${WPC_PATH:-.}"
+output="${GITHUB_OUTPUT:-/dev/null}"
+
+# --- obtain the binary -------------------------------------------------------
+install="${WPC_INSTALL:-build}"
+if [[ "$install" == "build" ]]; then
+    cargo build --release --locked --quiet --manifest-path "$action_dir/Cargo.toml"
+    wpc="${CARGO_TARGET_DIR:-$action_dir/target}/release/wpc"
+else
+    wpc="$install"
+fi
+if [[ ! -x "$wpc" ]]; then
+    echo "::error title=wpc::no wpc binary at $wpc (input install)"
+    exit 2
+fi
+if [[ -n "${WPC_VERSION:-}" ]]; then
+    actual="$("$wpc" --version | awk '{print $2}')"
+    if [[ "$actual" != "${WPC_VERSION#v}" ]]; then
+        echo "::error title=wpc::wpc $actual found, version ${WPC_VERSION} requested"
+        exit 2
+    fi
+fi
+
+sarif_args=()
+if [[ -n "${WPC_SARIF:-}" ]]; then
+    sarif_args=(--sarif "$WPC_SARIF")
+fi
+
+# --- run ---------------------------------------------------------------------
+status=0
+case "$command" in
+    ci)
+        # wpc ci writes result, findings and invalid-bundles itself.
+        "$wpc" ci "$path" "${sarif_args[@]}" || status=$?
+        ;;
+    check)
+        "$wpc" check "$path" --format github || status=$?
+        json="$("$wpc" check "$path" --format json --exit-zero)"
+        findings="$(grep -c '"code":' <<<"$json" || true)"
+        if [[ -n "${WPC_SARIF:-}" ]]; then
+            "$wpc" check "$path" --format sarif --exit-zero >"$WPC_SARIF"
+        fi
+        echo "findings=$findings" >>"$output"
+        ;;
+    audit)
+        policy_args=()
+        if [[ -n "${WPC_POLICY:-}" ]]; then
+            policy_args=(--policy "$WPC_POLICY")
+        fi
+        "$wpc" audit openclaw --config "$path/wpc.toml" "${policy_args[@]}" --format github || status=$?
+        ;;
+    pr)
+        (cd "$path" && "$wpc" pr) || status=$?
+        ;;
+    release)
+        (cd "$path" && "$wpc" release) || status=$?
+        ;;
+    bundles)
+        if [[ -z "${WPC_BUNDLES:-}" ]]; then
+            echo "::error title=wpc::input bundles is required for command bundles"
+            exit 2
+        fi
+        policy_args=()
+        if [[ -n "${WPC_POLICY:-}" ]]; then
+            policy_args=(--policy "$WPC_POLICY")
+        fi
+        (cd "$path" && "$wpc" bundle verify "$WPC_BUNDLES" "${policy_args[@]}") || status=$?
+        ;;
+    *)
+        echo "::error title=wpc::unknown command '$command' (ci, pr, release, check, audit, bundles)"
+        exit 2
+        ;;
+esac
+
+if [[ "$command" != "ci" ]]; then
+    if [[ "$status" == 0 ]]; then echo "result=passed" >>"$output"; else echo "result=failed" >>"$output"; fi
+fi
+exit "$status"
