@@ -314,3 +314,18 @@ fn a_name_used_twice_is_an_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn an_oversized_policy_is_refused_before_it_is_read() {
+    let (mut repo, base) = repo(true);
+    let huge = format!("{}\n# {}\n", example(REVIEWER), "x".repeat(1024 * 1024));
+    let head = repo.commit(&[(REVIEWER, Some(&huge))]);
+    let out = wpc(repo.path(), &["diff", &base, &head]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains(&format!("{REVIEWER} at {head} is ")),
+        "{}",
+        stderr(&out)
+    );
+}
