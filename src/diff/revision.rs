@@ -244,27 +244,31 @@ fn policy_entries(
     Ok(wanted)
 }
 
-/// Read and check `entries` at `commit`.
+/// Read and check `entries` at `commit`, in parallel: each worker thread
+/// reads through its own repository handle.
 fn parse(
     repo: &Repo,
     commit: Oid,
     entries: Vec<Entry>,
 ) -> Result<Vec<Result<Policy, Vec<Finding>>>, DiffError> {
-    // Git reads are serial (a repository handle is not shared across
-    // threads); parsing, the schema check and hashing run in parallel.
-    let mut blobs = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let bytes = repo.read_blob(commit, &entry.path, entry.id, MAX_FILE_BYTES + 1)?;
-        blobs.push((entry.path, bytes));
-    }
-    Ok(blobs
+    let location = repo.location().to_path_buf();
+    let results: Vec<Result<Result<Policy, Vec<Finding>>, GitError>> = entries
         .into_par_iter()
-        .map(|(path, bytes)| {
-            decode_source(Path::new(&path), bytes)
-                .map_err(|f| vec![f])
-                .and_then(|source| Policy::from_document(Document::parse(source)?))
-        })
-        .collect())
+        .map_init(
+            || Repo::open(&location),
+            |handle, entry| {
+                let handle = handle.as_ref().map_err(|e| GitError::Open {
+                    path: PathBuf::from(&entry.path),
+                    message: e.to_string(),
+                })?;
+                let bytes = handle.read_blob(commit, &entry.path, entry.id, MAX_FILE_BYTES + 1)?;
+                Ok(decode_source(Path::new(&entry.path), bytes)
+                    .map_err(|f| vec![f])
+                    .and_then(|source| Policy::from_document(Document::parse(source)?)))
+            },
+        )
+        .collect();
+    Ok(results.into_iter().collect::<Result<Vec<_>, GitError>>()?)
 }
 
 /// Add the valid policies to `by_name`; a finding for every invalid file and
