@@ -117,8 +117,7 @@ fn bench(c: &mut Criterion) {
     let repo = Repo::discover(dir.path()).expect("open");
     let run = || {
         let diff = diff::diff_revisions(&repo, base, head, "").expect("diff");
-        let required =
-            approvals::required(&diff.config.settings.approvals, &diff.policies).expect("rules");
+        let required = diff.requirements().expect("rules");
         let statuses = approvals::evaluate(&required, &[]);
         let text = diff::render(&diff, &statuses, false, Format::Markdown);
         (diff, text)

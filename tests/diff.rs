@@ -88,6 +88,7 @@ fn a_widening_change_in_a_bare_repository_exits_1_in_every_format() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(json["format"], "wpc-diff/1");
+    assert_eq!(json["config"], serde_json::json!([]));
     assert_eq!(json["widens"], true);
     let policy = &json["policies"][0];
     assert_eq!(policy["name"], "agent-change-reviewer");
@@ -312,5 +313,42 @@ fn a_name_used_twice_is_an_error() {
         stderr(&out).contains("policy name `agent-change-reviewer` is also used by"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn an_oversized_policy_is_refused_before_it_is_read() {
+    let (mut repo, base) = repo(true);
+    let huge = format!("{}\n# {}\n", example(REVIEWER), "x".repeat(1024 * 1024));
+    let head = repo.commit(&[(REVIEWER, Some(&huge))]);
+    let out = wpc(repo.path(), &["diff", &base, &head]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty());
+    assert!(
+        stderr(&out).contains(&format!("{REVIEWER} at {head} is ")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn loosening_the_approval_rules_is_a_critical_change_held_to_the_old_rules() {
+    let (mut repo, base) = repo(true);
+    let config = example("wpc.toml").replace(
+        r#"widening = { teams = ["acme/security"], min = 1 }"#,
+        r#"widening = { users = ["mallory"], min = 1 }"#,
+    );
+    let head = repo.commit(&[("wpc.toml", Some(&config))]);
+    let out = wpc(repo.path(), &["diff", &base, &head]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "wpc diff {}..{}: no policy changed; wpc.toml changed\n\n\
+             wpc.toml\n  critical  widening   `[approvals]` changed in `wpc.toml`  [wpc.toml:approvals]\n\n\
+             approvals required:\n  critical: 2 approvals from acme/security or acme/platform (for wpc.toml)\n",
+            &base[..12],
+            &head[..12]
+        )
     );
 }

@@ -500,3 +500,46 @@ async fn a_missing_pull_request_or_token_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("GITHUB_TOKEN is not set"));
 }
+
+#[tokio::test]
+async fn a_rejected_token_or_an_event_that_is_no_pull_request_is_a_clear_error() {
+    let (repo, _, _) = widened();
+    let github = Github::start("").await;
+    github
+        .at("GET", &format!("/repos/{OWNER_REPO}/pulls/{NUMBER}"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "message": "Bad credentials",
+            "documentation_url": "https://docs.github.com/rest",
+            "status": "401"
+        })))
+        .expect(1)
+        .mount(&github.server)
+        .await;
+    let out = bot(repo.path(), &github.url());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("GitHub rejected the token (401: Bad credentials)"),
+        "{}",
+        text(&out.stderr)
+    );
+    github.server.verify().await;
+
+    let event = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(event.path(), r#"{"ref": "refs/heads/main", "commits": []}"#).unwrap();
+    let out = Command::cargo_bin("wpc")
+        .unwrap()
+        .current_dir(repo.path())
+        .env("GITHUB_TOKEN", "ghs_test")
+        .env("GITHUB_API_URL", github.url())
+        .env("GITHUB_REPOSITORY", OWNER_REPO)
+        .env("GITHUB_EVENT_PATH", event.path())
+        .arg("pr")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not a pull request event"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -41,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             "some policies could not be read (see above); no diff printed: fix them, then diff again"
         );
     }
-    let required = approvals::required(&diff.config.settings.approvals, &diff.policies)?;
+    let required = diff.requirements()?;
     let statuses = approvals::evaluate(&required, &[]);
     print(&diff::render(&diff, &statuses, false, args.format))?;
     Ok(if diff.widens() {

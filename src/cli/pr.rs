@@ -153,7 +153,7 @@ async fn bot(args: &Args, target: &Target) -> anyhow::Result<(String, State)> {
         .filter(|f| f.severity == Severity::Error)
         .collect();
 
-    let required = approvals::required(&diff.config.settings.approvals, &diff.policies)?;
+    let required = diff.requirements()?;
     let reviews = client.reviews(repo_name, number).await?;
     let approvers = github::current_approvers(&reviews, &pr.user.login, &pr.head.sha);
     let teams = approvals::teams(&required);

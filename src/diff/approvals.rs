@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use globset::{Glob, GlobMatcher};
 use serde::Serialize;
 
-use super::{Class, PolicyDiff, Severity};
+use super::{Change, Class, PolicyDiff, Severity};
 use crate::config::{ApprovalClasses, ApprovalSettings, Approvers};
 
 /// The `[approvals]` key a requirement comes from.
@@ -90,10 +90,16 @@ pub struct PatternError {
     source: globset::Error,
 }
 
-/// The requirements `diffs` trigger under `settings`, in class order.
+/// Stands for `wpc.toml` in a requirement's list of policies (and in
+/// override globs): its changes need approval like a policy's.
+pub const CONFIG_NAME: &str = "wpc.toml";
+
+/// The requirements `diffs` and changes to `wpc.toml` trigger under
+/// `settings`, in class order.
 pub fn required(
     settings: &ApprovalSettings,
     diffs: &[PolicyDiff],
+    config_changes: &[Change],
 ) -> Result<Vec<Requirement>, PatternError> {
     let overrides = settings
         .overrides
@@ -132,9 +138,12 @@ pub fn required(
     };
 
     let mut grouped: BTreeMap<(ApprovalClass, Approvers), BTreeSet<String>> = BTreeMap::new();
-    for diff in diffs {
-        let name = diff.name.as_str();
-        for change in &diff.changes {
+    let all = diffs
+        .iter()
+        .map(|d| (d.name.as_str(), d.changes.as_slice()))
+        .chain([(CONFIG_NAME, config_changes)]);
+    for (name, changes) in all {
+        for change in changes {
             let found = match change.class {
                 Class::Widening => widening(name, change.severity),
                 Class::New => lookup(name, ApprovalClass::NewPolicy)
@@ -286,7 +295,13 @@ mod tests {
             diff("deployer", Class::Widening, Severity::High),
             diff("deployer", Class::Narrowing, Severity::Low),
         ];
-        let found: Vec<(ApprovalClass, Vec<String>)> = required(&settings(), &diffs)
+        let config = [Change::new(
+            Class::Widening,
+            Severity::Critical,
+            "wpc.toml:approvals",
+            "x".to_owned(),
+        )];
+        let found: Vec<(ApprovalClass, Vec<String>)> = required(&settings(), &diffs, &config)
             .unwrap()
             .into_iter()
             .map(|r| (r.class, r.policies))
@@ -295,7 +310,7 @@ mod tests {
         assert_eq!(
             found,
             [
-                (ApprovalClass::Critical, names(&["b", "c"])),
+                (ApprovalClass::Critical, names(&["b", "c", "wpc.toml"])),
                 (ApprovalClass::Widening, names(&["deployer"])),
                 (ApprovalClass::Widening, names(&["a"])),
                 (ApprovalClass::Narrowing, names(&["deployer"])),
@@ -307,7 +322,7 @@ mod tests {
     fn nothing_configured_needs_nothing() {
         let diffs = [diff("a", Class::Widening, Severity::Critical)];
         assert!(
-            required(&ApprovalSettings::default(), &diffs)
+            required(&ApprovalSettings::default(), &diffs, &[])
                 .unwrap()
                 .is_empty()
         );
@@ -317,7 +332,7 @@ mod tests {
     fn a_bad_override_glob_is_an_error() {
         let mut s = settings();
         s.overrides[0].policies = vec!["deploy[".into()];
-        assert!(required(&s, &[]).is_err());
+        assert!(required(&s, &[], &[]).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::policy::Policy;
 
-pub use approvals::{ApprovalClass, Requirement, RequirementStatus};
+pub use approvals::{ApprovalClass, PatternError, Requirement, RequirementStatus};
 pub use render::{Format, render};
 pub use revision::{DiffError, RevisionDiff, diff_revisions, policies_at};
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::approvals::RequirementStatus;
+use super::approvals::{CONFIG_NAME, RequirementStatus};
 use super::revision::{RevisionDiff, short};
 use super::{Change, PolicyDiff, Severity, Version};
 use crate::policy::hash::short as short_hash;
@@ -56,11 +56,16 @@ fn summary(diff: &RevisionDiff) -> String {
             format!("{n} policies")
         }
     };
-    match (diff.policies.len(), widening) {
+    let policies = match (diff.policies.len(), widening) {
         (0, _) => "no policy changed".to_owned(),
         (n, 0) => format!("{} changed, none widens", count(n)),
         (n, 1) => format!("{} changed, 1 widens", count(n)),
         (n, w) => format!("{} changed, {w} widen", count(n)),
+    };
+    if diff.config_changes.is_empty() {
+        policies
+    } else {
+        format!("{policies}; {CONFIG_NAME} changed")
     }
 }
 
@@ -71,9 +76,17 @@ fn text(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool) -> 
         short(diff.head),
         summary(diff)
     );
-    for policy in &diff.policies {
-        let _ = writeln!(out, "\n{}  {}", policy.name, hashes(policy));
-        for change in &policy.changes {
+    let sections = diff
+        .policies
+        .iter()
+        .map(|p| (format!("{}  {}", p.name, hashes(p)), p.changes.as_slice()))
+        .chain(
+            (!diff.config_changes.is_empty())
+                .then(|| (CONFIG_NAME.to_owned(), diff.config_changes.as_slice())),
+        );
+    for (title, changes) in sections {
+        let _ = writeln!(out, "\n{title}");
+        for change in changes {
             let _ = writeln!(
                 out,
                 "  {:<8}  {:<9}  {}{}",
@@ -151,6 +164,7 @@ fn json(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool) -> 
             "widens": p.widens(),
             "changes": p.changes,
         })).collect::<Vec<_>>(),
+        "config": diff.config_changes,
         "approvals": statuses.iter().map(|s| {
             let mut v = json!(s.requirement);
             if reviewed {
@@ -259,6 +273,13 @@ fn markdown(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool)
     } else if !diff.policies.is_empty() {
         out.push_str("\nNo approval is required for these changes.\n");
     }
+    if !diff.config_changes.is_empty() {
+        let _ = write!(
+            out,
+            "\n#### `{CONFIG_NAME}`\n\n{}",
+            changes_table(&diff.config_changes)
+        );
+    }
     let mut left_out = 0;
     for (i, policy) in diff.policies.iter().enumerate() {
         let section = policy_section(policy);
@@ -293,13 +314,18 @@ fn policy_section(policy: &PolicyDiff) -> String {
         markdown_hash(&policy.old),
         markdown_hash(&policy.new)
     );
-    out.push_str("| Severity | Class | Change | Setting |\n|---|---|---|---|\n");
+    out.push_str(&changes_table(&policy.changes));
+    out
+}
+
+fn changes_table(changes: &[Change]) -> String {
+    let mut out = "| Severity | Class | Change | Setting |\n|---|---|---|---|\n".to_owned();
     for Change {
         class,
         severity,
         field,
         explanation,
-    } in &policy.changes
+    } in changes
     {
         let _ = writeln!(
             out,

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::PolicyDiff;
+use super::approvals::{self, PatternError, Requirement};
+use super::{Change, PolicyDiff};
 use crate::config::{self, Config};
 use crate::git::{Entry, EntryKind, GitError, Oid, Repo};
 use crate::policy::document::{MAX_FILE_BYTES, SCHEMA, SYNTAX};
@@ -30,6 +31,8 @@ pub struct RevisionDiff {
     pub config: Config,
     /// Changed policies by name.
     pub policies: Vec<PolicyDiff>,
+    /// Changes to `wpc.toml` itself (approval rules, lint settings, signers).
+    pub config_changes: Vec<Change>,
     /// Files at either revision that are not valid policies, duplicate
     /// names, and problems in `wpc.toml`. When any is an error the diff is
     /// incomplete.
@@ -39,6 +42,16 @@ pub struct RevisionDiff {
 impl RevisionDiff {
     pub fn widens(&self) -> bool {
         self.policies.iter().any(PolicyDiff::widens)
+            || self.config_changes.iter().any(Change::widens)
+    }
+
+    /// The approvals the changes require under the base's `[approvals]`.
+    pub fn requirements(&self) -> Result<Vec<Requirement>, PatternError> {
+        approvals::required(
+            &self.config.settings.approvals,
+            &self.policies,
+            &self.config_changes,
+        )
     }
 
     pub fn has_errors(&self) -> bool {
@@ -65,6 +78,7 @@ pub fn diff_revisions(
     let config = config_at(repo, base, root, &mut at_base)?;
     let mut findings = Vec::new();
     let head_config = config_at(repo, head, root, &mut findings)?;
+    let config_changes = config_changes(&config, &head_config);
     // The base's own config problems stop the diff: its approval rules
     // would be unknown.
     findings.append(&mut at_base);
@@ -151,6 +165,7 @@ pub fn diff_revisions(
         head,
         config,
         policies,
+        config_changes,
         findings,
     })
 }
@@ -174,6 +189,50 @@ pub fn policies_at(
         &mut findings,
     );
     Ok((config, by_name.into_values().collect(), findings))
+}
+
+/// What a change to each section of `wpc.toml` can do. The diff does not
+/// analyse them: any change to a section that decides who approves, what
+/// fails the check, or whom releases and receipts trust widens.
+const CONFIG_SECTIONS: &[(&str, super::Severity)] = &[
+    ("approvals", super::Severity::Critical),
+    ("release", super::Severity::Critical),
+    ("bundles", super::Severity::Critical),
+    ("lint", super::Severity::High),
+    ("openclaw", super::Severity::High),
+];
+
+fn config_changes(old: &Config, new: &Config) -> Vec<Change> {
+    let section = |config: &Config, key: &str| {
+        config
+            .doc
+            .as_ref()
+            .and_then(|doc| doc.value.get(key))
+            .cloned()
+    };
+    let mut changes = Vec::new();
+    for (key, severity) in CONFIG_SECTIONS {
+        if section(old, key) != section(new, key) {
+            changes.push(Change::widening(
+                *severity,
+                &format!("{}:{key}", config::FILE_NAME),
+                format!("`[{key}]` changed in `{}`", config::FILE_NAME),
+            ));
+        }
+    }
+    let dir = |config: &Config| config.settings.policies.dir.clone();
+    if dir(old) != dir(new) {
+        // Each side's policies are read where its config puts them.
+        changes.push(Change::neutral(
+            &format!("{}:policies", config::FILE_NAME),
+            format!(
+                "policies folder `{}` (was `{}`)",
+                policies_dir(new, ""),
+                policies_dir(old, "")
+            ),
+        ));
+    }
+    changes
 }
 
 fn join(root: &str, name: &str) -> String {
@@ -244,27 +303,31 @@ fn policy_entries(
     Ok(wanted)
 }
 
-/// Read and check `entries` at `commit`.
+/// Read and check `entries` at `commit`, in parallel: each worker thread
+/// reads through its own repository handle.
 fn parse(
     repo: &Repo,
     commit: Oid,
     entries: Vec<Entry>,
 ) -> Result<Vec<Result<Policy, Vec<Finding>>>, DiffError> {
-    // Git reads are serial (a repository handle is not shared across
-    // threads); parsing, the schema check and hashing run in parallel.
-    let mut blobs = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let bytes = repo.read_blob(commit, &entry.path, entry.id, MAX_FILE_BYTES + 1)?;
-        blobs.push((entry.path, bytes));
-    }
-    Ok(blobs
+    let location = repo.location().to_path_buf();
+    let results: Vec<Result<Result<Policy, Vec<Finding>>, GitError>> = entries
         .into_par_iter()
-        .map(|(path, bytes)| {
-            decode_source(Path::new(&path), bytes)
-                .map_err(|f| vec![f])
-                .and_then(|source| Policy::from_document(Document::parse(source)?))
-        })
-        .collect())
+        .map_init(
+            || Repo::open(&location),
+            |handle, entry| {
+                let handle = handle.as_ref().map_err(|e| GitError::Open {
+                    path: PathBuf::from(&entry.path),
+                    message: e.to_string(),
+                })?;
+                let bytes = handle.read_blob(commit, &entry.path, entry.id, MAX_FILE_BYTES + 1)?;
+                Ok(decode_source(Path::new(&entry.path), bytes)
+                    .map_err(|f| vec![f])
+                    .and_then(|source| Policy::from_document(Document::parse(source)?)))
+            },
+        )
+        .collect();
+    Ok(results.into_iter().collect::<Result<Vec<_>, GitError>>()?)
 }
 
 /// Add the valid policies to `by_name`; a finding for every invalid file and

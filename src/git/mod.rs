@@ -89,6 +89,23 @@ impl Repo {
             })
     }
 
+    /// The repository itself (its `.git` folder, or the bare repository),
+    /// for opening another handle on it: a handle is `Send` but not `Sync`,
+    /// so each thread opens its own.
+    pub fn location(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// The repository at exactly `path`, without walking up.
+    pub fn open(path: &Path) -> Result<Repo, GitError> {
+        Repository::open(path)
+            .map(|repo| Repo { repo })
+            .map_err(|err| GitError::Open {
+                path: path.to_path_buf(),
+                message: err.message().to_owned(),
+            })
+    }
+
     /// The work tree's root, `None` for a bare repository.
     pub fn workdir(&self) -> Option<&Path> {
         self.repo.workdir()
@@ -309,7 +326,8 @@ mod tests {
     #[test]
     fn lists_and_reads_files_at_each_revision_in_a_bare_clone() {
         let (dir, first, second) = repo_with_history(true);
-        let repo = Repo::discover(dir.path()).unwrap();
+        let found = Repo::discover(dir.path()).unwrap();
+        let repo = Repo::open(found.location()).unwrap();
         assert!(repo.workdir().is_none());
         assert_eq!(repo.resolve("HEAD").unwrap(), second);
         assert_eq!(repo.resolve("HEAD~1").unwrap(), first);

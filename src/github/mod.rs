@@ -577,6 +577,23 @@ mod tests {
         assert!(!transient(StatusCode::UNAUTHORIZED, &none, ""));
     }
 
+    #[tokio::test]
+    async fn waits_follow_the_server_then_double_and_are_capped() {
+        let client = Client::new("t", "http://127.0.0.1:9").unwrap();
+        let mut asked = HeaderMap::new();
+        asked.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(client.delay(0, Some(&asked)), Duration::from_secs(7));
+        asked.insert("retry-after", "3600".parse().unwrap());
+        assert_eq!(client.delay(0, Some(&asked)), Duration::from_secs(60));
+        let mut exhausted = HeaderMap::new();
+        exhausted.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        exhausted.insert("x-ratelimit-reset", "1".parse().unwrap());
+        assert_eq!(client.delay(3, Some(&exhausted)), Duration::ZERO);
+        assert_eq!(client.delay(0, None), Duration::from_secs(1));
+        assert_eq!(client.delay(2, None), Duration::from_secs(4));
+        assert_eq!(client.delay(30, None), Duration::from_secs(60));
+    }
+
     #[test]
     fn errors_name_the_permission() {
         let purpose = Purpose {
