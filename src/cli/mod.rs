@@ -5,6 +5,7 @@
 //! Exit codes, the same for every command and format: 0 clean, 1 findings or
 //! a failed verification, 2 usage, configuration or I/O errors.
 
+mod bundle;
 mod check;
 mod compile;
 mod decide;
@@ -63,6 +64,8 @@ enum Command {
     Sign(sign::Args),
     /// Verify signed WPC envelopes: exit 0 valid, 1 invalid, 2 unreadable.
     Verify(verify::Args),
+    /// Verify Claw protocol proof bundles, alone or under a policy.
+    Bundle(bundle::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -103,6 +106,7 @@ pub fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Bundle(args) => bundle::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),

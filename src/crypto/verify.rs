@@ -112,6 +112,21 @@ impl ReasonCode {
             Self::SchemaValidationFailed => "SCHEMA_VALIDATION_FAILED",
         }
     }
+
+    /// The envelope field a failure with this code is about, if it is one
+    /// field (for JSON pointers in reports).
+    pub fn field(self) -> Option<&'static str> {
+        match self {
+            Self::MalformedEnvelope | Self::SchemaValidationFailed => None,
+            Self::UnknownEnvelopeVersion => Some("envelope_version"),
+            Self::UnknownEnvelopeType => Some("envelope_type"),
+            Self::UnknownHashAlgorithm => Some("hash_algorithm"),
+            Self::UnknownAlgorithm => Some("algorithm"),
+            Self::HashMismatch => Some("payload_hash_b64u"),
+            Self::InvalidDidFormat | Self::SignerNotTrusted => Some("signer_did"),
+            Self::SignatureInvalid => Some("signature_b64u"),
+        }
+    }
 }
 
 impl fmt::Display for ReasonCode {
@@ -278,105 +293,165 @@ pub fn verify_envelope<K: EnvelopeKind>(
     bytes: &[u8],
     trust: &Trust,
 ) -> Result<Verified<K>, VerifyFailure> {
-    let fields = parse_shape(bytes)?;
+    Envelope::parse(bytes)?.verify::<K>(trust)
+}
 
-    if fields.envelope_version != ENVELOPE_VERSION {
-        return Err(field_failure(
-            ReasonCode::UnknownEnvelopeVersion,
-            "envelope_version",
-            &fields.envelope_version,
-            ENVELOPE_VERSION,
-        ));
+/// Parses untrusted JSON bytes: size limit, syntax, nesting limit and
+/// duplicate keys ([`ReasonCode::MalformedEnvelope`]).
+pub fn parse_json(bytes: &[u8]) -> Result<Value, VerifyFailure> {
+    if bytes.len() > MAX_ENVELOPE_BYTES {
+        return Err(malformed(format!(
+            "the envelope is {} bytes; the limit is {MAX_ENVELOPE_BYTES}",
+            bytes.len()
+        )));
     }
-    if fields.envelope_type != K::ENVELOPE_TYPE {
-        return Err(field_failure(
-            ReasonCode::UnknownEnvelopeType,
-            "envelope_type",
-            &fields.envelope_type,
-            K::ENVELOPE_TYPE,
-        ));
-    }
-    if fields.hash_algorithm != HASH_ALGORITHM {
-        return Err(field_failure(
-            ReasonCode::UnknownHashAlgorithm,
-            "hash_algorithm",
-            &fields.hash_algorithm,
-            HASH_ALGORITHM,
-        ));
-    }
-    if fields.algorithm != SIGNATURE_ALGORITHM {
-        return Err(field_failure(
-            ReasonCode::UnknownAlgorithm,
-            "algorithm",
-            &fields.algorithm,
-            SIGNATURE_ALGORITHM,
-        ));
+    // serde_json's default recursion limit (128) stays on, so deep nesting
+    // is an error rather than a stack overflow.
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let UniqueKeys(value) = UniqueKeys::deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value))
+        .map_err(|err| malformed(format!("not valid JSON: {err}")))?;
+    Ok(value)
+}
+
+/// An envelope whose shape is right (step 1) but which is not verified yet.
+///
+/// Verification is split so that a caller can put its own checks between
+/// the header and the hash, as the proof bundle verifier does with the
+/// payload schema (the reference verifier's order).
+#[derive(Debug, Clone)]
+pub struct Envelope(Fields);
+
+impl Envelope {
+    /// Step 1 on raw bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Envelope, VerifyFailure> {
+        Envelope::from_value(parse_json(bytes)?)
     }
 
-    let payload = Value::Object(fields.payload);
-    let recomputed = K::HashRule::payload_hash_b64u(&payload).map_err(|err| {
-        VerifyFailure::new(
-            ReasonCode::HashMismatch,
-            format!("field `payload` cannot be hashed: {err}"),
+    /// Step 1 on an already parsed value, e.g. a receipt inside a bundle.
+    pub fn from_value(value: Value) -> Result<Envelope, VerifyFailure> {
+        parse_shape(value).map(Envelope)
+    }
+
+    /// The payload (a JSON object), not yet verified.
+    pub fn payload(&self) -> &Value {
+        &self.0.payload
+    }
+
+    /// `signer_did` as written.
+    pub fn signer_did(&self) -> &str {
+        &self.0.signer_did
+    }
+
+    /// Steps 2 to 5: version, type and algorithms.
+    pub fn check_header<K: EnvelopeKind>(&self) -> Result<(), VerifyFailure> {
+        let fields = &self.0;
+        if fields.envelope_version != ENVELOPE_VERSION {
+            return Err(field_failure(
+                ReasonCode::UnknownEnvelopeVersion,
+                "envelope_version",
+                &fields.envelope_version,
+                ENVELOPE_VERSION,
+            ));
+        }
+        if fields.envelope_type != K::ENVELOPE_TYPE {
+            return Err(field_failure(
+                ReasonCode::UnknownEnvelopeType,
+                "envelope_type",
+                &fields.envelope_type,
+                K::ENVELOPE_TYPE,
+            ));
+        }
+        if fields.hash_algorithm != HASH_ALGORITHM {
+            return Err(field_failure(
+                ReasonCode::UnknownHashAlgorithm,
+                "hash_algorithm",
+                &fields.hash_algorithm,
+                HASH_ALGORITHM,
+            ));
+        }
+        if fields.algorithm != SIGNATURE_ALGORITHM {
+            return Err(field_failure(
+                ReasonCode::UnknownAlgorithm,
+                "algorithm",
+                &fields.algorithm,
+                SIGNATURE_ALGORITHM,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Steps 2 to 9.
+    pub fn verify<K: EnvelopeKind>(self, trust: &Trust) -> Result<Verified<K>, VerifyFailure> {
+        self.check_header::<K>()?;
+        let fields = self.0;
+        let payload = fields.payload;
+        let recomputed = K::HashRule::payload_hash_b64u(&payload).map_err(|err| {
+            VerifyFailure::new(
+                ReasonCode::HashMismatch,
+                format!("field `payload` cannot be hashed: {err}"),
+            )
+        })?;
+        if recomputed != fields.payload_hash_b64u {
+            return Err(VerifyFailure::new(
+                ReasonCode::HashMismatch,
+                format!(
+                    "field `payload_hash_b64u` is `{}` but the payload hashes to `{recomputed}`",
+                    quote(&fields.payload_hash_b64u)
+                ),
+            ));
+        }
+
+        let signer = DidKey::parse(&fields.signer_did).map_err(|err| {
+            VerifyFailure::new(
+                ReasonCode::InvalidDidFormat,
+                format!("field `signer_did`: {err}"),
+            )
+        })?;
+
+        let signature = SIGNATURE_B64U.decode(&fields.signature_b64u).map_err(|_| {
+            VerifyFailure::new(
+                ReasonCode::SignatureInvalid,
+                "field `signature_b64u` is not valid base64url",
+            )
+        })?;
+        verify_with_key(
+            signer.verifying_key(),
+            fields.payload_hash_b64u.as_bytes(),
+            &signature,
         )
-    })?;
-    if recomputed != fields.payload_hash_b64u {
-        return Err(VerifyFailure::new(
-            ReasonCode::HashMismatch,
-            format!(
-                "field `payload_hash_b64u` is `{}` but the payload hashes to `{recomputed}`",
-                quote(&fields.payload_hash_b64u)
-            ),
-        ));
+        .map_err(|err| {
+            VerifyFailure::new(
+                ReasonCode::SignatureInvalid,
+                format!("field `signature_b64u`: {err} for `signer_did` {signer}"),
+            )
+        })?;
+
+        if !trust.admits(&signer) {
+            return Err(VerifyFailure::new(
+                ReasonCode::SignerNotTrusted,
+                format!("field `signer_did`: {signer} is not a trusted signer"),
+            ));
+        }
+
+        Ok(Verified {
+            payload,
+            payload_hash_b64u: recomputed,
+            signer,
+            issued_at: fields.issued_at,
+            expires_at: fields.expires_at,
+            kind: PhantomData,
+        })
     }
-
-    let signer = DidKey::parse(&fields.signer_did).map_err(|err| {
-        VerifyFailure::new(
-            ReasonCode::InvalidDidFormat,
-            format!("field `signer_did`: {err}"),
-        )
-    })?;
-
-    let signature = SIGNATURE_B64U.decode(&fields.signature_b64u).map_err(|_| {
-        VerifyFailure::new(
-            ReasonCode::SignatureInvalid,
-            "field `signature_b64u` is not valid base64url",
-        )
-    })?;
-    verify_with_key(
-        signer.verifying_key(),
-        fields.payload_hash_b64u.as_bytes(),
-        &signature,
-    )
-    .map_err(|err| {
-        VerifyFailure::new(
-            ReasonCode::SignatureInvalid,
-            format!("field `signature_b64u`: {err} for `signer_did` {signer}"),
-        )
-    })?;
-
-    if !trust.admits(&signer) {
-        return Err(VerifyFailure::new(
-            ReasonCode::SignerNotTrusted,
-            format!("field `signer_did`: {signer} is not a trusted signer"),
-        ));
-    }
-
-    Ok(Verified {
-        payload,
-        payload_hash_b64u: recomputed,
-        signer,
-        issued_at: fields.issued_at,
-        expires_at: fields.expires_at,
-        kind: PhantomData,
-    })
 }
 
 /// The envelope's fields once the shape is known to be right.
+#[derive(Debug, Clone)]
 struct Fields {
     envelope_version: String,
     envelope_type: String,
-    payload: Map<String, Value>,
+    /// Always an object.
+    payload: Value,
     payload_hash_b64u: String,
     hash_algorithm: String,
     signature_b64u: String,
@@ -401,19 +476,7 @@ fn field_failure(code: ReasonCode, field: &str, found: &str, expected: &str) -> 
 }
 
 /// Step 1: everything that makes the envelope [`ReasonCode::MalformedEnvelope`].
-fn parse_shape(bytes: &[u8]) -> Result<Fields, VerifyFailure> {
-    if bytes.len() > MAX_ENVELOPE_BYTES {
-        return Err(malformed(format!(
-            "the envelope is {} bytes; the limit is {MAX_ENVELOPE_BYTES}",
-            bytes.len()
-        )));
-    }
-    // serde_json's default recursion limit (128) stays on, so deep nesting
-    // is an error rather than a stack overflow.
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let UniqueKeys(value) = UniqueKeys::deserialize(&mut deserializer)
-        .and_then(|value| deserializer.end().map(|()| value))
-        .map_err(|err| malformed(format!("not valid JSON: {err}")))?;
+fn parse_shape(value: Value) -> Result<Fields, VerifyFailure> {
     let Value::Object(mut object) = value else {
         return Err(malformed(format!(
             "the envelope must be a JSON object, not {}",
@@ -442,7 +505,7 @@ fn parse_shape(bytes: &[u8]) -> Result<Fields, VerifyFailure> {
     let fields = Fields {
         envelope_version: required("envelope_version")?,
         envelope_type: required("envelope_type")?,
-        payload: Map::new(),
+        payload: Value::Null,
         payload_hash_b64u: required("payload_hash_b64u")?,
         hash_algorithm: required("hash_algorithm")?,
         signature_b64u: required("signature_b64u")?,
@@ -482,7 +545,10 @@ fn parse_shape(bytes: &[u8]) -> Result<Fields, VerifyFailure> {
             return Err(malformed(format!("field `{field}`: {err}")));
         }
     }
-    Ok(Fields { payload, ..fields })
+    Ok(Fields {
+        payload: Value::Object(payload),
+        ..fields
+    })
 }
 
 fn json_type(value: &Value) -> &'static str {
