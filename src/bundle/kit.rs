@@ -93,6 +93,14 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
         events.push(event);
     }
 
+    // What every receipt's binding says about the run, policy and token.
+    let mut run_binding = json!({ "run_id": run_id });
+    if let Some(hash) = &shape.policy_hash {
+        run_binding["policy_hash"] = json!(hash);
+    }
+    if let Some(hash) = &shape.scope_hash {
+        run_binding["token_scope_hash_b64u"] = json!(hash);
+    }
     let mut receipts = Vec::new();
     for (i, event) in events.iter().enumerate().take(shape.receipts) {
         let mut binding = json!({
@@ -149,7 +157,7 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
                     "agent_did": agent_did,
                     "timestamp": at(i as u64),
                     "latency_ms": 5,
-                    "binding": { "run_id": run_id },
+                    "binding": run_binding,
                 })
             })
             .collect();
