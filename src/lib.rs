@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod cst;
 pub mod decide;
 pub mod lint;
 pub mod policy;

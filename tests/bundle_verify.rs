@@ -292,10 +292,10 @@ fn verify_under_policy() {
         Vec::<&str>::new()
     );
 
-    let mut pinned = under(&policy);
-    if let Some(check) = pinned.policy.as_mut() {
-        check.scope_hash = Some("d3Jvbmdfc2NvcGVfaGFzaF93cm9uZ19zY29wZV9oYXM".into());
-    }
+    let pinned = Options {
+        scope_hash: Some("d3Jvbmdfc2NvcGVfaGFzaF93cm9uZ19zY29wZV9oYXM".into()),
+        ..under(&policy)
+    };
     assert!(codes(&bundle_bytes(&ok).unwrap(), &pinned).contains(&"SCOPE_HASH_MISMATCH"));
     let mut revoked = under(&policy);
     if let Some(check) = revoked.policy.as_mut() {

@@ -54,6 +54,9 @@ pub struct Options {
     pub now: Timestamp,
     /// Verify under this policy as well.
     pub policy: Option<policy::PolicyCheck>,
+    /// Every receipt's `binding.token_scope_hash_b64u` must be this (a
+    /// checked CST's scope hash, or `--scope-hash`).
+    pub scope_hash: Option<String>,
 }
 
 impl Options {
@@ -64,6 +67,7 @@ impl Options {
             gateway_signers_checked: false,
             now: Timestamp::now(),
             policy: None,
+            scope_hash: None,
         }
     }
 }
@@ -208,6 +212,17 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
     if let Some(check) = &options.policy {
         let chain = checker.chain.clone();
         policy::check(check, &payload, chain.as_ref(), &mut checker.failures);
+    }
+    let scope_required = options
+        .policy
+        .as_ref()
+        .is_some_and(|p| p.wpc.binding.cst_scope_hash_required);
+    if scope_required || options.scope_hash.is_some() {
+        policy::check_scope(
+            &payload,
+            options.scope_hash.as_deref(),
+            &mut checker.failures,
+        );
     }
     checker.finish()
 }

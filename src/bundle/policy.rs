@@ -32,9 +32,6 @@ pub struct PolicyCheck {
     models: Option<GlobSet>,
     /// The hash is on a revocation list.
     pub revoked: bool,
-    /// The CST scope hash every receipt must carry (`--scope-hash`, or a
-    /// checked token's `token_scope_hash_b64u`).
-    pub scope_hash: Option<String>,
 }
 
 impl PolicyCheck {
@@ -67,7 +64,6 @@ impl PolicyCheck {
             engine,
             models,
             revoked: false,
-            scope_hash: None,
         })
     }
 }
@@ -146,7 +142,6 @@ pub fn check(
     }
     let model_calls = policy.wpc.constraints.model_calls.as_ref();
     let receipts = items(payload, "receipts");
-    let mut scope_hashes: Vec<(String, Option<&str>)> = Vec::new();
 
     for (i, receipt) in receipts.iter().enumerate() {
         let at = format!("/payload/receipts/{i}/payload");
@@ -200,12 +195,6 @@ pub fn check(
                 format!("model `{model}` matches no allowed_models pattern"),
             );
         }
-        scope_hashes.push((
-            format!("{at}/binding/token_scope_hash_b64u"),
-            binding
-                .and_then(|b| b.get("token_scope_hash_b64u"))
-                .and_then(Value::as_str),
-        ));
     }
 
     if model_calls.and_then(|m| m.receipts_required) == Some(true) {
@@ -214,13 +203,7 @@ pub fn check(
 
     let approved = approvals_for_run(payload, chain);
     for (i, receipt) in items(payload, "tool_receipts").iter().enumerate() {
-        let (tool_payload, at) = match receipt.get("envelope_type") {
-            Some(_) => (
-                receipt.get("payload").unwrap_or(&Value::Null),
-                format!("/payload/tool_receipts/{i}/payload"),
-            ),
-            None => (receipt, format!("/payload/tool_receipts/{i}")),
-        };
+        let (tool_payload, at) = tool_payload(receipt, i);
         let tool = text(tool_payload, "tool_name");
         let decision = policy.engine.decide(&Call::tool(tool));
         match decision.verdict {
@@ -259,18 +242,18 @@ pub fn check(
                 format!("bound to policy `{hash}`, not `{}`", policy.hash),
             );
         }
-        if binding.is_some() {
-            scope_hashes.push((
-                format!("{at}/binding/token_scope_hash_b64u"),
-                binding
-                    .and_then(|b| b.get("token_scope_hash_b64u"))
-                    .and_then(Value::as_str),
-            ));
-        }
     }
+}
 
-    if policy.wpc.binding.cst_scope_hash_required || policy.scope_hash.is_some() {
-        scope_hash(policy, &scope_hashes, &mut fail);
+/// The payload of `tool_receipts[i]` (an envelope's, or the item itself)
+/// and its pointer.
+fn tool_payload(receipt: &Value, i: usize) -> (&Value, String) {
+    match receipt.get("envelope_type") {
+        Some(_) => (
+            receipt.get("payload").unwrap_or(&Value::Null),
+            format!("/payload/tool_receipts/{i}/payload"),
+        ),
+        None => (receipt, format!("/payload/tool_receipts/{i}")),
     }
 }
 
@@ -320,28 +303,42 @@ fn approvals_for_run(payload: &Value, chain: Option<&Chain>) -> bool {
     })
 }
 
-/// All bound receipts carry the same scope hash, equal to the token's when
-/// one is given.
-fn scope_hash(
-    policy: &PolicyCheck,
-    found: &[(String, Option<&str>)],
-    fail: &mut impl FnMut(Code, String, String),
-) {
-    let mut expected: Option<String> = policy.scope_hash.clone();
+/// CST scope binding: every gateway receipt, and every tool receipt with a
+/// binding, carries `binding.token_scope_hash_b64u`; all agree, and equal
+/// `expected` (the token's) when given.
+pub fn check_scope(payload: &Value, expected: Option<&str>, failures: &mut Vec<Failure>) {
+    let mut found: Vec<(String, Option<&str>)> = Vec::new();
+    for (i, receipt) in items(payload, "receipts").iter().enumerate() {
+        found.push((
+            format!("/payload/receipts/{i}/payload/binding/token_scope_hash_b64u"),
+            gateway_binding(receipt)
+                .and_then(|b| b.get("token_scope_hash_b64u"))
+                .and_then(Value::as_str),
+        ));
+    }
+    for (i, receipt) in items(payload, "tool_receipts").iter().enumerate() {
+        let (tool, at) = tool_payload(receipt, i);
+        if let Some(binding) = tool.get("binding") {
+            found.push((
+                format!("{at}/binding/token_scope_hash_b64u"),
+                binding.get("token_scope_hash_b64u").and_then(Value::as_str),
+            ));
+        }
+    }
+    let mut expected: Option<String> = expected.map(str::to_owned);
     for (pointer, hash) in found {
         match (hash, &expected) {
-            (None, _) => fail(
+            (None, _) => failures.push(Failure::new(
                 Code::ScopeHashMismatch,
-                pointer.clone(),
-                "token_scope_hash_b64u is missing (the policy requires CST scope binding)"
-                    .to_owned(),
-            ),
-            (Some(hash), Some(want)) if hash != want => fail(
+                pointer,
+                "token_scope_hash_b64u is missing (CST scope binding is required)",
+            )),
+            (Some(hash), Some(want)) if hash != want => failures.push(Failure::new(
                 Code::ScopeHashMismatch,
-                pointer.clone(),
+                pointer,
                 format!("token_scope_hash_b64u `{hash}` is not `{want}`"),
-            ),
-            (Some(hash), None) => expected = Some((*hash).to_owned()),
+            )),
+            (Some(hash), None) => expected = Some(hash.to_owned()),
             _ => {}
         }
     }

@@ -42,8 +42,14 @@ struct VerifyArgs {
     #[arg(long, value_name = "FILE|ENVELOPE|HASH")]
     policy: Option<String>,
     /// Every receipt's binding.token_scope_hash_b64u must equal this.
-    #[arg(long, value_name = "HASH")]
+    #[arg(long, value_name = "HASH", conflicts_with = "cst")]
     scope_hash: Option<String>,
+    /// A scoped token (or a file holding it): it must verify (with --issuer
+    /// or --jwks), and every receipt must be bound to its scope hash.
+    #[arg(long, value_name = "TOKEN|FILE")]
+    cst: Option<String>,
+    #[command(flatten)]
+    issuer: super::cst::IssuerArgs,
     /// A revoked policy hash (repeatable): bundles under it are INVALID.
     #[arg(long, value_name = "HASH")]
     revoked: Vec<String>,
@@ -105,14 +111,30 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
             let mut check =
                 policy::resolve(spec, &release_trust, &config).map_err(anyhow::Error::msg)?;
             check.revoked = args.revoked.contains(&check.hash);
-            check.scope_hash = args.scope_hash.clone();
             Some(check)
         }
-        None => {
-            if args.scope_hash.is_some() {
-                bail!("--scope-hash needs --policy");
+        None => None,
+    };
+
+    let scope_hash = match &args.cst {
+        None => args.scope_hash.clone(),
+        Some(token) => {
+            let token = super::cst::read_token(token)?;
+            let report = crate::cst::check(
+                &token,
+                &args.issuer.issuers()?,
+                now.as_second(),
+                policy.as_ref().map(|p| crate::cst::TokenPolicy {
+                    wpc: &p.wpc,
+                    hash: &p.hash,
+                }),
+            );
+            if !report.valid {
+                let reasons: Vec<String> =
+                    report.failures.iter().map(ToString::to_string).collect();
+                bail!("--cst: the token is not valid: {}", reasons.join("; "));
             }
-            None
+            report.scope_hash_b64u
         }
     };
 
@@ -134,6 +156,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         gateway_signers_checked,
         now,
         policy,
+        scope_hash,
     };
     let entries = batch::verify_all(&paths, &options)?;
     print(&render::render(args.format, &entries, &context))?;

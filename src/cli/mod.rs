@@ -8,6 +8,7 @@
 mod bundle;
 mod check;
 mod compile;
+mod cst;
 mod decide;
 mod fmt;
 mod hash;
@@ -66,6 +67,8 @@ enum Command {
     Verify(verify::Args),
     /// Verify Claw protocol proof bundles, alone or under a policy.
     Bundle(bundle::Args),
+    /// Check Claw scoped tokens (CST) against a policy.
+    Cst(cst::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -107,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Bundle(args) => bundle::run(args),
+        Command::Cst(args) => cst::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),
