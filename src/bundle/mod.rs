@@ -34,7 +34,7 @@ use serde_json::{Map, Value};
 
 use crate::crypto::envelope::{GatewayReceipt, ProofBundle, ToolReceipt, parse_rfc3339};
 use crate::crypto::stringify::event_hash_b64u;
-use crate::crypto::verify::{Envelope, Trust, parse_json};
+use crate::crypto::verify::{Envelope, Trust, parse_json, verify_embedded};
 pub use reason::{Code, Failure};
 use schema::ClawSchema;
 
@@ -443,9 +443,7 @@ impl<'a> Checker<'a> {
         let before = self.failures.len();
         for (i, receipt) in receipts.iter().enumerate() {
             let at = format!("/payload/receipts/{i}");
-            let verified = Envelope::from_value(receipt.clone()).and_then(|envelope| {
-                envelope.verify::<GatewayReceipt>(&self.options.gateway_trust)
-            });
+            let verified = verify_embedded::<GatewayReceipt>(receipt, &self.options.gateway_trust);
             if let Err(failure) = verified {
                 let inner = Failure::from_envelope(&at, &failure);
                 self.fail(
@@ -521,9 +519,8 @@ impl<'a> Checker<'a> {
             };
             if is_envelope {
                 if receipt.get("envelope_version").and_then(Value::as_str) == Some("1") {
-                    let verified = Envelope::from_value(receipt.clone()).and_then(|envelope| {
-                        envelope.verify::<ToolReceipt>(&Trust::any_signer_unchecked())
-                    });
+                    let verified =
+                        verify_embedded::<ToolReceipt>(receipt, &Trust::any_signer_unchecked());
                     if let Err(failure) = verified {
                         self.failures.push(Failure::from_envelope(&at, &failure));
                     }

@@ -384,65 +384,102 @@ impl Envelope {
     /// Steps 2 to 9.
     pub fn verify<K: EnvelopeKind>(self, trust: &Trust) -> Result<Verified<K>, VerifyFailure> {
         self.check_header::<K>()?;
+        let (payload_hash_b64u, signer) = verify_crypto::<K>(&self.0, &self.0.payload, trust)?;
         let fields = self.0;
-        let payload = fields.payload;
-        let recomputed = K::HashRule::payload_hash_b64u(&payload).map_err(|err| {
-            VerifyFailure::new(
-                ReasonCode::HashMismatch,
-                format!("field `payload` cannot be hashed: {err}"),
-            )
-        })?;
-        if recomputed != fields.payload_hash_b64u {
-            return Err(VerifyFailure::new(
-                ReasonCode::HashMismatch,
-                format!(
-                    "field `payload_hash_b64u` is `{}` but the payload hashes to `{recomputed}`",
-                    quote(&fields.payload_hash_b64u)
-                ),
-            ));
-        }
-
-        let signer = DidKey::parse(&fields.signer_did).map_err(|err| {
-            VerifyFailure::new(
-                ReasonCode::InvalidDidFormat,
-                format!("field `signer_did`: {err}"),
-            )
-        })?;
-
-        let signature = SIGNATURE_B64U.decode(&fields.signature_b64u).map_err(|_| {
-            VerifyFailure::new(
-                ReasonCode::SignatureInvalid,
-                "field `signature_b64u` is not valid base64url",
-            )
-        })?;
-        verify_with_key(
-            signer.verifying_key(),
-            fields.payload_hash_b64u.as_bytes(),
-            &signature,
-        )
-        .map_err(|err| {
-            VerifyFailure::new(
-                ReasonCode::SignatureInvalid,
-                format!("field `signature_b64u`: {err} for `signer_did` {signer}"),
-            )
-        })?;
-
-        if !trust.admits(&signer) {
-            return Err(VerifyFailure::new(
-                ReasonCode::SignerNotTrusted,
-                format!("field `signer_did`: {signer} is not a trusted signer"),
-            ));
-        }
-
         Ok(Verified {
-            payload,
-            payload_hash_b64u: recomputed,
+            payload: fields.payload,
+            payload_hash_b64u,
             signer,
             issued_at: fields.issued_at,
             expires_at: fields.expires_at,
             kind: PhantomData,
         })
     }
+}
+
+/// Steps 1 to 9 on an envelope inside another document (a receipt in a
+/// bundle), without copying its payload; returns the signer.
+pub fn verify_embedded<K: EnvelopeKind>(
+    envelope: &Value,
+    trust: &Trust,
+) -> Result<DidKey, VerifyFailure> {
+    let Value::Object(map) = envelope else {
+        return Err(malformed(format!(
+            "the envelope must be a JSON object, not {}",
+            json_type(envelope)
+        )));
+    };
+    // The shape check sees every field; an object payload is swapped for an
+    // empty one so that only the small fields are copied.
+    let payload = map.get("payload");
+    let shallow: Map<String, Value> = map
+        .iter()
+        .map(|(key, value)| match value {
+            Value::Object(_) if key == "payload" => (key.clone(), Value::Object(Map::new())),
+            other => (key.clone(), other.clone()),
+        })
+        .collect();
+    let shape = Envelope::from_value(Value::Object(shallow))?;
+    shape.check_header::<K>()?;
+    let payload = payload.unwrap_or(&Value::Null);
+    verify_crypto::<K>(&shape.0, payload, trust).map(|(_, signer)| signer)
+}
+
+/// Steps 6 to 9: hash, signer, signature, trust. Returns the hash and the
+/// signer.
+fn verify_crypto<K: EnvelopeKind>(
+    fields: &Fields,
+    payload: &Value,
+    trust: &Trust,
+) -> Result<(String, DidKey), VerifyFailure> {
+    let recomputed = K::HashRule::payload_hash_b64u(payload).map_err(|err| {
+        VerifyFailure::new(
+            ReasonCode::HashMismatch,
+            format!("field `payload` cannot be hashed: {err}"),
+        )
+    })?;
+    if recomputed != fields.payload_hash_b64u {
+        return Err(VerifyFailure::new(
+            ReasonCode::HashMismatch,
+            format!(
+                "field `payload_hash_b64u` is `{}` but the payload hashes to `{recomputed}`",
+                quote(&fields.payload_hash_b64u)
+            ),
+        ));
+    }
+
+    let signer = DidKey::parse(&fields.signer_did).map_err(|err| {
+        VerifyFailure::new(
+            ReasonCode::InvalidDidFormat,
+            format!("field `signer_did`: {err}"),
+        )
+    })?;
+
+    let signature = SIGNATURE_B64U.decode(&fields.signature_b64u).map_err(|_| {
+        VerifyFailure::new(
+            ReasonCode::SignatureInvalid,
+            "field `signature_b64u` is not valid base64url",
+        )
+    })?;
+    verify_with_key(
+        signer.verifying_key(),
+        fields.payload_hash_b64u.as_bytes(),
+        &signature,
+    )
+    .map_err(|err| {
+        VerifyFailure::new(
+            ReasonCode::SignatureInvalid,
+            format!("field `signature_b64u`: {err} for `signer_did` {signer}"),
+        )
+    })?;
+
+    if !trust.admits(&signer) {
+        return Err(VerifyFailure::new(
+            ReasonCode::SignerNotTrusted,
+            format!("field `signer_did`: {signer} is not a trusted signer"),
+        ));
+    }
+    Ok((recomputed, signer))
 }
 
 /// The envelope's fields once the shape is known to be right.
@@ -623,14 +660,19 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(de::Error::custom(format!(
-                    "duplicate key `{}`",
-                    quote(&key)
-                )));
-            }
             let UniqueKeys(value) = map.next_value()?;
-            object.insert(key, value);
+            // One hash lookup per key.
+            match object.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                serde_json::map::Entry::Occupied(slot) => {
+                    return Err(de::Error::custom(format!(
+                        "duplicate key `{}`",
+                        quote(slot.key())
+                    )));
+                }
+            }
         }
         Ok(UniqueKeys(Value::Object(object)))
     }
