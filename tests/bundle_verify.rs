@@ -489,3 +489,36 @@ fn cli_verifies_under_a_policy_file_or_its_hash() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn hostile_input_is_malformed_not_a_panic() {
+    let options = gateway_only();
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let huge = vec![b' '; 16 * 1024 * 1024 + 1];
+    let valid = bundle_value(&Shape::default()).unwrap();
+    let mut wrong_types = valid.clone();
+    wrong_types["payload"]["receipts"] = Value::from("not an array");
+    let mut receipt_not_object = valid.clone();
+    receipt_not_object["payload"]["receipts"][0] = Value::from(7);
+    let duplicate = String::from_utf8(serde_json::to_vec(&valid).unwrap())
+        .unwrap()
+        .replacen("{", r#"{"envelope_version":"1","#, 1);
+    for (name, bytes) in [
+        ("empty", Vec::new()),
+        ("not JSON", b"\xff\xfe{".to_vec()),
+        ("array", b"[]".to_vec()),
+        ("deep", deep.into_bytes()),
+        ("huge", huge),
+        ("duplicate key", duplicate.into_bytes()),
+        ("lone surrogate", br#"{"a":"\ud800"}"#.to_vec()),
+        ("wrong types", serde_json::to_vec(&wrong_types).unwrap()),
+        (
+            "receipt not an object",
+            serde_json::to_vec(&receipt_not_object).unwrap(),
+        ),
+    ] {
+        let report = verify_bundle(&bytes, &options);
+        assert!(!report.valid, "{name}");
+        assert!(!report.failures.is_empty(), "{name}");
+    }
+}
