@@ -4,10 +4,12 @@
 //! The binary in `src/main.rs` is a thin layer over this library; nothing in
 //! the library prints.
 
+pub mod bundle;
 pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod cst;
 pub mod decide;
 pub mod diff;
 pub mod git;

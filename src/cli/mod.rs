@@ -6,10 +6,12 @@
 //! a failed verification, 2 usage, configuration or I/O errors.
 
 mod audit;
+mod bundle;
 mod check;
 mod ci;
 mod compile;
 mod completions;
+mod cst;
 mod decide;
 mod diff;
 mod fmt;
@@ -83,6 +85,10 @@ enum Command {
     Pr(pr::Args),
     /// Audit agent runtime configs (OpenClaw) for footguns and WPC conformance.
     Audit(audit::Args),
+    /// Verify Claw protocol proof bundles, alone or under a policy.
+    Bundle(bundle::Args),
+    /// Check Claw scoped tokens (CST) against a policy.
+    Cst(cst::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -129,6 +135,8 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Pr(args) => pr::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Bundle(args) => bundle::run(args),
+        Command::Cst(args) => cst::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),

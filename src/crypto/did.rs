@@ -24,9 +24,36 @@ pub struct DidKey {
     key: VerifyingKey,
 }
 
+/// Parsed keys kept per thread, so that verifying thousands of envelopes
+/// from the same few signers (a batch of bundles) decompresses each key once:
+/// point decompression is a field exponentiation, about a quarter of the cost
+/// of a signature check. Parsing is a pure function of the string, and only
+/// successful parses are kept; the map is cleared when it is full.
+const CACHE_LIMIT: usize = 256;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, DidKey>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 impl DidKey {
     /// Parses and validates a `did:key` string.
     pub fn parse(did: &str) -> Result<Self, DidError> {
+        if let Some(hit) = CACHE.with(|cache| cache.borrow().get(did).cloned()) {
+            return Ok(hit);
+        }
+        let parsed = Self::parse_uncached(did)?;
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(did.to_owned(), parsed.clone());
+        });
+        Ok(parsed)
+    }
+
+    fn parse_uncached(did: &str) -> Result<Self, DidError> {
         let Some(multibase) = did.strip_prefix(PREFIX) else {
             return Err(DidError::NotDidKey(quote(did)));
         };

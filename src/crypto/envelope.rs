@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::crypto::keys::SigningKey;
 use crate::crypto::quote;
+use crate::crypto::stringify::stringify_hash_b64u;
 use crate::policy::hash::{HashError, policy_hash_b64u};
 
 /// The only `envelope_version`.
@@ -49,6 +50,20 @@ impl PayloadHashRule for Jcs {
     }
 }
 
+/// SHA-256 over ECMAScript `JSON.stringify` of the payload as parsed (keys
+/// in document order): receipts and proof bundles
+/// ([`crate::crypto::stringify`]).
+#[derive(Debug, Clone, Copy)]
+pub struct JsonStringify;
+
+impl PayloadHashRule for JsonStringify {
+    type Error = std::convert::Infallible;
+
+    fn payload_hash_b64u(payload: &Value) -> Result<String, Self::Error> {
+        Ok(stringify_hash_b64u(payload))
+    }
+}
+
 /// An `envelope_type` and the hash rule of its payloads. A verifier is
 /// instantiated for one kind and rejects envelopes of any other type.
 pub trait EnvelopeKind {
@@ -65,6 +80,34 @@ pub struct WorkPolicyContract;
 impl EnvelopeKind for WorkPolicyContract {
     const ENVELOPE_TYPE: &'static str = "work_policy_contract";
     type HashRule = Jcs;
+}
+
+/// A proof bundle envelope (`proof_bundle`, `JSON.stringify` hash).
+#[derive(Debug, Clone, Copy)]
+pub struct ProofBundle;
+
+impl EnvelopeKind for ProofBundle {
+    const ENVELOPE_TYPE: &'static str = "proof_bundle";
+    type HashRule = JsonStringify;
+}
+
+/// A model gateway's receipt (`gateway_receipt`, `JSON.stringify` hash).
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayReceipt;
+
+impl EnvelopeKind for GatewayReceipt {
+    const ENVELOPE_TYPE: &'static str = "gateway_receipt";
+    type HashRule = JsonStringify;
+}
+
+/// A tool dispatcher's signed receipt, v1 envelope (`tool_receipt`,
+/// `JSON.stringify` hash).
+#[derive(Debug, Clone, Copy)]
+pub struct ToolReceipt;
+
+impl EnvelopeKind for ToolReceipt {
+    const ENVELOPE_TYPE: &'static str = "tool_receipt";
+    type HashRule = JsonStringify;
 }
 
 /// A signed envelope as written to disk: serialize it with `serde_json`.

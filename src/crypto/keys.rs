@@ -197,7 +197,10 @@ impl SigningKey {
         self.inner.sign(message)
     }
 
-    fn from_seed(seed: &[u8; SECRET_KEY_LENGTH]) -> Self {
+    /// The key with this 32-byte seed (RFC 8032 private key). For
+    /// deterministic keys in tests and the bundle test kit; real keys come
+    /// from [`SigningKey::generate`].
+    pub fn from_seed(seed: &[u8; SECRET_KEY_LENGTH]) -> Self {
         Self::from_inner(ed25519_dalek::SigningKey::from_bytes(seed))
     }
 

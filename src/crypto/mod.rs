@@ -9,6 +9,7 @@
 pub mod did;
 pub mod envelope;
 pub mod keys;
+pub mod stringify;
 pub mod trusted;
 pub mod verify;
 
@@ -18,7 +19,12 @@ const QUOTE_LIMIT: usize = 80;
 
 /// `input`, shortened with an ellipsis when longer than [`QUOTE_LIMIT`].
 fn quote(input: &str) -> String {
-    match input.char_indices().nth(QUOTE_LIMIT) {
+    clip(input, QUOTE_LIMIT)
+}
+
+/// `input`, shortened with an ellipsis when longer than `limit` characters.
+pub(crate) fn clip(input: &str, limit: usize) -> String {
+    match input.char_indices().nth(limit) {
         Some((end, _)) => format!("{}…", input.get(..end).unwrap_or_default()),
         None => input.to_owned(),
     }

@@ -112,6 +112,21 @@ impl ReasonCode {
             Self::SchemaValidationFailed => "SCHEMA_VALIDATION_FAILED",
         }
     }
+
+    /// The envelope field a failure with this code is about, if it is one
+    /// field (for JSON pointers in reports).
+    pub fn field(self) -> Option<&'static str> {
+        match self {
+            Self::MalformedEnvelope | Self::SchemaValidationFailed => None,
+            Self::UnknownEnvelopeVersion => Some("envelope_version"),
+            Self::UnknownEnvelopeType => Some("envelope_type"),
+            Self::UnknownHashAlgorithm => Some("hash_algorithm"),
+            Self::UnknownAlgorithm => Some("algorithm"),
+            Self::HashMismatch => Some("payload_hash_b64u"),
+            Self::InvalidDidFormat | Self::SignerNotTrusted => Some("signer_did"),
+            Self::SignatureInvalid => Some("signature_b64u"),
+        }
+    }
 }
 
 impl fmt::Display for ReasonCode {
@@ -290,43 +305,146 @@ pub fn verify_envelope<K: EnvelopeKind>(
     bytes: &[u8],
     trust: &Trust,
 ) -> Result<Verified<K>, VerifyFailure> {
-    let fields = parse_shape(bytes)?;
+    Envelope::parse(bytes)?.verify::<K>(trust)
+}
 
-    if fields.envelope_version != ENVELOPE_VERSION {
-        return Err(field_failure(
-            ReasonCode::UnknownEnvelopeVersion,
-            "envelope_version",
-            &fields.envelope_version,
-            ENVELOPE_VERSION,
-        ));
+/// Parses untrusted JSON bytes: size limit, syntax, nesting limit and
+/// duplicate keys ([`ReasonCode::MalformedEnvelope`]).
+pub fn parse_json(bytes: &[u8]) -> Result<Value, VerifyFailure> {
+    if bytes.len() > MAX_ENVELOPE_BYTES {
+        return Err(malformed(format!(
+            "the envelope is {} bytes; the limit is {MAX_ENVELOPE_BYTES}",
+            bytes.len()
+        )));
     }
-    if fields.envelope_type != K::ENVELOPE_TYPE {
-        return Err(field_failure(
-            ReasonCode::UnknownEnvelopeType,
-            "envelope_type",
-            &fields.envelope_type,
-            K::ENVELOPE_TYPE,
-        ));
-    }
-    if fields.hash_algorithm != HASH_ALGORITHM {
-        return Err(field_failure(
-            ReasonCode::UnknownHashAlgorithm,
-            "hash_algorithm",
-            &fields.hash_algorithm,
-            HASH_ALGORITHM,
-        ));
-    }
-    if fields.algorithm != SIGNATURE_ALGORITHM {
-        return Err(field_failure(
-            ReasonCode::UnknownAlgorithm,
-            "algorithm",
-            &fields.algorithm,
-            SIGNATURE_ALGORITHM,
-        ));
+    // serde_json's default recursion limit (128) stays on, so deep nesting
+    // is an error rather than a stack overflow.
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let UniqueKeys(value) = UniqueKeys::deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value))
+        .map_err(|err| malformed(format!("not valid JSON: {err}")))?;
+    Ok(value)
+}
+
+/// An envelope whose shape is right (step 1) but which is not verified yet.
+///
+/// Verification is split so that a caller can put its own checks between
+/// the header and the hash, as the proof bundle verifier does with the
+/// payload schema (the reference verifier's order).
+#[derive(Debug, Clone)]
+pub struct Envelope(Fields);
+
+impl Envelope {
+    /// Step 1 on raw bytes.
+    pub fn parse(bytes: &[u8]) -> Result<Envelope, VerifyFailure> {
+        Envelope::from_value(parse_json(bytes)?)
     }
 
-    let payload = Value::Object(fields.payload);
-    let recomputed = K::HashRule::payload_hash_b64u(&payload).map_err(|err| {
+    /// Step 1 on an already parsed value, e.g. a receipt inside a bundle.
+    pub fn from_value(value: Value) -> Result<Envelope, VerifyFailure> {
+        parse_shape(value).map(Envelope)
+    }
+
+    /// The payload (a JSON object), not yet verified.
+    pub fn payload(&self) -> &Value {
+        &self.0.payload
+    }
+
+    /// `signer_did` as written.
+    pub fn signer_did(&self) -> &str {
+        &self.0.signer_did
+    }
+
+    /// Steps 2 to 5: version, type and algorithms.
+    pub fn check_header<K: EnvelopeKind>(&self) -> Result<(), VerifyFailure> {
+        let fields = &self.0;
+        if fields.envelope_version != ENVELOPE_VERSION {
+            return Err(field_failure(
+                ReasonCode::UnknownEnvelopeVersion,
+                "envelope_version",
+                &fields.envelope_version,
+                ENVELOPE_VERSION,
+            ));
+        }
+        if fields.envelope_type != K::ENVELOPE_TYPE {
+            return Err(field_failure(
+                ReasonCode::UnknownEnvelopeType,
+                "envelope_type",
+                &fields.envelope_type,
+                K::ENVELOPE_TYPE,
+            ));
+        }
+        if fields.hash_algorithm != HASH_ALGORITHM {
+            return Err(field_failure(
+                ReasonCode::UnknownHashAlgorithm,
+                "hash_algorithm",
+                &fields.hash_algorithm,
+                HASH_ALGORITHM,
+            ));
+        }
+        if fields.algorithm != SIGNATURE_ALGORITHM {
+            return Err(field_failure(
+                ReasonCode::UnknownAlgorithm,
+                "algorithm",
+                &fields.algorithm,
+                SIGNATURE_ALGORITHM,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Steps 2 to 9.
+    pub fn verify<K: EnvelopeKind>(self, trust: &Trust) -> Result<Verified<K>, VerifyFailure> {
+        self.check_header::<K>()?;
+        let (payload_hash_b64u, signer) = verify_crypto::<K>(&self.0, &self.0.payload, trust)?;
+        let fields = self.0;
+        Ok(Verified {
+            payload: fields.payload,
+            payload_hash_b64u,
+            signer,
+            issued_at: fields.issued_at,
+            expires_at: fields.expires_at,
+            kind: PhantomData,
+        })
+    }
+}
+
+/// Steps 1 to 9 on an envelope inside another document (a receipt in a
+/// bundle), without copying its payload; returns the signer.
+pub fn verify_embedded<K: EnvelopeKind>(
+    envelope: &Value,
+    trust: &Trust,
+) -> Result<DidKey, VerifyFailure> {
+    let Value::Object(map) = envelope else {
+        return Err(malformed(format!(
+            "the envelope must be a JSON object, not {}",
+            json_type(envelope)
+        )));
+    };
+    // The shape check sees every field; an object payload is swapped for an
+    // empty one so that only the small fields are copied.
+    let payload = map.get("payload");
+    let shallow: Map<String, Value> = map
+        .iter()
+        .map(|(key, value)| match value {
+            Value::Object(_) if key == "payload" => (key.clone(), Value::Object(Map::new())),
+            other => (key.clone(), other.clone()),
+        })
+        .collect();
+    let shape = Envelope::from_value(Value::Object(shallow))?;
+    shape.check_header::<K>()?;
+    let payload = payload.unwrap_or(&Value::Null);
+    verify_crypto::<K>(&shape.0, payload, trust).map(|(_, signer)| signer)
+}
+
+/// Steps 6 to 9: hash, signer, signature, trust. Returns the hash and the
+/// signer.
+fn verify_crypto<K: EnvelopeKind>(
+    fields: &Fields,
+    payload: &Value,
+    trust: &Trust,
+) -> Result<(String, DidKey), VerifyFailure> {
+    let recomputed = K::HashRule::payload_hash_b64u(payload).map_err(|err| {
         VerifyFailure::new(
             ReasonCode::HashMismatch,
             format!("field `payload` cannot be hashed: {err}"),
@@ -376,22 +494,16 @@ pub fn verify_envelope<K: EnvelopeKind>(
             format!("field `signer_did`: {signer} is not a trusted signer"),
         ));
     }
-
-    Ok(Verified {
-        payload,
-        payload_hash_b64u: recomputed,
-        signer,
-        issued_at: fields.issued_at,
-        expires_at: fields.expires_at,
-        kind: PhantomData,
-    })
+    Ok((recomputed, signer))
 }
 
 /// The envelope's fields once the shape is known to be right.
+#[derive(Debug, Clone)]
 struct Fields {
     envelope_version: String,
     envelope_type: String,
-    payload: Map<String, Value>,
+    /// Always an object.
+    payload: Value,
     payload_hash_b64u: String,
     hash_algorithm: String,
     signature_b64u: String,
@@ -416,19 +528,7 @@ fn field_failure(code: ReasonCode, field: &str, found: &str, expected: &str) -> 
 }
 
 /// Step 1: everything that makes the envelope [`ReasonCode::MalformedEnvelope`].
-fn parse_shape(bytes: &[u8]) -> Result<Fields, VerifyFailure> {
-    if bytes.len() > MAX_ENVELOPE_BYTES {
-        return Err(malformed(format!(
-            "the envelope is {} bytes; the limit is {MAX_ENVELOPE_BYTES}",
-            bytes.len()
-        )));
-    }
-    // serde_json's default recursion limit (128) stays on, so deep nesting
-    // is an error rather than a stack overflow.
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let UniqueKeys(value) = UniqueKeys::deserialize(&mut deserializer)
-        .and_then(|value| deserializer.end().map(|()| value))
-        .map_err(|err| malformed(format!("not valid JSON: {err}")))?;
+fn parse_shape(value: Value) -> Result<Fields, VerifyFailure> {
     let Value::Object(mut object) = value else {
         return Err(malformed(format!(
             "the envelope must be a JSON object, not {}",
@@ -457,7 +557,7 @@ fn parse_shape(bytes: &[u8]) -> Result<Fields, VerifyFailure> {
     let fields = Fields {
         envelope_version: required("envelope_version")?,
         envelope_type: required("envelope_type")?,
-        payload: Map::new(),
+        payload: Value::Null,
         payload_hash_b64u: required("payload_hash_b64u")?,
         hash_algorithm: required("hash_algorithm")?,
         signature_b64u: required("signature_b64u")?,
@@ -497,7 +597,10 @@ fn parse_shape(bytes: &[u8]) -> Result<Fields, VerifyFailure> {
             return Err(malformed(format!("field `{field}`: {err}")));
         }
     }
-    Ok(Fields { payload, ..fields })
+    Ok(Fields {
+        payload: Value::Object(payload),
+        ..fields
+    })
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -572,14 +675,19 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                return Err(de::Error::custom(format!(
-                    "duplicate key `{}`",
-                    quote(&key)
-                )));
-            }
             let UniqueKeys(value) = map.next_value()?;
-            object.insert(key, value);
+            // One hash lookup per key.
+            match object.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                serde_json::map::Entry::Occupied(slot) => {
+                    return Err(de::Error::custom(format!(
+                        "duplicate key `{}`",
+                        quote(slot.key())
+                    )));
+                }
+            }
         }
         Ok(UniqueKeys(Value::Object(object)))
     }

@@ -1,0 +1,206 @@
+//! Proof bundle verification throughput: 10,000 bundles × 8 gateway receipts
+//! (test kit), verified end to end by `wpc::bundle::batch` from files, and,
+//! in the same run, bare Ed25519 `verify_strict` over the same 9 signatures
+//! per bundle with the same parallelism. Prints bundles/s for both, their
+//! ratio, and the peak resident memory of the batch phase.
+//!
+//! `cargo bench --bench bundle` (`BUNDLES=N` to change the count).
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Instant;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signature, VerifyingKey};
+use rayon::prelude::*;
+use serde_json::Value;
+use wpc::bundle::batch::verify_all;
+use wpc::bundle::kit::{Shape, bundle_bytes, gateway_key};
+use wpc::bundle::{Options, verify_bundle};
+use wpc::crypto::did::DidKey;
+use wpc::crypto::verify::{Trust, verify_signature};
+
+const RECEIPTS: usize = 8;
+
+/// (public key, message, signature) of every envelope in a bundle.
+fn signatures(bytes: &[u8]) -> Vec<([u8; 32], Vec<u8>, Vec<u8>)> {
+    let doc: Value = serde_json::from_slice(bytes).unwrap();
+    let mut envelopes = vec![&doc];
+    envelopes.extend(doc["payload"]["receipts"].as_array().unwrap());
+    envelopes
+        .into_iter()
+        .map(|e| {
+            let did = DidKey::parse(e["signer_did"].as_str().unwrap()).unwrap();
+            (
+                did.verifying_key().to_bytes(),
+                e["payload_hash_b64u"].as_str().unwrap().as_bytes().to_vec(),
+                URL_SAFE_NO_PAD
+                    .decode(e["signature_b64u"].as_str().unwrap())
+                    .unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Where one bundle's time goes, single-threaded, in µs per bundle.
+fn breakdown(bytes: &[u8], options: &Options) {
+    const N: u32 = 300;
+    let time = |f: &dyn Fn()| {
+        let started = Instant::now();
+        for _ in 0..N {
+            f();
+        }
+        started.elapsed().as_secs_f64() * 1e6 / f64::from(N)
+    };
+    let parsed: Value = serde_json::from_slice(bytes).unwrap();
+    let payload = parsed["payload"].clone();
+    let triples = signatures(bytes);
+    let total = time(&|| assert!(verify_bundle(bytes, options).valid));
+    let parse = time(&|| {
+        wpc::crypto::verify::parse_json(bytes).unwrap();
+    });
+    let schema = time(&|| {
+        assert!(
+            wpc::bundle::schema::validate(wpc::bundle::schema::ClawSchema::ProofBundle, &payload)
+                .is_empty()
+        );
+    });
+    let hash = time(&|| {
+        wpc::crypto::stringify::stringify_hash_b64u(&payload);
+    });
+    let keys: Vec<_> = triples
+        .iter()
+        .map(|(key, message, signature)| {
+            (
+                VerifyingKey::from_bytes(key).unwrap(),
+                message,
+                Signature::from_slice(signature).unwrap(),
+            )
+        })
+        .collect();
+    let sigs = time(&|| {
+        for (key, message, signature) in &keys {
+            key.verify_strict(message, signature).unwrap();
+        }
+    });
+    let with_decode = time(&|| {
+        for (key, message, signature) in &triples {
+            verify_signature(key, message, signature).unwrap();
+        }
+    });
+    println!(
+        "one bundle, one thread: verify_bundle {total:.0} µs; {} bare verify_strict {sigs:.0} µs ({with_decode:.0} µs with key decompression); JSON parse {parse:.0} µs; schema {schema:.0} µs; bundle hash {hash:.0} µs",
+        triples.len()
+    );
+}
+
+/// Peak resident set size (VmHWM) in MiB, Linux only.
+fn peak_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Resets VmHWM to the current RSS (Linux ≥ 4.0), so each phase's peak is
+/// its own.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn main() {
+    let count: usize = std::env::var("BUNDLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let dir = tempfile::tempdir().unwrap();
+
+    let started = Instant::now();
+    let mut paths = Vec::with_capacity(count);
+    for seq in 0..count {
+        let shape = Shape {
+            seq: seq as u64,
+            receipts: RECEIPTS,
+            tools: Vec::new(),
+            side_effects: 0,
+            approvals: 0,
+            ..Shape::default()
+        };
+        let path = dir.path().join(format!("b{seq:05}.json"));
+        std::fs::write(&path, bundle_bytes(&shape).unwrap()).unwrap();
+        paths.push(path);
+    }
+    let size = std::fs::metadata(&paths[0]).unwrap().len();
+    println!(
+        "generated {count} bundles × {RECEIPTS} receipts ({size} bytes each) in {:.1?}",
+        started.elapsed()
+    );
+
+    let options = Options {
+        gateway_trust: Trust::only([&gateway_key().did()]),
+        gateway_signers_checked: true,
+        ..Options::any_gateway()
+    };
+    // Warm up: schema compilation, thread pool.
+    assert!(verify_bundle(&std::fs::read(&paths[0]).unwrap(), &options).valid);
+
+    reset_peak();
+    let started = Instant::now();
+    let entries = verify_all(&paths, &options).unwrap();
+    let batch = started.elapsed();
+    let peak = peak_mib();
+    assert!(entries.iter().all(|e| e.report.valid));
+    let batch_rate = count as f64 / batch.as_secs_f64();
+
+    // Baseline 1: keys decompressed and signatures decoded before the clock
+    // starts, so only `verify_strict` itself is timed. Baseline 2: the same
+    // from raw key bytes (decompression per signature, as a verifier without
+    // a key cache does).
+    let raw: Vec<_> = paths
+        .par_iter()
+        .flat_map_iter(|p| signatures(&std::fs::read(p).unwrap()))
+        .collect();
+    let triples: Vec<_> = raw
+        .iter()
+        .map(|(key, message, signature)| {
+            (
+                VerifyingKey::from_bytes(key).unwrap(),
+                message,
+                Signature::from_slice(signature).unwrap(),
+            )
+        })
+        .collect();
+    let started = Instant::now();
+    let ok = triples
+        .par_iter()
+        .all(|(key, message, signature)| key.verify_strict(message, signature).is_ok());
+    let bare = started.elapsed();
+    assert!(ok);
+    let bare_rate = count as f64 / bare.as_secs_f64();
+    let started = Instant::now();
+    let ok = raw
+        .par_iter()
+        .all(|(key, message, signature)| verify_signature(key, message, signature).is_ok());
+    let raw_time = started.elapsed();
+    assert!(ok);
+    let raw_rate = count as f64 / raw_time.as_secs_f64();
+
+    println!("threads: {}", rayon::current_num_threads());
+    println!("end to end (files, batch::verify_all): {batch_rate:.0} bundles/s ({batch:.2?})");
+    println!(
+        "bare verify_strict, same {} signatures: {bare_rate:.0} bundles/s ({bare:.2?}; {:.0} signatures/s)",
+        triples.len(),
+        triples.len() as f64 / bare.as_secs_f64()
+    );
+    println!("bare verify_strict from raw key bytes: {raw_rate:.0} bundles/s ({raw_time:.2?})");
+    println!(
+        "ratio end to end / bare: {:.2} (/ bare from raw keys: {:.2})",
+        batch_rate / bare_rate,
+        batch_rate / raw_rate
+    );
+    breakdown(&std::fs::read(&paths[0]).unwrap(), &options);
+    match peak {
+        Some(mib) => println!("peak RSS during the batch: {mib:.1} MiB"),
+        None => println!("peak RSS: not available on this platform"),
+    }
+}

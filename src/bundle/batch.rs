@@ -1,0 +1,210 @@
+//! Many bundles at once: expand files, directories and globs, verify in
+//! parallel, then detect replay across the set.
+//!
+//! Bundles are read and verified one per worker and dropped; what is kept
+//! per bundle is its [`BundleReport`] and the identifiers replay detection
+//! needs, so memory grows with the number of bundles, not their size.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use globset::Glob;
+use rayon::prelude::*;
+use walkdir::WalkDir;
+
+use super::reason::{Code, Failure};
+use super::{BundleReport, Options, verify_bundle};
+use crate::crypto::verify::MAX_ENVELOPE_BYTES;
+
+/// One bundle file and its verdict.
+#[derive(Debug)]
+pub struct Entry {
+    pub path: PathBuf,
+    pub report: BundleReport,
+}
+
+/// Why a batch could not run at all (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("{0}: no such file or directory, and no file matches it as a glob")]
+    NoMatch(String),
+    #[error("invalid glob `{pattern}`: {error}")]
+    Glob { pattern: String, error: String },
+    #[error("cannot read {}: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot walk {}: {error}", path.display())]
+    Walk { path: PathBuf, error: String },
+}
+
+/// Expands the arguments into bundle files: a file as is, a directory's
+/// `*.json` files (recursively), or a glob. Sorted, without duplicates.
+pub fn collect(args: &[String]) -> Result<Vec<PathBuf>, BatchError> {
+    let mut out = Vec::new();
+    for arg in args {
+        let path = Path::new(arg);
+        if path.is_file() {
+            out.push(path.to_path_buf());
+        } else if path.is_dir() {
+            let before = out.len();
+            walk(path, &mut out, |p| {
+                p.extension().is_some_and(|e| e == "json")
+            })?;
+            out[before..].sort();
+        } else {
+            let glob = Glob::new(arg)
+                .map_err(|e| BatchError::Glob {
+                    pattern: arg.clone(),
+                    error: e.to_string(),
+                })?
+                .compile_matcher();
+            let base = literal_prefix(arg);
+            let before = out.len();
+            if base.is_dir() {
+                walk(&base, &mut out, |p| glob.is_match(p))?;
+            }
+            if out.len() == before {
+                return Err(BatchError::NoMatch(arg.clone()));
+            }
+            out[before..].sort();
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|p| seen.insert(p.clone()));
+    Ok(out)
+}
+
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    keep: impl Fn(&Path) -> bool,
+) -> Result<(), BatchError> {
+    for entry in WalkDir::new(dir).follow_links(false) {
+        let entry = entry.map_err(|e| BatchError::Walk {
+            path: dir.to_path_buf(),
+            error: e.to_string(),
+        })?;
+        let path = entry.path();
+        // Paths from the walk are `dir/...`; strip a leading `./` so they
+        // match globs written without it.
+        let path = path.strip_prefix("./").unwrap_or(path);
+        if entry.file_type().is_file() && keep(path) {
+            out.push(path.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+/// The directory part of a glob before its first wildcard.
+fn literal_prefix(pattern: &str) -> PathBuf {
+    let mut base = PathBuf::new();
+    for part in Path::new(pattern).components() {
+        let text = part.as_os_str().to_string_lossy();
+        if text.contains(['*', '?', '[', '{']) {
+            break;
+        }
+        base.push(part);
+    }
+    if base.as_os_str().is_empty() || base == Path::new(pattern) {
+        base = base
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        if base.as_os_str().is_empty() {
+            base = PathBuf::from(".");
+        }
+    }
+    base
+}
+
+/// Verifies every file in parallel, then marks replays, in input order.
+pub fn verify_all(paths: &[PathBuf], options: &Options) -> Result<Vec<Entry>, BatchError> {
+    let mut entries = paths
+        .par_iter()
+        .map(|path| {
+            let bytes = read_bounded(path)?;
+            Ok(Entry {
+                path: path.clone(),
+                report: verify_bundle(&bytes, options),
+            })
+        })
+        .collect::<Result<Vec<Entry>, BatchError>>()?;
+    detect_replay(&mut entries);
+    Ok(entries)
+}
+
+/// Reads at most one byte more than the envelope limit, so a huge file is
+/// rejected as MALFORMED_ENVELOPE without being read whole.
+fn read_bounded(path: &Path) -> Result<Vec<u8>, BatchError> {
+    use std::io::Read as _;
+    let read_error = |error| BatchError::Read {
+        path: path.to_path_buf(),
+        error,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_ENVELOPE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    Ok(bytes)
+}
+
+/// The same bundle id, run id, receipt id or nonce in two bundles: the later
+/// bundle (in input order) is INVALID and names the earlier one. Only bundles
+/// that are otherwise valid take part, so a forged or broken bundle cannot
+/// make a genuine one look replayed.
+pub fn detect_replay(entries: &mut [Entry]) {
+    let mut first: HashMap<(Code, String), usize> = HashMap::new();
+    for index in 0..entries.len() {
+        if !entries[index].report.valid {
+            continue;
+        }
+        let ids = &entries[index].report.identifiers;
+        let mut keys: Vec<(Code, String, String)> = Vec::new();
+        if let Some(id) = &ids.bundle_id {
+            keys.push((
+                Code::ReplayedBundleId,
+                "/payload/bundle_id".into(),
+                id.clone(),
+            ));
+        }
+        if let Some(id) = &ids.run_id {
+            keys.push((
+                Code::ReplayedRunId,
+                "/payload/event_chain/0/run_id".into(),
+                id.clone(),
+            ));
+        }
+        // Within a bundle, duplicate receipt ids were reported already.
+        let mut own = std::collections::HashSet::new();
+        for (pointer, id) in &ids.receipt_ids {
+            if own.insert(id) {
+                keys.push((Code::ReplayedReceiptId, pointer.clone(), id.clone()));
+            }
+        }
+        for (pointer, id) in &ids.nonces {
+            keys.push((Code::ReplayedNonce, pointer.clone(), id.clone()));
+        }
+        let mut found = Vec::new();
+        for (code, pointer, id) in keys {
+            match first.get(&(code, id.clone())) {
+                Some(&earlier) if earlier != index => found.push(Failure::new(
+                    code,
+                    pointer,
+                    format!(
+                        "`{id}` already appears in {}",
+                        entries[earlier].path.display()
+                    ),
+                )),
+                Some(_) => {}
+                None => {
+                    first.insert((code, id), index);
+                }
+            }
+        }
+        for failure in found {
+            entries[index].report.add(failure);
+        }
+    }
+}

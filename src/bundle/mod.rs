@@ -1,0 +1,685 @@
+//! Claw protocol proof bundle verification (SPEC §9, `refs/clawsig.md`).
+//!
+//! [`verify_bundle`] takes the bytes of one `proof_bundle` envelope and
+//! returns a [`BundleReport`]: VALID, or INVALID with every [`Failure`] (a
+//! reason code and a JSON pointer). The order of checks follows the
+//! reference verifier where the conformance vectors depend on it:
+//!
+//! 1. JSON, size, duplicate keys and envelope shape (`MALFORMED_ENVELOPE`);
+//! 2. version, type, hash algorithm, algorithm;
+//! 3. the payload against `poh/proof_bundle.v1.json`, which also covers every
+//!    embedded receipt's shape (`SCHEMA_VALIDATION_FAILED`, one failure per
+//!    schema error) — before the hash, as the reference does;
+//! 4. payload hash (`JSON.stringify` rule), signer did:key, signature, and
+//!    the signer must be the bundle's `agent_did`.
+//!
+//! Steps 1-4 stop at the first failure: nothing inside a bundle whose
+//! signature does not verify is worth reading. After them, every remaining
+//! check runs and reports: event chain, gateway receipts, receipt binding,
+//! tool / side-effect / human-approval receipts, expiry, and, with a policy,
+//! the checks of [`policy`]. Replay across bundles is [`batch`]'s job.
+
+pub mod batch;
+pub mod kit;
+pub mod policy;
+pub mod reason;
+pub mod render;
+pub mod schema;
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::crypto::envelope::{GatewayReceipt, ProofBundle, ToolReceipt, parse_rfc3339};
+use crate::crypto::stringify::event_hash_b64u;
+use crate::crypto::verify::{Envelope, Trust, parse_json, verify_embedded};
+pub use reason::{Code, Failure};
+use schema::ClawSchema;
+
+/// At most this many events, and receipts of each kind (the reference's
+/// limits; the schema caps some of them too).
+pub const MAX_ITEMS: usize = 1000;
+
+/// What a verification is checked against.
+#[derive(Debug)]
+pub struct Options {
+    /// Signers admitted for gateway receipts.
+    pub gateway_trust: Trust,
+    /// Whether `gateway_trust` is a real list (false: any signer, and the
+    /// report says so).
+    pub gateway_signers_checked: bool,
+    /// The time `expires_at` is compared with.
+    pub now: Timestamp,
+    /// Verify under this policy as well.
+    pub policy: Option<policy::PolicyCheck>,
+    /// Every receipt's `binding.token_scope_hash_b64u` must be this (a
+    /// checked CST's scope hash, or `--scope-hash`).
+    pub scope_hash: Option<String>,
+}
+
+impl Options {
+    /// Protocol checks only, any gateway signer, at the current time.
+    pub fn any_gateway() -> Options {
+        Options {
+            gateway_trust: Trust::any_signer_unchecked(),
+            gateway_signers_checked: false,
+            now: Timestamp::now(),
+            policy: None,
+            scope_hash: None,
+        }
+    }
+}
+
+/// How far one kind of evidence was checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceStatus {
+    /// Its own hash and signature verified (and its binding, where it has one).
+    Verified,
+    /// Unsigned objects, covered only by the bundle signature: the agent's
+    /// own claim, not independent evidence.
+    AgentAsserted,
+    /// Present, but wpc does not verify this kind yet: not trusted.
+    NotVerified,
+}
+
+/// One kind of evidence in a bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    /// The payload field, e.g. `receipts`.
+    pub kind: &'static str,
+    pub count: usize,
+    pub status: EvidenceStatus,
+}
+
+/// The identifiers replay detection compares across bundles, each with the
+/// pointer it was read from. Only bundles whose signature verified have any.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identifiers {
+    pub bundle_id: Option<String>,
+    pub run_id: Option<String>,
+    pub receipt_ids: Vec<(String, String)>,
+    pub nonces: Vec<(String, String)>,
+}
+
+/// The verdict on one bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BundleReport {
+    pub valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_did: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    pub failures: Vec<Failure>,
+    pub evidence: Vec<Evidence>,
+    #[serde(skip)]
+    pub identifiers: Identifiers,
+}
+
+impl BundleReport {
+    fn failed(failure: Failure) -> BundleReport {
+        BundleReport {
+            valid: false,
+            bundle_id: None,
+            agent_did: None,
+            run_id: None,
+            failures: vec![failure],
+            evidence: Vec::new(),
+            identifiers: Identifiers::default(),
+        }
+    }
+
+    /// Adds a failure found after the fact (replay).
+    pub fn add(&mut self, failure: Failure) {
+        self.failures.push(failure);
+        self.valid = false;
+    }
+
+    /// The distinct reason codes, in order of first appearance.
+    pub fn codes(&self) -> Vec<Code> {
+        let mut seen = HashSet::new();
+        self.failures
+            .iter()
+            .map(|f| f.code)
+            .filter(|code| seen.insert(*code))
+            .collect()
+    }
+}
+
+/// Verifies one proof bundle envelope.
+pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
+    let envelope = match parse_json(bytes).and_then(Envelope::from_value) {
+        Ok(envelope) => envelope,
+        Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
+    };
+    if let Err(failure) = envelope.check_header::<ProofBundle>() {
+        return BundleReport::failed(Failure::from_envelope("", &failure));
+    }
+    let schema_errors = schema::validate(ClawSchema::ProofBundle, envelope.payload());
+    if !schema_errors.is_empty() {
+        let mut report = BundleReport::failed(Failure::new(Code::SchemaValidationFailed, "", ""));
+        report.failures = schema_errors
+            .into_iter()
+            .map(|err| {
+                Failure::new(
+                    Code::SchemaValidationFailed,
+                    format!("/payload{}", err.pointer),
+                    err.message,
+                )
+            })
+            .collect();
+        return report;
+    }
+    let verified = match envelope.verify::<ProofBundle>(&Trust::any_signer_unchecked()) {
+        Ok(verified) => verified,
+        Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
+    };
+    let signer = verified.signer().as_str().to_owned();
+    let expires_at = verified.expires_at().map(str::to_owned);
+    let payload = verified.into_payload();
+    let agent_did = text(&payload, "agent_did").to_owned();
+    if signer != agent_did {
+        // The reference reports INVALID_DID_FORMAT here; wpc names the actual
+        // problem (docs/bundles.md).
+        return BundleReport::failed(Failure::new(
+            Code::ProofBundleAgentMismatch,
+            "/signer_did",
+            format!("the bundle is signed by {signer}, not by its agent_did {agent_did}"),
+        ));
+    }
+
+    let mut checker = Checker::new(&payload, options);
+    if let Some(expires_at) = expires_at
+        && parse_rfc3339(&expires_at).is_ok_and(|at| at < options.now)
+    {
+        checker.fail(
+            Code::ExpiredTtl,
+            "/expires_at",
+            format!("the bundle expired at {expires_at}"),
+        );
+    }
+    checker.limits();
+    checker.event_chain();
+    checker.gateway_receipts();
+    checker.tool_receipts();
+    checker.unsigned_receipts("side_effect_receipts");
+    checker.unsigned_receipts("human_approval_receipts");
+    checker.unverified_kinds();
+    if let Some(check) = &options.policy {
+        let chain = checker.chain.clone();
+        policy::check(check, &payload, chain.as_ref(), &mut checker.failures);
+    }
+    let scope_required = options
+        .policy
+        .as_ref()
+        .is_some_and(|p| p.wpc.binding.cst_scope_hash_required);
+    if scope_required || options.scope_hash.is_some() {
+        policy::check_scope(
+            &payload,
+            options.scope_hash.as_deref(),
+            &mut checker.failures,
+        );
+    }
+    checker.finish()
+}
+
+/// A verified event chain: its run id and each event's hash.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    pub run_id: String,
+    pub event_hashes: Vec<String>,
+}
+
+struct Checker<'a> {
+    payload: &'a Value,
+    options: &'a Options,
+    agent_did: &'a str,
+    failures: Vec<Failure>,
+    evidence: Vec<Evidence>,
+    identifiers: Identifiers,
+    /// `Some` once the chain verified.
+    chain: Option<Chain>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(payload: &'a Value, options: &'a Options) -> Checker<'a> {
+        let identifiers = Identifiers {
+            bundle_id: Some(text(payload, "bundle_id").to_owned()),
+            ..Identifiers::default()
+        };
+        Checker {
+            payload,
+            options,
+            agent_did: text(payload, "agent_did"),
+            failures: Vec::new(),
+            evidence: Vec::new(),
+            identifiers,
+            chain: None,
+        }
+    }
+
+    fn fail(&mut self, code: Code, pointer: impl Into<String>, message: impl Into<String>) {
+        self.failures.push(Failure::new(code, pointer, message));
+    }
+
+    fn items(&self, field: &str) -> &'a [Value] {
+        items(self.payload, field)
+    }
+
+    fn limits(&mut self) {
+        for field in ["event_chain", "receipts", "tool_receipts"] {
+            let count = self.items(field).len();
+            if count > MAX_ITEMS {
+                self.fail(
+                    Code::MalformedEnvelope,
+                    format!("/payload/{field}"),
+                    format!("{count} items; at most {MAX_ITEMS} are accepted"),
+                );
+            }
+        }
+    }
+
+    /// Every event hash recomputed, `prev_hash_b64u` links, one run id,
+    /// unique event ids.
+    fn event_chain(&mut self) {
+        let events = self.items("event_chain");
+        if events.is_empty() {
+            return;
+        }
+        let run_id = text(&events[0], "run_id").to_owned();
+        let before = self.failures.len();
+        let mut hashes = Vec::with_capacity(events.len());
+        let mut ids = HashSet::new();
+        let mut previous: Option<&str> = None;
+        for (i, event) in events.iter().enumerate() {
+            let at = format!("/payload/event_chain/{i}");
+            let Some(fields) = event.as_object() else {
+                continue;
+            };
+            let event_id = text(event, "event_id");
+            if !ids.insert(event_id) {
+                self.fail(
+                    Code::MalformedEnvelope,
+                    format!("{at}/event_id"),
+                    format!("event_id `{event_id}` appears twice in the chain"),
+                );
+            }
+            if text(event, "run_id") != run_id {
+                self.fail(
+                    Code::MalformedEnvelope,
+                    format!("{at}/run_id"),
+                    format!(
+                        "run_id `{}` differs from the chain's `{run_id}`",
+                        text(event, "run_id")
+                    ),
+                );
+            }
+            let prev = event.get("prev_hash_b64u").and_then(Value::as_str);
+            if prev != previous {
+                self.fail(
+                    Code::HashMismatch,
+                    format!("{at}/prev_hash_b64u"),
+                    match previous {
+                        None => "the first event's prev_hash_b64u must be null".to_owned(),
+                        Some(hash) => {
+                            format!("prev_hash_b64u must be the previous event's hash `{hash}`")
+                        }
+                    },
+                );
+            }
+            let recomputed = event_hash_b64u(fields);
+            let written = text(event, "event_hash_b64u");
+            if recomputed != written {
+                self.fail(
+                    Code::HashMismatch,
+                    format!("{at}/event_hash_b64u"),
+                    format!("event_hash_b64u is `{written}` but the event header hashes to `{recomputed}`"),
+                );
+            }
+            previous = Some(written);
+            hashes.push(written.to_owned());
+        }
+        let valid = self.failures.len() == before;
+        self.identifiers.run_id = Some(run_id.clone());
+        self.evidence.push(Evidence {
+            kind: "event_chain",
+            count: events.len(),
+            status: if valid {
+                EvidenceStatus::Verified
+            } else {
+                EvidenceStatus::NotVerified
+            },
+        });
+        if valid {
+            self.chain = Some(Chain {
+                run_id,
+                event_hashes: hashes,
+            });
+        }
+    }
+
+    /// Checks a receipt `binding` object against the chain. `required`:
+    /// gateway receipts must be bound when there is a chain.
+    fn binding(&mut self, at: &str, binding: Option<&Value>, required: bool) {
+        let has_chain = !self.items("event_chain").is_empty();
+        let Some(binding) = binding else {
+            if required && has_chain {
+                self.fail(
+                    Code::ReceiptBindingMismatch,
+                    at.to_owned(),
+                    "the receipt has no binding to this bundle's event chain",
+                );
+            }
+            return;
+        };
+        let run_id = binding.get("run_id").and_then(Value::as_str);
+        let event_hash = binding.get("event_hash_b64u").and_then(Value::as_str);
+        let Some(chain) = self.chain.clone() else {
+            if has_chain {
+                // The chain itself failed and is reported; nothing to bind to.
+                return;
+            }
+            if run_id.is_some() || event_hash.is_some() {
+                self.fail(
+                    Code::ReceiptBindingMismatch,
+                    format!("{at}/binding"),
+                    "the receipt is bound to a run, but the bundle has no event chain",
+                );
+            }
+            return;
+        };
+        match run_id {
+            Some(run_id) if run_id == chain.run_id => {}
+            Some(run_id) => self.fail(
+                Code::ReceiptBindingMismatch,
+                format!("{at}/binding/run_id"),
+                format!(
+                    "binding.run_id `{run_id}` is not this bundle's run `{}`",
+                    chain.run_id
+                ),
+            ),
+            None if required => self.fail(
+                Code::ReceiptBindingMismatch,
+                format!("{at}/binding"),
+                "binding.run_id is missing",
+            ),
+            None => {}
+        }
+        match event_hash {
+            Some(hash) if chain.event_hashes.iter().any(|h| h == hash) => {}
+            Some(hash) => self.fail(
+                Code::ReceiptBindingMismatch,
+                format!("{at}/binding/event_hash_b64u"),
+                format!("binding.event_hash_b64u `{hash}` is not an event of this bundle's chain"),
+            ),
+            None if required => self.fail(
+                Code::ReceiptBindingMismatch,
+                format!("{at}/binding"),
+                "binding.event_hash_b64u is missing",
+            ),
+            None => {}
+        }
+    }
+
+    fn receipt_id(&mut self, at: &str, receipt: &Value) {
+        if let Some(id) = receipt.get("receipt_id").and_then(Value::as_str) {
+            self.identifiers
+                .receipt_ids
+                .push((format!("{at}/receipt_id"), id.to_owned()));
+        }
+    }
+
+    /// Each gateway receipt envelope: the envelope checks with the trusted
+    /// gateway signers, payload sanity, then its binding.
+    fn gateway_receipts(&mut self) {
+        let receipts = self.items("receipts");
+        if receipts.is_empty() {
+            return;
+        }
+        let before = self.failures.len();
+        for (i, receipt) in receipts.iter().enumerate() {
+            let at = format!("/payload/receipts/{i}");
+            let verified = verify_embedded::<GatewayReceipt>(receipt, &self.options.gateway_trust);
+            if let Err(failure) = verified {
+                let inner = Failure::from_envelope(&at, &failure);
+                self.fail(
+                    Code::ReceiptVerificationFailed,
+                    inner.pointer,
+                    format!("gateway receipt: {}: {}", failure.code(), failure.message()),
+                );
+                continue;
+            }
+            let payload = receipt.get("payload").unwrap_or(&Value::Null);
+            for (field, max) in [
+                ("tokens_input", 10_000_000),
+                ("tokens_output", 10_000_000),
+                ("latency_ms", 3_600_000),
+            ] {
+                let ok = payload
+                    .get(field)
+                    .and_then(Value::as_u64)
+                    .is_some_and(|n| n <= max);
+                if !ok {
+                    self.fail(
+                        Code::ReceiptVerificationFailed,
+                        format!("{at}/payload/{field}"),
+                        format!("gateway receipt: {field} must be an integer from 0 to {max}"),
+                    );
+                }
+            }
+            let payload_at = format!("{at}/payload");
+            self.receipt_id(&payload_at, payload);
+            if let Some(nonce) = payload
+                .get("binding")
+                .and_then(|b| b.get("nonce"))
+                .and_then(Value::as_str)
+            {
+                self.identifiers
+                    .nonces
+                    .push((format!("{payload_at}/binding/nonce"), nonce.to_owned()));
+            }
+            self.binding(&payload_at, payload.get("binding"), true);
+        }
+        self.evidence.push(Evidence {
+            kind: "receipts",
+            count: receipts.len(),
+            status: if self.failures.len() == before {
+                EvidenceStatus::Verified
+            } else {
+                EvidenceStatus::NotVerified
+            },
+        });
+    }
+
+    /// Tool receipts: v1 envelopes verified (hash and signature; the
+    /// protocol has no signer list for them), v2 envelopes' signatures not
+    /// verified yet; for every form, agent and binding.
+    fn tool_receipts(&mut self) {
+        let receipts = self.items("tool_receipts");
+        if receipts.is_empty() {
+            return;
+        }
+        let mut status = EvidenceStatus::Verified;
+        let before = self.failures.len();
+        for (i, receipt) in receipts.iter().enumerate() {
+            let at = format!("/payload/tool_receipts/{i}");
+            let is_envelope = receipt.get("envelope_type").is_some();
+            let (payload, payload_at) = if is_envelope {
+                (
+                    receipt.get("payload").unwrap_or(&Value::Null),
+                    format!("{at}/payload"),
+                )
+            } else {
+                status = EvidenceStatus::AgentAsserted.max_with(status);
+                (receipt, at.clone())
+            };
+            if is_envelope {
+                if receipt.get("envelope_version").and_then(Value::as_str) == Some("1") {
+                    let verified =
+                        verify_embedded::<ToolReceipt>(receipt, &Trust::any_signer_unchecked());
+                    if let Err(failure) = verified {
+                        self.failures.push(Failure::from_envelope(&at, &failure));
+                    }
+                } else {
+                    // v2 envelopes carry co-signatures wpc does not verify yet.
+                    status = EvidenceStatus::NotVerified;
+                }
+            }
+            if payload.get("receipt_version").and_then(Value::as_str) == Some("2")
+                && (payload.get("args_disclosure").is_some()
+                    || payload.get("result_disclosure").is_some())
+            {
+                status = EvidenceStatus::NotVerified;
+            }
+            self.agent(&payload_at, payload);
+            self.receipt_id(&payload_at, payload);
+            self.binding(&payload_at, payload.get("binding"), false);
+        }
+        if self.failures.len() != before {
+            status = EvidenceStatus::NotVerified;
+        }
+        self.evidence.push(Evidence {
+            kind: "tool_receipts",
+            count: receipts.len(),
+            status,
+        });
+    }
+
+    fn agent(&mut self, at: &str, receipt: &Value) {
+        let agent = text(receipt, "agent_did");
+        if agent != self.agent_did {
+            self.fail(
+                Code::ProofBundleAgentMismatch,
+                format!("{at}/agent_did"),
+                format!(
+                    "agent_did `{agent}` is not the bundle's agent `{}`",
+                    self.agent_did
+                ),
+            );
+        }
+    }
+
+    /// Side-effect and human-approval receipts: unsigned objects inside the
+    /// bundle; agent, hash algorithm and binding are checked.
+    fn unsigned_receipts(&mut self, field: &'static str) {
+        let receipts = self.items(field);
+        if receipts.is_empty() {
+            return;
+        }
+        for (i, receipt) in receipts.iter().enumerate() {
+            let at = format!("/payload/{field}/{i}");
+            if let Some(algorithm) = receipt.get("hash_algorithm").and_then(Value::as_str)
+                && algorithm != "SHA-256"
+            {
+                self.fail(
+                    Code::UnknownHashAlgorithm,
+                    format!("{at}/hash_algorithm"),
+                    format!("hash_algorithm `{algorithm}`; expected `SHA-256`"),
+                );
+            }
+            self.agent(&at, receipt);
+            self.receipt_id(&at, receipt);
+            let binding = receipt.get("binding").filter(|b| b.is_object());
+            self.binding(&at, binding, false);
+        }
+        self.evidence.push(Evidence {
+            kind: field,
+            count: receipts.len(),
+            status: EvidenceStatus::AgentAsserted,
+        });
+    }
+
+    /// Evidence the protocol defines and wpc does not verify: reported, not
+    /// trusted.
+    fn unverified_kinds(&mut self) {
+        const KINDS: [&str; 9] = [
+            "urm",
+            "vir_receipts",
+            "web_receipts",
+            "coverage_attestations",
+            "binary_semantic_evidence_attestations",
+            "delegation_receipts",
+            "rate_limit_claims",
+            "attestations",
+            "metadata",
+        ];
+        for kind in KINDS {
+            let count = match self.payload.get(kind) {
+                None => continue,
+                Some(Value::Array(items)) => items.len(),
+                Some(_) => 1,
+            };
+            self.evidence.push(Evidence {
+                kind,
+                count,
+                status: EvidenceStatus::NotVerified,
+            });
+        }
+    }
+
+    fn finish(mut self) -> BundleReport {
+        // Duplicate receipt ids within one bundle are a replay too.
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        let mut duplicates = Vec::new();
+        for (pointer, id) in &self.identifiers.receipt_ids {
+            if let Some(first) = seen.insert(id, pointer) {
+                duplicates.push(Failure::new(
+                    Code::ReplayedReceiptId,
+                    pointer.clone(),
+                    format!("receipt_id `{id}` already appears at {first}"),
+                ));
+            }
+        }
+        self.failures.extend(duplicates);
+        BundleReport {
+            valid: self.failures.is_empty(),
+            bundle_id: self.identifiers.bundle_id.clone(),
+            agent_did: Some(self.agent_did.to_owned()),
+            run_id: self.identifiers.run_id.clone(),
+            failures: self.failures,
+            evidence: self.evidence,
+            identifiers: self.identifiers,
+        }
+    }
+}
+
+impl EvidenceStatus {
+    /// The weaker of two statuses.
+    fn max_with(self, other: EvidenceStatus) -> EvidenceStatus {
+        let rank = |s: EvidenceStatus| match s {
+            EvidenceStatus::Verified => 0,
+            EvidenceStatus::AgentAsserted => 1,
+            EvidenceStatus::NotVerified => 2,
+        };
+        if rank(self) >= rank(other) {
+            self
+        } else {
+            other
+        }
+    }
+}
+
+/// The array `field` of a schema-checked payload (empty if absent).
+fn items<'v>(payload: &'v Value, field: &str) -> &'v [Value] {
+    payload
+        .get(field)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// A string field of a schema-checked object (`""` if absent).
+fn text<'v>(value: &'v Value, key: &str) -> &'v str {
+    value.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The `binding` of a gateway receipt envelope's payload, if any.
+pub(crate) fn gateway_binding(receipt: &Value) -> Option<&Map<String, Value>> {
+    receipt
+        .get("payload")
+        .and_then(|p| p.get("binding"))
+        .and_then(Value::as_object)
+}

@@ -1,0 +1,345 @@
+//! Verify under policy: a bundle that passed the protocol checks must also
+//! be a run the WPC allowed. Tool decisions come from [`crate::decide::Engine`]
+//! — the one decision function — never from a copy of it.
+
+use std::path::Path;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde_json::Value;
+
+use super::reason::{Code, Failure};
+use super::{Chain, gateway_binding, items, text};
+use crate::config::Config;
+use crate::crypto::envelope::WorkPolicyContract;
+use crate::crypto::verify::{Trust, verify_envelope};
+use crate::decide::{Call, Engine, Verdict};
+use crate::policy::Policy;
+use crate::policy::files;
+use crate::policy::model::{Requirement, Wpc};
+use crate::policy::schema::{self, Schema};
+
+/// Event types that record a model call, which a gateway receipt must cover
+/// when the WPC requires receipts.
+pub const MODEL_CALL_EVENTS: [&str; 2] = ["llm_call", "model_call"];
+
+/// A WPC, ready to check bundles against.
+#[derive(Debug)]
+pub struct PolicyCheck {
+    /// `policy_hash_b64u`.
+    pub hash: String,
+    pub wpc: Wpc,
+    engine: Engine,
+    models: Option<GlobSet>,
+    /// The hash is on a revocation list.
+    pub revoked: bool,
+}
+
+impl PolicyCheck {
+    pub fn new(wpc: Wpc, hash: String) -> Result<PolicyCheck, String> {
+        let engine = Engine::new(&wpc).map_err(|e| format!("{e:?}"))?;
+        let models = match wpc
+            .constraints
+            .model_calls
+            .as_ref()
+            .and_then(|m| m.allowed_models.as_ref())
+        {
+            None => None,
+            Some(patterns) => {
+                let mut set = GlobSetBuilder::new();
+                for pattern in patterns {
+                    // Model names are matched case-insensitively, as the
+                    // gateway does (refs/clawsig-verifier.md §2.4).
+                    let glob = GlobBuilder::new(pattern)
+                        .case_insensitive(true)
+                        .build()
+                        .map_err(|e| format!("allowed_models `{pattern}`: {e}"))?;
+                    set.add(glob);
+                }
+                Some(set.build().map_err(|e| e.to_string())?)
+            }
+        };
+        Ok(PolicyCheck {
+            hash,
+            wpc,
+            engine,
+            models,
+            revoked: false,
+        })
+    }
+}
+
+/// Resolves `--policy`: a TOML policy file, a signed WPC envelope (`.json`,
+/// verified against `release_trust`), or a policy hash looked up among the
+/// repository's policies.
+pub fn resolve(spec: &str, release_trust: &Trust, config: &Config) -> Result<PolicyCheck, String> {
+    let path = Path::new(spec);
+    if path.is_file() {
+        if path.extension().is_some_and(|e| e == "json") {
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {spec}: {e}"))?;
+            let verified = verify_envelope::<WorkPolicyContract>(&bytes, release_trust)
+                .map_err(|f| format!("{spec}: {f}"))?;
+            if let Some(first) = schema::errors(Schema::Policy, verified.payload()).first() {
+                return Err(format!("{spec}: the payload is not a valid WPC: {first}"));
+            }
+            let hash = verified.payload_hash_b64u().to_owned();
+            let wpc: Wpc = serde_json::from_value(verified.into_payload())
+                .map_err(|e| format!("{spec}: {e}"))?;
+            return PolicyCheck::new(wpc, hash);
+        }
+        return load_toml(path);
+    }
+    let is_hash = spec.len() == 43
+        && spec
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !is_hash {
+        return Err(format!(
+            "--policy {spec}: no such file, and not a 43-character policy hash"
+        ));
+    }
+    let dir = config.policies_dir();
+    let (paths, _) = files::collect_dir(&dir, &config.root)
+        .map_err(|e| format!("cannot list the policies in {}: {e}", dir.display()))?;
+    for path in paths {
+        if let Ok(policy) = Policy::load(&path)
+            && policy.hash == spec
+        {
+            return PolicyCheck::new(policy.wpc, policy.hash);
+        }
+    }
+    Err(format!(
+        "--policy {spec}: no policy in {} has this hash (release branches are not searched)",
+        dir.display()
+    ))
+}
+
+fn load_toml(path: &Path) -> Result<PolicyCheck, String> {
+    let policy = Policy::load(path).map_err(|findings| {
+        let first = findings
+            .first()
+            .map_or_else(String::new, |f| format!("{}: {}", f.position(), f.message));
+        format!("{} is not a valid policy: {first}", path.display())
+    })?;
+    PolicyCheck::new(policy.wpc, policy.hash)
+}
+
+/// The checks against the policy, appended to `failures`.
+pub fn check(
+    policy: &PolicyCheck,
+    payload: &Value,
+    chain: Option<&Chain>,
+    failures: &mut Vec<Failure>,
+) {
+    let mut fail = |code, pointer: String, message: String| {
+        failures.push(Failure::new(code, pointer, message));
+    };
+    if policy.revoked {
+        fail(
+            Code::PolicyRevoked,
+            String::new(),
+            format!("policy {} is revoked", policy.hash),
+        );
+    }
+    let model_calls = policy.wpc.constraints.model_calls.as_ref();
+    let receipts = items(payload, "receipts");
+
+    for (i, receipt) in receipts.iter().enumerate() {
+        let at = format!("/payload/receipts/{i}/payload");
+        let receipt_payload = receipt.get("payload").unwrap_or(&Value::Null);
+        let binding = gateway_binding(receipt);
+        match binding
+            .and_then(|b| b.get("policy_hash"))
+            .and_then(Value::as_str)
+        {
+            Some(hash) if hash == policy.hash => {}
+            Some(hash) => fail(
+                Code::PolicyHashMismatch,
+                format!("{at}/binding/policy_hash"),
+                format!("bound to policy `{hash}`, not `{}`", policy.hash),
+            ),
+            None => fail(
+                Code::PolicyHashMismatch,
+                format!("{at}/binding"),
+                format!("binding.policy_hash is missing; expected `{}`", policy.hash),
+            ),
+        }
+        if let Some(hash) = receipt_payload
+            .get("metadata")
+            .and_then(|m| m.get("policy_hash"))
+            .and_then(Value::as_str)
+            && hash != policy.hash
+        {
+            fail(
+                Code::PolicyHashMismatch,
+                format!("{at}/metadata/policy_hash"),
+                format!("metadata.policy_hash `{hash}` is not `{}`", policy.hash),
+            );
+        }
+        let provider = text(receipt_payload, "provider");
+        if let Some(allowed) = model_calls.and_then(|m| m.allowed_providers.as_ref())
+            && !allowed.iter().any(|p| p.eq_ignore_ascii_case(provider))
+        {
+            fail(
+                Code::ProviderNotAllowed,
+                format!("{at}/provider"),
+                format!("provider `{provider}` is not in allowed_providers {allowed:?}"),
+            );
+        }
+        let model = text(receipt_payload, "model");
+        if let Some(models) = &policy.models
+            && !models.is_match(model)
+        {
+            fail(
+                Code::ModelNotAllowed,
+                format!("{at}/model"),
+                format!("model `{model}` matches no allowed_models pattern"),
+            );
+        }
+    }
+
+    if model_calls.and_then(|m| m.receipts_required) == Some(true) {
+        receipts_required(payload, chain, &mut fail);
+    }
+
+    let approved = approvals_for_run(payload, chain);
+    for (i, receipt) in items(payload, "tool_receipts").iter().enumerate() {
+        let (tool_payload, at) = tool_payload(receipt, i);
+        let tool = text(tool_payload, "tool_name");
+        let decision = policy.engine.decide(&Call::tool(tool));
+        match decision.verdict {
+            Verdict::Allow => {}
+            Verdict::Deny => fail(
+                Code::ToolNotAllowed,
+                format!("{at}/tool_name"),
+                format!("tool `{tool}`: {decision}"),
+            ),
+            Verdict::Approval => {
+                let needs_human = decision
+                    .approvals
+                    .iter()
+                    .any(|a| a.require == Requirement::HumanApproval);
+                if needs_human && !approved {
+                    fail(
+                        Code::ApprovalMissing,
+                        format!("{at}/tool_name"),
+                        format!(
+                            "tool `{tool}` needs a human approval, and no explicit_approve \
+                             human_approval_receipt is bound to this run"
+                        ),
+                    );
+                }
+            }
+        }
+        let binding = tool_payload.get("binding");
+        if let Some(hash) = binding
+            .and_then(|b| b.get("policy_hash"))
+            .and_then(Value::as_str)
+            && hash != policy.hash
+        {
+            fail(
+                Code::PolicyHashMismatch,
+                format!("{at}/binding/policy_hash"),
+                format!("bound to policy `{hash}`, not `{}`", policy.hash),
+            );
+        }
+    }
+}
+
+/// The payload of `tool_receipts[i]` (an envelope's, or the item itself)
+/// and its pointer.
+fn tool_payload(receipt: &Value, i: usize) -> (&Value, String) {
+    match receipt.get("envelope_type") {
+        Some(_) => (
+            receipt.get("payload").unwrap_or(&Value::Null),
+            format!("/payload/tool_receipts/{i}/payload"),
+        ),
+        None => (receipt, format!("/payload/tool_receipts/{i}")),
+    }
+}
+
+/// Every model-call event has a gateway receipt bound to it.
+fn receipts_required(
+    payload: &Value,
+    chain: Option<&Chain>,
+    fail: &mut impl FnMut(Code, String, String),
+) {
+    let Some(chain) = chain else {
+        return;
+    };
+    let bound: Vec<&str> = items(payload, "receipts")
+        .iter()
+        .filter_map(|r| gateway_binding(r)?.get("event_hash_b64u")?.as_str())
+        .collect();
+    for (i, event) in items(payload, "event_chain").iter().enumerate() {
+        if !MODEL_CALL_EVENTS.contains(&text(event, "event_type")) {
+            continue;
+        }
+        let hash = chain.event_hashes.get(i).map_or("", String::as_str);
+        if !bound.contains(&hash) {
+            fail(
+                Code::ReceiptMissing,
+                format!("/payload/event_chain/{i}"),
+                format!(
+                    "model call event `{}` has no gateway receipt bound to it (receipts_required)",
+                    text(event, "event_id")
+                ),
+            );
+        }
+    }
+}
+
+/// Whether an `explicit_approve` human approval receipt is bound to this
+/// bundle's run.
+fn approvals_for_run(payload: &Value, chain: Option<&Chain>) -> bool {
+    let Some(chain) = chain else {
+        return false;
+    };
+    items(payload, "human_approval_receipts").iter().any(|r| {
+        text(r, "approval_type") == "explicit_approve"
+            && r.get("binding")
+                .and_then(|b| b.get("run_id"))
+                .and_then(Value::as_str)
+                == Some(chain.run_id.as_str())
+    })
+}
+
+/// CST scope binding: every gateway receipt, and every tool receipt with a
+/// binding, carries `binding.token_scope_hash_b64u`; all agree, and equal
+/// `expected` (the token's) when given.
+pub fn check_scope(payload: &Value, expected: Option<&str>, failures: &mut Vec<Failure>) {
+    let mut found: Vec<(String, Option<&str>)> = Vec::new();
+    for (i, receipt) in items(payload, "receipts").iter().enumerate() {
+        found.push((
+            format!("/payload/receipts/{i}/payload/binding/token_scope_hash_b64u"),
+            gateway_binding(receipt)
+                .and_then(|b| b.get("token_scope_hash_b64u"))
+                .and_then(Value::as_str),
+        ));
+    }
+    for (i, receipt) in items(payload, "tool_receipts").iter().enumerate() {
+        let (tool, at) = tool_payload(receipt, i);
+        if let Some(binding) = tool.get("binding") {
+            found.push((
+                format!("{at}/binding/token_scope_hash_b64u"),
+                binding.get("token_scope_hash_b64u").and_then(Value::as_str),
+            ));
+        }
+    }
+    let mut expected: Option<String> = expected.map(str::to_owned);
+    for (pointer, hash) in found {
+        match (hash, &expected) {
+            (None, _) => failures.push(Failure::new(
+                Code::ScopeHashMismatch,
+                pointer,
+                "token_scope_hash_b64u is missing (CST scope binding is required)",
+            )),
+            (Some(hash), Some(want)) if hash != want => failures.push(Failure::new(
+                Code::ScopeHashMismatch,
+                pointer,
+                format!("token_scope_hash_b64u `{hash}` is not `{want}`"),
+            )),
+            (Some(hash), None) => expected = Some(hash.to_owned()),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Output of `wpc bundle verify`: one line per bundle and a summary (text,
+//! markdown), a JSON document, JUnit XML (one test case per bundle), or
+//! SARIF (through [`crate::report`], one result per failure).
+
+use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
+use serde::Serialize;
+
+use super::batch::Entry;
+use super::reason::Code;
+use super::{BundleReport, EvidenceStatus};
+use crate::report::{Finding, Format, Report, RuleInfo, Severity};
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BundleFormat {
+    Text,
+    Json,
+    Junit,
+    Markdown,
+    Sarif,
+}
+
+/// What the run was checked against, for the summary.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Context {
+    /// Gateway signers were restricted to a trusted list.
+    pub gateway_signers_checked: bool,
+    /// `policy_hash_b64u` of the policy bundles were verified under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_hash: Option<String>,
+}
+
+pub fn render(format: BundleFormat, entries: &[Entry], context: &Context) -> String {
+    match format {
+        BundleFormat::Text => text(entries, context),
+        BundleFormat::Markdown => markdown(entries, context),
+        BundleFormat::Json => json(entries, context),
+        BundleFormat::Junit => junit(entries),
+        BundleFormat::Sarif => sarif(entries),
+    }
+}
+
+fn codes(report: &BundleReport) -> String {
+    report
+        .codes()
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn notes(entries: &[Entry], context: &Context) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !context.gateway_signers_checked {
+        notes.push(
+            "no trusted gateway signers given (--trusted, --gateway-signer or wpc.toml \
+             [bundles] gateway_signers): any valid gateway receipt signer was accepted"
+                .to_owned(),
+        );
+    }
+    let unverified: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .flat_map(|e| &e.report.evidence)
+        .filter(|e| e.status == EvidenceStatus::NotVerified)
+        .map(|e| e.kind)
+        .collect();
+    if !unverified.is_empty() {
+        notes.push(format!(
+            "present, not verified (not trusted): {}",
+            unverified.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let asserted: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .flat_map(|e| &e.report.evidence)
+        .filter(|e| e.status == EvidenceStatus::AgentAsserted)
+        .map(|e| e.kind)
+        .collect();
+    if !asserted.is_empty() {
+        notes.push(format!(
+            "unsigned, covered only by the agent's bundle signature: {}",
+            asserted.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    notes
+}
+
+fn summary(entries: &[Entry]) -> (usize, usize) {
+    let valid = entries.iter().filter(|e| e.report.valid).count();
+    (valid, entries.len() - valid)
+}
+
+fn text(entries: &[Entry], context: &Context) -> String {
+    let mut out = String::new();
+    for entry in entries {
+        let path = entry.path.display();
+        if entry.report.valid {
+            out.push_str(&format!("VALID   {path}\n"));
+        } else {
+            out.push_str(&format!("INVALID {path} {}\n", codes(&entry.report)));
+            for failure in &entry.report.failures {
+                out.push_str(&format!("  {failure}\n"));
+            }
+        }
+    }
+    let (valid, invalid) = summary(entries);
+    out.push_str(&format!(
+        "{} bundles: {valid} valid, {invalid} invalid\n",
+        entries.len()
+    ));
+    if let Some(hash) = &context.policy_hash {
+        out.push_str(&format!("verified under policy {hash}\n"));
+    }
+    for note in notes(entries, context) {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}
+
+fn markdown(entries: &[Entry], context: &Context) -> String {
+    let (valid, invalid) = summary(entries);
+    let mut out = format!(
+        "## Proof bundles: {valid} valid, {invalid} invalid\n\n| bundle | verdict | reasons |\n|---|---|---|\n"
+    );
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    for entry in entries {
+        let verdict = if entry.report.valid {
+            "VALID"
+        } else {
+            "**INVALID**"
+        };
+        let reasons = entry
+            .report
+            .failures
+            .iter()
+            .map(|f| format!("`{}` at `{}`", f.code, cell(&f.pointer)))
+            .collect::<Vec<_>>()
+            .join("<br>");
+        out.push_str(&format!(
+            "| `{}` | {verdict} | {reasons} |\n",
+            cell(&entry.path.display().to_string())
+        ));
+    }
+    if let Some(hash) = &context.policy_hash {
+        out.push_str(&format!("\nVerified under policy `{hash}`.\n"));
+    }
+    for note in notes(entries, context) {
+        out.push_str(&format!("\n> {note}\n"));
+    }
+    out
+}
+
+fn json(entries: &[Entry], context: &Context) -> String {
+    #[derive(Serialize)]
+    struct Result<'a> {
+        file: String,
+        #[serde(flatten)]
+        report: &'a BundleReport,
+        reason_codes: Vec<Code>,
+    }
+    let (valid, invalid) = summary(entries);
+    let doc = serde_json::json!({
+        "format": "wpc-bundle-verify/1",
+        "context": context,
+        "summary": { "total": entries.len(), "valid": valid, "invalid": invalid },
+        "notes": notes(entries, context),
+        "results": entries.iter().map(|e| Result {
+            file: e.path.display().to_string(),
+            report: &e.report,
+            reason_codes: e.report.codes(),
+        }).collect::<Vec<_>>(),
+    });
+    // Serializing a Value cannot fail.
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
+    )
+}
+
+fn junit(entries: &[Entry]) -> String {
+    let mut suite = TestSuite::new("wpc bundle verify");
+    for entry in entries {
+        let status = if entry.report.valid {
+            TestCaseStatus::success()
+        } else {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(codes(&entry.report));
+            status.set_type("INVALID");
+            status.set_description(
+                entry
+                    .report
+                    .failures
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+            status
+        };
+        let mut case = TestCase::new(entry.path.display().to_string(), status);
+        case.set_classname("proof_bundle");
+        suite.add_test_case(case);
+    }
+    let mut report = Junit::new("wpc");
+    report.add_test_suite(suite);
+    report.to_string().unwrap_or_default()
+}
+
+/// Rule table for SARIF: every code, documented in `docs/bundles.md`.
+pub fn rules() -> Vec<RuleInfo> {
+    Code::ALL
+        .iter()
+        .map(|code| RuleInfo {
+            code: code.as_str(),
+            name: code.as_str(),
+            summary: code.summary(),
+            help_uri: format!("{}/bundles.md#reason-codes", crate::DOCS_URL),
+        })
+        .collect()
+}
+
+fn sarif(entries: &[Entry]) -> String {
+    let findings = entries
+        .iter()
+        .flat_map(|entry| {
+            entry.report.failures.iter().map(|failure| {
+                Finding::new(
+                    failure.code.as_str(),
+                    Severity::Error,
+                    format!("{}: {}", pointer_or_root(&failure.pointer), failure.message),
+                )
+                .in_file(&entry.path)
+            })
+        })
+        .collect();
+    Report::new(findings, entries.len()).render(Format::Sarif, &rules(), false)
+}
+
+fn pointer_or_root(pointer: &str) -> &str {
+    if pointer.is_empty() { "/" } else { pointer }
+}

@@ -1,0 +1,168 @@
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+
+use super::{Outcome, print};
+use crate::bundle::Options;
+use crate::bundle::batch;
+use crate::bundle::policy;
+use crate::bundle::render::{self, BundleFormat, Context};
+use crate::config::Config;
+use crate::crypto::did::DidKey;
+use crate::crypto::envelope::parse_rfc3339;
+use crate::crypto::trusted::TrustedSigners;
+use crate::crypto::verify::Trust;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Verify proof bundles: exit 0 all valid, 1 any invalid, 2 usage or I/O.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// Bundle files, directories (their *.json files) and globs; default:
+    /// wpc.toml `[bundles] paths`.
+    paths: Vec<String>,
+    /// Trusted signers file: `[[gateway_signer]]` entries sign gateway
+    /// receipts, `[[release_signer]]` entries sign a `--policy` envelope.
+    #[arg(long, value_name = "FILE")]
+    trusted: Option<PathBuf>,
+    /// A trusted gateway receipt signer (repeatable).
+    #[arg(long = "gateway-signer", value_name = "DID")]
+    gateway_signers: Vec<String>,
+    /// Verify under this WPC: a policy file, a signed WPC envelope (.json),
+    /// or a policy hash found among the repository's policies.
+    #[arg(long, value_name = "FILE|ENVELOPE|HASH")]
+    policy: Option<String>,
+    /// Every receipt's binding.token_scope_hash_b64u must equal this.
+    #[arg(long, value_name = "HASH", conflicts_with = "cst")]
+    scope_hash: Option<String>,
+    /// A scoped token (or a file holding it): it must verify (with --issuer
+    /// or --jwks), and every receipt must be bound to its scope hash.
+    #[arg(long, value_name = "TOKEN|FILE")]
+    cst: Option<String>,
+    #[command(flatten)]
+    issuer: super::cst::IssuerArgs,
+    /// A revoked policy hash (repeatable): bundles under it are INVALID.
+    #[arg(long, value_name = "HASH")]
+    revoked: Vec<String>,
+    /// Compare expiry with this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+    #[arg(long, value_enum, default_value_t = BundleFormat::Text)]
+    format: BundleFormat,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    match args.command {
+        Command::Verify(args) => verify(args),
+    }
+}
+
+fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let (config, findings) = Config::discover(&cwd)?;
+    if let Some(finding) = findings.first() {
+        bail!("{}: {}", finding.position(), finding.message);
+    }
+    let trusted = match &args.trusted {
+        Some(path) => Some(TrustedSigners::load(path)?),
+        None => None,
+    };
+
+    let mut gateway: Vec<DidKey> = Vec::new();
+    for did in args
+        .gateway_signers
+        .iter()
+        .chain(&config.settings.bundles.gateway_signers)
+    {
+        gateway.push(DidKey::parse(did).with_context(|| format!("gateway signer {did}"))?);
+    }
+    if let Some(trusted) = &trusted {
+        gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
+    }
+    let gateway_signers_checked = !gateway.is_empty();
+    let gateway_trust = if gateway_signers_checked {
+        Trust::only(&gateway)
+    } else {
+        Trust::any_signer_unchecked()
+    };
+
+    let now = match &args.now {
+        Some(text) => parse_rfc3339(text).with_context(|| "--now".to_owned())?,
+        None => jiff::Timestamp::now(),
+    };
+
+    let policy = match &args.policy {
+        Some(spec) => {
+            let release_trust = match &trusted {
+                Some(t) if !t.release_signers().is_empty() => {
+                    Trust::only(t.release_signers().iter().map(|s| &s.did))
+                }
+                _ => Trust::any_signer_unchecked(),
+            };
+            let mut check =
+                policy::resolve(spec, &release_trust, &config).map_err(anyhow::Error::msg)?;
+            check.revoked = args.revoked.contains(&check.hash);
+            Some(check)
+        }
+        None => None,
+    };
+
+    let scope_hash = match &args.cst {
+        None => args.scope_hash.clone(),
+        Some(token) => {
+            let token = super::cst::read_token(token)?;
+            let report = crate::cst::check(
+                &token,
+                &args.issuer.issuers()?,
+                now.as_second(),
+                policy.as_ref().map(|p| crate::cst::TokenPolicy {
+                    wpc: &p.wpc,
+                    hash: &p.hash,
+                }),
+            );
+            if !report.valid {
+                let reasons: Vec<String> =
+                    report.failures.iter().map(ToString::to_string).collect();
+                bail!("--cst: the token is not valid: {}", reasons.join("; "));
+            }
+            report.scope_hash_b64u
+        }
+    };
+
+    let specs = if args.paths.is_empty() {
+        config.settings.bundles.paths.clone()
+    } else {
+        args.paths.clone()
+    };
+    if specs.is_empty() {
+        bail!("no bundles given, and wpc.toml has no [bundles] paths");
+    }
+    let paths = batch::collect(&specs)?;
+    let context = Context {
+        gateway_signers_checked,
+        policy_hash: policy.as_ref().map(|p| p.hash.clone()),
+    };
+    let options = Options {
+        gateway_trust,
+        gateway_signers_checked,
+        now,
+        policy,
+        scope_hash,
+    };
+    let entries = batch::verify_all(&paths, &options)?;
+    print(&render::render(args.format, &entries, &context))?;
+    Ok(if entries.iter().all(|e| e.report.valid) {
+        Outcome::Clean
+    } else {
+        Outcome::Failed
+    })
+}

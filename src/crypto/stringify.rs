@@ -1,0 +1,231 @@
+//! ECMAScript `JSON.stringify` of a parsed JSON value, byte for byte: the
+//! serialization the Claw protocol hashes for receipts, proof bundles and
+//! event headers (`refs/clawsig-verifier.md` §0.1).
+//!
+//! It differs from RFC 8785 (JCS, [`crate::policy::hash`]) in key order only:
+//! keys stay in document order (serde_json's `preserve_order`), except that
+//! JavaScript enumerates array-index keys (`"0"`, `"17"`) first, in numeric
+//! order. Numbers are printed as ECMAScript `Number::prototype.toString`
+//! (`ryu-js`): `1.0` is `1`, `1e21` is `1e+21`, `-0` is `0`; integers are
+//! first rounded to the nearest double, as a JavaScript parser does. Strings
+//! are escaped as serde_json escapes them, which is what `JSON.stringify`
+//! does (short escapes for `\b \f \n \r \t`, `\u00xx` in lowercase for other
+//! controls, nothing else). Lone surrogates cannot occur: serde_json refuses
+//! them when parsing.
+
+use std::io;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::ser::Formatter;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// `JSON.stringify(value)` as UTF-8 bytes.
+pub fn stringify(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, EsNumbers);
+    // Writing to a Vec cannot fail, and a `Value` always serializes.
+    if EsValue(value).serialize(&mut serializer).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// `base64url_nopad(SHA-256(JSON.stringify(value)))`.
+pub fn stringify_hash_b64u(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(stringify(value)))
+}
+
+/// The header fields an event hash covers, in the order they are hashed.
+pub const EVENT_HEADER: [&str; 6] = [
+    "event_id",
+    "run_id",
+    "event_type",
+    "timestamp",
+    "payload_hash_b64u",
+    "prev_hash_b64u",
+];
+
+/// `event_hash_b64u` of an event: the hash of `JSON.stringify` of its header
+/// fields in [`EVENT_HEADER`] order. A missing field is skipped, as
+/// `JSON.stringify` skips `undefined`.
+pub fn event_hash_b64u(event: &Map<String, Value>) -> String {
+    let header: Map<String, Value> = EVENT_HEADER
+        .iter()
+        .filter_map(|key| event.get(*key).map(|v| ((*key).to_owned(), v.clone())))
+        .collect();
+    stringify_hash_b64u(&Value::Object(header))
+}
+
+struct EsValue<'a>(&'a Value);
+
+impl Serialize for EsValue<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(map) => {
+                let mut out = serializer.serialize_map(Some(map.len()))?;
+                for (key, value) in ordered(map) {
+                    out.serialize_entry(key, &EsValue(value))?;
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&EsValue(item))?;
+                }
+                out.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// Keys in ECMAScript `OrdinaryOwnPropertyKeys` order: array indices
+/// ascending, then the rest in insertion order.
+fn ordered(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    if entries.iter().any(|(key, _)| array_index(key).is_some()) {
+        // Stable sort: non-index keys keep their relative order.
+        entries.sort_by_key(|(key, _)| array_index(key).map_or((1, 0), |index| (0, index)));
+    }
+    entries
+}
+
+/// The value of a canonical array index (`0` … `2^32 − 2`, no leading zero).
+fn array_index(key: &str) -> Option<u32> {
+    if key.is_empty() || (key.len() > 1 && key.starts_with('0')) {
+        return None;
+    }
+    if !key.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    key.parse::<u32>().ok().filter(|index| *index != u32::MAX)
+}
+
+/// serde_json's compact output with ECMAScript number formatting.
+struct EsNumbers;
+
+impl EsNumbers {
+    fn number<W: ?Sized + io::Write>(writer: &mut W, value: f64) -> io::Result<()> {
+        let mut buffer = ryu_js::Buffer::new();
+        writer.write_all(buffer.format(value).as_bytes())
+    }
+}
+
+impl Formatter for EsNumbers {
+    fn write_i64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: i64) -> io::Result<()> {
+        // A JavaScript parser keeps every number as a double.
+        #[allow(clippy::cast_precision_loss)]
+        Self::number(writer, value as f64)
+    }
+
+    fn write_u64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: u64) -> io::Result<()> {
+        #[allow(clippy::cast_precision_loss)]
+        Self::number(writer, value as f64)
+    }
+
+    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        Self::number(writer, value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn es(text: &str) -> String {
+        let value: Value = serde_json::from_str(text).unwrap();
+        String::from_utf8(stringify(&value)).unwrap()
+    }
+
+    #[test]
+    fn keys_stay_in_document_order() {
+        assert_eq!(
+            es(r#"{ "b": 1, "a": [true, null] }"#),
+            r#"{"b":1,"a":[true,null]}"#
+        );
+    }
+
+    #[test]
+    fn array_index_keys_come_first_in_numeric_order() {
+        assert_eq!(
+            es(r#"{"b":1,"17":2,"a":3,"2":4,"01":5,"4294967295":6,"4294967294":7}"#),
+            r#"{"2":4,"17":2,"4294967294":7,"b":1,"a":3,"01":5,"4294967295":6}"#
+        );
+    }
+
+    #[test]
+    fn numbers_print_as_ecmascript() {
+        for (input, output) in [
+            ("1.0", "1"),
+            ("-0", "0"),
+            ("-0.0", "0"),
+            ("1e21", "1e+21"),
+            ("1e20", "100000000000000000000"),
+            ("1.5e-7", "1.5e-7"),
+            ("0.000001", "0.000001"),
+            ("123456789012345678901234", "1.2345678901234569e+23"),
+            ("9007199254740993", "9007199254740992"),
+            ("18446744073709551615", "18446744073709552000"),
+            ("-12.50", "-12.5"),
+            ("5e-324", "5e-324"),
+            ("0.1", "0.1"),
+            ("1.7976931348623157e308", "1.7976931348623157e+308"),
+        ] {
+            assert_eq!(es(input), output, "{input}");
+        }
+    }
+
+    #[test]
+    fn strings_escape_as_json_stringify() {
+        assert_eq!(
+            es(r#""a\"b\\c\/d\u0001\u001f\b\f\n\r\t\u007f é 😀 \u2028""#),
+            "\"a\\\"b\\\\c/d\\u0001\\u001f\\b\\f\\n\\r\\t\u{7f} é 😀 \u{2028}\""
+        );
+    }
+
+    #[test]
+    fn event_hash_matches_the_reference_worked_example() {
+        // refs/clawsig-verifier.md §4.4, from proof_bundle_pass.v1.json.
+        let event: Value = serde_json::from_str(
+            r#"{"event_id":"evt_conformance_001","run_id":"run_conformance_001",
+                "event_type":"llm_call","timestamp":"2026-02-12T00:00:00.000Z",
+                "payload_hash_b64u":"ibhRTWt5gh47v4X1fAtBRKwEKCHZir1w-de3fNfCEu8",
+                "prev_hash_b64u":null,"event_hash_b64u":"ignored"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            event_hash_b64u(event.as_object().unwrap()),
+            "mo72_ab1UHvxY2DERZG2Tn12KNl2e_NSUrVDEQ5-Jds"
+        );
+    }
+
+    #[test]
+    fn header_order_is_fixed_whatever_the_document_order() {
+        let a: Value = serde_json::from_str(
+            r#"{"prev_hash_b64u":null,"run_id":"r","event_id":"e","event_type":"t","timestamp":"x","payload_hash_b64u":"p"}"#,
+        )
+        .unwrap();
+        let b: Value = serde_json::from_str(
+            r#"{"event_id":"e","run_id":"r","event_type":"t","timestamp":"x","payload_hash_b64u":"p","prev_hash_b64u":null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            event_hash_b64u(a.as_object().unwrap()),
+            event_hash_b64u(b.as_object().unwrap())
+        );
+    }
+
+    #[test]
+    fn sorted_keys_give_the_jcs_bytes() {
+        // A producer that emits sorted keys gets the same hash under both rules.
+        let value: Value = serde_json::from_str(r#"{"a":1.0,"b":{"c":"é","d":[1e21]}}"#).unwrap();
+        assert_eq!(
+            stringify(&value),
+            crate::policy::hash::canonical_json(&value).unwrap()
+        );
+    }
+}

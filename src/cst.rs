@@ -1,0 +1,426 @@
+//! Claw scoped tokens (CST): a JWS compact JWT signed with Ed25519
+//! (`refs/clawsig-verifier.md` §3), checked on its own and against a WPC.
+//!
+//! Decoding is done here (three base64url segments and two JSON objects)
+//! and the signature is checked with [`crate::crypto::verify::verify_signature`]
+//! (`verify_strict`), the same check as every envelope: the maintained JWT
+//! crates either support EdDSA with ed25519-dalek 3 only together with RSA,
+//! P-256/384 and HMAC backends (jsonwebtoken `rust_crypto`), or through a C
+//! library (aws-lc-rs); see `docs/bundles.md`.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::bundle::schema::{ClawSchema, validate};
+use crate::crypto::did::DidKey;
+use crate::crypto::verify::verify_signature;
+use crate::policy::hash::policy_hash_b64u;
+use crate::policy::model::Wpc;
+
+/// Tokens longer than this are rejected unread.
+pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
+
+/// Why a token fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CstCode {
+    /// Not three base64url segments of JSON objects, or too large.
+    TokenMalformed,
+    /// `alg` is not `EdDSA`.
+    TokenUnsupportedAlg,
+    /// No issuer key verifies the signature.
+    SignatureInvalid,
+    /// The claims fail `auth/scoped_token_claims.v1.json`.
+    SchemaValidationFailed,
+    /// `exp` is not in the future.
+    CstExpired,
+    /// `exp - iat` exceeds the WPC's `token.max_ttl_seconds`.
+    CstTtlTooLong,
+    /// No `jti`: the token is not scoped to one job.
+    CstJtiMissing,
+    /// `policy_hash_b64u` is missing (when the WPC pins it) or another hash.
+    CstPolicyMismatch,
+    /// `token_scope_hash_b64u` is missing (when required) or differs from
+    /// the hash of the claims.
+    CstScopeHashMismatch,
+}
+
+impl CstCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CstCode::TokenMalformed => "TOKEN_MALFORMED",
+            CstCode::TokenUnsupportedAlg => "TOKEN_UNSUPPORTED_ALG",
+            CstCode::SignatureInvalid => "SIGNATURE_INVALID",
+            CstCode::SchemaValidationFailed => "SCHEMA_VALIDATION_FAILED",
+            CstCode::CstExpired => "CST_EXPIRED",
+            CstCode::CstTtlTooLong => "CST_TTL_TOO_LONG",
+            CstCode::CstJtiMissing => "CST_JTI_MISSING",
+            CstCode::CstPolicyMismatch => "CST_POLICY_MISMATCH",
+            CstCode::CstScopeHashMismatch => "CST_SCOPE_HASH_MISMATCH",
+        }
+    }
+}
+
+impl fmt::Display for CstCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One failed check; `pointer` is into the claims (`""`: the token).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CstFailure {
+    pub code: CstCode,
+    pub pointer: String,
+    pub message: String,
+}
+
+impl fmt::Display for CstFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = if self.pointer.is_empty() {
+            "token"
+        } else {
+            &self.pointer
+        };
+        write!(f, "{} at {at}: {}", self.code, self.message)
+    }
+}
+
+/// The verdict on a token.
+#[derive(Clone, Debug, Serialize)]
+pub struct CstReport {
+    pub valid: bool,
+    /// The claims, once the signature verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Map<String, Value>>,
+    /// The scope hash recomputed from the claims.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope_hash_b64u: Option<String>,
+    pub failures: Vec<CstFailure>,
+}
+
+/// Issuer keys a token may be signed with, each with its JWKS `kid` if any.
+#[derive(Clone, Debug, Default)]
+pub struct Issuers(Vec<(Option<String>, [u8; 32])>);
+
+impl Issuers {
+    /// One did:key issuer.
+    pub fn did(did: &DidKey) -> Issuers {
+        Issuers(vec![(None, did.verifying_key().to_bytes())])
+    }
+
+    /// The Ed25519 keys of a JWKS document (`{"keys": [{kty: "OKP", crv:
+    /// "Ed25519", x, kid}]}`); other keys are skipped.
+    pub fn jwks(text: &str) -> Result<Issuers, String> {
+        let doc: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let keys = doc
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or("no `keys` array")?;
+        let mut out = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let field = |name| key.get(name).and_then(Value::as_str);
+            if field("kty") != Some("OKP") || field("crv") != Some("Ed25519") {
+                continue;
+            }
+            let x = field("x").ok_or(format!("keys[{i}] has no `x`"))?;
+            let bytes = URL_SAFE_NO_PAD
+                .decode(x)
+                .map_err(|_| format!("keys[{i}].x is not base64url"))?;
+            let raw: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| format!("keys[{i}].x is not 32 bytes"))?;
+            out.push((field("kid").map(str::to_owned), raw));
+        }
+        if out.is_empty() {
+            return Err("no Ed25519 (OKP) key".to_owned());
+        }
+        Ok(Issuers(out))
+    }
+}
+
+/// The WPC facts a token is checked against.
+#[derive(Clone, Debug)]
+pub struct TokenPolicy<'a> {
+    pub wpc: &'a Wpc,
+    pub hash: &'a str,
+}
+
+/// Checks `token` (compact JWS) signed by one of `issuers`, at `now` (Unix
+/// seconds), against `policy` when given.
+pub fn check(
+    token: &str,
+    issuers: &Issuers,
+    now: i64,
+    policy: Option<TokenPolicy<'_>>,
+) -> CstReport {
+    let mut report = CstReport {
+        valid: false,
+        claims: None,
+        scope_hash_b64u: None,
+        failures: Vec::new(),
+    };
+    let fail = |report: &mut CstReport, code, pointer: &str, message: String| {
+        report.failures.push(CstFailure {
+            code,
+            pointer: pointer.to_owned(),
+            message,
+        });
+    };
+    let token = token.trim();
+    let (header, claims, signing_input, signature) = match decode(token) {
+        Ok(parts) => parts,
+        Err(message) => {
+            fail(&mut report, CstCode::TokenMalformed, "", message);
+            return report;
+        }
+    };
+    if header.get("alg").and_then(Value::as_str) != Some("EdDSA") {
+        fail(
+            &mut report,
+            CstCode::TokenUnsupportedAlg,
+            "",
+            format!(
+                "header alg is {}; only EdDSA is accepted",
+                header.get("alg").unwrap_or(&Value::Null)
+            ),
+        );
+        return report;
+    }
+    let kid = header.get("kid").and_then(Value::as_str);
+    let verified = issuers
+        .0
+        .iter()
+        .filter(|(key_id, _)| kid.is_none() || key_id.is_none() || key_id.as_deref() == kid)
+        .any(|(_, key)| verify_signature(key, signing_input.as_bytes(), &signature).is_ok());
+    if !verified {
+        fail(
+            &mut report,
+            CstCode::SignatureInvalid,
+            "",
+            "no issuer key verifies the signature".to_owned(),
+        );
+        return report;
+    }
+    let claims_value = Value::Object(claims);
+    for err in validate(ClawSchema::ScopedTokenClaims, &claims_value) {
+        fail(
+            &mut report,
+            CstCode::SchemaValidationFailed,
+            &err.pointer,
+            err.message,
+        );
+    }
+    let Value::Object(claims) = claims_value else {
+        return report;
+    };
+    if !report.failures.is_empty() {
+        report.claims = Some(claims);
+        return report;
+    }
+    let scope_hash = scope_hash_b64u(&claims);
+    let number = |key: &str| claims.get(key).and_then(Value::as_f64);
+    let exp = number("exp").unwrap_or(0.0);
+    #[allow(clippy::cast_precision_loss)]
+    if exp <= now as f64 {
+        fail(
+            &mut report,
+            CstCode::CstExpired,
+            "/exp",
+            format!("exp {exp} is not after now ({now})"),
+        );
+    }
+    if let Some(policy) = policy {
+        let iat = number("iat").unwrap_or(0.0);
+        if let Some(max) = policy
+            .wpc
+            .constraints
+            .token
+            .as_ref()
+            .and_then(|t| t.max_ttl_seconds)
+        {
+            #[allow(clippy::cast_precision_loss)]
+            if exp - iat > max as f64 {
+                fail(
+                    &mut report,
+                    CstCode::CstTtlTooLong,
+                    "/exp",
+                    format!(
+                        "exp - iat = {} s exceeds token.max_ttl_seconds = {max}",
+                        exp - iat
+                    ),
+                );
+            }
+        }
+        if claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            fail(
+                &mut report,
+                CstCode::CstJtiMissing,
+                "/jti",
+                "no jti: the token is not scoped to one job".to_owned(),
+            );
+        }
+        let pins = policy.wpc.binding.optional_policy_hash_pinning == Some(true);
+        match claims.get("policy_hash_b64u").and_then(Value::as_str) {
+            Some(hash) if hash == policy.hash => {}
+            Some(hash) => fail(
+                &mut report,
+                CstCode::CstPolicyMismatch,
+                "/policy_hash_b64u",
+                format!("pinned to policy {hash}, not {}", policy.hash),
+            ),
+            None if pins => fail(
+                &mut report,
+                CstCode::CstPolicyMismatch,
+                "/policy_hash_b64u",
+                format!(
+                    "the WPC pins its hash, and the token has no policy_hash_b64u (expected {})",
+                    policy.hash
+                ),
+            ),
+            None => {}
+        }
+        if policy.wpc.binding.cst_scope_hash_required
+            && !claims.contains_key("token_scope_hash_b64u")
+        {
+            fail(
+                &mut report,
+                CstCode::CstScopeHashMismatch,
+                "/token_scope_hash_b64u",
+                "the WPC requires token_scope_hash_b64u and the token has none".to_owned(),
+            );
+        }
+    }
+    if let Some(written) = claims.get("token_scope_hash_b64u").and_then(Value::as_str)
+        && written != scope_hash
+    {
+        fail(
+            &mut report,
+            CstCode::CstScopeHashMismatch,
+            "/token_scope_hash_b64u",
+            format!("token_scope_hash_b64u is {written} but the claims hash to {scope_hash}"),
+        );
+    }
+    report.valid = report.failures.is_empty();
+    report.scope_hash_b64u = Some(scope_hash);
+    report.claims = Some(claims);
+    report
+}
+
+type Decoded = (Map<String, Value>, Map<String, Value>, String, Vec<u8>);
+
+fn decode(token: &str) -> Result<Decoded, String> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(format!("the token is over {MAX_TOKEN_BYTES} bytes"));
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    let [header, claims, signature] = parts.as_slice() else {
+        return Err(format!(
+            "a compact JWS has 3 dot-separated parts, not {}",
+            parts.len()
+        ));
+    };
+    let segment = |name: &str, text: &str| {
+        URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| format!("the {name} is not base64url without padding"))
+    };
+    let object = |name: &str, text: &str| -> Result<Map<String, Value>, String> {
+        let bytes = segment(name, text)?;
+        match serde_json::from_slice(&bytes) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(format!("the {name} is not a JSON object")),
+        }
+    };
+    Ok((
+        object("header", header)?,
+        object("claims", claims)?,
+        format!("{header}.{claims}"),
+        segment("signature", signature)?,
+    ))
+}
+
+/// `token_scope_hash_b64u` recomputed from the claims
+/// (`refs/clawsig-verifier.md` §3.3): the authority the token grants, with
+/// `iat`, `exp`, `jti` and `nonce` left out, hashed in JCS form.
+pub fn scope_hash_b64u(claims: &Map<String, Value>) -> String {
+    const OPTIONAL: [&str; 12] = [
+        "owner_ref",
+        "owner_did",
+        "controller_did",
+        "agent_did",
+        "policy_hash_b64u",
+        "control_plane_policy_hash_b64u",
+        "payment_account_did",
+        "mission_id",
+        "delegation_id",
+        "delegator_did",
+        "delegate_did",
+        "delegation_policy_hash_b64u",
+    ];
+    let list = |key: &str| -> Value {
+        let items: Vec<&str> = match claims.get(key) {
+            Some(Value::String(one)) => vec![one.as_str()],
+            Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let mut items: Vec<String> = items
+            .into_iter()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        // JavaScript's default sort compares UTF-16 code units.
+        items.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
+        items.dedup();
+        Value::from(items)
+    };
+    let mut input = Map::new();
+    input.insert("token_version".into(), Value::from("1"));
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    input.insert("sub".into(), Value::from(sub.trim()));
+    input.insert("aud".into(), list("aud"));
+    input.insert("scope".into(), list("scope"));
+    for key in OPTIONAL {
+        if let Some(text) = claims.get(key).and_then(Value::as_str).map(str::trim)
+            && !text.is_empty()
+        {
+            input.insert(key.into(), Value::from(text));
+        }
+    }
+    if let Some(cap) = claims
+        .get("spend_cap")
+        .filter(|v| v.as_f64().is_some_and(|n| n >= 0.0))
+    {
+        input.insert("spend_cap".into(), cap.clone());
+    }
+    if let Some(text) = claims
+        .get("delegation_spend_cap_minor")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        && !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+    {
+        input.insert("delegation_spend_cap_minor".into(), Value::from(text));
+    }
+    if let Some(at) = claims
+        .get("delegation_expires_at")
+        .and_then(Value::as_f64)
+        .filter(|n| *n > 0.0)
+    {
+        input.insert("delegation_expires_at".into(), Value::from(at.floor()));
+    }
+    // JCS of plain strings, numbers and string arrays cannot fail.
+    policy_hash_b64u(&Value::Object(input)).unwrap_or_default()
+}
