@@ -1,12 +1,16 @@
 //! `wpc ci`: everything a policy repository checks in CI, in one process and
 //! one report: `check`, `test`, the OpenClaw audit of every `[[openclaw]]`
-//! mapping, and (once it lands) proof bundle verification.
+//! mapping, and proof bundle verification of `[bundles] paths`.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::bundle;
 use crate::config::Config;
+use crate::crypto::did::DidKey;
+use crate::crypto::trusted::TrustedSigners;
+use crate::crypto::verify::Trust;
 use crate::decide::suite::{self, CASE_FAILED};
 use crate::lint::{self, CheckError};
 use crate::openclaw::{self, LoadOptions, mappings};
@@ -66,6 +70,8 @@ pub enum CiError {
     Tests(#[from] crate::policy::files::CollectError),
     #[error("{0}")]
     Audit(String),
+    #[error("bundles: {0}")]
+    Bundles(String),
 }
 
 /// Run every stage on the repository of `config`.
@@ -93,14 +99,7 @@ pub fn run(config: &Config, config_findings: Vec<Finding>) -> Result<CiReport, C
         Stage::from_report("audit", Report::new(findings, configs), configs)
     };
 
-    let bundles = if config.settings.bundles.paths.is_empty() {
-        Stage::skipped("bundles", "no [bundles] paths in wpc.toml")
-    } else {
-        Stage::skipped(
-            "bundles",
-            "proof bundle verification is not part of `wpc ci` yet",
-        )
-    };
+    let bundles = bundle_stage(config)?;
     Ok(CiReport {
         stages: vec![check, test, audit, bundles],
     })
@@ -195,10 +194,93 @@ impl CiReport {
     }
 }
 
+/// The code of a proof bundle that did not verify; the message carries the
+/// protocol's reason codes.
+pub const BUNDLE_INVALID: &str = "BND001";
+
+/// Verify `[bundles] paths` against the protocol (signatures, hashes, event
+/// chain, receipts, trusted gateway signers) and for replay across the set.
+fn bundle_stage(config: &Config) -> Result<Stage, CiError> {
+    let specs: Vec<String> = config
+        .settings
+        .bundles
+        .paths
+        .iter()
+        .map(|p| config.root.join(p).to_string_lossy().into_owned())
+        .collect();
+    if specs.is_empty() {
+        return Ok(Stage::skipped("bundles", "no [bundles] paths in wpc.toml"));
+    }
+    let paths = match bundle::batch::collect(&specs) {
+        Ok(paths) => paths,
+        Err(bundle::batch::BatchError::NoMatch(_)) => {
+            return Ok(Stage::skipped("bundles", "no file matches [bundles] paths"));
+        }
+        Err(err) => return Err(CiError::Bundles(err.to_string())),
+    };
+    let mut gateway = Vec::new();
+    for did in &config.settings.bundles.gateway_signers {
+        gateway.push(
+            DidKey::parse(did)
+                .map_err(|e| CiError::Bundles(format!("gateway signer {did}: {e}")))?,
+        );
+    }
+    let trusted_file = config.root.join(crate::crypto::trusted::DEFAULT_PATH);
+    if trusted_file.is_file() {
+        let trusted =
+            TrustedSigners::load(&trusted_file).map_err(|e| CiError::Bundles(e.to_string()))?;
+        gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
+    }
+    let options = bundle::Options {
+        gateway_trust: if gateway.is_empty() {
+            Trust::any_signer_unchecked()
+        } else {
+            Trust::only(&gateway)
+        },
+        gateway_signers_checked: !gateway.is_empty(),
+        ..bundle::Options::any_gateway()
+    };
+    let mut entries =
+        bundle::batch::verify_all(&paths, &options).map_err(|e| CiError::Bundles(e.to_string()))?;
+    bundle::batch::detect_replay(&mut entries);
+    let findings: Vec<Finding> = entries
+        .iter()
+        .filter(|e| !e.report.valid)
+        .map(|e| {
+            let reasons: Vec<String> = e.report.failures.iter().map(ToString::to_string).collect();
+            Finding::new(
+                BUNDLE_INVALID,
+                Severity::Error,
+                format!("proof bundle INVALID: {}", reasons.join("; ")),
+            )
+            .in_file(&e.path)
+        })
+        .collect();
+    let failed = findings.len();
+    let mut stage = Stage {
+        name: "bundles",
+        passed: entries.len() - failed,
+        failed,
+        report: Report::new(findings, entries.len()),
+        note: None,
+    };
+    if gateway.is_empty() {
+        stage.note =
+            Some("no gateway signers configured: any valid receipt signer was accepted".to_owned());
+    }
+    Ok(stage)
+}
+
 /// Every rule a `wpc ci` finding can carry, for SARIF.
 pub fn rule_infos() -> Vec<RuleInfo> {
     let mut rules = lint::rule_infos();
     rules.extend(openclaw::rule_infos());
+    rules.push(RuleInfo {
+        code: BUNDLE_INVALID,
+        name: "proof-bundle-invalid",
+        summary: "a proof bundle did not verify",
+        help_uri: format!("{}/bundles.md", crate::DOCS_URL),
+    });
     rules.push(RuleInfo {
         code: CASE_FAILED,
         name: "policy-test-failed",

@@ -475,3 +475,31 @@ fn ci_in_github_actions_writes_annotations_a_summary_and_sarif() {
     assert!(validator.is_valid(&log));
     assert!(!log["runs"][0]["results"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn ci_verifies_the_configured_proof_bundles() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    std::fs::create_dir_all(repo.join("policies")).unwrap();
+    std::fs::create_dir_all(repo.join("proofs")).unwrap();
+    std::fs::write(
+        repo.join("wpc.toml"),
+        "[bundles]\npaths = [\"proofs/*.json\"]\ngateway_signers = [\"did:key:z6MkfF4ykuxdK3Cea9xDqWgLLgMBvxcypy6Tv1K45Eahxy3m\"]\n",
+    )
+    .unwrap();
+    let vectors = root().join("tests/vectors/clawsig/conformance");
+    for name in [
+        "proof_bundle_pass.v1.json",
+        "proof_bundle_fail_invalid_signature.v1.json",
+    ] {
+        std::fs::copy(vectors.join(name), repo.join("proofs").join(name)).unwrap();
+    }
+    let out = run(repo, &["ci"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("bundles  FAILED   1 passed, 1 failed"),
+        "{text}"
+    );
+    assert!(text.contains("SIGNATURE_INVALID"), "{text}");
+}
