@@ -503,3 +503,27 @@ fn ci_verifies_the_configured_proof_bundles() {
     );
     assert!(text.contains("SIGNATURE_INVALID"), "{text}");
 }
+
+#[test]
+fn bundle_shards_partition_the_bundles() {
+    let glob = "tests/vectors/clawsig/conformance/proof_bundle_*.json";
+    let count = |args: &[&str]| {
+        let out = run(&root(), args);
+        assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .filter(|l| l.starts_with("VALID") || l.starts_with("INVALID"))
+            .count()
+    };
+    let all = count(&["bundle", "verify", glob]);
+    let parts: usize = (1..=3)
+        .map(|i| count(&["bundle", "verify", glob, "--shard", &format!("{i}/3")]))
+        .sum();
+    assert_eq!((all, parts), (16, 16));
+    assert_eq!(
+        run(&root(), &["bundle", "verify", glob, "--shard", "0/3"])
+            .status
+            .code(),
+        Some(2)
+    );
+}

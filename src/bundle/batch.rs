@@ -39,6 +39,22 @@ pub enum BatchError {
     Walk { path: PathBuf, error: String },
 }
 
+/// Shard `index` of `count` (1-based) of `paths`: each path belongs to the
+/// shard its SHA-256 picks, so every runner of a matrix, given the same
+/// list, takes a disjoint part and together they take all of it.
+pub fn shard(paths: Vec<PathBuf>, index: u64, count: u64) -> Vec<PathBuf> {
+    use sha2::{Digest as _, Sha256};
+    paths
+        .into_iter()
+        .filter(|path| {
+            let digest = Sha256::digest(path.to_string_lossy().as_bytes());
+            let mut head = [0u8; 8];
+            head.copy_from_slice(&digest[..8]);
+            u64::from_be_bytes(head) % count == index - 1
+        })
+        .collect()
+}
+
 /// Expands the arguments into bundle files: a file as is, a directory's
 /// `*.json` files (recursively), or a glob. Sorted, without duplicates.
 pub fn collect(args: &[String]) -> Result<Vec<PathBuf>, BatchError> {
@@ -206,5 +222,24 @@ pub fn detect_replay(entries: &mut [Entry]) {
         for failure in found {
             entries[index].report.add(failure);
         }
+    }
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_set() {
+        let paths: Vec<PathBuf> = (0..200)
+            .map(|i| PathBuf::from(format!("b/{i}.json")))
+            .collect();
+        let mut seen: Vec<PathBuf> = (1..=4).flat_map(|i| shard(paths.clone(), i, 4)).collect();
+        seen.sort();
+        let mut all = paths.clone();
+        all.sort();
+        assert_eq!(seen, all);
+        assert!((1..=4).all(|i| !shard(paths.clone(), i, 4).is_empty()));
+        assert_eq!(shard(paths.clone(), 1, 1).len(), 200);
     }
 }

@@ -58,6 +58,11 @@ struct VerifyArgs {
     now: Option<String>,
     #[arg(long, value_enum, default_value_t = BundleFormat::Text)]
     format: BundleFormat,
+    /// Verify only shard I of N (1-based): a deterministic partition of the
+    /// bundle files by path hash, for spreading a fleet over an Actions
+    /// matrix. Replay is then detected within the shard only.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -146,7 +151,10 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     if specs.is_empty() {
         bail!("no bundles given, and wpc.toml has no [bundles] paths");
     }
-    let paths = batch::collect(&specs)?;
+    let mut paths = batch::collect(&specs)?;
+    if let Some((index, count)) = args.shard {
+        paths = batch::shard(paths, index, count);
+    }
     let context = Context {
         gateway_signers_checked,
         policy_hash: policy.as_ref().map(|p| p.hash.clone()),
@@ -165,4 +173,23 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Failed
     })
+}
+
+/// `I/N` with 1 ≤ I ≤ N.
+fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("`{text}` is not I/N"))
+    };
+    let (index, count) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not I/N"))?;
+    let (index, count) = (parse(index)?, parse(count)?);
+    if index == 0 || index > count {
+        return Err(format!(
+            "shard {index} of {count}: I must lie between 1 and N"
+        ));
+    }
+    Ok((index, count))
 }
