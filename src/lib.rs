@@ -14,6 +14,7 @@ pub mod github;
 pub mod lint;
 pub mod openclaw;
 pub mod policy;
+pub mod release;
 pub mod report;
 pub mod scaffold;
 

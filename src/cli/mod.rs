@@ -18,6 +18,8 @@ mod keygen;
 mod man;
 mod new;
 mod pr;
+mod release;
+mod revoke;
 mod rule;
 mod sign;
 mod test;
@@ -80,6 +82,11 @@ enum Command {
     Pr(pr::Args),
     /// Audit agent runtime configs (OpenClaw) for footguns and WPC conformance.
     Audit(audit::Args),
+    /// Release the policies changed since the last release: check, sign and
+    /// append them to the release branch (`wpc release verify` checks it).
+    Release(release::Args),
+    /// Revoke a released policy hash: a signed entry on the release branch.
+    Revoke(revoke::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -125,6 +132,8 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Pr(args) => pr::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Release(args) => release::run(args),
+        Command::Revoke(args) => revoke::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),

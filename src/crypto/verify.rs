@@ -186,6 +186,11 @@ impl Trust {
         }
     }
 
+    /// Whether `signer` is accepted (always, for [`Trust::any_signer_unchecked`]).
+    pub fn admits_did(&self, signer: &DidKey) -> bool {
+        self.admits(signer)
+    }
+
     fn admits(&self, signer: &DidKey) -> bool {
         match &self.0 {
             TrustedKeys::Any => true,

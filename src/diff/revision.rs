@@ -176,6 +176,42 @@ pub fn policies_at(
     Ok((config, by_name.into_values().collect(), findings))
 }
 
+/// The policies at `commit` whose file is new or different from `parent`
+/// (every policy without a parent), for releasing a commit: the config
+/// there, those policies, and findings for changed files that are not valid
+/// policies. Unchanged files are not read.
+pub fn changed_policies(
+    repo: &Repo,
+    parent: Option<Oid>,
+    commit: Oid,
+    root: &str,
+) -> Result<(Config, Vec<Policy>, Vec<Finding>), DiffError> {
+    let root = root.trim_matches('/');
+    let mut findings = Vec::new();
+    let config = config_at(repo, commit, root, &mut findings)?;
+    let dir = policies_dir(&config, root);
+    let entries = policy_entries(repo, commit, &dir, &mut findings)?;
+    let before: HashSet<(String, Oid)> = match parent {
+        Some(parent) => policy_entries(repo, parent, &dir, &mut Vec::new())?
+            .into_iter()
+            .map(|e| (e.path, e.id))
+            .collect(),
+        None => HashSet::new(),
+    };
+    let changed = entries
+        .into_iter()
+        .filter(|e| !before.contains(&(e.path.clone(), e.id)))
+        .collect();
+    let mut by_name = BTreeMap::new();
+    insert(
+        &mut by_name,
+        parse(repo, commit, changed)?,
+        commit,
+        &mut findings,
+    );
+    Ok((config, by_name.into_values().collect(), findings))
+}
+
 fn join(root: &str, name: &str) -> String {
     if root.is_empty() {
         name.to_owned()
@@ -197,7 +233,7 @@ fn policies_dir(config: &Config, root: &str) -> String {
 }
 
 /// `wpc.toml` at `commit` (defaults when there is none).
-fn config_at(
+pub fn config_at(
     repo: &Repo,
     commit: Oid,
     root: &str,

@@ -36,6 +36,8 @@ pub enum GitError {
     },
     #[error("{path} at {commit} holds more than {MAX_ENTRIES} entries")]
     TooManyEntries { path: String, commit: Oid },
+    #[error("branch `{branch}` moved while this run was writing; nothing was changed, run again")]
+    Conflict { branch: String },
     #[error("git: {0}")]
     Git(String),
 }
@@ -256,6 +258,139 @@ impl Repo {
             });
         }
         Ok(self.repo.find_blob(id).map_err(read)?.content().to_vec())
+    }
+}
+
+/// What a commit says about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub id: Oid,
+    pub parents: Vec<Oid>,
+    pub message: String,
+}
+
+impl Repo {
+    /// The tip of `refs/heads/<branch>`, `None` when there is no such branch.
+    pub fn branch_tip(&self, branch: &str) -> Result<Option<Oid>, GitError> {
+        match self.repo.find_reference(&format!("refs/heads/{branch}")) {
+            Ok(reference) => Ok(Some(reference.peel_to_commit()?.id())),
+            Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
+        let commit = self.repo.find_commit(id)?;
+        Ok(CommitInfo {
+            id,
+            parents: commit.parent_ids().collect(),
+            message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
+        })
+    }
+
+    /// The first-parent chain from `head` back to (not including) `stop`,
+    /// oldest first; back to the root commit when `stop` is `None`. A `stop`
+    /// that is not on the chain is an error: the history was rewritten.
+    pub fn first_parents(&self, head: Oid, stop: Option<Oid>) -> Result<Vec<Oid>, GitError> {
+        let mut chain = Vec::new();
+        let mut at = Some(head);
+        while let Some(id) = at {
+            if Some(id) == stop {
+                chain.reverse();
+                return Ok(chain);
+            }
+            chain.push(id);
+            at = self.repo.find_commit(id)?.parent_id(0).ok();
+        }
+        match stop {
+            Some(stop) => Err(GitError::Git(format!(
+                "{stop} is not on the first-parent history of {head}"
+            ))),
+            None => {
+                chain.reverse();
+                Ok(chain)
+            }
+        }
+    }
+
+    /// Write `files` (`dir/name` paths and contents) over the tree of
+    /// `parent` (an empty tree without one) and a commit holding the result,
+    /// as objects only: no reference, index or work tree changes.
+    pub fn write_commit(
+        &self,
+        parent: Option<Oid>,
+        files: &[(String, Vec<u8>)],
+        message: &str,
+    ) -> Result<Oid, GitError> {
+        let mut blobs = Vec::with_capacity(files.len());
+        for (path, bytes) in files {
+            blobs.push((path.split('/').collect::<Vec<_>>(), self.repo.blob(bytes)?));
+        }
+        let parent = parent.map(|id| self.repo.find_commit(id)).transpose()?;
+        let base = parent.as_ref().map(git2::Commit::tree_id);
+        let tree = self.repo.find_tree(self.build_tree(base, &blobs)?)?;
+        let signature = git2::Signature::now("wpc", "wpc@localhost")?;
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        Ok(self
+            .repo
+            .commit(None, &signature, &signature, message, &tree, &parents)?)
+    }
+
+    fn build_tree(&self, base: Option<Oid>, files: &[(Vec<&str>, Oid)]) -> Result<Oid, GitError> {
+        let base = base.map(|id| self.repo.find_tree(id)).transpose()?;
+        let mut builder = self.repo.treebuilder(base.as_ref())?;
+        let mut dirs: std::collections::BTreeMap<&str, Vec<(Vec<&str>, Oid)>> =
+            std::collections::BTreeMap::new();
+        for (path, blob) in files {
+            match path.as_slice() {
+                [name] => {
+                    builder.insert(name, *blob, 0o100_644)?;
+                }
+                [dir, rest @ ..] => dirs.entry(dir).or_default().push((rest.to_vec(), *blob)),
+                [] => {}
+            }
+        }
+        for (dir, files) in dirs {
+            let existing = builder
+                .get(dir)?
+                .filter(|e| e.kind() == Some(ObjectType::Tree))
+                .map(|e| e.id());
+            let sub = self.build_tree(existing, &files)?;
+            builder.insert(dir, sub, 0o040_000)?;
+        }
+        Ok(builder.write()?)
+    }
+
+    /// Point `refs/heads/<branch>` at `new` if it still points at `expected`
+    /// (or does not exist, for `None`): one compare-and-swap, so a
+    /// concurrent writer makes this fail with [`GitError::Conflict`] instead
+    /// of being overwritten.
+    pub fn update_branch(
+        &self,
+        branch: &str,
+        expected: Option<Oid>,
+        new: Oid,
+        message: &str,
+    ) -> Result<(), GitError> {
+        let name = format!("refs/heads/{branch}");
+        let result = match expected {
+            Some(old) => self.repo.reference_matching(&name, new, true, old, message),
+            None => self.repo.reference(&name, new, false, message),
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.code(),
+                    git2::ErrorCode::Modified | git2::ErrorCode::Exists
+                ) =>
+            {
+                Err(GitError::Conflict {
+                    branch: branch.to_owned(),
+                })
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 }
 
