@@ -294,6 +294,24 @@ fn a_revoked_hash_is_refused_until_the_policy_changes() {
         serde_json::from_str(&git.show("wpc-releases:revocations.json")).unwrap();
     assert_eq!(revocations[0]["hash"], hash.as_str());
     assert_eq!(revocations[0]["reason"], "leaks deploy.prod");
+    // `wpc check` reports the revoked content; `wpc verify` given the
+    // release branch rejects its envelope.
+    let check = wpc(git.path(), &["check"]);
+    assert_eq!(code(&check), 1);
+    assert!(text(&check.stdout).contains("WPC021"), "{}", text(&check.stdout));
+    std::fs::write(
+        git.path().join("env.json"),
+        git.show(&format!("wpc-releases:wpc/{hash}.json")),
+    )
+    .unwrap();
+    assert_eq!(code(&wpc(git.path(), &["verify", "env.json"])), 0);
+    let verify = wpc(
+        git.path(),
+        &["verify", "env.json", "--release-branch", "wpc-releases"],
+    );
+    assert_eq!(code(&verify), 1);
+    assert!(text(&verify.stdout).contains("REVOKED"), "{}", text(&verify.stdout));
+    std::fs::remove_file(git.path().join("env.json")).unwrap();
     // Revoking twice, or an unknown hash, fails.
     assert_eq!(
         code(&wpc(git.path(), &["revoke", &hash, "--reason", "x"])),

@@ -94,6 +94,9 @@ pub enum ReasonCode {
     /// The payload fails its schema; reported by the caller, never by
     /// [`verify_envelope`].
     SchemaValidationFailed,
+    /// The payload hash is revoked on a release branch; reported by the
+    /// caller, never by [`verify_envelope`].
+    Revoked,
 }
 
 impl ReasonCode {
@@ -110,6 +113,7 @@ impl ReasonCode {
             Self::SignatureInvalid => "SIGNATURE_INVALID",
             Self::SignerNotTrusted => "SIGNER_NOT_TRUSTED",
             Self::SchemaValidationFailed => "SCHEMA_VALIDATION_FAILED",
+            Self::Revoked => "REVOKED",
         }
     }
 }
