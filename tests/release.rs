@@ -211,6 +211,52 @@ fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
     assert_eq!(files.lines().count(), 2 + 5, "{files}");
     assert!(files.contains("revocations.json") && files.contains("index.json"));
 
+    // `wpc fetch` prints the verified envelope, from the branch or from an
+    // export of it; `wpc log` shows the history newest first.
+    let fetched = wpc(git.path(), &["fetch", &entries[3].0]);
+    assert_eq!(code(&fetched), 0, "{}", text(&fetched.stderr));
+    assert_eq!(
+        text(&fetched.stdout),
+        git.show(&format!("wpc-releases:wpc/{}.json", entries[3].0)) + "\n"
+    );
+    let export = tempfile::tempdir().unwrap();
+    git.run(&[
+        "worktree",
+        "add",
+        "-q",
+        export.path().join("b").to_str().unwrap(),
+        "wpc-releases",
+    ]);
+    let from = wpc(
+        git.path(),
+        &[
+            "fetch",
+            &entries[3].0,
+            "--from",
+            export.path().join("b").to_str().unwrap(),
+            "--trusted",
+            "keys/trusted-signers.toml",
+        ],
+    );
+    assert_eq!(code(&from), 0, "{}", text(&from.stderr));
+    assert_eq!(from.stdout, fetched.stdout);
+    let unknown = wpc(git.path(), &["fetch", &"A".repeat(43)]);
+    assert_eq!(code(&unknown), 1);
+    assert!(text(&unknown.stderr).contains("never released"));
+    let log = text(&wpc(git.path(), &["log", "deployer"]).stdout);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 5, "{log}");
+    assert!(
+        lines[1].contains(&entries[3].0) && lines[1].contains("PR #3"),
+        "{log}"
+    );
+    git.run(&[
+        "worktree",
+        "remove",
+        "--force",
+        export.path().join("b").to_str().unwrap(),
+    ]);
+
     let tip = git.tip();
     let again = release(&git);
     assert_eq!(code(&again), 0);
@@ -287,7 +333,14 @@ fn a_revoked_hash_is_refused_until_the_policy_changes() {
     let hash = deployer_hashes(&git.index())[0].0.clone();
     let out = wpc(
         git.path(),
-        &["revoke", &hash, "--reason", "leaks deploy.prod"],
+        &[
+            "revoke",
+            &hash,
+            "--reason",
+            "leaks deploy.prod",
+            "--now",
+            NOW,
+        ],
     );
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     let revocations: Value =
@@ -298,7 +351,11 @@ fn a_revoked_hash_is_refused_until_the_policy_changes() {
     // release branch rejects its envelope.
     let check = wpc(git.path(), &["check"]);
     assert_eq!(code(&check), 1);
-    assert!(text(&check.stdout).contains("WPC021"), "{}", text(&check.stdout));
+    assert!(
+        text(&check.stdout).contains("WPC021"),
+        "{}",
+        text(&check.stdout)
+    );
     std::fs::write(
         git.path().join("env.json"),
         git.show(&format!("wpc-releases:wpc/{hash}.json")),
@@ -310,8 +367,20 @@ fn a_revoked_hash_is_refused_until_the_policy_changes() {
         &["verify", "env.json", "--release-branch", "wpc-releases"],
     );
     assert_eq!(code(&verify), 1);
-    assert!(text(&verify.stdout).contains("REVOKED"), "{}", text(&verify.stdout));
+    assert!(
+        text(&verify.stdout).contains("REVOKED"),
+        "{}",
+        text(&verify.stdout)
+    );
     std::fs::remove_file(git.path().join("env.json")).unwrap();
+    let fetch = wpc(git.path(), &["fetch", &hash]);
+    assert_eq!(code(&fetch), 1);
+    assert!(text(&fetch.stderr).contains("is revoked: leaks deploy.prod"));
+    let log = text(&wpc(git.path(), &["log", "deployer"]).stdout);
+    assert!(
+        log.contains("REVOKED 2026-11-24T12:00:00Z (leaks deploy.prod)"),
+        "{log}"
+    );
     // Revoking twice, or an unknown hash, fails.
     assert_eq!(
         code(&wpc(git.path(), &["revoke", &hash, "--reason", "x"])),

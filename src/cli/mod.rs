@@ -11,10 +11,12 @@ mod compile;
 mod completions;
 mod decide;
 mod diff;
+mod fetch;
 mod fmt;
 mod hash;
 mod init;
 mod keygen;
+mod log;
 mod man;
 mod new;
 mod pr;
@@ -87,6 +89,12 @@ enum Command {
     Release(release::Args),
     /// Revoke a released policy hash: a signed entry on the release branch.
     Revoke(revoke::Args),
+    /// Print the verified envelope of a released hash (exit 1 if it does
+    /// not verify or is revoked).
+    Fetch(fetch::Args),
+    /// Show the release history of the policies (hashes, commits, PRs,
+    /// approvers, revocations), newest first.
+    Log(log::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -134,6 +142,8 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => audit::run(args),
         Command::Release(args) => release::run(args),
         Command::Revoke(args) => revoke::run(args),
+        Command::Fetch(args) => fetch::run(args),
+        Command::Log(args) => log::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),

@@ -8,6 +8,7 @@
 //! two leaves the branch as it was; a concurrent run that published first
 //! makes [`publish`] fail without changing anything. See `docs/release.md`.
 
+mod fetch;
 mod revoke;
 mod verify;
 
@@ -25,6 +26,7 @@ use crate::git::{GitError, Oid, Repo};
 use crate::lint;
 use crate::report::{Finding, Severity};
 
+pub use fetch::{FetchError, fetch, fetch_from_dir};
 pub use revoke::{RevokeError, revocation_message, revoke};
 pub use verify::{Violation, verify_branch};
 

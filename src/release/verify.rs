@@ -287,27 +287,32 @@ impl Checker<'_> {
         if let Some(cached) = self.trust.get(&source) {
             return cached.clone();
         }
-        let path = if self.root.is_empty() {
-            trusted::DEFAULT_PATH.to_owned()
-        } else {
-            format!("{}/{}", self.root, trusted::DEFAULT_PATH)
-        };
-        let loaded = (|| {
-            let bytes = self
-                .repo
-                .read_file(source, &path, MAX_FILE_BYTES + 1)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no {path} at source commit {source}"))?;
-            let source_file = decode_source(Path::new(&path), bytes).map_err(|f| f.message)?;
-            let doc = Document::parse(source_file)
-                .map_err(|f| format!("{path} at {source} is not valid ({} problems)", f.len()))?;
-            let signers = TrustedSigners::from_document(&doc)
-                .map_err(|f| format!("{path} at {source} is not valid ({} problems)", f.len()))?;
-            Ok(Trust::only(
-                signers.release_signers().iter().map(|s| &s.did),
-            ))
-        })();
+        let loaded = trust_at(self.repo, self.root, source);
         self.trust.insert(source, loaded.clone());
         loaded
     }
+}
+
+/// The release signers of `keys/trusted-signers.toml` (under `root`) in the
+/// source repository at commit `source`.
+pub(crate) fn trust_at(repo: &Repo, root: &str, source: Oid) -> Result<Trust, String> {
+    let root = root.trim_matches('/');
+    let path = if root.is_empty() {
+        trusted::DEFAULT_PATH.to_owned()
+    } else {
+        format!("{root}/{}", trusted::DEFAULT_PATH)
+    };
+    let bytes = repo
+        .read_file(source, &path, MAX_FILE_BYTES + 1)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no {path} at source commit {source}"))?;
+    let source_file = decode_source(Path::new(&path), bytes).map_err(|f| f.message)?;
+    let invalid = |f: Vec<crate::report::Finding>| {
+        format!("{path} at {source} is not valid ({} problems)", f.len())
+    };
+    let doc = Document::parse(source_file).map_err(invalid)?;
+    let signers = TrustedSigners::from_document(&doc).map_err(invalid)?;
+    Ok(Trust::only(
+        signers.release_signers().iter().map(|s| &s.did),
+    ))
 }
