@@ -21,7 +21,7 @@ use crate::policy::Policy;
 pub use approvals::{ApprovalClass, Requirement, RequirementStatus};
 pub use render::{Format, render};
 pub use revision::{
-    DiffError, RevisionDiff, changed_policies, config_at, diff_revisions, policies_at,
+    ConfigCache, DiffError, RevisionDiff, changed_policies, config_at, diff_revisions, policies_at,
 };
 
 /// What a change does to what the agent may do.

@@ -176,36 +176,41 @@ pub fn policies_at(
     Ok((config, by_name.into_values().collect(), findings))
 }
 
+/// `wpc.toml` as last read by [`changed_policies`], by blob: a walk over
+/// thousands of commits parses it once per version, not once per commit.
+#[derive(Debug, Default)]
+pub struct ConfigCache(Option<(Option<Oid>, Config, Vec<Finding>)>);
+
 /// The policies at `commit` whose file is new or different from `parent`
 /// (every policy without a parent), for releasing a commit: the config
 /// there, those policies, and findings for changed files that are not valid
-/// policies. Unchanged files are not read.
+/// policies (and for the config, when it has problems). Unchanged files are
+/// not read.
 pub fn changed_policies(
     repo: &Repo,
     parent: Option<Oid>,
     commit: Oid,
     root: &str,
+    cache: &mut ConfigCache,
 ) -> Result<(Config, Vec<Policy>, Vec<Finding>), DiffError> {
     let root = root.trim_matches('/');
-    let mut findings = Vec::new();
-    let config = config_at(repo, commit, root, &mut findings)?;
-    let dir = policies_dir(&config, root);
-    let entries = policy_entries(repo, commit, &dir, &mut findings)?;
-    let before: HashSet<(String, Oid)> = match parent {
-        Some(parent) => policy_entries(repo, parent, &dir, &mut Vec::new())?
-            .into_iter()
-            .map(|e| (e.path, e.id))
-            .collect(),
-        None => HashSet::new(),
+    let config_id = repo.file_id(commit, &join(root, config::FILE_NAME))?;
+    let (config, mut findings) = match &cache.0 {
+        Some((id, config, findings)) if *id == config_id => (config.clone(), findings.clone()),
+        _ => {
+            let mut findings = Vec::new();
+            let config = config_at(repo, commit, root, &mut findings)?;
+            cache.0 = Some((config_id, config.clone(), findings.clone()));
+            (config, findings)
+        }
     };
-    let changed = entries
-        .into_iter()
-        .filter(|e| !before.contains(&(e.path.clone(), e.id)))
-        .collect();
+    let dir = policies_dir(&config, root);
+    let changed = repo.changed_entries(parent, commit, &dir)?;
+    let wanted = wanted_entries(changed, &mut findings);
     let mut by_name = BTreeMap::new();
     insert(
         &mut by_name,
-        parse(repo, commit, changed)?,
+        parse(repo, commit, wanted)?,
         commit,
         &mut findings,
     );
@@ -258,8 +263,13 @@ fn policy_entries(
     dir: &str,
     findings: &mut Vec<Finding>,
 ) -> Result<Vec<Entry>, DiffError> {
+    Ok(wanted_entries(repo.entries(commit, dir)?, findings))
+}
+
+/// The policy files among `entries`; a finding for each link.
+fn wanted_entries(entries: Vec<Entry>, findings: &mut Vec<Finding>) -> Vec<Entry> {
     let mut wanted = Vec::new();
-    for entry in repo.entries(commit, dir)? {
+    for entry in entries {
         let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
         if !is_policy_name(name) {
             continue;
@@ -277,7 +287,7 @@ fn policy_entries(
             EntryKind::Submodule => {}
         }
     }
-    Ok(wanted)
+    wanted
 }
 
 /// Read and check `entries` at `commit`.

@@ -200,7 +200,9 @@ impl Repo {
         Ok(self.file_id(commit, path)?.is_some())
     }
 
-    fn file_id(&self, commit: Oid, path: &str) -> Result<Option<Oid>, GitError> {
+    /// The blob of the regular file at `path` at `commit`, if there is one:
+    /// two commits holding the same blob hold the same file.
+    pub fn file_id(&self, commit: Oid, path: &str) -> Result<Option<Oid>, GitError> {
         let read = |err: git2::Error| GitError::Read {
             path: path.to_owned(),
             commit,
@@ -259,6 +261,37 @@ impl Repo {
         }
         Ok(self.repo.find_blob(id).map_err(read)?.content().to_vec())
     }
+}
+
+/// The tree `base` (empty for `None`) with `files` (path components, blob)
+/// written over it.
+fn build_tree(
+    repo: &Repository,
+    base: Option<Oid>,
+    files: &[(Vec<&str>, Oid)],
+) -> Result<Oid, GitError> {
+    let base = base.map(|id| repo.find_tree(id)).transpose()?;
+    let mut builder = repo.treebuilder(base.as_ref())?;
+    let mut dirs: std::collections::BTreeMap<&str, Vec<(Vec<&str>, Oid)>> =
+        std::collections::BTreeMap::new();
+    for (path, blob) in files {
+        match path.as_slice() {
+            [name] => {
+                builder.insert(name, *blob, 0o100_644)?;
+            }
+            [dir, rest @ ..] => dirs.entry(dir).or_default().push((rest.to_vec(), *blob)),
+            [] => {}
+        }
+    }
+    for (dir, files) in dirs {
+        let existing = builder
+            .get(dir)?
+            .filter(|e| e.kind() == Some(ObjectType::Tree))
+            .map(|e| e.id());
+        let sub = build_tree(repo, existing, &files)?;
+        builder.insert(dir, sub, 0o040_000)?;
+    }
+    Ok(builder.write()?)
 }
 
 /// What a commit says about itself.
@@ -322,43 +355,112 @@ impl Repo {
         files: &[(String, Vec<u8>)],
         message: &str,
     ) -> Result<Oid, GitError> {
+        // Thousands of new objects written loose cost a file each; they are
+        // collected in memory and written as one pack instead, on a handle
+        // of their own so no other write of this `Repo` lands there.
+        let repo = Repository::open(self.repo.path())?;
+        let odb = repo.odb()?;
+        let mempack = odb.add_new_mempack_backend(1000)?;
         let mut blobs = Vec::with_capacity(files.len());
         for (path, bytes) in files {
-            blobs.push((path.split('/').collect::<Vec<_>>(), self.repo.blob(bytes)?));
+            blobs.push((path.split('/').collect::<Vec<_>>(), repo.blob(bytes)?));
         }
-        let parent = parent.map(|id| self.repo.find_commit(id)).transpose()?;
+        let parent = parent.map(|id| repo.find_commit(id)).transpose()?;
         let base = parent.as_ref().map(git2::Commit::tree_id);
-        let tree = self.repo.find_tree(self.build_tree(base, &blobs)?)?;
+        let tree = repo.find_tree(build_tree(&repo, base, &blobs)?)?;
         let signature = git2::Signature::now("wpc", "wpc@localhost")?;
         let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        Ok(self
-            .repo
-            .commit(None, &signature, &signature, message, &tree, &parents)?)
+        let commit = repo.commit(None, &signature, &signature, message, &tree, &parents)?;
+        let mut pack = git2::Buf::new();
+        mempack.dump(&repo, &mut pack)?;
+        let mut writer = odb.packwriter()?;
+        std::io::Write::write_all(&mut writer, &pack)
+            .map_err(|err| GitError::Git(format!("writing a pack: {err}")))?;
+        writer.commit()?;
+        mempack.reset()?;
+        Ok(commit)
     }
 
-    fn build_tree(&self, base: Option<Oid>, files: &[(Vec<&str>, Oid)]) -> Result<Oid, GitError> {
-        let base = base.map(|id| self.repo.find_tree(id)).transpose()?;
-        let mut builder = self.repo.treebuilder(base.as_ref())?;
-        let mut dirs: std::collections::BTreeMap<&str, Vec<(Vec<&str>, Oid)>> =
-            std::collections::BTreeMap::new();
-        for (path, blob) in files {
-            match path.as_slice() {
-                [name] => {
-                    builder.insert(name, *blob, 0o100_644)?;
-                }
-                [dir, rest @ ..] => dirs.entry(dir).or_default().push((rest.to_vec(), *blob)),
-                [] => {}
+    /// The files below `dir` that are new or different at `new` than at
+    /// `old` (every file without `old`), as [`Repo::entries`] lists them.
+    /// Git compares the trees, so unchanged files cost nothing.
+    pub fn changed_entries(
+        &self,
+        old: Option<Oid>,
+        new: Oid,
+        dir: &str,
+    ) -> Result<Vec<Entry>, GitError> {
+        let dir = dir.trim_matches('/');
+        let subtree = |commit: Oid| -> Result<Option<git2::Tree<'_>>, GitError> {
+            let root = self.repo.find_commit(commit)?.tree()?;
+            if dir.is_empty() {
+                return Ok(Some(root));
             }
+            match root.get_path(Path::new(dir)) {
+                Ok(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                    Ok(Some(self.repo.find_tree(entry.id())?))
+                }
+                Ok(_) => Ok(None),
+                Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(None),
+                Err(err) => Err(err.into()),
+            }
+        };
+        let after = subtree(new)?;
+        let before = old.map(subtree).transpose()?.flatten();
+        let Some(after) = after else {
+            return Ok(Vec::new());
+        };
+        if before.as_ref().is_some_and(|b| b.id() == after.id()) {
+            return Ok(Vec::new());
         }
-        for (dir, files) in dirs {
-            let existing = builder
-                .get(dir)?
-                .filter(|e| e.kind() == Some(ObjectType::Tree))
-                .map(|e| e.id());
-            let sub = self.build_tree(existing, &files)?;
-            builder.insert(dir, sub, 0o040_000)?;
+        let diff = self
+            .repo
+            .diff_tree_to_tree(before.as_ref(), Some(&after), None)?;
+        if diff.deltas().len() > MAX_ENTRIES {
+            return Err(GitError::TooManyEntries {
+                path: dir.to_owned(),
+                commit: new,
+            });
         }
-        Ok(builder.write()?)
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut entries = Vec::new();
+        for delta in diff.deltas() {
+            if !matches!(
+                delta.status(),
+                git2::Delta::Added
+                    | git2::Delta::Modified
+                    | git2::Delta::Renamed
+                    | git2::Delta::Copied
+                    | git2::Delta::Typechange
+            ) {
+                continue;
+            }
+            let file = delta.new_file();
+            let Some(path) = file.path_bytes() else {
+                continue;
+            };
+            let path = String::from_utf8_lossy(path);
+            // Hidden names are skipped with their contents, as `entries` does.
+            if path.split('/').any(|part| part.starts_with('.')) {
+                continue;
+            }
+            let kind = match file.mode() {
+                git2::FileMode::Commit => EntryKind::Submodule,
+                git2::FileMode::Link => EntryKind::Link,
+                _ => EntryKind::File,
+            };
+            entries.push(Entry {
+                path: format!("{prefix}{path}"),
+                id: file.id(),
+                kind,
+            });
+        }
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(entries)
     }
 
     /// Point `refs/heads/<branch>` at `new` if it still points at `expected`

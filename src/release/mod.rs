@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::crypto::envelope::{SignError, SignedEnvelope, WorkPolicyContract};
 use crate::crypto::keys::SigningKey;
-use crate::diff::{DiffError, changed_policies};
+use crate::diff::{ConfigCache, DiffError, changed_policies};
 use crate::git::{GitError, Oid, Repo};
 use crate::lint;
 use crate::report::{Finding, Severity};
@@ -317,10 +317,16 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut released = Vec::new();
     let mut refused = Vec::new();
+    let mut configs = ConfigCache::default();
     for commit in commits {
         let info = repo.commit_info(commit)?;
-        let (config, policies, findings) =
-            changed_policies(repo, info.parents.first().copied(), commit, request.root)?;
+        let (config, policies, findings) = changed_policies(
+            repo,
+            info.parents.first().copied(),
+            commit,
+            request.root,
+            &mut configs,
+        )?;
         let (errors, _): (Vec<Finding>, Vec<Finding>) = findings
             .into_iter()
             .partition(|f| f.severity == Severity::Error);
