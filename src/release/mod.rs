@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use jiff::Timestamp;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -318,6 +319,8 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
     let mut released = Vec::new();
     let mut refused = Vec::new();
     let mut configs = ConfigCache::default();
+    // Git reads are serial; linting each changed policy runs in parallel.
+    let mut steps = Vec::with_capacity(commits.len());
     for commit in commits {
         let info = repo.commit_info(commit)?;
         let (config, policies, findings) = changed_policies(
@@ -327,17 +330,37 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
             request.root,
             &mut configs,
         )?;
-        let (errors, _): (Vec<Finding>, Vec<Finding>) = findings
+        let errors: Vec<Finding> = findings
             .into_iter()
-            .partition(|f| f.severity == Severity::Error);
+            .filter(|f| f.severity == Severity::Error)
+            .collect();
+        steps.push((info, config, policies, errors));
+    }
+    let lint_errors: Vec<Vec<Vec<Finding>>> = steps
+        .par_iter()
+        .map(|(_, config, policies, _)| {
+            policies
+                .iter()
+                .map(|policy| {
+                    let report =
+                        lint::check_policies(config, Vec::new(), std::slice::from_ref(policy), 1);
+                    report
+                        .findings()
+                        .iter()
+                        .filter(|f| f.severity == Severity::Error)
+                        .cloned()
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    for ((info, _, policies, errors), lint_errors) in steps.into_iter().zip(lint_errors) {
+        let commit = info.id;
         if !errors.is_empty() {
             refused.extend(refuse_files(commit, errors));
         }
-        if policies.is_empty() {
-            continue;
-        }
         let mut pr_approvers: Option<(u64, Vec<String>)> = None;
-        for policy in &policies {
+        for (policy, lint_errors) in policies.iter().zip(lint_errors) {
             let name = policy.name().to_owned();
             let last = branch
                 .index
@@ -359,18 +382,12 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
                 });
                 continue;
             }
-            let report = lint::check_policies(&config, Vec::new(), std::slice::from_ref(policy), 1);
-            if report.fails_at(Severity::Error) {
+            if !lint_errors.is_empty() {
                 refused.push(Refused {
                     commit,
                     what: name,
                     reason: "the policy has lint errors".to_owned(),
-                    findings: report
-                        .findings()
-                        .iter()
-                        .filter(|f| f.severity == Severity::Error)
-                        .cloned()
-                        .collect(),
+                    findings: lint_errors,
                 });
                 continue;
             }
