@@ -496,6 +496,55 @@ fn release_verify_names_the_commit_that_rewrote_deleted_or_edited() {
 }
 
 #[test]
+fn release_verify_rejects_forged_revocations_and_stray_envelopes() {
+    let forged = Git::new();
+    release(&forged);
+    let hash = deployer_hashes(&forged.index())[0].0.clone();
+    let revocation = json!([{
+        "hash": hash, "reason": "x", "revoked_at": NOW,
+        "signer_did": key().did_str(), "signature_b64u": "A".repeat(86),
+    }]);
+    let commit = tamper(&forged, |repo, root| {
+        let blob = repo.blob(revocation.to_string().as_bytes()).unwrap();
+        root.insert("revocations.json", blob, 0o100_644).unwrap();
+    });
+    assert_caught(&forged, &commit, &format!("revocation of {hash}: "));
+
+    // A real revocation whose reason is edited afterwards.
+    let edited = Git::new();
+    release(&edited);
+    let hash = deployer_hashes(&edited.index())[0].0.clone();
+    let out = wpc(edited.path(), &["revoke", &hash, "--reason", "real"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let commit = tamper(&edited, |repo, root| {
+        let text = edited
+            .show("wpc-releases:revocations.json")
+            .replace("\"real\"", "\"edited\"");
+        root.insert(
+            "revocations.json",
+            repo.blob(text.as_bytes()).unwrap(),
+            0o100_644,
+        )
+        .unwrap();
+    });
+    assert_caught(&edited, &commit, "rewrites or removes revocations");
+
+    let stray = Git::new();
+    release(&stray);
+    let commit = tamper(&stray, |repo, root| {
+        edit_wpc(repo, root, |wpc, _| {
+            let blob = repo.blob(b"{}").unwrap();
+            wpc.insert("x.json", blob, 0o100_644).unwrap();
+        });
+    });
+    assert_caught(
+        &stray,
+        &commit,
+        "adds wpc/x.json, which no new index entry releases",
+    );
+}
+
+#[test]
 fn a_run_stopped_before_the_reference_update_leaves_the_branch_valid() {
     let git = Git::new();
     release(&git);
