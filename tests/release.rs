@@ -327,6 +327,29 @@ fn a_policy_failing_its_checks_is_skipped_reported_and_exits_1() {
 }
 
 #[test]
+fn a_key_the_repository_does_not_trust_signs_nothing() {
+    let git = Git::new();
+    let out = Command::cargo_bin("wpc")
+        .unwrap()
+        .current_dir(git.path())
+        .env(
+            "WPC_SIGNING_KEY",
+            "CAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg",
+        )
+        .env_remove("GITHUB_TOKEN")
+        .args(["release", "--now", NOW])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("is not a [[release_signer]] in keys/trusted-signers.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(git.run(&["branch", "--list", "wpc-releases"]).is_empty());
+}
+
+#[test]
 fn a_revoked_hash_is_refused_until_the_policy_changes() {
     let git = Git::new();
     release(&git);

@@ -107,6 +107,14 @@ pub enum ReleaseError {
         "the last released commit {0} is not on the first-parent history of HEAD (was it rewritten?); pass --since REV"
     )]
     LastCommitGone(String),
+    #[error(
+        "the signing key {did} is not a [[release_signer]] in {path} at {commit}: nothing was released"
+    )]
+    UntrustedKey {
+        did: String,
+        path: String,
+        commit: Oid,
+    },
     #[error("cannot serialize {0}: {1}")]
     Serialize(&'static str, String),
 }
@@ -192,6 +200,15 @@ fn read_json<T: serde::de::DeserializeOwned>(
         .read_file(commit, path, MAX_INDEX_BYTES)?
         .ok_or_else(|| corrupt("missing".to_owned()))?;
     serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))
+}
+
+fn join(root: &str, path: &str) -> String {
+    let root = root.trim_matches('/');
+    if root.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{root}/{path}")
+    }
 }
 
 /// The path of the envelope of `hash`.
@@ -354,11 +371,44 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
                 .collect()
         })
         .collect();
+    let config_path = join(request.root, crate::config::FILE_NAME);
+    let signers_path = join(request.root, crate::crypto::trusted::DEFAULT_PATH);
+    // Whether the key is a release signer, by trusted-signers blob.
+    let mut key_trusted: HashMap<Option<Oid>, bool> = HashMap::new();
     for ((info, _, policies, errors), lint_errors) in steps.into_iter().zip(lint_errors) {
         let commit = info.id;
+        // Fail closed: with a broken `wpc.toml` the lint settings are
+        // unknown, and a key the commit does not trust signs nothing that
+        // `wpc release verify` would accept.
+        let config_broken = errors
+            .iter()
+            .any(|f| f.file().is_some_and(|p| p == Path::new(&config_path)));
         if !errors.is_empty() {
             refused.extend(refuse_files(commit, errors));
         }
+        if policies.is_empty() {
+            continue;
+        }
+        let signers_id = repo.file_id(commit, &signers_path)?;
+        let trusted = match key_trusted.get(&signers_id) {
+            Some(trusted) => *trusted,
+            None => {
+                let trusted = verify::trust_at(repo, request.root, commit)
+                    .is_ok_and(|trust| trust.admits_did(&request.key.did()));
+                key_trusted.insert(signers_id, trusted);
+                trusted
+            }
+        };
+        // Not a property of the policies: stop without writing anything,
+        // so the commits are released once the key is right.
+        if !trusted {
+            return Err(ReleaseError::UntrustedKey {
+                did: request.key.did_str().to_owned(),
+                path: signers_path,
+                commit,
+            });
+        }
+        let blocked = config_broken.then(|| format!("{config_path} has errors at this commit"));
         let mut pr_approvers: Option<(u64, Vec<String>)> = None;
         for (policy, lint_errors) in policies.iter().zip(lint_errors) {
             let name = policy.name().to_owned();
@@ -368,6 +418,15 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
                 .get(&name)
                 .and_then(|entries| entries.last());
             if last.is_some_and(|e| e.hash == policy.hash) {
+                continue;
+            }
+            if let Some(reason) = &blocked {
+                refused.push(Refused {
+                    commit,
+                    what: name,
+                    reason: reason.clone(),
+                    findings: Vec::new(),
+                });
                 continue;
             }
             if branch.is_revoked(&policy.hash) {
