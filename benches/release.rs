@@ -66,7 +66,10 @@ fn history(dir: &std::path::Path, key: &SigningKey) -> (Repo, Oid) {
             .expect("insert");
     }
     let mut keys = repo.treebuilder(None).expect("tree");
-    let signers = format!("[[release_signer]]\ndid = \"{}\"\n", key.did_str());
+    let signers = format!(
+        "[[release_signer]]\ndid = \"{}\"\nname = \"bench\"\n",
+        key.did_str()
+    );
     keys.insert("trusted-signers.toml", blob(signers.as_bytes()), 0o100_644)
         .expect("insert");
     let keys = keys.write().expect("tree");

@@ -278,6 +278,16 @@ fn a_revert_points_at_the_existing_envelope() {
     git.commit("change");
     git.write(DEPLOYER, &example(DEPLOYER));
     git.commit("Revert \"change\"");
+    let tip = git.tip();
+    let dry = wpc(git.path(), &["release", "--dry-run", "--now", NOW]);
+    assert_eq!(code(&dry), 0, "{}", text(&dry.stderr));
+    assert!(
+        text(&dry.stdout).contains("would release deployer"),
+        "{}",
+        text(&dry.stdout)
+    );
+    assert!(text(&dry.stdout).contains("(dry run: nothing written)"));
+    assert_eq!(git.tip(), tip);
     let out = release(&git);
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("(known content: existing envelope)"));
