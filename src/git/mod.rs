@@ -578,6 +578,57 @@ mod tests {
     }
 
     #[test]
+    fn changed_entries_are_what_differs_from_the_parent() {
+        let (dir, first, second) = repo_with_history(true);
+        let repo = Repo::discover(dir.path()).unwrap();
+        let paths = |old, new| {
+            repo.changed_entries(old, new, "p")
+                .unwrap()
+                .into_iter()
+                .map(|e| e.path)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(paths(Some(first), second), ["p/a.toml", "p/sub/b.toml"]);
+        assert_eq!(paths(None, first), ["p/a.toml"]);
+        assert!(paths(Some(second), second).is_empty());
+        assert!(
+            repo.changed_entries(None, first, "missing")
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn branches_move_by_compare_and_swap_only() {
+        let (dir, first, _) = repo_with_history(true);
+        let repo = Repo::discover(dir.path()).unwrap();
+        assert_eq!(repo.branch_tip("out").unwrap(), None);
+        let files = [("a/b/c.json".to_owned(), b"{}".to_vec())];
+        let one = repo.write_commit(None, &files, "one").unwrap();
+        // Objects only: no reference names the commit yet.
+        assert_eq!(repo.branch_tip("out").unwrap(), None);
+        repo.update_branch("out", None, one, "m").unwrap();
+        assert!(matches!(
+            repo.update_branch("out", None, one, "m"),
+            Err(GitError::Conflict { .. })
+        ));
+        let two = repo.write_commit(Some(one), &[], "two").unwrap();
+        assert!(matches!(
+            repo.update_branch("out", Some(first), two, "m"),
+            Err(GitError::Conflict { .. })
+        ));
+        repo.update_branch("out", Some(one), two, "m").unwrap();
+        assert_eq!(repo.branch_tip("out").unwrap(), Some(two));
+        assert_eq!(repo.first_parents(two, None).unwrap(), [one, two]);
+        assert_eq!(repo.first_parents(two, Some(one)).unwrap(), [two]);
+        assert!(repo.first_parents(two, Some(first)).is_err());
+        assert_eq!(
+            repo.read_file(two, "a/b/c.json", 10).unwrap().unwrap(),
+            b"{}"
+        );
+    }
+
+    #[test]
     fn bad_revisions_and_places_are_errors() {
         let (dir, _, _) = repo_with_history(false);
         let repo = Repo::discover(dir.path()).unwrap();
