@@ -578,6 +578,30 @@ fn release_verify_rejects_forged_revocations_and_stray_envelopes() {
 }
 
 #[test]
+fn signers_are_trusted_as_of_the_source_commit_and_a_broken_index_is_caught() {
+    let git = Git::new();
+    release(&git);
+    // Rotating the release signer later does not invalidate past releases.
+    git.write(
+        "keys/trusted-signers.toml",
+        "[[release_signer]]\ndid = \"did:key:z6Mkjp44ExP1yRoq8FZTWy4deGGHuhwhrpYpYM1qMYmZkccn\"\nname = \"new\"\n",
+    );
+    git.commit("rotate the release signer");
+    let verify = wpc(git.path(), &["release", "verify"]);
+    assert_eq!(code(&verify), 0, "{}", text(&verify.stdout));
+
+    let commit = tamper(&git, |repo, root| {
+        root.insert("index.json", repo.blob(b"not json").unwrap(), 0o100_644)
+            .unwrap();
+    });
+    assert_caught(
+        &git,
+        &commit,
+        "release branch `wpc-releases`: index.json at",
+    );
+}
+
+#[test]
 fn a_run_stopped_before_the_reference_update_leaves_the_branch_valid() {
     let git = Git::new();
     release(&git);
