@@ -17,6 +17,7 @@ pub mod github;
 pub mod lint;
 pub mod openclaw;
 pub mod policy;
+pub mod release;
 pub mod report;
 pub mod scaffold;
 

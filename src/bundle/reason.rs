@@ -165,6 +165,7 @@ impl From<ReasonCode> for Code {
             // Only gateway receipts are checked against a signer list.
             ReasonCode::SignerNotTrusted => Code::ReceiptVerificationFailed,
             ReasonCode::SchemaValidationFailed => Code::SchemaValidationFailed,
+            ReasonCode::Revoked => Code::PolicyRevoked,
         }
     }
 }

@@ -14,13 +14,17 @@ mod completions;
 mod cst;
 mod decide;
 mod diff;
+mod fetch;
 mod fmt;
 mod hash;
 mod init;
 mod keygen;
+mod log;
 mod man;
 mod new;
 mod pr;
+mod release;
+mod revoke;
 mod rule;
 mod sign;
 mod test;
@@ -89,6 +93,17 @@ enum Command {
     Bundle(bundle::Args),
     /// Check Claw scoped tokens (CST) against a policy.
     Cst(cst::Args),
+    /// Release the policies changed since the last release: check, sign and
+    /// append them to the release branch (`wpc release verify` checks it).
+    Release(release::Args),
+    /// Revoke a released policy hash: a signed entry on the release branch.
+    Revoke(revoke::Args),
+    /// Print the verified envelope of a released hash (exit 1 if it does
+    /// not verify or is revoked).
+    Fetch(fetch::Args),
+    /// Show the release history of the policies (hashes, commits, PRs,
+    /// approvers, revocations), newest first.
+    Log(log::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -137,6 +152,10 @@ pub fn main() -> ExitCode {
         Command::Audit(args) => audit::run(args),
         Command::Bundle(args) => bundle::run(args),
         Command::Cst(args) => cst::run(args),
+        Command::Release(args) => release::run(args),
+        Command::Revoke(args) => revoke::run(args),
+        Command::Fetch(args) => fetch::run(args),
+        Command::Log(args) => log::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),

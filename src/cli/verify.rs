@@ -20,6 +20,10 @@ pub struct Args {
     trusted: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
     format: VerifyFormat,
+    /// Also reject envelopes whose hash is revoked on this release branch
+    /// (of the repository holding the current folder).
+    #[arg(long, value_name = "BRANCH")]
+    release_branch: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -54,6 +58,27 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         verdicts.push(verdict(path, &bytes, &trust));
+    }
+    if let Some(branch) = &args.release_branch {
+        let repo = crate::git::Repo::discover(std::path::Path::new("."))?;
+        let state = crate::release::Branch::read(&repo, branch)?;
+        anyhow::ensure!(
+            state.tip.is_some(),
+            "release branch `{branch}` does not exist"
+        );
+        for v in &mut verdicts {
+            if let Some(hash) = v
+                .policy_hash_b64u
+                .as_deref()
+                .filter(|h| state.is_revoked(h))
+            {
+                v.failure = Some(VerifyFailure::new(
+                    ReasonCode::Revoked,
+                    format!("{hash} is revoked on `{branch}`"),
+                ));
+                v.valid = false;
+            }
+        }
     }
     let all_valid = verdicts.iter().all(|v| v.valid);
     match args.format {

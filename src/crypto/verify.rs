@@ -94,6 +94,9 @@ pub enum ReasonCode {
     /// The payload fails its schema; reported by the caller, never by
     /// [`verify_envelope`].
     SchemaValidationFailed,
+    /// The payload hash is revoked on a release branch; reported by the
+    /// caller, never by [`verify_envelope`].
+    Revoked,
 }
 
 impl ReasonCode {
@@ -110,6 +113,7 @@ impl ReasonCode {
             Self::SignatureInvalid => "SIGNATURE_INVALID",
             Self::SignerNotTrusted => "SIGNER_NOT_TRUSTED",
             Self::SchemaValidationFailed => "SCHEMA_VALIDATION_FAILED",
+            Self::Revoked => "REVOKED",
         }
     }
 
@@ -122,7 +126,7 @@ impl ReasonCode {
             Self::UnknownEnvelopeType => Some("envelope_type"),
             Self::UnknownHashAlgorithm => Some("hash_algorithm"),
             Self::UnknownAlgorithm => Some("algorithm"),
-            Self::HashMismatch => Some("payload_hash_b64u"),
+            Self::HashMismatch | Self::Revoked => Some("payload_hash_b64u"),
             Self::InvalidDidFormat | Self::SignerNotTrusted => Some("signer_did"),
             Self::SignatureInvalid => Some("signature_b64u"),
         }
@@ -199,6 +203,11 @@ impl Trust {
             TrustedKeys::Any => None,
             TrustedKeys::Only(keys) => keys.get(did),
         }
+    }
+
+    /// Whether `signer` is accepted (always, for [`Trust::any_signer_unchecked`]).
+    pub fn admits_did(&self, signer: &DidKey) -> bool {
+        self.admits(signer)
     }
 
     fn admits(&self, signer: &DidKey) -> bool {

@@ -20,7 +20,9 @@ use crate::policy::Policy;
 
 pub use approvals::{ApprovalClass, PatternError, Requirement, RequirementStatus};
 pub use render::{Format, render};
-pub use revision::{DiffError, RevisionDiff, diff_revisions, policies_at};
+pub use revision::{
+    ConfigCache, DiffError, RevisionDiff, changed_policies, config_at, diff_revisions, policies_at,
+};
 
 /// What a change does to what the agent may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -235,6 +235,47 @@ fn config_changes(old: &Config, new: &Config) -> Vec<Change> {
     changes
 }
 
+/// `wpc.toml` as last read by [`changed_policies`], by blob: a walk over
+/// thousands of commits parses it once per version, not once per commit.
+#[derive(Debug, Default)]
+pub struct ConfigCache(Option<(Option<Oid>, Config, Vec<Finding>)>);
+
+/// The policies at `commit` whose file is new or different from `parent`
+/// (every policy without a parent), for releasing a commit: the config
+/// there, those policies, and findings for changed files that are not valid
+/// policies (and for the config, when it has problems). Unchanged files are
+/// not read.
+pub fn changed_policies(
+    repo: &Repo,
+    parent: Option<Oid>,
+    commit: Oid,
+    root: &str,
+    cache: &mut ConfigCache,
+) -> Result<(Config, Vec<Policy>, Vec<Finding>), DiffError> {
+    let root = root.trim_matches('/');
+    let config_id = repo.file_id(commit, &join(root, config::FILE_NAME))?;
+    let (config, mut findings) = match &cache.0 {
+        Some((id, config, findings)) if *id == config_id => (config.clone(), findings.clone()),
+        _ => {
+            let mut findings = Vec::new();
+            let config = config_at(repo, commit, root, &mut findings)?;
+            cache.0 = Some((config_id, config.clone(), findings.clone()));
+            (config, findings)
+        }
+    };
+    let dir = policies_dir(&config, root);
+    let changed = repo.changed_entries(parent, commit, &dir)?;
+    let wanted = wanted_entries(changed, &mut findings);
+    let mut by_name = BTreeMap::new();
+    insert(
+        &mut by_name,
+        parse(repo, commit, wanted)?,
+        commit,
+        &mut findings,
+    );
+    Ok((config, by_name.into_values().collect(), findings))
+}
+
 fn join(root: &str, name: &str) -> String {
     if root.is_empty() {
         name.to_owned()
@@ -256,7 +297,7 @@ fn policies_dir(config: &Config, root: &str) -> String {
 }
 
 /// `wpc.toml` at `commit` (defaults when there is none).
-fn config_at(
+pub fn config_at(
     repo: &Repo,
     commit: Oid,
     root: &str,
@@ -281,8 +322,13 @@ fn policy_entries(
     dir: &str,
     findings: &mut Vec<Finding>,
 ) -> Result<Vec<Entry>, DiffError> {
+    Ok(wanted_entries(repo.entries(commit, dir)?, findings))
+}
+
+/// The policy files among `entries`; a finding for each link.
+fn wanted_entries(entries: Vec<Entry>, findings: &mut Vec<Finding>) -> Vec<Entry> {
     let mut wanted = Vec::new();
-    for entry in repo.entries(commit, dir)? {
+    for entry in entries {
         let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
         if !is_policy_name(name) {
             continue;
@@ -300,7 +346,7 @@ fn policy_entries(
             EntryKind::Submodule => {}
         }
     }
-    Ok(wanted)
+    wanted
 }
 
 /// Read and check `entries` at `commit`, in parallel: each worker thread

@@ -36,6 +36,8 @@ pub enum GitError {
     },
     #[error("{path} at {commit} holds more than {MAX_ENTRIES} entries")]
     TooManyEntries { path: String, commit: Oid },
+    #[error("branch `{branch}` moved while this run was writing; nothing was changed, run again")]
+    Conflict { branch: String },
     #[error("git: {0}")]
     Git(String),
 }
@@ -215,7 +217,9 @@ impl Repo {
         Ok(self.file_id(commit, path)?.is_some())
     }
 
-    fn file_id(&self, commit: Oid, path: &str) -> Result<Option<Oid>, GitError> {
+    /// The blob of the regular file at `path` at `commit`, if there is one:
+    /// two commits holding the same blob hold the same file.
+    pub fn file_id(&self, commit: Oid, path: &str) -> Result<Option<Oid>, GitError> {
         let read = |err: git2::Error| GitError::Read {
             path: path.to_owned(),
             commit,
@@ -273,6 +277,239 @@ impl Repo {
             });
         }
         Ok(self.repo.find_blob(id).map_err(read)?.content().to_vec())
+    }
+}
+
+/// The tree `base` (empty for `None`) with `files` (path components, blob)
+/// written over it.
+fn build_tree(
+    repo: &Repository,
+    base: Option<Oid>,
+    files: &[(Vec<&str>, Oid)],
+) -> Result<Oid, GitError> {
+    let base = base.map(|id| repo.find_tree(id)).transpose()?;
+    let mut builder = repo.treebuilder(base.as_ref())?;
+    let mut dirs: std::collections::BTreeMap<&str, Vec<(Vec<&str>, Oid)>> =
+        std::collections::BTreeMap::new();
+    for (path, blob) in files {
+        match path.as_slice() {
+            [name] => {
+                builder.insert(name, *blob, 0o100_644)?;
+            }
+            [dir, rest @ ..] => dirs.entry(dir).or_default().push((rest.to_vec(), *blob)),
+            [] => {}
+        }
+    }
+    for (dir, files) in dirs {
+        let existing = builder
+            .get(dir)?
+            .filter(|e| e.kind() == Some(ObjectType::Tree))
+            .map(|e| e.id());
+        let sub = build_tree(repo, existing, &files)?;
+        builder.insert(dir, sub, 0o040_000)?;
+    }
+    Ok(builder.write()?)
+}
+
+/// What a commit says about itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitInfo {
+    pub id: Oid,
+    pub parents: Vec<Oid>,
+    pub message: String,
+}
+
+impl Repo {
+    /// The tip of `refs/heads/<branch>`, `None` when there is no such branch.
+    pub fn branch_tip(&self, branch: &str) -> Result<Option<Oid>, GitError> {
+        match self.repo.find_reference(&format!("refs/heads/{branch}")) {
+            Ok(reference) => Ok(Some(reference.peel_to_commit()?.id())),
+            Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
+        let commit = self.repo.find_commit(id)?;
+        Ok(CommitInfo {
+            id,
+            parents: commit.parent_ids().collect(),
+            message: String::from_utf8_lossy(commit.message_bytes()).into_owned(),
+        })
+    }
+
+    /// The first-parent chain from `head` back to (not including) `stop`,
+    /// oldest first; back to the root commit when `stop` is `None`. A `stop`
+    /// that is not on the chain is an error: the history was rewritten.
+    pub fn first_parents(&self, head: Oid, stop: Option<Oid>) -> Result<Vec<Oid>, GitError> {
+        let mut chain = Vec::new();
+        let mut at = Some(head);
+        while let Some(id) = at {
+            if Some(id) == stop {
+                chain.reverse();
+                return Ok(chain);
+            }
+            chain.push(id);
+            at = self.repo.find_commit(id)?.parent_id(0).ok();
+        }
+        match stop {
+            Some(stop) => Err(GitError::Git(format!(
+                "{stop} is not on the first-parent history of {head}"
+            ))),
+            None => {
+                chain.reverse();
+                Ok(chain)
+            }
+        }
+    }
+
+    /// Write `files` (`dir/name` paths and contents) over the tree of
+    /// `parent` (an empty tree without one) and a commit holding the result,
+    /// as objects only: no reference, index or work tree changes.
+    pub fn write_commit(
+        &self,
+        parent: Option<Oid>,
+        files: &[(String, Vec<u8>)],
+        message: &str,
+    ) -> Result<Oid, GitError> {
+        // Thousands of new objects written loose cost a file each; they are
+        // collected in memory and written as one pack instead, on a handle
+        // of their own so no other write of this `Repo` lands there.
+        let repo = Repository::open(self.repo.path())?;
+        let odb = repo.odb()?;
+        let mempack = odb.add_new_mempack_backend(1000)?;
+        let mut blobs = Vec::with_capacity(files.len());
+        for (path, bytes) in files {
+            blobs.push((path.split('/').collect::<Vec<_>>(), repo.blob(bytes)?));
+        }
+        let parent = parent.map(|id| repo.find_commit(id)).transpose()?;
+        let base = parent.as_ref().map(git2::Commit::tree_id);
+        let tree = repo.find_tree(build_tree(&repo, base, &blobs)?)?;
+        let signature = git2::Signature::now("wpc", "wpc@localhost")?;
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        let commit = repo.commit(None, &signature, &signature, message, &tree, &parents)?;
+        let mut pack = git2::Buf::new();
+        mempack.dump(&repo, &mut pack)?;
+        let mut writer = odb.packwriter()?;
+        std::io::Write::write_all(&mut writer, &pack)
+            .map_err(|err| GitError::Git(format!("writing a pack: {err}")))?;
+        writer.commit()?;
+        mempack.reset()?;
+        Ok(commit)
+    }
+
+    /// The files below `dir` that are new or different at `new` than at
+    /// `old` (every file without `old`), as [`Repo::entries`] lists them.
+    /// Git compares the trees, so unchanged files cost nothing.
+    pub fn changed_entries(
+        &self,
+        old: Option<Oid>,
+        new: Oid,
+        dir: &str,
+    ) -> Result<Vec<Entry>, GitError> {
+        let dir = dir.trim_matches('/');
+        let subtree = |commit: Oid| -> Result<Option<git2::Tree<'_>>, GitError> {
+            let root = self.repo.find_commit(commit)?.tree()?;
+            if dir.is_empty() {
+                return Ok(Some(root));
+            }
+            match root.get_path(Path::new(dir)) {
+                Ok(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                    Ok(Some(self.repo.find_tree(entry.id())?))
+                }
+                Ok(_) => Ok(None),
+                Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(None),
+                Err(err) => Err(err.into()),
+            }
+        };
+        let after = subtree(new)?;
+        let before = old.map(subtree).transpose()?.flatten();
+        let Some(after) = after else {
+            return Ok(Vec::new());
+        };
+        if before.as_ref().is_some_and(|b| b.id() == after.id()) {
+            return Ok(Vec::new());
+        }
+        let diff = self
+            .repo
+            .diff_tree_to_tree(before.as_ref(), Some(&after), None)?;
+        if diff.deltas().len() > MAX_ENTRIES {
+            return Err(GitError::TooManyEntries {
+                path: dir.to_owned(),
+                commit: new,
+            });
+        }
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut entries = Vec::new();
+        for delta in diff.deltas() {
+            if !matches!(
+                delta.status(),
+                git2::Delta::Added
+                    | git2::Delta::Modified
+                    | git2::Delta::Renamed
+                    | git2::Delta::Copied
+                    | git2::Delta::Typechange
+            ) {
+                continue;
+            }
+            let file = delta.new_file();
+            let Some(path) = file.path_bytes() else {
+                continue;
+            };
+            let path = String::from_utf8_lossy(path);
+            // Hidden names are skipped with their contents, as `entries` does.
+            if path.split('/').any(|part| part.starts_with('.')) {
+                continue;
+            }
+            let kind = match file.mode() {
+                git2::FileMode::Commit => EntryKind::Submodule,
+                git2::FileMode::Link => EntryKind::Link,
+                _ => EntryKind::File,
+            };
+            entries.push(Entry {
+                path: format!("{prefix}{path}"),
+                id: file.id(),
+                kind,
+            });
+        }
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(entries)
+    }
+
+    /// Point `refs/heads/<branch>` at `new` if it still points at `expected`
+    /// (or does not exist, for `None`): one compare-and-swap, so a
+    /// concurrent writer makes this fail with [`GitError::Conflict`] instead
+    /// of being overwritten.
+    pub fn update_branch(
+        &self,
+        branch: &str,
+        expected: Option<Oid>,
+        new: Oid,
+        message: &str,
+    ) -> Result<(), GitError> {
+        let name = format!("refs/heads/{branch}");
+        let result = match expected {
+            Some(old) => self.repo.reference_matching(&name, new, true, old, message),
+            None => self.repo.reference(&name, new, false, message),
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.code(),
+                    git2::ErrorCode::Modified | git2::ErrorCode::Exists
+                ) =>
+            {
+                Err(GitError::Conflict {
+                    branch: branch.to_owned(),
+                })
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 }
 
@@ -356,6 +593,57 @@ mod tests {
             repo.read_file(second, "p/a.toml", 1),
             Err(GitError::TooLarge { size: 2, .. })
         ));
+    }
+
+    #[test]
+    fn changed_entries_are_what_differs_from_the_parent() {
+        let (dir, first, second) = repo_with_history(true);
+        let repo = Repo::discover(dir.path()).unwrap();
+        let paths = |old, new| {
+            repo.changed_entries(old, new, "p")
+                .unwrap()
+                .into_iter()
+                .map(|e| e.path)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(paths(Some(first), second), ["p/a.toml", "p/sub/b.toml"]);
+        assert_eq!(paths(None, first), ["p/a.toml"]);
+        assert!(paths(Some(second), second).is_empty());
+        assert!(
+            repo.changed_entries(None, first, "missing")
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn branches_move_by_compare_and_swap_only() {
+        let (dir, first, _) = repo_with_history(true);
+        let repo = Repo::discover(dir.path()).unwrap();
+        assert_eq!(repo.branch_tip("out").unwrap(), None);
+        let files = [("a/b/c.json".to_owned(), b"{}".to_vec())];
+        let one = repo.write_commit(None, &files, "one").unwrap();
+        // Objects only: no reference names the commit yet.
+        assert_eq!(repo.branch_tip("out").unwrap(), None);
+        repo.update_branch("out", None, one, "m").unwrap();
+        assert!(matches!(
+            repo.update_branch("out", None, one, "m"),
+            Err(GitError::Conflict { .. })
+        ));
+        let two = repo.write_commit(Some(one), &[], "two").unwrap();
+        assert!(matches!(
+            repo.update_branch("out", Some(first), two, "m"),
+            Err(GitError::Conflict { .. })
+        ));
+        repo.update_branch("out", Some(one), two, "m").unwrap();
+        assert_eq!(repo.branch_tip("out").unwrap(), Some(two));
+        assert_eq!(repo.first_parents(two, None).unwrap(), [one, two]);
+        assert_eq!(repo.first_parents(two, Some(one)).unwrap(), [two]);
+        assert!(repo.first_parents(two, Some(first)).is_err());
+        assert_eq!(
+            repo.read_file(two, "a/b/c.json", 10).unwrap().unwrap(),
+            b"{}"
+        );
     }
 
     #[test]

@@ -46,12 +46,18 @@ pub fn check(
     // Repository-wide rules (secrets, trusted signers) run when a repository
     // is checked, not for a list of files.
     let repository = inputs.is_empty().then(|| repository(&config.root, &paths));
+    let revoked = if inputs.is_empty() {
+        revoked(config, &mut findings)
+    } else {
+        HashSet::new()
+    };
     let files_checked = paths.len() + usize::from(config.file.is_some());
     let report = lint(
         config,
         findings,
         &policies,
         repository.as_ref(),
+        &revoked,
         files_checked,
     );
     // Freeing ten thousand documents takes long enough to show on one thread.
@@ -67,7 +73,33 @@ pub fn check_policies(
     policies: &[Policy],
     files_checked: usize,
 ) -> Report {
-    lint(config, findings, policies, None, files_checked)
+    lint(
+        config,
+        findings,
+        policies,
+        None,
+        &HashSet::new(),
+        files_checked,
+    )
+}
+
+/// The hashes revoked on the repository's release branch (none without a
+/// repository or branch); a branch that cannot be read is a finding.
+fn revoked(config: &Config, findings: &mut Vec<Finding>) -> HashSet<String> {
+    let root = if config.root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        config.root.as_path()
+    };
+    let branch = crate::release::branch_name(config);
+    crate::release::revoked_hashes(root, branch).unwrap_or_else(|err| {
+        findings.push(Finding::new(
+            super::rules::revoked_hash::CODE,
+            Severity::Error,
+            format!("cannot read the revocations on `{branch}`: {err}"),
+        ));
+        HashSet::new()
+    })
 }
 
 fn lint(
@@ -75,6 +107,7 @@ fn lint(
     mut findings: Vec<Finding>,
     policies: &[Policy],
     repository: Option<&Repository>,
+    revoked: &HashSet<String>,
     files_checked: usize,
 ) -> Report {
     findings.extend(level_findings(config));
@@ -108,6 +141,9 @@ fn lint(
             rule.check_repo(policies, &mut cx);
             if let Some(repo) = repository {
                 rule.check_repository(repo, &mut cx);
+            }
+            if !revoked.is_empty() {
+                rule.check_released(policies, revoked, &mut cx);
             }
             cx.findings
         })

@@ -32,6 +32,16 @@ pub trait Rule: Sync {
     /// Called once when a whole repository is checked (not for a list of
     /// files), for rules about files other than policies.
     fn check_repository(&self, _repo: &Repository, _cx: &mut Context<'_>) {}
+
+    /// Called once when a whole repository with a release branch is
+    /// checked, with every policy and the hashes revoked on that branch.
+    fn check_released(
+        &self,
+        _policies: &[Policy],
+        _revoked: &std::collections::HashSet<String>,
+        _cx: &mut Context<'_>,
+    ) {
+    }
 }
 
 /// The repository a check runs over: its root and every file in it except
@@ -123,6 +133,7 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &rules::policy_untested::PolicyUntested,
     &rules::trusted_signers_invalid::TrustedSignersInvalid,
     &rules::secret_key_committed::SecretKeyCommitted,
+    &rules::revoked_hash::RevokedHash,
 ];
 
 /// Every rule's metadata, built-in checks first.

@@ -12,6 +12,7 @@ pub mod elevated_exec_allowed;
 pub mod model_calls_unreceipted;
 pub mod name_mismatch;
 pub mod policy_untested;
+pub mod revoked_hash;
 pub mod rw_workspace_ungated;
 pub mod sandbox_not_required;
 pub mod secret_key_committed;

@@ -1,0 +1,121 @@
+//! `wpc fetch`: one envelope by hash, verified as a runtime would at job
+//! start; anything short of a released, unrevoked, validly signed envelope
+//! from a trusted signer is an error.
+
+use std::path::Path;
+
+use super::{
+    Branch, INDEX_PATH, Index, MAX_ENVELOPE_BYTES, MAX_INDEX_BYTES, REVOCATIONS_PATH, Revocation,
+    envelope_path, verify::trust_at,
+};
+use crate::crypto::envelope::WorkPolicyContract;
+use crate::crypto::verify::{Trust, verify_envelope};
+use crate::git::{Oid, Repo};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("`{0}` is not a policy hash")]
+    BadHash(String),
+    #[error("{0} was never released on this branch")]
+    NotReleased(String),
+    #[error("{hash} is revoked: {reason}")]
+    Revoked { hash: String, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Release(#[from] super::ReleaseError),
+}
+
+/// The verified envelope of `hash` on `branch`, trusted per the source
+/// repository's signers at the commit it was released from.
+pub fn fetch(repo: &Repo, branch: &str, root: &str, hash: &str) -> Result<Vec<u8>, FetchError> {
+    check_hash(hash)?;
+    let state = Branch::read(repo, branch)?;
+    let tip = state
+        .tip
+        .ok_or_else(|| FetchError::Invalid(format!("release branch `{branch}` does not exist")))?;
+    let (_, entry) = state
+        .entries_of(hash)
+        .next()
+        .ok_or_else(|| FetchError::NotReleased(hash.to_owned()))?;
+    refuse_revoked(&state.revocations, hash)?;
+    let source = Oid::from_str(&entry.commit)
+        .map_err(|_| FetchError::Invalid(format!("bad source commit `{}`", entry.commit)))?;
+    let trust = trust_at(repo, root, source).map_err(FetchError::Invalid)?;
+    let path = envelope_path(hash);
+    let bytes = repo
+        .read_file(tip, &path, MAX_ENVELOPE_BYTES)
+        .map_err(|e| FetchError::Invalid(e.to_string()))?
+        .ok_or_else(|| FetchError::Invalid(format!("{path} is missing on `{branch}`")))?;
+    verified(bytes, hash, &trust)
+}
+
+/// The same from a checkout or export of the branch in `dir`, trusting the
+/// signers in `trust`.
+pub fn fetch_from_dir(dir: &Path, hash: &str, trust: &Trust) -> Result<Vec<u8>, FetchError> {
+    check_hash(hash)?;
+    let read = |name: &str, limit: usize| -> Result<Vec<u8>, FetchError> {
+        let path = dir.join(name);
+        let size = std::fs::metadata(&path)
+            .map_err(|e| FetchError::Invalid(format!("{}: {e}", path.display())))?
+            .len();
+        if size > limit as u64 {
+            return Err(FetchError::Invalid(format!(
+                "{}: larger than {limit} bytes",
+                path.display()
+            )));
+        }
+        std::fs::read(&path).map_err(|e| FetchError::Invalid(format!("{}: {e}", path.display())))
+    };
+    let parse = |name: &'static str| {
+        move |e: serde_json::Error| {
+            FetchError::Invalid(format!("{}: {e}", dir.join(name).display()))
+        }
+    };
+    let index: Index =
+        serde_json::from_slice(&read(INDEX_PATH, MAX_INDEX_BYTES)?).map_err(parse(INDEX_PATH))?;
+    if !index.policies.values().flatten().any(|e| e.hash == hash) {
+        return Err(FetchError::NotReleased(hash.to_owned()));
+    }
+    let revocations: Vec<Revocation> =
+        serde_json::from_slice(&read(REVOCATIONS_PATH, MAX_INDEX_BYTES)?)
+            .map_err(parse(REVOCATIONS_PATH))?;
+    refuse_revoked(&revocations, hash)?;
+    verified(read(&envelope_path(hash), MAX_ENVELOPE_BYTES)?, hash, trust)
+}
+
+fn check_hash(hash: &str) -> Result<(), FetchError> {
+    // SHA-256 in base64url without padding: 43 characters of that alphabet.
+    let ok = hash.len() == 43
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(FetchError::BadHash(hash.chars().take(60).collect()))
+    }
+}
+
+fn refuse_revoked(revocations: &[Revocation], hash: &str) -> Result<(), FetchError> {
+    match revocations.iter().find(|r| r.hash == hash) {
+        Some(r) => Err(FetchError::Revoked {
+            hash: hash.to_owned(),
+            reason: r.reason.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn verified(bytes: Vec<u8>, hash: &str, trust: &Trust) -> Result<Vec<u8>, FetchError> {
+    let envelope = verify_envelope::<WorkPolicyContract>(&bytes, trust)
+        .map_err(|f| FetchError::Invalid(format!("{}: {f}", envelope_path(hash))))?;
+    if envelope.payload_hash_b64u() != hash {
+        return Err(FetchError::Invalid(format!(
+            "{} holds {}",
+            envelope_path(hash),
+            envelope.payload_hash_b64u()
+        )));
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,696 @@
+//! End-to-end tests of `wpc release`, `wpc release verify` and `wpc revoke`
+//! on real repositories built with the `git` CLI in temporary folders, and
+//! of the release library's two steps (objects, then one reference update).
+
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use support::example;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+use wpc::crypto::keys::SigningKey;
+use wpc::git::Repo;
+use wpc::release;
+
+/// A fixed test seed (base64url of 32 bytes of 7).
+const SEED: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
+const DEPLOYER: &str = "policies/deployer.toml";
+const NOW: &str = "2026-11-24T12:00:00Z";
+
+fn key() -> SigningKey {
+    SigningKey::from_env_value(SEED).unwrap()
+}
+
+struct Git {
+    dir: tempfile::TempDir,
+}
+
+impl Git {
+    /// A repository on `main` with the example config, trusted signers
+    /// naming the test key, and two example policies, committed once.
+    fn new() -> Git {
+        let git = Git {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        git.run(&["init", "-q", "-b", "main"]);
+        git.run(&["config", "user.name", "t"]);
+        git.run(&["config", "user.email", "t@example.com"]);
+        git.run(&["config", "commit.gpgsign", "false"]);
+        git.write("wpc.toml", &example("wpc.toml"));
+        git.write(
+            "keys/trusted-signers.toml",
+            &format!(
+                "[[release_signer]]\ndid = \"{}\"\nname = \"test\"\n",
+                key().did_str()
+            ),
+        );
+        git.write(DEPLOYER, &example(DEPLOYER));
+        let analyst = "policies/data-analyst.toml";
+        git.write(analyst, &example(analyst));
+        git.commit("initial policies");
+        git
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .current_dir(self.path())
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", self.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let file = self.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+
+    fn commit(&self, message: &str) -> String {
+        self.run(&["add", "-A"]);
+        self.run(&["commit", "-q", "-m", message]);
+        self.run(&["rev-parse", "HEAD"])
+    }
+
+    /// Change `DEPLOYER`'s purpose on a branch and merge it as pull request
+    /// `pr` (a merge commit, as GitHub makes).
+    fn merge_change(&self, pr: u64, purpose: &str) -> String {
+        let branch = format!("change-{pr}");
+        self.run(&["checkout", "-q", "-b", &branch]);
+        self.write(DEPLOYER, &deployer(purpose));
+        self.commit(&format!("deployer: {purpose}"));
+        self.run(&["checkout", "-q", "main"]);
+        self.run(&[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            &format!("Merge pull request #{pr} from acme/{branch}"),
+            &branch,
+        ]);
+        self.run(&["rev-parse", "HEAD"])
+    }
+
+    fn show(&self, what: &str) -> String {
+        self.run(&["show", what])
+    }
+
+    fn index(&self) -> Value {
+        serde_json::from_str(&self.show("wpc-releases:index.json")).unwrap()
+    }
+
+    fn tip(&self) -> String {
+        self.run(&["rev-parse", "wpc-releases"])
+    }
+}
+
+fn deployer(purpose: &str) -> String {
+    example(DEPLOYER).replace(
+        "purpose = \"Roll out tagged releases to staging and, with a human's approval, to production.\"",
+        &format!("purpose = \"{purpose}\""),
+    )
+}
+
+fn wpc(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::cargo_bin("wpc").unwrap();
+    cmd.current_dir(dir);
+    for var in [
+        "CI",
+        "NO_COLOR",
+        "GITHUB_ACTIONS",
+        "GITHUB_TOKEN",
+        "GITHUB_REPOSITORY",
+        "GITHUB_API_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("WPC_SIGNING_KEY", SEED);
+    cmd.args(args).output().unwrap()
+}
+
+fn release(git: &Git) -> Output {
+    wpc(git.path(), &["release", "--now", NOW])
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap()
+}
+
+fn deployer_hashes(index: &Value) -> Vec<(String, Option<String>, Option<u64>)> {
+    index["policies"]["deployer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["hash"].as_str().unwrap().to_owned(),
+                e["previous"].as_str().map(str::to_owned),
+                e["pr"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
+    let git = Git::new();
+    let first = release(&git);
+    assert_eq!(code(&first), 0, "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("2 released, 0 refused"));
+
+    let merges: Vec<String> = (1..=3)
+        .map(|pr| git.merge_change(pr, &format!("Deploy, version {pr}.")))
+        .collect();
+    let out = release(&git);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("3 released, 0 refused"));
+
+    let index = git.index();
+    assert_eq!(index["format"], "wpc-release-index/1");
+    assert_eq!(index["last_commit"], merges[2].as_str());
+    let entries = deployer_hashes(&index);
+    assert_eq!(entries.len(), 4);
+    assert_eq!(entries[0].1, None);
+    for i in 1..4 {
+        assert_eq!(entries[i].1.as_deref(), Some(entries[i - 1].0.as_str()));
+        assert_eq!(entries[i].2, Some(i as u64));
+        assert_eq!(
+            index["policies"]["deployer"][i]["commit"],
+            merges[i - 1].as_str()
+        );
+    }
+    let deployer_entry = &index["policies"]["deployer"][3];
+    assert_eq!(deployer_entry["released_at"], NOW);
+    assert_eq!(deployer_entry["signer_did"], key().did_str());
+    assert_eq!(deployer_entry["approved_by"], json!([]));
+    // Each hash's envelope is on the branch, verified by `wpc verify`.
+    let envelope = git.show(&format!("wpc-releases:wpc/{}.json", entries[3].0));
+    let file = git.path().join("env.json");
+    std::fs::write(&file, envelope).unwrap();
+    let verified = wpc(git.path(), &["verify", "env.json"]);
+    assert_eq!(code(&verified), 0, "{}", text(&verified.stdout));
+    // The layout is exactly SPEC §6.
+    let files = git.run(&["ls-tree", "-r", "--name-only", "wpc-releases"]);
+    assert_eq!(files.lines().count(), 2 + 5, "{files}");
+    assert!(files.contains("revocations.json") && files.contains("index.json"));
+
+    // `wpc fetch` prints the verified envelope, from the branch or from an
+    // export of it; `wpc log` shows the history newest first.
+    let fetched = wpc(git.path(), &["fetch", &entries[3].0]);
+    assert_eq!(code(&fetched), 0, "{}", text(&fetched.stderr));
+    assert_eq!(
+        text(&fetched.stdout),
+        git.show(&format!("wpc-releases:wpc/{}.json", entries[3].0)) + "\n"
+    );
+    let export = tempfile::tempdir().unwrap();
+    git.run(&[
+        "worktree",
+        "add",
+        "-q",
+        export.path().join("b").to_str().unwrap(),
+        "wpc-releases",
+    ]);
+    let from = wpc(
+        git.path(),
+        &[
+            "fetch",
+            &entries[3].0,
+            "--from",
+            export.path().join("b").to_str().unwrap(),
+            "--trusted",
+            "keys/trusted-signers.toml",
+        ],
+    );
+    assert_eq!(code(&from), 0, "{}", text(&from.stderr));
+    assert_eq!(from.stdout, fetched.stdout);
+    let unknown = wpc(git.path(), &["fetch", &"A".repeat(43)]);
+    assert_eq!(code(&unknown), 1);
+    assert!(text(&unknown.stderr).contains("never released"));
+    let log = text(&wpc(git.path(), &["log", "deployer"]).stdout);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 5, "{log}");
+    assert!(
+        lines[1].contains(&entries[3].0) && lines[1].contains("PR #3"),
+        "{log}"
+    );
+    git.run(&[
+        "worktree",
+        "remove",
+        "--force",
+        export.path().join("b").to_str().unwrap(),
+    ]);
+
+    let tip = git.tip();
+    let again = release(&git);
+    assert_eq!(code(&again), 0);
+    assert!(text(&again.stdout).contains("0 released, 0 refused; wpc-releases unchanged"));
+    assert_eq!(git.tip(), tip);
+
+    let verify = wpc(git.path(), &["release", "verify"]);
+    assert_eq!(code(&verify), 0, "{}", text(&verify.stdout));
+    assert_eq!(text(&verify.stdout), "wpc-releases: valid\n");
+    // The main branch's work tree and index were never touched.
+    assert_eq!(git.run(&["status", "--porcelain"]), "?? env.json");
+}
+
+#[test]
+fn a_revert_points_at_the_existing_envelope() {
+    let git = Git::new();
+    release(&git);
+    git.write(DEPLOYER, &deployer("Changed."));
+    git.commit("change");
+    git.write(DEPLOYER, &example(DEPLOYER));
+    git.commit("Revert \"change\"");
+    let tip = git.tip();
+    let dry = wpc(git.path(), &["release", "--dry-run", "--now", NOW]);
+    assert_eq!(code(&dry), 0, "{}", text(&dry.stderr));
+    assert!(
+        text(&dry.stdout).contains("would release deployer"),
+        "{}",
+        text(&dry.stdout)
+    );
+    assert!(text(&dry.stdout).contains("(dry run: nothing written)"));
+    assert_eq!(git.tip(), tip);
+    let out = release(&git);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("(known content: existing envelope)"));
+    let entries = deployer_hashes(&git.index());
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[2].0, entries[0].0);
+    assert_eq!(entries[2].1.as_deref(), Some(entries[1].0.as_str()));
+    let files = git.run(&["ls-tree", "--name-only", "wpc-releases:wpc"]);
+    assert_eq!(files.lines().count(), 3, "{files}");
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+}
+
+#[test]
+fn a_policy_failing_its_checks_is_skipped_reported_and_exits_1() {
+    let git = Git::new();
+    git.write(
+        DEPLOYER,
+        &example(DEPLOYER).replace("elevated_exec = \"deny\"", "elevated_exec = \"allow\""),
+    );
+    git.write(
+        "policies/data-analyst.toml",
+        &example("policies/data-analyst.toml").replace(
+            "wpc_version = \"1\"",
+            "wpc_version = \"1\"\nunknown_key = 1",
+        ),
+    );
+    let bad = git.commit("elevated exec; and a schema error");
+    let out = release(&git);
+    assert_eq!(code(&out), 1, "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("not released: deployer at {}", &bad[..12])),
+        "{stderr}"
+    );
+    assert!(stderr.contains("WPC010"), "{stderr}");
+    assert!(stderr.contains("policies/data-analyst.toml"), "{stderr}");
+    // The first commit's policies were released; nothing of the bad one.
+    assert!(
+        text(&out.stdout).contains("2 released, 2 refused"),
+        "{}",
+        text(&out.stdout)
+    );
+    let index = git.index();
+    assert_eq!(deployer_hashes(&index).len(), 1);
+    assert_eq!(index["last_commit"], bad.as_str());
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+}
+
+#[test]
+fn a_key_the_repository_does_not_trust_signs_nothing() {
+    let git = Git::new();
+    let out = Command::cargo_bin("wpc")
+        .unwrap()
+        .current_dir(git.path())
+        .env(
+            "WPC_SIGNING_KEY",
+            "CAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg",
+        )
+        .env_remove("GITHUB_TOKEN")
+        .args(["release", "--now", NOW])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("is not a [[release_signer]] in keys/trusted-signers.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(git.run(&["branch", "--list", "wpc-releases"]).is_empty());
+}
+
+#[test]
+fn a_revoked_hash_is_refused_until_the_policy_changes() {
+    let git = Git::new();
+    release(&git);
+    let hash = deployer_hashes(&git.index())[0].0.clone();
+    let out = wpc(
+        git.path(),
+        &[
+            "revoke",
+            &hash,
+            "--reason",
+            "leaks deploy.prod",
+            "--now",
+            NOW,
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let revocations: Value =
+        serde_json::from_str(&git.show("wpc-releases:revocations.json")).unwrap();
+    assert_eq!(revocations[0]["hash"], hash.as_str());
+    assert_eq!(revocations[0]["reason"], "leaks deploy.prod");
+    // `wpc check` reports the revoked content; `wpc verify` given the
+    // release branch rejects its envelope.
+    let check = wpc(git.path(), &["check"]);
+    assert_eq!(code(&check), 1);
+    assert!(
+        text(&check.stdout).contains("WPC021"),
+        "{}",
+        text(&check.stdout)
+    );
+    std::fs::write(
+        git.path().join("env.json"),
+        git.show(&format!("wpc-releases:wpc/{hash}.json")),
+    )
+    .unwrap();
+    assert_eq!(code(&wpc(git.path(), &["verify", "env.json"])), 0);
+    let verify = wpc(
+        git.path(),
+        &["verify", "env.json", "--release-branch", "wpc-releases"],
+    );
+    assert_eq!(code(&verify), 1);
+    assert!(
+        text(&verify.stdout).contains("REVOKED"),
+        "{}",
+        text(&verify.stdout)
+    );
+    std::fs::remove_file(git.path().join("env.json")).unwrap();
+    let fetch = wpc(git.path(), &["fetch", &hash]);
+    assert_eq!(code(&fetch), 1);
+    assert!(text(&fetch.stderr).contains("is revoked: leaks deploy.prod"));
+    let log = text(&wpc(git.path(), &["log", "deployer"]).stdout);
+    assert!(
+        log.contains("REVOKED 2026-11-24T12:00:00Z (leaks deploy.prod)"),
+        "{log}"
+    );
+    // Revoking twice, or an unknown hash, fails.
+    assert_eq!(
+        code(&wpc(git.path(), &["revoke", &hash, "--reason", "x"])),
+        2
+    );
+    assert_eq!(
+        code(&wpc(git.path(), &["revoke", "nope", "--reason", "x"])),
+        2
+    );
+
+    git.write(DEPLOYER, &deployer("Changed."));
+    git.commit("change");
+    git.write(DEPLOYER, &example(DEPLOYER));
+    git.commit("back to the revoked content");
+    let out = release(&git);
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out.stderr).contains("is revoked"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(deployer_hashes(&git.index()).len(), 2);
+    let verify = wpc(git.path(), &["release", "verify"]);
+    assert_eq!(code(&verify), 0, "{}", text(&verify.stdout));
+}
+
+/// Commit `change` on top of the release branch through git2, as a hand
+/// edit would, and return the commit.
+fn tamper(git: &Git, change: impl FnOnce(&git2::Repository, &mut git2::TreeBuilder<'_>)) -> String {
+    let repo = git2::Repository::open(git.path()).unwrap();
+    let tip = repo
+        .find_reference("refs/heads/wpc-releases")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let mut root = repo.treebuilder(Some(&tip.tree().unwrap())).unwrap();
+    change(&repo, &mut root);
+    let tree = repo.find_tree(root.write().unwrap()).unwrap();
+    let sig = git2::Signature::now("mallory", "m@example.com").unwrap();
+    let id = repo
+        .commit(
+            Some("refs/heads/wpc-releases"),
+            &sig,
+            &sig,
+            "edit",
+            &tree,
+            &[&tip],
+        )
+        .unwrap();
+    id.to_string()
+}
+
+fn edit_wpc(
+    repo: &git2::Repository,
+    root: &mut git2::TreeBuilder<'_>,
+    edit: impl FnOnce(&mut git2::TreeBuilder<'_>, String),
+) {
+    let wpc_tree = repo
+        .find_tree(root.get("wpc").unwrap().unwrap().id())
+        .unwrap();
+    let first = wpc_tree.iter().next().unwrap().name().unwrap().to_owned();
+    let mut builder = repo.treebuilder(Some(&wpc_tree)).unwrap();
+    edit(&mut builder, first);
+    let id = builder.write().unwrap();
+    root.insert("wpc", id, 0o040_000).unwrap();
+}
+
+fn assert_caught(git: &Git, commit: &str, what: &str) {
+    let out = wpc(git.path(), &["release", "verify"]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("INVALID commit {commit}: {what}")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn release_verify_names_the_commit_that_rewrote_deleted_or_edited() {
+    let rewrite = Git::new();
+    release(&rewrite);
+    let commit = tamper(&rewrite, |repo, root| {
+        edit_wpc(repo, root, |wpc, name| {
+            let blob = repo.blob(b"{}").unwrap();
+            wpc.insert(&name, blob, 0o100_644).unwrap();
+        });
+    });
+    assert_caught(&rewrite, &commit, "rewrites wpc/");
+
+    let delete = Git::new();
+    release(&delete);
+    let commit = tamper(&delete, |repo, root| {
+        edit_wpc(repo, root, |wpc, name| {
+            wpc.remove(&name).unwrap();
+        });
+    });
+    assert_caught(&delete, &commit, "deletes wpc/");
+
+    let index = Git::new();
+    release(&index);
+    let commit = tamper(&index, |repo, root| {
+        let text = index
+            .show("wpc-releases:index.json")
+            .replace("\"approved_by\": []", "\"approved_by\": [\"mallory\"]");
+        root.insert("index.json", repo.blob(text.as_bytes()).unwrap(), 0o100_644)
+            .unwrap();
+    });
+    assert_caught(
+        &index,
+        &commit,
+        "rewrites or removes index.json entries of `data-analyst`",
+    );
+}
+
+#[test]
+fn release_verify_rejects_forged_revocations_and_stray_envelopes() {
+    let forged = Git::new();
+    release(&forged);
+    let hash = deployer_hashes(&forged.index())[0].0.clone();
+    let revocation = json!([{
+        "hash": hash, "reason": "x", "revoked_at": NOW,
+        "signer_did": key().did_str(), "signature_b64u": "A".repeat(86),
+    }]);
+    let commit = tamper(&forged, |repo, root| {
+        let blob = repo.blob(revocation.to_string().as_bytes()).unwrap();
+        root.insert("revocations.json", blob, 0o100_644).unwrap();
+    });
+    assert_caught(&forged, &commit, &format!("revocation of {hash}: "));
+
+    // A real revocation whose reason is edited afterwards.
+    let edited = Git::new();
+    release(&edited);
+    let hash = deployer_hashes(&edited.index())[0].0.clone();
+    let out = wpc(edited.path(), &["revoke", &hash, "--reason", "real"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let commit = tamper(&edited, |repo, root| {
+        let text = edited
+            .show("wpc-releases:revocations.json")
+            .replace("\"real\"", "\"edited\"");
+        root.insert(
+            "revocations.json",
+            repo.blob(text.as_bytes()).unwrap(),
+            0o100_644,
+        )
+        .unwrap();
+    });
+    assert_caught(&edited, &commit, "rewrites or removes revocations");
+
+    let stray = Git::new();
+    release(&stray);
+    let commit = tamper(&stray, |repo, root| {
+        edit_wpc(repo, root, |wpc, _| {
+            let blob = repo.blob(b"{}").unwrap();
+            wpc.insert("x.json", blob, 0o100_644).unwrap();
+        });
+    });
+    assert_caught(
+        &stray,
+        &commit,
+        "adds wpc/x.json, which no new index entry releases",
+    );
+}
+
+#[test]
+fn signers_are_trusted_as_of_the_source_commit_and_a_broken_index_is_caught() {
+    let git = Git::new();
+    release(&git);
+    // Rotating the release signer later does not invalidate past releases.
+    git.write(
+        "keys/trusted-signers.toml",
+        "[[release_signer]]\ndid = \"did:key:z6Mkjp44ExP1yRoq8FZTWy4deGGHuhwhrpYpYM1qMYmZkccn\"\nname = \"new\"\n",
+    );
+    git.commit("rotate the release signer");
+    let verify = wpc(git.path(), &["release", "verify"]);
+    assert_eq!(code(&verify), 0, "{}", text(&verify.stdout));
+
+    let commit = tamper(&git, |repo, root| {
+        root.insert("index.json", repo.blob(b"not json").unwrap(), 0o100_644)
+            .unwrap();
+    });
+    assert_caught(
+        &git,
+        &commit,
+        "release branch `wpc-releases`: index.json at",
+    );
+}
+
+#[test]
+fn a_run_stopped_before_the_reference_update_leaves_the_branch_valid() {
+    let git = Git::new();
+    release(&git);
+    let tip = git.tip();
+    git.write(DEPLOYER, &deployer("Changed."));
+    git.commit("change");
+    let repo = Repo::discover(git.path()).unwrap();
+    let key = key();
+    let request = release::Request {
+        branch: "wpc-releases",
+        root: "",
+        head: repo.resolve("HEAD").unwrap(),
+        since: None,
+        key: &key,
+        now: jiff::Timestamp::now(),
+        pull_requests: None,
+        dry_run: false,
+    };
+    // Objects written, then the process "dies" before `publish`.
+    let plan = release::prepare(&repo, &request).unwrap();
+    assert!(plan.commit.is_some());
+    assert_eq!(git.tip(), tip);
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+
+    // Two runs racing: the first to publish wins, the other changes nothing.
+    let a = release::prepare(&repo, &request).unwrap();
+    let b = release::prepare(&repo, &request).unwrap();
+    release::publish(&repo, &a).unwrap();
+    let lost = release::publish(&repo, &b).unwrap_err();
+    assert!(
+        lost.to_string()
+            .contains("moved while this run was writing"),
+        "{lost}"
+    );
+    assert_eq!(git.tip(), a.commit.unwrap().to_string());
+    assert_eq!(deployer_hashes(&git.index()).len(), 2);
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+    assert!(text(&release(&git).stdout).contains("0 released"));
+}
+
+#[test]
+fn a_squash_merge_records_its_pull_request_and_approvers() {
+    let git = Git::new();
+    release(&git);
+    git.write(DEPLOYER, &deployer("Squashed."));
+    let head = git.commit("Tighten deployer (#12)");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(MockServer::start());
+    let user = |login: &str| json!({"login": login, "id": 1, "type": "User"});
+    runtime.block_on(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/policies/pulls/12"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "number": 12, "user": user("author"),
+                "base": {"ref": "main", "sha": "b".repeat(40)},
+                "head": {"ref": "tighten", "sha": "c".repeat(40)},
+            })))
+            .mount(&server),
+    );
+    let review = |id: u64, login: &str, state: &str| json!({"id": id, "user": user(login), "state": state, "commit_id": "c".repeat(40)});
+    runtime.block_on(
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/policies/pulls/12/reviews"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+                review(1, "alice", "APPROVED"),
+                review(2, "bob", "APPROVED"),
+                review(3, "author", "APPROVED"),
+                review(4, "carol", "COMMENTED"),
+            ])))
+            .mount(&server),
+    );
+    let out = Command::cargo_bin("wpc")
+        .unwrap()
+        .current_dir(git.path())
+        .env("WPC_SIGNING_KEY", SEED)
+        .env("GITHUB_TOKEN", "ghs_test")
+        .env("GITHUB_REPOSITORY", "acme/policies")
+        .env("GITHUB_API_URL", server.uri())
+        .args(["release", "--now", NOW])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("PR #12 approved by alice, bob"),
+        "{}",
+        text(&out.stdout)
+    );
+    let entry = &git.index()["policies"]["deployer"][1];
+    assert_eq!(entry["pr"], 12);
+    assert_eq!(entry["approved_by"], json!(["alice", "bob"]));
+    assert_eq!(entry["commit"], head.as_str());
+}
