@@ -3,43 +3,12 @@
 
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::process::Output;
 
-use assert_cmd::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `wpc` run in `dir`, with the ambient CI and colour settings scrubbed.
-fn wpc(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("wpc").unwrap();
-    cmd.current_dir(dir);
-    for var in [
-        "CI",
-        "NO_COLOR",
-        "FORCE_COLOR",
-        "CLICOLOR_FORCE",
-        "GITHUB_ACTIONS",
-        "WPC_SIGNING_KEY",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    wpc(dir).args(args).output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
+use support::{root, run, stderr, stdout, wpc};
 
 fn fixtures() -> PathBuf {
     root().join("tests/fixtures")

@@ -5,34 +5,7 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Output;
-
-use assert_cmd::Command;
-use support::{TestRepo, example, example_repo};
-
-fn wpc(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::cargo_bin("wpc").unwrap();
-    cmd.current_dir(dir);
-    for var in [
-        "CI",
-        "NO_COLOR",
-        "FORCE_COLOR",
-        "CLICOLOR_FORCE",
-        "GITHUB_ACTIONS",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.args(args).output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
-}
+use support::{TestRepo, example, example_repo, run as wpc, stderr, stdout};
 
 const REVIEWER: &str = "policies/agent-change-reviewer.toml";
 

@@ -4,44 +4,15 @@
 
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use support::{root, run, stdout, wpc};
 
 fn fixtures() -> PathBuf {
     root().join("tests/fixtures/openclaw")
-}
-
-/// `wpc` run in `dir`, with ambient settings that change output scrubbed.
-fn wpc(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("wpc").unwrap();
-    cmd.current_dir(dir);
-    for var in [
-        "CI",
-        "NO_COLOR",
-        "FORCE_COLOR",
-        "CLICOLOR_FORCE",
-        "GITHUB_ACTIONS",
-        "OPENCLAW_GATEWAY_TOKEN",
-        "OPENCLAW_INCLUDE_ROOTS",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    wpc(dir).args(args).output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
 }
 
 /// `(code, severity, file, line)` of a finding.

@@ -1,14 +1,51 @@
-//! Helpers shared by the end-to-end tests that need a Git repository: real
+//! Helpers shared by the end-to-end tests: the `wpc` binary run with the
+//! ambient settings that change its output scrubbed, and real Git
 //! repositories built in temporary folders through git2 objects.
 
 #![allow(dead_code)] // each test file uses its own part of the helpers
 
 use std::path::{Path, PathBuf};
 
+use std::process::Output;
+
+use assert_cmd::Command;
 use git2::{Index, IndexEntry, IndexTime, Oid, Repository, Signature};
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `wpc` in `dir`, with every environment variable that changes its output
+/// (CI detection, colour, keys, OpenClaw substitutions) removed.
+pub fn wpc(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("wpc").unwrap();
+    cmd.current_dir(dir);
+    for var in [
+        "CI",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "CLICOLOR_FORCE",
+        "GITHUB_ACTIONS",
+        "WPC_SIGNING_KEY",
+        "OPENCLAW_GATEWAY_TOKEN",
+        "OPENCLAW_INCLUDE_ROOTS",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// `wpc ARGS` in `dir`, run to completion.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    wpc(dir).args(args).output().unwrap()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
 }
 
 /// A file of the example policy repository.
