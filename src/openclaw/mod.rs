@@ -85,7 +85,16 @@ pub struct AgentTools<'a> {
     pub tools: Vec<ToolState<'a>>,
 }
 
-impl AgentTools<'_> {
+impl<'a> AgentTools<'a> {
+    /// Where a finding about the agent's tool set points: its `tools`, else
+    /// the agent itself, else the config's top-level `tools` (the defaults).
+    pub fn tools_node(&self, root: &'a Node) -> &'a Node {
+        self.scope
+            .tools()
+            .or(self.scope.node)
+            .unwrap_or_else(|| root.nearest(&["tools"]))
+    }
+
     /// Whether the agent can reach `tool` in some session. Provider policies
     /// of the primary model do not count: a session can switch models, and
     /// OpenClaw's own audit leaves them out too.

@@ -21,11 +21,7 @@ impl Rule for DeniedTool {
         let Some(target) = cx.target else { return };
         let root = cx.root;
         for agent in cx.target_agents() {
-            let at = agent
-                .scope
-                .tools()
-                .or(agent.scope.node)
-                .unwrap_or_else(|| root.nearest(&["tools"]));
+            let at = agent.tools_node(root);
             for tool in agent.available() {
                 if let ToolVerdict::Denied(decision) = target.verdict(tool) {
                     cx.report(

@@ -28,11 +28,7 @@ impl Rule for PluginTools {
             if let ToolVerdict::Denied(decision) | ToolVerdict::Outside(decision) =
                 target.verdict(MCP)
             {
-                let at = agent
-                    .scope
-                    .tools()
-                    .or(agent.scope.node)
-                    .unwrap_or_else(|| root.nearest(&["tools"]));
+                let at = agent.tools_node(root);
                 cx.report(at, format!("agent `{}` can use plugin and MCP tools (`{MCP}`), which WPC `{}` does not allow: {decision}", agent.scope.id, target.policy.name()))
                     .help = Some("deny `group:plugins` for this agent, or allow `mcp` in the WPC".into());
             }

@@ -22,11 +22,7 @@ impl Rule for ToolOutside {
         let Some(target) = cx.target else { return };
         let root = cx.root;
         for agent in cx.target_agents() {
-            let at = agent
-                .scope
-                .tools()
-                .or(agent.scope.node)
-                .unwrap_or_else(|| root.nearest(&["tools"]));
+            let at = agent.tools_node(root);
             for tool in agent.available().filter(|t| *t != MCP) {
                 if let ToolVerdict::Outside(decision) = target.verdict(tool) {
                     cx.report(at, format!("agent `{}` can use `{tool}`, which WPC `{}` does not allow: {decision}", agent.scope.id, target.policy.name()))
