@@ -4,27 +4,11 @@
 // failing test.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
+mod support;
 
-/// `wpc` run in `dir`, with an environment that cannot change its output.
-fn wpc(dir: &Path, args: &[&str]) -> Output {
-    Command::cargo_bin("wpc")
-        .unwrap()
-        .current_dir(dir)
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("WPC_SIGNING_KEY")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use support::{root, run};
 
 /// Exit code, then stdout, then stderr (when any).
 fn shown(output: &Output) -> String {
@@ -54,15 +38,15 @@ fn decide_text() {
     ] {
         let mut all = vec!["decide", policy];
         all.extend(args);
-        out.push_str(&shown(&wpc(repo(), &all)));
+        out.push_str(&shown(&run(&root(), &all)));
     }
     insta::assert_snapshot!(out);
 }
 
 #[test]
 fn decide_json() {
-    let output = wpc(
-        repo(),
+    let output = run(
+        &root(),
         &[
             "decide",
             "examples/repo/policies/agent-change-reviewer.toml",
@@ -79,8 +63,8 @@ fn decide_json() {
 
 #[test]
 fn decide_rejects_bad_args() {
-    let output = wpc(
-        repo(),
+    let output = run(
+        &root(),
         &[
             "decide",
             "examples/repo/policies/deployer.toml",
@@ -95,7 +79,7 @@ fn decide_rejects_bad_args() {
 
 #[test]
 fn test_passes_on_the_example_repo() {
-    let output = wpc(repo(), &["test", "examples/repo"]);
+    let output = run(&root(), &["test", "examples/repo"]);
     insta::assert_snapshot!(shown(&output));
 }
 
@@ -104,7 +88,7 @@ fn test_reports_failures_with_locations() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("policies")).unwrap();
     std::fs::copy(
-        repo().join("examples/repo/policies/deployer.toml"),
+        root().join("examples/repo/policies/deployer.toml"),
         dir.path().join("policies/deployer.toml"),
     )
     .unwrap();
@@ -119,32 +103,32 @@ fn test_reports_failures_with_locations() {
         "[[case]]\nname = \"x\"\ntool = \"read\"\nexpect = \"deny\"\n",
     )
     .unwrap();
-    let output = wpc(dir.path(), &["test", "policies"]);
+    let output = run(dir.path(), &["test", "policies"]);
     insta::assert_snapshot!(shown(&output));
 }
 
 #[test]
 fn init_then_check_and_test_are_clean() {
     let dir = tempfile::tempdir().unwrap();
-    let init = wpc(dir.path(), &["init", "repo"]);
+    let init = run(dir.path(), &["init", "repo"]);
     insta::assert_snapshot!("init", shown(&init));
     let root = dir.path().join("repo");
     assert_eq!(
-        shown(&wpc(&root, &["check"])),
+        shown(&run(&root, &["check"])),
         "exit 0\n2 files checked: no findings\n"
     );
     assert_eq!(
-        shown(&wpc(&root, &["test"])),
+        shown(&run(&root, &["test"])),
         "exit 0\n6 passed, 0 failed\n"
     );
 
     // Nothing is overwritten, and nothing is written when a file exists.
     std::fs::remove_file(root.join("README.md")).unwrap();
-    let again = wpc(dir.path(), &["init", "repo"]);
+    let again = run(dir.path(), &["init", "repo"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(!root.join("README.md").exists());
     assert_eq!(
-        wpc(dir.path(), &["init", "repo", "--force"]).status.code(),
+        run(dir.path(), &["init", "repo", "--force"]).status.code(),
         Some(0)
     );
 
@@ -156,17 +140,17 @@ fn init_then_check_and_test_are_clean() {
         "data-analyst",
     ] {
         let name = format!("my-{template}");
-        let new = wpc(&root, &["new", &name, "--template", template]);
+        let new = run(&root, &["new", &name, "--template", template]);
         assert_eq!(new.status.code(), Some(0), "{}", shown(&new));
     }
     assert_eq!(
-        shown(&wpc(&root, &["check"])),
+        shown(&run(&root, &["check"])),
         "exit 0\n6 files checked: no findings\n"
     );
     assert_eq!(
-        shown(&wpc(&root, &["test"])),
+        shown(&run(&root, &["test"])),
         "exit 0\n28 passed, 0 failed\n"
     );
-    let clash = wpc(&root, &["new", "my-deployer", "--template", "deployer"]);
+    let clash = run(&root, &["new", "my-deployer", "--template", "deployer"]);
     insta::assert_snapshot!("new_refuses_to_overwrite", shown(&clash));
 }

@@ -2,37 +2,22 @@
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use assert_cmd::Command;
+mod support;
+
+use support::{root, run, stderr, stdout};
 
 const POLICY: &str = "examples/repo/policies/deployer.toml";
-
-fn wpc(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::cargo_bin("wpc").unwrap();
-    cmd.current_dir(dir)
-        .env_remove("WPC_SIGNING_KEY")
-        .env_remove("NO_COLOR");
-    cmd.args(args).output().unwrap()
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
 
 /// A key, and the deployer policy signed with it at a pinned time.
 fn signed(dir: &Path) -> (String, PathBuf) {
     let key = dir.join("k.pem");
-    let out = wpc(dir, &["keygen", "--out", key.to_str().unwrap()]);
+    let out = run(dir, &["keygen", "--out", key.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
-    let did = text(&out.stdout).trim().to_owned();
+    let did = stdout(&out).trim().to_owned();
     let envelope = dir.join("env.json");
     let policy = root().join(POLICY);
-    let out = wpc(
+    let out = run(
         dir,
         &[
             "sign",
@@ -45,7 +30,7 @@ fn signed(dir: &Path) -> (String, PathBuf) {
             "env.json",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     (did, envelope)
 }
 
@@ -63,9 +48,9 @@ fn keygen_writes_a_private_key_once() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let again = wpc(dir.path(), &["keygen", "--out", "k.pem"]);
+    let again = run(dir.path(), &["keygen", "--out", "k.pem"]);
     assert_eq!(again.status.code(), Some(2));
-    assert!(!text(&again.stdout).contains("PRIVATE"));
+    assert!(!stdout(&again).contains("PRIVATE"));
 }
 
 #[test]
@@ -73,7 +58,7 @@ fn sign_is_deterministic_with_a_pinned_time_and_carries_the_policy_hash() {
     let dir = tempfile::tempdir().unwrap();
     let (did, envelope) = signed(dir.path());
     let first = std::fs::read(&envelope).unwrap();
-    wpc(
+    run(
         dir.path(),
         &[
             "sign",
@@ -88,7 +73,7 @@ fn sign_is_deterministic_with_a_pinned_time_and_carries_the_policy_hash() {
     );
     assert_eq!(std::fs::read(&envelope).unwrap(), first);
     let json: serde_json::Value = serde_json::from_slice(&first).unwrap();
-    let hash = text(&wpc(&root(), &["hash", POLICY]).stdout);
+    let hash = stdout(&run(&root(), &["hash", POLICY]));
     assert_eq!(json["payload_hash_b64u"], hash.trim());
     assert_eq!(json["signer_did"], did.as_str());
     assert_eq!(json["issued_at"], "2026-11-24T12:00:00Z");
@@ -98,9 +83,9 @@ fn sign_is_deterministic_with_a_pinned_time_and_carries_the_policy_hash() {
 fn verify_accepts_a_valid_envelope_and_rejects_a_tampered_one() {
     let dir = tempfile::tempdir().unwrap();
     let (did, envelope) = signed(dir.path());
-    let out = wpc(dir.path(), &["verify", "env.json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("any valid signer was accepted"));
+    let out = run(dir.path(), &["verify", "env.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("any valid signer was accepted"));
 
     let original = std::fs::read_to_string(&envelope).unwrap();
     std::fs::write(
@@ -108,7 +93,7 @@ fn verify_accepts_a_valid_envelope_and_rejects_a_tampered_one() {
         original.replace("\"ticket_id\"", "\"human_approval\""),
     )
     .unwrap();
-    let out = wpc(dir.path(), &["verify", "env.json", "--format", "json"]);
+    let out = run(dir.path(), &["verify", "env.json", "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["results"][0]["failure"]["code"], "HASH_MISMATCH");
@@ -121,15 +106,15 @@ fn verify_accepts_a_valid_envelope_and_rejects_a_tampered_one() {
         "[[release_signer]]\nname = \"other\"\ndid = \"did:key:z6Mkjp44ExP1yRoq8FZTWy4deGGHuhwhrpYpYM1qMYmZkccn\"\n",
     )
     .unwrap();
-    let out = wpc(
+    let out = run(
         dir.path(),
         &["verify", "env.json", "--trusted", "trusted.toml"],
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stdout).contains("SIGNER_NOT_TRUSTED"),
+        stdout(&out).contains("SIGNER_NOT_TRUSTED"),
         "{}",
-        text(&out.stdout)
+        stdout(&out)
     );
     std::fs::write(
         &trusted,
@@ -137,7 +122,7 @@ fn verify_accepts_a_valid_envelope_and_rejects_a_tampered_one() {
     )
     .unwrap();
     assert_eq!(
-        wpc(
+        run(
             dir.path(),
             &["verify", "env.json", "--trusted", "trusted.toml"]
         )
@@ -150,7 +135,7 @@ fn verify_accepts_a_valid_envelope_and_rejects_a_tampered_one() {
 #[test]
 fn verify_of_a_missing_file_is_an_io_error() {
     assert_eq!(
-        wpc(&root(), &["verify", "no-such.json"]).status.code(),
+        run(&root(), &["verify", "no-such.json"]).status.code(),
         Some(2)
     );
 }
@@ -158,9 +143,9 @@ fn verify_of_a_missing_file_is_an_io_error() {
 #[test]
 fn sign_refuses_a_policy_with_lint_errors_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    wpc(dir.path(), &["keygen", "--out", "k.pem"]);
+    run(dir.path(), &["keygen", "--out", "k.pem"]);
     let risky = root().join("tests/fixtures/broken/policies/risky.toml");
-    let out = wpc(
+    let out = run(
         dir.path(),
         &[
             "sign",
@@ -172,30 +157,30 @@ fn sign_refuses_a_policy_with_lint_errors_and_writes_nothing() {
         ],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("not signed"));
+    assert!(stderr(&out).contains("not signed"));
     assert!(!dir.path().join("env.json").exists());
 }
 
 #[test]
 fn sign_without_a_key_is_a_usage_error() {
-    let out = wpc(&root(), &["sign", POLICY]);
+    let out = run(&root(), &["sign", POLICY]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("WPC_SIGNING_KEY"));
+    assert!(stderr(&out).contains("WPC_SIGNING_KEY"));
 }
 
 #[test]
 fn hash_and_decide_accept_a_signed_envelope_and_refuse_a_tampered_one() {
     let dir = tempfile::tempdir().unwrap();
     let (_, envelope) = signed(dir.path());
-    let from_toml = text(&wpc(&root(), &["hash", POLICY]).stdout);
-    let out = wpc(dir.path(), &["hash", "env.json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), from_toml);
-    let out = wpc(
+    let from_toml = stdout(&run(&root(), &["hash", POLICY]));
+    let out = run(dir.path(), &["hash", "env.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), from_toml);
+    let out = run(
         dir.path(),
         &["decide", "env.json", "--tool", "deploy.status"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     let original = std::fs::read_to_string(&envelope).unwrap();
     std::fs::write(
@@ -203,14 +188,10 @@ fn hash_and_decide_accept_a_signed_envelope_and_refuse_a_tampered_one() {
         original.replace("\"deploy.status\"", "\"deploy.anything\""),
     )
     .unwrap();
-    let out = wpc(
+    let out = run(
         dir.path(),
         &["decide", "env.json", "--tool", "deploy.anything"],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("HASH_MISMATCH"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(stderr(&out).contains("HASH_MISMATCH"), "{}", stderr(&out));
 }

@@ -2,9 +2,11 @@
 //! Scoped tokens made by PyJWT (tests/fixtures/cst/generate.py) checked by
 //! `wpc::cst` and `wpc cst check`, and bound to bundles with `--cst`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
+mod support;
+
+use support::run;
 use wpc::bundle::kit::{Shape, bundle_bytes};
 use wpc::crypto::did::DidKey;
 use wpc::cst::{Issuers, TokenPolicy, check};
@@ -92,19 +94,14 @@ fn hostile_tokens_are_malformed_not_panics() {
     }
 }
 
-fn wpc(dir: &Path, args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::cargo_bin("wpc").unwrap();
-    cmd.current_dir(dir).args(args).output().unwrap()
-}
-
 #[test]
 fn cli_cst_check_and_bundle_binding() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = support::root();
     let fixtures = root.join(DIR);
     let issuer = fixture("issuer.did");
     let now = "2026-02-12T00:10:00Z";
     let cst = |dir: &Path, token: &str| {
-        wpc(
+        run(
             dir,
             &[
                 "cst",
@@ -138,7 +135,7 @@ fn cli_cst_check_and_bundle_binding() {
     std::fs::write(dir.path().join("other.json"), bundle_bytes(&other).unwrap()).unwrap();
     let token = fixtures.join("valid.jwt");
     let verify = |file: &str| {
-        wpc(
+        run(
             dir.path(),
             &[
                 "bundle",

@@ -9,9 +9,8 @@ mod support;
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
-use support::{TestRepo, example, example_repo};
+use support::{TestRepo, example, example_repo, stderr, stdout};
 use wiremock::matchers::{body_partial_json, method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -224,26 +223,14 @@ fn not_found() -> ResponseTemplate {
 
 /// `wpc pr --repo acme/policies --pr 7` in the clone at `dir`.
 fn bot(dir: &Path, api: &str) -> Output {
-    let mut cmd = Command::cargo_bin("wpc").unwrap();
-    cmd.current_dir(dir);
-    for var in [
-        "CI",
-        "NO_COLOR",
-        "GITHUB_ACTIONS",
-        "GITHUB_REPOSITORY",
-        "GITHUB_EVENT_PATH",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("GITHUB_TOKEN", "ghs_test")
+    support::wpc(dir)
+        .env_remove("GITHUB_REPOSITORY")
+        .env_remove("GITHUB_EVENT_PATH")
+        .env("GITHUB_TOKEN", "ghs_test")
         .env("GITHUB_API_URL", api)
         .args(["pr", "--repo", OWNER_REPO, "--pr", &NUMBER.to_string()])
         .output()
         .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
 }
 
 /// A clone with the example policies at `base` and `edit` applied to the
@@ -277,10 +264,8 @@ async fn first_run_comments_and_sets_pending_then_a_team_approval_edits_it_to_su
     github.edit_comment(1, 0).await;
     github.status(&head, "pending").await;
     let out = bot(repo.path(), &github.url());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("wpc/approval: pending (1 more approval needed (widening 1))")
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("wpc/approval: pending (1 more approval needed (widening 1))"));
     let written = github.written_comments().await;
     assert_eq!(written.len(), 1);
     assert!(written[0].starts_with("<!-- wpc:approval -->\n"));
@@ -309,7 +294,7 @@ async fn first_run_comments_and_sets_pending_then_a_team_approval_edits_it_to_su
     github.edit_comment(1, 1).await;
     github.status(&head, "success").await;
     let out = bot(repo.path(), &github.url());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let written = github.written_comments().await;
     insta::assert_snapshot!("approved_comment", written[0]);
     github.server.verify().await;
@@ -336,7 +321,7 @@ async fn the_authors_own_approval_and_dismissed_or_stale_reviews_do_not_count() 
     github.create_comment(1).await;
     github.status(&head, "pending").await;
     let out = bot(repo.path(), &github.url());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     github.server.verify().await;
     // No membership was looked up: nobody's approval stands.
     let lookups = github
@@ -365,9 +350,7 @@ async fn a_narrowing_needs_no_approval_on_github_enterprise_from_an_event() {
     let payload =
         json!({ "action": "synchronize", "number": NUMBER, "pull_request": pull(&base, &head) });
     std::fs::write(event.path(), payload.to_string()).unwrap();
-    let mut cmd = Command::cargo_bin("wpc").unwrap();
-    let out = cmd
-        .current_dir(repo.path())
+    let out = support::wpc(repo.path())
         .env("GITHUB_TOKEN", "ghs_test")
         .env("GITHUB_API_URL", github.url())
         .env("GITHUB_REPOSITORY", OWNER_REPO)
@@ -375,8 +358,8 @@ async fn a_narrowing_needs_no_approval_on_github_enterprise_from_an_event() {
         .arg("pr")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("wpc/approval: success (no approval required)"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("wpc/approval: success (no approval required)"));
     github.server.verify().await;
 }
 
@@ -391,7 +374,7 @@ async fn a_policy_that_fails_the_check_sets_failure() {
     github.create_comment(1).await;
     github.status(&head, "failure").await;
     let out = bot(repo.path(), &github.url());
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let written = github.written_comments().await;
     assert!(
         written[0].contains("#### Policies that fail `wpc check`"),
@@ -439,7 +422,7 @@ async fn server_errors_and_rate_limits_are_retried() {
     github.create_comment(1).await;
     github.status(&head, "pending").await;
     let out = bot(repo.path(), &github.url());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     github.server.verify().await;
 }
 
@@ -463,7 +446,7 @@ async fn a_forbidden_status_names_the_permission_the_token_needs() {
         .await;
     let out = bot(repo.path(), &github.url());
     assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
+    let stderr = stderr(&out);
     assert!(
         stderr.contains(
             "(403: Resource not accessible by integration): the token needs `statuses: write`"
@@ -485,20 +468,18 @@ async fn a_missing_pull_request_or_token_is_a_clear_error() {
     let out = bot(repo.path(), &github.url());
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("it needs `pull-requests: read`"),
+        stderr(&out).contains("it needs `pull-requests: read`"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
 
-    let out = Command::cargo_bin("wpc")
-        .unwrap()
-        .current_dir(repo.path())
+    let out = support::wpc(repo.path())
         .env_remove("GITHUB_TOKEN")
         .args(["pr", "--repo", OWNER_REPO, "--pr", "7"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("GITHUB_TOKEN is not set"));
+    assert!(stderr(&out).contains("GITHUB_TOKEN is not set"));
 }
 
 #[tokio::test]
@@ -518,17 +499,15 @@ async fn a_rejected_token_or_an_event_that_is_no_pull_request_is_a_clear_error()
     let out = bot(repo.path(), &github.url());
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("GitHub rejected the token (401: Bad credentials)"),
+        stderr(&out).contains("GitHub rejected the token (401: Bad credentials)"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
     github.server.verify().await;
 
     let event = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(event.path(), r#"{"ref": "refs/heads/main", "commits": []}"#).unwrap();
-    let out = Command::cargo_bin("wpc")
-        .unwrap()
-        .current_dir(repo.path())
+    let out = support::wpc(repo.path())
         .env("GITHUB_TOKEN", "ghs_test")
         .env("GITHUB_API_URL", github.url())
         .env("GITHUB_REPOSITORY", OWNER_REPO)
@@ -538,8 +517,8 @@ async fn a_rejected_token_or_an_event_that_is_no_pull_request_is_a_clear_error()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("not a pull request event"),
+        stderr(&out).contains("not a pull request event"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
 }
