@@ -53,6 +53,9 @@ pub struct Leaf {
     pub value: Value,
     /// Disclosed (type, value and salt shown) or redacted (only its hash).
     pub disclosed: bool,
+    /// The `type` written and hashed, when it is not the value's own: a
+    /// lying producer.
+    pub declared_type: Option<String>,
 }
 
 impl Leaf {
@@ -61,6 +64,7 @@ impl Leaf {
             path: path.to_owned(),
             value,
             disclosed,
+            declared_type: None,
         }
     }
 }
@@ -137,6 +141,11 @@ impl Default for Shape {
     }
 }
 
+/// The `issued_at` of every envelope the kit signs.
+pub fn issued_at() -> Timestamp {
+    Timestamp::from_second(1_770_854_400).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
 const HASH: &str = "ibhRTWt5gh47v4X1fAtBRKwEKCHZir1w-de3fNfCEu8";
 
 fn at(second: u64) -> String {
@@ -149,7 +158,7 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
     let gateway = gateway_key();
     let agent_did = agent.did().as_str().to_owned();
     let run_id = format!("run_{}", shape.seq);
-    let issued_at = Timestamp::from_second(1_770_854_400).unwrap_or(Timestamp::UNIX_EPOCH);
+    let issued_at = issued_at();
 
     let mut events = Vec::new();
     let mut prev = Value::Null;
@@ -234,7 +243,7 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
                 "binding": run_binding,
             });
             if let Some(v2) = &shape.tool_v2 {
-                receipt = tool_receipt_v2(receipt, v2, &format!("{}_{i}", shape.seq), issued_at)?;
+                receipt = tool_receipt_v2(receipt, v2, &format!("{}_{i}", shape.seq))?;
             }
             tools.push(receipt);
         }
@@ -275,12 +284,7 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
 
 /// A v1 tool receipt payload turned into the v2 form of `v2`; `id` makes
 /// its salts unique.
-fn tool_receipt_v2(
-    mut receipt: Value,
-    v2: &ToolV2,
-    id: &str,
-    issued_at: Timestamp,
-) -> Result<Value, SignError> {
+fn tool_receipt_v2(mut receipt: Value, v2: &ToolV2, id: &str) -> Result<Value, SignError> {
     let hash_error = |err: HashError| SignError::Hash(err.to_string());
     receipt["receipt_version"] = json!("2");
     receipt["args_salt_b64u"] = json!(sha256_b64u(format!("args-salt:{id}").as_bytes()));
@@ -293,11 +297,18 @@ fn tool_receipt_v2(
         receipt[format!("{side}_hash_b64u")] = json!(root);
         receipt[format!("{side}_disclosure")] = disclosure;
     }
-    if !v2.envelope {
-        return Ok(receipt);
+    if v2.envelope {
+        sign_tool_receipt_v2(receipt, v2.co_signers)
+    } else {
+        Ok(receipt)
     }
-    let envelope = SignedEnvelope::sign::<ToolReceiptV2>(receipt, &tool_key(), issued_at)?;
-    let co_signatures: Vec<Value> = (0..v2.co_signers)
+}
+
+/// A tool receipt v2 payload signed into a v2 envelope by [`tool_key`], with
+/// `co_signers` co-signatures by [`co_signer_key`]`(i)`.
+pub fn sign_tool_receipt_v2(payload: Value, co_signers: usize) -> Result<Value, SignError> {
+    let envelope = SignedEnvelope::sign::<ToolReceiptV2>(payload, &tool_key(), issued_at())?;
+    let co_signatures: Vec<Value> = (0..co_signers)
         .map(|i| {
             let key = co_signer_key(i);
             let signature = key.sign(envelope.payload_hash_b64u().as_bytes());
@@ -317,6 +328,14 @@ fn tool_receipt_v2(
     Ok(value)
 }
 
+/// The bundle envelope `bundle` with its (edited) payload signed again by
+/// the agent key: for tests of what a receipt proves on its own.
+pub fn resign(bundle: &Value) -> Result<Value, SignError> {
+    let payload = bundle.get("payload").cloned().unwrap_or_default();
+    let envelope = SignedEnvelope::sign::<ProofBundle>(payload, &agent_key(), issued_at())?;
+    Ok(serde_json::to_value(envelope).unwrap_or_default())
+}
+
 /// The root of `leaves` and the disclosure that reveals the disclosed ones.
 fn disclosure(leaves: &[Leaf], id: &str) -> Result<(String, Value), HashError> {
     let mut hashes = Vec::with_capacity(leaves.len());
@@ -325,7 +344,10 @@ fn disclosure(leaves: &[Leaf], id: &str) -> Result<(String, Value), HashError> {
     for leaf in leaves {
         let salt = sha256_b64u(format!("leaf-salt:{id}:{}", leaf.path).as_bytes());
         let body = json!({
-            "type": disclosure_type(&leaf.value),
+            "type": leaf
+                .declared_type
+                .as_deref()
+                .unwrap_or(disclosure_type(&leaf.value)),
             "value": leaf.value,
             "salt_b64u": salt,
         });
