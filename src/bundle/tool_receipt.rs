@@ -22,6 +22,7 @@ use crate::crypto::did::DidKey;
 use crate::crypto::envelope::{
     EnvelopeKind, SIGNATURE_ALGORITHM, ToolReceipt, ToolReceiptV2, parse_rfc3339,
 };
+use crate::crypto::quote;
 use crate::crypto::verify::{SIGNATURE_B64U, Trust, verify_embedded, verify_signature};
 use crate::policy::document::pointer_segment;
 use crate::policy::hash::{HashError, canonical_json, policy_hash_b64u, sha256_b64u};
@@ -133,7 +134,10 @@ fn co_signature(co: &Value, message: &str, at: &str) -> Result<(), Failure> {
     if algorithm != SIGNATURE_ALGORITHM {
         return Err(fail(
             "algorithm",
-            format!("co-signature algorithm `{algorithm}`; expected `{SIGNATURE_ALGORITHM}`"),
+            format!(
+                "co-signature algorithm `{}`; expected `{SIGNATURE_ALGORITHM}`",
+                quote(algorithm)
+            ),
         ));
     }
     let did = field("signer_did").unwrap_or_default();
@@ -155,7 +159,7 @@ fn co_signature(co: &Value, message: &str, at: &str) -> Result<(), Failure> {
     .map_err(|err| {
         fail(
             "signature_b64u",
-            format!("co-signature by {did}: {err} over payload_hash_b64u"),
+            format!("co-signature by {signer}: {err} over payload_hash_b64u"),
         )
     })
 }
@@ -173,7 +177,10 @@ pub fn verify_disclosure(disclosure: &Value, committed: &str, at: &str) -> Vec<F
         failures.push(Failure::new(
             Code::DisclosureAlgorithmUnknown,
             format!("{at}/disclosure_algorithm"),
-            format!("disclosure_algorithm `{algorithm}`; expected `{DISCLOSURE_ALGORITHM}`"),
+            format!(
+                "disclosure_algorithm `{}`; expected `{DISCLOSURE_ALGORITHM}`",
+                quote(algorithm)
+            ),
         ));
         return failures;
     }
@@ -185,7 +192,11 @@ pub fn verify_disclosure(disclosure: &Value, committed: &str, at: &str) -> Vec<F
         failures.push(Failure::new(
             Code::DisclosureRootMismatch,
             format!("{at}/merkle_root_b64u"),
-            format!("merkle_root_b64u `{root}` does not match the committed hash `{committed}`"),
+            format!(
+                "merkle_root_b64u `{}` does not match the committed hash `{}`",
+                quote(root),
+                quote(committed)
+            ),
         ));
     }
     let mut leaves: Vec<String> = Vec::new();
@@ -232,8 +243,9 @@ pub fn verify_disclosure(disclosure: &Value, committed: &str, at: &str) -> Vec<F
                 Code::DisclosureTypeMismatch,
                 format!("{leaf_at}/type"),
                 format!(
-                    "the disclosed value's JSON type is `{}`, but its `type` is `{declared}`",
-                    leaf.get("value").map_or("missing", disclosure_type)
+                    "the disclosed value's JSON type is `{}`, but its `type` is `{}`",
+                    leaf.get("value").map_or("missing", disclosure_type),
+                    quote(declared)
                 ),
             ));
         }
@@ -252,7 +264,8 @@ pub fn verify_disclosure(disclosure: &Value, committed: &str, at: &str) -> Vec<F
             Code::DisclosureRootMismatch,
             format!("{at}/merkle_root_b64u"),
             format!(
-                "the redacted and disclosed leaves hash to `{recomputed}`, not to merkle_root_b64u `{root}`"
+                "the redacted and disclosed leaves hash to `{recomputed}`, not to merkle_root_b64u `{}`",
+                quote(root)
             ),
         )),
         Err(err) => failures.push(Failure::new(
