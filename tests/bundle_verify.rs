@@ -6,10 +6,15 @@ use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
+use base64::Engine as _;
+use base64::alphabet::URL_SAFE;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::Value;
-use wpc::bundle::kit::{Shape, bundle_bytes, bundle_value, gateway_key};
+use wpc::bundle::kit::{
+    Leaf, Shape, ToolV2, bundle_bytes, bundle_value, gateway_key, resign, sign_tool_receipt_v2,
+};
 use wpc::bundle::policy::PolicyCheck;
-use wpc::bundle::{Options, verify_bundle};
+use wpc::bundle::{EvidenceStatus, Options, verify_bundle};
 use wpc::crypto::verify::Trust;
 use wpc::policy::Policy;
 
@@ -167,38 +172,368 @@ fn collect(value: &Value, pointer: String, out: &mut Vec<String>) {
     }
 }
 
+/// Shapes the tamper tests cover: the default (v1 tool receipts), v2
+/// envelopes with co-signatures and disclosures, and bare v2 payloads with
+/// disclosures.
+fn tamper_shapes() -> Vec<Shape> {
+    let v2 = |envelope: bool, co_signers: usize| Shape {
+        tool_v2: Some(ToolV2 {
+            envelope,
+            co_signers,
+            ..ToolV2::default()
+        }),
+        ..Shape::default()
+    };
+    vec![Shape::default(), v2(true, 2), v2(false, 0)]
+}
+
 #[test]
 fn every_single_mutation_of_a_bundle_is_invalid() {
+    let options = gateway_only();
+    for shape in tamper_shapes() {
+        let value = bundle_value(&shape).unwrap();
+        let mutants = mutants(&value);
+        assert!(mutants.len() > 250, "{}", mutants.len());
+        let mut still_valid = Vec::new();
+        for (what, mutant) in &mutants {
+            let report = verify_bundle(&serde_json::to_vec(mutant).unwrap(), &options);
+            if report.valid {
+                still_valid.push(what.clone());
+            }
+        }
+        assert_eq!(
+            still_valid,
+            Vec::<String>::new(),
+            "mutants that still verify: {:?}",
+            shape.tool_v2
+        );
+
+        // The one field no hash covers: the bundle envelope's own `issued_at` (a
+        // claim about the envelope, as in every Claw envelope). Nothing inside a
+        // payload is uncovered.
+        let mut moved = value.clone();
+        moved["issued_at"] = Value::from("2030-01-01T00:00:00Z");
+        assert!(verify_bundle(&serde_json::to_vec(&moved).unwrap(), &options).valid);
+    }
+}
+
+/// What a v2 tool receipt proves on its own: every leaf and key of the tool
+/// receipts changed, removed or renamed, and the bundle then signed again by
+/// its agent (so only the receipt's own hash, signatures, disclosures and
+/// binding stand). Returns the mutants that still verify.
+fn tool_receipt_mutants_that_verify(shape: &Shape) -> Vec<String> {
+    let value = bundle_value(shape).unwrap();
+    let options = gateway_only();
+    let mut still_valid = Vec::new();
+    let mut count = 0;
+    for (what, mutant) in mutants(&value) {
+        if !what.starts_with("/payload/tool_receipts/") {
+            continue;
+        }
+        count += 1;
+        let resigned = resign(&mutant).unwrap();
+        if verify_bundle(&serde_json::to_vec(&resigned).unwrap(), &options).valid {
+            still_valid.push(what);
+        }
+    }
+    assert!(count > 50, "{count}");
+    still_valid
+}
+
+#[test]
+fn v2_tool_receipt_mutations_are_invalid_even_when_the_bundle_is_resigned() {
     let shape = Shape {
-        receipts: 2,
-        tools: vec!["read_file".to_owned()],
-        side_effects: 1,
-        approvals: 1,
+        tools: vec!["read_file".to_owned(), "query_db".to_owned()],
+        tool_v2: Some(ToolV2 {
+            co_signers: 2,
+            ..ToolV2::default()
+        }),
         ..Shape::default()
     };
     let value = bundle_value(&shape).unwrap();
-    let options = gateway_only();
-    let mutants = mutants(&value);
-    assert!(mutants.len() > 250, "{}", mutants.len());
-    let mut still_valid = Vec::new();
-    for (what, mutant) in &mutants {
-        let report = verify_bundle(&serde_json::to_vec(mutant).unwrap(), &options);
-        if report.valid {
-            still_valid.push(what.clone());
-        }
-    }
-    assert_eq!(
-        still_valid,
-        Vec::<String>::new(),
-        "mutants that still verify"
+    let still_valid = tool_receipt_mutants_that_verify(&shape);
+    // The only mutants that still verify change the last character of a
+    // signature in a way that decodes to the same 64 bytes: base64url
+    // trailing bits, which the reference's `atob` ignores and so does wpc
+    // (`crypto::verify`). The signature is the same; only its text differs.
+    // Removing, renaming or retyping any field, including a co-signature's
+    // `issued_at` and `role` (which no signature covers), fails the schema.
+    let lenient = GeneralPurpose::new(
+        &URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
     );
+    assert!(!still_valid.is_empty());
+    for what in &still_valid {
+        let pointer = what.strip_suffix(" (changed)").unwrap();
+        assert!(pointer.ends_with("/signature_b64u"), "{what}");
+        let original = value.pointer(pointer).unwrap().as_str().unwrap();
+        let mut changed: Vec<char> = original.chars().collect();
+        let last = changed.len() - 1;
+        changed[last] = if changed[last] == 'a' { 'b' } else { 'a' };
+        let changed: String = changed.into_iter().collect();
+        assert_eq!(
+            lenient.decode(original).unwrap(),
+            lenient.decode(&changed).unwrap(),
+            "{what}"
+        );
+    }
 
-    // The one field no hash covers: the bundle envelope's own `issued_at` (a
-    // claim about the envelope, as in every Claw envelope). Nothing inside a
-    // payload is uncovered.
-    let mut moved = value.clone();
-    moved["issued_at"] = Value::from("2030-01-01T00:00:00Z");
-    assert!(verify_bundle(&serde_json::to_vec(&moved).unwrap(), &options).valid);
+    // Dropping co-signatures is not detectable from the receipt: they sign
+    // only payload_hash_b64u and are optional. The bundle signature covers
+    // them.
+    let mut dropped = value.clone();
+    dropped["payload"]["tool_receipts"][0]
+        .as_object_mut()
+        .unwrap()
+        .shift_remove("co_signatures");
+    let resigned = resign(&dropped).unwrap();
+    assert!(verify_bundle(&serde_json::to_vec(&resigned).unwrap(), &gateway_only()).valid);
+}
+
+#[test]
+fn bare_v2_disclosure_mutations_are_invalid_even_when_the_bundle_is_resigned() {
+    let shape = Shape {
+        tool_v2: Some(ToolV2 {
+            envelope: false,
+            co_signers: 0,
+            ..ToolV2::default()
+        }),
+        ..Shape::default()
+    };
+    let still_valid = tool_receipt_mutants_that_verify(&shape);
+    // An unsigned receipt is the agent's claim: its fields are covered by the
+    // bundle signature only. Its disclosures must still add up.
+    // These (and nothing under a disclosure or a hash it commits to) are
+    // what an agent can restate in its own re-signed bundle.
+    let at = "/payload/tool_receipts/0";
+    let expected: Vec<String> = [
+        "receipt_id (changed)",
+        "tool_name (changed)",
+        "latency_ms (changed)",
+        "binding/run_id (removed)",
+        "args_salt_b64u (changed)",
+        "result_salt_b64u (changed)",
+    ]
+    .iter()
+    .map(|what| format!("{at}/{what}"))
+    .collect();
+    assert_eq!(still_valid, expected);
+}
+
+/// The first tool receipt of a v2 kit bundle (an envelope with one auditor
+/// co-signature), edited by `edit` and signed again as its producer would,
+/// in a bundle the agent signed again.
+fn v2_bundle(v2: ToolV2, edit: impl Fn(&mut Value)) -> Vec<u8> {
+    let mut value = bundle_value(&Shape {
+        tool_v2: Some(v2),
+        ..Shape::default()
+    })
+    .unwrap();
+    let receipt = &mut value["payload"]["tool_receipts"][0];
+    let mut payload = receipt["payload"].take();
+    let co_signers = receipt["co_signatures"].as_array().map_or(0, Vec::len);
+    edit(&mut payload);
+    *receipt = sign_tool_receipt_v2(payload, co_signers).unwrap();
+    serde_json::to_vec(&resign(&value).unwrap()).unwrap()
+}
+
+fn failures(bytes: &[u8]) -> Vec<(&'static str, String)> {
+    verify_bundle(bytes, &gateway_only())
+        .failures
+        .into_iter()
+        .map(|f| (f.code.as_str(), f.pointer))
+        .collect()
+}
+
+const TOOL: &str = "/payload/tool_receipts/0";
+
+#[test]
+fn r48_v2_tool_receipt_cosig_valid() {
+    let bytes = v2_bundle(ToolV2::default(), |_| {});
+    let report = verify_bundle(&bytes, &gateway_only());
+    assert!(report.valid, "{:?}", report.failures);
+    let tools = report
+        .evidence
+        .iter()
+        .find(|e| e.kind == "tool_receipts")
+        .unwrap();
+    assert_eq!(tools.status, EvidenceStatus::Verified);
+
+    // Unsigned v2 payloads with valid disclosures stay the agent's claim.
+    let bare = bundle_bytes(&Shape {
+        tool_v2: Some(ToolV2 {
+            envelope: false,
+            ..ToolV2::default()
+        }),
+        ..Shape::default()
+    })
+    .unwrap();
+    let report = verify_bundle(&bare, &gateway_only());
+    assert!(report.valid, "{:?}", report.failures);
+    let tools = report
+        .evidence
+        .iter()
+        .find(|e| e.kind == "tool_receipts")
+        .unwrap();
+    assert_eq!(tools.status, EvidenceStatus::AgentAsserted);
+}
+
+#[test]
+fn r48_v2_tool_receipt_cosig_secondary_invalid() {
+    let mut value = bundle_value(&Shape {
+        tool_v2: Some(ToolV2::default()),
+        ..Shape::default()
+    })
+    .unwrap();
+    let signature = &mut value["payload"]["tool_receipts"][0]["co_signatures"][0]["signature_b64u"];
+    let text = signature.as_str().unwrap().to_owned();
+    let first = if text.starts_with('A') { "B" } else { "A" };
+    *signature = Value::from(format!("{first}{}", &text[1..]));
+    let bytes = serde_json::to_vec(&resign(&value).unwrap()).unwrap();
+    assert_eq!(
+        failures(&bytes),
+        [(
+            "CO_SIGNATURE_INVALID",
+            format!("{TOOL}/co_signatures/0/signature_b64u")
+        )]
+    );
+}
+
+#[test]
+fn r48_v2_tool_receipt_sd_type_confusion() {
+    let v2 = ToolV2 {
+        args: vec![
+            Leaf {
+                declared_type: Some("string".to_owned()),
+                ..Leaf::new("args.query", Value::from(1337), true)
+            },
+            Leaf::new("args.token", Value::from("s3cr3t"), false),
+        ],
+        ..ToolV2::default()
+    };
+    assert_eq!(
+        failures(&v2_bundle(v2, |_| {})),
+        [(
+            "DISCLOSURE_TYPE_MISMATCH",
+            format!("{TOOL}/payload/args_disclosure/disclosed_leaves/args.query/type")
+        )]
+    );
+}
+
+#[test]
+fn r48_v2_tool_receipt_sd_merkle_mismatch() {
+    let bytes = v2_bundle(ToolV2::default(), |payload| {
+        payload["args_disclosure"]["merkle_root_b64u"] = payload["result_hash_b64u"].clone();
+    });
+    let pointer = format!("{TOOL}/payload/args_disclosure/merkle_root_b64u");
+    // Not the committed hash, and not the root of its leaves.
+    assert_eq!(
+        failures(&bytes),
+        [
+            ("DISCLOSURE_ROOT_MISMATCH", pointer.clone()),
+            ("DISCLOSURE_ROOT_MISMATCH", pointer)
+        ]
+    );
+    // The commitment changed instead of the root: the same verdict.
+    let bytes = v2_bundle(ToolV2::default(), |payload| {
+        payload["result_hash_b64u"] = payload["args_hash_b64u"].clone();
+    });
+    assert_eq!(
+        failures(&bytes),
+        [(
+            "DISCLOSURE_ROOT_MISMATCH",
+            format!("{TOOL}/payload/result_disclosure/merkle_root_b64u")
+        )]
+    );
+}
+
+#[test]
+fn v2_tool_receipt_sd_tampered_leaves() {
+    for (edit, side) in [
+        ("/args_disclosure/disclosed_leaves/args.query/value", "args"),
+        (
+            "/args_disclosure/disclosed_leaves/args.query/salt_b64u",
+            "args",
+        ),
+        ("/args_disclosure/redacted_leaf_hashes_b64u/0", "args"),
+        (
+            "/result_disclosure/disclosed_leaves/result.rows/value",
+            "result",
+        ),
+    ] {
+        let bytes = v2_bundle(ToolV2::default(), |payload| {
+            let slot = payload.pointer_mut(edit).unwrap();
+            *slot = match slot.take() {
+                Value::String(s) => Value::from(format!("{}A", &s[..s.len() - 1])),
+                Value::Number(n) => Value::from(n.as_u64().unwrap() + 1),
+                other => other,
+            };
+        });
+        assert_eq!(
+            failures(&bytes),
+            [(
+                "DISCLOSURE_ROOT_MISMATCH",
+                format!("{TOOL}/payload/{side}_disclosure/merkle_root_b64u")
+            )],
+            "{edit}"
+        );
+    }
+}
+
+#[test]
+fn v2_tool_receipt_sd_unknown_algorithm_fails_the_schema_first() {
+    // As in the reference, the schema (which allows only
+    // `vir_v2_typed_lexicographical`) runs before any receipt check, so an
+    // unknown algorithm in a bundle is SCHEMA_VALIDATION_FAILED;
+    // DISCLOSURE_ALGORITHM_UNKNOWN is the receipt check's own verdict
+    // (`bundle::tool_receipt` unit tests).
+    let bytes = v2_bundle(ToolV2::default(), |payload| {
+        payload["args_disclosure"]["disclosure_algorithm"] = Value::from("sha256_flat");
+    });
+    let found = failures(&bytes);
+    assert!(!found.is_empty());
+    for (code, pointer) in found {
+        assert_eq!(code, "SCHEMA_VALIDATION_FAILED");
+        assert!(pointer.starts_with(TOOL), "{pointer}");
+    }
+}
+
+#[test]
+fn r48_v2_tool_receipt_binding_mismatch() {
+    let bytes = v2_bundle(ToolV2::default(), |payload| {
+        payload["binding"]["run_id"] = Value::from("run_r48_different");
+    });
+    assert_eq!(
+        failures(&bytes),
+        [(
+            "RECEIPT_BINDING_MISMATCH",
+            format!("{TOOL}/payload/binding/run_id")
+        )]
+    );
+}
+
+#[test]
+fn cli_reports_v2_tool_receipts_as_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("v2.json"),
+        v2_bundle(ToolV2::default(), |_| {}),
+    )
+    .unwrap();
+    let out = wpc(
+        dir.path(),
+        &["bundle", "verify", "v2.json", "--format", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let evidence = doc["results"][0]["evidence"].as_array().unwrap();
+    let tools = evidence
+        .iter()
+        .find(|e| e["kind"] == "tool_receipts")
+        .unwrap();
+    assert_eq!(tools["status"], "verified", "{doc}");
 }
 
 #[test]

@@ -2,12 +2,20 @@
 //! keys, for tests, tamper tests, fuzzing and benchmarks. Not used by the
 //! verifier itself.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use crate::crypto::envelope::{GatewayReceipt, ProofBundle, SignError, SignedEnvelope};
+use crate::bundle::tool_receipt::{
+    DISCLOSURE_ALGORITHM, disclosure_type, leaf_hash_b64u, root_b64u,
+};
+use crate::crypto::envelope::{
+    GatewayReceipt, ProofBundle, SignError, SignedEnvelope, ToolReceiptV2,
+};
 use crate::crypto::keys::SigningKey;
 use crate::crypto::stringify::event_hash_b64u;
+use crate::policy::hash::{HashError, sha256_b64u};
 
 /// The key with seed `[n; 32]`.
 pub fn key(n: u8) -> SigningKey {
@@ -22,6 +30,76 @@ pub fn agent_key() -> SigningKey {
 /// The gateway key the kit signs receipts with.
 pub fn gateway_key() -> SigningKey {
     key(2)
+}
+
+/// The tool key the kit signs v2 tool receipt envelopes with.
+pub fn tool_key() -> SigningKey {
+    key(3)
+}
+
+/// The key of the `i`-th co-signature of a tool receipt.
+pub fn co_signer_key(i: usize) -> SigningKey {
+    key(10 + (i % 200) as u8)
+}
+
+/// The roles co-signatures cycle through.
+pub const CO_SIGNER_ROLES: [&str; 4] = ["auditor", "approver", "proxy", "supervisor"];
+
+/// One leaf of a selectively disclosed tool argument or result.
+#[derive(Clone, Debug)]
+pub struct Leaf {
+    /// e.g. `args.query`.
+    pub path: String,
+    pub value: Value,
+    /// Disclosed (type, value and salt shown) or redacted (only its hash).
+    pub disclosed: bool,
+    /// The `type` written and hashed, when it is not the value's own: a
+    /// lying producer.
+    pub declared_type: Option<String>,
+}
+
+impl Leaf {
+    pub fn new(path: &str, value: Value, disclosed: bool) -> Leaf {
+        Leaf {
+            path: path.to_owned(),
+            value,
+            disclosed,
+            declared_type: None,
+        }
+    }
+}
+
+/// Tool receipts in their v2 form.
+#[derive(Clone, Debug)]
+pub struct ToolV2 {
+    /// In a v2 envelope signed by [`tool_key`]; otherwise bare v2 payloads.
+    pub envelope: bool,
+    /// Co-signatures of each envelope, by [`co_signer_key`]`(i)`.
+    pub co_signers: usize,
+    /// The leaves `args_hash_b64u` commits to (none: a plain hash and no
+    /// `args_disclosure`).
+    pub args: Vec<Leaf>,
+    /// The same for `result_hash_b64u` and `result_disclosure`.
+    pub result: Vec<Leaf>,
+}
+
+impl Default for ToolV2 {
+    /// An envelope with an auditor co-signature, and args and result each
+    /// with a disclosed and a redacted leaf.
+    fn default() -> ToolV2 {
+        ToolV2 {
+            envelope: true,
+            co_signers: 1,
+            args: vec![
+                Leaf::new("args.query", json!("select name from users"), true),
+                Leaf::new("args.token", json!("s3cr3t"), false),
+            ],
+            result: vec![
+                Leaf::new("result.rows", json!(3), true),
+                Leaf::new("result.body", json!({"names": ["ada", "bob"]}), false),
+            ],
+        }
+    }
 }
 
 /// What to put in a bundle.
@@ -42,6 +120,8 @@ pub struct Shape {
     pub policy_hash: Option<String>,
     /// `binding.token_scope_hash_b64u` of every receipt.
     pub scope_hash: Option<String>,
+    /// Tool receipts in the v2 form instead (`None`: v1 payloads).
+    pub tool_v2: Option<ToolV2>,
 }
 
 impl Default for Shape {
@@ -56,8 +136,14 @@ impl Default for Shape {
             model: "claude-test".to_owned(),
             policy_hash: None,
             scope_hash: None,
+            tool_v2: None,
         }
     }
+}
+
+/// The `issued_at` of every envelope the kit signs.
+pub fn issued_at() -> Timestamp {
+    Timestamp::from_second(1_770_854_400).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 const HASH: &str = "ibhRTWt5gh47v4X1fAtBRKwEKCHZir1w-de3fNfCEu8";
@@ -72,7 +158,7 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
     let gateway = gateway_key();
     let agent_did = agent.did().as_str().to_owned();
     let run_id = format!("run_{}", shape.seq);
-    let issued_at = Timestamp::from_second(1_770_854_400).unwrap_or(Timestamp::UNIX_EPOCH);
+    let issued_at = issued_at();
 
     let mut events = Vec::new();
     let mut prev = Value::Null;
@@ -142,25 +228,25 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
         payload["receipts"] = Value::Array(receipts);
     }
     if !shape.tools.is_empty() {
-        let tools: Vec<Value> = shape
-            .tools
-            .iter()
-            .enumerate()
-            .map(|(i, tool)| {
-                json!({
-                    "receipt_version": "1",
-                    "receipt_id": format!("tool_{}_{i}", shape.seq),
-                    "tool_name": tool,
-                    "args_hash_b64u": HASH,
-                    "result_hash_b64u": HASH,
-                    "hash_algorithm": "SHA-256",
-                    "agent_did": agent_did,
-                    "timestamp": at(i as u64),
-                    "latency_ms": 5,
-                    "binding": run_binding,
-                })
-            })
-            .collect();
+        let mut tools = Vec::with_capacity(shape.tools.len());
+        for (i, tool) in shape.tools.iter().enumerate() {
+            let mut receipt = json!({
+                "receipt_version": "1",
+                "receipt_id": format!("tool_{}_{i}", shape.seq),
+                "tool_name": tool,
+                "args_hash_b64u": HASH,
+                "result_hash_b64u": HASH,
+                "hash_algorithm": "SHA-256",
+                "agent_did": agent_did,
+                "timestamp": at(i as u64),
+                "latency_ms": 5,
+                "binding": run_binding,
+            });
+            if let Some(v2) = &shape.tool_v2 {
+                receipt = tool_receipt_v2(receipt, v2, &format!("{}_{i}", shape.seq))?;
+            }
+            tools.push(receipt);
+        }
         payload["tool_receipts"] = Value::Array(tools);
     }
     if shape.side_effects > 0 {
@@ -194,6 +280,93 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
     }
     let envelope = SignedEnvelope::sign::<ProofBundle>(payload, &agent, issued_at)?;
     Ok(serde_json::to_value(envelope).unwrap_or_default())
+}
+
+/// A v1 tool receipt payload turned into the v2 form of `v2`; `id` makes
+/// its salts unique.
+fn tool_receipt_v2(mut receipt: Value, v2: &ToolV2, id: &str) -> Result<Value, SignError> {
+    let hash_error = |err: HashError| SignError::Hash(err.to_string());
+    receipt["receipt_version"] = json!("2");
+    receipt["args_salt_b64u"] = json!(sha256_b64u(format!("args-salt:{id}").as_bytes()));
+    receipt["result_salt_b64u"] = json!(sha256_b64u(format!("result-salt:{id}").as_bytes()));
+    for (side, leaves) in [("args", &v2.args), ("result", &v2.result)] {
+        if leaves.is_empty() {
+            continue;
+        }
+        let (root, disclosure) = disclosure(leaves, id).map_err(hash_error)?;
+        receipt[format!("{side}_hash_b64u")] = json!(root);
+        receipt[format!("{side}_disclosure")] = disclosure;
+    }
+    if v2.envelope {
+        sign_tool_receipt_v2(receipt, v2.co_signers)
+    } else {
+        Ok(receipt)
+    }
+}
+
+/// A tool receipt v2 payload signed into a v2 envelope by [`tool_key`], with
+/// `co_signers` co-signatures by [`co_signer_key`]`(i)`.
+pub fn sign_tool_receipt_v2(payload: Value, co_signers: usize) -> Result<Value, SignError> {
+    let envelope = SignedEnvelope::sign::<ToolReceiptV2>(payload, &tool_key(), issued_at())?;
+    let co_signatures: Vec<Value> = (0..co_signers)
+        .map(|i| {
+            let key = co_signer_key(i);
+            let signature = key.sign(envelope.payload_hash_b64u().as_bytes());
+            json!({
+                "signature_b64u": URL_SAFE_NO_PAD.encode(signature.to_bytes()),
+                "algorithm": "Ed25519",
+                "signer_did": key.did_str(),
+                "issued_at": envelope.issued_at(),
+                "role": CO_SIGNER_ROLES[i % CO_SIGNER_ROLES.len()],
+            })
+        })
+        .collect();
+    let mut value = serde_json::to_value(&envelope).unwrap_or_default();
+    if !co_signatures.is_empty() {
+        value["co_signatures"] = Value::Array(co_signatures);
+    }
+    Ok(value)
+}
+
+/// The bundle envelope `bundle` with its (edited) payload signed again by
+/// the agent key: for tests of what a receipt proves on its own.
+pub fn resign(bundle: &Value) -> Result<Value, SignError> {
+    let payload = bundle.get("payload").cloned().unwrap_or_default();
+    let envelope = SignedEnvelope::sign::<ProofBundle>(payload, &agent_key(), issued_at())?;
+    Ok(serde_json::to_value(envelope).unwrap_or_default())
+}
+
+/// The root of `leaves` and the disclosure that reveals the disclosed ones.
+fn disclosure(leaves: &[Leaf], id: &str) -> Result<(String, Value), HashError> {
+    let mut hashes = Vec::with_capacity(leaves.len());
+    let mut redacted = Vec::new();
+    let mut disclosed = Map::new();
+    for leaf in leaves {
+        let salt = sha256_b64u(format!("leaf-salt:{id}:{}", leaf.path).as_bytes());
+        let body = json!({
+            "type": leaf
+                .declared_type
+                .as_deref()
+                .unwrap_or(disclosure_type(&leaf.value)),
+            "value": leaf.value,
+            "salt_b64u": salt,
+        });
+        let hash = leaf_hash_b64u(&leaf.path, &body)?;
+        hashes.push(hash.clone());
+        if leaf.disclosed {
+            disclosed.insert(leaf.path.clone(), body);
+        } else {
+            redacted.push(Value::String(hash));
+        }
+    }
+    let root = root_b64u(hashes)?;
+    let disclosure = json!({
+        "disclosure_algorithm": DISCLOSURE_ALGORITHM,
+        "merkle_root_b64u": root,
+        "redacted_leaf_hashes_b64u": redacted,
+        "disclosed_leaves": disclosed,
+    });
+    Ok((root, disclosure))
 }
 
 /// The signed bundle envelope as pretty JSON bytes.

@@ -25,6 +25,7 @@ pub mod policy;
 pub mod reason;
 pub mod render;
 pub mod schema;
+pub mod tool_receipt;
 
 use std::collections::{HashMap, HashSet};
 
@@ -32,7 +33,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::crypto::envelope::{GatewayReceipt, ProofBundle, ToolReceipt, parse_rfc3339};
+use crate::crypto::envelope::{GatewayReceipt, ProofBundle, parse_rfc3339};
 use crate::crypto::stringify::event_hash_b64u;
 use crate::crypto::verify::{Envelope, Trust, parse_json, verify_embedded};
 pub use reason::{Code, Failure};
@@ -495,9 +496,9 @@ impl<'a> Checker<'a> {
         });
     }
 
-    /// Tool receipts: v1 envelopes verified (hash and signature; the
-    /// protocol has no signer list for them), v2 envelopes' signatures not
-    /// verified yet; for every form, agent and binding.
+    /// Tool receipts: each one's own signatures and selective disclosures
+    /// ([`tool_receipt`]; the protocol has no signer list for them), then,
+    /// for every form, agent and binding.
     fn tool_receipts(&mut self) {
         let receipts = self.items("tool_receipts");
         if receipts.is_empty() {
@@ -507,34 +508,17 @@ impl<'a> Checker<'a> {
         let before = self.failures.len();
         for (i, receipt) in receipts.iter().enumerate() {
             let at = format!("/payload/tool_receipts/{i}");
-            let is_envelope = receipt.get("envelope_type").is_some();
-            let (payload, payload_at) = if is_envelope {
+            let checked = tool_receipt::verify(receipt, &at, self.options.now);
+            self.failures.extend(checked.failures);
+            let (payload, payload_at) = if checked.signed {
                 (
                     receipt.get("payload").unwrap_or(&Value::Null),
                     format!("{at}/payload"),
                 )
             } else {
                 status = EvidenceStatus::AgentAsserted.max_with(status);
-                (receipt, at.clone())
+                (receipt, at)
             };
-            if is_envelope {
-                if receipt.get("envelope_version").and_then(Value::as_str) == Some("1") {
-                    let verified =
-                        verify_embedded::<ToolReceipt>(receipt, &Trust::any_signer_unchecked());
-                    if let Err(failure) = verified {
-                        self.failures.push(Failure::from_envelope(&at, &failure));
-                    }
-                } else {
-                    // v2 envelopes carry co-signatures wpc does not verify yet.
-                    status = EvidenceStatus::NotVerified;
-                }
-            }
-            if payload.get("receipt_version").and_then(Value::as_str) == Some("2")
-                && (payload.get("args_disclosure").is_some()
-                    || payload.get("result_disclosure").is_some())
-            {
-                status = EvidenceStatus::NotVerified;
-            }
             self.agent(&payload_at, payload);
             self.receipt_id(&payload_at, payload);
             self.binding(&payload_at, payload.get("binding"), false);

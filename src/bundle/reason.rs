@@ -30,6 +30,10 @@ pub enum Code {
     /// A gateway receipt envelope failed its own checks (the message names
     /// the inner code) or its signer is not a trusted gateway.
     ReceiptVerificationFailed,
+    CoSignatureInvalid,
+    DisclosureAlgorithmUnknown,
+    DisclosureTypeMismatch,
+    DisclosureRootMismatch,
     PolicyHashMismatch,
     PolicyRevoked,
     ReceiptMissing,
@@ -46,7 +50,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 29] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -60,6 +64,10 @@ impl Code {
         Code::ProofBundleAgentMismatch,
         Code::ReceiptBindingMismatch,
         Code::ReceiptVerificationFailed,
+        Code::CoSignatureInvalid,
+        Code::DisclosureAlgorithmUnknown,
+        Code::DisclosureTypeMismatch,
+        Code::DisclosureRootMismatch,
         Code::PolicyHashMismatch,
         Code::PolicyRevoked,
         Code::ReceiptMissing,
@@ -90,6 +98,10 @@ impl Code {
             Code::ProofBundleAgentMismatch => "PROOF_BUNDLE_AGENT_MISMATCH",
             Code::ReceiptBindingMismatch => "RECEIPT_BINDING_MISMATCH",
             Code::ReceiptVerificationFailed => "RECEIPT_VERIFICATION_FAILED",
+            Code::CoSignatureInvalid => "CO_SIGNATURE_INVALID",
+            Code::DisclosureAlgorithmUnknown => "DISCLOSURE_ALGORITHM_UNKNOWN",
+            Code::DisclosureTypeMismatch => "DISCLOSURE_TYPE_MISMATCH",
+            Code::DisclosureRootMismatch => "DISCLOSURE_ROOT_MISMATCH",
             Code::PolicyHashMismatch => "POLICY_HASH_MISMATCH",
             Code::PolicyRevoked => "POLICY_REVOKED",
             Code::ReceiptMissing => "RECEIPT_MISSING",
@@ -111,7 +123,9 @@ impl Code {
             Code::MalformedEnvelope => {
                 "not JSON, too large, or fields missing, unknown or mistyped"
             }
-            Code::UnknownEnvelopeVersion => "envelope_version is not \"1\"",
+            Code::UnknownEnvelopeVersion => {
+                "envelope_version is not \"1\" (\"2\" for a tool receipt v2 envelope)"
+            }
             Code::UnknownEnvelopeType => "envelope_type is not the expected type",
             Code::UnknownAlgorithm => "algorithm is not Ed25519",
             Code::UnknownHashAlgorithm => "hash_algorithm is not SHA-256",
@@ -126,6 +140,14 @@ impl Code {
             Code::ReceiptBindingMismatch => "a receipt is not bound to this bundle's event chain",
             Code::ReceiptVerificationFailed => {
                 "a gateway receipt fails its envelope checks or its signer is not trusted"
+            }
+            Code::CoSignatureInvalid => "a tool receipt co-signature does not verify",
+            Code::DisclosureAlgorithmUnknown => {
+                "a selective disclosure's algorithm is not vir_v2_typed_lexicographical"
+            }
+            Code::DisclosureTypeMismatch => "a disclosed value is not of its declared JSON type",
+            Code::DisclosureRootMismatch => {
+                "a selective disclosure's leaves do not hash to the committed hash"
             }
             Code::PolicyHashMismatch => "a receipt is bound to another policy hash",
             Code::PolicyRevoked => "the policy hash is revoked",

@@ -22,7 +22,7 @@ use crate::crypto::quote;
 use crate::crypto::stringify::stringify_hash_b64u;
 use crate::policy::hash::{HashError, policy_hash_b64u};
 
-/// The only `envelope_version`.
+/// The `envelope_version` of every kind but [`ToolReceiptV2`].
 pub const ENVELOPE_VERSION: &str = "1";
 /// The only `hash_algorithm` implemented.
 pub const HASH_ALGORITHM: &str = "SHA-256";
@@ -71,6 +71,11 @@ pub trait EnvelopeKind {
     const ENVELOPE_TYPE: &'static str;
     /// How the payload is hashed.
     type HashRule: PayloadHashRule;
+    /// The `envelope_version` string.
+    const ENVELOPE_VERSION: &'static str = ENVELOPE_VERSION;
+    /// Fields beyond the v1 envelope's that this kind may carry. The
+    /// envelope check ignores them: their caller verifies them.
+    const EXTRA_FIELDS: &'static [&'static str] = &[];
 }
 
 /// A Work Policy Contract envelope (`work_policy_contract`, JCS hash).
@@ -110,6 +115,21 @@ impl EnvelopeKind for ToolReceipt {
     type HashRule = JsonStringify;
 }
 
+/// A tool dispatcher's signed receipt, v2 envelope (`tool_receipt`,
+/// `envelope_version` "2", `JSON.stringify` hash). Its `co_signatures` sign
+/// the same `payload_hash_b64u` and are verified by
+/// [`crate::bundle::tool_receipt`]; the protocol allows this kind only
+/// inside a proof bundle, so only `verify_embedded` reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolReceiptV2;
+
+impl EnvelopeKind for ToolReceiptV2 {
+    const ENVELOPE_TYPE: &'static str = "tool_receipt";
+    type HashRule = JsonStringify;
+    const ENVELOPE_VERSION: &'static str = "2";
+    const EXTRA_FIELDS: &'static [&'static str] = &["co_signatures"];
+}
+
 /// A signed envelope as written to disk: serialize it with `serde_json`.
 ///
 /// The only way to make one is [`SignedEnvelope::sign`]; to read one, use
@@ -145,7 +165,7 @@ impl SignedEnvelope {
             .map_err(|err| SignError::Hash(err.to_string()))?;
         let signature = key.sign(payload_hash_b64u.as_bytes());
         Ok(Self {
-            envelope_version: ENVELOPE_VERSION,
+            envelope_version: K::ENVELOPE_VERSION,
             envelope_type: K::ENVELOPE_TYPE,
             payload,
             payload_hash_b64u,

@@ -18,7 +18,7 @@ pub mod verify;
 const QUOTE_LIMIT: usize = 80;
 
 /// `input`, shortened with an ellipsis when longer than [`QUOTE_LIMIT`].
-fn quote(input: &str) -> String {
+pub(crate) fn quote(input: &str) -> String {
     clip(input, QUOTE_LIMIT)
 }
 

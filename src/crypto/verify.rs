@@ -35,8 +35,7 @@ use serde_json::{Map, Value};
 
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::{
-    ENVELOPE_VERSION, EnvelopeKind, HASH_ALGORITHM, PayloadHashRule, SIGNATURE_ALGORITHM,
-    parse_rfc3339,
+    EnvelopeKind, HASH_ALGORITHM, PayloadHashRule, SIGNATURE_ALGORITHM, parse_rfc3339,
 };
 use crate::crypto::quote;
 
@@ -61,7 +60,7 @@ const OPTIONAL: [&str; 1] = ["expires_at"];
 /// The reference verifier decodes signatures with `atob`, which ignores
 /// non-zero trailing bits; so do we, so that every signature it accepts
 /// decodes here to the same 64 bytes.
-const SIGNATURE_B64U: GeneralPurpose = GeneralPurpose::new(
+pub(crate) const SIGNATURE_B64U: GeneralPurpose = GeneralPurpose::new(
     &URL_SAFE,
     GeneralPurposeConfig::new()
         .with_encode_padding(false)
@@ -367,12 +366,12 @@ impl Envelope {
     /// Steps 2 to 5: version, type and algorithms.
     pub fn check_header<K: EnvelopeKind>(&self) -> Result<(), VerifyFailure> {
         let fields = &self.0;
-        if fields.envelope_version != ENVELOPE_VERSION {
+        if fields.envelope_version != K::ENVELOPE_VERSION {
             return Err(field_failure(
                 ReasonCode::UnknownEnvelopeVersion,
                 "envelope_version",
                 &fields.envelope_version,
-                ENVELOPE_VERSION,
+                K::ENVELOPE_VERSION,
             ));
         }
         if fields.envelope_type != K::ENVELOPE_TYPE {
@@ -435,6 +434,7 @@ pub fn verify_embedded<K: EnvelopeKind>(
     let payload = map.get("payload");
     let shallow: Map<String, Value> = map
         .iter()
+        .filter(|(key, _)| !K::EXTRA_FIELDS.contains(&key.as_str()))
         .map(|(key, value)| match value {
             Value::Object(_) if key == "payload" => (key.clone(), Value::Object(Map::new())),
             other => (key.clone(), other.clone()),
