@@ -2,7 +2,7 @@
 //! be a run the WPC allowed. Tool decisions come from [`crate::decide::Engine`]
 //! — the one decision function — never from a copy of it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde_json::Value;
@@ -13,10 +13,12 @@ use crate::config::Config;
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{Trust, verify_envelope};
 use crate::decide::{Call, Engine, Verdict};
+use crate::git::Repo;
 use crate::policy::Policy;
 use crate::policy::files;
 use crate::policy::model::{Requirement, Wpc};
 use crate::policy::schema::{self, Schema};
+use crate::release;
 
 /// Event types that record a model call, which a gateway receipt must cover
 /// when the WPC requires receipts.
@@ -69,48 +71,183 @@ impl PolicyCheck {
 }
 
 /// Resolves `--policy`: a TOML policy file, a signed WPC envelope (`.json`,
-/// verified against `release_trust`), or a policy hash looked up among the
-/// repository's policies.
+/// verified against `release_trust`), or a policy hash looked up by
+/// [`PolicySource`] (the release branch when there is one).
 pub fn resolve(spec: &str, release_trust: &Trust, config: &Config) -> Result<PolicyCheck, String> {
     let path = Path::new(spec);
     if path.is_file() {
         if path.extension().is_some_and(|e| e == "json") {
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read {spec}: {e}"))?;
-            let verified = verify_envelope::<WorkPolicyContract>(&bytes, release_trust)
-                .map_err(|f| format!("{spec}: {f}"))?;
-            if let Some(first) = schema::errors(Schema::Policy, verified.payload()).first() {
-                return Err(format!("{spec}: the payload is not a valid WPC: {first}"));
-            }
-            let hash = verified.payload_hash_b64u().to_owned();
-            let wpc: Wpc = serde_json::from_value(verified.into_payload())
-                .map_err(|e| format!("{spec}: {e}"))?;
-            return PolicyCheck::new(wpc, hash);
+            return from_envelope(&bytes, release_trust, spec);
         }
         return load_toml(path);
     }
-    let is_hash = spec.len() == 43
-        && spec
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !is_hash {
+    if !is_hash(spec) {
         return Err(format!(
             "--policy {spec}: no such file, and not a 43-character policy hash"
         ));
     }
-    let dir = config.policies_dir();
-    let (paths, _) = files::collect_dir(&dir, &config.root)
-        .map_err(|e| format!("cannot list the policies in {}: {e}", dir.display()))?;
-    for path in paths {
-        if let Ok(policy) = Policy::load(&path)
-            && policy.hash == spec
-        {
-            return PolicyCheck::new(policy.wpc, policy.hash);
+    let source = PolicySource::for_config(config)?;
+    match source.lookup(spec)? {
+        Lookup::Found(check) => Ok(*check),
+        Lookup::Unknown(why) => Err(format!("--policy {spec}: {why}")),
+    }
+}
+
+/// SHA-256 in base64url without padding.
+fn is_hash(text: &str) -> bool {
+    text.len() == 43
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A signed WPC envelope, verified against `trust`, as a check.
+fn from_envelope(bytes: &[u8], trust: &Trust, what: &str) -> Result<PolicyCheck, String> {
+    let verified =
+        verify_envelope::<WorkPolicyContract>(bytes, trust).map_err(|f| format!("{what}: {f}"))?;
+    if let Some(first) = schema::errors(Schema::Policy, verified.payload()).first() {
+        return Err(format!("{what}: the payload is not a valid WPC: {first}"));
+    }
+    let hash = verified.payload_hash_b64u().to_owned();
+    let wpc: Wpc =
+        serde_json::from_value(verified.into_payload()).map_err(|e| format!("{what}: {e}"))?;
+    PolicyCheck::new(wpc, hash)
+}
+
+/// Where the WPC a policy hash names is looked up: the released WPCs of
+/// the repository's release branch (`[release] branch`) when the branch
+/// exists, with its revocations; else the working policies (`[policies]
+/// dir`), which nothing revokes.
+pub enum PolicySource {
+    Released {
+        repo: Repo,
+        /// The folder of `wpc.toml` in the repository.
+        root: String,
+        branch: String,
+    },
+    Working {
+        dir: PathBuf,
+        root: PathBuf,
+        /// The release branch that was looked for.
+        branch: String,
+    },
+}
+
+/// What a lookup found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// The WPC, `revoked` set when the release branch revokes it.
+    Found(Box<PolicyCheck>),
+    /// Neither released nor a working policy: why.
+    Unknown(String),
+}
+
+impl PolicySource {
+    pub fn for_config(config: &Config) -> Result<PolicySource, String> {
+        match release::locate(config).map_err(|e| e.to_string())? {
+            Some((repo, root, branch)) => Ok(PolicySource::Released { repo, root, branch }),
+            None => Ok(PolicySource::Working {
+                dir: config.policies_dir(),
+                root: config.root.clone(),
+                branch: release::branch_name(config).to_owned(),
+            }),
         }
     }
-    Err(format!(
-        "--policy {spec}: no policy in {} has this hash (release branches are not searched)",
-        dir.display()
-    ))
+
+    /// The warning to show when bundles are not checked against releases.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            PolicySource::Released { .. } => None,
+            PolicySource::Working { branch, .. } => Some(format!(
+                "no release branch `{branch}`: bundles checked against the working policies"
+            )),
+        }
+    }
+
+    /// The WPC whose hash is `hash`. An error is a release branch or
+    /// policies folder that cannot be read, or a released envelope that
+    /// does not verify: the source itself is broken.
+    pub fn lookup(&self, hash: &str) -> Result<Lookup, String> {
+        if !is_hash(hash) {
+            return Ok(Lookup::Unknown(format!(
+                "`{}` is not a policy hash",
+                hash.chars().take(60).collect::<String>()
+            )));
+        }
+        match self {
+            PolicySource::Released { repo, root, branch } => {
+                match release::resolve(repo, branch, root, hash) {
+                    Ok(released) => {
+                        let what = format!("{} on `{branch}`", release::envelope_path(hash));
+                        let mut check = from_envelope(
+                            &released.envelope,
+                            &Trust::any_signer_unchecked(),
+                            &what,
+                        )?;
+                        check.revoked = released.revocation.is_some();
+                        Ok(Lookup::Found(Box::new(check)))
+                    }
+                    Err(release::FetchError::NotReleased(_) | release::FetchError::BadHash(_)) => {
+                        Ok(Lookup::Unknown(format!("never released on `{branch}`")))
+                    }
+                    Err(err) => Err(format!("release branch `{branch}`: {err}")),
+                }
+            }
+            PolicySource::Working { dir, root, .. } => {
+                let (paths, _) = files::collect_dir(dir, root)
+                    .map_err(|e| format!("cannot list the policies in {}: {e}", dir.display()))?;
+                for path in paths {
+                    if let Ok(policy) = Policy::load(&path)
+                        && policy.hash == hash
+                    {
+                        return PolicyCheck::new(policy.wpc, policy.hash)
+                            .map(|c| Lookup::Found(Box::new(c)));
+                    }
+                }
+                Ok(Lookup::Unknown(format!(
+                    "no policy in {} has this hash",
+                    dir.display()
+                )))
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for PolicySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PolicySource::Released { branch, .. } => write!(f, "Released({branch})"),
+            PolicySource::Working { dir, .. } => write!(f, "Working({})", dir.display()),
+        }
+    }
+}
+
+/// The policy hash a bundle payload claims, and where: the first gateway
+/// receipt's `binding.policy_hash`, else the first tool receipt's.
+pub fn claimed_hash(payload: &Value) -> Option<(String, &str)> {
+    for (i, receipt) in items(payload, "receipts").iter().enumerate() {
+        if let Some(hash) = gateway_binding(receipt)
+            .and_then(|b| b.get("policy_hash"))
+            .and_then(Value::as_str)
+        {
+            return Some((
+                format!("/payload/receipts/{i}/payload/binding/policy_hash"),
+                hash,
+            ));
+        }
+    }
+    for (i, receipt) in items(payload, "tool_receipts").iter().enumerate() {
+        let (tool, at) = tool_payload(receipt, i);
+        if let Some(hash) = tool
+            .get("binding")
+            .and_then(|b| b.get("policy_hash"))
+            .and_then(Value::as_str)
+        {
+            return Some((format!("{at}/binding/policy_hash"), hash));
+        }
+    }
+    None
 }
 
 fn load_toml(path: &Path) -> Result<PolicyCheck, String> {

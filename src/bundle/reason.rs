@@ -32,6 +32,7 @@ pub enum Code {
     ReceiptVerificationFailed,
     PolicyHashMismatch,
     PolicyRevoked,
+    PolicyUnknown,
     ReceiptMissing,
     ProviderNotAllowed,
     ModelNotAllowed,
@@ -46,7 +47,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 26] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -62,6 +63,7 @@ impl Code {
         Code::ReceiptVerificationFailed,
         Code::PolicyHashMismatch,
         Code::PolicyRevoked,
+        Code::PolicyUnknown,
         Code::ReceiptMissing,
         Code::ProviderNotAllowed,
         Code::ModelNotAllowed,
@@ -92,6 +94,7 @@ impl Code {
             Code::ReceiptVerificationFailed => "RECEIPT_VERIFICATION_FAILED",
             Code::PolicyHashMismatch => "POLICY_HASH_MISMATCH",
             Code::PolicyRevoked => "POLICY_REVOKED",
+            Code::PolicyUnknown => "POLICY_UNKNOWN",
             Code::ReceiptMissing => "RECEIPT_MISSING",
             Code::ProviderNotAllowed => "PROVIDER_NOT_ALLOWED",
             Code::ModelNotAllowed => "MODEL_NOT_ALLOWED",
@@ -129,6 +132,9 @@ impl Code {
             }
             Code::PolicyHashMismatch => "a receipt is bound to another policy hash",
             Code::PolicyRevoked => "the policy hash is revoked",
+            Code::PolicyUnknown => {
+                "the bundle names no policy hash, or one neither released nor a working policy"
+            }
             Code::ReceiptMissing => "a model call event has no gateway receipt bound to it",
             Code::ProviderNotAllowed => "a receipt's provider is not allowed by the policy",
             Code::ModelNotAllowed => "a receipt's model is not allowed by the policy",
