@@ -88,7 +88,12 @@ pub fn resolve(
 /// `[release] branch`. `None` when there is no repository, or the branch
 /// does not exist in it.
 pub fn locate(config: &Config) -> Result<Option<(Repo, String, String)>, super::ReleaseError> {
-    let Ok(repo) = Repo::discover(&config.root) else {
+    // A `wpc.toml` in the current folder has the empty path as its root.
+    let start = match config.root.as_os_str().is_empty() {
+        true => Path::new("."),
+        false => config.root.as_path(),
+    };
+    let Ok(repo) = Repo::discover(start) else {
         return Ok(None);
     };
     let branch = super::branch_name(config).to_owned();
@@ -97,7 +102,7 @@ pub fn locate(config: &Config) -> Result<Option<(Repo, String, String)>, super::
     }
     let root = match (
         repo.workdir().and_then(|w| std::fs::canonicalize(w).ok()),
-        std::fs::canonicalize(&config.root).ok(),
+        std::fs::canonicalize(start).ok(),
     ) {
         (Some(workdir), Some(start)) => start
             .strip_prefix(&workdir)
