@@ -311,7 +311,7 @@ fn verify_under_claimed(
             ),
             Some(hash) => match source.lookup(hash).map_err(CiError::Bundles)? {
                 Lookup::Found(check) => (Some(*check), None),
-                Lookup::Unknown(why) => (None, Some(format!("policy `{hash}`: {why}"))),
+                Lookup::Unknown(why) => (None, Some(why)),
             },
         };
         let group: Vec<PathBuf> = indexes.iter().map(|&i| paths[i].clone()).collect();

@@ -154,7 +154,7 @@ fn ci_checks_bundles_under_the_released_wpcs_and_their_revocations() {
     assert!(
         text.contains(&format!(
             "POLICY_UNKNOWN at /payload/receipts/0/payload/binding/policy_hash: policy \
-             `{unreleased}`: never released on `wpc-releases`"
+             `{unreleased}` was never released on `wpc-releases`"
         )),
         "{text}"
     );

@@ -351,3 +351,67 @@ mod shard_tests {
         assert_eq!(shard(paths.clone(), 1, 1).len(), 200);
     }
 }
+
+#[cfg(test)]
+mod replay_only_tests {
+    use super::*;
+    use crate::bundle::kit::{self, Shape};
+
+    /// `--replay-only` over a set agrees with one unsharded verification
+    /// on every replay, and a forged copy sorted first frames nobody.
+    #[test]
+    fn replay_only_agrees_with_an_unsharded_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let mut paths = Vec::new();
+        for seq in 1..=4 {
+            let shape = Shape {
+                seq,
+                ..Shape::default()
+            };
+            paths.push(write(
+                &format!("{seq}.json"),
+                &kit::bundle_bytes(&shape).unwrap(),
+            ));
+        }
+        let genuine = std::fs::read(&paths[2]).unwrap();
+        let forged = String::from_utf8(genuine.clone())
+            .unwrap()
+            .replace("\"latency_ms\": 5", "\"latency_ms\": 6");
+        paths.insert(0, write("0-forged.json", forged.as_bytes()));
+        paths.push(write("5-copy.json", &genuine));
+
+        let options = Options::any_gateway();
+        let report = replay_only(&paths, &options).unwrap();
+        let full = verify_all(&paths, &options).unwrap();
+        let replays_of_full: Vec<(PathBuf, Failure)> = full
+            .iter()
+            .flat_map(|e| {
+                e.report
+                    .failures
+                    .iter()
+                    .filter(|f| f.code.as_str().starts_with("REPLAYED_"))
+                    .map(|f| (e.path.clone(), f.clone()))
+            })
+            .collect();
+        let replays: Vec<(PathBuf, Failure)> = report
+            .replays
+            .into_iter()
+            .map(|r| (r.path, r.failure))
+            .collect();
+        assert_eq!(replays, replays_of_full);
+        assert!(!replays.is_empty());
+        assert!(
+            replays
+                .iter()
+                .all(|(path, _)| path.ends_with("5-copy.json"))
+        );
+        assert_eq!(report.skipped.len(), 1);
+        assert!(report.skipped[0].0.ends_with("0-forged.json"));
+        assert_eq!(report.bundles, 6);
+    }
+}

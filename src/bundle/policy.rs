@@ -2,6 +2,7 @@
 //! be a run the WPC allowed. Tool decisions come from [`crate::decide::Engine`]
 //! — the one decision function — never from a copy of it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -90,7 +91,7 @@ pub fn resolve(spec: &str, release_trust: &Trust, config: &Config) -> Result<Pol
     let source = PolicySource::for_config(config)?;
     match source.lookup(spec)? {
         Lookup::Found(check) => Ok(*check),
-        Lookup::Unknown(why) => Err(format!("--policy {spec}: {why}")),
+        Lookup::Unknown(why) => Err(format!("--policy: {why}")),
     }
 }
 
@@ -118,17 +119,20 @@ fn from_envelope(bytes: &[u8], trust: &Trust, what: &str) -> Result<PolicyCheck,
 /// Where the WPC a policy hash names is looked up: the released WPCs of
 /// the repository's release branch (`[release] branch`) when the branch
 /// exists, with its revocations; else the working policies (`[policies]
-/// dir`), which nothing revokes.
+/// dir`), which nothing revokes. Read once, so looking up many hashes (one
+/// per bundle, some of them made up) costs one map lookup each.
 pub enum PolicySource {
     Released {
         repo: Repo,
         /// The folder of `wpc.toml` in the repository.
         root: String,
-        branch: String,
+        /// The branch's index and revocations at its tip.
+        state: release::Branch,
     },
     Working {
         dir: PathBuf,
-        root: PathBuf,
+        /// Every policy of `dir` that loads, by hash.
+        policies: HashMap<String, Wpc>,
         /// The release branch that was looked for.
         branch: String,
     },
@@ -144,15 +148,27 @@ pub enum Lookup {
 }
 
 impl PolicySource {
+    /// An error is a release branch or policies folder that cannot be read.
     pub fn for_config(config: &Config) -> Result<PolicySource, String> {
-        match release::locate(config).map_err(|e| e.to_string())? {
-            Some((repo, root, branch)) => Ok(PolicySource::Released { repo, root, branch }),
-            None => Ok(PolicySource::Working {
-                dir: config.policies_dir(),
-                root: config.root.clone(),
-                branch: release::branch_name(config).to_owned(),
-            }),
+        if let Some((repo, root, branch)) = release::locate(config).map_err(|e| e.to_string())? {
+            let state = release::Branch::read(&repo, &branch).map_err(|e| e.to_string())?;
+            return Ok(PolicySource::Released { repo, root, state });
         }
+        let dir = config.policies_dir();
+        let (paths, _) = files::collect_dir(&dir, &config.root)
+            .map_err(|e| format!("cannot list the policies in {}: {e}", dir.display()))?;
+        // A policy that does not load is `wpc check`'s finding; it has no
+        // hash to be found by.
+        let policies = paths
+            .iter()
+            .filter_map(|path| Policy::load(path).ok())
+            .map(|policy| (policy.hash, policy.wpc))
+            .collect();
+        Ok(PolicySource::Working {
+            dir,
+            policies,
+            branch: release::branch_name(config).to_owned(),
+        })
     }
 
     /// The warning to show when bundles are not checked against releases.
@@ -165,9 +181,8 @@ impl PolicySource {
         }
     }
 
-    /// The WPC whose hash is `hash`. An error is a release branch or
-    /// policies folder that cannot be read, or a released envelope that
-    /// does not verify: the source itself is broken.
+    /// The WPC whose hash is `hash`. An error is a released envelope that
+    /// cannot be read or does not verify: the release branch is broken.
     pub fn lookup(&self, hash: &str) -> Result<Lookup, String> {
         if !is_hash(hash) {
             return Ok(Lookup::Unknown(format!(
@@ -176,40 +191,29 @@ impl PolicySource {
             )));
         }
         match self {
-            PolicySource::Released { repo, root, branch } => {
-                match release::resolve(repo, branch, root, hash) {
-                    Ok(released) => {
-                        let what = format!("{} on `{branch}`", release::envelope_path(hash));
-                        let mut check = from_envelope(
-                            &released.envelope,
-                            &Trust::any_signer_unchecked(),
-                            &what,
-                        )?;
-                        check.revoked = released.revocation.is_some();
-                        Ok(Lookup::Found(Box::new(check)))
-                    }
-                    Err(release::FetchError::NotReleased(_) | release::FetchError::BadHash(_)) => {
-                        Ok(Lookup::Unknown(format!("never released on `{branch}`")))
-                    }
-                    Err(err) => Err(format!("release branch `{branch}`: {err}")),
+            PolicySource::Released { repo, root, state } => {
+                let branch = &state.name;
+                if state.entries_of(hash).next().is_none() {
+                    return Ok(Lookup::Unknown(format!(
+                        "policy `{hash}` was never released on `{branch}`"
+                    )));
                 }
+                let released = release::resolve(repo, branch, root, hash)
+                    .map_err(|e| format!("release branch `{branch}`: {e}"))?;
+                let what = format!("{} on `{branch}`", release::envelope_path(hash));
+                let mut check =
+                    from_envelope(&released.envelope, &Trust::any_signer_unchecked(), &what)?;
+                check.revoked = released.revocation.is_some();
+                Ok(Lookup::Found(Box::new(check)))
             }
-            PolicySource::Working { dir, root, .. } => {
-                let (paths, _) = files::collect_dir(dir, root)
-                    .map_err(|e| format!("cannot list the policies in {}: {e}", dir.display()))?;
-                for path in paths {
-                    if let Ok(policy) = Policy::load(&path)
-                        && policy.hash == hash
-                    {
-                        return PolicyCheck::new(policy.wpc, policy.hash)
-                            .map(|c| Lookup::Found(Box::new(c)));
-                    }
-                }
-                Ok(Lookup::Unknown(format!(
-                    "no policy in {} has this hash",
+            PolicySource::Working { dir, policies, .. } => match policies.get(hash) {
+                Some(wpc) => PolicyCheck::new(wpc.clone(), hash.to_owned())
+                    .map(|c| Lookup::Found(Box::new(c))),
+                None => Ok(Lookup::Unknown(format!(
+                    "no policy in {} has the hash `{hash}`",
                     dir.display()
-                )))
-            }
+                ))),
+            },
         }
     }
 }
@@ -217,7 +221,7 @@ impl PolicySource {
 impl std::fmt::Debug for PolicySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PolicySource::Released { branch, .. } => write!(f, "Released({branch})"),
+            PolicySource::Released { state, .. } => write!(f, "Released({})", state.name),
             PolicySource::Working { dir, .. } => write!(f, "Working({})", dir.display()),
         }
     }
@@ -477,6 +481,53 @@ pub fn check_scope(payload: &Value, expected: Option<&str>, failures: &mut Vec<F
             )),
             (Some(hash), None) => expected = Some(hash.to_owned()),
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::bundle::kit::{self, Shape};
+
+    const A: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+    fn payload(shape: &Shape) -> Value {
+        kit::bundle_value(shape).unwrap()["payload"].clone()
+    }
+
+    #[test]
+    fn the_claimed_hash_is_the_first_gateway_binding_else_a_tool_binding() {
+        let bound = Shape {
+            policy_hash: Some(A.to_owned()),
+            ..Shape::default()
+        };
+        assert_eq!(
+            claimed_hash(&payload(&bound)),
+            Some((
+                "/payload/receipts/0/payload/binding/policy_hash".to_owned(),
+                A
+            ))
+        );
+        let tools_only = Shape {
+            receipts: 0,
+            ..bound
+        };
+        assert_eq!(
+            claimed_hash(&payload(&tools_only)),
+            Some(("/payload/tool_receipts/0/binding/policy_hash".to_owned(), A))
+        );
+        assert_eq!(claimed_hash(&payload(&Shape::default())), None);
+        // Hostile shapes name nothing rather than fail.
+        for hostile in [
+            json!(null),
+            json!({"receipts": 7}),
+            json!({"receipts": [{"payload": {"binding": {"policy_hash": 1}}}]}),
+            json!({"tool_receipts": [{"envelope_type": "x"}]}),
+        ] {
+            assert_eq!(claimed_hash(&hostile), None, "{hostile}");
         }
     }
 }
