@@ -145,6 +145,16 @@ fn ci_on_the_example_passes() {
         "{}",
         run.summary
     );
+    // The sample proof bundles, under their WPCs; the copy is no Git
+    // repository, so against the working policies.
+    assert!(
+        run.summary.contains(
+            "| bundles | ✅ passed | 5 | 0 | no release branch `wpc-releases`: bundles checked \
+             against the working policies |"
+        ),
+        "{}",
+        run.summary
+    );
     assert!(!stdout.contains("::error"), "{stdout}");
 }
 
