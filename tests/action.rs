@@ -174,7 +174,15 @@ fn ci_on_a_broken_copy_fails_with_annotations_summary_and_outputs() {
         "{stdout}"
     );
     assert!(run.outputs.contains("result=failed\n"), "{}", run.outputs);
-    assert!(run.outputs.contains("findings=1\n"), "{}", run.outputs);
+    // The edit changed the deployer's hash: its two sample bundles are bound
+    // to the old one, which is no working policy any more (and this copy
+    // has no release branch to find it on).
+    assert!(
+        run.outputs.contains("findings=3\ninvalid-bundles=2\n"),
+        "{}",
+        run.outputs
+    );
+    assert!(stdout.contains("POLICY_UNKNOWN"), "{stdout}");
     assert!(
         run.summary.contains("| check | ❌ failed | 4 | 1 |"),
         "{}",
