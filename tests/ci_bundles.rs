@@ -177,6 +177,19 @@ fn ci_checks_bundles_under_the_released_wpcs_and_their_revocations() {
         support::stderr(&out).contains("never released on `wpc-releases`"),
         "{out:?}"
     );
+    // No scoped token pinned to a revoked WPC is valid.
+    let issuer = kit::key(4).did_str().to_owned();
+    let out = run(
+        repo,
+        &[
+            "cst", "check", "token", "--policy", &deployer, "--issuer", &issuer,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        support::stderr(&out).contains("is revoked on the release branch"),
+        "{out:?}"
+    );
     // A bundle under the wrong (but released) WPC fails the policy checks.
     let out = verify("proofs/analyst.json", &deployer);
     assert!(
