@@ -164,6 +164,7 @@ fn ci_checks_bundles_under_the_released_wpcs_and_their_revocations() {
     let verify = |file: &str, hash: &str| run(repo, &["bundle", "verify", file, "--policy", hash]);
     let out = verify("proofs/analyst.json", &analyst);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(support::stderr(&out), "");
     let out = verify("proofs/deployer.json", &deployer);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(

@@ -262,5 +262,10 @@ fn the_invalid_samples_fail_with_their_reason() {
         );
         assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
         assert!(stdout(&out).contains(code), "{}", stdout(&out));
+        assert_eq!(
+            support::stderr(&out),
+            "note: no release branch `wpc-releases`: bundles checked against the working \
+             policies\n"
+        );
     }
 }

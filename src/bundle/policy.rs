@@ -73,15 +73,23 @@ impl PolicyCheck {
 
 /// Resolves `--policy`: a TOML policy file, a signed WPC envelope (`.json`,
 /// verified against `release_trust`), or a policy hash looked up by
-/// [`PolicySource`] (the release branch when there is one).
-pub fn resolve(spec: &str, release_trust: &Trust, config: &Config) -> Result<PolicyCheck, String> {
+/// [`PolicySource`] (the release branch when there is one). With the
+/// check, the source's warning when a hash was looked up among the working
+/// policies.
+pub fn resolve(
+    spec: &str,
+    release_trust: &Trust,
+    config: &Config,
+) -> Result<(PolicyCheck, Option<String>), String> {
     let path = Path::new(spec);
     if path.is_file() {
-        if path.extension().is_some_and(|e| e == "json") {
+        let check = if path.extension().is_some_and(|e| e == "json") {
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read {spec}: {e}"))?;
-            return from_envelope(&bytes, release_trust, spec);
-        }
-        return load_toml(path);
+            from_envelope(&bytes, release_trust, spec)?
+        } else {
+            load_toml(path)?
+        };
+        return Ok((check, None));
     }
     if !is_hash(spec) {
         return Err(format!(
@@ -90,7 +98,7 @@ pub fn resolve(spec: &str, release_trust: &Trust, config: &Config) -> Result<Pol
     }
     let source = PolicySource::for_config(config)?;
     match source.lookup(spec)? {
-        Lookup::Found(check) => Ok(*check),
+        Lookup::Found(check) => Ok((*check, source.warning())),
         Lookup::Unknown(why) => Err(format!("--policy: {why}")),
     }
 }

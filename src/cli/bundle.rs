@@ -125,8 +125,11 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
                 }
                 _ => Trust::any_signer_unchecked(),
             };
-            let mut check =
+            let (mut check, warning) =
                 policy::resolve(spec, &release_trust, &config).map_err(anyhow::Error::msg)?;
+            if let Some(warning) = warning {
+                super::eprint(&format!("note: {warning}\n"));
+            }
             check.revoked |= args.revoked.contains(&check.hash);
             Some(check)
         }
