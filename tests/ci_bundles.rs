@@ -304,3 +304,32 @@ fn replay_only_cannot_be_framed_by_an_unsigned_copy() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn ci_detects_replay_across_bundles_under_different_wpcs() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    let example = root().join("examples/repo");
+    for part in ["policies", "openclaw", "keys"] {
+        copy_dir(&example.join(part), &repo.join(part));
+    }
+    std::fs::copy(example.join("wpc.toml"), repo.join("wpc.toml")).unwrap();
+    // The same run, once bound to each of two WPCs (both allow `read`).
+    let analyst = hash(repo, "data-analyst");
+    let researcher = hash(repo, "read-only-researcher");
+    write_bundle(repo, "proofs/a.json", 7, &analyst, &["read"]);
+    write_bundle(repo, "proofs/b.json", 7, &researcher, &["read"]);
+    let out = run(repo, &["ci"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("bundles  FAILED   1 passed, 1 failed (no release branch"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "REPLAYED_BUNDLE_ID at /payload/bundle_id: `bundle_7` already appears in proofs/a.json"
+        ),
+        "{text}"
+    );
+}
