@@ -145,6 +145,16 @@ fn ci_on_the_example_passes() {
         "{}",
         run.summary
     );
+    // The sample proof bundles, under their WPCs; the copy is no Git
+    // repository, so against the working policies.
+    assert!(
+        run.summary.contains(
+            "| bundles | ✅ passed | 5 | 0 | no release branch `wpc-releases`: bundles checked \
+             against the working policies |"
+        ),
+        "{}",
+        run.summary
+    );
     assert!(!stdout.contains("::error"), "{stdout}");
 }
 
@@ -164,7 +174,15 @@ fn ci_on_a_broken_copy_fails_with_annotations_summary_and_outputs() {
         "{stdout}"
     );
     assert!(run.outputs.contains("result=failed\n"), "{}", run.outputs);
-    assert!(run.outputs.contains("findings=1\n"), "{}", run.outputs);
+    // The edit changed the deployer's hash: its two sample bundles are bound
+    // to the old one, which is no working policy any more (and this copy
+    // has no release branch to find it on).
+    assert!(
+        run.outputs.contains("findings=3\ninvalid-bundles=2\n"),
+        "{}",
+        run.outputs
+    );
+    assert!(stdout.contains("POLICY_UNKNOWN"), "{stdout}");
     assert!(
         run.summary.contains("| check | ❌ failed | 4 | 1 |"),
         "{}",

@@ -407,7 +407,7 @@ fn ci_passes_on_the_example_and_reports_every_stage() {
         "check    passed",
         "test     passed",
         "audit    passed",
-        "bundles  skipped",
+        "bundles  passed",
     ] {
         assert!(text.contains(stage), "{text}");
     }
@@ -466,11 +466,17 @@ fn ci_verifies_the_configured_proof_bundles() {
     let out = run(repo, &["ci"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let text = stdout(&out);
+    // The conformance vectors are bound to no policy: ci, which verifies
+    // every bundle under the WPC it claims, fails them closed.
     assert!(
-        text.contains("bundles  FAILED   1 passed, 1 failed"),
+        text.contains("bundles  FAILED   0 passed, 2 failed"),
         "{text}"
     );
     assert!(text.contains("SIGNATURE_INVALID"), "{text}");
+    assert!(
+        text.contains("POLICY_UNKNOWN at /: no receipt is bound to a policy"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -171,58 +171,166 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, BatchError> {
 /// that are otherwise valid take part, so a forged or broken bundle cannot
 /// make a genuine one look replayed.
 pub fn detect_replay(entries: &mut [Entry]) {
-    let mut first: HashMap<(Code, String), usize> = HashMap::new();
+    let mut seen = FirstSeen::default();
     for index in 0..entries.len() {
         if !entries[index].report.valid {
             continue;
         }
-        let ids = &entries[index].report.identifiers;
-        let mut keys: Vec<(Code, String, String)> = Vec::new();
-        if let Some(id) = &ids.bundle_id {
-            keys.push((
-                Code::ReplayedBundleId,
-                "/payload/bundle_id".into(),
-                id.clone(),
-            ));
-        }
-        if let Some(id) = &ids.run_id {
-            keys.push((
-                Code::ReplayedRunId,
-                "/payload/event_chain/0/run_id".into(),
-                id.clone(),
-            ));
-        }
-        // Within a bundle, duplicate receipt ids were reported already.
-        let mut own = std::collections::HashSet::new();
-        for (pointer, id) in &ids.receipt_ids {
-            if own.insert(id) {
-                keys.push((Code::ReplayedReceiptId, pointer.clone(), id.clone()));
-            }
-        }
-        for (pointer, id) in &ids.nonces {
-            keys.push((Code::ReplayedNonce, pointer.clone(), id.clone()));
-        }
-        let mut found = Vec::new();
-        for (code, pointer, id) in keys {
-            match first.get(&(code, id.clone())) {
-                Some(&earlier) if earlier != index => found.push(Failure::new(
-                    code,
-                    pointer,
-                    format!(
-                        "`{id}` already appears in {}",
-                        entries[earlier].path.display()
-                    ),
-                )),
-                Some(_) => {}
-                None => {
-                    first.insert((code, id), index);
-                }
-            }
-        }
+        let keys = replay_keys(&entries[index].report.identifiers);
+        let found = seen.record(index, keys, |earlier| {
+            entries[earlier].path.display().to_string()
+        });
         for failure in found {
             entries[index].report.add(failure);
         }
     }
+}
+
+/// The policy hash each bundle claims ([`super::policy::claimed_hash`]),
+/// with its pointer, in input order; `None` for a bundle that names none or
+/// is not JSON (its verification says why). Read in parallel, nothing kept.
+pub fn claimed_policies(paths: &[PathBuf]) -> Result<Vec<Option<(String, String)>>, BatchError> {
+    paths
+        .par_iter()
+        .map(|path| {
+            let bytes = read_bounded(path)?;
+            let value: serde_json::Value = match serde_json::from_slice(&bytes) {
+                Ok(value) => value,
+                Err(_) => return Ok(None),
+            };
+            let payload = value.get("payload").unwrap_or(&serde_json::Value::Null);
+            Ok(super::policy::claimed_hash(payload).map(|(at, hash)| (at, hash.to_owned())))
+        })
+        .collect()
+}
+
+/// One replay found by [`replay_only`].
+#[derive(Debug)]
+pub struct Replay {
+    pub path: PathBuf,
+    pub failure: Failure,
+}
+
+/// What [`replay_only`] saw.
+#[derive(Debug, Default)]
+pub struct ReplayReport {
+    pub bundles: usize,
+    /// Bundles that failed the protocol checks and so took no part.
+    pub skipped: Vec<(PathBuf, Vec<Code>)>,
+    pub replays: Vec<Replay>,
+}
+
+/// The final pass after a sharded verification: replay across the whole
+/// set, holding only identifiers. Bundles are read and checked in parallel
+/// chunks (the protocol checks of `options`: signatures included, so an id
+/// only counts when its bundle — and, for receipt ids and nonces, its
+/// gateway receipt — is signed; policy and scope checks are the shards'
+/// job and are not repeated), then their identifiers are folded in input
+/// order, as [`detect_replay`] does for one batch: the same verdicts as one
+/// unsharded run, for every bundle that passes the protocol checks.
+pub fn replay_only(paths: &[PathBuf], options: &Options) -> Result<ReplayReport, BatchError> {
+    // Enough bundles per chunk to keep every core busy, few enough that the
+    // reports of one chunk are all that is held besides the identifiers.
+    const CHUNK: usize = 4096;
+    let mut report = ReplayReport {
+        bundles: paths.len(),
+        ..ReplayReport::default()
+    };
+    let mut seen = FirstSeen::default();
+    for (chunk_index, chunk) in paths.chunks(CHUNK).enumerate() {
+        let verdicts = chunk
+            .par_iter()
+            .map(|path| {
+                let bytes = read_bounded(path)?;
+                let verdict = verify_bundle(&bytes, options);
+                Ok(if verdict.valid {
+                    Ok(verdict.identifiers)
+                } else {
+                    Err(verdict.codes())
+                })
+            })
+            .collect::<Result<Vec<_>, BatchError>>()?;
+        for (offset, verdict) in verdicts.into_iter().enumerate() {
+            let index = chunk_index * CHUNK + offset;
+            match verdict {
+                Err(codes) => report.skipped.push((paths[index].clone(), codes)),
+                Ok(ids) => {
+                    let found = seen.record(index, replay_keys(&ids), |earlier| {
+                        paths[earlier].display().to_string()
+                    });
+                    report
+                        .replays
+                        .extend(found.into_iter().map(|failure| Replay {
+                            path: paths[index].clone(),
+                            failure,
+                        }));
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The first bundle (by input index) each identifier appeared in.
+#[derive(Default)]
+struct FirstSeen(HashMap<(Code, String), usize>);
+
+impl FirstSeen {
+    /// Bundle `index`'s keys: a failure for each one an earlier bundle
+    /// (`name`d) has, and the others recorded.
+    fn record(
+        &mut self,
+        index: usize,
+        keys: Vec<(Code, String, String)>,
+        name: impl Fn(usize) -> String,
+    ) -> Vec<Failure> {
+        let mut found = Vec::new();
+        for (code, pointer, id) in keys {
+            match self.0.get(&(code, id.clone())) {
+                Some(&earlier) if earlier != index => found.push(Failure::new(
+                    code,
+                    pointer,
+                    format!("`{id}` already appears in {}", name(earlier)),
+                )),
+                Some(_) => {}
+                None => {
+                    self.0.insert((code, id), index);
+                }
+            }
+        }
+        found
+    }
+}
+
+/// The keys one bundle's identifiers take part in replay detection with;
+/// a receipt id repeated within the bundle counts once.
+fn replay_keys(ids: &super::Identifiers) -> Vec<(Code, String, String)> {
+    let mut keys = Vec::new();
+    if let Some(id) = &ids.bundle_id {
+        keys.push((
+            Code::ReplayedBundleId,
+            "/payload/bundle_id".to_owned(),
+            id.clone(),
+        ));
+    }
+    if let Some(id) = &ids.run_id {
+        keys.push((
+            Code::ReplayedRunId,
+            "/payload/event_chain/0/run_id".to_owned(),
+            id.clone(),
+        ));
+    }
+    // Within a bundle, duplicate receipt ids were reported already.
+    let mut own = std::collections::HashSet::new();
+    for (pointer, id) in &ids.receipt_ids {
+        if own.insert(id) {
+            keys.push((Code::ReplayedReceiptId, pointer.clone(), id.clone()));
+        }
+    }
+    for (pointer, id) in &ids.nonces {
+        keys.push((Code::ReplayedNonce, pointer.clone(), id.clone()));
+    }
+    keys
 }
 
 #[cfg(test)]
@@ -241,5 +349,69 @@ mod shard_tests {
         assert_eq!(seen, all);
         assert!((1..=4).all(|i| !shard(paths.clone(), i, 4).is_empty()));
         assert_eq!(shard(paths.clone(), 1, 1).len(), 200);
+    }
+}
+
+#[cfg(test)]
+mod replay_only_tests {
+    use super::*;
+    use crate::bundle::kit::{self, Shape};
+
+    /// `--replay-only` over a set agrees with one unsharded verification
+    /// on every replay, and a forged copy sorted first frames nobody.
+    #[test]
+    fn replay_only_agrees_with_an_unsharded_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let mut paths = Vec::new();
+        for seq in 1..=4 {
+            let shape = Shape {
+                seq,
+                ..Shape::default()
+            };
+            paths.push(write(
+                &format!("{seq}.json"),
+                &kit::bundle_bytes(&shape).unwrap(),
+            ));
+        }
+        let genuine = std::fs::read(&paths[2]).unwrap();
+        let forged = String::from_utf8(genuine.clone())
+            .unwrap()
+            .replace("\"latency_ms\": 5", "\"latency_ms\": 6");
+        paths.insert(0, write("0-forged.json", forged.as_bytes()));
+        paths.push(write("5-copy.json", &genuine));
+
+        let options = Options::any_gateway();
+        let report = replay_only(&paths, &options).unwrap();
+        let full = verify_all(&paths, &options).unwrap();
+        let replays_of_full: Vec<(PathBuf, Failure)> = full
+            .iter()
+            .flat_map(|e| {
+                e.report
+                    .failures
+                    .iter()
+                    .filter(|f| f.code.as_str().starts_with("REPLAYED_"))
+                    .map(|f| (e.path.clone(), f.clone()))
+            })
+            .collect();
+        let replays: Vec<(PathBuf, Failure)> = report
+            .replays
+            .into_iter()
+            .map(|r| (r.path, r.failure))
+            .collect();
+        assert_eq!(replays, replays_of_full);
+        assert!(!replays.is_empty());
+        assert!(
+            replays
+                .iter()
+                .all(|(path, _)| path.ends_with("5-copy.json"))
+        );
+        assert_eq!(report.skipped.len(), 1);
+        assert!(report.skipped[0].0.ends_with("0-forged.json"));
+        assert_eq!(report.bundles, 6);
     }
 }

@@ -2,7 +2,8 @@
 //! be a run the WPC allowed. Tool decisions come from [`crate::decide::Engine`]
 //! — the one decision function — never from a copy of it.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde_json::Value;
@@ -13,10 +14,12 @@ use crate::config::Config;
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{Trust, verify_envelope};
 use crate::decide::{Call, Engine, Verdict};
+use crate::git::Repo;
 use crate::policy::Policy;
 use crate::policy::files;
 use crate::policy::model::{Requirement, Wpc};
 use crate::policy::schema::{self, Schema};
+use crate::release;
 
 /// Event types that record a model call, which a gateway receipt must cover
 /// when the WPC requires receipts.
@@ -69,48 +72,194 @@ impl PolicyCheck {
 }
 
 /// Resolves `--policy`: a TOML policy file, a signed WPC envelope (`.json`,
-/// verified against `release_trust`), or a policy hash looked up among the
-/// repository's policies.
-pub fn resolve(spec: &str, release_trust: &Trust, config: &Config) -> Result<PolicyCheck, String> {
+/// verified against `release_trust`), or a policy hash looked up by
+/// [`PolicySource`] (the release branch when there is one). With the
+/// check, the source's warning when a hash was looked up among the working
+/// policies.
+pub fn resolve(
+    spec: &str,
+    release_trust: &Trust,
+    config: &Config,
+) -> Result<(PolicyCheck, Option<String>), String> {
     let path = Path::new(spec);
     if path.is_file() {
-        if path.extension().is_some_and(|e| e == "json") {
+        let check = if path.extension().is_some_and(|e| e == "json") {
             let bytes = std::fs::read(path).map_err(|e| format!("cannot read {spec}: {e}"))?;
-            let verified = verify_envelope::<WorkPolicyContract>(&bytes, release_trust)
-                .map_err(|f| format!("{spec}: {f}"))?;
-            if let Some(first) = schema::errors(Schema::Policy, verified.payload()).first() {
-                return Err(format!("{spec}: the payload is not a valid WPC: {first}"));
-            }
-            let hash = verified.payload_hash_b64u().to_owned();
-            let wpc: Wpc = serde_json::from_value(verified.into_payload())
-                .map_err(|e| format!("{spec}: {e}"))?;
-            return PolicyCheck::new(wpc, hash);
-        }
-        return load_toml(path);
+            from_envelope(&bytes, release_trust, spec)?
+        } else {
+            load_toml(path)?
+        };
+        return Ok((check, None));
     }
-    let is_hash = spec.len() == 43
-        && spec
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !is_hash {
+    if !is_hash(spec) {
         return Err(format!(
             "--policy {spec}: no such file, and not a 43-character policy hash"
         ));
     }
-    let dir = config.policies_dir();
-    let (paths, _) = files::collect_dir(&dir, &config.root)
-        .map_err(|e| format!("cannot list the policies in {}: {e}", dir.display()))?;
-    for path in paths {
-        if let Ok(policy) = Policy::load(&path)
-            && policy.hash == spec
-        {
-            return PolicyCheck::new(policy.wpc, policy.hash);
+    let source = PolicySource::for_config(config)?;
+    match source.lookup(spec)? {
+        Lookup::Found(check) => Ok((*check, source.warning())),
+        Lookup::Unknown(why) => Err(format!("--policy: {why}")),
+    }
+}
+
+/// SHA-256 in base64url without padding.
+fn is_hash(text: &str) -> bool {
+    text.len() == 43
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A signed WPC envelope, verified against `trust`, as a check.
+fn from_envelope(bytes: &[u8], trust: &Trust, what: &str) -> Result<PolicyCheck, String> {
+    let verified =
+        verify_envelope::<WorkPolicyContract>(bytes, trust).map_err(|f| format!("{what}: {f}"))?;
+    if let Some(first) = schema::errors(Schema::Policy, verified.payload()).first() {
+        return Err(format!("{what}: the payload is not a valid WPC: {first}"));
+    }
+    let hash = verified.payload_hash_b64u().to_owned();
+    let wpc: Wpc =
+        serde_json::from_value(verified.into_payload()).map_err(|e| format!("{what}: {e}"))?;
+    PolicyCheck::new(wpc, hash)
+}
+
+/// Where the WPC a policy hash names is looked up: the released WPCs of
+/// the repository's release branch (`[release] branch`) when the branch
+/// exists, with its revocations; else the working policies (`[policies]
+/// dir`), which nothing revokes. Read once, so looking up many hashes (one
+/// per bundle, some of them made up) costs one map lookup each.
+pub enum PolicySource {
+    Released {
+        repo: Repo,
+        /// The folder of `wpc.toml` in the repository.
+        root: String,
+        /// The branch's index and revocations at its tip.
+        state: release::Branch,
+    },
+    Working {
+        dir: PathBuf,
+        /// Every policy of `dir` that loads, by hash.
+        policies: HashMap<String, Wpc>,
+        /// The release branch that was looked for.
+        branch: String,
+    },
+}
+
+/// What a lookup found.
+#[derive(Debug)]
+pub enum Lookup {
+    /// The WPC, `revoked` set when the release branch revokes it.
+    Found(Box<PolicyCheck>),
+    /// Neither released nor a working policy: why.
+    Unknown(String),
+}
+
+impl PolicySource {
+    /// An error is a release branch or policies folder that cannot be read.
+    pub fn for_config(config: &Config) -> Result<PolicySource, String> {
+        if let Some((repo, root, branch)) = release::locate(config).map_err(|e| e.to_string())? {
+            let state = release::Branch::read(&repo, &branch).map_err(|e| e.to_string())?;
+            return Ok(PolicySource::Released { repo, root, state });
+        }
+        let dir = config.policies_dir();
+        let (paths, _) = files::collect_dir(&dir, &config.root)
+            .map_err(|e| format!("cannot list the policies in {}: {e}", dir.display()))?;
+        // A policy that does not load is `wpc check`'s finding; it has no
+        // hash to be found by.
+        let policies = paths
+            .iter()
+            .filter_map(|path| Policy::load(path).ok())
+            .map(|policy| (policy.hash, policy.wpc))
+            .collect();
+        Ok(PolicySource::Working {
+            dir,
+            policies,
+            branch: release::branch_name(config).to_owned(),
+        })
+    }
+
+    /// The warning to show when bundles are not checked against releases.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            PolicySource::Released { .. } => None,
+            PolicySource::Working { branch, .. } => Some(format!(
+                "no release branch `{branch}`: bundles checked against the working policies"
+            )),
         }
     }
-    Err(format!(
-        "--policy {spec}: no policy in {} has this hash (release branches are not searched)",
-        dir.display()
-    ))
+
+    /// The WPC whose hash is `hash`. An error is a released envelope that
+    /// cannot be read or does not verify: the release branch is broken.
+    pub fn lookup(&self, hash: &str) -> Result<Lookup, String> {
+        if !is_hash(hash) {
+            return Ok(Lookup::Unknown(format!(
+                "`{}` is not a policy hash",
+                hash.chars().take(60).collect::<String>()
+            )));
+        }
+        match self {
+            PolicySource::Released { repo, root, state } => {
+                let branch = &state.name;
+                if state.entries_of(hash).next().is_none() {
+                    return Ok(Lookup::Unknown(format!(
+                        "policy `{hash}` was never released on `{branch}`"
+                    )));
+                }
+                let released = release::resolve(repo, branch, root, hash)
+                    .map_err(|e| format!("release branch `{branch}`: {e}"))?;
+                let what = format!("{} on `{branch}`", release::envelope_path(hash));
+                let mut check =
+                    from_envelope(&released.envelope, &Trust::any_signer_unchecked(), &what)?;
+                check.revoked = released.revocation.is_some();
+                Ok(Lookup::Found(Box::new(check)))
+            }
+            PolicySource::Working { dir, policies, .. } => match policies.get(hash) {
+                Some(wpc) => PolicyCheck::new(wpc.clone(), hash.to_owned())
+                    .map(|c| Lookup::Found(Box::new(c))),
+                None => Ok(Lookup::Unknown(format!(
+                    "no policy in {} has the hash `{hash}`",
+                    dir.display()
+                ))),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for PolicySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PolicySource::Released { state, .. } => write!(f, "Released({})", state.name),
+            PolicySource::Working { dir, .. } => write!(f, "Working({})", dir.display()),
+        }
+    }
+}
+
+/// The policy hash a bundle payload claims, and where: the first gateway
+/// receipt's `binding.policy_hash`, else the first tool receipt's.
+pub fn claimed_hash(payload: &Value) -> Option<(String, &str)> {
+    for (i, receipt) in items(payload, "receipts").iter().enumerate() {
+        if let Some(hash) = gateway_binding(receipt)
+            .and_then(|b| b.get("policy_hash"))
+            .and_then(Value::as_str)
+        {
+            return Some((
+                format!("/payload/receipts/{i}/payload/binding/policy_hash"),
+                hash,
+            ));
+        }
+    }
+    for (i, receipt) in items(payload, "tool_receipts").iter().enumerate() {
+        let (tool, at) = tool_payload(receipt, i);
+        if let Some(hash) = tool
+            .get("binding")
+            .and_then(|b| b.get("policy_hash"))
+            .and_then(Value::as_str)
+        {
+            return Some((format!("{at}/binding/policy_hash"), hash));
+        }
+    }
+    None
 }
 
 fn load_toml(path: &Path) -> Result<PolicyCheck, String> {
@@ -340,6 +489,53 @@ pub fn check_scope(payload: &Value, expected: Option<&str>, failures: &mut Vec<F
             )),
             (Some(hash), None) => expected = Some(hash.to_owned()),
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::bundle::kit::{self, Shape};
+
+    const A: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+    fn payload(shape: &Shape) -> Value {
+        kit::bundle_value(shape).unwrap()["payload"].clone()
+    }
+
+    #[test]
+    fn the_claimed_hash_is_the_first_gateway_binding_else_a_tool_binding() {
+        let bound = Shape {
+            policy_hash: Some(A.to_owned()),
+            ..Shape::default()
+        };
+        assert_eq!(
+            claimed_hash(&payload(&bound)),
+            Some((
+                "/payload/receipts/0/payload/binding/policy_hash".to_owned(),
+                A
+            ))
+        );
+        let tools_only = Shape {
+            receipts: 0,
+            ..bound
+        };
+        assert_eq!(
+            claimed_hash(&payload(&tools_only)),
+            Some(("/payload/tool_receipts/0/binding/policy_hash".to_owned(), A))
+        );
+        assert_eq!(claimed_hash(&payload(&Shape::default())), None);
+        // Hostile shapes name nothing rather than fail.
+        for hostile in [
+            json!(null),
+            json!({"receipts": 7}),
+            json!({"receipts": [{"payload": {"binding": {"policy_hash": 1}}}]}),
+            json!({"tool_receipts": [{"envelope_type": "x"}]}),
+        ] {
+            assert_eq!(claimed_hash(&hostile), None, "{hostile}");
         }
     }
 }

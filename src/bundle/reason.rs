@@ -36,6 +36,7 @@ pub enum Code {
     DisclosureRootMismatch,
     PolicyHashMismatch,
     PolicyRevoked,
+    PolicyUnknown,
     ReceiptMissing,
     ProviderNotAllowed,
     ModelNotAllowed,
@@ -50,7 +51,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 30] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -70,6 +71,7 @@ impl Code {
         Code::DisclosureRootMismatch,
         Code::PolicyHashMismatch,
         Code::PolicyRevoked,
+        Code::PolicyUnknown,
         Code::ReceiptMissing,
         Code::ProviderNotAllowed,
         Code::ModelNotAllowed,
@@ -104,6 +106,7 @@ impl Code {
             Code::DisclosureRootMismatch => "DISCLOSURE_ROOT_MISMATCH",
             Code::PolicyHashMismatch => "POLICY_HASH_MISMATCH",
             Code::PolicyRevoked => "POLICY_REVOKED",
+            Code::PolicyUnknown => "POLICY_UNKNOWN",
             Code::ReceiptMissing => "RECEIPT_MISSING",
             Code::ProviderNotAllowed => "PROVIDER_NOT_ALLOWED",
             Code::ModelNotAllowed => "MODEL_NOT_ALLOWED",
@@ -151,6 +154,9 @@ impl Code {
             }
             Code::PolicyHashMismatch => "a receipt is bound to another policy hash",
             Code::PolicyRevoked => "the policy hash is revoked",
+            Code::PolicyUnknown => {
+                "the bundle names no policy hash, or one neither released nor a working policy"
+            }
             Code::ReceiptMissing => "a model call event has no gateway receipt bound to it",
             Code::ProviderNotAllowed => "a receipt's provider is not allowed by the policy",
             Code::ModelNotAllowed => "a receipt's model is not allowed by the policy",

@@ -38,7 +38,9 @@ struct VerifyArgs {
     #[arg(long = "gateway-signer", value_name = "DID")]
     gateway_signers: Vec<String>,
     /// Verify under this WPC: a policy file, a signed WPC envelope (.json),
-    /// or a policy hash found among the repository's policies.
+    /// or a policy hash: released on the release branch (revoked there:
+    /// POLICY_REVOKED), else among the working policies when the repository
+    /// has no release branch.
     #[arg(long, value_name = "FILE|ENVELOPE|HASH")]
     policy: Option<String>,
     /// Every receipt's binding.token_scope_hash_b64u must equal this.
@@ -63,6 +65,16 @@ struct VerifyArgs {
     /// matrix. Replay is then detected within the shard only.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<(u64, u64)>,
+    /// The final pass after a sharded matrix: only replay across the whole
+    /// set (bundle, run and receipt ids, nonces), holding identifiers only.
+    /// Signatures are checked, so an id counts only in a signed bundle;
+    /// policy checks are the shards' job. Exit 1 on any replay or any
+    /// bundle that fails the protocol checks.
+    #[arg(
+        long,
+        conflicts_with_all = ["shard", "policy", "cst", "scope_hash", "revoked", "format"]
+    )]
+    replay_only: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -113,9 +125,12 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
                 }
                 _ => Trust::any_signer_unchecked(),
             };
-            let mut check =
+            let (mut check, warning) =
                 policy::resolve(spec, &release_trust, &config).map_err(anyhow::Error::msg)?;
-            check.revoked = args.revoked.contains(&check.hash);
+            if let Some(warning) = warning {
+                super::eprint(&format!("note: {warning}\n"));
+            }
+            check.revoked |= args.revoked.contains(&check.hash);
             Some(check)
         }
         None => None,
@@ -155,6 +170,16 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     if let Some((index, count)) = args.shard {
         paths = batch::shard(paths, index, count);
     }
+    if args.replay_only {
+        let options = Options {
+            gateway_trust,
+            gateway_signers_checked,
+            now,
+            policy: None,
+            scope_hash: None,
+        };
+        return replay_only(&paths, &options, gateway_signers_checked);
+    }
     let context = Context {
         gateway_signers_checked,
         policy_hash: policy.as_ref().map(|p| p.hash.clone()),
@@ -169,6 +194,50 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let entries = batch::verify_all(&paths, &options)?;
     print(&render::render(args.format, &entries, &context))?;
     Ok(if entries.iter().all(|e| e.report.valid) {
+        Outcome::Clean
+    } else {
+        Outcome::Failed
+    })
+}
+
+/// `--replay-only`: one line per replay, per bundle that took no part, a
+/// summary.
+fn replay_only(
+    paths: &[PathBuf],
+    options: &Options,
+    gateway_signers_checked: bool,
+) -> anyhow::Result<Outcome> {
+    let report = batch::replay_only(paths, options)?;
+    let mut out = String::new();
+    for replay in &report.replays {
+        out.push_str(&format!(
+            "REPLAY  {} {}\n",
+            replay.path.display(),
+            replay.failure
+        ));
+    }
+    for (path, codes) in &report.skipped {
+        let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+        out.push_str(&format!(
+            "INVALID {} {} (not checked for replay)\n",
+            path.display(),
+            codes.join(" ")
+        ));
+    }
+    out.push_str(&format!(
+        "{} bundles: {} replays, {} invalid\n",
+        report.bundles,
+        report.replays.len(),
+        report.skipped.len()
+    ));
+    if !gateway_signers_checked {
+        out.push_str(
+            "note: no trusted gateway signers given (--trusted, --gateway-signer or wpc.toml \
+             [bundles] gateway_signers): any valid gateway receipt signer was accepted\n",
+        );
+    }
+    print(&out)?;
+    Ok(if report.replays.is_empty() && report.skipped.is_empty() {
         Outcome::Clean
     } else {
         Outcome::Failed

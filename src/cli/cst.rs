@@ -90,8 +90,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let (config, _) = Config::discover(&cwd)?;
     let issuers = args.issuer.issuers()?;
-    let policy = policy::resolve(&args.policy, &Trust::any_signer_unchecked(), &config)
+    let (policy, _) = policy::resolve(&args.policy, &Trust::any_signer_unchecked(), &config)
         .map_err(anyhow::Error::msg)?;
+    if policy.revoked {
+        // A hash resolved through the release branch may be revoked there:
+        // no token pinned to it is valid.
+        super::eprint(&format!(
+            "error: policy {} is revoked on the release branch
+",
+            policy.hash
+        ));
+        return Ok(Outcome::Failed);
+    }
     let token = read_token(&args.token)?;
     let now = now_seconds(args.now.as_deref())?;
     let report = cst::check(

@@ -8,6 +8,7 @@ use super::{
     Branch, INDEX_PATH, Index, MAX_ENVELOPE_BYTES, MAX_INDEX_BYTES, REVOCATIONS_PATH, Revocation,
     envelope_path, verify::trust_at,
 };
+use crate::config::Config;
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{Trust, verify_envelope};
 use crate::git::{Oid, Repo};
@@ -29,6 +30,35 @@ pub enum FetchError {
 /// The verified envelope of `hash` on `branch`, trusted per the source
 /// repository's signers at the commit it was released from.
 pub fn fetch(repo: &Repo, branch: &str, root: &str, hash: &str) -> Result<Vec<u8>, FetchError> {
+    let released = resolve(repo, branch, root, hash)?;
+    match released.revocation {
+        Some(r) => Err(FetchError::Revoked {
+            hash: hash.to_owned(),
+            reason: r.reason,
+        }),
+        None => Ok(released.envelope),
+    }
+}
+
+/// A released WPC and whether it has been revoked since.
+#[derive(Clone, Debug)]
+pub struct ReleasedWpc {
+    /// The envelope at `wpc/<hash>.json`, verified.
+    pub envelope: Vec<u8>,
+    pub revocation: Option<Revocation>,
+}
+
+/// The one lookup of a policy hash on a release branch, for `wpc fetch` and
+/// for verifying bundles under the WPC they claim: released, its envelope
+/// verified against the signers trusted at its source commit, and its
+/// revocation if any (a revoked WPC is still returned, so a bundle under it
+/// can be checked and reported `POLICY_REVOKED`).
+pub fn resolve(
+    repo: &Repo,
+    branch: &str,
+    root: &str,
+    hash: &str,
+) -> Result<ReleasedWpc, FetchError> {
     check_hash(hash)?;
     let state = Branch::read(repo, branch)?;
     let tip = state
@@ -38,7 +68,7 @@ pub fn fetch(repo: &Repo, branch: &str, root: &str, hash: &str) -> Result<Vec<u8
         .entries_of(hash)
         .next()
         .ok_or_else(|| FetchError::NotReleased(hash.to_owned()))?;
-    refuse_revoked(&state.revocations, hash)?;
+    let revocation = state.revocations.iter().find(|r| r.hash == hash).cloned();
     let source = Oid::from_str(&entry.commit)
         .map_err(|_| FetchError::Invalid(format!("bad source commit `{}`", entry.commit)))?;
     let trust = trust_at(repo, root, source).map_err(FetchError::Invalid)?;
@@ -47,7 +77,46 @@ pub fn fetch(repo: &Repo, branch: &str, root: &str, hash: &str) -> Result<Vec<u8
         .read_file(tip, &path, MAX_ENVELOPE_BYTES)
         .map_err(|e| FetchError::Invalid(e.to_string()))?
         .ok_or_else(|| FetchError::Invalid(format!("{path} is missing on `{branch}`")))?;
-    verified(bytes, hash, &trust)
+    Ok(ReleasedWpc {
+        envelope: verified(bytes, hash, &trust)?,
+        revocation,
+    })
+}
+
+/// The release branch of `config`'s repository: the repository holding
+/// `config.root`, the folder of `wpc.toml` relative to its work tree, and
+/// `[release] branch`. `None` when there is no repository, or the branch
+/// does not exist in it.
+pub fn locate(config: &Config) -> Result<Option<(Repo, String, String)>, super::ReleaseError> {
+    // A `wpc.toml` in the current folder has the empty path as its root.
+    let start = match config.root.as_os_str().is_empty() {
+        true => Path::new("."),
+        false => config.root.as_path(),
+    };
+    let Ok(repo) = Repo::discover(start) else {
+        return Ok(None);
+    };
+    let branch = super::branch_name(config).to_owned();
+    if repo.branch_tip(&branch)?.is_none() {
+        return Ok(None);
+    }
+    let root = match (
+        repo.workdir().and_then(|w| std::fs::canonicalize(w).ok()),
+        std::fs::canonicalize(start).ok(),
+    ) {
+        (Some(workdir), Some(start)) => start
+            .strip_prefix(&workdir)
+            .map(|relative| {
+                relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    Ok(Some((repo, root, branch)))
 }
 
 /// The same from a checkout or export of the branch in `dir`, trusting the

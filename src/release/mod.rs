@@ -27,7 +27,7 @@ use crate::git::{GitError, Oid, Repo};
 use crate::lint;
 use crate::report::{Finding, Severity};
 
-pub use fetch::{FetchError, fetch, fetch_from_dir};
+pub use fetch::{FetchError, ReleasedWpc, fetch, fetch_from_dir, locate, resolve};
 pub use revoke::{RevokeError, revocation_message, revoke};
 pub use verify::{Violation, verify_branch};
 
