@@ -134,6 +134,7 @@ fn bundle(job: &Job) -> Vec<u8> {
         scope_hash: Some(sha256_b64u(
             format!("example scope: {}", job.file).as_bytes(),
         )),
+        tool_v2: None,
     };
     let mut bytes = kit::bundle_bytes(&shape).unwrap();
     bytes.push(b'\n');
