@@ -219,10 +219,13 @@ fn command_examples() {
                 child.env(keep, value);
             }
         }
-        let status = child.status().unwrap();
+        // trycmd reports every block; show that only when something differs.
+        let out = child.output().unwrap();
         assert!(
-            status.success(),
-            "the documented examples differ (see above)"
+            out.status.success(),
+            "the documented examples differ (regenerate: TRYCMD=overwrite cargo test --test docs):\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
         );
         return;
     }
@@ -429,5 +432,67 @@ fn wpc_format_documents_every_schema_key() {
         problems.is_empty(),
         "docs/wpc-format.md vs the schema:\n{}",
         problems.join("\n")
+    );
+}
+
+/// The README's quickstart, run as written (by `sh`, in an empty folder):
+/// from `wpc init` to a released, verified policy and a decision.
+#[cfg(unix)]
+#[test]
+fn readme_quickstart_works() {
+    let readme = read(&root().join("README.md"));
+    let section = readme
+        .split("\n## Quickstart")
+        .nth(1)
+        .expect("a `## Quickstart` section");
+    let script = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .expect("a ```sh block");
+    let dir = tempfile::tempdir().unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_wpc")).parent().unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir.to_owned())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let out = Command::new("sh")
+        .args(["-e", "-c", script])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", dir.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Dana Demo")
+        .env("GIT_AUTHOR_EMAIL", "dana@example.com")
+        .env("GIT_COMMITTER_NAME", "Dana Demo")
+        .env("GIT_COMMITTER_EMAIL", "dana@example.com")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The last command is the decision, a deny (exit 1); every other one
+    // must have succeeded for `sh -e` to get there.
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    for expected in [
+        "6 passed, 0 failed",
+        "1 released, 0 refused",
+        "wpc-releases: valid",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "no `{expected}` in:\n{stdout}\n{stderr}"
+        );
+    }
+    assert!(stdout.contains("VALID   envelope.json"), "{stdout}");
+    assert!(
+        stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("deny: "),
+        "{stdout}"
     );
 }
