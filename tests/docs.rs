@@ -180,19 +180,62 @@ fn relative_links_resolve() {
     let mut checked = 0;
     for file in markdown_files() {
         for target in link_targets(&read(&file)) {
-            let is_external = target.contains("://") || target.starts_with("mailto:");
-            let path = target.split('#').next().unwrap_or_default();
-            if is_external || path.is_empty() {
+            if target.contains("://") || target.starts_with("mailto:") {
                 continue;
             }
             checked += 1;
-            if !file.parent().unwrap().join(path).exists() {
+            let (path, fragment) = target.split_once('#').unwrap_or((&target, ""));
+            let linked = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap().join(path)
+            };
+            if !linked.exists() {
                 broken.push(format!("{}: {target}", file.display()));
+            } else if !fragment.is_empty()
+                && linked.extension().is_some_and(|e| e == "md")
+                && !heading_anchors(&read(&linked)).contains(fragment)
+            {
+                broken.push(format!("{}: {target} (no such heading)", file.display()));
             }
         }
     }
     assert!(checked > 50, "the link scan found too few links");
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+/// The anchors GitHub gives a page's headings: lower case, punctuation
+/// dropped, spaces to `-`, repeats numbered `-1`, `-2`...
+fn heading_anchors(markdown: &str) -> BTreeSet<String> {
+    let mut anchors = BTreeSet::new();
+    let mut in_fence = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") || line.trim_start().starts_with("~~~") {
+            in_fence = !in_fence;
+            continue;
+        }
+        let Some(title) = line.strip_prefix('#').filter(|_| !in_fence) else {
+            continue;
+        };
+        let slug: String = title
+            .trim_start_matches('#')
+            .trim()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                _ => None,
+            })
+            .flat_map(char::to_lowercase)
+            .collect();
+        let mut anchor = slug.clone();
+        let mut n = 0;
+        while !anchors.insert(anchor.clone()) {
+            n += 1;
+            anchor = format!("{slug}-{n}");
+        }
+    }
+    anchors
 }
 
 /// Set in the child process that runs the examples.
