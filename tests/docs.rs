@@ -539,3 +539,36 @@ fn readme_quickstart_works() {
         "{stdout}"
     );
 }
+
+/// The complete policies shown in the documentation (```toml blocks with a
+/// `wpc_version` and a `policy_name`) match the schema; the rule pages are left out, since they
+/// show broken policies on purpose.
+#[test]
+fn documented_policies_match_the_schema() {
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for file in markdown_files() {
+        if file.starts_with(root().join("docs/rules")) {
+            continue;
+        }
+        for block in read(&file).split("```toml\n").skip(1) {
+            let block = block.split("\n```").next().unwrap();
+            if !(block.contains("wpc_version") && block.contains("policy_name")) {
+                continue;
+            }
+            checked += 1;
+            let value: Value = match toml::from_str(block) {
+                Ok(value) => value,
+                Err(err) => {
+                    problems.push(format!("{}: {err}", file.display()));
+                    continue;
+                }
+            };
+            for error in wpc::policy::schema::errors(wpc::policy::schema::Schema::Policy, &value) {
+                problems.push(format!("{}: {error}", file.display()));
+            }
+        }
+    }
+    assert!(checked >= 2, "found too few policies in the docs");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
