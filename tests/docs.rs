@@ -1,6 +1,14 @@
-//! The documentation is complete and true: every command has a page whose
-//! examples run (trycmd), every rule code has a page, every relative link
-//! resolves, and `docs/wpc-format.md` documents exactly the schema's keys.
+//! The documentation is complete and true:
+//! - every command of the clap tree has a page `docs/commands/<words>.md`,
+//!   linked from the index, and its ```console examples print what they show
+//!   (run by trycmd against the built `wpc`);
+//! - every rule code (lint and OpenClaw audit) has `docs/rules/CODE.md`;
+//! - every relative link in README.md, CONTRIBUTING.md and docs/ resolves,
+//!   down to the heading;
+//! - `docs/wpc-format.md` documents exactly the schema's keys, types,
+//!   required keys, enum values, patterns and bounds, and the complete
+//!   policies shown in the docs match the schema;
+//! - the README's quickstart works as written.
 //!
 //! Regenerate the example outputs after a change:
 //! `TRYCMD=overwrite cargo test --test docs`.
