@@ -1,7 +1,8 @@
 //! The documentation is complete and true:
 //! - every command of the clap tree has a page `docs/commands/<words>.md`,
-//!   linked from the index, and its ```console examples print what they show
-//!   (run by trycmd against the built `wpc`);
+//!   linked from the index, with a synopsis, its `--help`, exit codes and
+//!   examples, and its ```console examples print what they show (run by
+//!   trycmd against the built `wpc`);
 //! - every rule code (lint and OpenClaw audit) has `docs/rules/CODE.md`;
 //! - every relative link in README.md, CONTRIBUTING.md and docs/ resolves,
 //!   down to the heading;
@@ -97,14 +98,30 @@ fn every_command_has_a_page() {
 }
 
 #[test]
-fn every_command_page_starts_with_its_command() {
+fn every_command_page_has_the_sections() {
     for path in command_paths() {
-        let text = read(&page_of(&path));
-        let title = format!("# wpc {}", path.join(" "));
+        let page = page_of(&path);
+        let text = read(&page);
+        let words = path.join(" ");
+        let title = format!("# wpc {words}\n");
         assert!(
             text.starts_with(&title),
             "{} must start with `{title}`",
-            page_of(&path).display()
+            page.display()
+        );
+        for section in ["## Synopsis", "## Options", "## Exit codes", "## Examples"] {
+            assert!(
+                text.contains(&format!("\n{section}\n")),
+                "{} has no `{section}` section",
+                page.display()
+            );
+        }
+        // The options are the real ones: the page runs `--help`.
+        let help = format!("```console\n$ wpc {words} --help\n");
+        assert!(
+            text.contains(&help),
+            "{} does not show `wpc {words} --help`",
+            page.display()
         );
     }
 }
