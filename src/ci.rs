@@ -2,13 +2,12 @@
 //! one report: `check`, `test`, the OpenClaw audit of every `[[openclaw]]`
 //! mapping, and proof bundle verification of `[bundles] paths`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::bundle;
-use crate::bundle::policy::{Lookup, PolicySource};
-use crate::bundle::{Code, Failure};
+use crate::bundle::policy::PolicySource;
 use crate::config::Config;
 use crate::crypto::did::DidKey;
 use crate::crypto::trusted::TrustedSigners;
@@ -241,7 +240,13 @@ fn bundle_stage(config: &Config) -> Result<Stage, CiError> {
         Trust::any_signer_unchecked()
     };
     let source = PolicySource::for_config(config).map_err(CiError::Bundles)?;
-    let entries = verify_under_claimed(&paths, &source, &gateway_trust, gateway_signers_checked)?;
+    let options = bundle::Options {
+        gateway_trust,
+        gateway_signers_checked,
+        ..bundle::Options::any_gateway()
+    };
+    let entries = bundle::batch::verify_under_claimed(&paths, &source, &options, &[])
+        .map_err(|e| CiError::Bundles(e.to_string()))?;
     let findings: Vec<Finding> = entries
         .iter()
         .filter(|e| !e.report.valid)
@@ -273,62 +278,6 @@ fn bundle_stage(config: &Config) -> Result<Stage, CiError> {
         stage.note = Some(notes.join("; "));
     }
     Ok(stage)
-}
-
-/// Each bundle verified under the WPC it claims (its receipts'
-/// `binding.policy_hash`, looked up in `source`), then replay across the
-/// set. A bundle that claims no WPC, or one `source` does not know, is
-/// verified against the protocol and fails `POLICY_UNKNOWN`.
-fn verify_under_claimed(
-    paths: &[PathBuf],
-    source: &PolicySource,
-    gateway_trust: &Trust,
-    gateway_signers_checked: bool,
-) -> Result<Vec<bundle::batch::Entry>, CiError> {
-    let batch_error = |e: bundle::batch::BatchError| CiError::Bundles(e.to_string());
-    let claims = bundle::batch::claimed_policies(paths).map_err(batch_error)?;
-    let options = |policy| bundle::Options {
-        gateway_trust: gateway_trust.clone(),
-        gateway_signers_checked,
-        policy,
-        ..bundle::Options::any_gateway()
-    };
-    // One verification per claimed WPC, each looked up once; bundles keep
-    // their input order for replay detection.
-    let mut groups: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
-    for (index, claim) in claims.iter().enumerate() {
-        groups
-            .entry(claim.as_ref().map(|(_, hash)| hash.as_str()))
-            .or_default()
-            .push(index);
-    }
-    let mut verified: Vec<Option<bundle::batch::Entry>> = paths.iter().map(|_| None).collect();
-    for (hash, indexes) in groups {
-        let (policy, unknown) = match hash {
-            None => (
-                None,
-                Some("no receipt is bound to a policy (binding.policy_hash)".to_owned()),
-            ),
-            Some(hash) => match source.lookup(hash).map_err(CiError::Bundles)? {
-                Lookup::Found(check) => (Some(*check), None),
-                Lookup::Unknown(why) => (None, Some(why)),
-            },
-        };
-        let group: Vec<PathBuf> = indexes.iter().map(|&i| paths[i].clone()).collect();
-        let entries = bundle::batch::verify_all(&group, &options(policy)).map_err(batch_error)?;
-        for (index, mut entry) in indexes.into_iter().zip(entries) {
-            if let Some(why) = &unknown {
-                let pointer = claims[index].as_ref().map_or("", |(at, _)| at.as_str());
-                entry
-                    .report
-                    .add(Failure::new(Code::PolicyUnknown, pointer, why.clone()));
-            }
-            verified[index] = Some(entry);
-        }
-    }
-    let mut entries: Vec<bundle::batch::Entry> = verified.into_iter().flatten().collect();
-    bundle::batch::detect_replay(&mut entries);
-    Ok(entries)
 }
 
 /// Every rule a `wpc ci` finding can carry, for SARIF.

@@ -270,3 +270,44 @@ fn the_invalid_samples_fail_with_their_reason() {
         );
     }
 }
+
+/// In the policy repository and without `--policy`, each bundle is checked
+/// under the WPC it claims, so the invalid samples fail and the valid ones
+/// pass; outside it, only the protocol is checked, and the report says so.
+#[test]
+fn bundle_verify_checks_each_bundle_under_the_wpc_it_claims() {
+    let out = run(&example_dir(), &["bundle", "verify", "proofs-invalid"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for (job, code) in INVALID {
+        assert!(
+            text.contains(&format!("INVALID {} {code}\n", job.file)),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains("verified under the WPC each bundle claims, among the working policies"),
+        "{text}"
+    );
+
+    let out = run(&example_dir(), &["bundle", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&format!(
+        "{} bundles: {} valid, 0 invalid",
+        VALID.len(),
+        VALID.len()
+    )));
+
+    let outside = tempfile::tempdir().unwrap();
+    let invalid = example_dir().join("proofs-invalid");
+    let out = run(
+        outside.path(),
+        &["bundle", "verify", invalid.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("note: protocol checks only"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -5,13 +5,14 @@
 //! per bundle is its [`BundleReport`] and the identifiers replay detection
 //! needs, so memory grows with the number of bundles, not their size.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use globset::Glob;
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
+use super::policy::{Lookup, PolicySource};
 use super::reason::{Code, Failure};
 use super::{BundleReport, Options, verify_bundle};
 use crate::crypto::verify::MAX_ENVELOPE_BYTES;
@@ -37,6 +38,9 @@ pub enum BatchError {
     },
     #[error("cannot walk {}: {error}", path.display())]
     Walk { path: PathBuf, error: String },
+    /// The release branch or the policies folder could not be read.
+    #[error("{0}")]
+    Policies(String),
 }
 
 /// Shard `index` of `count` (1-based) of `paths`: each path belongs to the
@@ -202,6 +206,66 @@ pub fn claimed_policies(paths: &[PathBuf]) -> Result<Vec<Option<(String, String)
             Ok(super::policy::claimed_hash(payload).map(|(at, hash)| (at, hash.to_owned())))
         })
         .collect()
+}
+
+/// Each bundle verified under the WPC it claims (its receipts'
+/// `binding.policy_hash`, looked up in `source`; `revoked` adds hashes to
+/// the source's revocations), with the rest of `base`, then replay across
+/// the set. A bundle that claims no WPC, or one `source` does not know, is
+/// verified against the protocol and fails `POLICY_UNKNOWN`.
+pub fn verify_under_claimed(
+    paths: &[PathBuf],
+    source: &PolicySource,
+    base: &Options,
+    revoked: &[String],
+) -> Result<Vec<Entry>, BatchError> {
+    let claims = claimed_policies(paths)?;
+    // One verification per claimed WPC, each looked up once; bundles keep
+    // their input order for replay detection.
+    let mut groups: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
+    for (index, claim) in claims.iter().enumerate() {
+        groups
+            .entry(claim.as_ref().map(|(_, hash)| hash.as_str()))
+            .or_default()
+            .push(index);
+    }
+    let mut verified: Vec<Option<Entry>> = paths.iter().map(|_| None).collect();
+    for (hash, indexes) in groups {
+        let (policy, unknown) = match hash {
+            None => (
+                None,
+                Some("no receipt is bound to a policy (binding.policy_hash)".to_owned()),
+            ),
+            Some(hash) => match source.lookup(hash).map_err(BatchError::Policies)? {
+                Lookup::Found(mut check) => {
+                    check.revoked |= revoked.contains(&check.hash);
+                    (Some(*check), None)
+                }
+                Lookup::Unknown(why) => (None, Some(why)),
+            },
+        };
+        let options = Options {
+            gateway_trust: base.gateway_trust.clone(),
+            gateway_signers_checked: base.gateway_signers_checked,
+            now: base.now,
+            policy,
+            scope_hash: base.scope_hash.clone(),
+        };
+        let group: Vec<PathBuf> = indexes.iter().map(|&i| paths[i].clone()).collect();
+        let entries = verify_all(&group, &options)?;
+        for (index, mut entry) in indexes.into_iter().zip(entries) {
+            if let Some(why) = &unknown {
+                let pointer = claims[index].as_ref().map_or("", |(at, _)| at.as_str());
+                entry
+                    .report
+                    .add(Failure::new(Code::PolicyUnknown, pointer, why.clone()));
+            }
+            verified[index] = Some(entry);
+        }
+    }
+    let mut entries: Vec<Entry> = verified.into_iter().flatten().collect();
+    detect_replay(&mut entries);
+    Ok(entries)
 }
 
 /// One replay found by [`replay_only`].

@@ -179,6 +179,17 @@ impl PolicySource {
         })
     }
 
+    /// Where lookups go, for reports: "released on `B`" or "among the
+    /// working policies in DIR".
+    pub fn describe(&self) -> String {
+        match self {
+            PolicySource::Released { state, .. } => format!("released on `{}`", state.name),
+            PolicySource::Working { dir, .. } => {
+                format!("among the working policies in {}", dir.display())
+            }
+        }
+    }
+
     /// The warning to show when bundles are not checked against releases.
     pub fn warning(&self) -> Option<String> {
         match self {
@@ -360,7 +371,7 @@ pub fn check(
             Verdict::Deny => fail(
                 Code::ToolNotAllowed,
                 format!("{at}/tool_name"),
-                format!("tool `{tool}`: {decision}"),
+                format!("not allowed: {decision}"),
             ),
             Verdict::Approval => {
                 let needs_human = decision

@@ -28,6 +28,10 @@ pub struct Context {
     /// `policy_hash_b64u` of the policy bundles were verified under.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_hash: Option<String>,
+    /// Each bundle was verified under the WPC it claims, looked up here
+    /// (e.g. "released on `wpc-releases`").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed_from: Option<String>,
 }
 
 pub fn render(format: BundleFormat, entries: &[Entry], context: &Context) -> String {
@@ -51,6 +55,13 @@ fn codes(report: &BundleReport) -> String {
 
 fn notes(entries: &[Entry], context: &Context) -> Vec<String> {
     let mut notes = Vec::new();
+    if context.policy_hash.is_none() && context.claimed_from.is_none() {
+        notes.push(
+            "protocol checks only: no policy given (--policy), and no wpc.toml to look up the \
+             WPC each bundle claims"
+                .to_owned(),
+        );
+    }
     if !context.gateway_signers_checked {
         notes.push(
             "no trusted gateway signers given (--trusted, --gateway-signer or wpc.toml \
@@ -111,6 +122,11 @@ fn text(entries: &[Entry], context: &Context) -> String {
     if let Some(hash) = &context.policy_hash {
         out.push_str(&format!("verified under policy {hash}\n"));
     }
+    if let Some(source) = &context.claimed_from {
+        out.push_str(&format!(
+            "verified under the WPC each bundle claims, {source}\n"
+        ));
+    }
     for note in notes(entries, context) {
         out.push_str(&format!("note: {note}\n"));
     }
@@ -143,6 +159,11 @@ fn markdown(entries: &[Entry], context: &Context) -> String {
     }
     if let Some(hash) = &context.policy_hash {
         out.push_str(&format!("\nVerified under policy `{hash}`.\n"));
+    }
+    if let Some(source) = &context.claimed_from {
+        out.push_str(&format!(
+            "\nVerified under the WPC each bundle claims, {source}.\n"
+        ));
     }
     for note in notes(entries, context) {
         out.push_str(&format!("\n> {note}\n"));

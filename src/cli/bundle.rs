@@ -5,7 +5,7 @@ use anyhow::{Context as _, bail};
 use super::{Outcome, print};
 use crate::bundle::Options;
 use crate::bundle::batch;
-use crate::bundle::policy;
+use crate::bundle::policy::{self, PolicySource};
 use crate::bundle::render::{self, BundleFormat, Context};
 use crate::config::Config;
 use crate::crypto::did::DidKey;
@@ -41,10 +41,15 @@ struct VerifyArgs {
     /// or a policy hash: released on the release branch (revoked there:
     /// POLICY_REVOKED), else among the working policies when the repository
     /// has no release branch.
-    #[arg(long, value_name = "FILE|ENVELOPE|HASH")]
+    #[arg(long, value_name = "FILE|ENVELOPE|HASH", allow_hyphen_values = true)]
     policy: Option<String>,
     /// Every receipt's binding.token_scope_hash_b64u must equal this.
-    #[arg(long, value_name = "HASH", conflicts_with = "cst")]
+    #[arg(
+        long,
+        value_name = "HASH",
+        conflicts_with = "cst",
+        allow_hyphen_values = true
+    )]
     scope_hash: Option<String>,
     /// A scoped token (or a file holding it): it must verify (with --issuer
     /// or --jwks), and every receipt must be bound to its scope hash.
@@ -53,7 +58,7 @@ struct VerifyArgs {
     #[command(flatten)]
     issuer: super::cst::IssuerArgs,
     /// A revoked policy hash (repeatable): bundles under it are INVALID.
-    #[arg(long, value_name = "HASH")]
+    #[arg(long, value_name = "HASH", allow_hyphen_values = true)]
     revoked: Vec<String>,
     /// Compare expiry with this time (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME")]
@@ -180,9 +185,22 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         };
         return replay_only(&paths, &options, gateway_signers_checked);
     }
+    // In a policy repository without --policy, each bundle is checked under
+    // the WPC it claims, as `wpc ci` does.
+    let claimed_from = match (&policy, &config.file) {
+        (None, Some(_)) => {
+            let source = PolicySource::for_config(&config).map_err(anyhow::Error::msg)?;
+            if let Some(warning) = source.warning() {
+                super::eprint(&format!("note: {warning}\n"));
+            }
+            Some(source)
+        }
+        _ => None,
+    };
     let context = Context {
         gateway_signers_checked,
         policy_hash: policy.as_ref().map(|p| p.hash.clone()),
+        claimed_from: claimed_from.as_ref().map(PolicySource::describe),
     };
     let options = Options {
         gateway_trust,
@@ -191,7 +209,10 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         policy,
         scope_hash,
     };
-    let entries = batch::verify_all(&paths, &options)?;
+    let entries = match &claimed_from {
+        Some(source) => batch::verify_under_claimed(&paths, source, &options, &args.revoked)?,
+        None => batch::verify_all(&paths, &options)?,
+    };
     print(&render::render(args.format, &entries, &context))?;
     Ok(if entries.iter().all(|e| e.report.valid) {
         Outcome::Clean

@@ -55,7 +55,7 @@ struct CheckArgs {
     /// The token, or a file holding it.
     token: String,
     /// The WPC: a policy file, a signed WPC envelope (.json), or a policy hash.
-    #[arg(long, value_name = "FILE|ENVELOPE|HASH")]
+    #[arg(long, value_name = "FILE|ENVELOPE|HASH", allow_hyphen_values = true)]
     policy: String,
     #[command(flatten)]
     issuer: IssuerArgs,

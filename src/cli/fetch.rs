@@ -8,7 +8,8 @@ use crate::release;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The policy hash (policy_hash_b64u).
+    /// The policy hash (policy_hash_b64u); one starting with `-` is a hash too.
+    #[arg(allow_hyphen_values = true)]
     hash: String,
     #[command(flatten)]
     place: Place,

@@ -10,7 +10,9 @@ use crate::release;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The policy hash (policy_hash_b64u) to revoke.
+    /// The policy hash (policy_hash_b64u) to revoke; one starting with `-`
+    /// is a hash too.
+    #[arg(allow_hyphen_values = true)]
     hash: String,
     /// Why: kept on the release branch and shown by `wpc log`.
     #[arg(long, value_name = "TEXT")]
