@@ -327,14 +327,17 @@ fn fmt_refuses_broken_toml() {
     );
 }
 
+/// What wpc ships (the example, the templates `wpc new` and `wpc init`
+/// write) passes its own `wpc fmt --check`, so a new repository's
+/// pre-commit `wpc-fmt` hook is green from the start.
 #[test]
-fn example_repo_is_formatted() {
-    assert_eq!(
-        run(&root(), &["fmt", "--check", "examples/repo/policies"])
-            .status
-            .code(),
-        Some(0)
-    );
+fn shipped_policies_and_configs_are_formatted() {
+    let out = run(&root(), &["fmt", "--check", "examples/repo", "templates"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(dir.path(), &["init"]).status.success());
+    let out = run(dir.path(), &["fmt", "--check", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
 // ---- rule -------------------------------------------------------------------------

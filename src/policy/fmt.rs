@@ -60,9 +60,15 @@ fn layout_table(table: &mut Table, schema: Option<&Json>) {
     // sorting keys and clearing positions puts sub-tables in schema order too.
     table.set_position(None);
     table.sort_values_by(|a, _, b, _| rank(schema, a.get()).cmp(&rank(schema, b.get())));
-    for (key, item) in table.iter_mut() {
+    for (mut key, item) in table.iter_mut() {
         let sub = child(schema, key.get());
         let key_width = key.get().len() + 3;
+        if let Item::Value(value) = item {
+            // `key = value`: one space each side of `=`, whatever was typed;
+            // comments above the key and after the value stay.
+            key.leaf_decor_mut().set_suffix(" ");
+            value.decor_mut().set_prefix(" ");
+        }
         match item {
             Item::Table(t) => {
                 separate(t);
@@ -159,7 +165,7 @@ cst_scope_hash_required = true
 [constraints.sandbox]
 elevated_exec = "deny"
 required = true
-workspaceAccess = "ro"
+workspaceAccess   =    "ro"  # trailing comment stays
 
 # the tools
 [constraints.tool_policy]
