@@ -445,7 +445,8 @@ impl<'a> Checker<'a> {
             )),
             None => None,
         };
-        self.failures.extend(run_failure.into_iter().chain(hash_failure));
+        self.failures
+            .extend(run_failure.into_iter().chain(hash_failure));
     }
 
     fn receipt_id(&mut self, at: &str, receipt: &Value) {
@@ -465,7 +466,8 @@ impl<'a> Checker<'a> {
         }
         let before = self.failures.len();
         for (i, receipt) in receipts.iter().enumerate() {
-            let at = format!("/payload/receipts/{i}");
+            let payload_at = format!("/payload/receipts/{i}/payload");
+            let at = || format!("/payload/receipts/{i}");
             let hash = self.receipt_hashes.get_mut(i).and_then(Option::take);
             let verified = verify_embedded_with_hash::<GatewayReceipt>(
                 receipt,
@@ -473,7 +475,7 @@ impl<'a> Checker<'a> {
                 &self.options.gateway_trust,
             );
             if let Err(failure) = verified {
-                let inner = Failure::from_envelope(&at, &failure);
+                let inner = Failure::from_envelope(&at(), &failure);
                 self.fail(
                     Code::ReceiptVerificationFailed,
                     inner.pointer,
@@ -494,12 +496,11 @@ impl<'a> Checker<'a> {
                 if !ok {
                     self.fail(
                         Code::ReceiptVerificationFailed,
-                        format!("{at}/payload/{field}"),
+                        format!("{payload_at}/{field}"),
                         format!("gateway receipt: {field} must be an integer from 0 to {max}"),
                     );
                 }
             }
-            let payload_at = format!("{at}/payload");
             self.receipt_id(&payload_at, payload);
             if let Some(nonce) = payload
                 .get("binding")

@@ -273,6 +273,32 @@ mod tests {
     }
 
     #[test]
+    fn parts_hash_as_they_would_alone() {
+        let value: Value = serde_json::from_str(
+            r#"{"receipts":[{"payload":{"b":1.0,"7":[{"x":"\n"}],"a":null}},{"payload":{}},{"payload":"s"}],"z":{"q":-0}}"#,
+        )
+        .unwrap();
+        let receipts = value["receipts"].as_array().unwrap();
+        let outside = serde_json::json!({"b": 1});
+        let parts: Vec<&Value> = receipts
+            .iter()
+            .map(|r| &r["payload"])
+            .chain([&value["z"], &outside])
+            .collect();
+        let (whole, hashes) = stringify_hashes_b64u(&value, &parts);
+        assert_eq!(whole, stringify_hash_b64u(&value));
+        let expected: Vec<Option<String>> = parts
+            .iter()
+            .map(|part| part.is_object().then(|| stringify_hash_b64u(part)))
+            .collect();
+        // The object inside `value` hashes alone; the string part and the
+        // object outside `value` get none.
+        assert_eq!(hashes[..4], expected[..4]);
+        assert_eq!(hashes[2], None);
+        assert_eq!(hashes[4], None);
+    }
+
+    #[test]
     fn sorted_keys_give_the_jcs_bytes() {
         // A producer that emits sorted keys gets the same hash under both rules.
         let value: Value = serde_json::from_str(r#"{"a":1.0,"b":{"c":"é","d":[1e21]}}"#).unwrap();
