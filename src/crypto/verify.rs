@@ -617,22 +617,34 @@ fn parse_shape(value: Value) -> Result<Fields, VerifyFailure> {
 }
 
 /// Step 1: everything that makes the envelope [`ReasonCode::MalformedEnvelope`].
-fn check_shape(object: &Map<String, Value>) -> Result<FieldsRef<'_>, VerifyFailure> {
+fn check_shape<'a>(object: &'a Map<String, Value>) -> Result<FieldsRef<'a>, VerifyFailure> {
     // One pass over the entries instead of a hashed lookup per field: every
-    // receipt in a bundle goes through here.
-    let known = |field: &str| REQUIRED.iter().chain(&OPTIONAL).position(|f| *f == field);
+    // receipt in a bundle goes through here. Slots are in REQUIRED, then
+    // OPTIONAL order.
     let mut slots: [Option<&Value>; REQUIRED.len() + OPTIONAL.len()] = Default::default();
     for (key, value) in object {
-        match known(key).and_then(|i| slots.get_mut(i)) {
+        let index = REQUIRED.iter().chain(&OPTIONAL).position(|f| f == key);
+        match index.and_then(|i| slots.get_mut(i)) {
             Some(slot) => *slot = Some(value),
             None => return Err(malformed(format!("unknown field `{}`", quote(key)))),
         }
     }
-    let get = |field: &str| known(field).and_then(|i| slots.get(i).copied().flatten());
-    if let Some(missing) = REQUIRED.iter().find(|field| get(field).is_none()) {
+    if let Some((missing, _)) = REQUIRED.iter().zip(&slots).find(|(_, slot)| slot.is_none()) {
         return Err(malformed(format!("missing field `{missing}`")));
     }
-    let string = |field: &str| match get(field) {
+    let [
+        envelope_version,
+        envelope_type,
+        payload,
+        payload_hash_b64u,
+        hash_algorithm,
+        signature_b64u,
+        algorithm,
+        signer_did,
+        issued_at,
+        expires_at,
+    ] = slots;
+    let string = |field: &str, slot: Option<&'a Value>| match slot {
         Some(Value::String(text)) => Ok(Some(text.as_str())),
         None => Ok(None),
         Some(other) => Err(malformed(format!(
@@ -641,17 +653,17 @@ fn check_shape(object: &Map<String, Value>) -> Result<FieldsRef<'_>, VerifyFailu
         ))),
     };
     // Presence of the required fields was checked above.
-    let required = |field: &str| string(field).map(Option::unwrap_or_default);
-    let envelope_version = required("envelope_version")?;
-    let envelope_type = required("envelope_type")?;
-    let payload_hash_b64u = required("payload_hash_b64u")?;
-    let hash_algorithm = required("hash_algorithm")?;
-    let signature_b64u = required("signature_b64u")?;
-    let algorithm = required("algorithm")?;
-    let signer_did = required("signer_did")?;
-    let issued_at = required("issued_at")?;
-    let expires_at = string("expires_at")?;
-    let payload = match get("payload") {
+    let required = |field: &str, slot| string(field, slot).map(Option::unwrap_or_default);
+    let envelope_version = required("envelope_version", envelope_version)?;
+    let envelope_type = required("envelope_type", envelope_type)?;
+    let payload_hash_b64u = required("payload_hash_b64u", payload_hash_b64u)?;
+    let hash_algorithm = required("hash_algorithm", hash_algorithm)?;
+    let signature_b64u = required("signature_b64u", signature_b64u)?;
+    let algorithm = required("algorithm", algorithm)?;
+    let signer_did = required("signer_did", signer_did)?;
+    let issued_at = required("issued_at", issued_at)?;
+    let expires_at = string("expires_at", expires_at)?;
+    let payload = match payload {
         Some(payload @ Value::Object(_)) => payload,
         other => {
             return Err(malformed(format!(
