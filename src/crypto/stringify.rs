@@ -160,6 +160,15 @@ impl<'o, 'p> Writer<'o, 'p> {
     /// A JSON string escaped as `JSON.stringify` escapes it, which is what
     /// serde_json does.
     fn string(&mut self, text: &str) {
+        // Both escape only `"`, `\` and controls; most strings have none and
+        // are copied as they are.
+        if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+            self.out.reserve(text.len() + 2);
+            self.out.push(b'"');
+            self.out.extend_from_slice(text.as_bytes());
+            self.out.push(b'"');
+            return;
+        }
         // Writing a string to a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *self.out, text);
     }

@@ -306,6 +306,13 @@ fn verify_with_key(
         Signature::from_slice(signature).map_err(|_| SignatureRejected::SignatureLength)?;
     // Strict: rejects small-order keys and R, and non-canonical S, so one
     // message has one valid signature per key (RFC 8032 §5.1.7 and more).
+    // Not batched (`ed25519_dalek::verify_batch`): its cofactorless random
+    // combination Σ z_i·(s_i·B − R_i − k_i·A_i) = 0 cancels a torsion
+    // component a signer puts in R whenever z_i ≡ 0 mod its order, and z_i
+    // comes from a transcript the signer can grind, so it accepts signatures
+    // that this call and the reference reject. Ruling that out costs an
+    // [ℓ]R check per signature, as much as batching saves (docs/bundles.md,
+    // "Performance").
     key.verify_strict(message, &signature)
         .map_err(|_| SignatureRejected::DoesNotVerify)
 }
