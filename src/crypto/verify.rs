@@ -597,6 +597,24 @@ fn field_failure(code: ReasonCode, field: &str, found: &str, expected: &str) -> 
     )
 }
 
+/// A field's position in REQUIRED, then OPTIONAL (a `match` rather than a
+/// scan of both lists: it runs for every key of every envelope).
+fn slot_index(key: &str) -> Option<usize> {
+    Some(match key {
+        "envelope_version" => 0,
+        "envelope_type" => 1,
+        "payload" => 2,
+        "payload_hash_b64u" => 3,
+        "hash_algorithm" => 4,
+        "signature_b64u" => 5,
+        "algorithm" => 6,
+        "signer_did" => 7,
+        "issued_at" => 8,
+        "expires_at" => 9,
+        _ => return None,
+    })
+}
+
 /// Step 1 on an envelope value, taking its payload out of it.
 fn parse_shape(value: Value) -> Result<Fields, VerifyFailure> {
     let Value::Object(mut object) = value else {
@@ -630,8 +648,7 @@ fn check_shape<'a>(object: &'a Map<String, Value>) -> Result<FieldsRef<'a>, Veri
     // OPTIONAL order.
     let mut slots: [Option<&Value>; REQUIRED.len() + OPTIONAL.len()] = Default::default();
     for (key, value) in object {
-        let index = REQUIRED.iter().chain(&OPTIONAL).position(|f| f == key);
-        match index.and_then(|i| slots.get_mut(i)) {
+        match slot_index(key).and_then(|i| slots.get_mut(i)) {
             Some(slot) => *slot = Some(value),
             None => return Err(malformed(format!("unknown field `{}`", quote(key)))),
         }
@@ -799,5 +816,19 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
             }
         }
         Ok(UniqueKeys(Value::Object(object)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_follow_the_field_lists() {
+        for (i, field) in REQUIRED.iter().chain(&OPTIONAL).enumerate() {
+            assert_eq!(slot_index(field), Some(i), "{field}");
+        }
+        assert_eq!(slot_index("Payload"), None);
+        assert_eq!(REQUIRED.len() + OPTIONAL.len(), 10);
     }
 }
