@@ -205,8 +205,7 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
         ));
     }
 
-    let mut checker = Checker::new(&payload, options);
-    checker.receipt_hashes = receipt_hashes;
+    let mut checker = Checker::new(&payload, options, receipt_hashes);
     if let Some(expires_at) = expires_at
         && parse_rfc3339(&expires_at).is_ok_and(|at| at < options.now)
     {
@@ -267,7 +266,11 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn new(payload: &'a Value, options: &'a Options) -> Checker<'a> {
+    fn new(
+        payload: &'a Value,
+        options: &'a Options,
+        receipt_hashes: Vec<Option<String>>,
+    ) -> Checker<'a> {
         let identifiers = Identifiers {
             bundle_id: Some(text(payload, "bundle_id").to_owned()),
             ..Identifiers::default()
@@ -280,7 +283,7 @@ impl<'a> Checker<'a> {
             evidence: Vec::new(),
             identifiers,
             chain: None,
-            receipt_hashes: Vec::new(),
+            receipt_hashes,
         }
     }
 
