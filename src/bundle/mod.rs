@@ -715,3 +715,69 @@ pub(crate) fn gateway_binding(receipt: &Value) -> Option<&Map<String, Value>> {
         .and_then(|p| p.get("binding"))
         .and_then(Value::as_object)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::kit::{Shape, agent_key, bundle_value, gateway_key};
+    use crate::crypto::envelope::SignedEnvelope;
+
+    /// The kit's bundle with `change` made to its payload, signed again by
+    /// the agent: only the receipts' own hashes and signatures can catch it.
+    fn resigned(change: impl FnOnce(&mut Value)) -> Vec<u8> {
+        let shape = Shape {
+            receipts: 2,
+            ..Shape::default()
+        };
+        let mut payload = bundle_value(&shape).unwrap()["payload"].take();
+        change(&mut payload);
+        let issued_at = Timestamp::from_second(1_770_854_400).unwrap();
+        let envelope =
+            SignedEnvelope::sign::<ProofBundle>(payload, &agent_key(), issued_at).unwrap();
+        serde_json::to_vec(&envelope).unwrap()
+    }
+
+    fn options() -> Options {
+        Options {
+            gateway_trust: Trust::only([&gateway_key().did()]),
+            gateway_signers_checked: true,
+            ..Options::any_gateway()
+        }
+    }
+
+    #[test]
+    fn receipt_hashes_from_the_bundle_serialization_catch_receipt_changes() {
+        assert!(verify_bundle(&resigned(|_| {}), &options()).valid);
+        let report = verify_bundle(
+            &resigned(|p| p["receipts"][1]["payload"]["tokens_input"] = Value::from(99)),
+            &options(),
+        );
+        let failures: Vec<(Code, &str)> = report
+            .failures
+            .iter()
+            .map(|f| (f.code, f.pointer.as_str()))
+            .collect();
+        assert_eq!(
+            failures,
+            [(
+                Code::ReceiptVerificationFailed,
+                "/payload/receipts/1/payload_hash_b64u"
+            )]
+        );
+        assert!(report.failures[0].message.contains("HASH_MISMATCH"));
+
+        // Every leaf of a receipt's payload, changed in turn.
+        let receipt = bundle_value(&Shape::default()).unwrap()["payload"]["receipts"][0].clone();
+        for (key, value) in receipt["payload"].as_object().unwrap() {
+            let changed = match value {
+                Value::String(text) => Value::from(format!("{text}x")),
+                Value::Number(n) => Value::from(n.as_u64().unwrap() + 1),
+                Value::Object(_) => Value::Object(Map::new()),
+                other => panic!("{key}: {other}"),
+            };
+            let bytes = resigned(|p| p["receipts"][0]["payload"][key] = changed);
+            let report = verify_bundle(&bytes, &options());
+            assert!(!report.valid, "{key}");
+        }
+    }
+}
