@@ -34,8 +34,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::crypto::envelope::{GatewayReceipt, ProofBundle, parse_rfc3339};
-use crate::crypto::stringify::event_hash_b64u;
-use crate::crypto::verify::{Envelope, Trust, parse_json, verify_embedded};
+use crate::crypto::stringify::{event_hash_b64u, stringify_hashes_b64u};
+use crate::crypto::verify::{Envelope, Trust, parse_json, verify_embedded_with_hash};
 pub use reason::{Code, Failure};
 use schema::ClawSchema;
 
@@ -175,7 +175,18 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
             .collect();
         return report;
     }
-    let verified = match envelope.verify::<ProofBundle>(&Trust::any_signer_unchecked()) {
+    // One serialization gives the bundle's payload hash and its gateway
+    // receipts' payload hashes (each a range of the bundle's bytes).
+    let (bundle_hash, receipt_hashes) = {
+        let parts: Vec<&Value> = items(envelope.payload(), "receipts")
+            .iter()
+            .map(|receipt| receipt.get("payload").unwrap_or(&Value::Null))
+            .collect();
+        stringify_hashes_b64u(envelope.payload(), &parts)
+    };
+    let verified = match envelope
+        .verify_with_hash::<ProofBundle>(Some(bundle_hash), &Trust::any_signer_unchecked())
+    {
         Ok(verified) => verified,
         Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
     };
@@ -193,7 +204,7 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
         ));
     }
 
-    let mut checker = Checker::new(&payload, options);
+    let mut checker = Checker::new(&payload, options, receipt_hashes);
     if let Some(expires_at) = expires_at
         && parse_rfc3339(&expires_at).is_ok_and(|at| at < options.now)
     {
@@ -211,8 +222,12 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
     checker.unsigned_receipts("human_approval_receipts");
     checker.unverified_kinds();
     if let Some(check) = &options.policy {
-        let chain = checker.chain.clone();
-        policy::check(check, &payload, chain.as_ref(), &mut checker.failures);
+        policy::check(
+            check,
+            &payload,
+            checker.chain.as_ref(),
+            &mut checker.failures,
+        );
     }
     let scope_required = options
         .policy
@@ -244,10 +259,17 @@ struct Checker<'a> {
     identifiers: Identifiers,
     /// `Some` once the chain verified.
     chain: Option<Chain>,
+    /// Each gateway receipt's recomputed payload hash, by index, where the
+    /// bundle's serialization gave it.
+    receipt_hashes: Vec<Option<String>>,
 }
 
 impl<'a> Checker<'a> {
-    fn new(payload: &'a Value, options: &'a Options) -> Checker<'a> {
+    fn new(
+        payload: &'a Value,
+        options: &'a Options,
+        receipt_hashes: Vec<Option<String>>,
+    ) -> Checker<'a> {
         let identifiers = Identifiers {
             bundle_id: Some(text(payload, "bundle_id").to_owned()),
             ..Identifiers::default()
@@ -260,6 +282,7 @@ impl<'a> Checker<'a> {
             evidence: Vec::new(),
             identifiers,
             chain: None,
+            receipt_hashes,
         }
     }
 
@@ -297,7 +320,7 @@ impl<'a> Checker<'a> {
         let mut ids = HashSet::new();
         let mut previous: Option<&str> = None;
         for (i, event) in events.iter().enumerate() {
-            let at = format!("/payload/event_chain/{i}");
+            let at = || format!("/payload/event_chain/{i}");
             let Some(fields) = event.as_object() else {
                 continue;
             };
@@ -305,14 +328,14 @@ impl<'a> Checker<'a> {
             if !ids.insert(event_id) {
                 self.fail(
                     Code::MalformedEnvelope,
-                    format!("{at}/event_id"),
+                    format!("{}/event_id", at()),
                     format!("event_id `{event_id}` appears twice in the chain"),
                 );
             }
             if text(event, "run_id") != run_id {
                 self.fail(
                     Code::MalformedEnvelope,
-                    format!("{at}/run_id"),
+                    format!("{}/run_id", at()),
                     format!(
                         "run_id `{}` differs from the chain's `{run_id}`",
                         text(event, "run_id")
@@ -323,7 +346,7 @@ impl<'a> Checker<'a> {
             if prev != previous {
                 self.fail(
                     Code::HashMismatch,
-                    format!("{at}/prev_hash_b64u"),
+                    format!("{}/prev_hash_b64u", at()),
                     match previous {
                         None => "the first event's prev_hash_b64u must be null".to_owned(),
                         Some(hash) => {
@@ -337,7 +360,7 @@ impl<'a> Checker<'a> {
             if recomputed != written {
                 self.fail(
                     Code::HashMismatch,
-                    format!("{at}/event_hash_b64u"),
+                    format!("{}/event_hash_b64u", at()),
                     format!("event_hash_b64u is `{written}` but the event header hashes to `{recomputed}`"),
                 );
             }
@@ -379,7 +402,7 @@ impl<'a> Checker<'a> {
         };
         let run_id = binding.get("run_id").and_then(Value::as_str);
         let event_hash = binding.get("event_hash_b64u").and_then(Value::as_str);
-        let Some(chain) = self.chain.clone() else {
+        let Some(chain) = self.chain.as_ref() else {
             if has_chain {
                 // The chain itself failed and is reported; nothing to bind to.
                 return;
@@ -393,37 +416,39 @@ impl<'a> Checker<'a> {
             }
             return;
         };
-        match run_id {
-            Some(run_id) if run_id == chain.run_id => {}
-            Some(run_id) => self.fail(
+        let run_failure = match run_id {
+            Some(run_id) if run_id == chain.run_id => None,
+            Some(run_id) => Some(Failure::new(
                 Code::ReceiptBindingMismatch,
                 format!("{at}/binding/run_id"),
                 format!(
                     "binding.run_id `{run_id}` is not this bundle's run `{}`",
                     chain.run_id
                 ),
-            ),
-            None if required => self.fail(
+            )),
+            None if required => Some(Failure::new(
                 Code::ReceiptBindingMismatch,
                 format!("{at}/binding"),
                 "binding.run_id is missing",
-            ),
-            None => {}
-        }
-        match event_hash {
-            Some(hash) if chain.event_hashes.iter().any(|h| h == hash) => {}
-            Some(hash) => self.fail(
+            )),
+            None => None,
+        };
+        let hash_failure = match event_hash {
+            Some(hash) if chain.event_hashes.iter().any(|h| h == hash) => None,
+            Some(hash) => Some(Failure::new(
                 Code::ReceiptBindingMismatch,
                 format!("{at}/binding/event_hash_b64u"),
                 format!("binding.event_hash_b64u `{hash}` is not an event of this bundle's chain"),
-            ),
-            None if required => self.fail(
+            )),
+            None if required => Some(Failure::new(
                 Code::ReceiptBindingMismatch,
                 format!("{at}/binding"),
                 "binding.event_hash_b64u is missing",
-            ),
-            None => {}
-        }
+            )),
+            None => None,
+        };
+        self.failures
+            .extend(run_failure.into_iter().chain(hash_failure));
     }
 
     fn receipt_id(&mut self, at: &str, receipt: &Value) {
@@ -443,10 +468,16 @@ impl<'a> Checker<'a> {
         }
         let before = self.failures.len();
         for (i, receipt) in receipts.iter().enumerate() {
-            let at = format!("/payload/receipts/{i}");
-            let verified = verify_embedded::<GatewayReceipt>(receipt, &self.options.gateway_trust);
+            let payload_at = format!("/payload/receipts/{i}/payload");
+            let at = || format!("/payload/receipts/{i}");
+            let hash = self.receipt_hashes.get_mut(i).and_then(Option::take);
+            let verified = verify_embedded_with_hash::<GatewayReceipt>(
+                receipt,
+                hash,
+                &self.options.gateway_trust,
+            );
             if let Err(failure) = verified {
-                let inner = Failure::from_envelope(&at, &failure);
+                let inner = Failure::from_envelope(&at(), &failure);
                 self.fail(
                     Code::ReceiptVerificationFailed,
                     inner.pointer,
@@ -467,12 +498,11 @@ impl<'a> Checker<'a> {
                 if !ok {
                     self.fail(
                         Code::ReceiptVerificationFailed,
-                        format!("{at}/payload/{field}"),
+                        format!("{payload_at}/{field}"),
                         format!("gateway receipt: {field} must be an integer from 0 to {max}"),
                     );
                 }
             }
-            let payload_at = format!("{at}/payload");
             self.receipt_id(&payload_at, payload);
             if let Some(nonce) = payload
                 .get("binding")
@@ -666,4 +696,70 @@ pub(crate) fn gateway_binding(receipt: &Value) -> Option<&Map<String, Value>> {
         .get("payload")
         .and_then(|p| p.get("binding"))
         .and_then(Value::as_object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::kit::{Shape, agent_key, bundle_value, gateway_key};
+    use crate::crypto::envelope::SignedEnvelope;
+
+    /// The kit's bundle with `change` made to its payload, signed again by
+    /// the agent: only the receipts' own hashes and signatures can catch it.
+    fn resigned(change: impl FnOnce(&mut Value)) -> Vec<u8> {
+        let shape = Shape {
+            receipts: 2,
+            ..Shape::default()
+        };
+        let mut payload = bundle_value(&shape).unwrap()["payload"].take();
+        change(&mut payload);
+        let issued_at = Timestamp::from_second(1_770_854_400).unwrap();
+        let envelope =
+            SignedEnvelope::sign::<ProofBundle>(payload, &agent_key(), issued_at).unwrap();
+        serde_json::to_vec(&envelope).unwrap()
+    }
+
+    fn options() -> Options {
+        Options {
+            gateway_trust: Trust::only([&gateway_key().did()]),
+            gateway_signers_checked: true,
+            ..Options::any_gateway()
+        }
+    }
+
+    #[test]
+    fn receipt_hashes_from_the_bundle_serialization_catch_receipt_changes() {
+        assert!(verify_bundle(&resigned(|_| {}), &options()).valid);
+        let report = verify_bundle(
+            &resigned(|p| p["receipts"][1]["payload"]["tokens_input"] = Value::from(99)),
+            &options(),
+        );
+        let failures: Vec<(Code, &str)> = report
+            .failures
+            .iter()
+            .map(|f| (f.code, f.pointer.as_str()))
+            .collect();
+        assert_eq!(
+            failures,
+            [(
+                Code::ReceiptVerificationFailed,
+                "/payload/receipts/1/payload_hash_b64u"
+            )]
+        );
+        assert!(report.failures[0].message.contains("HASH_MISMATCH"));
+
+        // Every leaf of a receipt's payload, changed in turn.
+        let receipt = bundle_value(&Shape::default()).unwrap()["payload"]["receipts"][0].clone();
+        for (key, value) in receipt["payload"].as_object().unwrap() {
+            let changed = match value {
+                Value::String(text) => Value::from(format!("{text}x")),
+                Value::Number(n) => Value::from(n.as_u64().unwrap() + 1),
+                Value::Object(_) => Value::Object(Map::new()),
+                other => panic!("{key}: {other}"),
+            };
+            let bytes = resigned(|p| p["receipts"][0]["payload"][key] = changed);
+            let report = verify_bundle(&bytes, &options());
+            assert!(!report.valid, "{key}");
+        }
+    }
 }

@@ -13,29 +13,44 @@
 //! controls, nothing else). Lone surrogates cannot occur: serde_json refuses
 //! them when parsing.
 
-use std::io;
+use std::ops::Range;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::ser::Formatter;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// `JSON.stringify(value)` as UTF-8 bytes.
 pub fn stringify(value: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, EsNumbers);
-    // Writing to a Vec cannot fail, and a `Value` always serializes.
-    if EsValue(value).serialize(&mut serializer).is_err() {
-        out.clear();
-    }
+    Writer::new(&mut out, &[]).write(value);
     out
 }
 
 /// `base64url_nopad(SHA-256(JSON.stringify(value)))`.
 pub fn stringify_hash_b64u(value: &Value) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(stringify(value)))
+    hash_b64u(&stringify(value))
+}
+
+/// [`stringify_hash_b64u`] of `value` and of each of `parts`, values inside
+/// `value` found by address (e.g. the payloads of the receipts a bundle
+/// embeds), from one serialization: `JSON.stringify` of a value is the same
+/// bytes wherever the value sits, so each part's serialization is a range of
+/// the whole one. A part that is not inside `value` gets `None`.
+pub fn stringify_hashes_b64u(value: &Value, parts: &[&Value]) -> (String, Vec<Option<String>>) {
+    let mut out = Vec::with_capacity(4096);
+    let mut writer = Writer::new(&mut out, parts);
+    writer.write(value);
+    let spans = writer.spans;
+    let hashes = spans
+        .into_iter()
+        .map(|span| span.and_then(|range| out.get(range)).map(hash_b64u))
+        .collect();
+    (hash_b64u(&out), hashes)
+}
+
+fn hash_b64u(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(bytes))
 }
 
 /// The header fields an event hash covers, in the order they are hashed.
@@ -52,34 +67,114 @@ pub const EVENT_HEADER: [&str; 6] = [
 /// fields in [`EVENT_HEADER`] order. A missing field is skipped, as
 /// `JSON.stringify` skips `undefined`.
 pub fn event_hash_b64u(event: &Map<String, Value>) -> String {
-    let header: Map<String, Value> = EVENT_HEADER
+    // Written straight from the event rather than from a copy of the header
+    // object: none of the header keys is an array index, so the object's key
+    // order is EVENT_HEADER's.
+    let mut out = Vec::with_capacity(512);
+    let mut writer = Writer::new(&mut out, &[]);
+    writer.out.push(b'{');
+    let present = EVENT_HEADER
         .iter()
-        .filter_map(|key| event.get(*key).map(|v| ((*key).to_owned(), v.clone())))
-        .collect();
-    stringify_hash_b64u(&Value::Object(header))
+        .filter_map(|key| event.get(*key).map(|value| (*key, value)));
+    for (i, (key, value)) in present.enumerate() {
+        if i > 0 {
+            writer.out.push(b',');
+        }
+        writer.string(key);
+        writer.out.push(b':');
+        writer.write(value);
+    }
+    writer.out.push(b'}');
+    hash_b64u(&out)
 }
 
-struct EsValue<'a>(&'a Value);
+/// Writes compact `JSON.stringify` output, noting where `parts` start and end.
+struct Writer<'o, 'p> {
+    out: &'o mut Vec<u8>,
+    parts: &'p [&'p Value],
+    spans: Vec<Option<Range<usize>>>,
+}
 
-impl Serialize for EsValue<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Value::Object(map) => {
-                let mut out = serializer.serialize_map(Some(map.len()))?;
-                for (key, value) in ordered(map) {
-                    out.serialize_entry(key, &EsValue(value))?;
-                }
-                out.end()
-            }
-            Value::Array(items) => {
-                let mut out = serializer.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    out.serialize_element(&EsValue(item))?;
-                }
-                out.end()
-            }
-            other => other.serialize(serializer),
+impl<'o, 'p> Writer<'o, 'p> {
+    fn new(out: &'o mut Vec<u8>, parts: &'p [&'p Value]) -> Self {
+        Writer {
+            out,
+            parts,
+            spans: vec![None; parts.len()],
         }
+    }
+
+    fn write(&mut self, value: &Value) {
+        match value {
+            Value::Null => self.out.extend_from_slice(b"null"),
+            Value::Bool(true) => self.out.extend_from_slice(b"true"),
+            Value::Bool(false) => self.out.extend_from_slice(b"false"),
+            Value::Number(number) => {
+                // A JavaScript parser keeps every number as a double; without
+                // serde_json's `arbitrary_precision`, `as_f64` is never None.
+                let mut buffer = ryu_js::Buffer::new();
+                let text = buffer.format(number.as_f64().unwrap_or(f64::NAN));
+                self.out.extend_from_slice(text.as_bytes());
+            }
+            Value::String(text) => self.string(text),
+            Value::Array(items) => {
+                self.out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    self.write(item);
+                }
+                self.out.push(b']');
+            }
+            Value::Object(map) => {
+                let part = self.parts.iter().position(|p| std::ptr::eq(*p, value));
+                let start = self.out.len();
+                self.out.push(b'{');
+                if map.keys().any(|key| array_index(key).is_some()) {
+                    for (i, (key, value)) in ordered(map).into_iter().enumerate() {
+                        self.entry(i, key, value);
+                    }
+                } else {
+                    for (i, (key, value)) in map.iter().enumerate() {
+                        self.entry(i, key, value);
+                    }
+                }
+                self.out.push(b'}');
+                if let Some(slot) = part.and_then(|i| self.spans.get_mut(i)) {
+                    *slot = Some(start..self.out.len());
+                }
+            }
+        }
+    }
+
+    fn entry(&mut self, i: usize, key: &str, value: &Value) {
+        if i > 0 {
+            self.out.push(b',');
+        }
+        self.string(key);
+        self.out.push(b':');
+        self.write(value);
+    }
+
+    /// A JSON string escaped as `JSON.stringify` escapes it, which is what
+    /// serde_json does.
+    fn string(&mut self, text: &str) {
+        // Both escape only `"`, `\` and controls; most strings have none and
+        // are copied as they are (the scan has no early exit so that it
+        // vectorizes).
+        let plain = !text.bytes().fold(false, |escape, b| {
+            escape | (b < 0x20) | (b == b'"') | (b == b'\\')
+        });
+        if plain {
+            self.out.reserve(text.len() + 2);
+            self.out.push(b'"');
+            self.out.extend_from_slice(text.as_bytes());
+            self.out.push(b'"');
+            return;
+        }
+        // Writing a string to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *self.out, text);
     }
 }
 
@@ -87,10 +182,8 @@ impl Serialize for EsValue<'_> {
 /// ascending, then the rest in insertion order.
 fn ordered(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    if entries.iter().any(|(key, _)| array_index(key).is_some()) {
-        // Stable sort: non-index keys keep their relative order.
-        entries.sort_by_key(|(key, _)| array_index(key).map_or((1, 0), |index| (0, index)));
-    }
+    // Stable sort: non-index keys keep their relative order.
+    entries.sort_by_key(|(key, _)| array_index(key).map_or((1, 0), |index| (0, index)));
     entries
 }
 
@@ -103,33 +196,6 @@ fn array_index(key: &str) -> Option<u32> {
         return None;
     }
     key.parse::<u32>().ok().filter(|index| *index != u32::MAX)
-}
-
-/// serde_json's compact output with ECMAScript number formatting.
-struct EsNumbers;
-
-impl EsNumbers {
-    fn number<W: ?Sized + io::Write>(writer: &mut W, value: f64) -> io::Result<()> {
-        let mut buffer = ryu_js::Buffer::new();
-        writer.write_all(buffer.format(value).as_bytes())
-    }
-}
-
-impl Formatter for EsNumbers {
-    fn write_i64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: i64) -> io::Result<()> {
-        // A JavaScript parser keeps every number as a double.
-        #[allow(clippy::cast_precision_loss)]
-        Self::number(writer, value as f64)
-    }
-
-    fn write_u64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: u64) -> io::Result<()> {
-        #[allow(clippy::cast_precision_loss)]
-        Self::number(writer, value as f64)
-    }
-
-    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
-        Self::number(writer, value)
-    }
 }
 
 #[cfg(test)]
@@ -217,6 +283,32 @@ mod tests {
             event_hash_b64u(a.as_object().unwrap()),
             event_hash_b64u(b.as_object().unwrap())
         );
+    }
+
+    #[test]
+    fn parts_hash_as_they_would_alone() {
+        let value: Value = serde_json::from_str(
+            r#"{"receipts":[{"payload":{"b":1.0,"7":[{"x":"\n"}],"a":null}},{"payload":{}},{"payload":"s"}],"z":{"q":-0}}"#,
+        )
+        .unwrap();
+        let receipts = value["receipts"].as_array().unwrap();
+        let outside = serde_json::json!({"b": 1});
+        let parts: Vec<&Value> = receipts
+            .iter()
+            .map(|r| &r["payload"])
+            .chain([&value["z"], &outside])
+            .collect();
+        let (whole, hashes) = stringify_hashes_b64u(&value, &parts);
+        assert_eq!(whole, stringify_hash_b64u(&value));
+        let expected: Vec<Option<String>> = parts
+            .iter()
+            .map(|part| part.is_object().then(|| stringify_hash_b64u(part)))
+            .collect();
+        // The object inside `value` hashes alone; the string part and the
+        // object outside `value` get none.
+        assert_eq!(hashes[..4], expected[..4]);
+        assert_eq!(hashes[2], None);
+        assert_eq!(hashes[4], None);
     }
 
     #[test]

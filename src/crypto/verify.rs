@@ -21,6 +21,7 @@
 //! [`Verified::payload`] and report a failure as
 //! [`ReasonCode::SchemaValidationFailed`] with [`VerifyFailure::new`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
@@ -304,6 +305,13 @@ fn verify_with_key(
         Signature::from_slice(signature).map_err(|_| SignatureRejected::SignatureLength)?;
     // Strict: rejects small-order keys and R, and non-canonical S, so one
     // message has one valid signature per key (RFC 8032 §5.1.7 and more).
+    // Not batched (`ed25519_dalek::verify_batch`): its cofactorless random
+    // combination Σ z_i·(s_i·B − R_i − k_i·A_i) = 0 cancels a torsion
+    // component a signer puts in R whenever z_i ≡ 0 mod its order, and z_i
+    // comes from a transcript the signer can grind, so it accepts signatures
+    // that this call and the reference reject. Ruling that out costs an
+    // [ℓ]R check per signature, as much as batching saves (docs/bundles.md,
+    // "Performance").
     key.verify_strict(message, &signature)
         .map_err(|_| SignatureRejected::DoesNotVerify)
 }
@@ -365,46 +373,24 @@ impl Envelope {
 
     /// Steps 2 to 5: version, type and algorithms.
     pub fn check_header<K: EnvelopeKind>(&self) -> Result<(), VerifyFailure> {
-        let fields = &self.0;
-        if fields.envelope_version != K::ENVELOPE_VERSION {
-            return Err(field_failure(
-                ReasonCode::UnknownEnvelopeVersion,
-                "envelope_version",
-                &fields.envelope_version,
-                K::ENVELOPE_VERSION,
-            ));
-        }
-        if fields.envelope_type != K::ENVELOPE_TYPE {
-            return Err(field_failure(
-                ReasonCode::UnknownEnvelopeType,
-                "envelope_type",
-                &fields.envelope_type,
-                K::ENVELOPE_TYPE,
-            ));
-        }
-        if fields.hash_algorithm != HASH_ALGORITHM {
-            return Err(field_failure(
-                ReasonCode::UnknownHashAlgorithm,
-                "hash_algorithm",
-                &fields.hash_algorithm,
-                HASH_ALGORITHM,
-            ));
-        }
-        if fields.algorithm != SIGNATURE_ALGORITHM {
-            return Err(field_failure(
-                ReasonCode::UnknownAlgorithm,
-                "algorithm",
-                &fields.algorithm,
-                SIGNATURE_ALGORITHM,
-            ));
-        }
-        Ok(())
+        self.0.borrow().check_header::<K>()
     }
 
     /// Steps 2 to 9.
     pub fn verify<K: EnvelopeKind>(self, trust: &Trust) -> Result<Verified<K>, VerifyFailure> {
+        self.verify_with_hash::<K>(None, trust)
+    }
+
+    /// Steps 2 to 9, with the payload hash already computed by `K`'s rule
+    /// (see [`crate::crypto::stringify::stringify_hashes_b64u`]).
+    pub(crate) fn verify_with_hash<K: EnvelopeKind>(
+        self,
+        recomputed: Option<String>,
+        trust: &Trust,
+    ) -> Result<Verified<K>, VerifyFailure> {
         self.check_header::<K>()?;
-        let (payload_hash_b64u, signer) = verify_crypto::<K>(&self.0, &self.0.payload, trust)?;
+        let (payload_hash_b64u, signer) = verify_crypto::<K>(&self.0.borrow(), recomputed, trust)?;
+        let signer = signer.into_owned();
         let fields = self.0;
         Ok(Verified {
             payload: fields.payload,
@@ -418,68 +404,69 @@ impl Envelope {
 }
 
 /// Steps 1 to 9 on an envelope inside another document (a receipt in a
-/// bundle), without copying its payload; returns the signer.
+/// bundle), reading it in place; returns the signer.
 pub fn verify_embedded<K: EnvelopeKind>(
     envelope: &Value,
     trust: &Trust,
 ) -> Result<DidKey, VerifyFailure> {
+    verify_embedded_with_hash::<K>(envelope, None, trust).map(Cow::into_owned)
+}
+
+/// [`verify_embedded`], with the payload hash already computed by `K`'s rule
+/// when `recomputed` is `Some`.
+pub(crate) fn verify_embedded_with_hash<'t, K: EnvelopeKind>(
+    envelope: &Value,
+    recomputed: Option<String>,
+    trust: &'t Trust,
+) -> Result<Cow<'t, DidKey>, VerifyFailure> {
     let Value::Object(map) = envelope else {
         return Err(malformed(format!(
             "the envelope must be a JSON object, not {}",
             json_type(envelope)
         )));
     };
-    // The shape check sees every field; an object payload is swapped for an
-    // empty one so that only the small fields are copied.
-    let payload = map.get("payload");
-    let shallow: Map<String, Value> = map
-        .iter()
-        .filter(|(key, _)| !K::EXTRA_FIELDS.contains(&key.as_str()))
-        .map(|(key, value)| match value {
-            Value::Object(_) if key == "payload" => (key.clone(), Value::Object(Map::new())),
-            other => (key.clone(), other.clone()),
-        })
-        .collect();
-    let shape = Envelope::from_value(Value::Object(shallow))?;
-    shape.check_header::<K>()?;
-    let payload = payload.unwrap_or(&Value::Null);
-    verify_crypto::<K>(&shape.0, payload, trust).map(|(_, signer)| signer)
+    let fields = check_shape(map, K::EXTRA_FIELDS)?;
+    fields.check_header::<K>()?;
+    verify_crypto::<K>(&fields, recomputed, trust).map(|(_, signer)| signer)
 }
 
 /// Steps 6 to 9: hash, signer, signature, trust. Returns the hash and the
 /// signer.
-fn verify_crypto<K: EnvelopeKind>(
-    fields: &Fields,
-    payload: &Value,
-    trust: &Trust,
-) -> Result<(String, DidKey), VerifyFailure> {
-    let recomputed = K::HashRule::payload_hash_b64u(payload).map_err(|err| {
-        VerifyFailure::new(
-            ReasonCode::HashMismatch,
-            format!("field `payload` cannot be hashed: {err}"),
-        )
-    })?;
+fn verify_crypto<'t, K: EnvelopeKind>(
+    fields: &FieldsRef<'_>,
+    recomputed: Option<String>,
+    trust: &'t Trust,
+) -> Result<(String, Cow<'t, DidKey>), VerifyFailure> {
+    let recomputed = match recomputed {
+        Some(hash) => hash,
+        None => K::HashRule::payload_hash_b64u(fields.payload).map_err(|err| {
+            VerifyFailure::new(
+                ReasonCode::HashMismatch,
+                format!("field `payload` cannot be hashed: {err}"),
+            )
+        })?,
+    };
     if recomputed != fields.payload_hash_b64u {
         return Err(VerifyFailure::new(
             ReasonCode::HashMismatch,
             format!(
                 "field `payload_hash_b64u` is `{}` but the payload hashes to `{recomputed}`",
-                quote(&fields.payload_hash_b64u)
+                quote(fields.payload_hash_b64u)
             ),
         ));
     }
 
-    let signer = match trust.known(&fields.signer_did) {
-        Some(signer) => signer.clone(),
-        None => DidKey::parse(&fields.signer_did).map_err(|err| {
+    let signer = match trust.known(fields.signer_did) {
+        Some(signer) => Cow::Borrowed(signer),
+        None => Cow::Owned(DidKey::parse(fields.signer_did).map_err(|err| {
             VerifyFailure::new(
                 ReasonCode::InvalidDidFormat,
                 format!("field `signer_did`: {err}"),
             )
-        })?,
+        })?),
     };
 
-    let signature = SIGNATURE_B64U.decode(&fields.signature_b64u).map_err(|_| {
+    let signature = SIGNATURE_B64U.decode(fields.signature_b64u).map_err(|_| {
         VerifyFailure::new(
             ReasonCode::SignatureInvalid,
             "field `signature_b64u` is not valid base64url",
@@ -522,6 +509,79 @@ struct Fields {
     expires_at: Option<String>,
 }
 
+impl Fields {
+    fn borrow(&self) -> FieldsRef<'_> {
+        FieldsRef {
+            envelope_version: &self.envelope_version,
+            envelope_type: &self.envelope_type,
+            payload: &self.payload,
+            payload_hash_b64u: &self.payload_hash_b64u,
+            hash_algorithm: &self.hash_algorithm,
+            signature_b64u: &self.signature_b64u,
+            algorithm: &self.algorithm,
+            signer_did: &self.signer_did,
+            issued_at: &self.issued_at,
+            expires_at: self.expires_at.as_deref(),
+        }
+    }
+}
+
+/// [`Fields`] read in place from a parsed object, so that an envelope
+/// embedded in another document is checked without copying it.
+#[derive(Debug, Clone, Copy)]
+struct FieldsRef<'a> {
+    envelope_version: &'a str,
+    envelope_type: &'a str,
+    /// Always an object.
+    payload: &'a Value,
+    payload_hash_b64u: &'a str,
+    hash_algorithm: &'a str,
+    signature_b64u: &'a str,
+    algorithm: &'a str,
+    signer_did: &'a str,
+    issued_at: &'a str,
+    expires_at: Option<&'a str>,
+}
+
+impl FieldsRef<'_> {
+    /// Steps 2 to 5.
+    fn check_header<K: EnvelopeKind>(&self) -> Result<(), VerifyFailure> {
+        if self.envelope_version != K::ENVELOPE_VERSION {
+            return Err(field_failure(
+                ReasonCode::UnknownEnvelopeVersion,
+                "envelope_version",
+                self.envelope_version,
+                K::ENVELOPE_VERSION,
+            ));
+        }
+        if self.envelope_type != K::ENVELOPE_TYPE {
+            return Err(field_failure(
+                ReasonCode::UnknownEnvelopeType,
+                "envelope_type",
+                self.envelope_type,
+                K::ENVELOPE_TYPE,
+            ));
+        }
+        if self.hash_algorithm != HASH_ALGORITHM {
+            return Err(field_failure(
+                ReasonCode::UnknownHashAlgorithm,
+                "hash_algorithm",
+                self.hash_algorithm,
+                HASH_ALGORITHM,
+            ));
+        }
+        if self.algorithm != SIGNATURE_ALGORITHM {
+            return Err(field_failure(
+                ReasonCode::UnknownAlgorithm,
+                "algorithm",
+                self.algorithm,
+                SIGNATURE_ALGORITHM,
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn malformed(message: impl Into<String>) -> VerifyFailure {
     VerifyFailure::new(ReasonCode::MalformedEnvelope, message)
 }
@@ -536,7 +596,25 @@ fn field_failure(code: ReasonCode, field: &str, found: &str, expected: &str) -> 
     )
 }
 
-/// Step 1: everything that makes the envelope [`ReasonCode::MalformedEnvelope`].
+/// A field's position in REQUIRED, then OPTIONAL (a `match` rather than a
+/// scan of both lists: it runs for every key of every envelope).
+fn slot_index(key: &str) -> Option<usize> {
+    Some(match key {
+        "envelope_version" => 0,
+        "envelope_type" => 1,
+        "payload" => 2,
+        "payload_hash_b64u" => 3,
+        "hash_algorithm" => 4,
+        "signature_b64u" => 5,
+        "algorithm" => 6,
+        "signer_did" => 7,
+        "issued_at" => 8,
+        "expires_at" => 9,
+        _ => return None,
+    })
+}
+
+/// Step 1 on an envelope value, taking its payload out of it.
 fn parse_shape(value: Value) -> Result<Fields, VerifyFailure> {
     let Value::Object(mut object) = value else {
         return Err(malformed(format!(
@@ -544,49 +622,88 @@ fn parse_shape(value: Value) -> Result<Fields, VerifyFailure> {
             json_type(&value)
         )));
     };
-    if let Some(unknown) = object
-        .keys()
-        .find(|key| !REQUIRED.contains(&key.as_str()) && !OPTIONAL.contains(&key.as_str()))
-    {
-        return Err(malformed(format!("unknown field `{}`", quote(unknown))));
+    let fields = check_shape(&object, &[])?;
+    let owned = Fields {
+        envelope_version: fields.envelope_version.to_owned(),
+        envelope_type: fields.envelope_type.to_owned(),
+        payload: Value::Null,
+        payload_hash_b64u: fields.payload_hash_b64u.to_owned(),
+        hash_algorithm: fields.hash_algorithm.to_owned(),
+        signature_b64u: fields.signature_b64u.to_owned(),
+        algorithm: fields.algorithm.to_owned(),
+        signer_did: fields.signer_did.to_owned(),
+        issued_at: fields.issued_at.to_owned(),
+        expires_at: fields.expires_at.map(str::to_owned),
+    };
+    // check_shape found an object payload.
+    let payload = object.remove("payload").unwrap_or_default();
+    Ok(Fields { payload, ..owned })
+}
+
+/// Step 1: everything that makes the envelope [`ReasonCode::MalformedEnvelope`].
+/// The envelope fields of `object`; `extra` names fields of the kind's own
+/// (e.g. a v2 tool receipt's `co_signatures`) that its checker reads.
+fn check_shape<'a>(
+    object: &'a Map<String, Value>,
+    extra: &[&str],
+) -> Result<FieldsRef<'a>, VerifyFailure> {
+    // One pass over the entries instead of a hashed lookup per field: every
+    // receipt in a bundle goes through here. Slots are in REQUIRED, then
+    // OPTIONAL order.
+    let mut slots: [Option<&Value>; REQUIRED.len() + OPTIONAL.len()] = Default::default();
+    for (key, value) in object {
+        match slot_index(key).and_then(|i| slots.get_mut(i)) {
+            Some(slot) => *slot = Some(value),
+            None if extra.contains(&key.as_str()) => {}
+            None => return Err(malformed(format!("unknown field `{}`", quote(key)))),
+        }
     }
-    if let Some(missing) = REQUIRED.iter().find(|field| !object.contains_key(**field)) {
+    if let Some((missing, _)) = REQUIRED.iter().zip(&slots).find(|(_, slot)| slot.is_none()) {
         return Err(malformed(format!("missing field `{missing}`")));
     }
-    let mut string = |field: &str| match object.remove(field) {
-        Some(Value::String(text)) => Ok(Some(text)),
+    let [
+        envelope_version,
+        envelope_type,
+        payload,
+        payload_hash_b64u,
+        hash_algorithm,
+        signature_b64u,
+        algorithm,
+        signer_did,
+        issued_at,
+        expires_at,
+    ] = slots;
+    let string = |field: &str, slot: Option<&'a Value>| match slot {
+        Some(Value::String(text)) => Ok(Some(text.as_str())),
         None => Ok(None),
         Some(other) => Err(malformed(format!(
             "field `{field}` must be a string, not {}",
-            json_type(&other)
+            json_type(other)
         ))),
     };
     // Presence of the required fields was checked above.
-    let mut required = |field: &str| string(field).map(Option::unwrap_or_default);
-    let fields = Fields {
-        envelope_version: required("envelope_version")?,
-        envelope_type: required("envelope_type")?,
-        payload: Value::Null,
-        payload_hash_b64u: required("payload_hash_b64u")?,
-        hash_algorithm: required("hash_algorithm")?,
-        signature_b64u: required("signature_b64u")?,
-        algorithm: required("algorithm")?,
-        signer_did: required("signer_did")?,
-        issued_at: required("issued_at")?,
-        expires_at: string("expires_at")?,
-    };
-    let payload = match object.remove("payload") {
-        Some(Value::Object(payload)) => payload,
+    let required = |field: &str, slot| string(field, slot).map(Option::unwrap_or_default);
+    let envelope_version = required("envelope_version", envelope_version)?;
+    let envelope_type = required("envelope_type", envelope_type)?;
+    let payload_hash_b64u = required("payload_hash_b64u", payload_hash_b64u)?;
+    let hash_algorithm = required("hash_algorithm", hash_algorithm)?;
+    let signature_b64u = required("signature_b64u", signature_b64u)?;
+    let algorithm = required("algorithm", algorithm)?;
+    let signer_did = required("signer_did", signer_did)?;
+    let issued_at = required("issued_at", issued_at)?;
+    let expires_at = string("expires_at", expires_at)?;
+    let payload = match payload {
+        Some(payload @ Value::Object(_)) => payload,
         other => {
             return Err(malformed(format!(
                 "field `payload` must be a JSON object, not {}",
-                other.as_ref().map_or("nothing", json_type)
+                other.map_or("nothing", json_type)
             )));
         }
     };
     for (field, text) in [
-        ("payload_hash_b64u", &fields.payload_hash_b64u),
-        ("signature_b64u", &fields.signature_b64u),
+        ("payload_hash_b64u", payload_hash_b64u),
+        ("signature_b64u", signature_b64u),
     ] {
         if text.is_empty()
             || !text
@@ -598,17 +715,22 @@ fn parse_shape(value: Value) -> Result<Fields, VerifyFailure> {
             )));
         }
     }
-    for (field, text) in [
-        ("issued_at", Some(&fields.issued_at)),
-        ("expires_at", fields.expires_at.as_ref()),
-    ] {
-        if let Some(Err(err)) = text.map(|text| parse_rfc3339(text)) {
+    for (field, text) in [("issued_at", Some(issued_at)), ("expires_at", expires_at)] {
+        if let Some(Err(err)) = text.map(parse_rfc3339) {
             return Err(malformed(format!("field `{field}`: {err}")));
         }
     }
-    Ok(Fields {
-        payload: Value::Object(payload),
-        ..fields
+    Ok(FieldsRef {
+        envelope_version,
+        envelope_type,
+        payload,
+        payload_hash_b64u,
+        hash_algorithm,
+        signature_b64u,
+        algorithm,
+        signer_did,
+        issued_at,
+        expires_at,
     })
 }
 
@@ -699,5 +821,19 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
             }
         }
         Ok(UniqueKeys(Value::Object(object)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_follow_the_field_lists() {
+        for (i, field) in REQUIRED.iter().chain(&OPTIONAL).enumerate() {
+            assert_eq!(slot_index(field), Some(i), "{field}");
+        }
+        assert_eq!(slot_index("Payload"), None);
+        assert_eq!(REQUIRED.len() + OPTIONAL.len(), 10);
     }
 }
