@@ -163,7 +163,13 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, BatchError> {
         error,
     };
     let file = std::fs::File::open(path).map_err(read_error)?;
-    let mut bytes = Vec::new();
+    // Sized from the metadata (a hint: the file may change), so a bundle is
+    // read in one call rather than in doubling steps.
+    let hint = file
+        .metadata()
+        .map_or(0, |m| m.len())
+        .min(MAX_ENVELOPE_BYTES as u64 + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0) + 1);
     file.take(MAX_ENVELOPE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(read_error)?;

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use ed25519_dalek::{PUBLIC_KEY_LENGTH, VerifyingKey};
 
 use crate::crypto::quote;
+use crate::crypto::strict::{self, KeyOrder};
 
 const PREFIX: &str = "did:key:";
 /// Multibase prefix of base58btc.
@@ -22,6 +23,9 @@ const ED25519_PUB: [u8; 2] = [0xED, 0x01];
 pub struct DidKey {
     did: String,
     key: VerifyingKey,
+    /// Decided once per key, so that every signature it checks can take
+    /// the fast path of [`strict`].
+    order: KeyOrder,
 }
 
 /// Parsed keys kept per thread, so that verifying thousands of envelopes
@@ -85,6 +89,7 @@ impl DidKey {
         Ok(Self {
             did: did.to_owned(),
             key,
+            order: KeyOrder::of(&key),
         })
     }
 
@@ -99,7 +104,11 @@ impl DidKey {
                 .with_alphabet(bs58::Alphabet::BITCOIN)
                 .into_string()
         );
-        Self { did, key: *key }
+        Self {
+            did,
+            key: *key,
+            order: KeyOrder::of(key),
+        }
     }
 
     /// The DID string.
@@ -110,6 +119,12 @@ impl DidKey {
     /// The Ed25519 public key the DID names.
     pub fn verifying_key(&self) -> &VerifyingKey {
         &self.key
+    }
+
+    /// Whether `signature` is valid for `message` under this key, exactly as
+    /// `verify_strict` decides ([`strict`]).
+    pub(crate) fn verifies(&self, message: &[u8], signature: &ed25519_dalek::Signature) -> bool {
+        strict::verify_strict(&self.key, self.order, message, signature)
     }
 }
 

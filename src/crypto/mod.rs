@@ -9,6 +9,7 @@
 pub mod did;
 pub mod envelope;
 pub mod keys;
+pub(crate) mod strict;
 pub mod stringify;
 pub mod trusted;
 pub mod verify;

@@ -472,17 +472,17 @@ fn verify_crypto<'t, K: EnvelopeKind>(
             "field `signature_b64u` is not valid base64url",
         )
     })?;
-    verify_with_key(
-        signer.verifying_key(),
-        fields.payload_hash_b64u.as_bytes(),
-        &signature,
-    )
-    .map_err(|err| {
+    let rejected = |err: SignatureRejected| {
         VerifyFailure::new(
             ReasonCode::SignatureInvalid,
             format!("field `signature_b64u`: {err} for `signer_did` {signer}"),
         )
-    })?;
+    };
+    let signature = Signature::from_slice(&signature)
+        .map_err(|_| rejected(SignatureRejected::SignatureLength))?;
+    if !signer.verifies(fields.payload_hash_b64u.as_bytes(), &signature) {
+        return Err(rejected(SignatureRejected::DoesNotVerify));
+    }
 
     if !trust.admits(&signer) {
         return Err(VerifyFailure::new(
