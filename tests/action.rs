@@ -2,13 +2,13 @@
 //! (`action/run.sh`), exercised with a simulated GitHub Actions environment.
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use support::{copy_dir, root};
 
 fn action() -> serde_yaml_ng::Value {
     serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("action.yml")).unwrap()).unwrap()
@@ -112,19 +112,6 @@ fn copy_example() -> (tempfile::TempDir, PathBuf) {
     let repo = dir.path().join("repo");
     copy_dir(&root().join("examples/repo"), &repo);
     (dir, repo)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]
