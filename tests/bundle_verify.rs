@@ -3,13 +3,14 @@
 //! mutation of one is INVALID, verify under policy, and the CLI end to end.
 
 use std::path::Path;
-use std::process::Output;
 
-use assert_cmd::Command;
+mod support;
+
 use base64::Engine as _;
 use base64::alphabet::URL_SAFE;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::Value;
+use support::{run, stderr, stdout};
 use wpc::bundle::kit::{
     Leaf, Shape, ToolV2, bundle_bytes, bundle_value, gateway_key, resign, sign_tool_receipt_v2,
 };
@@ -522,11 +523,11 @@ fn cli_reports_v2_tool_receipts_as_verified() {
         v2_bundle(ToolV2::default(), |_| {}),
     )
     .unwrap();
-    let out = wpc(
+    let out = run(
         dir.path(),
         &["bundle", "verify", "v2.json", "--format", "json"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let evidence = doc["results"][0]["evidence"].as_array().unwrap();
     let tools = evidence
@@ -639,16 +640,6 @@ fn verify_under_policy() {
     assert!(codes(&bundle_bytes(&ok).unwrap(), &revoked).contains(&"POLICY_REVOKED"));
 }
 
-fn wpc(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::cargo_bin("wpc").unwrap();
-    cmd.current_dir(dir).env_remove("NO_COLOR");
-    cmd.args(args).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
-
 #[test]
 fn cli_batch_replay_formats_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
@@ -667,7 +658,7 @@ fn cli_batch_replay_formats_and_exit_codes() {
     }
     let gateway = gateway_key().did().to_string();
 
-    let out = wpc(
+    let out = run(
         dir.path(),
         &["bundle", "verify", "proofs", "--gateway-signer", &gateway],
     );
@@ -675,15 +666,15 @@ fn cli_batch_replay_formats_and_exit_codes() {
         out.status.code(),
         Some(0),
         "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+        stdout(&out),
+        stderr(&out)
     );
-    assert!(text(&out.stdout).contains("3 bundles: 3 valid, 0 invalid"));
+    assert!(stdout(&out).contains("3 bundles: 3 valid, 0 invalid"));
 
     // Without signers, any gateway is accepted and the output says so.
-    let out = wpc(dir.path(), &["bundle", "verify", "proofs/**/*.json"]);
+    let out = run(dir.path(), &["bundle", "verify", "proofs/**/*.json"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("any valid gateway receipt signer was accepted"));
+    assert!(stdout(&out).contains("any valid gateway receipt signer was accepted"));
 
     // A copy of a bundle is a replay of every identifier.
     std::fs::copy(
@@ -691,7 +682,7 @@ fn cli_batch_replay_formats_and_exit_codes() {
         bundles.join("nested/z.json"),
     )
     .unwrap();
-    let out = wpc(
+    let out = run(
         dir.path(),
         &["bundle", "verify", "proofs", "--format", "json"],
     );
@@ -716,15 +707,15 @@ fn cli_batch_replay_formats_and_exit_codes() {
     }
 
     for format in ["junit", "markdown", "sarif", "text"] {
-        let out = wpc(
+        let out = run(
             dir.path(),
             &["bundle", "verify", "proofs", "--format", format],
         );
         assert_eq!(out.status.code(), Some(1), "{format}");
-        let stdout = text(&out.stdout);
+        let stdout = stdout(&out);
         assert!(stdout.contains("REPLAYED_RUN_ID"), "{format}: {stdout}");
     }
-    let out = wpc(
+    let out = run(
         dir.path(),
         &["bundle", "verify", "proofs", "--format", "sarif"],
     );
@@ -733,13 +724,13 @@ fn cli_batch_replay_formats_and_exit_codes() {
 
     // Usage and I/O errors exit 2.
     assert_eq!(
-        wpc(dir.path(), &["bundle", "verify", "missing/*.json"])
+        run(dir.path(), &["bundle", "verify", "missing/*.json"])
             .status
             .code(),
         Some(2)
     );
     assert_eq!(
-        wpc(
+        run(
             dir.path(),
             &[
                 "bundle",
@@ -771,7 +762,7 @@ fn cli_verifies_under_a_policy_file_or_its_hash() {
     };
     std::fs::write(dir.path().join("c.json"), bundle_bytes(&other).unwrap()).unwrap();
 
-    let out = wpc(
+    let out = run(
         dir.path(),
         &[
             "bundle",
@@ -781,8 +772,8 @@ fn cli_verifies_under_a_policy_file_or_its_hash() {
             "policies/bundle-test.toml",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    let out = wpc(
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = run(
         dir.path(),
         &["bundle", "verify", "b.json", "--policy", &policy.hash],
     );
@@ -790,16 +781,16 @@ fn cli_verifies_under_a_policy_file_or_its_hash() {
         out.status.code(),
         Some(0),
         "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+        stdout(&out),
+        stderr(&out)
     );
-    let out = wpc(
+    let out = run(
         dir.path(),
         &["bundle", "verify", "c.json", "--policy", &policy.hash],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("POLICY_HASH_MISMATCH"));
-    let out = wpc(
+    assert!(stdout(&out).contains("POLICY_HASH_MISMATCH"));
+    let out = run(
         dir.path(),
         &[
             "bundle",
@@ -811,8 +802,8 @@ fn cli_verifies_under_a_policy_file_or_its_hash() {
             &policy.hash,
         ],
     );
-    assert!(text(&out.stdout).contains("POLICY_REVOKED"));
-    let out = wpc(
+    assert!(stdout(&out).contains("POLICY_REVOKED"));
+    let out = run(
         dir.path(),
         &[
             "bundle",

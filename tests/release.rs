@@ -9,9 +9,8 @@ mod support;
 use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::{Value, json};
-use support::example;
+use support::{example, stderr, stdout};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use wpc::crypto::keys::SigningKey;
@@ -124,29 +123,20 @@ fn deployer(purpose: &str) -> String {
     )
 }
 
+/// `wpc ARGS` in `dir`, signing with the test key, without GitHub settings.
 fn wpc(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::cargo_bin("wpc").unwrap();
-    cmd.current_dir(dir);
-    for var in [
-        "CI",
-        "NO_COLOR",
-        "GITHUB_ACTIONS",
-        "GITHUB_TOKEN",
-        "GITHUB_REPOSITORY",
-        "GITHUB_API_URL",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("WPC_SIGNING_KEY", SEED);
-    cmd.args(args).output().unwrap()
+    support::wpc(dir)
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_REPOSITORY")
+        .env_remove("GITHUB_API_URL")
+        .env("WPC_SIGNING_KEY", SEED)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn release(git: &Git) -> Output {
     wpc(git.path(), &["release", "--now", NOW])
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn code(out: &Output) -> i32 {
@@ -172,15 +162,15 @@ fn deployer_hashes(index: &Value) -> Vec<(String, Option<String>, Option<u64>)> 
 fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
     let git = Git::new();
     let first = release(&git);
-    assert_eq!(code(&first), 0, "{}", text(&first.stderr));
-    assert!(text(&first.stdout).contains("2 released, 0 refused"));
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    assert!(stdout(&first).contains("2 released, 0 refused"));
 
     let merges: Vec<String> = (1..=3)
         .map(|pr| git.merge_change(pr, &format!("Deploy, version {pr}.")))
         .collect();
     let out = release(&git);
-    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("3 released, 0 refused"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("3 released, 0 refused"));
 
     let index = git.index();
     assert_eq!(index["format"], "wpc-release-index/1");
@@ -205,7 +195,7 @@ fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
     let file = git.path().join("env.json");
     std::fs::write(&file, envelope).unwrap();
     let verified = wpc(git.path(), &["verify", "env.json"]);
-    assert_eq!(code(&verified), 0, "{}", text(&verified.stdout));
+    assert_eq!(code(&verified), 0, "{}", stdout(&verified));
     // The layout is exactly SPEC §6.
     let files = git.run(&["ls-tree", "-r", "--name-only", "wpc-releases"]);
     assert_eq!(files.lines().count(), 2 + 5, "{files}");
@@ -214,9 +204,9 @@ fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
     // `wpc fetch` prints the verified envelope, from the branch or from an
     // export of it; `wpc log` shows the history newest first.
     let fetched = wpc(git.path(), &["fetch", &entries[3].0]);
-    assert_eq!(code(&fetched), 0, "{}", text(&fetched.stderr));
+    assert_eq!(code(&fetched), 0, "{}", stderr(&fetched));
     assert_eq!(
-        text(&fetched.stdout),
+        stdout(&fetched),
         git.show(&format!("wpc-releases:wpc/{}.json", entries[3].0)) + "\n"
     );
     let export = tempfile::tempdir().unwrap();
@@ -238,12 +228,12 @@ fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
             "keys/trusted-signers.toml",
         ],
     );
-    assert_eq!(code(&from), 0, "{}", text(&from.stderr));
+    assert_eq!(code(&from), 0, "{}", stderr(&from));
     assert_eq!(from.stdout, fetched.stdout);
     let unknown = wpc(git.path(), &["fetch", &"A".repeat(43)]);
     assert_eq!(code(&unknown), 1);
-    assert!(text(&unknown.stderr).contains("never released"));
-    let log = text(&wpc(git.path(), &["log", "deployer"]).stdout);
+    assert!(stderr(&unknown).contains("never released"));
+    let log = stdout(&wpc(git.path(), &["log", "deployer"]));
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines.len(), 5, "{log}");
     assert!(
@@ -260,12 +250,12 @@ fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
     let tip = git.tip();
     let again = release(&git);
     assert_eq!(code(&again), 0);
-    assert!(text(&again.stdout).contains("0 released, 0 refused; wpc-releases unchanged"));
+    assert!(stdout(&again).contains("0 released, 0 refused; wpc-releases unchanged"));
     assert_eq!(git.tip(), tip);
 
     let verify = wpc(git.path(), &["release", "verify"]);
-    assert_eq!(code(&verify), 0, "{}", text(&verify.stdout));
-    assert_eq!(text(&verify.stdout), "wpc-releases: valid\n");
+    assert_eq!(code(&verify), 0, "{}", stdout(&verify));
+    assert_eq!(stdout(&verify), "wpc-releases: valid\n");
     // The main branch's work tree and index were never touched.
     assert_eq!(git.run(&["status", "--porcelain"]), "?? env.json");
 }
@@ -280,17 +270,17 @@ fn a_revert_points_at_the_existing_envelope() {
     git.commit("Revert \"change\"");
     let tip = git.tip();
     let dry = wpc(git.path(), &["release", "--dry-run", "--now", NOW]);
-    assert_eq!(code(&dry), 0, "{}", text(&dry.stderr));
+    assert_eq!(code(&dry), 0, "{}", stderr(&dry));
     assert!(
-        text(&dry.stdout).contains("would release deployer"),
+        stdout(&dry).contains("would release deployer"),
         "{}",
-        text(&dry.stdout)
+        stdout(&dry)
     );
-    assert!(text(&dry.stdout).contains("(dry run: nothing written)"));
+    assert!(stdout(&dry).contains("(dry run: nothing written)"));
     assert_eq!(git.tip(), tip);
     let out = release(&git);
-    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("(known content: existing envelope)"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("(known content: existing envelope)"));
     let entries = deployer_hashes(&git.index());
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[2].0, entries[0].0);
@@ -316,8 +306,8 @@ fn a_policy_failing_its_checks_is_skipped_reported_and_exits_1() {
     );
     let bad = git.commit("elevated exec; and a schema error");
     let out = release(&git);
-    assert_eq!(code(&out), 1, "{}", text(&out.stdout));
-    let stderr = text(&out.stderr);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let stderr = stderr(&out);
     assert!(
         stderr.contains(&format!("not released: deployer at {}", &bad[..12])),
         "{stderr}"
@@ -326,9 +316,9 @@ fn a_policy_failing_its_checks_is_skipped_reported_and_exits_1() {
     assert!(stderr.contains("policies/data-analyst.toml"), "{stderr}");
     // The first commit's policies were released; nothing of the bad one.
     assert!(
-        text(&out.stdout).contains("2 released, 2 refused"),
+        stdout(&out).contains("2 released, 2 refused"),
         "{}",
-        text(&out.stdout)
+        stdout(&out)
     );
     let index = git.index();
     assert_eq!(deployer_hashes(&index).len(), 1);
@@ -339,9 +329,7 @@ fn a_policy_failing_its_checks_is_skipped_reported_and_exits_1() {
 #[test]
 fn a_key_the_repository_does_not_trust_signs_nothing() {
     let git = Git::new();
-    let out = Command::cargo_bin("wpc")
-        .unwrap()
-        .current_dir(git.path())
+    let out = support::wpc(git.path())
         .env(
             "WPC_SIGNING_KEY",
             "CAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAg",
@@ -352,9 +340,9 @@ fn a_key_the_repository_does_not_trust_signs_nothing() {
         .unwrap();
     assert_eq!(code(&out), 2);
     assert!(
-        text(&out.stderr).contains("is not a [[release_signer]] in keys/trusted-signers.toml"),
+        stderr(&out).contains("is not a [[release_signer]] in keys/trusted-signers.toml"),
         "{}",
-        text(&out.stderr)
+        stderr(&out)
     );
     assert!(git.run(&["branch", "--list", "wpc-releases"]).is_empty());
 }
@@ -375,7 +363,7 @@ fn a_revoked_hash_is_refused_until_the_policy_changes() {
             NOW,
         ],
     );
-    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     let revocations: Value =
         serde_json::from_str(&git.show("wpc-releases:revocations.json")).unwrap();
     assert_eq!(revocations[0]["hash"], hash.as_str());
@@ -384,11 +372,7 @@ fn a_revoked_hash_is_refused_until_the_policy_changes() {
     // release branch rejects its envelope.
     let check = wpc(git.path(), &["check"]);
     assert_eq!(code(&check), 1);
-    assert!(
-        text(&check.stdout).contains("WPC021"),
-        "{}",
-        text(&check.stdout)
-    );
+    assert!(stdout(&check).contains("WPC021"), "{}", stdout(&check));
     std::fs::write(
         git.path().join("env.json"),
         git.show(&format!("wpc-releases:wpc/{hash}.json")),
@@ -400,16 +384,12 @@ fn a_revoked_hash_is_refused_until_the_policy_changes() {
         &["verify", "env.json", "--release-branch", "wpc-releases"],
     );
     assert_eq!(code(&verify), 1);
-    assert!(
-        text(&verify.stdout).contains("REVOKED"),
-        "{}",
-        text(&verify.stdout)
-    );
+    assert!(stdout(&verify).contains("REVOKED"), "{}", stdout(&verify));
     std::fs::remove_file(git.path().join("env.json")).unwrap();
     let fetch = wpc(git.path(), &["fetch", &hash]);
     assert_eq!(code(&fetch), 1);
-    assert!(text(&fetch.stderr).contains("is revoked: leaks deploy.prod"));
-    let log = text(&wpc(git.path(), &["log", "deployer"]).stdout);
+    assert!(stderr(&fetch).contains("is revoked: leaks deploy.prod"));
+    let log = stdout(&wpc(git.path(), &["log", "deployer"]));
     assert!(
         log.contains("REVOKED 2026-11-24T12:00:00Z (leaks deploy.prod)"),
         "{log}"
@@ -430,14 +410,10 @@ fn a_revoked_hash_is_refused_until_the_policy_changes() {
     git.commit("back to the revoked content");
     let out = release(&git);
     assert_eq!(code(&out), 1);
-    assert!(
-        text(&out.stderr).contains("is revoked"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(stderr(&out).contains("is revoked"), "{}", stderr(&out));
     assert_eq!(deployer_hashes(&git.index()).len(), 2);
     let verify = wpc(git.path(), &["release", "verify"]);
-    assert_eq!(code(&verify), 0, "{}", text(&verify.stdout));
+    assert_eq!(code(&verify), 0, "{}", stdout(&verify));
 }
 
 /// Commit `change` on top of the release branch through git2, as a hand
@@ -483,8 +459,8 @@ fn edit_wpc(
 
 fn assert_caught(git: &Git, commit: &str, what: &str) {
     let out = wpc(git.path(), &["release", "verify"]);
-    assert_eq!(code(&out), 1, "{}", text(&out.stdout));
-    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let stdout = stdout(&out);
     assert!(
         stdout.contains(&format!("INVALID commit {commit}: {what}")),
         "{stdout}"
@@ -548,7 +524,7 @@ fn release_verify_rejects_forged_revocations_and_stray_envelopes() {
     release(&edited);
     let hash = deployer_hashes(&edited.index())[0].0.clone();
     let out = wpc(edited.path(), &["revoke", &hash, "--reason", "real"]);
-    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     let commit = tamper(&edited, |repo, root| {
         let text = edited
             .show("wpc-releases:revocations.json")
@@ -588,7 +564,7 @@ fn signers_are_trusted_as_of_the_source_commit_and_a_broken_index_is_caught() {
     );
     git.commit("rotate the release signer");
     let verify = wpc(git.path(), &["release", "verify"]);
-    assert_eq!(code(&verify), 0, "{}", text(&verify.stdout));
+    assert_eq!(code(&verify), 0, "{}", stdout(&verify));
 
     let commit = tamper(&git, |repo, root| {
         root.insert("index.json", repo.blob(b"not json").unwrap(), 0o100_644)
@@ -639,7 +615,7 @@ fn a_run_stopped_before_the_reference_update_leaves_the_branch_valid() {
     assert_eq!(git.tip(), a.commit.unwrap().to_string());
     assert_eq!(deployer_hashes(&git.index()).len(), 2);
     assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
-    assert!(text(&release(&git).stdout).contains("0 released"));
+    assert!(stdout(&release(&git)).contains("0 released"));
 }
 
 #[test]
@@ -673,9 +649,7 @@ fn a_squash_merge_records_its_pull_request_and_approvers() {
             ])))
             .mount(&server),
     );
-    let out = Command::cargo_bin("wpc")
-        .unwrap()
-        .current_dir(git.path())
+    let out = support::wpc(git.path())
         .env("WPC_SIGNING_KEY", SEED)
         .env("GITHUB_TOKEN", "ghs_test")
         .env("GITHUB_REPOSITORY", "acme/policies")
@@ -683,11 +657,11 @@ fn a_squash_merge_records_its_pull_request_and_approvers() {
         .args(["release", "--now", NOW])
         .output()
         .unwrap();
-    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
-        text(&out.stdout).contains("PR #12 approved by alice, bob"),
+        stdout(&out).contains("PR #12 approved by alice, bob"),
         "{}",
-        text(&out.stdout)
+        stdout(&out)
     );
     let entry = &git.index()["policies"]["deployer"][1];
     assert_eq!(entry["pr"], 12);
