@@ -11,7 +11,6 @@ use crate::bundle::policy::PolicySource;
 use crate::config::Config;
 use crate::crypto::did::DidKey;
 use crate::crypto::trusted::TrustedSigners;
-use crate::crypto::verify::Trust;
 use crate::decide::suite::{self, CASE_FAILED};
 use crate::lint::{self, CheckError};
 use crate::openclaw::{self, LoadOptions, mappings};
@@ -233,18 +232,8 @@ fn bundle_stage(config: &Config) -> Result<Stage, CiError> {
             TrustedSigners::load(&trusted_file).map_err(|e| CiError::Bundles(e.to_string()))?;
         gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
     }
-    let gateway_signers_checked = !gateway.is_empty();
-    let gateway_trust = if gateway_signers_checked {
-        Trust::only(&gateway)
-    } else {
-        Trust::any_signer_unchecked()
-    };
     let source = PolicySource::for_config(config).map_err(CiError::Bundles)?;
-    let options = bundle::Options {
-        gateway_trust,
-        gateway_signers_checked,
-        ..bundle::Options::any_gateway()
-    };
+    let options = bundle::Options::for_gateway_signers(&gateway);
     let entries = bundle::batch::verify_under_claimed(&paths, &source, &options, &[])
         .map_err(|e| CiError::Bundles(e.to_string()))?;
     let findings: Vec<Finding> = entries
@@ -269,7 +258,7 @@ fn bundle_stage(config: &Config) -> Result<Stage, CiError> {
         note: None,
     };
     let mut notes: Vec<String> = source.warning().into_iter().collect();
-    if !gateway_signers_checked {
+    if !options.gateway_signers_checked {
         notes.push(
             "no gateway signers configured: any valid receipt signer was accepted".to_owned(),
         );

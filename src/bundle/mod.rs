@@ -33,6 +33,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::crypto::did::DidKey;
 use crate::crypto::envelope::{GatewayReceipt, ProofBundle, parse_rfc3339};
 use crate::crypto::stringify::{event_hash_b64u, stringify_hashes_b64u};
 use crate::crypto::verify::{Envelope, Trust, parse_json, verify_embedded_with_hash};
@@ -61,6 +62,20 @@ pub struct Options {
 }
 
 impl Options {
+    /// Protocol checks at the current time, with gateway receipts signed
+    /// only by `gateway_signers`; with none given, by any signer (and the
+    /// report says so).
+    pub fn for_gateway_signers(gateway_signers: &[DidKey]) -> Options {
+        match gateway_signers {
+            [] => Options::any_gateway(),
+            signers => Options {
+                gateway_trust: Trust::only(signers),
+                gateway_signers_checked: true,
+                ..Options::any_gateway()
+            },
+        }
+    }
+
     /// Protocol checks only, any gateway signer, at the current time.
     pub fn any_gateway() -> Options {
         Options {

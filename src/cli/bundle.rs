@@ -110,17 +110,11 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     if let Some(trusted) = &trusted {
         gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
     }
-    let gateway_signers_checked = !gateway.is_empty();
-    let gateway_trust = if gateway_signers_checked {
-        Trust::only(&gateway)
-    } else {
-        Trust::any_signer_unchecked()
-    };
-
-    let now = match &args.now {
-        Some(text) => parse_rfc3339(text).with_context(|| "--now".to_owned())?,
-        None => jiff::Timestamp::now(),
-    };
+    let mut options = Options::for_gateway_signers(&gateway);
+    if let Some(text) = &args.now {
+        options.now = parse_rfc3339(text).with_context(|| "--now".to_owned())?;
+    }
+    let now = options.now;
 
     let policy = match &args.policy {
         Some(spec) => {
@@ -176,14 +170,8 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         paths = batch::shard(paths, index, count);
     }
     if args.replay_only {
-        let options = Options {
-            gateway_trust,
-            gateway_signers_checked,
-            now,
-            policy: None,
-            scope_hash: None,
-        };
-        return replay_only(&paths, &options, gateway_signers_checked);
+        // Policy and scope checks are the shards' job.
+        return replay_only(&paths, &options);
     }
     // In a policy repository without --policy, each bundle is checked under
     // the WPC it claims, as `wpc ci` does.
@@ -198,17 +186,12 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         _ => None,
     };
     let context = Context {
-        gateway_signers_checked,
+        gateway_signers_checked: options.gateway_signers_checked,
         policy_hash: policy.as_ref().map(|p| p.hash.clone()),
         claimed_from: claimed_from.as_ref().map(PolicySource::describe),
     };
-    let options = Options {
-        gateway_trust,
-        gateway_signers_checked,
-        now,
-        policy,
-        scope_hash,
-    };
+    options.policy = policy;
+    options.scope_hash = scope_hash;
     let entries = match &claimed_from {
         Some(source) => batch::verify_under_claimed(&paths, source, &options, &args.revoked)?,
         None => batch::verify_all(&paths, &options)?,
@@ -223,11 +206,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
 
 /// `--replay-only`: one line per replay, per bundle that took no part, a
 /// summary.
-fn replay_only(
-    paths: &[PathBuf],
-    options: &Options,
-    gateway_signers_checked: bool,
-) -> anyhow::Result<Outcome> {
+fn replay_only(paths: &[PathBuf], options: &Options) -> anyhow::Result<Outcome> {
     let report = batch::replay_only(paths, options)?;
     let mut out = String::new();
     for replay in &report.replays {
@@ -251,7 +230,7 @@ fn replay_only(
         report.replays.len(),
         report.skipped.len()
     ));
-    if !gateway_signers_checked {
+    if !options.gateway_signers_checked {
         out.push_str(
             "note: no trusted gateway signers given (--trusted, --gateway-signer or wpc.toml \
              [bundles] gateway_signers): any valid gateway receipt signer was accepted\n",
