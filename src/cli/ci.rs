@@ -41,22 +41,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     out.push_str(&report.summary_text());
     if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
         out.push_str(&all.render(Format::Github, &rules, false));
-        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-            // The summary file is shared by every step of the job: append.
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .with_context(|| {
-                    format!(
-                        "cannot open $GITHUB_STEP_SUMMARY ({})",
-                        PathBuf::from(&path).display()
-                    )
-                })?;
-            file.write_all(report.summary_markdown().as_bytes())?;
-        }
+        append_to_actions_file("GITHUB_STEP_SUMMARY", &report.summary_markdown())?;
     }
-    if let Some(path) = std::env::var_os("GITHUB_OUTPUT") {
+    if std::env::var_os("GITHUB_OUTPUT").is_some() {
         // Step outputs for the action: the verdict and the counts.
         let findings = all.findings().len();
         let invalid_bundles = report
@@ -65,19 +52,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             .find(|s| s.name == "bundles")
             .map_or(0, |s| s.failed);
         let result = if report.ok() { "passed" } else { "failed" };
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| {
-                format!(
-                    "cannot open $GITHUB_OUTPUT ({})",
-                    PathBuf::from(&path).display()
-                )
-            })?;
-        writeln!(
-            file,
-            "result={result}\nfindings={findings}\ninvalid-bundles={invalid_bundles}"
+        append_to_actions_file(
+            "GITHUB_OUTPUT",
+            &format!("result={result}\nfindings={findings}\ninvalid-bundles={invalid_bundles}\n"),
         )?;
     }
     if let Some(sarif) = &args.sarif {
@@ -89,4 +66,26 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Failed
     })
+}
+
+/// Appends `text` to the file the Actions runner names in `$variable`
+/// (nothing when unset): the runner shares these files between the steps
+/// of a job, so they are appended to, never replaced.
+fn append_to_actions_file(variable: &str, text: &str) -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os(variable) else {
+        return Ok(());
+    };
+    let cannot = |action: &str| {
+        format!(
+            "cannot {action} ${variable} ({})",
+            PathBuf::from(&path).display()
+        )
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| cannot("open"))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| cannot("write"))
 }
