@@ -7,7 +7,7 @@
 //! opened without blocking (`O_NONBLOCK`), its type is taken from the opened
 //! handle (not the path, which could be swapped in between), and reading
 //! stops one byte past the limit. The limits per kind are listed in
-//! `docs/limits.md`.
+//! `docs/limits.md` (a test keeps it in step).
 
 use std::fmt;
 use std::fs::{File, FileType, Metadata, OpenOptions};
@@ -32,7 +32,8 @@ pub const TOML: Limit = Limit::new(MIB, "TOML files");
 pub const ENVELOPE: Limit = Limit::new(16 * MIB, "signed envelopes");
 /// OpenClaw configs and the files they `$include`.
 pub const OPENCLAW_CONFIG: Limit = Limit::new(MIB, "OpenClaw configs");
-/// Secret key files (`--key`).
+/// Secret key files (`--key`): a key is a few hundred bytes, so a mistaken
+/// path (a log, a disk image) is refused rather than read.
 pub const KEY: Limit = Limit::new(64 * KIB, "key files");
 /// JWKS documents (`cst check --jwks`).
 pub const JWKS: Limit = Limit::new(MIB, "JWKS documents");
@@ -292,6 +293,27 @@ mod tests {
     fn limits_read_as_sizes() {
         assert_eq!(TOML.to_string(), "1 MiB for TOML files");
         assert_eq!(KEY.to_string(), "64 KiB for key files");
+    }
+
+    #[test]
+    fn every_limit_is_documented() {
+        let doc = include_str!("../docs/limits.md");
+        for limit in [
+            TOML,
+            ENVELOPE,
+            OPENCLAW_CONFIG,
+            KEY,
+            JWKS,
+            TOKEN,
+            RELEASE_INDEX,
+            RELEASE_ENVELOPE,
+            EVENT,
+        ] {
+            let shown = limit.to_string();
+            let size = shown.split(" for ").next().unwrap();
+            let row = format!("| {} | {size} |", limit.kind);
+            assert!(doc.contains(&row), "docs/limits.md has no row `{row}`");
+        }
     }
 
     #[test]
