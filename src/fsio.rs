@@ -191,6 +191,17 @@ pub fn read_to_string(path: &Path, limit: Limit) -> Result<String, ReadError> {
     String::from_utf8(read(path, limit)?).map_err(|_| ReadError::new(path, Problem::NotUtf8))
 }
 
+/// A FIFO at `path`, for tests (`mkfifo`: the libc call would need unsafe).
+#[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn make_fifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,11 +210,7 @@ mod tests {
 
     fn fifo(dir: &Path) -> PathBuf {
         let path = dir.join("fifo");
-        let status = std::process::Command::new("mkfifo")
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        make_fifo(&path);
         path
     }
 

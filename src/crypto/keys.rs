@@ -399,13 +399,7 @@ mod tests {
     fn a_fifo_as_key_file_is_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("key.pem");
-        assert!(
-            std::process::Command::new("mkfifo")
-                .arg(&path)
-                .status()
-                .unwrap()
-                .success()
-        );
+        crate::fsio::make_fifo(&path);
         let message = SigningKey::from_file(&path).unwrap_err().to_string();
         assert!(
             message.ends_with("not a regular file (a FIFO); wpc reads only regular files"),
