@@ -156,6 +156,8 @@ pub struct BundleSettings {
 pub enum ConfigError {
     #[error("{path}: no such file or directory")]
     Missing { path: PathBuf },
+    #[error(transparent)]
+    Unreadable(#[from] crate::fsio::ReadError),
     #[error("cannot resolve {path}: {source}")]
     Io {
         path: PathBuf,
@@ -179,7 +181,9 @@ impl Config {
         };
         for dir in first_dir.ancestors() {
             let candidate = dir.join(FILE_NAME);
-            if candidate.is_file() {
+            // Anything there, even a FIFO, is the config (and refused when
+            // it is not a file), rather than one further up being used.
+            if candidate.exists() {
                 return Config::load(&absolute(&candidate)?);
             }
         }
@@ -205,9 +209,15 @@ impl Config {
     /// with defaults for whatever could not be read, so `wpc check` can report
     /// them and go on.
     pub fn load(path: &Path) -> Result<(Config, Vec<Finding>), ConfigError> {
-        if !path.is_file() {
-            return Err(ConfigError::Missing {
-                path: path.to_path_buf(),
+        // A FIFO or device named wpc.toml is an error, not a finding: it is
+        // never opened for a blocking read.
+        if let Err(err) = crate::fsio::open_regular(path) {
+            return Err(if err.is_not_found() {
+                ConfigError::Missing {
+                    path: path.to_path_buf(),
+                }
+            } else {
+                ConfigError::Unreadable(err)
             });
         }
         let root = absolute(path)?

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod cst;
 pub mod decide;
 pub mod diff;
+pub mod fsio;
 pub mod git;
 pub mod github;
 pub mod lint;

@@ -123,6 +123,10 @@ pub fn repo_files(root: &Path) -> Result<Files, ScaffoldError> {
             root.join(".pre-commit-config.yaml"),
             include_str!("../templates/repo/pre-commit-config.yaml").to_owned(),
         ),
+        (
+            root.join(".gitignore"),
+            include_str!("../templates/repo/gitignore").to_owned(),
+        ),
     ];
     files.extend(policy_files(
         INIT_TEMPLATE,

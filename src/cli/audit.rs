@@ -79,8 +79,9 @@ fn run_openclaw(args: OpenclawArgs) -> anyhow::Result<Outcome> {
     let Some(jobs) = jobs(&args, &config, &tool_map)? else {
         return Ok(Outcome::Failed);
     };
-    if let Some((missing, _)) = jobs.iter().find(|(path, _)| !path.is_file()) {
-        anyhow::bail!("{}: no such file", missing.display());
+    for (path, _) in &jobs {
+        // Missing, a FIFO, a device: refused before anything is audited.
+        crate::fsio::open_regular(path)?;
     }
     if args.explain_tools {
         return explain(&jobs, args.agent.as_deref(), &options, args.format);
@@ -195,7 +196,7 @@ fn load_policy(file: &Path, config: &Config) -> anyhow::Result<Option<Policy>> {
     if file.extension().is_none_or(|ext| ext != "json") {
         return load_or_report(file);
     }
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let bytes = crate::fsio::read(file, crate::fsio::ENVELOPE)?;
     let trust = match &config.settings.release.signer {
         Some(did) => Trust::only([&DidKey::parse(did)?]),
         None => {

@@ -41,8 +41,7 @@ impl IssuerArgs {
                 &DidKey::parse(did).with_context(|| format!("--issuer {did}"))?,
             )),
             (None, Some(path)) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read {}", path.display()))?;
+                let text = crate::fsio::read_to_string(path, crate::fsio::JWKS)?;
                 Issuers::jwks(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
             }
             (None, None) => bail!("give the token issuer's key: --issuer DID or --jwks FILE"),
@@ -70,8 +69,9 @@ struct CheckArgs {
 /// The token text: the argument itself, or the contents of the file it names.
 pub fn read_token(arg: &str) -> anyhow::Result<String> {
     let path = std::path::Path::new(arg);
-    if path.is_file() {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {arg}"))?;
+    // Anything at that path (a FIFO too) is read as a file, or refused.
+    if path.exists() {
+        let text = crate::fsio::read_to_string(path, crate::fsio::TOKEN)?;
         Ok(text.trim().to_owned())
     } else {
         Ok(arg.trim().to_owned())

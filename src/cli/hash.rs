@@ -34,10 +34,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 /// error (exit 2); an invalid policy or envelope prints why to stderr and
 /// yields `None` (exit 1).
 pub(super) fn load_or_report(file: &std::path::Path) -> anyhow::Result<Option<Policy>> {
-    if !file.is_file() {
-        anyhow::bail!("{}: no such file", file.display());
-    }
-    let bytes = std::fs::read(file)?;
+    let bytes = crate::fsio::read(file, crate::fsio::ENVELOPE)?;
     let loaded = if bytes.trim_ascii_start().starts_with(b"{") {
         match verify_envelope::<WorkPolicyContract>(&bytes, &Trust::any_signer_unchecked()) {
             Ok(verified) => Policy::from_document(Document::detached(verified.into_payload())),
@@ -50,7 +47,10 @@ pub(super) fn load_or_report(file: &std::path::Path) -> anyhow::Result<Option<Po
             }
         }
     } else {
-        Policy::load(file)
+        crate::policy::decode_source(file, bytes)
+            .map_err(|finding| vec![finding])
+            .and_then(Document::parse)
+            .and_then(Policy::from_document)
     };
     match loaded {
         Ok(policy) => Ok(Some(policy)),

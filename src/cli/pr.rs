@@ -73,18 +73,8 @@ fn target(args: &Args) -> anyhow::Result<Target> {
 /// The pull request number of a pull_request, pull_request_target or
 /// pull_request_review event payload.
 fn event_number(path: &std::path::Path) -> anyhow::Result<u64> {
-    // Event payloads are at most a few hundred KiB.
-    const MAX_EVENT_BYTES: u64 = 16 * 1024 * 1024;
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("cannot read the event at {}", path.display()))?
-        .len();
-    anyhow::ensure!(
-        size <= MAX_EVENT_BYTES,
-        "{}: event payload larger than {MAX_EVENT_BYTES} bytes",
-        path.display()
-    );
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the event at {}", path.display()))?;
+    let text = crate::fsio::read_to_string(path, crate::fsio::EVENT)
+        .context("cannot read the GitHub event payload")?;
     let event: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{}: not a JSON event payload", path.display()))?;
     event

@@ -1,6 +1,5 @@
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use serde::Serialize;
 
 use super::{Outcome, print};
@@ -55,8 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut verdicts = Vec::new();
     for path in &args.envelopes {
         // An unreadable file is an I/O error (exit 2), not an invalid envelope.
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = crate::fsio::read(path, crate::fsio::ENVELOPE)?;
         verdicts.push(verdict(path, &bytes, &trust));
     }
     if let Some(branch) = &args.release_branch {

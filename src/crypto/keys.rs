@@ -9,7 +9,7 @@
 
 use std::fmt;
 use std::fs;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -23,10 +23,6 @@ use crate::crypto::did::DidKey;
 
 /// The environment variable a signing key may be passed in.
 pub const SIGNING_KEY_ENV: &str = "WPC_SIGNING_KEY";
-
-/// A key file is a few hundred bytes; refusing anything much larger keeps a
-/// mistaken path (a log, a disk image) from being read into memory.
-const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 
 /// An Ed25519 signing key. Its secret is zeroized on drop and never shown by
 /// `Debug`, which prints the public `did:key` instead.
@@ -59,13 +55,14 @@ impl fmt::Display for KeySource {
 /// file or variable and never contain key material.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    /// The key file could not be read.
-    #[error("cannot read {source_name}: {error}")]
+    /// The key file could not be read (missing, not a regular file, too
+    /// large).
+    #[error("cannot read {source_name}: {}", error.problem)]
     Read {
         /// The file.
         source_name: KeySource,
-        /// The I/O error.
-        error: io::Error,
+        /// Why.
+        error: crate::fsio::ReadError,
     },
     /// The text is not a key in a supported format.
     #[error("{source_name} does not hold a usable Ed25519 secret key: {reason}")]
@@ -74,6 +71,16 @@ pub enum KeyError {
         source_name: KeySource,
         /// What is wrong, in words that do not quote the input.
         reason: String,
+    },
+    /// `WPC_SIGNING_KEY` holds the path of a file instead of a key.
+    #[error(
+        "environment variable {SIGNING_KEY_ENV} holds a file path ({}), not a key: the variable holds the key itself (PKCS#8 PEM or base64url seed); to sign with a key file, pass --key {}",
+        path.display(),
+        path.display()
+    )]
+    PathInEnv {
+        /// The path found in the variable.
+        path: PathBuf,
     },
     /// `write_new` found a file already at the path.
     #[error("{} already exists; refusing to overwrite a key file", path.display())]
@@ -109,17 +116,7 @@ impl SigningKey {
             source_name: source_name.clone(),
             error,
         };
-        let file = fs::File::open(path).map_err(read_error)?;
-        let mut bytes = Zeroizing::new(Vec::new());
-        file.take(MAX_KEY_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(read_error)?;
-        if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
-            return Err(format_error(
-                &source_name,
-                format!("the file is larger than {MAX_KEY_FILE_BYTES} bytes"),
-            ));
-        }
+        let bytes = Zeroizing::new(crate::fsio::read(path, crate::fsio::KEY).map_err(read_error)?);
         let Ok(text) = std::str::from_utf8(&bytes) else {
             return Err(format_error(
                 &source_name,
@@ -132,7 +129,19 @@ impl SigningKey {
     /// Loads a key from the value of the `WPC_SIGNING_KEY` variable (PKCS#8
     /// PEM or base64url seed).
     pub fn from_env_value(value: &str) -> Result<Self, KeyError> {
-        Self::from_text(value, &KeySource::Env)
+        Self::from_text(value, &KeySource::Env).map_err(|err| {
+            // A common mix-up: the variable set to where the key is. Only a
+            // value that names an existing file is echoed; it is then a path,
+            // not a secret.
+            let path = Path::new(value.trim());
+            if matches!(err, KeyError::Format { .. }) && path.is_file() {
+                KeyError::PathInEnv {
+                    path: path.to_owned(),
+                }
+            } else {
+                err
+            }
+        })
     }
 
     /// The public identity of this key.
@@ -360,5 +369,41 @@ mod tests {
             assert!(!message.contains(secretish), "{message}");
             assert!(!message.contains("MC4CAQAw"), "{message}");
         }
+    }
+
+    #[test]
+    fn a_path_in_the_variable_points_at_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("release.pem");
+        SigningKey::generate().unwrap().write_new(&path).unwrap();
+        let value = format!("{}\n", path.display());
+        let message = SigningKey::from_env_value(&value).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            format!(
+                "environment variable WPC_SIGNING_KEY holds a file path ({0}), not a key: the \
+                 variable holds the key itself (PKCS#8 PEM or base64url seed); to sign with a key \
+                 file, pass --key {0}",
+                path.display()
+            )
+        );
+        // A path to nothing is not echoed: it could be a mangled secret.
+        let message = SigningKey::from_env_value("/no/such/key.pem")
+            .unwrap_err()
+            .to_string();
+        assert!(!message.contains("/no/such"), "{message}");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_fifo_as_key_file_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.pem");
+        crate::fsio::make_fifo(&path);
+        let message = SigningKey::from_file(&path).unwrap_err().to_string();
+        assert!(
+            message.ends_with("not a regular file (a FIFO); wpc reads only regular files"),
+            "{message}"
+        );
     }
 }

@@ -80,6 +80,13 @@ impl std::fmt::Debug for Repo {
     }
 }
 
+/// The root of the Git work tree holding `path`, if any (a bare repository
+/// has none).
+pub fn work_tree_containing(path: &Path) -> Option<PathBuf> {
+    let repo = Repository::discover(path).ok()?;
+    repo.workdir().map(Path::to_path_buf)
+}
+
 impl Repo {
     /// The repository holding `start`, walking up as `git` does.
     pub fn discover(start: &Path) -> Result<Repo, GitError> {

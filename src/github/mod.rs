@@ -58,6 +58,35 @@ pub enum GithubError {
     Decode { what: String, message: String },
     #[error("invalid {what} `{value}`")]
     Invalid { what: &'static str, value: String },
+    #[error(
+        "refusing to send the GitHub token to `{url}`: the API URL must use https:// (plain http:// only to this machine: localhost, 127.0.0.0/8, ::1)"
+    )]
+    InsecureApiUrl { url: String },
+}
+
+/// The token is sent with every request: only over TLS, or in the clear to
+/// this machine (a local proxy, a test server).
+fn check_api_url(api_url: &str) -> Result<(), GithubError> {
+    let uri = api_url
+        .parse::<http::Uri>()
+        .map_err(|e| GithubError::Invalid {
+            what: "GitHub API URL",
+            value: format!("{api_url} ({e})"),
+        })?;
+    let loopback = |host: &str| {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    match uri.scheme_str() {
+        Some("https") => Ok(()),
+        Some("http") if uri.host().is_some_and(loopback) => Ok(()),
+        _ => Err(GithubError::InsecureApiUrl {
+            url: api_url.to_owned(),
+        }),
+    }
 }
 
 /// How often and how patiently a request is retried.
@@ -219,6 +248,7 @@ impl Client {
     /// A client for the API at `api_url` authenticating with `token`. Must be
     /// called inside a Tokio runtime.
     pub fn new(token: &str, api_url: &str) -> Result<Client, GithubError> {
+        check_api_url(api_url)?;
         let transport = |message: String| GithubError::Transport {
             what: "setting up the client".to_owned(),
             message,
@@ -554,6 +584,39 @@ mod tests {
             assert!(bad.parse::<RepoName>().is_err(), "{bad}");
         }
         assert!(segment("github-actions[bot]") && !segment("x y") && !segment("[bot]"));
+    }
+
+    #[test]
+    fn the_token_goes_only_over_tls_or_to_this_machine() {
+        for ok in [
+            "https://api.github.com",
+            "https://ghe.example.com/api/v3/",
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://localhost:3000/api",
+            "http://LOCALHOST",
+            "http://[::1]:9000",
+        ] {
+            assert!(check_api_url(ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://api.github.com",
+            "http://10.0.0.1",
+            "http://localhost.evil.example",
+            "http://127.0.0.1.nip.io",
+            "http://[::2]",
+            "ftp://127.0.0.1",
+            "api.github.com",
+            "//127.0.0.1",
+        ] {
+            let err = check_api_url(refused).unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with("refusing to send the GitHub token")
+                    || matches!(err, GithubError::Invalid { .. }),
+                "{refused}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! the file (main or included) that set the value.
 
 use std::ops::Range;
+use std::path::Path;
 
 use jsonc_parser::ast::{ObjectPropName, Value as Ast};
 use jsonc_parser::{CollectOptions, CommentCollectionStrategy, ParseOptions};
@@ -114,6 +115,17 @@ impl Node {
     ) -> Finding {
         Finding::new(code, severity, message).at(&self.src, self.range.clone())
     }
+}
+
+/// A config file's bytes as text: UTF-8, without the byte order mark that
+/// editors on Windows write and OpenClaw skips (JSON5 counts U+FEFF as
+/// white space). Positions count from after the mark, as editors show them.
+pub fn decode(path: &Path, mut bytes: Vec<u8>) -> Result<SourceFile, Finding> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    if bytes.starts_with(BOM) {
+        bytes.drain(..BOM.len());
+    }
+    crate::policy::decode_text(path, bytes, codes::SYNTAX, "JSON5")
 }
 
 /// Parse `src` as JSON5. Syntax errors are one finding; duplicate keys are
@@ -293,6 +305,28 @@ mod tests {
 
     fn parse_text(text: &str) -> Result<(Node, Vec<Finding>), Finding> {
         parse(&SourceFile::new("c.json5", text))
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_positions_stay_right() {
+        let bytes = b"\xEF\xBB\xBF{\n  gateway: { bind: 'lan' },\n}\n".to_vec();
+        let src = decode(Path::new("c.json5"), bytes).unwrap();
+        let (root, _) = parse(&src).unwrap();
+        let bind = root.at(&["gateway", "bind"]).unwrap();
+        assert_eq!(bind.as_str(), Some("lan"));
+        assert_eq!(bind.position(), "c.json5:2:20");
+        assert_eq!(bind.source_text(), "'lan'");
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_as_json5() {
+        let finding = decode(Path::new("c.json5"), b"{ a: '\xff' }".to_vec()).unwrap_err();
+        assert_eq!(finding.code, codes::SYNTAX);
+        assert_eq!(finding.position(), "c.json5:1:7");
+        assert_eq!(
+            finding.help.as_deref(),
+            Some("JSON5 files must be UTF-8 encoded")
+        );
     }
 
     #[test]

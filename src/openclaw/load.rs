@@ -96,10 +96,9 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<(Loaded, Vec<Finding>)
 }
 
 fn parse_file(path: &Path, findings: &mut Vec<Finding>) -> Result<Node, Finding> {
-    let src = crate::policy::read_source(path).map_err(|f| Finding {
-        code: codes::SYNTAX,
-        ..f
-    })?;
+    let bytes = crate::fsio::read(path, crate::fsio::OPENCLAW_CONFIG)
+        .map_err(|err| crate::policy::unreadable(codes::SYNTAX, err))?;
+    let src = json5::decode(path, bytes)?;
     let (node, duplicates) = json5::parse(&src)?;
     findings.extend(duplicates);
     Ok(node)

@@ -18,6 +18,8 @@ pub enum CollectError {
     Missing { path: PathBuf },
     #[error("{path}: expected a folder of policies, found a file")]
     NotADirectory { path: PathBuf },
+    #[error(transparent)]
+    Unreadable(#[from] crate::fsio::ReadError),
     #[error("{path}: {source}")]
     Walk {
         path: PathBuf,
@@ -55,7 +57,16 @@ fn collect_named(
         })?;
         if meta.is_dir() {
             walk(input, root, wanted, &mut files, &mut findings)?;
-        } else if meta.is_file() || meta.file_type().is_symlink() {
+        } else {
+            // A named FIFO or device (or a link to one) is refused, not
+            // skipped with a warning as in a walk: the user asked for it.
+            let target = std::fs::metadata(input).ok();
+            if let Some(kind) = target.and_then(|m| crate::fsio::special_kind(m.file_type())) {
+                return Err(CollectError::Unreadable(crate::fsio::ReadError {
+                    path: input.clone(),
+                    problem: crate::fsio::Problem::NotRegular(kind),
+                }));
+            }
             if let Some(file) = admit(input, root, &mut findings) {
                 files.push(file);
             }
@@ -101,6 +112,10 @@ fn walk(
         if !wanted(&name) || entry.file_type().is_dir() {
             continue;
         }
+        if let Some(kind) = crate::fsio::special_kind(entry.file_type()) {
+            findings.push(not_regular(entry.path(), kind));
+            continue;
+        }
         // The walk already knows a regular file; only links need checking.
         if !entry.path_is_symlink() {
             files.push(entry.into_path());
@@ -139,10 +154,22 @@ fn admit(path: &Path, root: &Path, findings: &mut Vec<Finding>) -> Option<PathBu
         findings.push(skipped("it points outside the repository"));
         return None;
     }
-    if !target.is_file() {
-        return None;
+    let file_type = std::fs::metadata(&target).ok()?.file_type();
+    if let Some(kind) = crate::fsio::special_kind(file_type) {
+        findings.push(not_regular(path, kind));
     }
-    Some(path.to_path_buf())
+    file_type.is_file().then(|| path.to_path_buf())
+}
+
+/// A FIFO, socket or device met in a walk: never opened (a FIFO would
+/// block the read), reported so that it does not go unnoticed.
+fn not_regular(path: &Path, kind: &'static str) -> Finding {
+    Finding::new(
+        SYNTAX,
+        Severity::Warning,
+        format!("skipped: {}", crate::fsio::Problem::NotRegular(kind)),
+    )
+    .in_file(path)
 }
 
 #[cfg(test)]
@@ -182,6 +209,29 @@ mod tests {
         let (files, findings) = collect(&[p.to_path_buf()], p).unwrap();
         assert!(files.is_empty(), "{files:?}");
         assert_eq!(findings.len(), 2);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn fifos_are_skipped_in_a_walk_and_refused_when_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        let fifo = p.join("fifo.toml");
+        crate::fsio::make_fifo(&fifo);
+        std::os::unix::fs::symlink(&fifo, p.join("link.toml")).unwrap();
+        let (files, findings) = collect(&[p.to_path_buf()], p).unwrap();
+        assert!(files.is_empty(), "{files:?}");
+        let messages: Vec<String> = findings.iter().map(|f| f.position()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(findings[0].message.contains("(a FIFO)"));
+        for named in [fifo, p.join("link.toml")] {
+            let err = collect(&[named], p).unwrap_err();
+            assert!(
+                err.to_string()
+                    .ends_with("not a regular file (a FIFO); wpc reads only regular files"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

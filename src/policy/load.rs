@@ -1,8 +1,9 @@
 //! Reading policy files from disk: bounded, UTF-8 checked, parsed, schema
 //! checked and typed, with every problem a located finding.
 
-use std::io::Read;
 use std::path::Path;
+
+use crate::fsio::{self, Problem};
 
 use super::document::{Document, MAX_FILE_BYTES, SCHEMA, SYNTAX};
 use super::hash::policy_hash_b64u;
@@ -56,18 +57,17 @@ impl Policy {
 
 /// Read a TOML file as text: at most [`MAX_FILE_BYTES`], valid UTF-8.
 pub fn read_source(path: &Path) -> Result<SourceFile, Finding> {
-    let unreadable = |why: String| {
-        Finding::new(SYNTAX, Severity::Error, format!("cannot read file: {why}")).in_file(path)
-    };
-    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    let mut bytes = Vec::new();
-    // Read one byte past the limit so an oversized file is detected without
-    // reading all of it.
-    let limit = u64::try_from(MAX_FILE_BYTES).unwrap_or(u64::MAX) + 1;
-    file.take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|e| unreadable(e.to_string()))?;
+    let bytes = fsio::read(path, fsio::TOML).map_err(|err| unreadable(SYNTAX, err))?;
     decode_source(path, bytes)
+}
+
+/// A file that could not be read, as an error finding with `code` on it.
+pub fn unreadable(code: &'static str, err: fsio::ReadError) -> Finding {
+    let message = match err.problem {
+        Problem::Io(why) => format!("cannot read file: {why}"),
+        problem => problem.to_string(),
+    };
+    Finding::new(code, Severity::Error, message).in_file(err.path)
 }
 
 /// Bytes read from anywhere (a file, a Git blob) as a TOML source: at most
@@ -77,10 +77,21 @@ pub fn decode_source(path: &Path, bytes: Vec<u8>) -> Result<SourceFile, Finding>
         return Err(Finding::new(
             SYNTAX,
             Severity::Error,
-            format!("file is larger than {MAX_FILE_BYTES} bytes; wpc does not read it"),
+            format!("file too large (limit {})", fsio::TOML),
         )
         .in_file(path));
     }
+    decode_text(path, bytes, SYNTAX, "TOML")
+}
+
+/// Bytes as the text of a `format` file (`TOML`, `JSON5`), or a finding with
+/// `code` at the first byte that is not UTF-8.
+pub fn decode_text(
+    path: &Path,
+    bytes: Vec<u8>,
+    code: &'static str,
+    format: &str,
+) -> Result<SourceFile, Finding> {
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(path, text)),
         Err(err) => {
@@ -89,9 +100,9 @@ pub fn decode_source(path: &Path, bytes: Vec<u8>) -> Result<SourceFile, Finding>
             // Offsets before the first bad byte are the same in the lossy text.
             let source = SourceFile::new(path, lossy);
             Err(
-                Finding::new(SYNTAX, Severity::Error, "file is not valid UTF-8")
+                Finding::new(code, Severity::Error, "file is not valid UTF-8")
                     .at(&source, offset..offset + 1)
-                    .help("TOML files must be UTF-8 encoded"),
+                    .help(format!("{format} files must be UTF-8 encoded")),
             )
         }
     }

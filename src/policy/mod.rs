@@ -11,5 +11,5 @@ pub mod pattern;
 pub mod schema;
 
 pub use document::Document;
-pub use load::{Policy, decode_source, read_source};
+pub use load::{Policy, decode_source, decode_text, read_source, unreadable};
 pub use model::Wpc;

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use super::{
-    Branch, INDEX_PATH, Index, MAX_ENVELOPE_BYTES, MAX_INDEX_BYTES, REVOCATIONS_PATH, Revocation,
-    envelope_path, verify::trust_at,
+    Branch, INDEX_PATH, Index, MAX_ENVELOPE_BYTES, REVOCATIONS_PATH, Revocation, envelope_path,
+    verify::trust_at,
 };
 use crate::config::Config;
 use crate::crypto::envelope::WorkPolicyContract;
@@ -25,6 +25,8 @@ pub enum FetchError {
     Invalid(String),
     #[error(transparent)]
     Release(#[from] super::ReleaseError),
+    #[error(transparent)]
+    Unreadable(#[from] crate::fsio::ReadError),
 }
 
 /// The verified envelope of `hash` on `branch`, trusted per the source
@@ -123,34 +125,28 @@ pub fn locate(config: &Config) -> Result<Option<(Repo, String, String)>, super::
 /// signers in `trust`.
 pub fn fetch_from_dir(dir: &Path, hash: &str, trust: &Trust) -> Result<Vec<u8>, FetchError> {
     check_hash(hash)?;
-    let read = |name: &str, limit: usize| -> Result<Vec<u8>, FetchError> {
-        let path = dir.join(name);
-        let size = std::fs::metadata(&path)
-            .map_err(|e| FetchError::Invalid(format!("{}: {e}", path.display())))?
-            .len();
-        if size > limit as u64 {
-            return Err(FetchError::Invalid(format!(
-                "{}: larger than {limit} bytes",
-                path.display()
-            )));
-        }
-        std::fs::read(&path).map_err(|e| FetchError::Invalid(format!("{}: {e}", path.display())))
+    let read = |name: &str, limit: crate::fsio::Limit| -> Result<Vec<u8>, FetchError> {
+        Ok(crate::fsio::read(&dir.join(name), limit)?)
     };
     let parse = |name: &'static str| {
         move |e: serde_json::Error| {
             FetchError::Invalid(format!("{}: {e}", dir.join(name).display()))
         }
     };
-    let index: Index =
-        serde_json::from_slice(&read(INDEX_PATH, MAX_INDEX_BYTES)?).map_err(parse(INDEX_PATH))?;
+    let index: Index = serde_json::from_slice(&read(INDEX_PATH, crate::fsio::RELEASE_INDEX)?)
+        .map_err(parse(INDEX_PATH))?;
     if !index.policies.values().flatten().any(|e| e.hash == hash) {
         return Err(FetchError::NotReleased(hash.to_owned()));
     }
     let revocations: Vec<Revocation> =
-        serde_json::from_slice(&read(REVOCATIONS_PATH, MAX_INDEX_BYTES)?)
+        serde_json::from_slice(&read(REVOCATIONS_PATH, crate::fsio::RELEASE_INDEX)?)
             .map_err(parse(REVOCATIONS_PATH))?;
     refuse_revoked(&revocations, hash)?;
-    verified(read(&envelope_path(hash), MAX_ENVELOPE_BYTES)?, hash, trust)
+    verified(
+        read(&envelope_path(hash), crate::fsio::RELEASE_ENVELOPE)?,
+        hash,
+        trust,
+    )
 }
 
 fn check_hash(hash: &str) -> Result<(), FetchError> {

@@ -159,3 +159,13 @@ pub fn example_repo() -> Vec<(String, String)> {
     }
     files
 }
+
+/// How long a test waits for `wpc` on an input that once made it hang (a
+/// FIFO, /dev/zero): a regression fails the test instead of blocking CI.
+pub const HANG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `wpc ARGS` in `dir`, killed after [`HANG_TIMEOUT`] (the status then has
+/// no exit code).
+pub fn run_bounded(dir: &Path, args: &[&str]) -> Output {
+    wpc(dir).args(args).timeout(HANG_TIMEOUT).output().unwrap()
+}

@@ -83,7 +83,7 @@ fn finding(source: &SourceFile, range: std::ops::Range<usize>, what: &str) -> Fi
 }
 
 fn read_text(path: &Path) -> Option<String> {
-    let file = std::fs::File::open(path).ok()?;
+    let file = crate::fsio::open_regular(path).ok()?;
     let mut bytes = Vec::new();
     file.take(MAX_SCANNED_BYTES).read_to_end(&mut bytes).ok()?;
     String::from_utf8(bytes).ok()
