@@ -74,7 +74,7 @@ pub struct LintSettings {
 /// `[approvals]`: who must approve which class of policy change (SPEC §5).
 // serde cannot deny unknown fields beside a flattened struct; the config
 // schema, checked before this model is built, rejects them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct ApprovalSettings {
     #[serde(flatten)]
     pub classes: ApprovalClasses,
@@ -82,6 +82,26 @@ pub struct ApprovalSettings {
     /// match a policy name wins, class by class.
     #[serde(default)]
     pub overrides: Vec<ApprovalOverride>,
+}
+
+/// Without an `[approvals]` table (and when `wpc.toml` cannot be read) a
+/// widening, and so a critical change, needs one approval from anyone but
+/// the pull request's author: a policy repository fails closed, never open.
+/// A table that is there is taken as written.
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        ApprovalSettings {
+            classes: ApprovalClasses {
+                widening: Some(Approvers {
+                    teams: Vec::new(),
+                    users: Vec::new(),
+                    min: 1,
+                }),
+                ..ApprovalClasses::default()
+            },
+            overrides: Vec::new(),
+        }
+    }
 }
 
 /// A requirement per class of change; an unset class needs no approval
