@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::{Outcome, eprint, print};
+use super::{Outcome, eprint, print, usable_config};
 use crate::config::Config;
 use crate::policy::files;
 use crate::policy::{Document, fmt, read_source};
@@ -18,8 +18,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let (config, _) =
-        Config::discover(args.paths.first().map_or(Path::new("."), PathBuf::as_path))?;
+    let config = usable_config(Config::discover(
+        args.paths.first().map_or(Path::new("."), PathBuf::as_path),
+    ))?;
     let (paths, skipped) = if args.paths.is_empty() {
         files::collect_dir(&config.policies_dir(), &config.root)?
     } else {

@@ -2,7 +2,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::check::resolve;
-use super::{Outcome, color_stdout, print};
+use super::{Outcome, color_stdout, print, usable_config};
 use crate::decide::suite;
 use crate::policy::files;
 use crate::report::{Format, Report};
@@ -23,9 +23,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    // Config findings are `wpc check`'s to report; here the config only says
-    // where the policies are.
-    let (config, _, inputs) = resolve(args.config.as_deref(), &args.paths)?;
+    let (config, findings, inputs) = resolve(args.config.as_deref(), &args.paths)?;
+    let config = usable_config(Ok((config, findings)))?;
     let inputs = if inputs.is_empty() {
         vec![config.policies_dir()]
     } else {
