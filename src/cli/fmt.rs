@@ -4,9 +4,10 @@ use anyhow::Context as _;
 
 use super::{Outcome, eprint, print, usable_config};
 use crate::config::Config;
+use crate::policy::document::unreadable_in_brief;
 use crate::policy::files;
 use crate::policy::{Document, fmt, read_source};
-use crate::report::{Format, Report};
+use crate::report::Report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -60,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     if !problems.is_empty() {
-        eprint(&Report::new(problems, paths.len()).render(Format::Text, &[], false));
+        eprint(&Report::new(unreadable_in_brief(problems), paths.len()).render_brief(false));
         outcome = Outcome::Failed;
     }
     Ok(outcome)

@@ -212,6 +212,33 @@ impl Report {
         self.findings.iter().any(|f| f.severity >= threshold)
     }
 
+    /// Findings located by file only, one line each (`path: error[CODE]:
+    /// message`), for commands that point at `wpc check` for the details;
+    /// findings with a span are rendered as text in full after them.
+    pub fn render_brief(&self, color: bool) -> String {
+        let (brief, full): (Vec<&Finding>, Vec<&Finding>) = self
+            .findings
+            .iter()
+            .partition(|f| f.location.is_none() && f.path.is_some());
+        let mut out: String = brief
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {}[{}]: {}\n",
+                    f.position(),
+                    f.severity,
+                    f.code,
+                    f.message
+                )
+            })
+            .collect();
+        if !full.is_empty() {
+            let rest = Report::new(full.into_iter().cloned().collect(), self.files_checked);
+            out.push_str(&text::render(&rest, color));
+        }
+        out
+    }
+
     /// Render in `format`. `rules` describes every rule that can appear (SARIF
     /// lists them all); `color` only affects `Format::Text`.
     pub fn render(&self, format: Format, rules: &[RuleInfo], color: bool) -> String {
