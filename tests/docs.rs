@@ -671,3 +671,80 @@ fn documented_policies_match_the_schema() {
     assert!(checked >= 2, "found too few policies in the docs");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The rows of the key table of docs/wpc-format.md: key, required, the row.
+fn format_rows() -> Vec<(String, bool, String)> {
+    let doc = read(&root().join("docs/wpc-format.md"));
+    let section = doc.split("\n## Every key").nth(1).unwrap();
+    section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            let key = cells[0].strip_prefix('`')?.strip_suffix('`')?;
+            Some((key.to_owned(), cells[2] == "yes", line.to_owned()))
+        })
+        .collect()
+}
+
+/// A key the format page calls optional but that a rule, at its default
+/// level under the `wpc.toml` of `wpc init`, makes an error to leave out:
+/// the page must name that rule beside the key, or users read "optional"
+/// and get an error.
+#[test]
+fn optional_keys_that_default_rules_require_say_which_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = assert_cmd::Command::cargo_bin("wpc")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["init", "."])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let policy_path = dir.path().join("policies/agent-change-reviewer.toml");
+    let policy = read(&policy_path);
+    let mut drift = Vec::new();
+    for (key, required, meaning) in format_rows() {
+        if required || key.contains("[]") {
+            continue;
+        }
+        let mut doc: toml_edit::DocumentMut = policy.parse().unwrap();
+        let (parent, leaf) = key.rsplit_once('.').unwrap_or(("", &key));
+        let table = parent
+            .split('.')
+            .filter(|p| !p.is_empty())
+            .try_fold(doc.as_table_mut(), |table, part| {
+                table.get_mut(part).and_then(toml_edit::Item::as_table_mut)
+            });
+        if table.and_then(|t| t.remove(leaf)).is_none() {
+            continue;
+        }
+        std::fs::write(&policy_path, doc.to_string()).unwrap();
+        let out = assert_cmd::Command::cargo_bin("wpc")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["check", "--format", "github"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for line in text.lines().filter(|l| l.starts_with("::error ")) {
+            let code = line
+                .split("title=")
+                .nth(1)
+                .and_then(|t| t.split("::").next())
+                .unwrap_or_default();
+            if !meaning.contains(code) {
+                drift.push(format!(
+                    "`{key}` is optional on the page, but without it {code} is an error: {line}"
+                ));
+            }
+        }
+    }
+    std::fs::write(&policy_path, policy).unwrap();
+    assert!(
+        drift.is_empty(),
+        "docs/wpc-format.md:\n{}",
+        drift.join("\n")
+    );
+}
