@@ -9,7 +9,10 @@
 //! - `docs/wpc-format.md` documents exactly the schema's keys, types,
 //!   required keys, enum values, patterns and bounds, and the complete
 //!   policies shown in the docs match the schema;
-//! - the README's quickstart works as written.
+//! - the README's quickstart works as written, and its ```console samples
+//!   print what they show (trycmd, like the command pages);
+//! - a key the format page calls optional names the rule that, at its
+//!   default level, makes leaving it out an error.
 //!
 //! Regenerate the example outputs after a change:
 //! `TRYCMD=overwrite cargo test --test docs`.
@@ -319,6 +322,8 @@ fn command_examples() {
         .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
         .case("docs/commands/*.md")
         .skip("docs/commands/README.md")
+        // The README's samples are examples like any other: run them too.
+        .case("README.md")
         .run();
     if std::env::var_os("TRYCMD").is_some_and(|v| v == "overwrite") {
         elide_run_dependent_output();
