@@ -1,4 +1,4 @@
-//! `wpc.toml`: discovery and loading (SPEC §7). Unknown keys are errors, found
+//! `wpc.toml`: discovery and loading (docs/configuration.md). Unknown keys are errors, found
 //! by the config schema and located like every other finding.
 
 use std::collections::BTreeMap;
@@ -71,7 +71,7 @@ pub struct LintSettings {
     pub require_approvers: bool,
 }
 
-/// `[approvals]`: who must approve which class of policy change (SPEC §5).
+/// `[approvals]`: who must approve which class of policy change (docs/diff.md).
 // serde cannot deny unknown fields beside a flattened struct; the config
 // schema, checked before this model is built, rejects them.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

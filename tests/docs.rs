@@ -753,3 +753,77 @@ fn optional_keys_that_default_rules_require_say_which_rule() {
         drift.join("\n")
     );
 }
+
+/// Every reference in the code, docs and templates points at something in
+/// this repository: no section of a specification or note a user does not
+/// have (`SPEC §2`, `refs/...md`, `../shared`), and every `docs/....md` the
+/// code or templates name exists.
+#[test]
+fn references_point_into_this_repository() {
+    let mut files: Vec<PathBuf> = ["README.md", "CONTRIBUTING.md", "action.yml"]
+        .iter()
+        .map(|f| root().join(f))
+        .collect();
+    for dir in [
+        "src",
+        "docs",
+        "templates",
+        "examples",
+        "schema",
+        "scripts",
+        "action",
+    ] {
+        files.extend(
+            walkdir::WalkDir::new(root().join(dir))
+                .into_iter()
+                .map(Result::unwrap)
+                .filter(|e| e.file_type().is_file())
+                // The protocol's own schemas, vendored as they are.
+                .filter(|e| !e.path().starts_with(root().join("schema/clawsig")))
+                .map(walkdir::DirEntry::into_path),
+        );
+    }
+    let mut broken = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let shown = file.strip_prefix(root()).unwrap().display().to_string();
+        for (n, line) in text.lines().enumerate() {
+            let at = format!("{shown}:{}", n + 1);
+            if line.contains("SPEC §") || line.contains("../shared") {
+                broken.push(format!("{at}: {line}"));
+            }
+            // `refs/heads/...` is Git's; any other `refs/NAME.md` is a note
+            // this repository does not have.
+            for (i, _) in line.match_indices("refs/") {
+                let rest = &line[i + 5..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+                    .collect();
+                if name.ends_with(".md") || name.ends_with(".txt") {
+                    broken.push(format!("{at}: {line}"));
+                }
+            }
+            if file.extension().is_some_and(|e| e != "md") {
+                for (i, _) in line.match_indices("docs/") {
+                    let path: String = line[i..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || "-_./".contains(*c))
+                        .collect();
+                    // `docs/rules/CODE.md` names the pattern, not a file.
+                    let pattern = path.contains("CODE.md");
+                    if path.ends_with(".md") && !pattern && !root().join(&path).is_file() {
+                        broken.push(format!("{at}: no file {path}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "references to files this repository does not have:\n{}",
+        broken.join("\n")
+    );
+}

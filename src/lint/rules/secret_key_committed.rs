@@ -315,7 +315,7 @@ mod tests {
     fn fires_on_pem_blocks_anywhere_and_seeds_under_keys() {
         let pem = "notes\n-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
         assert_eq!(
-            scan(&[("docs/x.md", pem)]),
+            scan(&[("notes/x.md", pem)]),
             ["2:1 this file holds a PEM private key block"]
         );
         let ssh = "-----BEGIN OPENSSH PRIVATE KEY-----\n";
