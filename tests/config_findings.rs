@@ -2,6 +2,8 @@
 //! `check` and `ci` report them as findings (exit 1); every other command
 //! prints them on stderr and stops with exit 2, acting on nothing.
 
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
+
 mod support;
 
 use support::{run, stderr, stdout};

@@ -4,6 +4,8 @@
 //! it has one, a clean and a finding case. A command added to the CLI
 //! without a row in the table and a case here fails this test.
 
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
+
 mod support;
 
 use std::collections::BTreeSet;

@@ -1,6 +1,8 @@
 //! WPC020 end to end: committed secrets are found wherever they hide, and
 //! the secret itself never reaches the output of any format.
 
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
+
 mod support;
 
 use support::{run, stderr, stdout};

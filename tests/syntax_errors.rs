@@ -2,6 +2,8 @@
 //! every other command prints one line for the file and points at
 //! `wpc check`, instead of dozens of echoes of the same mistake.
 
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
+
 mod support;
 
 use support::{run, stderr, stdout};
