@@ -12,9 +12,7 @@ const POLICY: &str = "policies/agent-change-reviewer.toml";
 
 /// A fresh `wpc init` repository whose wpc.toml has a misspelt key.
 fn repo_with_a_typo_in_its_config() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &["init", "."]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dir = support::init_repo();
     std::fs::write(dir.path().join("wpc.toml"), "[lint]\nmax_tll_seconds = 5\n").unwrap();
     dir
 }

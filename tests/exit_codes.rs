@@ -148,8 +148,7 @@ fn cases(command: &str) -> Vec<(&'static str, Vec<&'static str>, i32)> {
 }
 
 fn policy_repo(dir: &Path) {
-    let out = run(dir, &["init", "."]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    support::init_in(dir);
     std::fs::write(dir.join("broken.toml"), "wpc_version = \n").unwrap();
 }
 

@@ -525,16 +525,14 @@ async fn a_rejected_token_or_an_event_that_is_no_pull_request_is_a_clear_error()
 
 /// The files `wpc init` writes, as (path, text).
 fn init_files() -> Vec<(String, String)> {
-    let dir = tempfile::tempdir().unwrap();
-    let out = support::run(dir.path(), &["init", "repo"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let root = dir.path().join("repo");
-    walkdir::WalkDir::new(&root)
+    let dir = support::init_repo();
+    let root = dir.path();
+    walkdir::WalkDir::new(root)
         .into_iter()
         .map(Result::unwrap)
         .filter(|e| e.file_type().is_file())
         .map(|e| {
-            let path = e.path().strip_prefix(&root).unwrap();
+            let path = e.path().strip_prefix(root).unwrap();
             let text = std::fs::read_to_string(e.path()).unwrap();
             (path.to_string_lossy().into_owned(), text)
         })

@@ -12,9 +12,7 @@ const POLICY: &str = "policies/agent-change-reviewer.toml";
 
 /// A fresh `wpc init` repository whose policy lost the `]` of its allow list.
 fn repo_with_a_deleted_bracket() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &["init", "."]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dir = support::init_repo();
     let path = dir.path().join(POLICY);
     let text = std::fs::read_to_string(&path).unwrap();
     let broken = text.replacen(r#""repo.comment"]"#, r#""repo.comment""#, 1);

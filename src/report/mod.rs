@@ -212,14 +212,15 @@ impl Report {
         self.findings.iter().any(|f| f.severity >= threshold)
     }
 
-    /// Findings located by file only, one line each (`path: error[CODE]:
-    /// message`), for commands that point at `wpc check` for the details;
-    /// findings with a span are rendered as text in full after them.
+    /// Findings located by file only and with no help to show, one line
+    /// each (`path: error[CODE]: message`), for commands that point at
+    /// `wpc check` for the details; every other finding is rendered as text
+    /// in full after them.
     pub fn render_brief(&self, color: bool) -> String {
         let (brief, full): (Vec<&Finding>, Vec<&Finding>) = self
             .findings
             .iter()
-            .partition(|f| f.location.is_none() && f.path.is_some());
+            .partition(|f| f.location.is_none() && f.path.is_some() && f.help.is_none());
         let mut out: String = brief
             .iter()
             .map(|f| {

@@ -159,3 +159,16 @@ pub fn example_repo() -> Vec<(String, String)> {
     }
     files
 }
+
+/// Make `dir` a fresh policy repository with `wpc init .`.
+pub fn init_in(dir: &Path) {
+    let out = run(dir, &["init", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// A fresh `wpc init` policy repository in a temporary folder.
+pub fn init_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    init_in(dir.path());
+    dir
+}
