@@ -81,7 +81,8 @@ pub fn run(config: &Config, config_findings: Vec<Finding>) -> Result<CiReport, C
     let check = Stage::from_report("check", check, checked);
 
     let tests = suite::run_all(&[config.policies_dir()], &config.root)?;
-    let mut findings = tests.problems.clone();
+    // The check stage reports syntax errors in full; here once per file.
+    let mut findings = crate::policy::document::unreadable_in_brief(tests.problems.clone());
     findings.extend(tests.failures());
     let test = Stage {
         name: "test",

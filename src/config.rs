@@ -1,4 +1,4 @@
-//! `wpc.toml`: discovery and loading (SPEC §7). Unknown keys are errors, found
+//! `wpc.toml`: discovery and loading (docs/configuration.md). Unknown keys are errors, found
 //! by the config schema and located like every other finding.
 
 use std::collections::BTreeMap;
@@ -71,10 +71,10 @@ pub struct LintSettings {
     pub require_approvers: bool,
 }
 
-/// `[approvals]`: who must approve which class of policy change (SPEC §5).
+/// `[approvals]`: who must approve which class of policy change (docs/diff.md).
 // serde cannot deny unknown fields beside a flattened struct; the config
 // schema, checked before this model is built, rejects them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct ApprovalSettings {
     #[serde(flatten)]
     pub classes: ApprovalClasses,
@@ -82,6 +82,26 @@ pub struct ApprovalSettings {
     /// match a policy name wins, class by class.
     #[serde(default)]
     pub overrides: Vec<ApprovalOverride>,
+}
+
+/// Without an `[approvals]` table (and when `wpc.toml` cannot be read) a
+/// widening, and so a critical change, needs one approval from anyone but
+/// the pull request's author: a policy repository fails closed, never open.
+/// A table that is there is taken as written.
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        ApprovalSettings {
+            classes: ApprovalClasses {
+                widening: Some(Approvers {
+                    teams: Vec::new(),
+                    users: Vec::new(),
+                    min: 1,
+                }),
+                ..ApprovalClasses::default()
+            },
+            overrides: Vec::new(),
+        }
+    }
 }
 
 /// A requirement per class of change; an unset class needs no approval
@@ -163,6 +183,55 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The file loaded, but with errors: a command other than `wpc check`
+    /// must not go on with defaults in their place.
+    #[error("{path} has {} (`wpc check` reports them too)", plural_errors(.findings))]
+    Invalid {
+        path: PathBuf,
+        findings: Vec<Finding>,
+    },
+}
+
+fn plural_errors(findings: &[Finding]) -> String {
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    if errors == 1 {
+        "1 error".to_owned()
+    } else {
+        format!("{errors} errors")
+    }
+}
+
+/// A configuration a command can act on, and the warnings loading it gave
+/// (for the command to show before it goes on).
+#[derive(Debug)]
+pub struct Usable {
+    pub config: Config,
+    pub warnings: Vec<Finding>,
+}
+
+/// What every command that reads `wpc.toml`, other than `wpc check` and
+/// `wpc ci` (which report the findings as their own), makes of loading it:
+/// any error stops the command ([`ConfigError::Invalid`], carrying every
+/// finding), warnings are handed back to be shown. No command acts on a
+/// half-read config, whose defaults could be weaker than what was written.
+pub fn usable(loaded: Result<(Config, Vec<Finding>), ConfigError>) -> Result<Usable, ConfigError> {
+    let (config, findings) = loaded?;
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        return Err(ConfigError::Invalid {
+            path: config
+                .file
+                .clone()
+                .unwrap_or_else(|| config.root.join(FILE_NAME)),
+            findings,
+        });
+    }
+    Ok(Usable {
+        config,
+        warnings: findings,
+    })
 }
 
 impl Config {
@@ -335,6 +404,24 @@ mod tests {
         let (_, findings) = Config::load(&file).unwrap();
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].location.as_ref().unwrap().line, 2);
+    }
+
+    #[test]
+    fn an_error_makes_the_config_unusable_and_carries_the_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        std::fs::write(&file, "[lint]\nmax_tll_seconds = 5\n").unwrap();
+        match usable(Config::load(&file)) {
+            Err(ConfigError::Invalid { path, findings }) => {
+                assert_eq!(path, file);
+                assert_eq!(findings.len(), 1);
+            }
+            other => panic!("not invalid: {other:?}"),
+        }
+        std::fs::write(&file, "[lint]\nmax_ttl_seconds = 5\n").unwrap();
+        let loaded = usable(Config::load(&file)).unwrap();
+        assert!(loaded.warnings.is_empty());
+        assert_eq!(loaded.config.settings.lint.max_ttl_seconds, Some(5));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Claw scoped tokens (CST): a JWS compact JWT signed with Ed25519
-//! (`refs/clawsig-verifier.md` §3), checked on its own and against a WPC.
+//! (docs/bundles.md), checked on its own and against a WPC.
 //!
 //! Decoding is done here (three base64url segments and two JSON objects)
 //! and the signature is checked with [`crate::crypto::verify::verify_signature`]
@@ -349,7 +349,7 @@ fn decode(token: &str) -> Result<Decoded, String> {
 }
 
 /// `token_scope_hash_b64u` recomputed from the claims
-/// (`refs/clawsig-verifier.md` §3.3): the authority the token grants, with
+/// (docs/bundles.md): the authority the token grants, with
 /// `iat`, `exp`, `jti` and `nonce` left out, hashed in JCS form.
 pub fn scope_hash_b64u(claims: &Map<String, Value>) -> String {
     const OPTIONAL: [&str; 12] = [

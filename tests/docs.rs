@@ -9,7 +9,10 @@
 //! - `docs/wpc-format.md` documents exactly the schema's keys, types,
 //!   required keys, enum values, patterns and bounds, and the complete
 //!   policies shown in the docs match the schema;
-//! - the README's quickstart works as written.
+//! - the README's quickstart works as written, and its ```console samples
+//!   print what they show (trycmd, like the command pages);
+//! - a key the format page calls optional names the rule that, at its
+//!   default level, makes leaving it out an error.
 //!
 //! Regenerate the example outputs after a change:
 //! `TRYCMD=overwrite cargo test --test docs`.
@@ -319,6 +322,8 @@ fn command_examples() {
         .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
         .case("docs/commands/*.md")
         .skip("docs/commands/README.md")
+        // The README's samples are examples like any other: run them too.
+        .case("README.md")
         .run();
     if std::env::var_os("TRYCMD").is_some_and(|v| v == "overwrite") {
         elide_run_dependent_output();
@@ -670,4 +675,155 @@ fn documented_policies_match_the_schema() {
     }
     assert!(checked >= 2, "found too few policies in the docs");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The rows of the key table of docs/wpc-format.md: key, required, the row.
+fn format_rows() -> Vec<(String, bool, String)> {
+    let doc = read(&root().join("docs/wpc-format.md"));
+    let section = doc.split("\n## Every key").nth(1).unwrap();
+    section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            let key = cells[0].strip_prefix('`')?.strip_suffix('`')?;
+            Some((key.to_owned(), cells[2] == "yes", line.to_owned()))
+        })
+        .collect()
+}
+
+/// A key the format page calls optional but that a rule, at its default
+/// level under the `wpc.toml` of `wpc init`, makes an error to leave out:
+/// the page must name that rule beside the key, or users read "optional"
+/// and get an error.
+#[test]
+fn optional_keys_that_default_rules_require_say_which_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = assert_cmd::Command::cargo_bin("wpc")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["init", "."])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let policy_path = dir.path().join("policies/agent-change-reviewer.toml");
+    let policy = read(&policy_path);
+    let mut drift = Vec::new();
+    for (key, required, meaning) in format_rows() {
+        if required || key.contains("[]") {
+            continue;
+        }
+        let mut doc: toml_edit::DocumentMut = policy.parse().unwrap();
+        let (parent, leaf) = key.rsplit_once('.').unwrap_or(("", &key));
+        let table = parent
+            .split('.')
+            .filter(|p| !p.is_empty())
+            .try_fold(doc.as_table_mut(), |table, part| {
+                table.get_mut(part).and_then(toml_edit::Item::as_table_mut)
+            });
+        if table.and_then(|t| t.remove(leaf)).is_none() {
+            continue;
+        }
+        std::fs::write(&policy_path, doc.to_string()).unwrap();
+        let out = assert_cmd::Command::cargo_bin("wpc")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["check", "--format", "github"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for line in text.lines().filter(|l| l.starts_with("::error ")) {
+            let code = line
+                .split("title=")
+                .nth(1)
+                .and_then(|t| t.split("::").next())
+                .unwrap_or_default();
+            if !meaning.contains(code) {
+                drift.push(format!(
+                    "`{key}` is optional on the page, but without it {code} is an error: {line}"
+                ));
+            }
+        }
+    }
+    std::fs::write(&policy_path, policy).unwrap();
+    assert!(
+        drift.is_empty(),
+        "docs/wpc-format.md:\n{}",
+        drift.join("\n")
+    );
+}
+
+/// Every reference in the code, docs and templates points at something in
+/// this repository: no section of a specification or note a user does not
+/// have (`SPEC §2`, `refs/...md`, `../shared`), and every `docs/....md` the
+/// code or templates name exists.
+#[test]
+fn references_point_into_this_repository() {
+    let mut files: Vec<PathBuf> = ["README.md", "CONTRIBUTING.md", "action.yml"]
+        .iter()
+        .map(|f| root().join(f))
+        .collect();
+    for dir in [
+        "src",
+        "docs",
+        "templates",
+        "examples",
+        "schema",
+        "scripts",
+        "action",
+    ] {
+        files.extend(
+            walkdir::WalkDir::new(root().join(dir))
+                .into_iter()
+                .map(Result::unwrap)
+                .filter(|e| e.file_type().is_file())
+                // The protocol's own schemas, vendored as they are.
+                .filter(|e| !e.path().starts_with(root().join("schema/clawsig")))
+                .map(walkdir::DirEntry::into_path),
+        );
+    }
+    let mut broken = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let shown = file.strip_prefix(root()).unwrap().display().to_string();
+        for (n, line) in text.lines().enumerate() {
+            let at = format!("{shown}:{}", n + 1);
+            if line.contains("SPEC §") || line.contains("../shared") {
+                broken.push(format!("{at}: {line}"));
+            }
+            // `refs/heads/...` is Git's; any other `refs/NAME.md` is a note
+            // this repository does not have.
+            for (i, _) in line.match_indices("refs/") {
+                let rest = &line[i + 5..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+                    .collect();
+                if name.ends_with(".md") || name.ends_with(".txt") {
+                    broken.push(format!("{at}: {line}"));
+                }
+            }
+            if file.extension().is_some_and(|e| e != "md") {
+                for (i, _) in line.match_indices("docs/") {
+                    let path: String = line[i..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || "-_./".contains(*c))
+                        .collect();
+                    // `docs/rules/CODE.md` names the pattern, not a file.
+                    let pattern = path.contains("CODE.md");
+                    if path.ends_with(".md") && !pattern && !root().join(&path).is_file() {
+                        broken.push(format!("{at}: no file {path}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "references to files this repository does not have:\n{}",
+        broken.join("\n")
+    );
 }

@@ -522,3 +522,108 @@ async fn a_rejected_token_or_an_event_that_is_no_pull_request_is_a_clear_error()
         stderr(&out)
     );
 }
+
+/// The files `wpc init` writes, as (path, text).
+fn init_files() -> Vec<(String, String)> {
+    let dir = support::init_repo();
+    let root = dir.path();
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let path = e.path().strip_prefix(root).unwrap();
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            (path.to_string_lossy().into_owned(), text)
+        })
+        .collect()
+}
+
+/// A fresh `wpc init` repository (with its wpc.toml replaced by `config`
+/// when given) and a head commit that moves `exec` from deny to allow.
+fn exec_allowed_in_fresh_repo(config: Option<&str>) -> (TestRepo, String, String) {
+    let mut repo = TestRepo::new(false);
+    let mut files = init_files();
+    if let Some(config) = config {
+        files.retain(|(path, _)| path != "wpc.toml");
+        files.push(("wpc.toml".to_owned(), config.to_owned()));
+    }
+    let policy = files
+        .iter()
+        .find(|(path, _)| path == REVIEWER)
+        .map(|(_, text)| text.clone())
+        .unwrap();
+    let changes: Vec<(&str, Option<&str>)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), Some(t.as_str())))
+        .collect();
+    let base = repo.commit(&changes);
+    // Gated, so the head passes `wpc check` and only approvals decide.
+    let widened = policy
+        .replace(r#"allow = ["read","#, r#"allow = ["exec", "read","#)
+        .replace(r#"deny = ["exec", "#, "deny = [")
+        + "\n[[constraints.approvals]]\nwhen = \"tool == 'exec'\"\nrequire = \"human_approval\"\n";
+    assert_ne!(widened, policy);
+    let head = repo.commit(&[(REVIEWER, Some(&widened))]);
+    (repo, base, head)
+}
+
+async fn assert_exec_needs_an_approval(repo: &TestRepo, base: &str, head: &str) {
+    let github = Github::start("").await;
+    github.pull(base, head).await;
+    // The author approving their own change counts for nothing.
+    github
+        .reviews(json!([review(1, "author", "APPROVED", head)]))
+        .await;
+    github.comments(json!([])).await;
+    github.create_comment(1).await;
+    github
+        .at("POST", &format!("/repos/{OWNER_REPO}/statuses/{head}"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(status_answer("pending")))
+        .expect(1)
+        .mount(&github.server)
+        .await;
+    let out = bot(repo.path(), &github.url());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("wpc/approval: pending"),
+        "{}",
+        stdout(&out)
+    );
+    let states: Vec<String> = github
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().contains("/statuses/"))
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["state"].to_string())
+        .collect();
+    assert_eq!(states.len(), 1);
+    assert_ne!(states[0], "\"success\"");
+    let written = github.written_comments().await;
+    assert!(
+        written[0].contains("1 approval from anyone | `agent-change-reviewer` | — | ⏳ 1 missing"),
+        "{}",
+        written[0]
+    );
+    github.server.verify().await;
+}
+
+#[tokio::test]
+async fn allowing_exec_in_a_fresh_init_repo_needs_an_approval() {
+    let (repo, base, head) = exec_allowed_in_fresh_repo(None);
+    assert_exec_needs_an_approval(&repo, &base, &head).await;
+}
+
+#[tokio::test]
+async fn without_an_approvals_table_a_widening_needs_one_approval_from_someone_else() {
+    let (repo, base, head) = exec_allowed_in_fresh_repo(Some("[policies]\ndir = \"policies\"\n"));
+    assert_exec_needs_an_approval(&repo, &base, &head).await;
+}

@@ -1,4 +1,4 @@
-//! Claw protocol proof bundle verification (SPEC §9, `refs/clawsig.md`).
+//! Claw protocol proof bundle verification (docs/bundles.md).
 //!
 //! [`verify_bundle`] takes the bytes of one `proof_bundle` envelope and
 //! returns a [`BundleReport`]: VALID, or INVALID with every [`Failure`] (a

@@ -51,7 +51,7 @@ impl PolicyCheck {
                 let mut set = GlobSetBuilder::new();
                 for pattern in patterns {
                     // Model names are matched case-insensitively, as the
-                    // gateway does (refs/clawsig-verifier.md §2.4).
+                    // gateway does (docs/bundles.md, "Verify under policy").
                     let glob = GlobBuilder::new(pattern)
                         .case_insensitive(true)
                         .build()

@@ -1,7 +1,7 @@
 //! Reason codes of bundle verification and the failure they label.
 //!
-//! Protocol codes are the Claw protocol's names (`refs/clawsig-verifier.md`
-//! §4.3, and the reference CLI's `RECEIPT_VERIFICATION_FAILED`); the policy
+//! Protocol codes are the Claw protocol's names (docs/bundles.md lists them,
+//! with the reference CLI's `RECEIPT_VERIFICATION_FAILED`); the policy
 //! and replay codes are wpc's own. Every failure carries a JSON pointer into
 //! the bundle file (`""` is the whole document).
 

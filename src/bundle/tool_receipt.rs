@@ -1,5 +1,5 @@
 //! Tool receipts inside a proof bundle: the signed forms and selective
-//! disclosure (`refs/clawsig-verifier.md` §4.1 step 23 d-e, §4.7).
+//! disclosure (docs/bundles.md, "What is checked, in order").
 //!
 //! [`verify`] checks what a tool receipt proves about itself: for an
 //! envelope (v1, or v2 with `co_signatures`), its expiry, payload hash and

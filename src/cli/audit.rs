@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::hash::load_or_report;
-use super::{Outcome, color_stdout, eprint, print};
+use super::{Outcome, color_stdout, eprint, print, usable_config};
 use crate::config::Config;
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::WorkPolicyContract;
@@ -104,17 +104,12 @@ fn run_openclaw(args: OpenclawArgs) -> anyhow::Result<Outcome> {
 }
 
 fn load_config(file: Option<&Path>) -> anyhow::Result<Config> {
-    let (config, findings) = match file {
-        Some(file) => Config::load(file)?,
+    usable_config(match file {
+        Some(file) => Config::load(file),
         None => {
-            Config::discover(&std::env::current_dir().context("cannot read the current folder")?)?
+            Config::discover(&std::env::current_dir().context("cannot read the current folder")?)
         }
-    };
-    if findings.iter().any(|f| f.severity == Severity::Error) {
-        eprint(&Report::new(findings, 1).render(Format::Text, &[], false));
-        anyhow::bail!("the wpc.toml has errors");
-    }
-    Ok(config)
+    })
 }
 
 fn load_options(env: bool) -> LoadOptions {

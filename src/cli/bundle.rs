@@ -90,10 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 
 fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let (config, findings) = Config::discover(&cwd)?;
-    if let Some(finding) = findings.first() {
-        bail!("{}: {}", finding.position(), finding.message);
-    }
+    let config = super::usable_config(Config::discover(&cwd))?;
     let trusted = match &args.trusted {
         Some(path) => Some(TrustedSigners::load(path)?),
         None => None,

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use super::hash::load_or_report;
-use super::{Outcome, print};
+use super::{Outcome, print, usable_config};
 use crate::policy::hash::canonical_json;
 
 #[derive(Debug, clap::Args)]
@@ -32,10 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             print(&format!("{}\n", String::from_utf8_lossy(&bytes)))?;
         }
         Target::Openclaw => {
-            let (config, findings) = crate::config::Config::discover(&args.file)?;
-            if !findings.is_empty() {
-                anyhow::bail!("the wpc.toml above the policy has errors (run `wpc check`)");
-            }
+            let config = usable_config(crate::config::Config::discover(&args.file))?;
             let tool_map =
                 crate::openclaw::ToolMap::with_overrides(&config.settings.openclaw_audit.tool_map);
             let target = crate::openclaw::Target::new(policy, tool_map, None)?;

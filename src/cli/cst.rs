@@ -88,7 +88,7 @@ pub fn now_seconds(now: Option<&str>) -> anyhow::Result<i64> {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let Command::Check(args) = args.command;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let (config, _) = Config::discover(&cwd)?;
+    let config = super::usable_config(Config::discover(&cwd))?;
     let issuers = args.issuer.issuers()?;
     let (policy, _) = policy::resolve(&args.policy, &Trust::any_signer_unchecked(), &config)
         .map_err(anyhow::Error::msg)?;

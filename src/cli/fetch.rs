@@ -28,7 +28,8 @@ pub struct Args {
 }
 
 /// Exit 0 with the envelope on stdout, 1 when it does not verify (revoked,
-/// unknown, tampered, untrusted), 2 when the branch cannot be read.
+/// unknown, tampered, untrusted), 2 when the hash is malformed or the branch
+/// is missing or cannot be read.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let fetched = match (&args.from, &args.trusted) {
         (Some(dir), Some(trusted)) => {
@@ -38,6 +39,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         _ => {
             let (repo, _, root, branch) = open(&args.place, "HEAD")?;
+            // No branch to read is an I/O-class error (exit 2), as for `wpc
+            // log` and `wpc release verify`, not a hash that failed to verify.
+            if repo.branch_tip(&branch)?.is_none() {
+                anyhow::bail!("release branch `{branch}` does not exist");
+            }
             release::fetch(&repo, &branch, &root, &args.hash)
         }
     };
@@ -46,7 +52,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             print(&String::from_utf8_lossy(&bytes))?;
             Ok(Outcome::Clean)
         }
+        // Unreadable: exit 2. A malformed hash is a usage error, like a bad
+        // argument: exit 2 as well.
         Err(release::FetchError::Release(err)) => Err(err.into()),
+        Err(err @ release::FetchError::BadHash(_)) => Err(err.into()),
         Err(err) => {
             super::eprint(&format!("error: {err}\n"));
             Ok(Outcome::Failed)

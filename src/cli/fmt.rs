@@ -2,11 +2,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::{Outcome, eprint, print};
+use super::{Outcome, eprint, print, usable_config};
 use crate::config::Config;
+use crate::policy::document::unreadable_in_brief;
 use crate::policy::files;
 use crate::policy::{Document, fmt, read_source};
-use crate::report::{Format, Report};
+use crate::report::Report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,8 +19,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let (config, _) =
-        Config::discover(args.paths.first().map_or(Path::new("."), PathBuf::as_path))?;
+    let config = usable_config(Config::discover(
+        args.paths.first().map_or(Path::new("."), PathBuf::as_path),
+    ))?;
     let (paths, skipped) = if args.paths.is_empty() {
         files::collect_dir(&config.policies_dir(), &config.root)?
     } else {
@@ -59,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
     }
     if !problems.is_empty() {
-        eprint(&Report::new(problems, paths.len()).render(Format::Text, &[], false));
+        eprint(&Report::new(unreadable_in_brief(problems), paths.len()).render_brief(false));
         outcome = Outcome::Failed;
     }
     Ok(outcome)

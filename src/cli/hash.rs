@@ -3,8 +3,9 @@ use std::path::PathBuf;
 use super::{Outcome, eprint, print};
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{Trust, verify_envelope};
+use crate::policy::document::unreadable_in_brief;
 use crate::policy::{Document, Policy};
-use crate::report::{Format, Report};
+use crate::report::Report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -55,8 +56,8 @@ pub(super) fn load_or_report(file: &std::path::Path) -> anyhow::Result<Option<Po
     match loaded {
         Ok(policy) => Ok(Some(policy)),
         Err(findings) => {
-            let report = Report::new(findings, 1);
-            eprint(&report.render(Format::Text, &[], false));
+            let report = Report::new(unreadable_in_brief(findings), 1);
+            eprint(&report.render_brief(false));
             Ok(None)
         }
     }

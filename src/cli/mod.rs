@@ -168,6 +168,32 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The config for a command that acts on it (every one but `check` and
+/// `ci`): warnings go to stderr and the command goes on; errors go to stderr
+/// and stop it with exit 2, like any other configuration error.
+fn usable_config(
+    loaded: Result<
+        (crate::config::Config, Vec<crate::report::Finding>),
+        crate::config::ConfigError,
+    >,
+) -> anyhow::Result<crate::config::Config> {
+    use crate::report::{Format, Report};
+    match crate::config::usable(loaded) {
+        Ok(usable) => {
+            if !usable.warnings.is_empty() {
+                eprint(&Report::new(usable.warnings, 1).render(Format::Text, &[], false));
+            }
+            Ok(usable.config)
+        }
+        Err(err) => {
+            if let crate::config::ConfigError::Invalid { findings, .. } = &err {
+                eprint(&Report::new(findings.clone(), 1).render(Format::Text, &[], false));
+            }
+            Err(err.into())
+        }
+    }
+}
+
 /// Colour for text on stdout: only on a terminal, never with `NO_COLOR`.
 fn color_stdout() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()

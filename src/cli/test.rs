@@ -2,10 +2,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::check::resolve;
-use super::{Outcome, color_stdout, print};
+use super::{Outcome, color_stdout, print, usable_config};
 use crate::decide::suite;
+use crate::policy::document::unreadable_in_brief;
 use crate::policy::files;
-use crate::report::{Format, Report};
+use crate::report::Report;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -23,9 +24,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    // Config findings are `wpc check`'s to report; here the config only says
-    // where the policies are.
-    let (config, _, inputs) = resolve(args.config.as_deref(), &args.paths)?;
+    let (config, findings, inputs) = resolve(args.config.as_deref(), &args.paths)?;
+    let config = usable_config(Ok((config, findings)))?;
     let inputs = if inputs.is_empty() {
         vec![config.policies_dir()]
     } else {
@@ -53,11 +53,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         );
     }
     let (passed, failed) = (run.passed(), run.failed());
-    let problems = run.problems;
+    let problems = unreadable_in_brief(run.problems);
     let test_files = run.files;
     if !problems.is_empty() {
         let report = Report::new(problems, test_files);
-        out.push_str(&report.render(Format::Text, &[], color_stdout()));
+        out.push_str(&report.render_brief(color_stdout()));
     }
     let _ = writeln!(out, "{passed} passed, {failed} failed");
     print(&out)?;

@@ -1,4 +1,4 @@
-//! The Claw protocol SignedEnvelope v1 (SPEC §2, `refs/clawsig.md`) and
+//! The Claw protocol SignedEnvelope v1 (docs/signing.md) and
 //! signing.
 //!
 //! The envelope is shared by every Claw artifact; what differs per

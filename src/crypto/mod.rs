@@ -1,4 +1,4 @@
-//! Keys, `did:key` identities and Claw protocol signed envelopes (SPEC §2, §3).
+//! Keys, `did:key` identities and Claw protocol signed envelopes (docs/signing.md).
 //!
 //! The flow is: [`keys::SigningKey`] signs a payload into an
 //! [`envelope::SignedEnvelope`]; [`verify::verify_envelope`] turns untrusted

@@ -1,6 +1,6 @@
 //! ECMAScript `JSON.stringify` of a parsed JSON value, byte for byte: the
 //! serialization the Claw protocol hashes for receipts, proof bundles and
-//! event headers (`refs/clawsig-verifier.md` §0.1).
+//! event headers (docs/bundles.md, "The two hash rules").
 //!
 //! It differs from RFC 8785 (JCS, [`crate::policy::hash`]) in key order only:
 //! keys stay in document order (serde_json's `preserve_order`), except that
@@ -255,7 +255,7 @@ mod tests {
 
     #[test]
     fn event_hash_matches_the_reference_worked_example() {
-        // refs/clawsig-verifier.md §4.4, from proof_bundle_pass.v1.json.
+        // The protocol's worked example, from proof_bundle_pass.v1.json.
         let event: Value = serde_json::from_str(
             r#"{"event_id":"evt_conformance_001","run_id":"run_conformance_001",
                 "event_type":"llm_call","timestamp":"2026-02-12T00:00:00.000Z",

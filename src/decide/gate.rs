@@ -8,7 +8,7 @@ use std::sync::Arc;
 use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue};
 use cel::{Context, Env, Program, Value};
 
-/// The variables a gate may read (SPEC §2).
+/// The variables a gate may read (docs/decide.md).
 pub const VARIABLES: &[&str] = &[
     "tool", "args", "content", "target", "model", "provider", "env",
 ];

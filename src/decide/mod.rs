@@ -1,4 +1,4 @@
-//! The one decision function (SPEC §2): deny patterns win, then allow
+//! The one decision function (docs/decide.md): deny patterns win, then allow
 //! patterns, else default deny; an allowed call that makes an approval
 //! gate's `when` true is allowed with approval.
 //!

@@ -1,4 +1,4 @@
-//! Policy tests (SPEC §4.3): `NAME.test.toml` beside `NAME.toml`, each
+//! Policy tests (docs/testing-policies.md): `NAME.test.toml` beside `NAME.toml`, each
 //! `[[case]]` a call and the verdict the policy must give it.
 
 use std::path::{Path, PathBuf};

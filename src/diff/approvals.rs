@@ -319,10 +319,21 @@ mod tests {
     }
 
     #[test]
-    fn nothing_configured_needs_nothing() {
-        let diffs = [diff("a", Class::Widening, Severity::Critical)];
+    fn without_an_approvals_table_a_widening_needs_one_approval() {
+        let one_from_anyone = Approvers {
+            teams: vec![],
+            users: vec![],
+            min: 1,
+        };
+        for severity in [Severity::Critical, Severity::Low] {
+            let diffs = [diff("a", Class::Widening, severity)];
+            let required = required(&ApprovalSettings::default(), &diffs, &[]).unwrap();
+            assert_eq!(required.len(), 1);
+            assert_eq!(required[0].approvers, one_from_anyone);
+        }
+        let narrowing = [diff("a", Class::Narrowing, Severity::Low)];
         assert!(
-            required(&ApprovalSettings::default(), &diffs, &[])
+            required(&ApprovalSettings::default(), &narrowing, &[])
                 .unwrap()
                 .is_empty()
         );

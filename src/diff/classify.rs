@@ -1,4 +1,4 @@
-//! Field-by-field classification of two versions of one policy (SPEC §5).
+//! Field-by-field classification of two versions of one policy (docs/diff.md).
 //!
 //! Absent optional settings are read as the most permissive value they can
 //! stand for (no `network` is an open network, no allowlist allows anything,

@@ -1,4 +1,4 @@
-//! One row per kind of change in SPEC §5: the base policy, edited on one
+//! One row per kind of change in docs/diff.md: the base policy, edited on one
 //! side (or both), must give this class, severity and explanation first.
 
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! Semantic policy diff (SPEC §5): policies at two revisions, paired by
+//! Semantic policy diff (docs/diff.md): policies at two revisions, paired by
 //! `policy_name`, each change classified as widening, narrowing or neutral
 //! (or a new or removed policy) with a severity and a one-line explanation;
 //! and the approvals a diff requires by `wpc.toml [approvals]`.

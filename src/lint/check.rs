@@ -156,15 +156,17 @@ fn lint(
     Report::new(findings, files_checked)
 }
 
-/// Every file under `root`, skipping hidden folders (`.git`), build output
-/// and dependencies. Links are not followed.
+/// Every file under `root`, skipping Git's own folder, build output and
+/// dependencies. Other hidden folders (`.github`, `.config`) and files
+/// (`.env`) are where secrets end up, so they are walked. Links are not
+/// followed.
 fn repository(root: &Path, policies: &[PathBuf]) -> Repository {
     let policies: HashSet<&Path> = policies.iter().map(PathBuf::as_path).collect();
     let skip = |entry: &walkdir::DirEntry| {
         let name = entry.file_name().to_string_lossy();
         entry.depth() > 0
             && entry.file_type().is_dir()
-            && (name.starts_with('.') || name == "target" || name == "node_modules")
+            && (name == ".git" || name == "target" || name == "node_modules")
     };
     // An empty root is the current folder; paths stay relative to it.
     let walk_root = if root.as_os_str().is_empty() {

@@ -45,8 +45,8 @@ pub trait Rule: Sync {
 }
 
 /// The repository a check runs over: its root and every file in it except
-/// the policies (rules see those through `check_policy`), hidden folders
-/// (`.git`), `target` and `node_modules`.
+/// the policies (rules see those through `check_policy`), `.git`, `target`
+/// and `node_modules`.
 #[derive(Debug)]
 pub struct Repository {
     pub root: std::path::PathBuf,

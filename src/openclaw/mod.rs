@@ -1,4 +1,4 @@
-//! The OpenClaw config audit (SPEC §8): read a config as OpenClaw does
+//! The OpenClaw config audit (docs/openclaw.md): read a config as OpenClaw does
 //! (JSON5, `$include`, `${VAR}`), compute each agent's effective tools as the
 //! runtime does, and report runtime footguns (`OC0xx`) and, against a WPC,
 //! conformance gaps (`OCW0xx`). Also the reverse: the config fragment that

@@ -51,8 +51,9 @@ pub struct Document {
 }
 
 impl Document {
-    /// Read TOML from `source`. Every syntax error the parser can recover from
-    /// is reported, as are floats, date-times and unsafe integers.
+    /// Read TOML from `source`. The first syntax error is reported, and later
+    /// ones the parser recovered from with certainty (see `certain_errors`);
+    /// so are floats, date-times and unsafe integers.
     pub fn parse(source: SourceFile) -> Result<Document, Vec<Finding>> {
         let text = source.text();
         if text.len() > MAX_FILE_BYTES {
@@ -81,15 +82,17 @@ impl Document {
         }
         let (root, errors) = DeTable::parse_recoverable(text);
         if !errors.is_empty() {
-            return Err(errors
-                .iter()
-                .map(|err| {
+            let spans = certain_errors(text, errors.iter().map(|e| e.span()).collect());
+            return Err(spans
+                .into_iter()
+                .filter_map(|span| {
+                    let err = errors.iter().find(|e| e.span() == span)?;
                     let message = err.message().trim_end().to_owned();
                     let finding = Finding::new(SYNTAX, Severity::Error, message);
-                    match err.span() {
+                    Some(match span {
                         Some(span) => finding.at(&source, span),
                         None => finding.in_file(source.path()),
-                    }
+                    })
                 })
                 .collect());
         }
@@ -327,12 +330,62 @@ impl<'s, 't> Builder<'s, 't> {
     }
 }
 
+/// For every command but `wpc check`, whose job they are: each file's
+/// syntax errors become one finding on the file as a whole, naming the first
+/// error's place and pointing at `wpc check`; other findings pass through.
+/// A file that does not parse is reported once, not once per echo.
+pub fn unreadable_in_brief(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut seen = std::collections::HashSet::new();
+    findings
+        .into_iter()
+        .filter_map(|finding| {
+            if finding.code != SYNTAX {
+                return Some(finding);
+            }
+            let file = finding.file()?.to_path_buf();
+            if !seen.insert(file.clone()) {
+                return None;
+            }
+            let at = finding
+                .location
+                .as_ref()
+                .map(|l| format!(" at line {}, column {}", l.line, l.column))
+                .unwrap_or_default();
+            Some(
+                Finding::new(
+                    SYNTAX,
+                    Severity::Error,
+                    format!(
+                        "not valid TOML{at} ({}); `wpc check` shows where",
+                        finding.message
+                    ),
+                )
+                .in_file(file),
+            )
+        })
+        .collect()
+}
+
 /// The offset of the first bracket or brace that opens nesting deeper than
 /// [`MAX_DEPTH`], if any. Brackets inside strings and comments are skipped;
 /// the count over-approximates (it does not know `[table]` headers close), so
 /// it only rejects documents no WPC comes close to.
 fn too_deep(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
+    nesting(text, text.len(), MAX_DEPTH).err()
+}
+
+/// How `text[..end]` leaves the document: brackets open (outside strings
+/// and comments) and whether a multi-line string is still open.
+#[derive(Debug, PartialEq, Eq)]
+struct Open {
+    brackets: usize,
+    in_string: bool,
+}
+
+/// Scan `text[..end]` for the brackets of arrays and inline tables; the
+/// offset of the first one deeper than `max` is an error.
+fn nesting(text: &str, end: usize, max: usize) -> Result<Open, usize> {
+    let bytes = &text.as_bytes()[..end.min(text.len())];
     let mut depth = 0usize;
     let mut i = 0;
     while i < bytes.len() {
@@ -345,6 +398,7 @@ fn too_deep(text: &str) -> Option<usize> {
             quote @ (b'"' | b'\'') => {
                 let triple = bytes[i..].starts_with(&[quote; 3]);
                 i += if triple { 3 } else { 1 };
+                let mut closed = !triple;
                 while i < bytes.len() {
                     if quote == b'"' && bytes[i] == b'\\' {
                         i += 2;
@@ -352,6 +406,7 @@ fn too_deep(text: &str) -> Option<usize> {
                     }
                     if triple && bytes[i..].starts_with(&[quote; 3]) {
                         i += 2;
+                        closed = true;
                         break;
                     }
                     if !triple && (bytes[i] == quote || bytes[i] == b'\n') {
@@ -359,23 +414,69 @@ fn too_deep(text: &str) -> Option<usize> {
                     }
                     i += 1;
                 }
+                if !closed {
+                    return Ok(Open {
+                        brackets: depth,
+                        in_string: true,
+                    });
+                }
             }
             b'[' | b'{' => {
                 depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(i);
+                if depth > max {
+                    return Err(i);
                 }
             }
+            // A table header's brackets close on its line; only inline
+            // arrays and tables can carry depth across lines.
             b']' | b'}' => depth = depth.saturating_sub(1),
-            b'\n' => {
-                // A table header's brackets close on its line; only inline
-                // arrays and tables can carry depth across lines.
-            }
             _ => {}
         }
         i += 1;
     }
-    None
+    Ok(Open {
+        brackets: depth,
+        in_string: false,
+    })
+}
+
+/// The syntax errors worth showing: the first, and each later one only while
+/// the parser's recovery before it was certain. The parser resumes at the
+/// next line after an error; that resumption is certain when the error's
+/// line ends outside any array, inline table or multi-line string (nothing
+/// opened earlier can still be open). After an error inside an unclosed `[`,
+/// `{` or `"""`, where the value really ends is a guess, and every later
+/// error would be an echo of the first (a deleted `]` gave 81), so the
+/// errors stop there. One error per line.
+fn certain_errors(text: &str, mut spans: Vec<Option<Range<usize>>>) -> Vec<Option<Range<usize>>> {
+    spans.sort_by_key(|span| span.as_ref().map(|s| s.start));
+    let mut kept: Vec<Option<Range<usize>>> = Vec::new();
+    let mut last_line_end = None;
+    for span in spans {
+        let Some(range) = &span else {
+            // No location: nothing to say where recovery stands.
+            kept.push(span);
+            break;
+        };
+        if last_line_end.is_some_and(|end| range.start < end) {
+            continue;
+        }
+        let line_end = text[range.start.min(text.len())..]
+            .find('\n')
+            .map_or(text.len(), |i| range.start + i);
+        let recovered = nesting(text, line_end, usize::MAX).is_ok_and(|open| {
+            open == Open {
+                brackets: 0,
+                in_string: false,
+            }
+        });
+        kept.push(span);
+        if !recovered {
+            break;
+        }
+        last_line_end = Some(line_end);
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -420,6 +521,25 @@ mod tests {
                 .iter()
                 .all(|f| f.code == SYNTAX && f.location.is_some())
         );
+    }
+
+    #[test]
+    fn errors_after_an_unclosed_bracket_are_echoes_and_dropped() {
+        let text = "a = [\"x\"\nb = 1\nc = = 2\n[t]\nd = = 3\n";
+        let errors = parse(text).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].location.as_ref().unwrap().line, 2);
+        // An open multi-line string hides everything after it as well.
+        let errors = parse("a = = 1\nb = \"\"\"open\nc = = 2\n").unwrap_err();
+        assert!(errors.len() <= 2, "{errors:?}");
+    }
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_and_comments() {
+        let open = |text: &str| nesting(text, text.len(), usize::MAX).unwrap();
+        assert_eq!(open("a = [1, [2]\n").brackets, 1);
+        assert_eq!(open("a = \"[[\" # [\n[t]\n").brackets, 0);
+        assert!(open("a = \"\"\"\n[").in_string);
     }
 
     #[test]

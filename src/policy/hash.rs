@@ -1,4 +1,4 @@
-//! The normative WPC hash (SPEC §2): `base64url_nopad(SHA-256(JCS(payload)))`.
+//! The normative WPC hash (docs/signing.md): `base64url_nopad(SHA-256(JCS(payload)))`.
 //!
 //! This is the one place that turns a payload into its identity. Releases,
 //! envelopes, diffs and bundle checks all call it, so a WPC has the same hash

@@ -1,4 +1,4 @@
-//! The typed WPC (SPEC §2). Built only from payloads that passed the schema,
+//! The typed WPC (docs/wpc-format.md). Built only from payloads that passed the schema,
 //! so deserializing cannot disagree with what the schema allows.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Git-native releases (SPEC §6): the policies changed by each first-parent
+//! Git-native releases (docs/release.md): the policies changed by each first-parent
 //! commit, checked and signed, appended to a release branch written through
 //! Git objects only (`wpc/<hash>.json`, `index.json`, `revocations.json`).
 //!

@@ -212,6 +212,34 @@ impl Report {
         self.findings.iter().any(|f| f.severity >= threshold)
     }
 
+    /// Findings located by file only and with no help to show, one line
+    /// each (`path: error[CODE]: message`), for commands that point at
+    /// `wpc check` for the details; every other finding is rendered as text
+    /// in full after them.
+    pub fn render_brief(&self, color: bool) -> String {
+        let (brief, full): (Vec<&Finding>, Vec<&Finding>) = self
+            .findings
+            .iter()
+            .partition(|f| f.location.is_none() && f.path.is_some() && f.help.is_none());
+        let mut out: String = brief
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {}[{}]: {}\n",
+                    f.position(),
+                    f.severity,
+                    f.code,
+                    f.message
+                )
+            })
+            .collect();
+        if !full.is_empty() {
+            let rest = Report::new(full.into_iter().cloned().collect(), self.files_checked);
+            out.push_str(&text::render(&rest, color));
+        }
+        out
+    }
+
     /// Render in `format`. `rules` describes every rule that can appear (SARIF
     /// lists them all); `color` only affects `Format::Text`.
     pub fn render(&self, format: Format, rules: &[RuleInfo], color: bool) -> String {

@@ -169,3 +169,16 @@ pub const HANG_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 pub fn run_bounded(dir: &Path, args: &[&str]) -> Output {
     wpc(dir).args(args).timeout(HANG_TIMEOUT).output().unwrap()
 }
+
+/// Make `dir` a fresh policy repository with `wpc init .`.
+pub fn init_in(dir: &Path) {
+    let out = run(dir, &["init", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// A fresh `wpc init` policy repository in a temporary folder.
+pub fn init_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    init_in(dir.path());
+    dir
+}
