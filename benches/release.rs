@@ -15,7 +15,7 @@ use wpc::crypto::envelope::{SignedEnvelope, WorkPolicyContract};
 use wpc::crypto::keys::SigningKey;
 use wpc::git::{Oid, Repo};
 use wpc::policy::{Document, Policy};
-use wpc::release::{self, Request};
+use wpc::release::{self, Request, Source};
 use wpc::report::SourceFile;
 
 const COMMITS: usize = 5_000;
@@ -110,12 +110,14 @@ fn history(dir: &std::path::Path, key: &SigningKey) -> (Repo, Oid) {
     (repo, head)
 }
 
-fn run(repo: &Repo, head: Oid, key: &SigningKey, branch: &str) -> (Duration, usize) {
+fn run(repo: &Repo, key: &SigningKey, branch: &str) -> (Duration, usize) {
+    let source = Source {
+        branch: branch.to_owned(),
+        root: String::new(),
+        main: "main".to_owned(),
+    };
     let request = Request {
-        branch,
-        root: "",
-        head,
-        since: None,
+        source: &source,
         key,
         now: jiff::Timestamp::now(),
         pull_requests: None,
@@ -156,7 +158,7 @@ fn main() {
     let key = SigningKey::generate().expect("key");
     let dir = tempfile::tempdir().expect("tempdir");
     let built = Instant::now();
-    let (repo, head) = history(dir.path(), &key);
+    let (repo, _) = history(dir.path(), &key);
     println!(
         "history of {COMMITS} commits over {POLICIES} policies built in {:?}",
         built.elapsed()
@@ -166,10 +168,10 @@ fn main() {
     let mut released = 0;
     for n in 0..RUNS {
         let branch = format!("wpc-releases-{n}");
-        let (first, count) = run(&repo, head, &key, &branch);
+        let (first, count) = run(&repo, &key, &branch);
         released = count;
         firsts.push(first);
-        reruns.push(run(&repo, head, &key, &branch).0);
+        reruns.push(run(&repo, &key, &branch).0);
     }
     let sign = signing(&key, released);
     let best = |times: &[Duration]| times.iter().min().copied().unwrap_or_default();

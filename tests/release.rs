@@ -173,7 +173,7 @@ fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
     assert!(stdout(&out).contains("3 released, 0 refused"));
 
     let index = git.index();
-    assert_eq!(index["format"], "wpc-release-index/1");
+    assert_eq!(index["format"], "wpc-release-index/2");
     assert_eq!(index["last_commit"], merges[2].as_str());
     let entries = deployer_hashes(&index);
     assert_eq!(entries.len(), 4);
@@ -198,8 +198,9 @@ fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
     assert_eq!(code(&verified), 0, "{}", stdout(&verified));
     // The layout is exactly SPEC §6.
     let files = git.run(&["ls-tree", "-r", "--name-only", "wpc-releases"]);
-    assert_eq!(files.lines().count(), 2 + 5, "{files}");
+    assert_eq!(files.lines().count(), 3 + 5, "{files}");
     assert!(files.contains("revocations.json") && files.contains("index.json"));
+    assert!(files.contains("checkpoint.json"));
 
     // `wpc fetch` prints the verified envelope, from the branch or from an
     // export of it; `wpc log` shows the history newest first.
@@ -394,10 +395,21 @@ fn a_revoked_hash_is_refused_until_the_policy_changes() {
         log.contains("REVOKED 2026-11-24T12:00:00Z (leaks deploy.prod)"),
         "{log}"
     );
-    // Revoking twice, or an unknown hash, fails.
+    // Revoking twice finds the work done; a hash never released is
+    // invalid (1); a hash that is not a hash is a usage error (2).
+    let twice = wpc(git.path(), &["revoke", &hash, "--reason", "x"]);
+    assert_eq!(code(&twice), 0, "{}", stderr(&twice));
+    assert!(
+        stdout(&twice).contains("nothing to do: "),
+        "{}",
+        stdout(&twice)
+    );
     assert_eq!(
-        code(&wpc(git.path(), &["revoke", &hash, "--reason", "x"])),
-        2
+        code(&wpc(
+            git.path(),
+            &["revoke", &"A".repeat(43), "--reason", "x"]
+        )),
+        1
     );
     assert_eq!(
         code(&wpc(git.path(), &["revoke", "nope", "--reason", "x"])),
@@ -457,12 +469,17 @@ fn edit_wpc(
     root.insert("wpc", id, 0o040_000).unwrap();
 }
 
-fn assert_caught(git: &Git, commit: &str, what: &str) {
+/// `wpc release verify` exits 1 with a line naming `commit`, the reason
+/// code `reason` and `what`.
+fn assert_caught(git: &Git, commit: &str, reason: &str, what: &str) {
     let out = wpc(git.path(), &["release", "verify"]);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let stdout = stdout(&out);
+    let prefix = format!("INVALID commit {commit}: {reason}: ");
     assert!(
-        stdout.contains(&format!("INVALID commit {commit}: {what}")),
+        stdout
+            .lines()
+            .any(|line| line.starts_with(&prefix) && line.contains(what)),
         "{stdout}"
     );
 }
@@ -477,7 +494,7 @@ fn release_verify_names_the_commit_that_rewrote_deleted_or_edited() {
             wpc.insert(&name, blob, 0o100_644).unwrap();
         });
     });
-    assert_caught(&rewrite, &commit, "rewrites wpc/");
+    assert_caught(&rewrite, &commit, "HISTORY_REWRITTEN", "rewrites wpc/");
 
     let delete = Git::new();
     release(&delete);
@@ -486,7 +503,7 @@ fn release_verify_names_the_commit_that_rewrote_deleted_or_edited() {
             wpc.remove(&name).unwrap();
         });
     });
-    assert_caught(&delete, &commit, "deletes wpc/");
+    assert_caught(&delete, &commit, "HISTORY_REWRITTEN", "deletes wpc/");
 
     let index = Git::new();
     release(&index);
@@ -500,6 +517,7 @@ fn release_verify_names_the_commit_that_rewrote_deleted_or_edited() {
     assert_caught(
         &index,
         &commit,
+        "HISTORY_REWRITTEN",
         "rewrites or removes index.json entries of `data-analyst`",
     );
 }
@@ -517,7 +535,12 @@ fn release_verify_rejects_forged_revocations_and_stray_envelopes() {
         let blob = repo.blob(revocation.to_string().as_bytes()).unwrap();
         root.insert("revocations.json", blob, 0o100_644).unwrap();
     });
-    assert_caught(&forged, &commit, &format!("revocation of {hash}: "));
+    assert_caught(
+        &forged,
+        &commit,
+        "BAD_REVOCATION",
+        &format!("revocation of {hash}: "),
+    );
 
     // A real revocation whose reason is edited afterwards.
     let edited = Git::new();
@@ -536,7 +559,12 @@ fn release_verify_rejects_forged_revocations_and_stray_envelopes() {
         )
         .unwrap();
     });
-    assert_caught(&edited, &commit, "rewrites or removes revocations");
+    assert_caught(
+        &edited,
+        &commit,
+        "HISTORY_REWRITTEN",
+        "rewrites or removes revocations",
+    );
 
     let stray = Git::new();
     release(&stray);
@@ -549,6 +577,7 @@ fn release_verify_rejects_forged_revocations_and_stray_envelopes() {
     assert_caught(
         &stray,
         &commit,
+        "BAD_ENVELOPE",
         "adds wpc/x.json, which no new index entry releases",
     );
 }
@@ -573,6 +602,7 @@ fn signers_are_trusted_as_of_the_source_commit_and_a_broken_index_is_caught() {
     assert_caught(
         &git,
         &commit,
+        "UNREADABLE",
         "release branch `wpc-releases`: index.json at",
     );
 }
@@ -586,11 +616,13 @@ fn a_run_stopped_before_the_reference_update_leaves_the_branch_valid() {
     git.commit("change");
     let repo = Repo::discover(git.path()).unwrap();
     let key = key();
+    let source = release::Source {
+        branch: "wpc-releases".to_owned(),
+        root: String::new(),
+        main: "main".to_owned(),
+    };
     let request = release::Request {
-        branch: "wpc-releases",
-        root: "",
-        head: repo.resolve("HEAD").unwrap(),
-        since: None,
+        source: &source,
         key: &key,
         now: jiff::Timestamp::now(),
         pull_requests: None,
