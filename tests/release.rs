@@ -700,3 +700,386 @@ fn a_squash_merge_records_its_pull_request_and_approvers() {
     assert_eq!(entry["approved_by"], json!(["alice", "bob"]));
     assert_eq!(entry["commit"], head.as_str());
 }
+
+// The attacks of a release-branch writer who cannot write main, each built
+// in a real repository and each rejected with its own reason code.
+
+/// Mallory's key: never a release signer on main.
+fn mallory() -> SigningKey {
+    SigningKey::from_seed(&[9; 32])
+}
+
+fn signers_file(keys: &[&SigningKey]) -> String {
+    keys.iter()
+        .map(|k| {
+            format!(
+                "[[release_signer]]\ndid = \"{}\"\nname = \"k\"\n",
+                k.did_str()
+            )
+        })
+        .collect()
+}
+
+/// A signed envelope of the policy `text`: its hash and its bytes.
+fn envelope_of(text: &str, key: &SigningKey) -> (String, Vec<u8>) {
+    let doc = wpc::policy::Document::parse(wpc::report::SourceFile::new(DEPLOYER, text.to_owned()))
+        .unwrap();
+    let payload = wpc::policy::Policy::from_document(doc).unwrap().doc.value;
+    let hash = wpc::policy::hash::policy_hash_b64u(&payload).unwrap();
+    let envelope = wpc::crypto::envelope::SignedEnvelope::sign::<
+        wpc::crypto::envelope::WorkPolicyContract,
+    >(payload, key, jiff::Timestamp::now())
+    .unwrap();
+    (hash, serde_json::to_vec_pretty(&envelope).unwrap())
+}
+
+fn pretty(value: &Value) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Write a state on top of the release branch as someone holding `key`
+/// would: `change` edits index.json and revocations.json and returns the
+/// envelopes to add (`wpc/<hash>.json`); a checkpoint signed by `key`,
+/// chained to the one before, covers the result.
+fn forge(
+    git: &Git,
+    key: &SigningKey,
+    change: impl FnOnce(&mut Value, &mut Value) -> Vec<(String, Vec<u8>)>,
+) -> String {
+    let mut index = git.index();
+    let mut revocations: Value =
+        serde_json::from_str(&git.show("wpc-releases:revocations.json")).unwrap();
+    let before: release::Checkpoint =
+        serde_json::from_str(&git.show("wpc-releases:checkpoint.json")).unwrap();
+    let envelopes = change(&mut index, &mut revocations);
+    let (index, revocations) = (pretty(&index), pretty(&revocations));
+    let main_commit = serde_json::from_slice::<Value>(&index).unwrap()["last_commit"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let checkpoint = release::Checkpoint::sign(
+        release::Statement {
+            version: before.version + 1,
+            index: &index,
+            revocations: &revocations,
+            previous: Some(before.hash().unwrap()),
+            main_commit,
+            issued_at: NOW.to_owned(),
+        },
+        key,
+    )
+    .unwrap();
+    tamper(git, |repo, root| {
+        for (name, bytes) in [
+            ("index.json", index),
+            ("revocations.json", revocations),
+            (
+                "checkpoint.json",
+                pretty(&serde_json::to_value(&checkpoint).unwrap()),
+            ),
+        ] {
+            root.insert(name, repo.blob(&bytes).unwrap(), 0o100_644)
+                .unwrap();
+        }
+        edit_wpc(repo, root, |wpc, _| {
+            for (hash, bytes) in envelopes {
+                wpc.insert(
+                    format!("{hash}.json"),
+                    repo.blob(&bytes).unwrap(),
+                    0o100_644,
+                )
+                .unwrap();
+            }
+        });
+    })
+}
+
+/// An index entry releasing `hash` of the deployer from `commit`.
+fn push_deployer_entry(index: &mut Value, hash: &str, commit: &str, signer: &SigningKey) {
+    let entries = index["policies"]["deployer"].as_array_mut().unwrap();
+    let previous = entries.last().map(|e| e["hash"].clone());
+    entries.push(json!({
+        "hash": hash, "previous": previous, "commit": commit, "path": DEPLOYER,
+        "released_at": NOW, "signer_did": signer.did_str(), "pr": null, "approved_by": [],
+    }));
+}
+
+/// `wpc ARGS` fails with exit 1 and says `reason`.
+fn assert_rejected(git: &Git, args: &[&str], reason: &str) {
+    let out = wpc(git.path(), args);
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 1, "{args:?}: {said}");
+    assert!(said.contains(reason), "{args:?}: {said}");
+}
+
+#[test]
+fn attack_a_release_from_an_unmerged_branch_is_not_on_main() {
+    let git = Git::new();
+    release(&git);
+    // Mallory's branch trusts her key, then changes the deployer; she
+    // releases it with wpc's own code, taking her branch for main.
+    git.run(&["checkout", "-q", "-b", "evil"]);
+    git.write("keys/trusted-signers.toml", &signers_file(&[&mallory()]));
+    git.commit("trust mallory");
+    git.write(DEPLOYER, &deployer("Mallory's."));
+    git.commit("evil");
+    git.run(&["checkout", "-q", "main"]);
+    let repo = Repo::discover(git.path()).unwrap();
+    let source = release::Source {
+        branch: "wpc-releases".to_owned(),
+        root: String::new(),
+        main: "evil".to_owned(),
+    };
+    let key = mallory();
+    let request = release::Request {
+        source: &source,
+        key: &key,
+        now: jiff::Timestamp::now(),
+        pull_requests: None,
+        dry_run: false,
+    };
+    let plan = release::prepare(&repo, &request).unwrap();
+    release::publish(&repo, &plan).unwrap();
+    let hash = plan.released[0].hash.clone();
+    assert_rejected(&git, &["release", "verify"], "NOT_ON_MAIN");
+    assert_rejected(&git, &["fetch", &hash], "NOT_ON_MAIN");
+}
+
+#[test]
+fn attack_a_removed_key_citing_an_old_commit_is_a_content_mismatch() {
+    let git = Git::new();
+    release(&git);
+    let root = git.run(&["rev-list", "--max-parents=0", "main"]);
+    let new_key = SigningKey::from_seed(&[5; 32]);
+    git.write("keys/trusted-signers.toml", &signers_file(&[&new_key]));
+    git.commit("rotate the release key");
+    // The removed key signs content that was never on main and cites the
+    // commit where it was still trusted.
+    let (hash, envelope) = envelope_of(&deployer("Never on main."), &key());
+    forge(&git, &key(), |index, _| {
+        push_deployer_entry(index, &hash, &root, &key());
+        vec![(hash.clone(), envelope)]
+    });
+    assert_rejected(&git, &["release", "verify"], "CONTENT_MISMATCH");
+    assert_rejected(&git, &["fetch", &hash], "CONTENT_MISMATCH");
+}
+
+#[test]
+fn attack_a_revocation_signed_by_an_untrusted_key_is_rejected() {
+    let git = Git::new();
+    release(&git);
+    let hash = deployer_hashes(&git.index())[0].0.clone();
+    let did = mallory().did_str().to_owned();
+    let message = release::revocation_message(&hash, "x", NOW, &did).unwrap();
+    let signature =
+        ed25519_dalek::Signer::sign(&ed25519_dalek::SigningKey::from_bytes(&[9; 32]), &message);
+    let signature = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        signature.to_bytes(),
+    );
+    forge(&git, &mallory(), |_, revocations| {
+        revocations.as_array_mut().unwrap().push(json!({
+            "hash": hash, "reason": "x", "revoked_at": NOW,
+            "signer_did": did, "signature_b64u": signature,
+        }));
+        Vec::new()
+    });
+    assert_rejected(&git, &["release", "verify"], "UNTRUSTED_REVOKER");
+    assert_rejected(&git, &["fetch", &hash], "UNTRUSTED_CHECKPOINT");
+}
+
+#[test]
+fn attack_moving_last_commit_is_an_unsigned_state() {
+    for forward in [true, false] {
+        let git = Git::new();
+        let first = git.run(&["rev-parse", "HEAD"]);
+        if !forward {
+            git.write(DEPLOYER, &deployer("One."));
+            git.commit("one");
+        }
+        release(&git);
+        git.write(DEPLOYER, &deployer("Two."));
+        let head = git.commit("two");
+        let moved = if forward { head } else { first };
+        tamper(&git, |repo, root| {
+            let mut index = git.index();
+            index["last_commit"] = json!(moved);
+            root.insert("index.json", repo.blob(&pretty(&index)).unwrap(), 0o100_644)
+                .unwrap();
+        });
+        let tip = git.tip();
+        assert_rejected(&git, &["release", "verify"], "UNSIGNED_STATE");
+        // The next release builds on nothing it cannot verify.
+        assert_rejected(&git, &["release", "--now", NOW], "UNSIGNED_STATE");
+        assert_eq!(git.tip(), tip);
+    }
+}
+
+#[test]
+fn attack_rolling_the_branch_back_is_detected() {
+    let git = Git::new();
+    release(&git);
+    let first = git.tip();
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+    let hash = deployer_hashes(&git.index())[0].0.clone();
+    let out = wpc(git.path(), &["revoke", &hash, "--reason", "leaks"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let revoked = git.tip();
+    // The branch is reset to before the revocation.
+    git.run(&["update-ref", "refs/heads/wpc-releases", &first]);
+    for args in [
+        vec!["release", "verify"],
+        vec!["fetch", &hash],
+        vec!["log"],
+        vec!["release", "--now", NOW],
+    ] {
+        assert_rejected(&git, &args, "ROLLBACK_DETECTED");
+    }
+    // A verifier with no memory sees a valid, older branch; a pin catches it.
+    let memory = git.path().join(".git").join(release::MEMORY_PATH);
+    let remembered = std::fs::read(&memory).unwrap();
+    std::fs::remove_file(&memory).unwrap();
+    assert_rejected(
+        &git,
+        &["release", "verify", "--min-checkpoint", "2"],
+        "ROLLBACK_DETECTED",
+    );
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+    // A fork: another checkpoint 2, signed by the trusted key, is not the
+    // checkpoint 2 this repository saw.
+    git.write(DEPLOYER, &deployer("Forked."));
+    git.commit("fork");
+    assert_eq!(code(&release(&git)), 0);
+    assert_ne!(git.tip(), revoked);
+    std::fs::write(&memory, remembered).unwrap();
+    assert_rejected(&git, &["release", "verify"], "ROLLBACK_DETECTED");
+    // A garbled memory is an error, not a blank.
+    std::fs::write(&memory, "{").unwrap();
+    let out = wpc(git.path(), &["release", "verify"]);
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(stderr(&out).contains("verifier memory"), "{}", stderr(&out));
+}
+
+#[test]
+fn attack_a_signer_added_in_a_commit_cannot_release_that_commit() {
+    let git = Git::new();
+    release(&git);
+    let new_key = SigningKey::from_seed(&[5; 32]);
+    git.write(
+        "keys/trusted-signers.toml",
+        &signers_file(&[&key(), &new_key]),
+    );
+    git.write(DEPLOYER, &deployer("Changed with the new signer."));
+    let commit = git.commit("add a signer and change the deployer");
+    let tip = git.tip();
+    let out = support::wpc(git.path())
+        .env(
+            "WPC_SIGNING_KEY",
+            "BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU",
+        )
+        .env_remove("GITHUB_TOKEN")
+        .args(["release", "--now", NOW])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(stderr(&out).contains("first parent"), "{}", stderr(&out));
+    assert_eq!(git.tip(), tip);
+    // Written by hand with the new key, the release does not verify.
+    let text = std::fs::read_to_string(git.path().join(DEPLOYER)).unwrap();
+    let (hash, envelope) = envelope_of(&text, &new_key);
+    forge(&git, &new_key, |index, _| {
+        push_deployer_entry(index, &hash, &commit, &new_key);
+        index["last_commit"] = json!(commit);
+        vec![(hash.clone(), envelope)]
+    });
+    assert_rejected(&git, &["release", "verify"], "UNTRUSTED_SIGNER");
+    assert_rejected(&git, &["fetch", &hash], "UNTRUSTED_SIGNER");
+}
+
+#[test]
+fn release_always_releases_main_whatever_is_checked_out() {
+    let git = Git::new();
+    release(&git);
+    git.run(&["checkout", "-q", "-b", "feature"]);
+    git.write(DEPLOYER, &deployer("Unmerged."));
+    git.commit("unmerged change");
+    let out = release(&git);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("0 released"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("released from refs/heads/main"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(deployer_hashes(&git.index()).len(), 1);
+    // Squash-merged, it is released from main, and nothing asks for --since.
+    git.run(&["checkout", "-q", "main"]);
+    git.run(&["merge", "-q", "--squash", "feature"]);
+    git.commit("Unmerged change (#4)");
+    let out = release(&git);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 released"), "{}", stdout(&out));
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+}
+
+#[test]
+fn an_oversized_file_in_history_is_refused_once_and_blocks_nothing() {
+    let git = Git::new();
+    release(&git);
+    let huge = format!(
+        "{}\n# {}\n",
+        example(DEPLOYER).replace("policy_name = \"deployer\"", "policy_name = \"huge\""),
+        "x".repeat(1_100_000)
+    );
+    git.write("policies/huge.toml", &huge);
+    git.commit("a huge policy");
+    std::fs::remove_file(git.path().join("policies/huge.toml")).unwrap();
+    git.write(DEPLOYER, &deployer("After the huge one."));
+    git.commit("remove it, change the deployer");
+    let out = release(&git);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("policies/huge.toml"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("1 released, 1 refused"),
+        "{}",
+        stdout(&out)
+    );
+    let again = release(&git);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+}
+
+#[test]
+fn eight_concurrent_releases_lose_nothing_and_duplicate_nothing() {
+    let git = Git::new();
+    release(&git);
+    for pr in 1..=3 {
+        git.merge_change(pr, &format!("Concurrent {pr}."));
+    }
+    let runs: Vec<_> = (0..8)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_wpc"))
+                .current_dir(git.path())
+                .env("WPC_SIGNING_KEY", SEED)
+                .env_remove("GITHUB_TOKEN")
+                .args(["release", "--now", NOW])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+        assert!(!stderr(&out).contains("git:"), "{}", stderr(&out));
+    }
+    assert_eq!(deployer_hashes(&git.index()).len(), 4);
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+}

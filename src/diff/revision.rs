@@ -304,8 +304,13 @@ pub fn config_at(
     findings: &mut Vec<Finding>,
 ) -> Result<Config, DiffError> {
     let path = join(root, config::FILE_NAME);
-    let (config, found) = match repo.read_file(commit, &path, MAX_FILE_BYTES + 1)? {
-        Some(bytes) => match decode_source(Path::new(&path), bytes) {
+    let read = match repo.file_id(commit, &path)? {
+        Some(id) => Some(read_policy_file(repo, commit, &path, id)?),
+        None => None,
+    };
+    let (config, found) = match read {
+        Some(Err(finding)) => (Config::defaults(PathBuf::from(root)), vec![finding]),
+        Some(Ok(bytes)) => match decode_source(Path::new(&path), bytes) {
             Ok(source) => Config::from_source(PathBuf::from(root), source),
             Err(finding) => (Config::defaults(PathBuf::from(root)), vec![finding]),
         },
@@ -366,14 +371,38 @@ fn parse(
                     path: PathBuf::from(&entry.path),
                     message: e.to_string(),
                 })?;
-                let bytes = handle.read_blob(commit, &entry.path, entry.id, MAX_FILE_BYTES + 1)?;
-                Ok(decode_source(Path::new(&entry.path), bytes)
+                Ok(read_policy_file(handle, commit, &entry.path, entry.id)?
+                    .and_then(|bytes| decode_source(Path::new(&entry.path), bytes))
                     .map_err(|f| vec![f])
                     .and_then(|source| Policy::from_document(Document::parse(source)?)))
             },
         )
         .collect();
     Ok(results.into_iter().collect::<Result<Vec<_>, GitError>>()?)
+}
+
+/// The bytes of a policy or config file in history. One that is too large
+/// is a finding on that file, not an error: a file once committed stays in
+/// history, and must not stop every later run that reads it.
+fn read_policy_file(
+    repo: &Repo,
+    commit: Oid,
+    path: &str,
+    id: Oid,
+) -> Result<Result<Vec<u8>, Finding>, GitError> {
+    match repo.read_blob(commit, path, id, MAX_FILE_BYTES + 1) {
+        Ok(bytes) => Ok(Ok(bytes)),
+        Err(GitError::TooLarge { size, .. }) => Ok(Err(Finding::new(
+            SYNTAX,
+            Severity::Error,
+            format!(
+                "file is {size} bytes at {}; at most {MAX_FILE_BYTES} are read",
+                short(commit)
+            ),
+        )
+        .in_file(path))),
+        Err(err) => Err(err),
+    }
 }
 
 /// Add the valid policies to `by_name`; a finding for every invalid file and

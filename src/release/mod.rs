@@ -51,7 +51,7 @@ use crate::policy::hash::HashError;
 use crate::report::{Finding, Severity};
 
 use anchor::Main;
-pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_PATH, Checkpoint, CheckpointError};
+pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_PATH, Checkpoint, CheckpointError, Statement};
 pub use fetch::{FetchError, ReleasedWpc, fetch, fetch_from_dir, locate};
 pub use memory::{MEMORY_PATH, Memory, MemoryError, Seen};
 pub use migrate::migrate;
