@@ -7,7 +7,6 @@
 //! carries a reason code (`docs/release.md` lists them).
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,11 +21,9 @@ use super::{
     revocation_message,
 };
 use crate::crypto::did::DidKey;
-use crate::crypto::trusted::{self, TrustedSigners};
 use crate::crypto::verify::{Trust, verify_signature};
+use crate::diff::trusted_signers_at;
 use crate::git::{Oid, Repo};
-use crate::policy::document::MAX_FILE_BYTES;
-use crate::policy::{Document, decode_source};
 
 /// Why a release branch (or one of its states) is rejected. Stable codes:
 /// scripts and docs rely on them.
@@ -540,22 +537,7 @@ impl Checker<'_> {
 /// The release signers of `keys/trusted-signers.toml` (under `root`) at
 /// commit `source`.
 pub(crate) fn trust_at(repo: &Repo, root: &str, source: Oid) -> Result<Trust, String> {
-    let root = root.trim_matches('/');
-    let path = if root.is_empty() {
-        trusted::DEFAULT_PATH.to_owned()
-    } else {
-        format!("{root}/{}", trusted::DEFAULT_PATH)
-    };
-    let bytes = repo
-        .read_file(source, &path, MAX_FILE_BYTES + 1)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no {path} at source commit {source}"))?;
-    let source_file = decode_source(Path::new(&path), bytes).map_err(|f| f.message)?;
-    let invalid = |f: Vec<crate::report::Finding>| {
-        format!("{path} at {source} is not valid ({} problems)", f.len())
-    };
-    let doc = Document::parse(source_file).map_err(invalid)?;
-    let signers = TrustedSigners::from_document(&doc).map_err(invalid)?;
+    let signers = trusted_signers_at(repo, root, source)?;
     Ok(Trust::only(
         signers.release_signers().iter().map(|s| &s.did),
     ))
