@@ -1083,3 +1083,76 @@ fn eight_concurrent_releases_lose_nothing_and_duplicate_nothing() {
     assert_eq!(deployer_hashes(&git.index()).len(), 4);
     assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
 }
+
+/// Turn the release branch into what the format before checkpoints wrote:
+/// `wpc-release-index/1`, no `path` in entries, no checkpoint.
+fn make_legacy(git: &Git) {
+    let mut index = git.index();
+    index["format"] = json!("wpc-release-index/1");
+    for entries in index["policies"].as_object_mut().unwrap().values_mut() {
+        for entry in entries.as_array_mut().unwrap() {
+            entry.as_object_mut().unwrap().remove("path");
+        }
+    }
+    tamper(git, |repo, root| {
+        root.insert("index.json", repo.blob(&pretty(&index)).unwrap(), 0o100_644)
+            .unwrap();
+        root.remove("checkpoint.json").unwrap();
+    });
+}
+
+#[test]
+fn a_legacy_branch_is_explained_and_migrated_after_re_verification() {
+    let git = Git::new();
+    release(&git);
+    git.write(DEPLOYER, &deployer("Second."));
+    git.commit("second");
+    release(&git);
+    let hash = deployer_hashes(&git.index())[1].0.clone();
+    make_legacy(&git);
+    let memory = git.path().join(".git").join(release::MEMORY_PATH);
+    std::fs::remove_file(&memory).unwrap();
+    assert_rejected(&git, &["fetch", &hash], "LEGACY_FORMAT");
+    assert_rejected(&git, &["release", "--now", NOW], "wpc release migrate");
+    let out = wpc(git.path(), &["release", "migrate", "--now", NOW]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("migrated; checkpoint 1"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+    assert_eq!(code(&wpc(git.path(), &["fetch", &hash])), 0);
+    assert_eq!(git.index()["policies"]["deployer"][1]["path"], DEPLOYER);
+    git.write(DEPLOYER, &deployer("Third."));
+    git.commit("third");
+    let out = release(&git);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(deployer_hashes(&git.index()).len(), 3);
+
+    // A legacy branch holding a release that never was on main is not
+    // migrated, and nothing is written.
+    let forged = Git::new();
+    release(&forged);
+    make_legacy(&forged);
+    let (bad, envelope) = envelope_of(&deployer("Never on main."), &key());
+    tamper(&forged, |repo, root| {
+        let mut index = forged.index();
+        push_deployer_entry(&mut index, &bad, &"0".repeat(40), &key());
+        root.insert("index.json", repo.blob(&pretty(&index)).unwrap(), 0o100_644)
+            .unwrap();
+        edit_wpc(repo, root, |wpc, _| {
+            wpc.insert(
+                format!("{bad}.json"),
+                repo.blob(&envelope).unwrap(),
+                0o100_644,
+            )
+            .unwrap();
+        });
+    });
+    let tip = forged.tip();
+    let out = wpc(forged.path(), &["release", "migrate", "--now", NOW]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("NOT_ON_MAIN"), "{}", stdout(&out));
+    assert_eq!(forged.tip(), tip);
+}
