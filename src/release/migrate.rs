@@ -106,16 +106,20 @@ pub fn migrate(
                 );
                 continue;
             };
-            if !files_at.contains_key(&commit) {
-                let (_, policies, _) =
-                    changed_policies(repo, None, commit, &source.root, &mut configs)?;
-                let by_hash = policies
-                    .into_iter()
-                    .map(|p| (p.hash, p.doc.source.path().to_string_lossy().into_owned()))
-                    .collect();
-                files_at.insert(commit, by_hash);
-            }
-            match files_at.get(&commit).and_then(|f| f.get(&hash)) {
+            let files = match files_at.entry(commit) {
+                std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    let (_, policies, _) =
+                        changed_policies(repo, None, commit, &source.root, &mut configs)?;
+                    slot.insert(
+                        policies
+                            .into_iter()
+                            .map(|p| (p.hash, p.doc.source.path().to_string_lossy().into_owned()))
+                            .collect(),
+                    )
+                }
+            };
+            match files.get(&hash) {
                 Some(path) => entry.path = Some(path.clone()),
                 None => {
                     violate(
