@@ -806,6 +806,29 @@ fn push_deployer_entry(index: &mut Value, hash: &str, commit: &str, signer: &Sig
     }));
 }
 
+/// A release of the deployer as `text`, signed by `signer`, naming main
+/// commit `commit` (and moving `last_commit` when given), forged on the
+/// branch with a checkpoint by `signer`: `release verify` and `fetch` of
+/// its hash both reject it with `reason`.
+fn assert_forged_release_rejected(
+    git: &Git,
+    signer: &SigningKey,
+    text: &str,
+    (commit, last_commit): (&str, Option<&str>),
+    reason: &str,
+) {
+    let (hash, envelope) = envelope_of(text, signer);
+    forge(git, signer, |index, _| {
+        push_deployer_entry(index, &hash, commit, signer);
+        if let Some(last) = last_commit {
+            index["last_commit"] = json!(last);
+        }
+        vec![(hash.clone(), envelope)]
+    });
+    assert_rejected(git, &["release", "verify"], reason);
+    assert_rejected(git, &["fetch", &hash], reason);
+}
+
 /// `wpc ARGS` fails with exit 1 and says `reason`.
 fn assert_rejected(git: &Git, args: &[&str], reason: &str) {
     let out = wpc(git.path(), args);
@@ -857,13 +880,13 @@ fn attack_a_removed_key_citing_an_old_commit_is_a_content_mismatch() {
     git.commit("rotate the release key");
     // The removed key signs content that was never on main and cites the
     // commit where it was still trusted.
-    let (hash, envelope) = envelope_of(&deployer("Never on main."), &key());
-    forge(&git, &key(), |index, _| {
-        push_deployer_entry(index, &hash, &root, &key());
-        vec![(hash.clone(), envelope)]
-    });
-    assert_rejected(&git, &["release", "verify"], "CONTENT_MISMATCH");
-    assert_rejected(&git, &["fetch", &hash], "CONTENT_MISMATCH");
+    assert_forged_release_rejected(
+        &git,
+        &key(),
+        &deployer("Never on main."),
+        (&root, None),
+        "CONTENT_MISMATCH",
+    );
 }
 
 #[test]
@@ -988,14 +1011,13 @@ fn attack_a_signer_added_in_a_commit_cannot_release_that_commit() {
     assert_eq!(git.tip(), tip);
     // Written by hand with the new key, the release does not verify.
     let text = std::fs::read_to_string(git.path().join(DEPLOYER)).unwrap();
-    let (hash, envelope) = envelope_of(&text, &new_key);
-    forge(&git, &new_key, |index, _| {
-        push_deployer_entry(index, &hash, &commit, &new_key);
-        index["last_commit"] = json!(commit);
-        vec![(hash.clone(), envelope)]
-    });
-    assert_rejected(&git, &["release", "verify"], "UNTRUSTED_SIGNER");
-    assert_rejected(&git, &["fetch", &hash], "UNTRUSTED_SIGNER");
+    assert_forged_release_rejected(
+        &git,
+        &new_key,
+        &text,
+        (&commit, Some(&commit)),
+        "UNTRUSTED_SIGNER",
+    );
 }
 
 #[test]

@@ -55,6 +55,13 @@ impl<'a> Main<'a> {
         self.position.get(&commit).copied()
     }
 
+    /// The main commit `text` names, if it names one on main's history.
+    pub(crate) fn named(&self, text: &str) -> Option<Oid> {
+        Oid::from_str(text)
+            .ok()
+            .filter(|c| self.position(*c).is_some())
+    }
+
     /// The commits after `after` (from the root without it) up to the tip.
     pub(crate) fn after(&self, after: Option<Oid>) -> Option<&[Oid]> {
         let start = match after {

@@ -71,11 +71,7 @@ pub fn migrate(
             message,
         });
     };
-    let last = index
-        .last_commit
-        .as_deref()
-        .and_then(|c| Oid::from_str(c).ok())
-        .filter(|c| main.position(*c).is_some());
+    let last = index.last_commit.as_deref().and_then(|c| main.named(c));
     let Some(last) = last else {
         violate(
             Reason::NotOnMain,
@@ -93,10 +89,10 @@ pub fn migrate(
     for (name, entries) in &mut index.policies {
         for entry in entries {
             let hash = entry.hash.clone();
-            let Some(commit) = Oid::from_str(&entry.commit).ok().filter(|c| {
-                main.position(*c)
-                    .is_some_and(|p| main.position(last) >= Some(p))
-            }) else {
+            let Some(commit) = main
+                .named(&entry.commit)
+                .filter(|c| main.position(*c) <= main.position(last))
+            else {
                 violate(
                     Reason::NotOnMain,
                     format!(

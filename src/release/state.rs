@@ -86,18 +86,15 @@ impl VerifiedRelease {
                 message,
             ))
         };
-        let commit = Oid::from_str(&entry.commit)
-            .ok()
-            .filter(|c| main.position(*c).is_some())
-            .ok_or_else(|| {
-                rejected(
-                    Reason::NotOnMain,
-                    format!(
-                        "{hash} names commit `{}`, not on the first-parent history of {}",
-                        entry.commit, self.main_reference
-                    ),
-                )
-            })?;
+        let commit = main.named(&entry.commit).ok_or_else(|| {
+            rejected(
+                Reason::NotOnMain,
+                format!(
+                    "{hash} names commit `{}`, not on the first-parent history of {}",
+                    entry.commit, self.main_reference
+                ),
+            )
+        })?;
         let path = entry.path.as_deref().unwrap_or_default();
         match main.content_hash(commit, path) {
             Ok(found) if found == hash => {}
@@ -162,18 +159,15 @@ pub(crate) fn verify_tip(
             ),
         ));
     }
-    let main_commit = Oid::from_str(&checkpoint.main_commit)
-        .ok()
-        .filter(|c| main.position(*c).is_some())
-        .ok_or_else(|| {
-            rejected(
-                Reason::NotOnMain,
-                format!(
-                    "checkpoint {} names main commit `{}`, not on the first-parent history of {}",
-                    checkpoint.version, checkpoint.main_commit, main.reference
-                ),
-            )
-        })?;
+    let main_commit = main.named(&checkpoint.main_commit).ok_or_else(|| {
+        rejected(
+            Reason::NotOnMain,
+            format!(
+                "checkpoint {} names main commit `{}`, not on the first-parent history of {}",
+                checkpoint.version, checkpoint.main_commit, main.reference
+            ),
+        )
+    })?;
     if state.index.last_commit.as_deref() != Some(checkpoint.main_commit.as_str()) {
         return Err(rejected(
             Reason::UnsignedState,

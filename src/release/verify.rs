@@ -385,10 +385,7 @@ impl Checker<'_> {
         (after, upto): (Option<usize>, Option<usize>),
     ) {
         let hash = &entry.hash;
-        let Some(source) = Oid::from_str(&entry.commit)
-            .ok()
-            .filter(|c| self.main.position(*c).is_some())
-        else {
+        let Some(source) = self.main.named(&entry.commit) else {
             return self.violate(
                 commit,
                 Reason::NotOnMain,
