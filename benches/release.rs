@@ -1,8 +1,10 @@
 //! `wpc release` at scale: a first-parent history of 5,000 commits touching
 //! 500 policies (the first commit adds them all, each later one changes one
-//! policy), released in one run, then released again (a no-op).
+//! policy), released in one run, then released again (a no-op). Then
+//! `wpc release verify` of a branch holding over 10,000 released versions
+//! (a 10,000-commit history released in one run).
 //! Goals: first run ≤ 2 s excluding the cost of signing each release (timed
-//! separately and subtracted), rerun ≤ 0.2 s.
+//! separately and subtracted), rerun ≤ 0.2 s, verify ≤ 1 s.
 //!
 //! `cargo bench --bench release`
 
@@ -15,12 +17,15 @@ use wpc::crypto::envelope::{SignedEnvelope, WorkPolicyContract};
 use wpc::crypto::keys::SigningKey;
 use wpc::git::{Oid, Repo};
 use wpc::policy::{Document, Policy};
-use wpc::release::{self, Request};
+use wpc::release::{self, Freshness, Request, Source};
 use wpc::report::SourceFile;
 
 const COMMITS: usize = 5_000;
 const POLICIES: usize = 500;
 const RUNS: usize = 3;
+/// The history whose release is verified: one version per commit, plus the
+/// first commit's policies.
+const VERIFIED_COMMITS: usize = 10_000;
 
 fn policy(i: usize, change: usize) -> String {
     format!(
@@ -53,7 +58,7 @@ cst_scope_hash_required = true
 
 /// A repository whose `main` holds the generated history (written as one
 /// pack, as a clone would have it); its head.
-fn history(dir: &std::path::Path, key: &SigningKey) -> (Repo, Oid) {
+fn history(dir: &std::path::Path, key: &SigningKey, commits: usize) -> (Repo, Oid) {
     let repo = git2::Repository::init(dir).expect("init");
     let odb = repo.odb().expect("odb");
     let mempack = odb.add_new_mempack_backend(1000).expect("mempack");
@@ -76,7 +81,7 @@ fn history(dir: &std::path::Path, key: &SigningKey) -> (Repo, Oid) {
     let config = blob(b"[policies]\ndir = \"policies\"\n");
     let sig = git2::Signature::now("bench", "bench@example.com").expect("sig");
     let mut head: Option<Oid> = None;
-    for change in 0..COMMITS {
+    for change in 0..commits {
         if change > 0 {
             let i = change % POLICIES;
             let id = blob(policy(i, change).as_bytes());
@@ -110,12 +115,14 @@ fn history(dir: &std::path::Path, key: &SigningKey) -> (Repo, Oid) {
     (repo, head)
 }
 
-fn run(repo: &Repo, head: Oid, key: &SigningKey, branch: &str) -> (Duration, usize) {
+fn run(repo: &Repo, key: &SigningKey, branch: &str) -> (Duration, usize) {
+    let source = Source {
+        branch: branch.to_owned(),
+        root: String::new(),
+        main: "main".to_owned(),
+    };
     let request = Request {
-        branch,
-        root: "",
-        head,
-        since: None,
+        source: &source,
         key,
         now: jiff::Timestamp::now(),
         pull_requests: None,
@@ -156,7 +163,7 @@ fn main() {
     let key = SigningKey::generate().expect("key");
     let dir = tempfile::tempdir().expect("tempdir");
     let built = Instant::now();
-    let (repo, head) = history(dir.path(), &key);
+    let (repo, _) = history(dir.path(), &key, COMMITS);
     println!(
         "history of {COMMITS} commits over {POLICIES} policies built in {:?}",
         built.elapsed()
@@ -166,10 +173,10 @@ fn main() {
     let mut released = 0;
     for n in 0..RUNS {
         let branch = format!("wpc-releases-{n}");
-        let (first, count) = run(&repo, head, &key, &branch);
+        let (first, count) = run(&repo, &key, &branch);
         released = count;
         firsts.push(first);
-        reruns.push(run(&repo, head, &key, &branch).0);
+        reruns.push(run(&repo, &key, &branch).0);
     }
     let sign = signing(&key, released);
     let best = |times: &[Duration]| times.iter().min().copied().unwrap_or_default();
@@ -183,5 +190,27 @@ fn main() {
     println!(
         "release/noop_rerun: {:?} (best of {RUNS}; goal <= 0.2 s)",
         best(&reruns)
+    );
+    drop(repo);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (repo, _) = history(dir.path(), &key, VERIFIED_COMMITS);
+    let (_, versions) = run(&repo, &key, "wpc-releases");
+    let source = Source {
+        branch: "wpc-releases".to_owned(),
+        root: String::new(),
+        main: "main".to_owned(),
+    };
+    let mut verifies = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let violations =
+            release::verify_branch(&repo, &source, &Freshness::default()).expect("verify");
+        verifies.push(start.elapsed());
+        assert!(violations.is_empty(), "{:?}", violations.first());
+    }
+    println!(
+        "release/verify: {:?} for {versions} released versions (best of {RUNS}; goal <= 1 s)",
+        best(&verifies)
     );
 }

@@ -233,7 +233,8 @@ fn bundle_stage(config: &Config) -> Result<Stage, CiError> {
             TrustedSigners::load(&trusted_file).map_err(|e| CiError::Bundles(e.to_string()))?;
         gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
     }
-    let source = PolicySource::for_config(config).map_err(CiError::Bundles)?;
+    let source = PolicySource::for_config(config, &crate::release::Freshness::default())
+        .map_err(CiError::Bundles)?;
     let options = bundle::Options::for_gateway_signers(&gateway);
     let entries = bundle::batch::verify_under_claimed(&paths, &source, &options, &[])
         .map_err(|e| CiError::Bundles(e.to_string()))?;

@@ -140,6 +140,8 @@ pub struct Approvers {
 pub struct ReleaseSettings {
     pub branch: Option<String>,
     pub signer: Option<String>,
+    /// The branch releases come from and are anchored in.
+    pub main: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -297,10 +297,12 @@ fn an_oversized_policy_is_refused_before_it_is_read() {
     let out = wpc(repo.path(), &["diff", &base, &head]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stdout(&out).is_empty());
+    // A located finding on the file, as for any unreadable policy.
+    let said = stderr(&out);
     assert!(
-        stderr(&out).contains(&format!("{REVIEWER} at {head} is ")),
-        "{}",
-        stderr(&out)
+        said.contains(REVIEWER)
+            && said.contains(&format!("at {}; at most 1048576 are read", &head[..12])),
+        "{said}"
     );
 }
 
@@ -324,4 +326,25 @@ fn loosening_the_approval_rules_is_a_critical_change_held_to_the_old_rules() {
             &head[..12]
         )
     );
+}
+
+#[test]
+fn a_change_to_the_trusted_signers_alone_is_critical_and_needs_approvals() {
+    let (mut repo, base) = repo(false);
+    let did = "did:key:z6Mkjp44ExP1yRoq8FZTWy4deGGHuhwhrpYpYM1qMYmZkccn";
+    let signers = format!("[[release_signer]]\ndid = \"{did}\"\nname = \"new\"\n");
+    let head = repo.commit(&[("keys/trusted-signers.toml", Some(&signers))]);
+    let out = wpc(repo.path(), &["diff", &base, &head]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("trust root `keys/trusted-signers.toml` changed")
+            && text.contains(&format!("adds release signer {did}")),
+        "{text}"
+    );
+    let out = wpc(repo.path(), &["diff", &base, &head, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["widens"], true);
+    assert_eq!(json["config"][0]["severity"], "critical");
+    assert_eq!(json["approvals"][0]["class"], "critical");
 }

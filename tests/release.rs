@@ -173,7 +173,7 @@ fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
     assert!(stdout(&out).contains("3 released, 0 refused"));
 
     let index = git.index();
-    assert_eq!(index["format"], "wpc-release-index/1");
+    assert_eq!(index["format"], "wpc-release-index/2");
     assert_eq!(index["last_commit"], merges[2].as_str());
     let entries = deployer_hashes(&index);
     assert_eq!(entries.len(), 4);
@@ -198,8 +198,9 @@ fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
     assert_eq!(code(&verified), 0, "{}", stdout(&verified));
     // The layout is exactly SPEC §6.
     let files = git.run(&["ls-tree", "-r", "--name-only", "wpc-releases"]);
-    assert_eq!(files.lines().count(), 2 + 5, "{files}");
+    assert_eq!(files.lines().count(), 3 + 5, "{files}");
     assert!(files.contains("revocations.json") && files.contains("index.json"));
+    assert!(files.contains("checkpoint.json"));
 
     // `wpc fetch` prints the verified envelope, from the branch or from an
     // export of it; `wpc log` shows the history newest first.
@@ -394,10 +395,21 @@ fn a_revoked_hash_is_refused_until_the_policy_changes() {
         log.contains("REVOKED 2026-11-24T12:00:00Z (leaks deploy.prod)"),
         "{log}"
     );
-    // Revoking twice, or an unknown hash, fails.
+    // Revoking twice finds the work done; a hash never released is
+    // invalid (1); a hash that is not a hash is a usage error (2).
+    let twice = wpc(git.path(), &["revoke", &hash, "--reason", "x"]);
+    assert_eq!(code(&twice), 0, "{}", stderr(&twice));
+    assert!(
+        stdout(&twice).contains("nothing to do: "),
+        "{}",
+        stdout(&twice)
+    );
     assert_eq!(
-        code(&wpc(git.path(), &["revoke", &hash, "--reason", "x"])),
-        2
+        code(&wpc(
+            git.path(),
+            &["revoke", &"A".repeat(43), "--reason", "x"]
+        )),
+        1
     );
     assert_eq!(
         code(&wpc(git.path(), &["revoke", "nope", "--reason", "x"])),
@@ -457,12 +469,17 @@ fn edit_wpc(
     root.insert("wpc", id, 0o040_000).unwrap();
 }
 
-fn assert_caught(git: &Git, commit: &str, what: &str) {
+/// `wpc release verify` exits 1 with a line naming `commit`, the reason
+/// code `reason` and `what`.
+fn assert_caught(git: &Git, commit: &str, reason: &str, what: &str) {
     let out = wpc(git.path(), &["release", "verify"]);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let stdout = stdout(&out);
+    let prefix = format!("INVALID commit {commit}: {reason}: ");
     assert!(
-        stdout.contains(&format!("INVALID commit {commit}: {what}")),
+        stdout
+            .lines()
+            .any(|line| line.starts_with(&prefix) && line.contains(what)),
         "{stdout}"
     );
 }
@@ -477,7 +494,7 @@ fn release_verify_names_the_commit_that_rewrote_deleted_or_edited() {
             wpc.insert(&name, blob, 0o100_644).unwrap();
         });
     });
-    assert_caught(&rewrite, &commit, "rewrites wpc/");
+    assert_caught(&rewrite, &commit, "HISTORY_REWRITTEN", "rewrites wpc/");
 
     let delete = Git::new();
     release(&delete);
@@ -486,7 +503,7 @@ fn release_verify_names_the_commit_that_rewrote_deleted_or_edited() {
             wpc.remove(&name).unwrap();
         });
     });
-    assert_caught(&delete, &commit, "deletes wpc/");
+    assert_caught(&delete, &commit, "HISTORY_REWRITTEN", "deletes wpc/");
 
     let index = Git::new();
     release(&index);
@@ -500,6 +517,7 @@ fn release_verify_names_the_commit_that_rewrote_deleted_or_edited() {
     assert_caught(
         &index,
         &commit,
+        "HISTORY_REWRITTEN",
         "rewrites or removes index.json entries of `data-analyst`",
     );
 }
@@ -517,7 +535,12 @@ fn release_verify_rejects_forged_revocations_and_stray_envelopes() {
         let blob = repo.blob(revocation.to_string().as_bytes()).unwrap();
         root.insert("revocations.json", blob, 0o100_644).unwrap();
     });
-    assert_caught(&forged, &commit, &format!("revocation of {hash}: "));
+    assert_caught(
+        &forged,
+        &commit,
+        "BAD_REVOCATION",
+        &format!("revocation of {hash}: "),
+    );
 
     // A real revocation whose reason is edited afterwards.
     let edited = Git::new();
@@ -536,7 +559,12 @@ fn release_verify_rejects_forged_revocations_and_stray_envelopes() {
         )
         .unwrap();
     });
-    assert_caught(&edited, &commit, "rewrites or removes revocations");
+    assert_caught(
+        &edited,
+        &commit,
+        "HISTORY_REWRITTEN",
+        "rewrites or removes revocations",
+    );
 
     let stray = Git::new();
     release(&stray);
@@ -549,6 +577,7 @@ fn release_verify_rejects_forged_revocations_and_stray_envelopes() {
     assert_caught(
         &stray,
         &commit,
+        "BAD_ENVELOPE",
         "adds wpc/x.json, which no new index entry releases",
     );
 }
@@ -573,6 +602,7 @@ fn signers_are_trusted_as_of_the_source_commit_and_a_broken_index_is_caught() {
     assert_caught(
         &git,
         &commit,
+        "UNREADABLE",
         "release branch `wpc-releases`: index.json at",
     );
 }
@@ -586,11 +616,13 @@ fn a_run_stopped_before_the_reference_update_leaves_the_branch_valid() {
     git.commit("change");
     let repo = Repo::discover(git.path()).unwrap();
     let key = key();
+    let source = release::Source {
+        branch: "wpc-releases".to_owned(),
+        root: String::new(),
+        main: "main".to_owned(),
+    };
     let request = release::Request {
-        branch: "wpc-releases",
-        root: "",
-        head: repo.resolve("HEAD").unwrap(),
-        since: None,
+        source: &source,
         key: &key,
         now: jiff::Timestamp::now(),
         pull_requests: None,
@@ -667,4 +699,482 @@ fn a_squash_merge_records_its_pull_request_and_approvers() {
     assert_eq!(entry["pr"], 12);
     assert_eq!(entry["approved_by"], json!(["alice", "bob"]));
     assert_eq!(entry["commit"], head.as_str());
+}
+
+// The attacks of a release-branch writer who cannot write main, each built
+// in a real repository and each rejected with its own reason code.
+
+/// Mallory's key: never a release signer on main.
+fn mallory() -> SigningKey {
+    SigningKey::from_seed(&[9; 32])
+}
+
+fn signers_file(keys: &[&SigningKey]) -> String {
+    keys.iter()
+        .map(|k| {
+            format!(
+                "[[release_signer]]\ndid = \"{}\"\nname = \"k\"\n",
+                k.did_str()
+            )
+        })
+        .collect()
+}
+
+/// A signed envelope of the policy `text`: its hash and its bytes.
+fn envelope_of(text: &str, key: &SigningKey) -> (String, Vec<u8>) {
+    let doc = wpc::policy::Document::parse(wpc::report::SourceFile::new(DEPLOYER, text.to_owned()))
+        .unwrap();
+    let payload = wpc::policy::Policy::from_document(doc).unwrap().doc.value;
+    let hash = wpc::policy::hash::policy_hash_b64u(&payload).unwrap();
+    let envelope = wpc::crypto::envelope::SignedEnvelope::sign::<
+        wpc::crypto::envelope::WorkPolicyContract,
+    >(payload, key, jiff::Timestamp::now())
+    .unwrap();
+    (hash, serde_json::to_vec_pretty(&envelope).unwrap())
+}
+
+fn pretty(value: &Value) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Write a state on top of the release branch as someone holding `key`
+/// would: `change` edits index.json and revocations.json and returns the
+/// envelopes to add (`wpc/<hash>.json`); a checkpoint signed by `key`,
+/// chained to the one before, covers the result.
+fn forge(
+    git: &Git,
+    key: &SigningKey,
+    change: impl FnOnce(&mut Value, &mut Value) -> Vec<(String, Vec<u8>)>,
+) -> String {
+    let mut index = git.index();
+    let mut revocations: Value =
+        serde_json::from_str(&git.show("wpc-releases:revocations.json")).unwrap();
+    let before: release::Checkpoint =
+        serde_json::from_str(&git.show("wpc-releases:checkpoint.json")).unwrap();
+    let envelopes = change(&mut index, &mut revocations);
+    let (index, revocations) = (pretty(&index), pretty(&revocations));
+    let main_commit = serde_json::from_slice::<Value>(&index).unwrap()["last_commit"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let checkpoint = release::Checkpoint::sign(
+        release::Statement {
+            version: before.version + 1,
+            index: &index,
+            revocations: &revocations,
+            previous: Some(before.hash().unwrap()),
+            main_commit,
+            issued_at: NOW.to_owned(),
+        },
+        key,
+    )
+    .unwrap();
+    tamper(git, |repo, root| {
+        for (name, bytes) in [
+            ("index.json", index),
+            ("revocations.json", revocations),
+            (
+                "checkpoint.json",
+                pretty(&serde_json::to_value(&checkpoint).unwrap()),
+            ),
+        ] {
+            root.insert(name, repo.blob(&bytes).unwrap(), 0o100_644)
+                .unwrap();
+        }
+        edit_wpc(repo, root, |wpc, _| {
+            for (hash, bytes) in envelopes {
+                wpc.insert(
+                    format!("{hash}.json"),
+                    repo.blob(&bytes).unwrap(),
+                    0o100_644,
+                )
+                .unwrap();
+            }
+        });
+    })
+}
+
+/// An index entry releasing `hash` of the deployer from `commit`.
+fn push_deployer_entry(index: &mut Value, hash: &str, commit: &str, signer: &SigningKey) {
+    let entries = index["policies"]["deployer"].as_array_mut().unwrap();
+    let previous = entries.last().map(|e| e["hash"].clone());
+    entries.push(json!({
+        "hash": hash, "previous": previous, "commit": commit, "path": DEPLOYER,
+        "released_at": NOW, "signer_did": signer.did_str(), "pr": null, "approved_by": [],
+    }));
+}
+
+/// A release of the deployer as `text`, signed by `signer`, naming main
+/// commit `commit` (and moving `last_commit` when given), forged on the
+/// branch with a checkpoint by `signer`: `release verify` and `fetch` of
+/// its hash both reject it with `reason`.
+fn assert_forged_release_rejected(
+    git: &Git,
+    signer: &SigningKey,
+    text: &str,
+    (commit, last_commit): (&str, Option<&str>),
+    reason: &str,
+) {
+    let (hash, envelope) = envelope_of(text, signer);
+    forge(git, signer, |index, _| {
+        push_deployer_entry(index, &hash, commit, signer);
+        if let Some(last) = last_commit {
+            index["last_commit"] = json!(last);
+        }
+        vec![(hash.clone(), envelope)]
+    });
+    assert_rejected(git, &["release", "verify"], reason);
+    assert_rejected(git, &["fetch", &hash], reason);
+}
+
+/// `wpc ARGS` fails with exit 1 and says `reason`.
+fn assert_rejected(git: &Git, args: &[&str], reason: &str) {
+    let out = wpc(git.path(), args);
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 1, "{args:?}: {said}");
+    assert!(said.contains(reason), "{args:?}: {said}");
+}
+
+#[test]
+fn attack_a_release_from_an_unmerged_branch_is_not_on_main() {
+    let git = Git::new();
+    release(&git);
+    // Mallory's branch trusts her key, then changes the deployer; she
+    // releases it with wpc's own code, taking her branch for main.
+    git.run(&["checkout", "-q", "-b", "evil"]);
+    git.write("keys/trusted-signers.toml", &signers_file(&[&mallory()]));
+    git.commit("trust mallory");
+    git.write(DEPLOYER, &deployer("Mallory's."));
+    git.commit("evil");
+    git.run(&["checkout", "-q", "main"]);
+    let repo = Repo::discover(git.path()).unwrap();
+    let source = release::Source {
+        branch: "wpc-releases".to_owned(),
+        root: String::new(),
+        main: "evil".to_owned(),
+    };
+    let key = mallory();
+    let request = release::Request {
+        source: &source,
+        key: &key,
+        now: jiff::Timestamp::now(),
+        pull_requests: None,
+        dry_run: false,
+    };
+    let plan = release::prepare(&repo, &request).unwrap();
+    release::publish(&repo, &plan).unwrap();
+    let hash = plan.released[0].hash.clone();
+    assert_rejected(&git, &["release", "verify"], "NOT_ON_MAIN");
+    assert_rejected(&git, &["fetch", &hash], "NOT_ON_MAIN");
+}
+
+#[test]
+fn attack_a_removed_key_citing_an_old_commit_is_a_content_mismatch() {
+    let git = Git::new();
+    release(&git);
+    let root = git.run(&["rev-list", "--max-parents=0", "main"]);
+    let new_key = SigningKey::from_seed(&[5; 32]);
+    git.write("keys/trusted-signers.toml", &signers_file(&[&new_key]));
+    git.commit("rotate the release key");
+    // The removed key signs content that was never on main and cites the
+    // commit where it was still trusted.
+    assert_forged_release_rejected(
+        &git,
+        &key(),
+        &deployer("Never on main."),
+        (&root, None),
+        "CONTENT_MISMATCH",
+    );
+}
+
+#[test]
+fn attack_a_revocation_signed_by_an_untrusted_key_is_rejected() {
+    let git = Git::new();
+    release(&git);
+    let hash = deployer_hashes(&git.index())[0].0.clone();
+    let did = mallory().did_str().to_owned();
+    let message = release::revocation_message(&hash, "x", NOW, &did).unwrap();
+    let signature =
+        ed25519_dalek::Signer::sign(&ed25519_dalek::SigningKey::from_bytes(&[9; 32]), &message);
+    let signature = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        signature.to_bytes(),
+    );
+    forge(&git, &mallory(), |_, revocations| {
+        revocations.as_array_mut().unwrap().push(json!({
+            "hash": hash, "reason": "x", "revoked_at": NOW,
+            "signer_did": did, "signature_b64u": signature,
+        }));
+        Vec::new()
+    });
+    assert_rejected(&git, &["release", "verify"], "UNTRUSTED_REVOKER");
+    assert_rejected(&git, &["fetch", &hash], "UNTRUSTED_CHECKPOINT");
+}
+
+#[test]
+fn attack_moving_last_commit_is_an_unsigned_state() {
+    for forward in [true, false] {
+        let git = Git::new();
+        let first = git.run(&["rev-parse", "HEAD"]);
+        if !forward {
+            git.write(DEPLOYER, &deployer("One."));
+            git.commit("one");
+        }
+        release(&git);
+        git.write(DEPLOYER, &deployer("Two."));
+        let head = git.commit("two");
+        let moved = if forward { head } else { first };
+        tamper(&git, |repo, root| {
+            let mut index = git.index();
+            index["last_commit"] = json!(moved);
+            root.insert("index.json", repo.blob(&pretty(&index)).unwrap(), 0o100_644)
+                .unwrap();
+        });
+        let tip = git.tip();
+        assert_rejected(&git, &["release", "verify"], "UNSIGNED_STATE");
+        // The next release builds on nothing it cannot verify.
+        assert_rejected(&git, &["release", "--now", NOW], "UNSIGNED_STATE");
+        assert_eq!(git.tip(), tip);
+    }
+}
+
+#[test]
+fn attack_rolling_the_branch_back_is_detected() {
+    let git = Git::new();
+    release(&git);
+    let first = git.tip();
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+    let hash = deployer_hashes(&git.index())[0].0.clone();
+    let out = wpc(git.path(), &["revoke", &hash, "--reason", "leaks"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let revoked = git.tip();
+    // The branch is reset to before the revocation.
+    git.run(&["update-ref", "refs/heads/wpc-releases", &first]);
+    for args in [
+        vec!["release", "verify"],
+        vec!["fetch", &hash],
+        vec!["log"],
+        vec!["release", "--now", NOW],
+    ] {
+        assert_rejected(&git, &args, "ROLLBACK_DETECTED");
+    }
+    // A verifier with no memory sees a valid, older branch; a pin catches it.
+    let memory = git.path().join(".git").join(release::MEMORY_PATH);
+    let remembered = std::fs::read(&memory).unwrap();
+    std::fs::remove_file(&memory).unwrap();
+    assert_rejected(
+        &git,
+        &["release", "verify", "--min-checkpoint", "2"],
+        "ROLLBACK_DETECTED",
+    );
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+    // A fork: another checkpoint 2, signed by the trusted key, is not the
+    // checkpoint 2 this repository saw.
+    git.write(DEPLOYER, &deployer("Forked."));
+    git.commit("fork");
+    assert_eq!(code(&release(&git)), 0);
+    assert_ne!(git.tip(), revoked);
+    std::fs::write(&memory, remembered).unwrap();
+    assert_rejected(&git, &["release", "verify"], "ROLLBACK_DETECTED");
+    // A garbled memory is an error, not a blank.
+    std::fs::write(&memory, "{").unwrap();
+    let out = wpc(git.path(), &["release", "verify"]);
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(stderr(&out).contains("verifier memory"), "{}", stderr(&out));
+}
+
+#[test]
+fn attack_a_signer_added_in_a_commit_cannot_release_that_commit() {
+    let git = Git::new();
+    release(&git);
+    let new_key = SigningKey::from_seed(&[5; 32]);
+    git.write(
+        "keys/trusted-signers.toml",
+        &signers_file(&[&key(), &new_key]),
+    );
+    git.write(DEPLOYER, &deployer("Changed with the new signer."));
+    let commit = git.commit("add a signer and change the deployer");
+    let tip = git.tip();
+    let out = support::wpc(git.path())
+        .env(
+            "WPC_SIGNING_KEY",
+            "BQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQU",
+        )
+        .env_remove("GITHUB_TOKEN")
+        .args(["release", "--now", NOW])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(stderr(&out).contains("first parent"), "{}", stderr(&out));
+    assert_eq!(git.tip(), tip);
+    // Written by hand with the new key, the release does not verify.
+    let text = std::fs::read_to_string(git.path().join(DEPLOYER)).unwrap();
+    assert_forged_release_rejected(
+        &git,
+        &new_key,
+        &text,
+        (&commit, Some(&commit)),
+        "UNTRUSTED_SIGNER",
+    );
+}
+
+#[test]
+fn release_always_releases_main_whatever_is_checked_out() {
+    let git = Git::new();
+    release(&git);
+    git.run(&["checkout", "-q", "-b", "feature"]);
+    git.write(DEPLOYER, &deployer("Unmerged."));
+    git.commit("unmerged change");
+    let out = release(&git);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("0 released"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("released from refs/heads/main"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(deployer_hashes(&git.index()).len(), 1);
+    // Squash-merged, it is released from main, and nothing asks for --since.
+    git.run(&["checkout", "-q", "main"]);
+    git.run(&["merge", "-q", "--squash", "feature"]);
+    git.commit("Unmerged change (#4)");
+    let out = release(&git);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 released"), "{}", stdout(&out));
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+}
+
+#[test]
+fn an_oversized_file_in_history_is_refused_once_and_blocks_nothing() {
+    let git = Git::new();
+    release(&git);
+    let huge = format!(
+        "{}\n# {}\n",
+        example(DEPLOYER).replace("policy_name = \"deployer\"", "policy_name = \"huge\""),
+        "x".repeat(1_100_000)
+    );
+    git.write("policies/huge.toml", &huge);
+    git.commit("a huge policy");
+    std::fs::remove_file(git.path().join("policies/huge.toml")).unwrap();
+    git.write(DEPLOYER, &deployer("After the huge one."));
+    git.commit("remove it, change the deployer");
+    let out = release(&git);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("policies/huge.toml"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("1 released, 1 refused"),
+        "{}",
+        stdout(&out)
+    );
+    let again = release(&git);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+}
+
+#[test]
+fn eight_concurrent_releases_lose_nothing_and_duplicate_nothing() {
+    let git = Git::new();
+    release(&git);
+    for pr in 1..=3 {
+        git.merge_change(pr, &format!("Concurrent {pr}."));
+    }
+    let runs: Vec<_> = (0..8)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_wpc"))
+                .current_dir(git.path())
+                .env("WPC_SIGNING_KEY", SEED)
+                .env_remove("GITHUB_TOKEN")
+                .args(["release", "--now", NOW])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+        assert!(!stderr(&out).contains("git:"), "{}", stderr(&out));
+    }
+    assert_eq!(deployer_hashes(&git.index()).len(), 4);
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+}
+
+/// Turn the release branch into what the format before checkpoints wrote:
+/// `wpc-release-index/1`, no `path` in entries, no checkpoint.
+fn make_legacy(git: &Git) {
+    let mut index = git.index();
+    index["format"] = json!("wpc-release-index/1");
+    for entries in index["policies"].as_object_mut().unwrap().values_mut() {
+        for entry in entries.as_array_mut().unwrap() {
+            entry.as_object_mut().unwrap().remove("path");
+        }
+    }
+    tamper(git, |repo, root| {
+        root.insert("index.json", repo.blob(&pretty(&index)).unwrap(), 0o100_644)
+            .unwrap();
+        root.remove("checkpoint.json").unwrap();
+    });
+}
+
+#[test]
+fn a_legacy_branch_is_explained_and_migrated_after_re_verification() {
+    let git = Git::new();
+    release(&git);
+    git.write(DEPLOYER, &deployer("Second."));
+    git.commit("second");
+    release(&git);
+    let hash = deployer_hashes(&git.index())[1].0.clone();
+    make_legacy(&git);
+    let memory = git.path().join(".git").join(release::MEMORY_PATH);
+    std::fs::remove_file(&memory).unwrap();
+    assert_rejected(&git, &["fetch", &hash], "LEGACY_FORMAT");
+    assert_rejected(&git, &["release", "--now", NOW], "wpc release migrate");
+    let out = wpc(git.path(), &["release", "migrate", "--now", NOW]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("migrated; checkpoint 1"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+    assert_eq!(code(&wpc(git.path(), &["fetch", &hash])), 0);
+    assert_eq!(git.index()["policies"]["deployer"][1]["path"], DEPLOYER);
+    git.write(DEPLOYER, &deployer("Third."));
+    git.commit("third");
+    let out = release(&git);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(deployer_hashes(&git.index()).len(), 3);
+
+    // A legacy branch holding a release that never was on main is not
+    // migrated, and nothing is written.
+    let forged = Git::new();
+    release(&forged);
+    make_legacy(&forged);
+    let (bad, envelope) = envelope_of(&deployer("Never on main."), &key());
+    tamper(&forged, |repo, root| {
+        let mut index = forged.index();
+        push_deployer_entry(&mut index, &bad, &"0".repeat(40), &key());
+        root.insert("index.json", repo.blob(&pretty(&index)).unwrap(), 0o100_644)
+            .unwrap();
+        edit_wpc(repo, root, |wpc, _| {
+            wpc.insert(
+                format!("{bad}.json"),
+                repo.blob(&envelope).unwrap(),
+                0o100_644,
+            )
+            .unwrap();
+        });
+    });
+    let tip = forged.tip();
+    let out = wpc(forged.path(), &["release", "migrate", "--now", NOW]);
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("NOT_ON_MAIN"), "{}", stdout(&out));
+    assert_eq!(forged.tip(), tip);
 }

@@ -75,11 +75,12 @@ impl PolicyCheck {
 /// verified against `release_trust`), or a policy hash looked up by
 /// [`PolicySource`] (the release branch when there is one). With the
 /// check, the source's warning when a hash was looked up among the working
-/// policies.
+/// policies. `freshness` is what the release branch's checkpoint must be.
 pub fn resolve(
     spec: &str,
     release_trust: &Trust,
     config: &Config,
+    freshness: &release::Freshness,
 ) -> Result<(PolicyCheck, Option<String>), String> {
     let path = Path::new(spec);
     if path.is_file() {
@@ -96,7 +97,7 @@ pub fn resolve(
             "--policy {spec}: no such file, and not a 43-character policy hash"
         ));
     }
-    let source = PolicySource::for_config(config)?;
+    let source = PolicySource::for_config(config, freshness)?;
     match source.lookup(spec)? {
         Lookup::Found(check) => Ok((*check, source.warning())),
         Lookup::Unknown(why) => Err(format!("--policy: {why}")),
@@ -132,10 +133,8 @@ fn from_envelope(bytes: &[u8], trust: &Trust, what: &str) -> Result<PolicyCheck,
 pub enum PolicySource {
     Released {
         repo: Repo,
-        /// The folder of `wpc.toml` in the repository.
-        root: String,
-        /// The branch's index and revocations at its tip.
-        state: release::Branch,
+        /// The branch's tip, verified against main and the verifier memory.
+        state: Box<release::VerifiedRelease>,
     },
     Working {
         dir: PathBuf,
@@ -156,11 +155,19 @@ pub enum Lookup {
 }
 
 impl PolicySource {
-    /// An error is a release branch or policies folder that cannot be read.
-    pub fn for_config(config: &Config) -> Result<PolicySource, String> {
-        if let Some((repo, root, branch)) = release::locate(config).map_err(|e| e.to_string())? {
-            let state = release::Branch::read(&repo, &branch).map_err(|e| e.to_string())?;
-            return Ok(PolicySource::Released { repo, root, state });
+    /// An error is a release branch or policies folder that cannot be read,
+    /// or a release branch that does not verify or is not `freshness` fresh.
+    pub fn for_config(
+        config: &Config,
+        freshness: &release::Freshness,
+    ) -> Result<PolicySource, String> {
+        if let Some((repo, source)) = release::locate(config).map_err(|e| e.to_string())? {
+            let state = release::VerifiedRelease::load(&repo, &source, freshness)
+                .map_err(|e| e.to_string())?;
+            return Ok(PolicySource::Released {
+                repo,
+                state: Box::new(state),
+            });
         }
         let dir = config.policies_dir();
         let (paths, _) = files::collect_dir(&dir, &config.root)
@@ -183,7 +190,9 @@ impl PolicySource {
     /// working policies in DIR".
     pub fn describe(&self) -> String {
         match self {
-            PolicySource::Released { state, .. } => format!("released on `{}`", state.name),
+            PolicySource::Released { state, .. } => {
+                format!("released on `{}`", state.source.branch)
+            }
             PolicySource::Working { dir, .. } => {
                 format!("among the working policies in {}", dir.display())
             }
@@ -210,14 +219,15 @@ impl PolicySource {
             )));
         }
         match self {
-            PolicySource::Released { repo, root, state } => {
-                let branch = &state.name;
+            PolicySource::Released { repo, state } => {
+                let branch = &state.source.branch;
                 if state.entries_of(hash).next().is_none() {
                     return Ok(Lookup::Unknown(format!(
                         "policy `{hash}` was never released on `{branch}`"
                     )));
                 }
-                let released = release::resolve(repo, branch, root, hash)
+                let released = state
+                    .lookup(repo, hash)
                     .map_err(|e| format!("release branch `{branch}`: {e}"))?;
                 let what = format!("{} on `{branch}`", release::envelope_path(hash));
                 let mut check =
@@ -240,7 +250,9 @@ impl PolicySource {
 impl std::fmt::Debug for PolicySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PolicySource::Released { state, .. } => write!(f, "Released({})", state.name),
+            PolicySource::Released { state, .. } => {
+                write!(f, "Released({})", state.source.branch)
+            }
             PolicySource::Working { dir, .. } => write!(f, "Working({})", dir.display()),
         }
     }

@@ -56,6 +56,8 @@ struct VerifyArgs {
     #[arg(long, value_name = "TOKEN|FILE")]
     cst: Option<String>,
     #[command(flatten)]
+    freshness: super::release::FreshnessArgs,
+    #[command(flatten)]
     issuer: super::cst::IssuerArgs,
     /// A revoked policy hash (repeatable): bundles under it are INVALID.
     #[arg(long, value_name = "HASH", allow_hyphen_values = true)]
@@ -122,7 +124,8 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
                 _ => Trust::any_signer_unchecked(),
             };
             let (mut check, warning) =
-                policy::resolve(spec, &release_trust, &config).map_err(anyhow::Error::msg)?;
+                policy::resolve(spec, &release_trust, &config, &args.freshness.freshness())
+                    .map_err(anyhow::Error::msg)?;
             if let Some(warning) = warning {
                 super::eprint(&format!("note: {warning}\n"));
             }
@@ -174,7 +177,8 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     // the WPC it claims, as `wpc ci` does.
     let claimed_from = match (&policy, &config.file) {
         (None, Some(_)) => {
-            let source = PolicySource::for_config(&config).map_err(anyhow::Error::msg)?;
+            let source = PolicySource::for_config(&config, &args.freshness.freshness())
+                .map_err(anyhow::Error::msg)?;
             if let Some(warning) = source.warning() {
                 super::eprint(&format!("note: {warning}\n"));
             }

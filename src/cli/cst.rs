@@ -57,6 +57,8 @@ struct CheckArgs {
     #[arg(long, value_name = "FILE|ENVELOPE|HASH", allow_hyphen_values = true)]
     policy: String,
     #[command(flatten)]
+    freshness: super::release::FreshnessArgs,
+    #[command(flatten)]
     issuer: IssuerArgs,
     /// Compare exp with this time (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME")]
@@ -90,8 +92,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let config = super::usable_config(Config::discover(&cwd))?;
     let issuers = args.issuer.issuers()?;
-    let (policy, _) = policy::resolve(&args.policy, &Trust::any_signer_unchecked(), &config)
-        .map_err(anyhow::Error::msg)?;
+    let (policy, _) = policy::resolve(
+        &args.policy,
+        &Trust::any_signer_unchecked(),
+        &config,
+        &args.freshness.freshness(),
+    )
+    .map_err(anyhow::Error::msg)?;
     if policy.revoked {
         // A hash resolved through the release branch may be revoked there:
         // no token pinned to it is valid.

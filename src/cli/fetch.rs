@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use super::release::{Place, open};
+use super::release::{FreshnessArgs, Place, open, rejected_or};
 use super::{Outcome, print};
 use crate::crypto::trusted::TrustedSigners;
 use crate::crypto::verify::Trust;
@@ -25,11 +25,13 @@ pub struct Args {
     /// The trusted signers file for --from (`[[release_signer]]`).
     #[arg(long, value_name = "FILE")]
     trusted: Option<PathBuf>,
+    #[command(flatten)]
+    freshness: FreshnessArgs,
 }
 
 /// Exit 0 with the envelope on stdout, 1 when it does not verify (revoked,
-/// unknown, tampered, untrusted), 2 when the hash is malformed or the branch
-/// is missing or cannot be read.
+/// unknown, tampered, untrusted, a branch that breaks a trust rule), 2 when
+/// the branch cannot be read or the hash is not a hash.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let fetched = match (&args.from, &args.trusted) {
         (Some(dir), Some(trusted)) => {
@@ -38,13 +40,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             release::fetch_from_dir(dir, &args.hash, &trust)
         }
         _ => {
-            let (repo, _, root, branch) = open(&args.place, "HEAD")?;
-            // No branch to read is an I/O-class error (exit 2), as for `wpc
-            // log` and `wpc release verify`, not a hash that failed to verify.
-            if repo.branch_tip(&branch)?.is_none() {
-                anyhow::bail!("release branch `{branch}` does not exist");
-            }
-            release::fetch(&repo, &branch, &root, &args.hash)
+            let (repo, source) = open(&args.place)?;
+            release::fetch(&repo, &source, &args.hash, &args.freshness.freshness())
         }
     };
     match fetched {
@@ -52,9 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             print(&String::from_utf8_lossy(&bytes))?;
             Ok(Outcome::Clean)
         }
-        // Unreadable: exit 2. A malformed hash is a usage error, like a bad
-        // argument: exit 2 as well.
-        Err(release::FetchError::Release(err)) => Err(err.into()),
+        Err(release::FetchError::Release(err)) => rejected_or(err),
         Err(err @ release::FetchError::BadHash(_)) => Err(err.into()),
         Err(err) => {
             super::eprint(&format!("error: {err}\n"));

@@ -1,8 +1,8 @@
 use std::fmt::Write as _;
 
-use super::release::{Place, open};
+use super::release::{FreshnessArgs, Place, open, rejected_or};
 use super::{Outcome, print};
-use crate::release::Branch;
+use crate::release::VerifiedRelease;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -10,15 +10,19 @@ pub struct Args {
     policy: Option<String>,
     #[command(flatten)]
     place: Place,
+    #[command(flatten)]
+    freshness: FreshnessArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let (repo, _, _, branch) = open(&args.place, "HEAD")?;
-    let state = Branch::read(&repo, &branch)?;
-    anyhow::ensure!(
-        state.tip.is_some(),
-        "release branch `{branch}` does not exist"
-    );
+    let (repo, source) = open(&args.place)?;
+    let branch = &source.branch;
+    // The history shown is the verified tip's: a rolled-back or edited
+    // branch is refused rather than shown without its revocations.
+    let state = match VerifiedRelease::load(&repo, &source, &args.freshness.freshness()) {
+        Ok(state) => state,
+        Err(err) => return rejected_or(err),
+    };
     let mut out = String::new();
     let mut shown = 0;
     for (name, entries) in &state.index.policies {
@@ -41,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             if !e.approved_by.is_empty() {
                 let _ = write!(out, "  approved by {}", e.approved_by.join(", "));
             }
-            if let Some(r) = state.revocations.iter().find(|r| r.hash == e.hash) {
+            if let Some(r) = state.revocation(&e.hash) {
                 let _ = write!(out, "  REVOKED {} ({})", r.revoked_at, r.reason);
             }
             out.push('\n');

@@ -2,11 +2,12 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::release::{Place, open};
+use super::release::{PUBLISH_ATTEMPTS, Place, backoff, open, rejected_or};
 use super::sign::load_key;
-use super::{Outcome, print};
+use super::{Outcome, eprint, print};
 use crate::crypto::envelope::parse_rfc3339;
-use crate::release;
+use crate::git::GitError;
+use crate::release::{self, ReleaseError, RevokeError, Revoked};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,8 +34,35 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         Some(text) => parse_rfc3339(text).with_context(|| format!("--now {text}"))?,
         None => jiff::Timestamp::now(),
     };
-    let (repo, _, _, branch) = open(&args.place, "HEAD")?;
-    let commit = release::revoke(&repo, &branch, &args.hash, &args.reason, &key, now)?;
-    print(&format!("revoked {}; {branch} is at {commit}\n", args.hash))?;
-    Ok(Outcome::Clean)
+    let (repo, source) = open(&args.place)?;
+    let branch = &source.branch;
+    let mut attempt = 1;
+    loop {
+        match release::revoke(&repo, &source, &args.hash, &args.reason, &key, now) {
+            Ok(Revoked::Now(commit)) => {
+                print(&format!("revoked {}; {branch} is at {commit}\n", args.hash))?;
+                return Ok(Outcome::Clean);
+            }
+            Ok(Revoked::Already(at)) => {
+                print(&format!(
+                    "nothing to do: {} was already revoked at {at}\n",
+                    args.hash
+                ))?;
+                return Ok(Outcome::Clean);
+            }
+            // Another writer moved the branch first: read it again.
+            Err(RevokeError::Release(ReleaseError::Git(GitError::Conflict { .. })))
+                if attempt < PUBLISH_ATTEMPTS =>
+            {
+                attempt += 1;
+                backoff(attempt);
+            }
+            Err(RevokeError::Release(err)) => return rejected_or(err),
+            Err(err @ (RevokeError::Unknown(..) | RevokeError::UntrustedKey(_))) => {
+                eprint(&format!("error: {err}\n"));
+                return Ok(Outcome::Failed);
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
 }

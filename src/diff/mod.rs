@@ -22,6 +22,7 @@ pub use approvals::{ApprovalClass, PatternError, Requirement, RequirementStatus}
 pub use render::{Format, render};
 pub use revision::{
     ConfigCache, DiffError, RevisionDiff, changed_policies, config_at, diff_revisions, policies_at,
+    trusted_signers_at,
 };
 
 /// What a change does to what the agent may do.

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use super::approvals::{self, PatternError, Requirement};
 use super::{Change, PolicyDiff};
 use crate::config::{self, Config};
+use crate::crypto::trusted::TrustedSigners;
 use crate::git::{Entry, EntryKind, GitError, Oid, Repo};
 use crate::policy::document::{MAX_FILE_BYTES, SCHEMA, SYNTAX};
 use crate::policy::files::is_policy_name;
@@ -78,7 +79,8 @@ pub fn diff_revisions(
     let config = config_at(repo, base, root, &mut at_base)?;
     let mut findings = Vec::new();
     let head_config = config_at(repo, head, root, &mut findings)?;
-    let config_changes = config_changes(&config, &head_config);
+    let mut config_changes = config_changes(&config, &head_config);
+    config_changes.extend(trust_root_change(repo, base, head, root)?);
     // The base's own config problems stop the diff: its approval rules
     // would be unknown.
     findings.append(&mut at_base);
@@ -235,6 +237,79 @@ fn config_changes(old: &Config, new: &Config) -> Vec<Change> {
     changes
 }
 
+/// A change to `keys/trusted-signers.toml`: it decides whose signatures
+/// releases, revocations, checkpoints and receipts are accepted under, so
+/// any change to it is critical, whatever it says (a file that no longer
+/// parses included). Which signers came and went is named when both sides
+/// parse.
+fn trust_root_change(
+    repo: &Repo,
+    base: Oid,
+    head: Oid,
+    root: &str,
+) -> Result<Option<Change>, DiffError> {
+    let path = join(root, crate::crypto::trusted::DEFAULT_PATH);
+    let (old, new) = (repo.file_id(base, &path)?, repo.file_id(head, &path)?);
+    if old == new {
+        return Ok(None);
+    }
+    // Each signer by role, so a key moved from one role to another shows.
+    let signers = |commit: Oid| -> Vec<String> {
+        trusted_signers_at(repo, root, commit)
+            .map(|signers| {
+                let role = |role: &str, list: &[crate::crypto::trusted::TrustedSigner]| {
+                    list.iter()
+                        .map(|s| format!("{role} {}", s.did.as_str()))
+                        .collect::<Vec<_>>()
+                };
+                let mut all = role("release signer", signers.release_signers());
+                all.extend(role("gateway signer", signers.gateway_signers()));
+                all
+            })
+            .unwrap_or_default()
+    };
+    let (before, after) = (signers(base), signers(head));
+    let added: Vec<&str> = after
+        .iter()
+        .filter(|d| !before.contains(d))
+        .map(String::as_str)
+        .collect();
+    let removed: Vec<&str> = before
+        .iter()
+        .filter(|d| !after.contains(d))
+        .map(String::as_str)
+        .collect();
+    let mut message = format!("trust root `{path}` changed");
+    if !added.is_empty() {
+        message.push_str(&format!("; adds {}", added.join(", ")));
+    }
+    if !removed.is_empty() {
+        message.push_str(&format!("; removes {}", removed.join(", ")));
+    }
+    Ok(Some(Change::widening(
+        super::Severity::Critical,
+        &path,
+        message,
+    )))
+}
+
+/// The trusted signers of `keys/trusted-signers.toml` (under `root`) at
+/// `commit`; an error names what is missing or invalid.
+pub fn trusted_signers_at(repo: &Repo, root: &str, commit: Oid) -> Result<TrustedSigners, String> {
+    let path = join(root.trim_matches('/'), crate::crypto::trusted::DEFAULT_PATH);
+    let bytes = match repo.file_id(commit, &path).map_err(|e| e.to_string())? {
+        Some(id) => read_policy_file(repo, commit, &path, id)
+            .map_err(|e| e.to_string())?
+            .map_err(|f| f.message)?,
+        None => return Err(format!("no {path} at commit {commit}")),
+    };
+    let source = decode_source(Path::new(&path), bytes).map_err(|f| f.message)?;
+    let invalid =
+        |f: Vec<Finding>| format!("{path} at {commit} is not valid ({} problems)", f.len());
+    let doc = Document::parse(source).map_err(invalid)?;
+    TrustedSigners::from_document(&doc).map_err(invalid)
+}
+
 /// `wpc.toml` as last read by [`changed_policies`], by blob: a walk over
 /// thousands of commits parses it once per version, not once per commit.
 #[derive(Debug, Default)]
@@ -304,8 +379,13 @@ pub fn config_at(
     findings: &mut Vec<Finding>,
 ) -> Result<Config, DiffError> {
     let path = join(root, config::FILE_NAME);
-    let (config, found) = match repo.read_file(commit, &path, MAX_FILE_BYTES + 1)? {
-        Some(bytes) => match decode_source(Path::new(&path), bytes) {
+    let read = match repo.file_id(commit, &path)? {
+        Some(id) => Some(read_policy_file(repo, commit, &path, id)?),
+        None => None,
+    };
+    let (config, found) = match read {
+        Some(Err(finding)) => (Config::defaults(PathBuf::from(root)), vec![finding]),
+        Some(Ok(bytes)) => match decode_source(Path::new(&path), bytes) {
             Ok(source) => Config::from_source(PathBuf::from(root), source),
             Err(finding) => (Config::defaults(PathBuf::from(root)), vec![finding]),
         },
@@ -366,14 +446,38 @@ fn parse(
                     path: PathBuf::from(&entry.path),
                     message: e.to_string(),
                 })?;
-                let bytes = handle.read_blob(commit, &entry.path, entry.id, MAX_FILE_BYTES + 1)?;
-                Ok(decode_source(Path::new(&entry.path), bytes)
+                Ok(read_policy_file(handle, commit, &entry.path, entry.id)?
+                    .and_then(|bytes| decode_source(Path::new(&entry.path), bytes))
                     .map_err(|f| vec![f])
                     .and_then(|source| Policy::from_document(Document::parse(source)?)))
             },
         )
         .collect();
     Ok(results.into_iter().collect::<Result<Vec<_>, GitError>>()?)
+}
+
+/// The bytes of a policy or config file in history. One that is too large
+/// is a finding on that file, not an error: a file once committed stays in
+/// history, and must not stop every later run that reads it.
+fn read_policy_file(
+    repo: &Repo,
+    commit: Oid,
+    path: &str,
+    id: Oid,
+) -> Result<Result<Vec<u8>, Finding>, GitError> {
+    match repo.read_blob(commit, path, id, MAX_FILE_BYTES + 1) {
+        Ok(bytes) => Ok(Ok(bytes)),
+        Err(GitError::TooLarge { size, .. }) => Ok(Err(Finding::new(
+            SYNTAX,
+            Severity::Error,
+            format!(
+                "file is {size} bytes at {}; at most {MAX_FILE_BYTES} are read",
+                short(commit)
+            ),
+        )
+        .in_file(path))),
+        Err(err) => Err(err),
+    }
 }
 
 /// Add the valid policies to `by_name`; a finding for every invalid file and

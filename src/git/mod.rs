@@ -318,6 +318,61 @@ fn build_tree(
     Ok(builder.write()?)
 }
 
+/// A reference lock file older than this was left by a killed writer.
+const STALE_LOCK_SECS: u64 = 5;
+
+/// Most files a commit of [`Repo::write_commit`] writes as loose objects.
+const LOOSE_OBJECTS: usize = 64;
+
+/// A temporary pack older than this is left by a killed writer: a writer
+/// holds one for the seconds its pack takes to write.
+const STALE_PACK_SECS: u64 = 600;
+
+/// The blobs, trees and commit of [`Repo::write_commit`], through whatever
+/// object database `repo` writes to.
+fn write_commit_objects(
+    repo: &Repository,
+    parent: Option<Oid>,
+    files: &[(String, Vec<u8>)],
+    message: &str,
+) -> Result<Oid, GitError> {
+    let mut blobs = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        blobs.push((path.split('/').collect::<Vec<_>>(), repo.blob(bytes)?));
+    }
+    let parent = parent.map(|id| repo.find_commit(id)).transpose()?;
+    let base = parent.as_ref().map(git2::Commit::tree_id);
+    let tree = repo.find_tree(build_tree(repo, base, &blobs)?)?;
+    let signature = git2::Signature::now("wpc", "wpc@localhost")?;
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    Ok(repo.commit(None, &signature, &signature, message, &tree, &parents)?)
+}
+
+/// Remove the `pack_git2_*` files a killed pack writer left in
+/// `objects/pack` (Git's own cleanup only knows its `tmp_` names). Best
+/// effort: a file that cannot be removed is left for the next run.
+fn remove_stale_temporary_packs(git_dir: &Path) {
+    let Ok(listing) = std::fs::read_dir(git_dir.join("objects").join("pack")) else {
+        return;
+    };
+    let stale = std::time::Duration::from_secs(STALE_PACK_SECS);
+    for entry in listing.flatten() {
+        let is_temporary = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("pack_git2_");
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age > stale);
+        if is_temporary && old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// What a commit says about itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitInfo {
@@ -329,11 +384,32 @@ pub struct CommitInfo {
 impl Repo {
     /// The tip of `refs/heads/<branch>`, `None` when there is no such branch.
     pub fn branch_tip(&self, branch: &str) -> Result<Option<Oid>, GitError> {
-        match self.repo.find_reference(&format!("refs/heads/{branch}")) {
+        self.reference_tip(&format!("refs/heads/{branch}"))
+    }
+
+    /// The commit the reference `name` (in full, `refs/...`) points at,
+    /// `None` when there is no such reference.
+    pub fn reference_tip(&self, name: &str) -> Result<Option<Oid>, GitError> {
+        match self.repo.find_reference(name) {
             Ok(reference) => Ok(Some(reference.peel_to_commit()?.id())),
             Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(None),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// The tip of the source branch `name`: `refs/heads/<name>`, else
+    /// `refs/remotes/origin/<name>` (a CI clone often has only that), with
+    /// the reference it came from.
+    pub fn source_tip(&self, name: &str) -> Result<Option<(String, Oid)>, GitError> {
+        for reference in [
+            format!("refs/heads/{name}"),
+            format!("refs/remotes/origin/{name}"),
+        ] {
+            if let Some(tip) = self.reference_tip(&reference)? {
+                return Ok(Some((reference, tip)));
+            }
+        }
+        Ok(None)
     }
 
     pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
@@ -381,20 +457,18 @@ impl Repo {
     ) -> Result<Oid, GitError> {
         // Thousands of new objects written loose cost a file each; they are
         // collected in memory and written as one pack instead, on a handle
-        // of their own so no other write of this `Repo` lands there.
+        // of their own so no other write of this `Repo` lands there. A few
+        // are written loose: a run killed while writing them leaves only
+        // `tmp_` files, which `git gc` removes, where a killed pack writer
+        // leaves a temporary pack nothing removes.
         let repo = Repository::open(self.repo.path())?;
+        if files.len() <= LOOSE_OBJECTS {
+            return write_commit_objects(&repo, parent, files, message);
+        }
+        remove_stale_temporary_packs(repo.path());
         let odb = repo.odb()?;
         let mempack = odb.add_new_mempack_backend(1000)?;
-        let mut blobs = Vec::with_capacity(files.len());
-        for (path, bytes) in files {
-            blobs.push((path.split('/').collect::<Vec<_>>(), repo.blob(bytes)?));
-        }
-        let parent = parent.map(|id| repo.find_commit(id)).transpose()?;
-        let base = parent.as_ref().map(git2::Commit::tree_id);
-        let tree = repo.find_tree(build_tree(&repo, base, &blobs)?)?;
-        let signature = git2::Signature::now("wpc", "wpc@localhost")?;
-        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
-        let commit = repo.commit(None, &signature, &signature, message, &tree, &parents)?;
+        let commit = write_commit_objects(&repo, parent, files, message)?;
         let mut pack = git2::Buf::new();
         mempack.dump(&repo, &mut pack)?;
         let mut writer = odb.packwriter()?;
@@ -515,7 +589,31 @@ impl Repo {
                     branch: branch.to_owned(),
                 })
             }
+            // Another writer holds the reference's lock file: a conflict
+            // too, so the caller retries. A lock file that outlived any
+            // writer (one killed while holding it) is removed first, so
+            // the retry can succeed without a human.
+            Err(err) if err.code() == git2::ErrorCode::Locked => {
+                self.remove_stale_lock(&name);
+                Err(GitError::Conflict {
+                    branch: branch.to_owned(),
+                })
+            }
             Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Remove `<reference>.lock` when it is older than any reference update
+    /// takes (they hold it for microseconds).
+    fn remove_stale_lock(&self, reference: &str) {
+        let lock = self.repo.path().join(format!("{reference}.lock"));
+        let stale = std::fs::metadata(&lock)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(STALE_LOCK_SECS));
+        if stale {
+            let _ = std::fs::remove_file(lock);
         }
     }
 }

@@ -5,13 +5,13 @@
 use std::path::Path;
 
 use super::{
-    Branch, INDEX_PATH, Index, MAX_ENVELOPE_BYTES, REVOCATIONS_PATH, Revocation, envelope_path,
-    verify::trust_at,
+    Freshness, INDEX_PATH, Index, REVOCATIONS_PATH, Reason, ReleaseError, Revocation, Source,
+    VerifiedRelease, envelope_path,
 };
 use crate::config::Config;
 use crate::crypto::envelope::WorkPolicyContract;
-use crate::crypto::verify::{Trust, verify_envelope};
-use crate::git::{Oid, Repo};
+use crate::crypto::verify::{ReasonCode, Trust, verify_envelope};
+use crate::git::Repo;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -24,15 +24,22 @@ pub enum FetchError {
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
-    Release(#[from] super::ReleaseError),
+    Release(#[from] ReleaseError),
     #[error(transparent)]
     Unreadable(#[from] crate::fsio::ReadError),
 }
 
-/// The verified envelope of `hash` on `branch`, trusted per the source
-/// repository's signers at the commit it was released from.
-pub fn fetch(repo: &Repo, branch: &str, root: &str, hash: &str) -> Result<Vec<u8>, FetchError> {
-    let released = resolve(repo, branch, root, hash)?;
+/// The verified envelope of `hash` on the release branch of `source`,
+/// anchored in main; revoked is an error.
+pub fn fetch(
+    repo: &Repo,
+    source: &Source,
+    hash: &str,
+    freshness: &Freshness,
+) -> Result<Vec<u8>, FetchError> {
+    check_hash(hash)?;
+    let state = VerifiedRelease::load(repo, source, freshness)?;
+    let released = state.lookup(repo, hash)?;
     match released.revocation {
         Some(r) => Err(FetchError::Revoked {
             hash: hash.to_owned(),
@@ -50,46 +57,11 @@ pub struct ReleasedWpc {
     pub revocation: Option<Revocation>,
 }
 
-/// The one lookup of a policy hash on a release branch, for `wpc fetch` and
-/// for verifying bundles under the WPC they claim: released, its envelope
-/// verified against the signers trusted at its source commit, and its
-/// revocation if any (a revoked WPC is still returned, so a bundle under it
-/// can be checked and reported `POLICY_REVOKED`).
-pub fn resolve(
-    repo: &Repo,
-    branch: &str,
-    root: &str,
-    hash: &str,
-) -> Result<ReleasedWpc, FetchError> {
-    check_hash(hash)?;
-    let state = Branch::read(repo, branch)?;
-    let tip = state
-        .tip
-        .ok_or_else(|| FetchError::Invalid(format!("release branch `{branch}` does not exist")))?;
-    let (_, entry) = state
-        .entries_of(hash)
-        .next()
-        .ok_or_else(|| FetchError::NotReleased(hash.to_owned()))?;
-    let revocation = state.revocations.iter().find(|r| r.hash == hash).cloned();
-    let source = Oid::from_str(&entry.commit)
-        .map_err(|_| FetchError::Invalid(format!("bad source commit `{}`", entry.commit)))?;
-    let trust = trust_at(repo, root, source).map_err(FetchError::Invalid)?;
-    let path = envelope_path(hash);
-    let bytes = repo
-        .read_file(tip, &path, MAX_ENVELOPE_BYTES)
-        .map_err(|e| FetchError::Invalid(e.to_string()))?
-        .ok_or_else(|| FetchError::Invalid(format!("{path} is missing on `{branch}`")))?;
-    Ok(ReleasedWpc {
-        envelope: verified(bytes, hash, &trust)?,
-        revocation,
-    })
-}
-
 /// The release branch of `config`'s repository: the repository holding
-/// `config.root`, the folder of `wpc.toml` relative to its work tree, and
-/// `[release] branch`. `None` when there is no repository, or the branch
-/// does not exist in it.
-pub fn locate(config: &Config) -> Result<Option<(Repo, String, String)>, super::ReleaseError> {
+/// `config.root`, and the places of [`Source`] (the folder of `wpc.toml`
+/// relative to its work tree, `[release] branch` and `main`). `None` when
+/// there is no repository, or the branch does not exist in it.
+pub fn locate(config: &Config) -> Result<Option<(Repo, Source)>, ReleaseError> {
     // A `wpc.toml` in the current folder has the empty path as its root.
     let start = match config.root.as_os_str().is_empty() {
         true => Path::new("."),
@@ -118,11 +90,13 @@ pub fn locate(config: &Config) -> Result<Option<(Repo, String, String)>, super::
             .unwrap_or_default(),
         _ => String::new(),
     };
-    Ok(Some((repo, root, branch)))
+    let source = Source::of(config, &root);
+    Ok(Some((repo, source)))
 }
 
 /// The same from a checkout or export of the branch in `dir`, trusting the
-/// signers in `trust`.
+/// signers in `trust`. Without main's history at hand nothing is anchored:
+/// the envelope's signature and the revocations are all that is checked.
 pub fn fetch_from_dir(dir: &Path, hash: &str, trust: &Trust) -> Result<Vec<u8>, FetchError> {
     check_hash(hash)?;
     let read = |name: &str, limit: crate::fsio::Limit| -> Result<Vec<u8>, FetchError> {
@@ -142,14 +116,15 @@ pub fn fetch_from_dir(dir: &Path, hash: &str, trust: &Trust) -> Result<Vec<u8>, 
         serde_json::from_slice(&read(REVOCATIONS_PATH, crate::fsio::RELEASE_INDEX)?)
             .map_err(parse(REVOCATIONS_PATH))?;
     refuse_revoked(&revocations, hash)?;
-    verified(
+    verified_envelope(
         read(&envelope_path(hash), crate::fsio::RELEASE_ENVELOPE)?,
         hash,
         trust,
     )
+    .map_err(|(_, message)| FetchError::Invalid(message))
 }
 
-fn check_hash(hash: &str) -> Result<(), FetchError> {
+pub(crate) fn check_hash(hash: &str) -> Result<(), FetchError> {
     // SHA-256 in base64url without padding: 43 characters of that alphabet.
     let ok = hash.len() == 43
         && hash
@@ -172,15 +147,26 @@ fn refuse_revoked(revocations: &[Revocation], hash: &str) -> Result<(), FetchErr
     }
 }
 
-fn verified(bytes: Vec<u8>, hash: &str, trust: &Trust) -> Result<Vec<u8>, FetchError> {
-    let envelope = verify_envelope::<WorkPolicyContract>(&bytes, trust)
-        .map_err(|f| FetchError::Invalid(format!("{}: {f}", envelope_path(hash))))?;
+/// `bytes` if they are the envelope of `hash` signed by one of `trust`;
+/// else why not, as a reason code and a message.
+pub(crate) fn verified_envelope(
+    bytes: Vec<u8>,
+    hash: &str,
+    trust: &Trust,
+) -> Result<Vec<u8>, (Reason, String)> {
+    let path = envelope_path(hash);
+    let envelope = verify_envelope::<WorkPolicyContract>(&bytes, trust).map_err(|f| {
+        let reason = match f.code() {
+            ReasonCode::SignerNotTrusted => Reason::UntrustedSigner,
+            _ => Reason::BadEnvelope,
+        };
+        (reason, format!("{path}: {f}"))
+    })?;
     if envelope.payload_hash_b64u() != hash {
-        return Err(FetchError::Invalid(format!(
-            "{} holds {}",
-            envelope_path(hash),
-            envelope.payload_hash_b64u()
-        )));
+        return Err((
+            Reason::BadEnvelope,
+            format!("{path} holds {}", envelope.payload_hash_b64u()),
+        ));
     }
     Ok(bytes)
 }

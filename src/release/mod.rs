@@ -1,15 +1,37 @@
-//! Git-native releases (docs/release.md): the policies changed by each first-parent
-//! commit, checked and signed, appended to a release branch written through
-//! Git objects only (`wpc/<hash>.json`, `index.json`, `revocations.json`).
+//! Git-native releases: the policies changed by each first-parent commit of
+//! main, checked and signed, appended to a release branch written through
+//! Git objects only (`wpc/<hash>.json`, `index.json`, `revocations.json`,
+//! `checkpoint.json`).
+//!
+//! Trust is anchored in main ([`anchor`]): the release branch can be written
+//! by someone who cannot write main (CI, a compromised runner), so every
+//! release names a main commit, holds exactly the policy at that commit and
+//! is signed by a signer main trusted as of that commit's first parent.
+//! Every state of the branch is signed by a checkpoint ([`Checkpoint`]),
+//! and checkpoints chain; verifiers remember the highest they have seen
+//! ([`Memory`]) and refuse a branch that goes back or forks from it.
 //!
 //! A run is [`prepare`] (read, check, sign, write blobs, trees and one
 //! commit that no reference names yet) then [`publish`] (one
 //! compare-and-swap of the branch reference). A run that stops between the
 //! two leaves the branch as it was; a concurrent run that published first
-//! makes [`publish`] fail without changing anything. See `docs/release.md`.
+//! makes [`publish`] fail with a conflict without changing anything, and
+//! the caller prepares again. No lock file is involved. See
+//! `docs/release.md`.
+//!
+//! For a consumer (`wpc fetch`, bundle and token checks, a registry server)
+//! the one entry point is [`VerifiedRelease::load`]: it verifies the tip's
+//! checkpoint against main and against the verifier's memory once, and
+//! then gives the index, the revocations and [`VerifiedRelease::lookup`]
+//! (hash → the verified envelope bytes, anchored in main).
 
+mod anchor;
+mod checkpoint;
 mod fetch;
+mod memory;
+mod migrate;
 mod revoke;
+mod state;
 mod verify;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -25,16 +47,26 @@ use crate::crypto::keys::SigningKey;
 use crate::diff::{ConfigCache, DiffError, changed_policies};
 use crate::git::{GitError, Oid, Repo};
 use crate::lint;
+use crate::policy::hash::HashError;
 use crate::report::{Finding, Severity};
 
-pub use fetch::{FetchError, ReleasedWpc, fetch, fetch_from_dir, locate, resolve};
-pub use revoke::{RevokeError, revocation_message, revoke};
-pub use verify::{Violation, verify_branch};
+use anchor::Main;
+pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_PATH, Checkpoint, CheckpointError, Statement};
+pub use fetch::{FetchError, ReleasedWpc, fetch, fetch_from_dir, locate};
+pub use memory::{MEMORY_PATH, Memory, MemoryError, Seen};
+pub use migrate::migrate;
+pub use revoke::{RevokeError, Revoked, revocation_message, revoke};
+pub use state::{Freshness, VerifiedRelease};
+pub use verify::{Reason, Violation, verify_branch};
 
 /// The default release branch.
 pub const DEFAULT_BRANCH: &str = "wpc-releases";
+/// The default main branch, releases' source.
+pub const DEFAULT_MAIN: &str = "main";
 /// `index.json`'s `format`.
-pub const INDEX_FORMAT: &str = "wpc-release-index/1";
+pub const INDEX_FORMAT: &str = "wpc-release-index/2";
+/// The format before checkpoints: read only by `wpc release migrate`.
+pub const LEGACY_INDEX_FORMAT: &str = "wpc-release-index/1";
 pub const INDEX_PATH: &str = "index.json";
 pub const REVOCATIONS_PATH: &str = "revocations.json";
 /// Envelopes live at `wpc/<hash>.json`.
@@ -63,8 +95,11 @@ pub struct Entry {
     pub hash: String,
     /// The hash released before this one under the same name.
     pub previous: Option<String>,
-    /// The source commit the policy was read from.
+    /// The main commit the policy was read from.
     pub commit: String,
+    /// The policy's file at that commit, from the repository root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     pub released_at: String,
     /// Who signed the envelope at `wpc/<hash>.json`.
     pub signer_did: String,
@@ -92,6 +127,8 @@ pub enum ReleaseError {
     Git(#[from] GitError),
     #[error(transparent)]
     Diff(#[from] DiffError),
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
     #[error("release branch `{branch}`: {path} at {commit}: {message}")]
     Corrupt {
         branch: String,
@@ -99,16 +136,26 @@ pub enum ReleaseError {
         commit: Oid,
         message: String,
     },
+    /// The branch breaks a trust rule: exit 1, with its reason code.
+    #[error("release branch `{branch}` rejected: {} at {}: {}", .violation.reason.code(), .violation.commit, .violation.message)]
+    Rejected {
+        branch: String,
+        violation: Violation,
+    },
+    #[error("release branch `{0}` does not exist")]
+    NoBranch(String),
+    #[error(
+        "main branch `{0}` not found (neither refs/heads/{0} nor refs/remotes/origin/{0}); set `[release] main` in wpc.toml"
+    )]
+    NoMain(String),
     #[error("cannot sign: {0}")]
     Sign(#[from] SignError),
+    #[error("cannot encode: {0}")]
+    Encode(#[from] HashError),
     #[error("pull request #{pr}: {message}")]
     PullRequest { pr: u64, message: String },
     #[error(
-        "the last released commit {0} is not on the first-parent history of HEAD (was it rewritten?); pass --since REV"
-    )]
-    LastCommitGone(String),
-    #[error(
-        "the signing key {did} is not a [[release_signer]] in {path} at {commit}: nothing was released"
+        "the signing key {did} is not a [[release_signer]] in {path} as of {commit}'s first parent: nothing was released"
     )]
     UntrustedKey {
         did: String,
@@ -119,34 +166,80 @@ pub enum ReleaseError {
     Serialize(&'static str, String),
 }
 
-/// A release branch as it is at its tip (empty when it does not exist).
+impl ReleaseError {
+    fn rejected(branch: &str, commit: Oid, reason: Reason, message: impl Into<String>) -> Self {
+        ReleaseError::Rejected {
+            branch: branch.to_owned(),
+            violation: Violation {
+                commit: commit.to_string(),
+                reason,
+                message: message.into(),
+            },
+        }
+    }
+
+    /// Whether the error says the branch is invalid (exit 1) rather than
+    /// that it could not be read or written (exit 2).
+    pub fn is_rejection(&self) -> bool {
+        matches!(self, ReleaseError::Rejected { .. })
+    }
+}
+
+/// Where releases are: the release branch, the folder of `wpc.toml` in the
+/// repository, and the main branch they are anchored in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub branch: String,
+    pub root: String,
+    pub main: String,
+}
+
+impl Source {
+    /// The places `config` names, for the repository root `root`.
+    pub fn of(config: &Config, root: &str) -> Source {
+        Source {
+            branch: branch_name(config).to_owned(),
+            root: root.to_owned(),
+            main: main_name(config).to_owned(),
+        }
+    }
+}
+
+/// A release branch as it is at its tip (empty when it does not exist),
+/// read but not verified.
 #[derive(Clone, Debug)]
 pub struct Branch {
     pub name: String,
     pub tip: Option<Oid>,
     pub index: Index,
     pub revocations: Vec<Revocation>,
+    /// `None` only for a branch that does not exist yet.
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl Branch {
     /// Read `refs/heads/<name>`.
     pub fn read(repo: &Repo, name: &str) -> Result<Branch, ReleaseError> {
         let tip = repo.branch_tip(name)?;
-        let (index, revocations) = match tip {
-            Some(tip) => read_state(repo, name, tip)?,
-            None => (
-                Index {
+        let Some(tip) = tip else {
+            return Ok(Branch {
+                name: name.to_owned(),
+                tip,
+                index: Index {
                     format: INDEX_FORMAT.to_owned(),
                     ..Index::default()
                 },
-                Vec::new(),
-            ),
+                revocations: Vec::new(),
+                checkpoint: None,
+            });
         };
+        let state = read_state(repo, name, tip)?;
         Ok(Branch {
             name: name.to_owned(),
-            tip,
-            index,
-            revocations,
+            tip: Some(tip),
+            index: state.index,
+            revocations: state.revocations,
+            checkpoint: Some(state.checkpoint),
         })
     }
 
@@ -156,22 +249,48 @@ impl Branch {
 
     /// Every entry with `hash`, with its policy name.
     pub fn entries_of<'a>(&'a self, hash: &'a str) -> impl Iterator<Item = (&'a str, &'a Entry)> {
-        self.index.policies.iter().flat_map(move |(name, entries)| {
-            entries
-                .iter()
-                .filter(move |e| e.hash == hash)
-                .map(move |e| (name.as_str(), e))
-        })
+        entries_of(&self.index, hash)
     }
 }
 
-/// `index.json` and `revocations.json` at one commit of the branch.
+fn entries_of<'a>(index: &'a Index, hash: &'a str) -> impl Iterator<Item = (&'a str, &'a Entry)> {
+    index.policies.iter().flat_map(move |(name, entries)| {
+        entries
+            .iter()
+            .filter(move |e| e.hash == hash)
+            .map(move |e| (name.as_str(), e))
+    })
+}
+
+/// The files of one state of the branch, parsed and as stored.
+pub(crate) struct StateFiles {
+    pub(crate) index: Index,
+    pub(crate) revocations: Vec<Revocation>,
+    pub(crate) checkpoint: Checkpoint,
+    pub(crate) index_bytes: Vec<u8>,
+    pub(crate) revocations_bytes: Vec<u8>,
+}
+
+/// `index.json`, `revocations.json` and `checkpoint.json` at one commit of
+/// the branch. A branch in the format before checkpoints is rejected with
+/// [`Reason::LegacyFormat`], naming the upgrade.
 pub(crate) fn read_state(
     repo: &Repo,
     branch: &str,
     commit: Oid,
-) -> Result<(Index, Vec<Revocation>), ReleaseError> {
-    let index: Index = read_json(repo, branch, commit, INDEX_PATH)?;
+) -> Result<StateFiles, ReleaseError> {
+    let index_bytes = read_bytes(repo, branch, commit, INDEX_PATH)?;
+    let index: Index = parse_json(branch, commit, INDEX_PATH, &index_bytes)?;
+    if index.format == LEGACY_INDEX_FORMAT {
+        return Err(ReleaseError::rejected(
+            branch,
+            commit,
+            Reason::LegacyFormat,
+            format!(
+                "{INDEX_PATH} is `{LEGACY_INDEX_FORMAT}`, which has no signed checkpoints: run `wpc release migrate` to re-verify it against main and sign its first checkpoint"
+            ),
+        ));
+    }
     if index.format != INDEX_FORMAT {
         return Err(ReleaseError::Corrupt {
             branch: branch.to_owned(),
@@ -180,26 +299,50 @@ pub(crate) fn read_state(
             message: format!("format is `{}`, expected `{INDEX_FORMAT}`", index.format),
         });
     }
-    let revocations = read_json(repo, branch, commit, REVOCATIONS_PATH)?;
-    Ok((index, revocations))
+    let revocations_bytes = read_bytes(repo, branch, commit, REVOCATIONS_PATH)?;
+    let revocations = parse_json(branch, commit, REVOCATIONS_PATH, &revocations_bytes)?;
+    let checkpoint = match repo.read_file(commit, CHECKPOINT_PATH, MAX_INDEX_BYTES)? {
+        Some(bytes) => parse_json(branch, commit, CHECKPOINT_PATH, &bytes)?,
+        None => {
+            return Err(ReleaseError::rejected(
+                branch,
+                commit,
+                Reason::UnsignedState,
+                format!("no {CHECKPOINT_PATH}: this state of the branch is not signed"),
+            ));
+        }
+    };
+    Ok(StateFiles {
+        index,
+        revocations,
+        checkpoint,
+        index_bytes,
+        revocations_bytes,
+    })
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(
-    repo: &Repo,
+fn read_bytes(repo: &Repo, branch: &str, commit: Oid, path: &str) -> Result<Vec<u8>, ReleaseError> {
+    repo.read_file(commit, path, MAX_INDEX_BYTES)?
+        .ok_or_else(|| ReleaseError::Corrupt {
+            branch: branch.to_owned(),
+            path: path.to_owned(),
+            commit,
+            message: "missing".to_owned(),
+        })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
     branch: &str,
     commit: Oid,
     path: &str,
+    bytes: &[u8],
 ) -> Result<T, ReleaseError> {
-    let corrupt = |message: String| ReleaseError::Corrupt {
+    serde_json::from_slice(bytes).map_err(|e| ReleaseError::Corrupt {
         branch: branch.to_owned(),
         path: path.to_owned(),
         commit,
-        message,
-    };
-    let bytes = repo
-        .read_file(commit, path, MAX_INDEX_BYTES)?
-        .ok_or_else(|| corrupt("missing".to_owned()))?;
-    serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))
+        message: e.to_string(),
+    })
 }
 
 fn join(root: &str, path: &str) -> String {
@@ -249,14 +392,10 @@ pub fn pull_request_number(message: &str) -> Option<u64> {
         .flatten()
 }
 
-/// What a run is asked to do.
+/// What a run is asked to do: release main, up to its tip, after the main
+/// commit the branch's checkpoint names.
 pub struct Request<'a> {
-    pub branch: &'a str,
-    /// The folder holding `wpc.toml`, relative to the repository root.
-    pub root: &'a str,
-    pub head: Oid,
-    /// Start after this commit instead of the index's `last_commit`.
-    pub since: Option<Oid>,
+    pub source: &'a Source,
     pub key: &'a SigningKey,
     pub now: Timestamp,
     pub pull_requests: Option<&'a dyn PullRequests>,
@@ -292,37 +431,56 @@ pub struct Refused {
 #[derive(Debug)]
 pub struct Plan {
     pub branch: String,
+    /// The reference main was read from, and its tip: what was released.
+    pub main_reference: String,
+    pub main_tip: Oid,
     /// The tip the branch must still have when published.
     pub expected: Option<Oid>,
     /// The new tip; `None` when there is nothing to publish (or a dry run).
     pub commit: Option<Oid>,
+    /// The checkpoint the new tip carries.
+    pub checkpoint: Option<Checkpoint>,
     pub released: Vec<Released>,
     pub refused: Vec<Refused>,
 }
 
-/// Check and sign everything new since the last released commit and write
-/// the next state of the branch as objects.
+/// Check and sign everything new on main since the branch's checkpoint and
+/// write the next state of the branch as objects. The branch's tip is
+/// verified first (its checkpoint, against main and the verifier memory):
+/// nothing is built on a state that does not verify.
 pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError> {
-    let mut branch = Branch::read(repo, request.branch)?;
-    let start = match (request.since, &branch.index.last_commit) {
-        (Some(since), _) => Some(since),
-        (None, Some(last)) => Some(
-            Oid::from_str(last)
-                .ok()
-                .filter(|id| repo.commit_info(*id).is_ok())
-                .ok_or_else(|| ReleaseError::LastCommitGone(last.clone()))?,
-        ),
-        (None, None) => None,
+    let source = request.source;
+    let mut main = Main::read(repo, source)?;
+    let mut branch = Branch::read(repo, &source.branch)?;
+    let previous = match branch.tip {
+        Some(tip) => Some(state::verify_tip(
+            repo,
+            &branch,
+            tip,
+            &mut main,
+            &Freshness::default(),
+        )?),
+        None => None,
     };
-    let commits = match repo.first_parents(request.head, start) {
-        Ok(commits) => commits,
-        Err(GitError::Git(_)) if start.is_some() && request.since.is_none() => {
-            return Err(ReleaseError::LastCommitGone(
-                start.map(|s| s.to_string()).unwrap_or_default(),
-            ));
-        }
-        Err(err) => return Err(err.into()),
-    };
+    let start = previous
+        .as_ref()
+        .map(|p| main_commit_of(&source.branch, p))
+        .transpose()?;
+    let commits = main
+        .after(start)
+        .ok_or_else(|| {
+            ReleaseError::rejected(
+                &source.branch,
+                branch.tip.unwrap_or(main.tip),
+                Reason::NotOnMain,
+                format!(
+                    "the last released main commit {} is not on the first-parent history of {}: main was rewritten",
+                    start.map(|s| s.to_string()).unwrap_or_default(),
+                    main.reference
+                ),
+            )
+        })?
+        .to_vec();
     // Hash → signer of its envelope on the branch (or written by this run).
     let mut signers: HashMap<String, String> = branch
         .index
@@ -344,7 +502,7 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
             repo,
             info.parents.first().copied(),
             commit,
-            request.root,
+            &source.root,
             &mut configs,
         )?;
         let errors: Vec<Finding> = findings
@@ -371,10 +529,8 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
                 .collect()
         })
         .collect();
-    let config_path = join(request.root, crate::config::FILE_NAME);
-    let signers_path = join(request.root, crate::crypto::trusted::DEFAULT_PATH);
-    // Whether the key is a release signer, by trusted-signers blob.
-    let mut key_trusted: HashMap<Option<Oid>, bool> = HashMap::new();
+    let config_path = join(&source.root, crate::config::FILE_NAME);
+    let signers_path = join(&source.root, crate::crypto::trusted::DEFAULT_PATH);
     for ((info, _, policies, errors), lint_errors) in steps.into_iter().zip(lint_errors) {
         let commit = info.id;
         // Fail closed: with a broken `wpc.toml` the lint settings are
@@ -389,16 +545,9 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
         if policies.is_empty() {
             continue;
         }
-        let signers_id = repo.file_id(commit, &signers_path)?;
-        let trusted = match key_trusted.get(&signers_id) {
-            Some(trusted) => *trusted,
-            None => {
-                let trusted = verify::trust_at(repo, request.root, commit)
-                    .is_ok_and(|trust| trust.admits_did(&request.key.did()));
-                key_trusted.insert(signers_id, trusted);
-                trusted
-            }
-        };
+        let trusted = main
+            .authorizing(commit)
+            .is_ok_and(|trust| trust.admits_did(&request.key.did()));
         // Not a property of the policies: stop without writing anything,
         // so the commits are released once the key is right.
         if !trusted {
@@ -484,6 +633,7 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
                 hash: policy.hash.clone(),
                 previous: last.map(|e| e.hash.clone()),
                 commit: commit.to_string(),
+                path: Some(policy.doc.source.path().to_string_lossy().into_owned()),
                 released_at: released_at.clone(),
                 signer_did: signers.get(&policy.hash).cloned().unwrap_or_default(),
                 pr,
@@ -501,41 +651,96 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
             branch.index.policies.entry(name).or_default().push(entry);
         }
     }
-    let head = request.head.to_string();
-    let moved = branch.index.last_commit.as_deref() != Some(head.as_str());
+    let head = main.tip.to_string();
+    let moved = start != Some(main.tip);
     let mut plan = Plan {
         branch: branch.name.clone(),
+        main_reference: main.reference.clone(),
+        main_tip: main.tip,
         expected: branch.tip,
         commit: None,
+        checkpoint: None,
         released,
         refused,
     };
-    if request.dry_run || !(moved || branch.tip.is_none()) {
+    if request.dry_run || !moved {
         return Ok(plan);
     }
     branch.index.last_commit = Some(head);
-    files.push((INDEX_PATH.to_owned(), to_json(&branch.index, "index.json")?));
-    if branch.tip.is_none() {
-        files.push((
-            REVOCATIONS_PATH.to_owned(),
-            to_json(&branch.revocations, "revocations.json")?,
-        ));
-    }
+    let index = to_json(&branch.index, "index.json")?;
+    let revocations = to_json(&branch.revocations, "revocations.json")?;
+    let checkpoint = next_checkpoint(previous.as_ref(), &index, &revocations, main.tip, request)?;
+    files.push((INDEX_PATH.to_owned(), index));
+    files.push((REVOCATIONS_PATH.to_owned(), revocations));
+    files.push((
+        CHECKPOINT_PATH.to_owned(),
+        to_json(&checkpoint, "checkpoint.json")?,
+    ));
     let message = format!(
-        "wpc release: {} release(s) up to {}",
+        "wpc release: {} release(s) up to {} (checkpoint {})",
         plan.released.len(),
-        request.head
+        main.tip,
+        checkpoint.version
     );
     plan.commit = Some(repo.write_commit(branch.tip, &files, &message)?);
+    plan.checkpoint = Some(checkpoint);
     Ok(plan)
 }
 
+/// The main commit a verified checkpoint names.
+fn main_commit_of(branch: &str, checkpoint: &Checkpoint) -> Result<Oid, ReleaseError> {
+    Oid::from_str(&checkpoint.main_commit).map_err(|_| ReleaseError::Corrupt {
+        branch: branch.to_owned(),
+        path: CHECKPOINT_PATH.to_owned(),
+        commit: Oid::ZERO_SHA1,
+        message: format!("`{}` is not a commit", checkpoint.main_commit),
+    })
+}
+
+/// The checkpoint after `previous` over these files.
+fn next_checkpoint(
+    previous: Option<&Checkpoint>,
+    index: &[u8],
+    revocations: &[u8],
+    main_commit: Oid,
+    request: &Request<'_>,
+) -> Result<Checkpoint, ReleaseError> {
+    Ok(Checkpoint::sign(
+        checkpoint::Statement {
+            version: previous.map_or(1, |p| p.version + 1),
+            index,
+            revocations,
+            previous: previous.map(Checkpoint::hash).transpose()?,
+            main_commit: main_commit.to_string(),
+            issued_at: rfc3339(request.now),
+        },
+        request.key,
+    )?)
+}
+
 /// Move the branch to the plan's commit, if the branch is still where the
-/// plan found it.
+/// plan found it, and remember the new checkpoint as verified.
 pub fn publish(repo: &Repo, plan: &Plan) -> Result<(), ReleaseError> {
-    if let Some(commit) = plan.commit {
+    if let (Some(commit), Some(checkpoint)) = (plan.commit, &plan.checkpoint) {
         repo.update_branch(&plan.branch, plan.expected, commit, "wpc release")?;
+        remember(repo, &plan.branch, checkpoint)?;
     }
+    Ok(())
+}
+
+/// Record `checkpoint` in the repository's verifier memory.
+pub(crate) fn remember(
+    repo: &Repo,
+    branch: &str,
+    checkpoint: &Checkpoint,
+) -> Result<(), ReleaseError> {
+    Memory::of(repo.location()).remember(
+        branch,
+        Seen {
+            version: checkpoint.version,
+            checkpoint: checkpoint.hash()?,
+        },
+    )?;
     Ok(())
 }
 
@@ -578,6 +783,16 @@ pub fn revoked_hashes(start: &Path, branch: &str) -> Result<HashSet<String>, Rel
     };
     let branch = Branch::read(&repo, branch)?;
     Ok(branch.revocations.into_iter().map(|r| r.hash).collect())
+}
+
+/// The main branch a config names: releases come from it.
+pub fn main_name(config: &Config) -> &str {
+    config
+        .settings
+        .release
+        .main
+        .as_deref()
+        .unwrap_or(DEFAULT_MAIN)
 }
 
 /// The release branch a config names.

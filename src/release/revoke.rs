@@ -4,7 +4,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 
-use super::{Branch, REVOCATIONS_PATH, ReleaseError, Revocation, rfc3339, to_json};
+use super::anchor::Main;
+use super::{
+    Branch, CHECKPOINT_PATH, Checkpoint, Freshness, REVOCATIONS_PATH, ReleaseError, Revocation,
+    Source, checkpoint, main_commit_of, rfc3339, state, to_json,
+};
 use crate::crypto::keys::SigningKey;
 use crate::git::{Oid, Repo};
 use crate::policy::hash::{HashError, canonical_json};
@@ -16,16 +20,27 @@ pub const MAX_REASON_CHARS: usize = 2000;
 pub enum RevokeError {
     #[error(transparent)]
     Release(#[from] ReleaseError),
-    #[error("release branch `{0}` does not exist")]
-    NoBranch(String),
+    #[error("`{0}` is not a policy hash")]
+    BadHash(String),
     #[error("{0} was never released on `{1}`: nothing to revoke")]
     Unknown(String, String),
-    #[error("{0} is already revoked")]
-    AlreadyRevoked(String),
     #[error("the reason must be 1 to {MAX_REASON_CHARS} characters")]
     Reason,
+    #[error(
+        "the signing key {0} is not a release signer of main (as of the last released commit or at main's tip): nothing was revoked"
+    )]
+    UntrustedKey(String),
     #[error("cannot encode the revocation: {0}")]
     Encode(#[from] HashError),
+}
+
+/// What [`revoke`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// A new tip holds the revocation.
+    Now(Oid),
+    /// The hash was revoked before (by this run's twin, say), at this time.
+    Already(String),
 }
 
 /// The bytes a revocation's signature covers: the RFC 8785 form of its
@@ -44,47 +59,82 @@ pub fn revocation_message(
     }))
 }
 
-/// Append a signed revocation of `hash` to `branch` (one commit, one
-/// compare-and-swap of the reference). Returns the new tip.
+/// Append a signed revocation of `hash` to the release branch of `source`
+/// (one commit with the next checkpoint, one compare-and-swap of the
+/// reference). The branch's tip is verified first.
 pub fn revoke(
     repo: &Repo,
-    branch: &str,
+    source: &Source,
     hash: &str,
     reason: &str,
     key: &SigningKey,
     now: Timestamp,
-) -> Result<Oid, RevokeError> {
+) -> Result<Revoked, RevokeError> {
+    if super::fetch::check_hash(hash).is_err() {
+        return Err(RevokeError::BadHash(hash.chars().take(60).collect()));
+    }
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Err(RevokeError::Reason);
     }
-    let mut state = Branch::read(repo, branch)?;
+    let branch_name = &source.branch;
+    let mut main = Main::read(repo, source)?;
+    let mut state = Branch::read(repo, branch_name)?;
     let tip = state
         .tip
-        .ok_or_else(|| RevokeError::NoBranch(branch.to_owned()))?;
+        .ok_or_else(|| ReleaseError::NoBranch(branch_name.to_owned()))?;
+    let previous = state::verify_tip(repo, &state, tip, &mut main, &Freshness::default())?;
     if state.entries_of(hash).next().is_none() {
-        return Err(RevokeError::Unknown(hash.to_owned(), branch.to_owned()));
+        return Err(RevokeError::Unknown(
+            hash.to_owned(),
+            branch_name.to_owned(),
+        ));
     }
-    if state.is_revoked(hash) {
-        return Err(RevokeError::AlreadyRevoked(hash.to_owned()));
+    if let Some(old) = state.revocations.iter().find(|r| r.hash == hash) {
+        return Ok(Revoked::Already(old.revoked_at.clone()));
+    }
+    let main_commit = main_commit_of(branch_name, &previous)?;
+    if !main.admits_state_signer(&key.did(), main_commit) {
+        return Err(RevokeError::UntrustedKey(key.did_str().to_owned()));
     }
     let revoked_at = rfc3339(now);
     let message = revocation_message(hash, reason, &revoked_at, key.did_str())?;
     state.revocations.push(Revocation {
         hash: hash.to_owned(),
         reason: reason.to_owned(),
-        revoked_at,
+        revoked_at: revoked_at.clone(),
         signer_did: key.did_str().to_owned(),
         signature_b64u: URL_SAFE_NO_PAD.encode(key.sign(&message).to_bytes()),
     });
-    let files = vec![(
-        REVOCATIONS_PATH.to_owned(),
-        to_json(&state.revocations, "revocations.json")?,
-    )];
+    let index = to_json(&state.index, "index.json")?;
+    let revocations = to_json(&state.revocations, "revocations.json")?;
+    let checkpoint = Checkpoint::sign(
+        checkpoint::Statement {
+            version: previous.version + 1,
+            index: &index,
+            revocations: &revocations,
+            previous: Some(previous.hash()?),
+            main_commit: previous.main_commit.clone(),
+            issued_at: revoked_at,
+        },
+        key,
+    )?;
+    let files = vec![
+        (REVOCATIONS_PATH.to_owned(), revocations),
+        (
+            CHECKPOINT_PATH.to_owned(),
+            to_json(&checkpoint, "checkpoint.json")?,
+        ),
+    ];
     let commit = repo
-        .write_commit(Some(tip), &files, &format!("wpc revoke: {hash}"))
+        .write_commit(
+            Some(tip),
+            &files,
+            &format!("wpc revoke: {hash} (checkpoint {})", checkpoint.version),
+        )
         .map_err(ReleaseError::from)?;
-    repo.update_branch(branch, Some(tip), commit, "wpc revoke")
+    repo.update_branch(branch_name, Some(tip), commit, "wpc revoke")
         .map_err(ReleaseError::from)?;
-    Ok(commit)
+    super::remember(repo, branch_name, &checkpoint)?;
+    Ok(Revoked::Now(commit))
 }

@@ -1,32 +1,98 @@
 //! `wpc release verify`: every commit of the release branch, oldest first,
 //! is held to what a release run could have written on top of the one
-//! before it. What a commit adds is verified there (envelopes, index
-//! entries, revocations); anything it changes or removes is a violation. So
-//! every violation names the commit that made it.
+//! before it, judged by main. What a commit adds is verified there
+//! (envelopes, index entries anchored in main, revocations, the signed
+//! checkpoint chained to the one before); anything it changes or removes
+//! is a violation. So every violation names the commit that made it, and
+//! carries a reason code (`docs/release.md` lists them).
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
+use super::anchor::Main;
+use super::fetch::verified_envelope;
+use super::state::check_freshness;
 use super::{
-    ENVELOPE_DIR, Entry, INDEX_FORMAT, Index, MAX_ENVELOPE_BYTES, ReleaseError, Revocation,
-    envelope_path, read_state, revocation_message,
+    CHECKPOINT_PATH, Checkpoint, ENVELOPE_DIR, Entry, Freshness, INDEX_FORMAT, Index,
+    MAX_ENVELOPE_BYTES, ReleaseError, Revocation, Source, envelope_path, read_state, remember,
+    revocation_message,
 };
 use crate::crypto::did::DidKey;
-use crate::crypto::envelope::WorkPolicyContract;
-use crate::crypto::trusted::{self, TrustedSigners};
-use crate::crypto::verify::{Trust, verify_envelope, verify_signature};
-use crate::git::{GitError, Oid, Repo};
-use crate::policy::document::MAX_FILE_BYTES;
-use crate::policy::{Document, decode_source};
+use crate::crypto::verify::{Trust, verify_signature};
+use crate::diff::trusted_signers_at;
+use crate::git::{Oid, Repo};
+
+/// Why a release branch (or one of its states) is rejected. Stable codes:
+/// scripts and docs rely on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Reason {
+    /// A release (or a checkpoint) names a commit that is not on main's
+    /// first-parent history.
+    NotOnMain,
+    /// A release's hash is not the hash of its policy file at its commit.
+    ContentMismatch,
+    /// An envelope is signed by a key that is not a release signer as of
+    /// its commit's first parent.
+    UntrustedSigner,
+    /// A revocation is signed by a key main does not trust.
+    UntrustedRevoker,
+    /// A revocation's signature does not verify.
+    BadRevocation,
+    /// An envelope is missing, does not verify, or is not what the index says.
+    BadEnvelope,
+    /// A state of the branch has no valid checkpoint, or its files differ
+    /// from what its checkpoint signed.
+    UnsignedState,
+    /// A checkpoint is signed by a key main does not trust.
+    UntrustedCheckpoint,
+    /// A checkpoint does not follow the one before it (version, previous
+    /// hash, or a main commit that went back).
+    BrokenChain,
+    /// A release names a main commit that an earlier state had already
+    /// released past.
+    StaleRelease,
+    /// A commit changes or removes what an earlier one wrote.
+    HistoryRewritten,
+    /// The branch is older than a checkpoint this repository verified (or
+    /// than `--min-checkpoint`), or does not contain it.
+    RollbackDetected,
+    /// The branch is in the format before checkpoints.
+    LegacyFormat,
+    /// A file of the branch cannot be read or parsed.
+    Unreadable,
+}
+
+impl Reason {
+    /// The wire form, e.g. `NOT_ON_MAIN`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::NotOnMain => "NOT_ON_MAIN",
+            Reason::ContentMismatch => "CONTENT_MISMATCH",
+            Reason::UntrustedSigner => "UNTRUSTED_SIGNER",
+            Reason::UntrustedRevoker => "UNTRUSTED_REVOKER",
+            Reason::BadRevocation => "BAD_REVOCATION",
+            Reason::BadEnvelope => "BAD_ENVELOPE",
+            Reason::UnsignedState => "UNSIGNED_STATE",
+            Reason::UntrustedCheckpoint => "UNTRUSTED_CHECKPOINT",
+            Reason::BrokenChain => "BROKEN_CHAIN",
+            Reason::StaleRelease => "STALE_RELEASE",
+            Reason::HistoryRewritten => "HISTORY_REWRITTEN",
+            Reason::RollbackDetected => "ROLLBACK_DETECTED",
+            Reason::LegacyFormat => "LEGACY_FORMAT",
+            Reason::Unreadable => "UNREADABLE",
+        }
+    }
+}
 
 /// One way the branch breaks its rules, and the branch commit that broke it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Violation {
     pub commit: String,
+    pub reason: Reason,
     pub message: String,
 }
 
@@ -34,26 +100,27 @@ pub struct Violation {
 struct State {
     index: Index,
     revocations: Vec<Revocation>,
+    checkpoint: Option<Checkpoint>,
     /// Envelope path → blob.
     envelopes: HashMap<String, Oid>,
 }
 
-/// Verify the whole history of `branch`. `root` is the folder holding
-/// `wpc.toml` in the source repository, for the trusted signers at each
-/// source commit. An empty list means the branch is valid.
+/// Verify the whole history of the release branch of `source` against
+/// main, then the tip against `freshness` and this repository's memory
+/// (remembering the tip when all is valid). An empty list means the branch
+/// is valid.
 pub fn verify_branch(
     repo: &Repo,
-    branch: &str,
-    root: &str,
+    source: &Source,
+    freshness: &Freshness,
 ) -> Result<Vec<Violation>, ReleaseError> {
-    let tip = repo.branch_tip(branch)?.ok_or_else(|| GitError::Revision {
-        rev: branch.to_owned(),
-        message: "no such release branch".to_owned(),
-    })?;
+    let branch = source.branch.as_str();
+    let tip = repo
+        .branch_tip(branch)?
+        .ok_or_else(|| ReleaseError::NoBranch(branch.to_owned()))?;
     let mut checker = Checker {
         repo,
-        root: root.trim_matches('/'),
-        trust: HashMap::new(),
+        main: Main::read(repo, source)?,
         violations: Vec::new(),
     };
     let mut before: Option<State> = None;
@@ -62,21 +129,30 @@ pub fn verify_branch(
         if info.parents.len() > 1 {
             checker.violate(
                 commit,
+                Reason::HistoryRewritten,
                 "is a merge: the branch is written one commit at a time",
             );
         }
         let state = match read_state(repo, branch, commit) {
-            Ok((index, revocations)) => State {
-                index,
-                revocations,
-                envelopes: repo
-                    .entries(commit, ENVELOPE_DIR)?
-                    .into_iter()
-                    .map(|e| (e.path, e.id))
-                    .collect(),
-            },
+            Ok(files) => {
+                let checkpoint = checker.check_checkpoint(commit, before.as_ref(), &files);
+                State {
+                    index: files.index,
+                    revocations: files.revocations,
+                    checkpoint,
+                    envelopes: repo
+                        .entries(commit, ENVELOPE_DIR)?
+                        .into_iter()
+                        .map(|e| (e.path, e.id))
+                        .collect(),
+                }
+            }
+            Err(ReleaseError::Rejected { violation, .. }) => {
+                checker.violations.push(violation);
+                continue;
+            }
             Err(err) => {
-                checker.violate(commit, err.to_string());
+                checker.violate(commit, Reason::Unreadable, err.to_string());
                 // The next readable commit is compared with the last good one.
                 continue;
             }
@@ -84,23 +160,120 @@ pub fn verify_branch(
         checker.step(commit, before.as_ref(), &state);
         before = Some(state);
     }
-    Ok(checker.violations)
+    let mut violations = checker.violations;
+    if violations.is_empty()
+        && let Some(checkpoint) = before.and_then(|state| state.checkpoint)
+    {
+        match check_freshness(repo, branch, tip, &checkpoint, freshness) {
+            Ok(()) => remember(repo, branch, &checkpoint)?,
+            Err(ReleaseError::Rejected { violation, .. }) => violations.push(violation),
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(violations)
 }
 
 struct Checker<'a> {
     repo: &'a Repo,
-    root: &'a str,
-    /// Release signers by source commit.
-    trust: HashMap<Oid, Result<Trust, String>>,
+    main: Main<'a>,
     violations: Vec<Violation>,
 }
 
 impl Checker<'_> {
-    fn violate(&mut self, commit: Oid, message: impl Into<String>) {
+    fn violate(&mut self, commit: Oid, reason: Reason, message: impl Into<String>) {
         self.violations.push(Violation {
             commit: commit.to_string(),
+            reason,
             message: message.into(),
         });
+    }
+
+    /// The checkpoint of `files` if it is signed by a signer of main,
+    /// covers the files, names the index's main commit on main, and follows
+    /// the checkpoint of `before`.
+    fn check_checkpoint(
+        &mut self,
+        commit: Oid,
+        before: Option<&State>,
+        files: &super::StateFiles,
+    ) -> Option<Checkpoint> {
+        let checkpoint = &files.checkpoint;
+        let version = checkpoint.version;
+        let signer = match checkpoint.verify_signature() {
+            Ok(signer) => signer,
+            Err(err) => {
+                self.violate(
+                    commit,
+                    Reason::UnsignedState,
+                    format!("{CHECKPOINT_PATH}: {err}"),
+                );
+                return None;
+            }
+        };
+        if !checkpoint.covers(&files.index_bytes, &files.revocations_bytes) {
+            self.violate(
+                commit,
+                Reason::UnsignedState,
+                format!(
+                    "index.json or revocations.json differ from what checkpoint {version} signed"
+                ),
+            );
+        }
+        if files.index.last_commit.as_deref() != Some(checkpoint.main_commit.as_str()) {
+            self.violate(
+                commit,
+                Reason::UnsignedState,
+                format!("index.json's last_commit is not checkpoint {version}'s main commit"),
+            );
+        }
+        let Some((main_commit, position)) = Oid::from_str(&checkpoint.main_commit)
+            .ok()
+            .and_then(|c| Some((c, self.main.position(c)?)))
+        else {
+            self.violate(
+                commit,
+                Reason::NotOnMain,
+                format!(
+                    "checkpoint {version} names main commit `{}`, not on the first-parent history of {}",
+                    checkpoint.main_commit, self.main.reference
+                ),
+            );
+            return None;
+        };
+        if !self.main.admits_state_signer(&signer, main_commit) {
+            self.violate(
+                commit,
+                Reason::UntrustedCheckpoint,
+                format!(
+                    "checkpoint {version} is signed by {}, not a release signer of main",
+                    checkpoint.signer_did
+                ),
+            );
+        }
+        let previous = before.and_then(|b| b.checkpoint.as_ref());
+        let expected_version = previous.map_or(1, |p| p.version + 1);
+        let expected_previous = previous.and_then(|p| p.hash().ok());
+        if version != expected_version || checkpoint.previous != expected_previous {
+            self.violate(
+                commit,
+                Reason::BrokenChain,
+                format!(
+                    "checkpoint {version} does not follow the one before it (expected version {expected_version} naming its hash)"
+                ),
+            );
+        }
+        let went_back = previous
+            .and_then(|p| Oid::from_str(&p.main_commit).ok())
+            .and_then(|p| self.main.position(p))
+            .is_some_and(|p| p > position);
+        if went_back {
+            self.violate(
+                commit,
+                Reason::BrokenChain,
+                format!("checkpoint {version} names a main commit older than the one before it"),
+            );
+        }
+        Some(checkpoint.clone())
     }
 
     /// `state` at `commit`, whose parent held `before`.
@@ -111,14 +284,17 @@ impl Checker<'_> {
                 ..Index::default()
             },
             revocations: Vec::new(),
+            checkpoint: None,
             envelopes: HashMap::new(),
         };
         let before = before.unwrap_or(&empty);
         // Append-only: nothing before may change or go.
         for (path, id) in &before.envelopes {
             match state.envelopes.get(path) {
-                None => self.violate(commit, format!("deletes {path}")),
-                Some(now) if now != id => self.violate(commit, format!("rewrites {path}")),
+                None => self.violate(commit, Reason::HistoryRewritten, format!("deletes {path}")),
+                Some(now) if now != id => {
+                    self.violate(commit, Reason::HistoryRewritten, format!("rewrites {path}"));
+                }
                 Some(_) => {}
             }
         }
@@ -133,6 +309,7 @@ impl Checker<'_> {
             if new.get(..old.len()) != Some(old.as_slice()) {
                 self.violate(
                     commit,
+                    Reason::HistoryRewritten,
                     format!("rewrites or removes index.json entries of `{name}`"),
                 );
             }
@@ -147,11 +324,12 @@ impl Checker<'_> {
                 if entry.previous.as_deref() != previous {
                     self.violate(
                         commit,
+                        Reason::HistoryRewritten,
                         format!(
-                            "index entry {} of `{name}` has previous {:?}, expected {:?}",
+                            "index entry {} of `{name}` has previous {}, expected {}",
                             i + 1,
-                            entry.previous,
-                            previous
+                            entry.previous.as_deref().unwrap_or("none"),
+                            previous.unwrap_or("none")
                         ),
                     );
                 }
@@ -160,19 +338,34 @@ impl Checker<'_> {
         }
         let old = &before.revocations;
         if state.revocations.get(..old.len()) != Some(old.as_slice()) {
-            self.violate(commit, "rewrites or removes revocations");
+            self.violate(
+                commit,
+                Reason::HistoryRewritten,
+                "rewrites or removes revocations",
+            );
         }
-        // What this commit adds must verify.
+        // What this commit adds must verify. Its releases come from main
+        // after what the state before had released, up to its own.
+        let position_of = |checkpoint: Option<&Checkpoint>, main: &Main<'_>| {
+            checkpoint
+                .and_then(|c| Oid::from_str(&c.main_commit).ok())
+                .and_then(|c| main.position(c))
+        };
+        let window = (
+            position_of(before.checkpoint.as_ref(), &self.main),
+            position_of(state.checkpoint.as_ref(), &self.main),
+        );
         let mut referenced: HashSet<String> = HashSet::new();
         for (name, entry) in added {
             let path = envelope_path(&entry.hash);
             referenced.insert(path.clone());
-            self.check_entry(commit, name, entry, state, &path);
+            self.check_entry(commit, name, entry, state, &path, window);
         }
         for path in state.envelopes.keys() {
             if !before.envelopes.contains_key(path) && !referenced.contains(path) {
                 self.violate(
                     commit,
+                    Reason::BadEnvelope,
                     format!("adds {path}, which no new index entry releases"),
                 );
             }
@@ -182,64 +375,122 @@ impl Checker<'_> {
         }
     }
 
-    fn check_entry(&mut self, commit: Oid, name: &str, entry: &Entry, state: &State, path: &str) {
-        let Some(id) = state.envelopes.get(path) else {
+    fn check_entry(
+        &mut self,
+        commit: Oid,
+        name: &str,
+        entry: &Entry,
+        state: &State,
+        path: &str,
+        (after, upto): (Option<usize>, Option<usize>),
+    ) {
+        let hash = &entry.hash;
+        let Some(source) = self.main.named(&entry.commit) else {
+            return self.violate(
+                commit,
+                Reason::NotOnMain,
+                format!(
+                    "`{name}` {hash} names commit `{}`, not on the first-parent history of {}",
+                    entry.commit, self.main.reference
+                ),
+            );
+        };
+        let position = self.main.position(source);
+        if after.is_some_and(|a| position <= Some(a)) || upto.is_some_and(|u| position > Some(u)) {
             self.violate(
                 commit,
-                format!("releases `{name}` {} without {path}", entry.hash),
+                Reason::StaleRelease,
+                format!(
+                    "`{name}` {hash} names commit {source}, outside the main commits this state released"
+                ),
             );
-            return;
+        }
+        let Some(file) = entry.path.as_deref() else {
+            return self.violate(
+                commit,
+                Reason::ContentMismatch,
+                format!("`{name}` {hash} names no policy file"),
+            );
+        };
+        match self.main.content_hash(source, file) {
+            Ok(found) if found == *hash => {}
+            Ok(found) => {
+                return self.violate(
+                    commit,
+                    Reason::ContentMismatch,
+                    format!("`{name}` {hash}: {file} at {source} has hash {found}"),
+                );
+            }
+            Err(message) => {
+                return self.violate(
+                    commit,
+                    Reason::ContentMismatch,
+                    format!("`{name}` {hash}: {message}"),
+                );
+            }
+        }
+        let Some(id) = state.envelopes.get(path) else {
+            return self.violate(
+                commit,
+                Reason::BadEnvelope,
+                format!("releases `{name}` {hash} without {path}"),
+            );
         };
         let bytes = match self.repo.read_blob(commit, path, *id, MAX_ENVELOPE_BYTES) {
             Ok(bytes) => bytes,
-            Err(err) => return self.violate(commit, err.to_string()),
+            Err(err) => return self.violate(commit, Reason::BadEnvelope, err.to_string()),
         };
-        let source = match Oid::from_str(&entry.commit) {
-            Ok(source) => source,
-            Err(_) => {
+        let trust = match self.main.authorizing(source) {
+            Ok(trust) => trust,
+            Err(message) => {
                 return self.violate(
                     commit,
-                    format!("`{name}` entry names source commit `{}`", entry.commit),
+                    Reason::UntrustedSigner,
+                    format!("{path}: {message}"),
                 );
             }
         };
-        let trust = match self.trust_at(source) {
-            Ok(trust) => trust,
-            Err(message) => return self.violate(commit, format!("{path}: {message}")),
+        let bytes = match verified_envelope(bytes, hash, &trust) {
+            Ok(bytes) => bytes,
+            Err((reason, message)) => return self.violate(commit, reason, message),
         };
-        match verify_envelope::<WorkPolicyContract>(&bytes, &trust) {
-            Err(failure) => self.violate(commit, format!("{path}: {failure}")),
-            Ok(verified) => {
-                let payload_name = verified
-                    .payload()
-                    .get("policy_name")
-                    .and_then(serde_json::Value::as_str);
-                if verified.payload_hash_b64u() != entry.hash {
-                    self.violate(
-                        commit,
-                        format!("{path} holds hash {}", verified.payload_hash_b64u()),
-                    );
-                } else if verified.signer().as_str() != entry.signer_did {
-                    self.violate(
-                        commit,
-                        format!(
-                            "`{name}` entry says signer {}, {path} is signed by {}",
-                            entry.signer_did,
-                            verified.signer().as_str()
-                        ),
-                    );
-                } else if payload_name != Some(name) {
-                    self.violate(
-                        commit,
-                        format!("{path} is policy {payload_name:?}, indexed as `{name}`"),
-                    );
-                }
-            }
+        // The envelope verified; what it says must be what the index says.
+        let Ok(envelope) = crate::crypto::verify::Envelope::parse(&bytes) else {
+            return self.violate(
+                commit,
+                Reason::BadEnvelope,
+                format!("{path} does not parse"),
+            );
+        };
+        let payload_name = envelope
+            .payload()
+            .get("policy_name")
+            .and_then(serde_json::Value::as_str);
+        if envelope.signer_did() != entry.signer_did {
+            self.violate(
+                commit,
+                Reason::BadEnvelope,
+                format!(
+                    "`{name}` entry says signer {}, {path} is signed by {}",
+                    entry.signer_did,
+                    envelope.signer_did()
+                ),
+            );
+        } else if payload_name != Some(name) {
+            self.violate(
+                commit,
+                Reason::BadEnvelope,
+                format!(
+                    "{path} is policy `{}`, indexed as `{name}`",
+                    payload_name.unwrap_or("(none)")
+                ),
+            );
         }
     }
 
     fn check_revocation(&mut self, commit: Oid, state: &State, revocation: &Revocation) {
         let hash = &revocation.hash;
+        let bad = Reason::BadRevocation;
         let message = match revocation_message(
             hash,
             &revocation.reason,
@@ -247,71 +498,43 @@ impl Checker<'_> {
             &revocation.signer_did,
         ) {
             Ok(message) => message,
-            Err(err) => return self.violate(commit, format!("revocation of {hash}: {err}")),
+            Err(err) => return self.violate(commit, bad, format!("revocation of {hash}: {err}")),
         };
         let did = match DidKey::parse(&revocation.signer_did) {
             Ok(did) => did,
-            Err(err) => return self.violate(commit, format!("revocation of {hash}: {err}")),
+            Err(err) => return self.violate(commit, bad, format!("revocation of {hash}: {err}")),
         };
         let signature = URL_SAFE_NO_PAD
             .decode(&revocation.signature_b64u)
             .unwrap_or_default();
         if let Err(err) = verify_signature(did.verifying_key().as_bytes(), &message, &signature) {
-            return self.violate(commit, format!("revocation of {hash}: {err}"));
+            return self.violate(commit, bad, format!("revocation of {hash}: {err}"));
         }
-        // The revoker must be a release signer where the branch last released from.
-        let trusted = match state.index.last_commit.as_deref().map(Oid::from_str) {
-            Some(Ok(source)) => self.is_trusted(source, &did),
-            _ => Err("the index names no source commit".to_owned()),
-        };
-        match trusted {
-            Ok(true) => {}
-            Ok(false) => self.violate(
+        // The revoker must be a release signer of main as of the main
+        // commit this state names, or at main's tip.
+        let main_commit = state
+            .checkpoint
+            .as_ref()
+            .and_then(|c| Oid::from_str(&c.main_commit).ok());
+        let trusted =
+            main_commit.is_some_and(|main_commit| self.main.admits_state_signer(&did, main_commit));
+        if !trusted {
+            self.violate(
                 commit,
+                Reason::UntrustedRevoker,
                 format!(
-                    "revocation of {hash} is signed by {}, not a trusted release signer",
+                    "revocation of {hash} is signed by {}, not a release signer of main",
                     revocation.signer_did
                 ),
-            ),
-            Err(message) => self.violate(commit, format!("revocation of {hash}: {message}")),
+            );
         }
-    }
-
-    fn is_trusted(&mut self, source: Oid, did: &DidKey) -> Result<bool, String> {
-        let trust = self.trust_at(source)?;
-        Ok(trust.admits_did(did))
-    }
-
-    /// The release signers listed in the source repository at `source`.
-    fn trust_at(&mut self, source: Oid) -> Result<Trust, String> {
-        if let Some(cached) = self.trust.get(&source) {
-            return cached.clone();
-        }
-        let loaded = trust_at(self.repo, self.root, source);
-        self.trust.insert(source, loaded.clone());
-        loaded
     }
 }
 
-/// The release signers of `keys/trusted-signers.toml` (under `root`) in the
-/// source repository at commit `source`.
+/// The release signers of `keys/trusted-signers.toml` (under `root`) at
+/// commit `source`.
 pub(crate) fn trust_at(repo: &Repo, root: &str, source: Oid) -> Result<Trust, String> {
-    let root = root.trim_matches('/');
-    let path = if root.is_empty() {
-        trusted::DEFAULT_PATH.to_owned()
-    } else {
-        format!("{root}/{}", trusted::DEFAULT_PATH)
-    };
-    let bytes = repo
-        .read_file(source, &path, MAX_FILE_BYTES + 1)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no {path} at source commit {source}"))?;
-    let source_file = decode_source(Path::new(&path), bytes).map_err(|f| f.message)?;
-    let invalid = |f: Vec<crate::report::Finding>| {
-        format!("{path} at {source} is not valid ({} problems)", f.len())
-    };
-    let doc = Document::parse(source_file).map_err(invalid)?;
-    let signers = TrustedSigners::from_document(&doc).map_err(invalid)?;
+    let signers = trusted_signers_at(repo, root, source)?;
     Ok(Trust::only(
         signers.release_signers().iter().map(|s| &s.did),
     ))

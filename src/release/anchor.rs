@@ -1,0 +1,139 @@
+//! Trust anchored in main. Who can write what: people (through review)
+//! write main; CI, or whoever holds the release branch, writes the branch.
+//! So everything on the branch is judged by main: a release names a commit
+//! on main's first-parent history, its hash is the hash of that policy file
+//! at that commit, and its signer is a release signer as of that commit's
+//! first parent (a commit that adds a signer cannot authorize its own
+//! releases; the repository's root commit, having no parent, is trusted on
+//! first use).
+
+use std::collections::HashMap;
+
+use super::verify::trust_at;
+use super::{ReleaseError, Source};
+use crate::crypto::did::DidKey;
+use crate::crypto::verify::Trust;
+use crate::git::{Oid, Repo};
+use crate::policy::document::MAX_FILE_BYTES;
+use crate::policy::hash::policy_hash_b64u;
+use crate::policy::{Document, decode_source};
+
+/// Main's first-parent history, and the trust and content read from it.
+pub(crate) struct Main<'a> {
+    repo: &'a Repo,
+    root: String,
+    pub(crate) reference: String,
+    pub(crate) tip: Oid,
+    /// Oldest first.
+    chain: Vec<Oid>,
+    position: HashMap<Oid, usize>,
+    trust: HashMap<Oid, Result<Trust, String>>,
+    hashes: HashMap<Oid, Result<String, String>>,
+}
+
+impl<'a> Main<'a> {
+    pub(crate) fn read(repo: &'a Repo, source: &Source) -> Result<Main<'a>, ReleaseError> {
+        let (reference, tip) = repo
+            .source_tip(&source.main)?
+            .ok_or_else(|| ReleaseError::NoMain(source.main.clone()))?;
+        let chain = repo.first_parents(tip, None)?;
+        let position = chain.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        Ok(Main {
+            repo,
+            root: source.root.trim_matches('/').to_owned(),
+            reference,
+            tip,
+            chain,
+            position,
+            trust: HashMap::new(),
+            hashes: HashMap::new(),
+        })
+    }
+
+    /// Where `commit` is on main's first-parent history (0 is the root).
+    pub(crate) fn position(&self, commit: Oid) -> Option<usize> {
+        self.position.get(&commit).copied()
+    }
+
+    /// The main commit `text` names, if it names one on main's history.
+    pub(crate) fn named(&self, text: &str) -> Option<Oid> {
+        Oid::from_str(text)
+            .ok()
+            .filter(|c| self.position(*c).is_some())
+    }
+
+    /// The commits after `after` (from the root without it) up to the tip.
+    pub(crate) fn after(&self, after: Option<Oid>) -> Option<&[Oid]> {
+        let start = match after {
+            Some(id) => self.position(id)? + 1,
+            None => 0,
+        };
+        self.chain.get(start..)
+    }
+
+    /// The signers that authorize the releases of main commit `commit`:
+    /// those of its first parent, or its own for the root commit.
+    pub(crate) fn authorizing(&mut self, commit: Oid) -> Result<Trust, String> {
+        let at = match self.position(commit) {
+            Some(0) => commit,
+            Some(i) => self.chain[i - 1],
+            None => {
+                return Err(format!(
+                    "{commit} is not on the history of {}",
+                    self.reference
+                ));
+            }
+        };
+        self.signers_at(at)
+    }
+
+    /// Whether `did` may sign a state of the branch (a checkpoint, a
+    /// revocation) released up to `main_commit`: a release signer that
+    /// authorizes that commit, or one at main's tip (after a rotation the
+    /// new key speaks for states released before it).
+    pub(crate) fn admits_state_signer(&mut self, did: &DidKey, main_commit: Oid) -> bool {
+        let tip = self.tip;
+        self.authorizing(main_commit)
+            .is_ok_and(|trust| trust.admits_did(did))
+            || self
+                .signers_at(tip)
+                .is_ok_and(|trust| trust.admits_did(did))
+    }
+
+    /// The release signers listed at `commit`.
+    fn signers_at(&mut self, commit: Oid) -> Result<Trust, String> {
+        if let Some(cached) = self.trust.get(&commit) {
+            return cached.clone();
+        }
+        let loaded = trust_at(self.repo, &self.root, commit);
+        self.trust.insert(commit, loaded.clone());
+        loaded
+    }
+
+    /// The policy hash of the file `path` at main commit `commit`.
+    pub(crate) fn content_hash(&mut self, commit: Oid, path: &str) -> Result<String, String> {
+        let id = self
+            .repo
+            .file_id(commit, path)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no file {path} at {commit}"))?;
+        if let Some(cached) = self.hashes.get(&id) {
+            return cached.clone();
+        }
+        let hashed = self
+            .repo
+            .read_blob(commit, path, id, MAX_FILE_BYTES + 1)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                decode_source(std::path::Path::new(path), bytes).map_err(|f| f.message)
+            })
+            .and_then(|source| {
+                Document::parse(source).map_err(|f| {
+                    format!("{path} at {commit} does not parse ({} problems)", f.len())
+                })
+            })
+            .and_then(|doc| policy_hash_b64u(&doc.value).map_err(|e| e.to_string()));
+        self.hashes.insert(id, hashed.clone());
+        hashed
+    }
+}

@@ -1,0 +1,244 @@
+//! The verified release state of a repository, for consumers: the tip's
+//! checkpoint verified once (signature, signer trusted by main, the index
+//! and revocations it covers, the main commit it names on main, and no
+//! rollback or fork from what this repository's verifiers have seen), then
+//! lookups by hash, each anchored in main.
+
+use super::anchor::Main;
+use super::fetch::{FetchError, ReleasedWpc, check_hash, verified_envelope};
+use super::{
+    Branch, CHECKPOINT_PATH, Checkpoint, Entry, Index, MAX_ENVELOPE_BYTES, Memory, Reason,
+    ReleaseError, Revocation, Source, envelope_path, read_state, remember,
+};
+use crate::git::{Oid, Repo};
+
+/// How fresh a state must be.
+#[derive(Clone, Debug, Default)]
+pub struct Freshness {
+    /// Refuse a tip whose checkpoint version is lower (a pin kept outside
+    /// the repository, for a verifier with no memory of its own).
+    pub min_checkpoint: Option<u64>,
+}
+
+/// A release branch whose tip verified.
+#[derive(Clone, Debug)]
+pub struct VerifiedRelease {
+    pub source: Source,
+    pub tip: Oid,
+    pub checkpoint: Checkpoint,
+    pub index: Index,
+    pub revocations: Vec<Revocation>,
+    main_reference: String,
+}
+
+impl VerifiedRelease {
+    /// Verify the tip of `source.branch` and remember its checkpoint.
+    /// A missing branch is [`ReleaseError::NoBranch`]; a branch that breaks
+    /// a trust rule is [`ReleaseError::Rejected`].
+    pub fn load(
+        repo: &Repo,
+        source: &Source,
+        freshness: &Freshness,
+    ) -> Result<VerifiedRelease, ReleaseError> {
+        let mut main = Main::read(repo, source)?;
+        let branch = Branch::read(repo, &source.branch)?;
+        let tip = branch
+            .tip
+            .ok_or_else(|| ReleaseError::NoBranch(source.branch.clone()))?;
+        let checkpoint = verify_tip(repo, &branch, tip, &mut main, freshness)?;
+        remember(repo, &source.branch, &checkpoint)?;
+        Ok(VerifiedRelease {
+            source: source.clone(),
+            tip,
+            checkpoint,
+            index: branch.index,
+            revocations: branch.revocations,
+            main_reference: main.reference,
+        })
+    }
+
+    pub fn revocation(&self, hash: &str) -> Option<&Revocation> {
+        self.revocations.iter().find(|r| r.hash == hash)
+    }
+
+    /// Every entry with `hash`, with its policy name.
+    pub fn entries_of<'a>(&'a self, hash: &'a str) -> impl Iterator<Item = (&'a str, &'a Entry)> {
+        super::entries_of(&self.index, hash)
+    }
+
+    /// The released WPC `hash`: its envelope verified, its entry anchored
+    /// in main (on main's history, the policy at that commit, a signer main
+    /// trusted as of its first parent), and its revocation if any (a revoked
+    /// WPC is still returned, so a bundle under it can be reported
+    /// `POLICY_REVOKED`).
+    pub fn lookup(&self, repo: &Repo, hash: &str) -> Result<ReleasedWpc, FetchError> {
+        check_hash(hash)?;
+        let (_, entry) = self
+            .entries_of(hash)
+            .next()
+            .ok_or_else(|| FetchError::NotReleased(hash.to_owned()))?;
+        let mut main = Main::read(repo, &self.source)?;
+        let rejected = |reason: Reason, message: String| {
+            FetchError::Release(ReleaseError::rejected(
+                &self.source.branch,
+                self.tip,
+                reason,
+                message,
+            ))
+        };
+        let commit = main.named(&entry.commit).ok_or_else(|| {
+            rejected(
+                Reason::NotOnMain,
+                format!(
+                    "{hash} names commit `{}`, not on the first-parent history of {}",
+                    entry.commit, self.main_reference
+                ),
+            )
+        })?;
+        let path = entry.path.as_deref().unwrap_or_default();
+        match main.content_hash(commit, path) {
+            Ok(found) if found == hash => {}
+            Ok(found) => {
+                return Err(rejected(
+                    Reason::ContentMismatch,
+                    format!("{hash}: {path} at {commit} has hash {found}"),
+                ));
+            }
+            Err(message) => {
+                return Err(rejected(
+                    Reason::ContentMismatch,
+                    format!("{hash}: {message}"),
+                ));
+            }
+        }
+        let trust = main
+            .authorizing(commit)
+            .map_err(|m| rejected(Reason::UntrustedSigner, m))?;
+        let envelope_file = envelope_path(hash);
+        let bytes = repo
+            .read_file(self.tip, &envelope_file, MAX_ENVELOPE_BYTES)
+            .map_err(|e| rejected(Reason::BadEnvelope, e.to_string()))?
+            .ok_or_else(|| {
+                rejected(
+                    Reason::BadEnvelope,
+                    format!("{envelope_file} is missing on `{}`", self.source.branch),
+                )
+            })?;
+        Ok(ReleasedWpc {
+            envelope: verified_envelope(bytes, hash, &trust)
+                .map_err(|(reason, message)| rejected(reason, message))?,
+            revocation: self.revocation(hash).cloned(),
+        })
+    }
+}
+
+/// Verify the checkpoint at `tip` of `branch`: signed by a signer main
+/// trusts, covering the index and revocations as stored, naming a main
+/// commit on main that the index names too, at least `min_checkpoint`, and
+/// on the chain of what this repository remembers.
+pub(crate) fn verify_tip(
+    repo: &Repo,
+    branch: &Branch,
+    tip: Oid,
+    main: &mut Main<'_>,
+    freshness: &Freshness,
+) -> Result<Checkpoint, ReleaseError> {
+    let name = &branch.name;
+    let state = read_state(repo, name, tip)?;
+    let checkpoint = state.checkpoint;
+    let rejected = |reason, message: String| ReleaseError::rejected(name, tip, reason, message);
+    let signer = checkpoint
+        .verify_signature()
+        .map_err(|e| rejected(Reason::UnsignedState, format!("{CHECKPOINT_PATH}: {e}")))?;
+    if !checkpoint.covers(&state.index_bytes, &state.revocations_bytes) {
+        return Err(rejected(
+            Reason::UnsignedState,
+            format!(
+                "index.json or revocations.json differ from what checkpoint {} signed",
+                checkpoint.version
+            ),
+        ));
+    }
+    let main_commit = main.named(&checkpoint.main_commit).ok_or_else(|| {
+        rejected(
+            Reason::NotOnMain,
+            format!(
+                "checkpoint {} names main commit `{}`, not on the first-parent history of {}",
+                checkpoint.version, checkpoint.main_commit, main.reference
+            ),
+        )
+    })?;
+    if state.index.last_commit.as_deref() != Some(checkpoint.main_commit.as_str()) {
+        return Err(rejected(
+            Reason::UnsignedState,
+            "index.json's last_commit is not the checkpoint's main commit".to_owned(),
+        ));
+    }
+    if !main.admits_state_signer(&signer, main_commit) {
+        return Err(rejected(
+            Reason::UntrustedCheckpoint,
+            format!(
+                "checkpoint {} is signed by {}, not a release signer of main",
+                checkpoint.version, checkpoint.signer_did
+            ),
+        ));
+    }
+    check_freshness(repo, name, tip, &checkpoint, freshness)?;
+    Ok(checkpoint)
+}
+
+/// `ROLLBACK_DETECTED` unless `checkpoint` (at `tip`) is at least the pin
+/// and the remembered checkpoint is on its chain.
+pub(crate) fn check_freshness(
+    repo: &Repo,
+    branch: &str,
+    tip: Oid,
+    checkpoint: &Checkpoint,
+    freshness: &Freshness,
+) -> Result<(), ReleaseError> {
+    let rollback =
+        |message: String| ReleaseError::rejected(branch, tip, Reason::RollbackDetected, message);
+    if let Some(min) = freshness.min_checkpoint
+        && checkpoint.version < min
+    {
+        return Err(rollback(format!(
+            "the branch is at checkpoint {}, older than --min-checkpoint {min}",
+            checkpoint.version
+        )));
+    }
+    let Some(seen) = Memory::of(repo.location()).seen(branch)? else {
+        return Ok(());
+    };
+    if checkpoint.version < seen.version {
+        return Err(rollback(format!(
+            "the branch is at checkpoint {}, but this repository verified checkpoint {} before",
+            checkpoint.version, seen.version
+        )));
+    }
+    // Walk back to the remembered version: each checkpoint must name the
+    // one before it, and the remembered one must be where it was.
+    let mut at = tip;
+    let mut current = checkpoint.clone();
+    while current.version > seen.version {
+        let parent = repo.commit_info(at)?.parents.first().copied();
+        let Some(parent) = parent else {
+            break;
+        };
+        let before = read_state(repo, branch, parent)?.checkpoint;
+        if current.previous.as_deref() != Some(before.hash()?.as_str()) {
+            return Err(rollback(format!(
+                "checkpoint {} does not follow checkpoint {} before it",
+                current.version, before.version
+            )));
+        }
+        at = parent;
+        current = before;
+    }
+    if current.version != seen.version || current.hash()? != seen.checkpoint {
+        return Err(rollback(format!(
+            "the branch does not contain checkpoint {} that this repository verified before: it was forked or rewritten",
+            seen.version
+        )));
+    }
+    Ok(())
+}
