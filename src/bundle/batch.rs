@@ -256,6 +256,7 @@ pub fn verify_under_claimed(
             now: base.now,
             policy,
             scope_hash: base.scope_hash.clone(),
+            causal: base.causal,
         };
         let group: Vec<PathBuf> = indexes.iter().map(|&i| paths[i].clone()).collect();
         let entries = verify_all(&group, &options)?;

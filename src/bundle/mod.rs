@@ -20,6 +20,7 @@
 //! the checks of [`policy`]. Replay across bundles is [`batch`]'s job.
 
 pub mod batch;
+pub mod causal;
 pub mod kit;
 pub mod policy;
 pub mod reason;
@@ -59,6 +60,8 @@ pub struct Options {
     /// Every receipt's `binding.token_scope_hash_b64u` must be this (a
     /// checked CST's scope hash, or `--scope-hash`).
     pub scope_hash: Option<String>,
+    /// The causal policy span graphs are checked under.
+    pub causal: causal::Policy,
 }
 
 impl Options {
@@ -84,6 +87,7 @@ impl Options {
             now: Timestamp::now(),
             policy: None,
             scope_hash: None,
+            causal: causal::Policy::default(),
         }
     }
 }
@@ -182,7 +186,7 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
             .into_iter()
             .map(|err| {
                 Failure::new(
-                    Code::SchemaValidationFailed,
+                    schema_failure_code(&err.pointer),
                     format!("/payload{}", err.pointer),
                     err.message,
                 )
@@ -236,6 +240,9 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
     checker.unsigned_receipts("side_effect_receipts");
     checker.unsigned_receipts("human_approval_receipts");
     checker.unverified_kinds();
+    if let Some(failure) = causal::check(&payload, &options.causal) {
+        checker.failures.push(failure);
+    }
     if let Some(check) = &options.policy {
         policy::check(
             check,
@@ -256,6 +263,26 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
         );
     }
     checker.finish()
+}
+
+/// The code of a schema error at `pointer`: a causal binding field's own
+/// code (the reference classifies schema errors by their path this way),
+/// else `SCHEMA_VALIDATION_FAILED`.
+fn schema_failure_code(pointer: &str) -> Code {
+    let field = pointer
+        .rsplit_once("/binding/")
+        .map(|(_, field)| field.split('/').next().unwrap_or_default());
+    match field {
+        Some("phase") => Code::CausalPhaseInvalid,
+        Some("attribution_confidence" | "attributionConfidence") => {
+            Code::CausalConfidenceOutOfRange
+        }
+        Some(
+            "span_id" | "spanId" | "parent_span_id" | "parentSpanId" | "tool_span_id"
+            | "toolSpanId",
+        ) => Code::CausalBindingNormalizationFailed,
+        _ => Code::SchemaValidationFailed,
+    }
 }
 
 /// A verified event chain: its run id and each event's hash.
