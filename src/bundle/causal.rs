@@ -525,7 +525,8 @@ fn graph(entries: &[Entry<'_>], mode: Mode) -> Result<(), Failure> {
                 format!("inconsistent causal timestamps across bindings of span_id `{id}`"),
             ));
         }
-        let differs = |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(a), Some(b)) if a != b);
+        let differs =
+            |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(a), Some(b)) if a != b);
         let mut conflicts = Vec::new();
         if differs(first.parent.as_deref(), entry.parent.as_deref()) {
             conflicts.push("parent_span_id");
@@ -684,10 +685,7 @@ fn connected(spans: &[&Entry<'_>], by_id: &HashMap<&str, &Entry<'_>>) -> Result<
         return Err(Failure::new(
             Code::CausalGraphDisconnected,
             span.binding_pointer("span_id"),
-            format!(
-                "non-root span_id `{}` does not connect to a root",
-                id(span)
-            ),
+            format!("non-root span_id `{}` does not connect to a root", id(span)),
         ));
     }
     let mut neighbours: HashMap<String, Vec<String>> = HashMap::new();
@@ -779,7 +777,9 @@ fn coverage(payload: &Value, mode: CoverageMode) -> Option<Failure> {
         .pointer("/metadata/sentinels/interpose_state/cldd")
         .and_then(Value::as_object)?;
     let claimed = (
-        claim.get("unmediated_connections").and_then(Value::as_u64)?,
+        claim
+            .get("unmediated_connections")
+            .and_then(Value::as_u64)?,
         claim.get("unmonitored_spawns").and_then(Value::as_u64)?,
         claim.get("escapes_suspected").and_then(Value::as_bool)?,
     );

@@ -23,6 +23,7 @@ pub mod batch;
 pub mod causal;
 pub mod kit;
 pub mod policy;
+pub mod rate_limit;
 pub mod reason;
 pub mod render;
 pub mod schema;
@@ -235,6 +236,7 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
     }
     checker.limits();
     checker.event_chain();
+    checker.rate_limit_claims();
     checker.gateway_receipts();
     checker.tool_receipts();
     checker.unsigned_receipts("side_effect_receipts");
@@ -426,6 +428,32 @@ impl<'a> Checker<'a> {
                 event_hashes: hashes,
             });
         }
+    }
+
+    /// Each rate-limit claim within its own limits and window, and of this
+    /// bundle's run.
+    fn rate_limit_claims(&mut self) {
+        let count = self.items("rate_limit_claims").len();
+        if count == 0 {
+            return;
+        }
+        let run_id = self
+            .items("event_chain")
+            .first()
+            .map(|event| text(event, "run_id"));
+        let failure = rate_limit::check(self.payload, run_id);
+        self.evidence.push(Evidence {
+            kind: "rate_limit_claims",
+            count,
+            // The agent's own statement of its limits: consistent, but
+            // asserted by the agent.
+            status: if failure.is_none() {
+                EvidenceStatus::AgentAsserted
+            } else {
+                EvidenceStatus::NotVerified
+            },
+        });
+        self.failures.extend(failure);
     }
 
     /// Checks a receipt `binding` object against the chain. `required`:
@@ -652,14 +680,13 @@ impl<'a> Checker<'a> {
     /// Evidence the protocol defines and wpc does not verify: reported, not
     /// trusted.
     fn unverified_kinds(&mut self) {
-        const KINDS: [&str; 9] = [
+        const KINDS: [&str; 8] = [
             "urm",
             "vir_receipts",
             "web_receipts",
             "coverage_attestations",
             "binary_semantic_evidence_attestations",
             "delegation_receipts",
-            "rate_limit_claims",
             "attestations",
             "metadata",
         ];

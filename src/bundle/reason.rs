@@ -225,24 +225,54 @@ impl Code {
             Code::ScopeHashMismatch => {
                 "receipts disagree with each other or with the token's scope hash"
             }
-            Code::CausalPolicyProfileInvalid => "the causal policy profile is neither compat nor strict",
-            Code::CausalPolicyProfileDowngrade => "the strict causal profile was asked for with a weaker connectivity or coverage mode",
-            Code::CausalBindingNormalizationFailed => "a causal span id is not a string, or is empty after trimming",
-            Code::CausalBindingFieldConflict => "a causal field's snake_case and camelCase forms differ",
-            Code::CausalReceiptReplayDetected => "one gateway receipt_id carries two different payloads",
-            Code::CausalClockContradiction => "causal times are unreadable, after issued_at, or earlier than the parent span",
+            Code::CausalPolicyProfileInvalid => {
+                "the causal policy profile is neither compat nor strict"
+            }
+            Code::CausalPolicyProfileDowngrade => {
+                "the strict causal profile was asked for with a weaker connectivity or coverage mode"
+            }
+            Code::CausalBindingNormalizationFailed => {
+                "a causal span id is not a string, or is empty after trimming"
+            }
+            Code::CausalBindingFieldConflict => {
+                "a causal field's snake_case and camelCase forms differ"
+            }
+            Code::CausalReceiptReplayDetected => {
+                "one gateway receipt_id carries two different payloads"
+            }
+            Code::CausalClockContradiction => {
+                "causal times are unreadable, after issued_at, or earlier than the parent span"
+            }
             Code::CausalPhaseInvalid => "a binding's phase is not a protocol phase",
             Code::CausalConfidenceOutOfRange => "attribution_confidence is outside [0, 1]",
-            Code::CausalReferenceDangling => "a parent_span_id or tool_span_id names no gateway receipt span",
-            Code::CausalSpanReuseConflict => "a span_id is reused with a different parent, tool, phase or confidence",
-            Code::CausalPhaseTransitionInvalid => "a span's phase may not follow its parent's or tool's phase",
+            Code::CausalReferenceDangling => {
+                "a parent_span_id or tool_span_id names no gateway receipt span"
+            }
+            Code::CausalSpanReuseConflict => {
+                "a span_id is reused with a different parent, tool, phase or confidence"
+            }
+            Code::CausalPhaseTransitionInvalid => {
+                "a span's phase may not follow its parent's or tool's phase"
+            }
             Code::CausalCycleDetected => "parent_span_id links form a cycle",
-            Code::CausalConfidenceEvidenceInconsistent => "attribution_confidence exceeds what the span's evidence class allows",
-            Code::CausalGraphDisconnected => "the span graph has no root, a span reaching no root, or several components",
-            Code::CausalSideEffectOrphaned => "a side-effect receipt is not anchored to a gateway receipt span",
-            Code::CausalHumanApprovalOrphaned => "a human approval receipt is not anchored to a gateway receipt span",
-            Code::CoverageClddDiscrepancyEnforced => "the CLDD coverage claim differs from the coverage attestations (coverage enforce)",
-            Code::RateLimitClaimInconsistent => "a rate-limit claim is unreadable, half-given, or names another run",
+            Code::CausalConfidenceEvidenceInconsistent => {
+                "attribution_confidence exceeds what the span's evidence class allows"
+            }
+            Code::CausalGraphDisconnected => {
+                "the span graph has no root, a span reaching no root, or several components"
+            }
+            Code::CausalSideEffectOrphaned => {
+                "a side-effect receipt is not anchored to a gateway receipt span"
+            }
+            Code::CausalHumanApprovalOrphaned => {
+                "a human approval receipt is not anchored to a gateway receipt span"
+            }
+            Code::CoverageClddDiscrepancyEnforced => {
+                "the CLDD coverage claim differs from the coverage attestations (coverage enforce)"
+            }
+            Code::RateLimitClaimInconsistent => {
+                "a rate-limit claim is unreadable, half-given, or names another run"
+            }
             Code::RateLimitWindowInvalid => "a rate-limit claim's window starts after it ends",
             Code::RateLimitExceeded => "a rate-limit claim observes more than its maximum",
             Code::ReplayedBundleId => "the same bundle_id appears in two bundles",
