@@ -24,6 +24,7 @@ pub mod causal;
 pub mod kit;
 pub mod policy;
 pub mod rate_limit;
+pub mod read;
 pub mod reason;
 pub mod render;
 pub mod schema;
@@ -38,7 +39,9 @@ use serde_json::{Map, Value};
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::{GatewayReceipt, ProofBundle, parse_rfc3339};
 use crate::crypto::stringify::{event_hash_b64u, stringify_hashes_b64u};
-use crate::crypto::verify::{Envelope, Trust, parse_json, verify_embedded_with_hash};
+use crate::crypto::verify::{
+    Envelope, MAX_ENVELOPE_BYTES, Trust, parse_json, verify_embedded_with_hash,
+};
 pub use reason::{Code, Failure};
 use schema::ClawSchema;
 
@@ -63,6 +66,9 @@ pub struct Options {
     pub scope_hash: Option<String>,
     /// The causal policy span graphs are checked under.
     pub causal: causal::Policy,
+    /// Larger bundle files are rejected unread (at most
+    /// [`MAX_ENVELOPE_BYTES`], the default).
+    pub max_bundle_bytes: u64,
 }
 
 impl Options {
@@ -89,6 +95,7 @@ impl Options {
             policy: None,
             scope_hash: None,
             causal: causal::Policy::default(),
+            max_bundle_bytes: MAX_ENVELOPE_BYTES as u64,
         }
     }
 }
@@ -171,8 +178,30 @@ impl BundleReport {
     }
 }
 
+/// The verdict on a bundle file of `len` bytes, over the `limit`.
+pub fn too_large(len: u64, limit: u64) -> BundleReport {
+    BundleReport::failed(Failure::new(
+        Code::MalformedEnvelope,
+        "",
+        format!("the file is {len} bytes; bundles of at most {limit} bytes are read"),
+    ))
+}
+
 /// Verifies one proof bundle envelope.
 pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
+    if bytes.len() as u64 > options.max_bundle_bytes {
+        return too_large(bytes.len() as u64, options.max_bundle_bytes);
+    }
+    if !read::values_within(bytes, read::MAX_JSON_VALUES) {
+        return BundleReport::failed(Failure::new(
+            Code::MalformedEnvelope,
+            "",
+            format!(
+                "more than {} JSON values; no valid bundle has that many",
+                read::MAX_JSON_VALUES
+            ),
+        ));
+    }
     let envelope = match parse_json(bytes).and_then(Envelope::from_value) {
         Ok(envelope) => envelope,
         Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
