@@ -866,3 +866,79 @@ fn hostile_input_is_malformed_not_a_panic() {
         assert!(!report.failures.is_empty(), "{name}");
     }
 }
+
+#[test]
+fn cli_causal_mode_profile_and_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // A kit bundle whose side effect names no span, re-signed by the agent.
+    let mut bundle = bundle_value(&Shape::default()).unwrap();
+    bundle["payload"]["side_effect_receipts"][0]["binding"] =
+        serde_json::json!({"run_id": "run_0"});
+    let bytes = serde_json::to_vec(&resign(&bundle).unwrap()).unwrap();
+    std::fs::write(dir.path().join("orphan.json"), &bytes).unwrap();
+    let gateway = format!("--gateway-signer={}", gateway_key().did_str());
+
+    let out = run(dir.path(), &["bundle", "verify", &gateway, "orphan.json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("CAUSAL_SIDE_EFFECT_ORPHANED"));
+    let out = run(
+        dir.path(),
+        &[
+            "bundle",
+            "verify",
+            &gateway,
+            "--causal-mode",
+            "observe",
+            "orphan.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // strict refuses a weaker mode: a usage error, not a verdict.
+    let out = run(
+        dir.path(),
+        &[
+            "bundle",
+            "verify",
+            &gateway,
+            "--causal-profile",
+            "strict",
+            "--causal-mode",
+            "observe",
+            "orphan.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("CAUSAL_POLICY_PROFILE_DOWNGRADE"));
+    assert!(stdout(&out).is_empty());
+
+    // Over --max-bundle-bytes: INVALID, unread.
+    let out = run(
+        dir.path(),
+        &[
+            "bundle",
+            "verify",
+            &gateway,
+            "--max-bundle-bytes",
+            "100",
+            "orphan.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("MALFORMED_ENVELOPE"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("at most 100 bytes"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A symlink is not read: exit 2, naming the file.
+    std::os::unix::fs::symlink(dir.path().join("orphan.json"), dir.path().join("link.json"))
+        .unwrap();
+    let out = run(dir.path(), &["bundle", "verify", &gateway, "link.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("link.json"), "{}", stderr(&out));
+}

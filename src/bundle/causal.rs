@@ -20,12 +20,12 @@ use crate::crypto::envelope::parse_rfc3339;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
-    /// Per-entry, span-reuse, relation, cycle and confidence checks only.
+    // Per-entry, span-reuse, relation, cycle and confidence checks only.
     Observe,
-    /// The same as `observe` (the reference emits no warning either).
+    // The same as `observe` (the reference emits no warning either).
     Warn,
-    /// Also one connected graph with a root, and every side-effect and
-    /// human-approval receipt anchored to a gateway receipt's span.
+    // Also one connected graph with a root, and every side-effect and
+    // human-approval receipt anchored to a gateway receipt's span.
     #[default]
     Enforce,
 }
@@ -34,12 +34,12 @@ pub enum Mode {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Profile {
-    /// The modes as given (connectivity `enforce`, coverage `observe` by
-    /// default).
+    // The modes as given (connectivity `enforce`, coverage `observe` by
+    // default).
     #[default]
     Compat,
-    /// Locks connectivity and coverage to `enforce`; asking for less is
-    /// `CAUSAL_POLICY_PROFILE_DOWNGRADE`.
+    // Locks connectivity and coverage to `enforce`; asking for less is
+    // `CAUSAL_POLICY_PROFILE_DOWNGRADE`.
     Strict,
 }
 
@@ -71,6 +71,7 @@ pub struct Policy {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum CoverageMode {
+    // A discrepancy is tolerated (`observe`, `warn`) or INVALID (`enforce`).
     #[default]
     Observe,
     Warn,
