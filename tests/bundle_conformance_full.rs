@@ -71,9 +71,6 @@ fn verdict(bytes: &[u8], options: &Options) -> (bool, String) {
         .failures
         .first()
         .map_or("OK".to_owned(), |f| format!("{}", f.code));
-    if std::env::var_os("CONFORMANCE_DEBUG").is_some() {
-        eprintln!("{:?}", report.failures);
-    }
     (report.valid, code)
 }
 
