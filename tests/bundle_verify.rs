@@ -97,6 +97,14 @@ fn kit_bundles_of_every_shape_verify() {
                 ..Shape::default()
             };
             let report = verify_bundle(&bundle_bytes(&shape).unwrap(), &gateway_only());
+            if receipts == 0 && tools > 0 {
+                // No gateway receipt, no span a side effect can hang under.
+                assert_eq!(
+                    report.codes().first().map(|c| c.as_str()),
+                    Some("CAUSAL_SIDE_EFFECT_ORPHANED")
+                );
+                continue;
+            }
             assert!(report.valid, "{shape:?}: {:?}", report.failures);
         }
     }
@@ -198,7 +206,7 @@ fn every_single_mutation_of_a_bundle_is_invalid() {
         let mut still_valid = Vec::new();
         for (what, mutant) in &mutants {
             let report = verify_bundle(&serde_json::to_vec(mutant).unwrap(), &options);
-            if report.valid {
+            if report.valid && !same_signature_bytes(&value, what) {
                 still_valid.push(what.clone());
             }
         }
@@ -216,6 +224,35 @@ fn every_single_mutation_of_a_bundle_is_invalid() {
         moved["issued_at"] = Value::from("2030-01-01T00:00:00Z");
         assert!(verify_bundle(&serde_json::to_vec(&moved).unwrap(), &options).valid);
     }
+}
+
+/// Whether mutant `what` changed the last character of a signature so that
+/// it decodes to the same 64 bytes: base64url trailing bits, which the
+/// reference's `atob` ignores and so does wpc (`crypto::verify`). The
+/// signature is the same; only its text differs.
+fn same_signature_bytes(value: &Value, what: &str) -> bool {
+    let Some(pointer) = what.strip_suffix(" (changed)") else {
+        return false;
+    };
+    if !pointer.ends_with("/signature_b64u") {
+        return false;
+    }
+    let lenient = GeneralPurpose::new(
+        &URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let original = value.pointer(pointer).unwrap().as_str().unwrap();
+    let mut changed: Vec<char> = original.chars().collect();
+    let last = changed.len() - 1;
+    changed[last] = match changed[last] {
+        'a' => 'b',
+        '0'..='8' => char::from(changed[last] as u8 + 1),
+        _ => 'a',
+    };
+    let changed: String = changed.into_iter().collect();
+    lenient.decode(original).ok() == lenient.decode(&changed).ok()
 }
 
 /// What a v2 tool receipt proves on its own: every leaf and key of the tool
@@ -253,32 +290,13 @@ fn v2_tool_receipt_mutations_are_invalid_even_when_the_bundle_is_resigned() {
     };
     let value = bundle_value(&shape).unwrap();
     let still_valid = tool_receipt_mutants_that_verify(&shape);
-    // The only mutants that still verify change the last character of a
-    // signature in a way that decodes to the same 64 bytes: base64url
-    // trailing bits, which the reference's `atob` ignores and so does wpc
-    // (`crypto::verify`). The signature is the same; only its text differs.
-    // Removing, renaming or retyping any field, including a co-signature's
-    // `issued_at` and `role` (which no signature covers), fails the schema.
-    let lenient = GeneralPurpose::new(
-        &URL_SAFE,
-        GeneralPurposeConfig::new()
-            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-            .with_decode_allow_trailing_bits(true),
-    );
+    // The only mutants that still verify re-encode a signature's trailing
+    // bits. Removing, renaming or retyping any field, including a
+    // co-signature's `issued_at` and `role` (which no signature covers),
+    // fails the schema.
     assert!(!still_valid.is_empty());
     for what in &still_valid {
-        let pointer = what.strip_suffix(" (changed)").unwrap();
-        assert!(pointer.ends_with("/signature_b64u"), "{what}");
-        let original = value.pointer(pointer).unwrap().as_str().unwrap();
-        let mut changed: Vec<char> = original.chars().collect();
-        let last = changed.len() - 1;
-        changed[last] = if changed[last] == 'a' { 'b' } else { 'a' };
-        let changed: String = changed.into_iter().collect();
-        assert_eq!(
-            lenient.decode(original).unwrap(),
-            lenient.decode(&changed).unwrap(),
-            "{what}"
-        );
+        assert!(same_signature_bytes(&value, what), "{what}");
     }
 
     // Dropping co-signatures is not detectable from the receipt: they sign
@@ -847,4 +865,80 @@ fn hostile_input_is_malformed_not_a_panic() {
         assert!(!report.valid, "{name}");
         assert!(!report.failures.is_empty(), "{name}");
     }
+}
+
+#[test]
+fn cli_causal_mode_profile_and_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // A kit bundle whose side effect names no span, re-signed by the agent.
+    let mut bundle = bundle_value(&Shape::default()).unwrap();
+    bundle["payload"]["side_effect_receipts"][0]["binding"] =
+        serde_json::json!({"run_id": "run_0"});
+    let bytes = serde_json::to_vec(&resign(&bundle).unwrap()).unwrap();
+    std::fs::write(dir.path().join("orphan.json"), &bytes).unwrap();
+    let gateway = format!("--gateway-signer={}", gateway_key().did_str());
+
+    let out = run(dir.path(), &["bundle", "verify", &gateway, "orphan.json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("CAUSAL_SIDE_EFFECT_ORPHANED"));
+    let out = run(
+        dir.path(),
+        &[
+            "bundle",
+            "verify",
+            &gateway,
+            "--causal-mode",
+            "observe",
+            "orphan.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // strict refuses a weaker mode: a usage error, not a verdict.
+    let out = run(
+        dir.path(),
+        &[
+            "bundle",
+            "verify",
+            &gateway,
+            "--causal-profile",
+            "strict",
+            "--causal-mode",
+            "observe",
+            "orphan.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("CAUSAL_POLICY_PROFILE_DOWNGRADE"));
+    assert!(stdout(&out).is_empty());
+
+    // Over --max-bundle-bytes: INVALID, unread.
+    let out = run(
+        dir.path(),
+        &[
+            "bundle",
+            "verify",
+            &gateway,
+            "--max-bundle-bytes",
+            "100",
+            "orphan.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("MALFORMED_ENVELOPE"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("at most 100 bytes"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A symlink is not read: exit 2, naming the file.
+    std::os::unix::fs::symlink(dir.path().join("orphan.json"), dir.path().join("link.json"))
+        .unwrap();
+    let out = run(dir.path(), &["bundle", "verify", &gateway, "link.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("link.json"), "{}", stderr(&out));
 }

@@ -7,15 +7,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use globset::Glob;
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use super::policy::{Lookup, PolicySource};
+use super::read::{self, Budget, Contents};
 use super::reason::{Code, Failure};
 use super::{BundleReport, Options, verify_bundle};
-use crate::crypto::verify::MAX_ENVELOPE_BYTES;
 
 /// One bundle file and its verdict.
 #[derive(Debug)]
@@ -31,11 +32,8 @@ pub enum BatchError {
     NoMatch(String),
     #[error("invalid glob `{pattern}`: {error}")]
     Glob { pattern: String, error: String },
-    #[error("cannot read {}: {error}", path.display())]
-    Read {
-        path: PathBuf,
-        error: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] read::ReadError),
     #[error("cannot walk {}: {error}", path.display())]
     Walk { path: PathBuf, error: String },
     /// The release branch or the policies folder could not be read.
@@ -143,10 +141,9 @@ pub fn verify_all(paths: &[PathBuf], options: &Options) -> Result<Vec<Entry>, Ba
     let mut entries = paths
         .par_iter()
         .map(|path| {
-            let bytes = read_bounded(path)?;
             Ok(Entry {
                 path: path.clone(),
-                report: verify_bundle(&bytes, options),
+                report: verify_file(path, options)?,
             })
         })
         .collect::<Result<Vec<Entry>, BatchError>>()?;
@@ -154,26 +151,17 @@ pub fn verify_all(paths: &[PathBuf], options: &Options) -> Result<Vec<Entry>, Ba
     Ok(entries)
 }
 
-/// Reads at most one byte more than the envelope limit, so a huge file is
-/// rejected as MALFORMED_ENVELOPE without being read whole.
-fn read_bounded(path: &Path) -> Result<Vec<u8>, BatchError> {
-    use std::io::Read as _;
-    let read_error = |error| BatchError::Read {
-        path: path.to_path_buf(),
-        error,
-    };
-    let file = std::fs::File::open(path).map_err(read_error)?;
-    // Sized from the metadata (a hint: the file may change), so a bundle is
-    // read in one call rather than in doubling steps.
-    let hint = file
-        .metadata()
-        .map_or(0, |m| m.len())
-        .min(MAX_ENVELOPE_BYTES as u64 + 1);
-    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0) + 1);
-    file.take(MAX_ENVELOPE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_error)?;
-    Ok(bytes)
+/// Bytes being verified at once, across all workers of every batch.
+static IN_FLIGHT: LazyLock<Budget> = LazyLock::new(|| Budget::new(read::IN_FLIGHT_BYTES));
+
+/// Reads and verifies one bundle file within the memory budget: a file over
+/// the size limit is MALFORMED_ENVELOPE without being read.
+fn verify_file(path: &Path, options: &Options) -> Result<BundleReport, BatchError> {
+    let _grant = IN_FLIGHT.take(read::size_hint(path).min(options.max_bundle_bytes));
+    Ok(match read::read_file(path, options.max_bundle_bytes)? {
+        Contents::Bytes(bytes) => verify_bundle(&bytes, options),
+        Contents::TooLarge(len) => super::too_large(len, options.max_bundle_bytes),
+    })
 }
 
 /// The same bundle id, run id, receipt id or nonce in two bundles: the later
@@ -199,11 +187,20 @@ pub fn detect_replay(entries: &mut [Entry]) {
 /// The policy hash each bundle claims ([`super::policy::claimed_hash`]),
 /// with its pointer, in input order; `None` for a bundle that names none or
 /// is not JSON (its verification says why). Read in parallel, nothing kept.
-pub fn claimed_policies(paths: &[PathBuf]) -> Result<Vec<Option<(String, String)>>, BatchError> {
+pub fn claimed_policies(
+    paths: &[PathBuf],
+    limit: u64,
+) -> Result<Vec<Option<(String, String)>>, BatchError> {
     paths
         .par_iter()
         .map(|path| {
-            let bytes = read_bounded(path)?;
+            let _grant = IN_FLIGHT.take(read::size_hint(path).min(limit));
+            let bytes = match read::read_file(path, limit)? {
+                Contents::Bytes(bytes) if read::values_within(&bytes, read::MAX_JSON_VALUES) => {
+                    bytes
+                }
+                _ => return Ok(None),
+            };
             let value: serde_json::Value = match serde_json::from_slice(&bytes) {
                 Ok(value) => value,
                 Err(_) => return Ok(None),
@@ -225,7 +222,7 @@ pub fn verify_under_claimed(
     base: &Options,
     revoked: &[String],
 ) -> Result<Vec<Entry>, BatchError> {
-    let claims = claimed_policies(paths)?;
+    let claims = claimed_policies(paths, base.max_bundle_bytes)?;
     // One verification per claimed WPC, each looked up once; bundles keep
     // their input order for replay detection.
     let mut groups: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
@@ -256,6 +253,8 @@ pub fn verify_under_claimed(
             now: base.now,
             policy,
             scope_hash: base.scope_hash.clone(),
+            causal: base.causal,
+            max_bundle_bytes: base.max_bundle_bytes,
         };
         let group: Vec<PathBuf> = indexes.iter().map(|&i| paths[i].clone()).collect();
         let entries = verify_all(&group, &options)?;
@@ -311,8 +310,7 @@ pub fn replay_only(paths: &[PathBuf], options: &Options) -> Result<ReplayReport,
         let verdicts = chunk
             .par_iter()
             .map(|path| {
-                let bytes = read_bounded(path)?;
-                let verdict = verify_bundle(&bytes, options);
+                let verdict = verify_file(path, options)?;
                 Ok(if verdict.valid {
                     Ok(verdict.identifiers)
                 } else {

@@ -141,15 +141,27 @@ impl Default for Shape {
     }
 }
 
-/// The `issued_at` of every envelope the kit signs.
+/// The `issued_at` of the bundles and tool receipts the kit signs: after
+/// every event and receipt time ([`at`] stays within the minute before).
+/// Gateway receipts are each issued at their own timestamp.
 pub fn issued_at() -> Timestamp {
-    Timestamp::from_second(1_770_854_400).unwrap_or(Timestamp::UNIX_EPOCH)
+    Timestamp::from_second(1_770_854_460).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 const HASH: &str = "ibhRTWt5gh47v4X1fAtBRKwEKCHZir1w-de3fNfCEu8";
 
 fn at(second: u64) -> String {
     format!("2026-02-12T00:00:{:02}.000Z", second % 60)
+}
+
+/// The instant [`at`] names.
+fn instant(second: u64) -> Timestamp {
+    Timestamp::from_second(1_770_854_400 + (second % 60) as i64).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The causal span of the `i`-th gateway receipt of bundle `seq`.
+fn span(seq: u64, i: usize) -> String {
+    format!("span_{seq}_{i}")
 }
 
 /// The signed bundle envelope as a JSON value.
@@ -189,11 +201,19 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
     }
     let mut receipts = Vec::new();
     for (i, event) in events.iter().enumerate().take(shape.receipts) {
+        // One causal tree: the first call is the root, every later call
+        // its child, so the graph is connected and every time and phase
+        // transition is consistent.
         let mut binding = json!({
             "run_id": run_id,
             "event_hash_b64u": event["event_hash_b64u"],
             "nonce": format!("nonce_{}_{i}", shape.seq),
+            "span_id": span(shape.seq, i),
+            "phase": "execution",
         });
+        if i > 0 {
+            binding["parent_span_id"] = json!(span(shape.seq, 0));
+        }
         if let Some(hash) = &shape.policy_hash {
             binding["policy_hash"] = json!(hash);
         }
@@ -214,7 +234,9 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
             "timestamp": at(i as u64),
             "binding": binding,
         });
-        let envelope = SignedEnvelope::sign::<GatewayReceipt>(payload, &gateway, issued_at)?;
+        // Issued when the call completed: never before its own timestamp.
+        let envelope =
+            SignedEnvelope::sign::<GatewayReceipt>(payload, &gateway, instant(i as u64))?;
         receipts.push(serde_json::to_value(envelope).unwrap_or_default());
     }
 
@@ -249,6 +271,15 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
         }
         payload["tool_receipts"] = Value::Array(tools);
     }
+    // Side effects and approvals hang under a model call's span (the
+    // protocol anchors them to gateway receipt spans only).
+    let anchored = |i: usize| {
+        let mut binding = json!({ "run_id": run_id });
+        if shape.receipts > 0 {
+            binding["parent_span_id"] = json!(span(shape.seq, i % shape.receipts));
+        }
+        binding
+    };
     if shape.side_effects > 0 {
         payload["side_effect_receipts"] = (0..shape.side_effects)
             .map(|i| {
@@ -259,7 +290,7 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
                     "hash_algorithm": "SHA-256",
                     "agent_did": agent_did,
                     "timestamp": at(i as u64),
-                    "binding": { "run_id": run_id },
+                    "binding": anchored(i),
                 })
             })
             .collect();
@@ -273,7 +304,7 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
                     "approval_type": "explicit_approve",
                     "agent_did": agent_did,
                     "timestamp": at(i as u64),
-                    "binding": { "run_id": run_id },
+                    "binding": anchored(i),
                 })
             })
             .collect();

@@ -20,8 +20,11 @@
 //! the checks of [`policy`]. Replay across bundles is [`batch`]'s job.
 
 pub mod batch;
+pub mod causal;
 pub mod kit;
 pub mod policy;
+pub mod rate_limit;
+pub mod read;
 pub mod reason;
 pub mod render;
 pub mod schema;
@@ -36,7 +39,9 @@ use serde_json::{Map, Value};
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::{GatewayReceipt, ProofBundle, parse_rfc3339};
 use crate::crypto::stringify::{event_hash_b64u, stringify_hashes_b64u};
-use crate::crypto::verify::{Envelope, Trust, parse_json, verify_embedded_with_hash};
+use crate::crypto::verify::{
+    Envelope, MAX_ENVELOPE_BYTES, Trust, parse_json, verify_embedded_with_hash,
+};
 pub use reason::{Code, Failure};
 use schema::ClawSchema;
 
@@ -59,6 +64,11 @@ pub struct Options {
     /// Every receipt's `binding.token_scope_hash_b64u` must be this (a
     /// checked CST's scope hash, or `--scope-hash`).
     pub scope_hash: Option<String>,
+    /// The causal policy span graphs are checked under.
+    pub causal: causal::Policy,
+    /// Larger bundle files are rejected unread (at most
+    /// [`MAX_ENVELOPE_BYTES`], the default).
+    pub max_bundle_bytes: u64,
 }
 
 impl Options {
@@ -84,6 +94,8 @@ impl Options {
             now: Timestamp::now(),
             policy: None,
             scope_hash: None,
+            causal: causal::Policy::default(),
+            max_bundle_bytes: MAX_ENVELOPE_BYTES as u64,
         }
     }
 }
@@ -166,8 +178,30 @@ impl BundleReport {
     }
 }
 
+/// The verdict on a bundle file of `len` bytes, over the `limit`.
+pub fn too_large(len: u64, limit: u64) -> BundleReport {
+    BundleReport::failed(Failure::new(
+        Code::MalformedEnvelope,
+        "",
+        format!("the file is {len} bytes; bundles of at most {limit} bytes are read"),
+    ))
+}
+
 /// Verifies one proof bundle envelope.
 pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
+    if bytes.len() as u64 > options.max_bundle_bytes {
+        return too_large(bytes.len() as u64, options.max_bundle_bytes);
+    }
+    if !read::values_within(bytes, read::MAX_JSON_VALUES) {
+        return BundleReport::failed(Failure::new(
+            Code::MalformedEnvelope,
+            "",
+            format!(
+                "more than {} JSON values; no valid bundle has that many",
+                read::MAX_JSON_VALUES
+            ),
+        ));
+    }
     let envelope = match parse_json(bytes).and_then(Envelope::from_value) {
         Ok(envelope) => envelope,
         Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
@@ -182,7 +216,7 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
             .into_iter()
             .map(|err| {
                 Failure::new(
-                    Code::SchemaValidationFailed,
+                    schema_failure_code(&err.pointer),
                     format!("/payload{}", err.pointer),
                     err.message,
                 )
@@ -231,11 +265,15 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
     }
     checker.limits();
     checker.event_chain();
+    checker.rate_limit_claims();
     checker.gateway_receipts();
     checker.tool_receipts();
     checker.unsigned_receipts("side_effect_receipts");
     checker.unsigned_receipts("human_approval_receipts");
     checker.unverified_kinds();
+    if let Some(failure) = causal::check(&payload, &options.causal) {
+        checker.failures.push(failure);
+    }
     if let Some(check) = &options.policy {
         policy::check(
             check,
@@ -256,6 +294,26 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
         );
     }
     checker.finish()
+}
+
+/// The code of a schema error at `pointer`: a causal binding field's own
+/// code (the reference classifies schema errors by their path this way),
+/// else `SCHEMA_VALIDATION_FAILED`.
+fn schema_failure_code(pointer: &str) -> Code {
+    let field = pointer
+        .rsplit_once("/binding/")
+        .map(|(_, field)| field.split('/').next().unwrap_or_default());
+    match field {
+        Some("phase") => Code::CausalPhaseInvalid,
+        Some("attribution_confidence" | "attributionConfidence") => {
+            Code::CausalConfidenceOutOfRange
+        }
+        Some(
+            "span_id" | "spanId" | "parent_span_id" | "parentSpanId" | "tool_span_id"
+            | "toolSpanId",
+        ) => Code::CausalBindingNormalizationFailed,
+        _ => Code::SchemaValidationFailed,
+    }
 }
 
 /// A verified event chain: its run id and each event's hash.
@@ -399,6 +457,32 @@ impl<'a> Checker<'a> {
                 event_hashes: hashes,
             });
         }
+    }
+
+    /// Each rate-limit claim within its own limits and window, and of this
+    /// bundle's run.
+    fn rate_limit_claims(&mut self) {
+        let count = self.items("rate_limit_claims").len();
+        if count == 0 {
+            return;
+        }
+        let run_id = self
+            .items("event_chain")
+            .first()
+            .map(|event| text(event, "run_id"));
+        let failure = rate_limit::check(self.payload, run_id);
+        self.evidence.push(Evidence {
+            kind: "rate_limit_claims",
+            count,
+            // The agent's own statement of its limits: consistent, but
+            // asserted by the agent.
+            status: if failure.is_none() {
+                EvidenceStatus::AgentAsserted
+            } else {
+                EvidenceStatus::NotVerified
+            },
+        });
+        self.failures.extend(failure);
     }
 
     /// Checks a receipt `binding` object against the chain. `required`:
@@ -625,14 +709,13 @@ impl<'a> Checker<'a> {
     /// Evidence the protocol defines and wpc does not verify: reported, not
     /// trusted.
     fn unverified_kinds(&mut self) {
-        const KINDS: [&str; 9] = [
+        const KINDS: [&str; 8] = [
             "urm",
             "vir_receipts",
             "web_receipts",
             "coverage_attestations",
             "binary_semantic_evidence_attestations",
             "delegation_receipts",
-            "rate_limit_claims",
             "attestations",
             "metadata",
         ];

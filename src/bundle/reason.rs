@@ -43,6 +43,26 @@ pub enum Code {
     ToolNotAllowed,
     ApprovalMissing,
     ScopeHashMismatch,
+    CausalPolicyProfileInvalid,
+    CausalPolicyProfileDowngrade,
+    CausalBindingNormalizationFailed,
+    CausalBindingFieldConflict,
+    CausalReceiptReplayDetected,
+    CausalClockContradiction,
+    CausalPhaseInvalid,
+    CausalConfidenceOutOfRange,
+    CausalReferenceDangling,
+    CausalSpanReuseConflict,
+    CausalPhaseTransitionInvalid,
+    CausalCycleDetected,
+    CausalConfidenceEvidenceInconsistent,
+    CausalGraphDisconnected,
+    CausalSideEffectOrphaned,
+    CausalHumanApprovalOrphaned,
+    CoverageClddDiscrepancyEnforced,
+    RateLimitClaimInconsistent,
+    RateLimitWindowInvalid,
+    RateLimitExceeded,
     ReplayedBundleId,
     ReplayedRunId,
     ReplayedReceiptId,
@@ -51,7 +71,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 50] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -78,6 +98,26 @@ impl Code {
         Code::ToolNotAllowed,
         Code::ApprovalMissing,
         Code::ScopeHashMismatch,
+        Code::CausalPolicyProfileInvalid,
+        Code::CausalPolicyProfileDowngrade,
+        Code::CausalBindingNormalizationFailed,
+        Code::CausalBindingFieldConflict,
+        Code::CausalReceiptReplayDetected,
+        Code::CausalClockContradiction,
+        Code::CausalPhaseInvalid,
+        Code::CausalConfidenceOutOfRange,
+        Code::CausalReferenceDangling,
+        Code::CausalSpanReuseConflict,
+        Code::CausalPhaseTransitionInvalid,
+        Code::CausalCycleDetected,
+        Code::CausalConfidenceEvidenceInconsistent,
+        Code::CausalGraphDisconnected,
+        Code::CausalSideEffectOrphaned,
+        Code::CausalHumanApprovalOrphaned,
+        Code::CoverageClddDiscrepancyEnforced,
+        Code::RateLimitClaimInconsistent,
+        Code::RateLimitWindowInvalid,
+        Code::RateLimitExceeded,
         Code::ReplayedBundleId,
         Code::ReplayedRunId,
         Code::ReplayedReceiptId,
@@ -113,6 +153,26 @@ impl Code {
             Code::ToolNotAllowed => "TOOL_NOT_ALLOWED",
             Code::ApprovalMissing => "APPROVAL_MISSING",
             Code::ScopeHashMismatch => "SCOPE_HASH_MISMATCH",
+            Code::CausalPolicyProfileInvalid => "CAUSAL_POLICY_PROFILE_INVALID",
+            Code::CausalPolicyProfileDowngrade => "CAUSAL_POLICY_PROFILE_DOWNGRADE",
+            Code::CausalBindingNormalizationFailed => "CAUSAL_BINDING_NORMALIZATION_FAILED",
+            Code::CausalBindingFieldConflict => "CAUSAL_BINDING_FIELD_CONFLICT",
+            Code::CausalReceiptReplayDetected => "CAUSAL_RECEIPT_REPLAY_DETECTED",
+            Code::CausalClockContradiction => "CAUSAL_CLOCK_CONTRADICTION",
+            Code::CausalPhaseInvalid => "CAUSAL_PHASE_INVALID",
+            Code::CausalConfidenceOutOfRange => "CAUSAL_CONFIDENCE_OUT_OF_RANGE",
+            Code::CausalReferenceDangling => "CAUSAL_REFERENCE_DANGLING",
+            Code::CausalSpanReuseConflict => "CAUSAL_SPAN_REUSE_CONFLICT",
+            Code::CausalPhaseTransitionInvalid => "CAUSAL_PHASE_TRANSITION_INVALID",
+            Code::CausalCycleDetected => "CAUSAL_CYCLE_DETECTED",
+            Code::CausalConfidenceEvidenceInconsistent => "CAUSAL_CONFIDENCE_EVIDENCE_INCONSISTENT",
+            Code::CausalGraphDisconnected => "CAUSAL_GRAPH_DISCONNECTED",
+            Code::CausalSideEffectOrphaned => "CAUSAL_SIDE_EFFECT_ORPHANED",
+            Code::CausalHumanApprovalOrphaned => "CAUSAL_HUMAN_APPROVAL_ORPHANED",
+            Code::CoverageClddDiscrepancyEnforced => "COVERAGE_CLDD_DISCREPANCY_ENFORCED",
+            Code::RateLimitClaimInconsistent => "RATE_LIMIT_CLAIM_INCONSISTENT",
+            Code::RateLimitWindowInvalid => "RATE_LIMIT_WINDOW_INVALID",
+            Code::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
             Code::ReplayedBundleId => "REPLAYED_BUNDLE_ID",
             Code::ReplayedRunId => "REPLAYED_RUN_ID",
             Code::ReplayedReceiptId => "REPLAYED_RECEIPT_ID",
@@ -165,6 +225,56 @@ impl Code {
             Code::ScopeHashMismatch => {
                 "receipts disagree with each other or with the token's scope hash"
             }
+            Code::CausalPolicyProfileInvalid => {
+                "the causal policy profile is neither compat nor strict"
+            }
+            Code::CausalPolicyProfileDowngrade => {
+                "the strict causal profile was asked for with a weaker connectivity or coverage mode"
+            }
+            Code::CausalBindingNormalizationFailed => {
+                "a causal span id is not a string, or is empty after trimming"
+            }
+            Code::CausalBindingFieldConflict => {
+                "a causal field's snake_case and camelCase forms differ"
+            }
+            Code::CausalReceiptReplayDetected => {
+                "one gateway receipt_id carries two different payloads"
+            }
+            Code::CausalClockContradiction => {
+                "causal times are unreadable, after issued_at, or earlier than the parent span"
+            }
+            Code::CausalPhaseInvalid => "a binding's phase is not a protocol phase",
+            Code::CausalConfidenceOutOfRange => "attribution_confidence is outside [0, 1]",
+            Code::CausalReferenceDangling => {
+                "a parent_span_id or tool_span_id names no gateway receipt span"
+            }
+            Code::CausalSpanReuseConflict => {
+                "a span_id is reused with a different parent, tool, phase or confidence"
+            }
+            Code::CausalPhaseTransitionInvalid => {
+                "a span's phase may not follow its parent's or tool's phase"
+            }
+            Code::CausalCycleDetected => "parent_span_id links form a cycle",
+            Code::CausalConfidenceEvidenceInconsistent => {
+                "attribution_confidence exceeds what the span's evidence class allows"
+            }
+            Code::CausalGraphDisconnected => {
+                "the span graph has no root, a span reaching no root, or several components"
+            }
+            Code::CausalSideEffectOrphaned => {
+                "a side-effect receipt is not anchored to a gateway receipt span"
+            }
+            Code::CausalHumanApprovalOrphaned => {
+                "a human approval receipt is not anchored to a gateway receipt span"
+            }
+            Code::CoverageClddDiscrepancyEnforced => {
+                "the CLDD coverage claim differs from the coverage attestations (coverage enforce)"
+            }
+            Code::RateLimitClaimInconsistent => {
+                "a rate-limit claim is unreadable, half-given, or names another run"
+            }
+            Code::RateLimitWindowInvalid => "a rate-limit claim's window starts after it ends",
+            Code::RateLimitExceeded => "a rate-limit claim observes more than its maximum",
             Code::ReplayedBundleId => "the same bundle_id appears in two bundles",
             Code::ReplayedRunId => "the same run id appears in two bundles",
             Code::ReplayedReceiptId => "the same receipt_id appears twice",

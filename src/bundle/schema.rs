@@ -249,6 +249,29 @@ const SOURCES: &[(&str, &str)] = &[
 
 /// Schema messages can quote a whole instance; keep them readable.
 const MESSAGE_LIMIT: usize = 240;
+/// At most this many schema errors are reported per document.
+const MAX_ERRORS: usize = 100;
+/// Documents of up to this many JSON values get every schema error (up to
+/// [`MAX_ERRORS`]); larger ones only the first.
+const ALL_ERRORS_NODES: usize = 20_000;
+
+/// Whether `value` has at most `max` values (stops counting past it).
+fn within_nodes(value: &Value, max: usize) -> bool {
+    let mut stack = vec![value];
+    let mut count = 0;
+    while let Some(value) = stack.pop() {
+        count += 1;
+        if count > max {
+            return false;
+        }
+        match value {
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    true
+}
 
 /// The documents wpc validates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -299,13 +322,27 @@ pub fn validate(schema: ClawSchema, value: &Value) -> Vec<SchemaError> {
             if validator.is_valid(value) {
                 return Vec::new();
             }
-            validator
-                .iter_errors(value)
-                .map(|err| SchemaError {
-                    pointer: err.instance_path().as_str().to_owned(),
-                    message: crate::crypto::clip(&err.to_string(), MESSAGE_LIMIT),
-                })
-                .collect()
+            let error = |err: jsonschema::ValidationError<'_>| SchemaError {
+                pointer: err.instance_path().as_str().to_owned(),
+                message: crate::crypto::clip(&err.to_string(), MESSAGE_LIMIT),
+            };
+            // jsonschema collects every error before the first is returned:
+            // in a large document that can be one per item of a junk array,
+            // so only the first error is asked for there.
+            if within_nodes(value, ALL_ERRORS_NODES) {
+                validator
+                    .iter_errors(value)
+                    .take(MAX_ERRORS)
+                    .map(error)
+                    .collect()
+            } else {
+                validator
+                    .validate(value)
+                    .err()
+                    .map(error)
+                    .into_iter()
+                    .collect()
+            }
         }
         Err(err) => vec![SchemaError {
             pointer: String::new(),

@@ -3,15 +3,15 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 
 use super::{Outcome, print};
-use crate::bundle::Options;
 use crate::bundle::batch;
 use crate::bundle::policy::{self, PolicySource};
 use crate::bundle::render::{self, BundleFormat, Context};
+use crate::bundle::{Options, causal};
 use crate::config::Config;
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::parse_rfc3339;
 use crate::crypto::trusted::TrustedSigners;
-use crate::crypto::verify::Trust;
+use crate::crypto::verify::{MAX_ENVELOPE_BYTES, Trust};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -65,6 +65,23 @@ struct VerifyArgs {
     /// Compare expiry with this time (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
+    /// Causal span graph checks. `enforce` (the protocol's default) also
+    /// requires one connected graph with a root and every side-effect and
+    /// human-approval receipt anchored to a gateway receipt's span;
+    /// `observe` and `warn` check each span, its references, clocks,
+    /// phases, confidence and cycles only.
+    #[arg(long, value_enum, value_name = "MODE")]
+    causal_mode: Option<causal::Mode>,
+    /// `strict` locks the causal mode and CLDD coverage checks to
+    /// `enforce` (asking for less is an error); `compat` uses
+    /// --causal-mode as given.
+    #[arg(long, value_enum, default_value_t = causal::Profile::Compat, value_name = "PROFILE")]
+    causal_profile: causal::Profile,
+    /// Bundle files larger than this are MALFORMED_ENVELOPE, unread
+    /// (at most the default, 16 MiB).
+    #[arg(long, value_name = "BYTES", default_value_t = MAX_ENVELOPE_BYTES as u64,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_ENVELOPE_BYTES as u64))]
+    max_bundle_bytes: u64,
     #[arg(long, value_enum, default_value_t = BundleFormat::Text)]
     format: BundleFormat,
     /// Verify only shard I of N (1-based): a deterministic partition of the
@@ -114,6 +131,9 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         options.now = parse_rfc3339(text).with_context(|| "--now".to_owned())?;
     }
     let now = options.now;
+    options.causal = causal::Policy::resolve(args.causal_profile, args.causal_mode, None)
+        .map_err(|failure| anyhow::anyhow!("{}: {}", failure.code, failure.message))?;
+    options.max_bundle_bytes = args.max_bundle_bytes;
 
     let policy = match &args.policy {
         Some(spec) => {

@@ -1,0 +1,208 @@
+//! Reading bundle files within a memory bound: the size is checked before
+//! a byte is read, only regular files are read, the JSON value count is
+//! bounded before a tree is built, and the bytes being verified at once are
+//! capped across all threads (docs/bundles.md#bounded-memory).
+//!
+//! [`read_file`] is the one place bundle files are opened; it can later
+//! delegate to a shared bounded reader.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+
+/// At most this many JSON values (scalars, arrays and objects) in one
+/// bundle: far above what the protocol's item limits allow (1,000 events,
+/// 1,000 receipts of each kind), low enough that the parsed tree stays a
+/// few tens of MB whatever the file holds.
+pub const MAX_JSON_VALUES: usize = 500_000;
+
+/// At most this many bytes of bundle files are held for verification at
+/// once, whatever the thread count: two bundles of the default maximum
+/// size, or many small ones.
+pub const IN_FLIGHT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// A bundle file as read.
+#[derive(Debug)]
+pub enum Contents {
+    Bytes(Vec<u8>),
+    /// Larger than the limit: not read.
+    TooLarge(u64),
+}
+
+/// Why a bundle file could not be read (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read {}: {error}", path.display())]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}: not a regular file (a symlink, FIFO, device or directory); bundles are read only from regular files", path.display())]
+    NotAFile { path: PathBuf },
+}
+
+/// Reads `path` if it is a regular file of at most `limit` bytes.
+pub fn read_file(path: &Path, limit: u64) -> Result<Contents, ReadError> {
+    let io = |error| ReadError::Io {
+        path: path.to_path_buf(),
+        error,
+    };
+    // Before opening: opening a FIFO would block, a symlink could point
+    // anywhere.
+    if !std::fs::symlink_metadata(path).map_err(io)?.is_file() {
+        return Err(ReadError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    if !metadata.is_file() {
+        return Err(ReadError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    }
+    if metadata.len() > limit {
+        return Ok(Contents::TooLarge(metadata.len()));
+    }
+    // The file may grow after the check: never read past the limit.
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0) + 1);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Ok(Contents::TooLarge(bytes.len() as u64));
+    }
+    Ok(Contents::Bytes(bytes))
+}
+
+/// Whether `bytes` holds at most `max` JSON values, counted by one pass
+/// over the bytes (values start at the document, after `[`, `,` and `:`),
+/// so a file of millions of tiny values is refused before parsing.
+pub fn values_within(bytes: &[u8], max: usize) -> bool {
+    let mut count = 1usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in bytes {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b',' | b':' => {
+                count += 1;
+                if count > max {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
+/// A budget of bytes in flight shared by every worker: a worker waits until
+/// its file fits, so peak memory follows the budget, not the thread count.
+pub struct Budget {
+    free: Mutex<u64>,
+    freed: Condvar,
+    capacity: u64,
+}
+
+/// Part of a [`Budget`], given back when dropped.
+pub struct Grant<'a> {
+    budget: &'a Budget,
+    amount: u64,
+}
+
+impl Budget {
+    pub fn new(capacity: u64) -> Budget {
+        Budget {
+            free: Mutex::new(capacity),
+            freed: Condvar::new(),
+            capacity,
+        }
+    }
+
+    /// Waits until `amount` bytes (at most the whole budget) are free.
+    pub fn take(&self, amount: u64) -> Grant<'_> {
+        let amount = amount.min(self.capacity);
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free < amount {
+            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= amount;
+        Grant {
+            budget: self,
+            amount,
+        }
+    }
+}
+
+impl Drop for Grant<'_> {
+    fn drop(&mut self) {
+        let mut free = self.budget.free.lock().unwrap_or_else(|p| p.into_inner());
+        *free += self.amount;
+        self.budget.freed.notify_all();
+    }
+}
+
+/// The size of `path` as its metadata says (0 if unknown): what a worker
+/// asks of the budget before reading.
+pub fn size_hint(path: &Path) -> u64 {
+    std::fs::symlink_metadata(path).map_or(0, |m| m.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_counted_outside_strings_only() {
+        assert!(values_within(br#"{"a":[1,2]}"#, 4));
+        assert!(!values_within(br#"{"a":[1,2]}"#, 3));
+        // Separators inside strings, escaped quotes included, do not count.
+        assert!(values_within(br#"{"a":"x,\",:[y"}"#, 2));
+        assert!(!values_within(
+            &[b"[".as_slice(), &b"0,".repeat(10)].concat(),
+            10
+        ));
+    }
+
+    #[test]
+    fn oversized_and_irregular_files_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.json");
+        std::fs::write(&path, b"{}").unwrap();
+        assert!(matches!(read_file(&path, 2).unwrap(), Contents::Bytes(b) if b == b"{}"));
+        assert!(matches!(
+            read_file(&path, 1).unwrap(),
+            Contents::TooLarge(2)
+        ));
+        assert!(matches!(
+            read_file(dir.path(), 10),
+            Err(ReadError::NotAFile { .. })
+        ));
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(matches!(
+            read_file(&link, 10),
+            Err(ReadError::NotAFile { .. })
+        ));
+    }
+
+    #[test]
+    fn a_budget_is_never_overdrawn() {
+        let budget = Budget::new(10);
+        let a = budget.take(6);
+        assert_eq!(*budget.free.lock().unwrap(), 4);
+        drop(a);
+        let b = budget.take(100);
+        assert_eq!(b.amount, 10);
+        drop(b);
+        assert_eq!(*budget.free.lock().unwrap(), 10);
+    }
+}

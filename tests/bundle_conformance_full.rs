@@ -1,0 +1,658 @@
+#![allow(clippy::unwrap_used)]
+//! The Claw protocol's full conformance set (tests/vectors/clawsig/
+//! conformance-full): every top-level vector of a kind wpc implements gives
+//! the manifest's verdict and reason code under the documented fixed clock,
+//! and every causal scenario descriptor, rebuilt as the reference harness
+//! builds it, gives its expected status and code.
+
+use std::path::Path;
+
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use wpc::bundle::causal::{CoverageMode, Mode, Policy, Profile};
+use wpc::bundle::kit::{agent_key, gateway_key};
+use wpc::bundle::{Options, verify_bundle};
+use wpc::crypto::did::DidKey;
+use wpc::crypto::envelope::{GatewayReceipt, ProofBundle, SignedEnvelope};
+use wpc::crypto::stringify::event_hash_b64u;
+
+const DIR: &str = "tests/vectors/clawsig/conformance-full";
+const PATH_PREFIX: &str = "packages/schema/fixtures/protocol-conformance/";
+/// The clock the vectors' README documents: inside every vector's window.
+const NOW: &str = "2026-02-18T00:00:00Z";
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn conformance_options() -> Options {
+    let config = read_json(&Path::new(DIR).join("clawverify.config.conformance.v1.json"));
+    let signers: Vec<DidKey> = config["allowlists"]["gateway_receipt_signer_dids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| DidKey::parse(d.as_str().unwrap()).unwrap())
+        .collect();
+    Options {
+        now: NOW.parse().unwrap(),
+        ..Options::for_gateway_signers(&signers)
+    }
+}
+
+/// The file a manifest path names: the 16 core proof-bundle vectors are
+/// the (identical) files of `../conformance`, the rest are in this folder.
+fn vector_path(path: &str) -> std::path::PathBuf {
+    let relative = path
+        .strip_prefix(PATH_PREFIX)
+        .or_else(|| path.strip_prefix("packages/schema/fixtures/"))
+        .unwrap();
+    if relative.starts_with("proof_bundle_") {
+        return Path::new(DIR).join("../conformance").join(relative);
+    }
+    Path::new(DIR).join(relative)
+}
+
+/// The manifest's accepted codes (`["OK"]` for a valid vector).
+fn accepted(expected: &Value) -> Vec<String> {
+    match &expected["reason_code"] {
+        Value::String(code) => vec![code.clone()],
+        Value::Array(codes) => codes
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect(),
+        other => panic!("reason_code {other}"),
+    }
+}
+
+/// The verdict wpc gives: OK, or the code of its first failure.
+fn verdict(bytes: &[u8], options: &Options) -> (bool, String) {
+    let report = verify_bundle(bytes, options);
+    let code = report
+        .failures
+        .first()
+        .map_or("OK".to_owned(), |f| format!("{}", f.code));
+    (report.valid, code)
+}
+
+#[test]
+fn every_proof_bundle_vector_gives_its_verdict_and_reason_code() {
+    let manifest = read_json(&Path::new(DIR).join("manifest.v1.json"));
+    let options = conformance_options();
+    let mut agreed = 0;
+    let mut disagreements = Vec::new();
+    for vector in manifest["vectors"].as_array().unwrap() {
+        if vector["kind"] != "proof_bundle" {
+            continue;
+        }
+        let name = vector["name"].as_str().unwrap();
+        let bytes = std::fs::read(vector_path(vector["path"].as_str().unwrap())).unwrap();
+        let (valid, code) = verdict(&bytes, &options);
+        let expected = &vector["expected"];
+        if valid == expected["valid"].as_bool().unwrap() && accepted(expected).contains(&code) {
+            agreed += 1;
+        } else {
+            disagreements.push(format!("{name}: got {code}, expected {expected}"));
+        }
+    }
+    assert_eq!(disagreements, Vec::<String>::new());
+    assert_eq!(agreed, 24);
+}
+
+// ---- scenario descriptors -------------------------------------------------
+
+/// One gateway receipt of a scenario bundle.
+struct Receipt {
+    causal: Value,
+    timestamp: &'static str,
+    issued_at: &'static str,
+    /// The receipt id's suffix (replay scenarios reuse one).
+    id: &'static str,
+    response_hash: &'static str,
+}
+
+fn receipt(id: &'static str, causal: Value) -> Receipt {
+    Receipt {
+        causal,
+        timestamp: "2026-02-17T00:00:00Z",
+        issued_at: "2026-02-17T00:00:00Z",
+        id,
+        response_hash: "res_gateway_firewall_001",
+    }
+}
+
+fn timed(
+    id: &'static str,
+    timestamp: &'static str,
+    issued_at: &'static str,
+    causal: Value,
+) -> Receipt {
+    Receipt {
+        timestamp,
+        issued_at,
+        ..receipt(id, causal)
+    }
+}
+
+/// A bundle built as the reference harness builds it: one event, the
+/// receipts bound to it, `extra` merged into the payload, signed by the
+/// agent.
+fn scenario_bundle(id: &str, receipts: &[Receipt], extra: Value) -> Vec<u8> {
+    let run_id = format!(
+        "run_firewall_{}",
+        id.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    let agent_did = agent_key().did_str().to_owned();
+    let mut event = json!({
+        "event_id": format!("evt_{run_id}"),
+        "run_id": run_id,
+        "event_type": "llm_call",
+        "timestamp": "2026-02-17T00:00:00Z",
+        "payload_hash_b64u": "ibhRTWt5gh47v4X1fAtBRKwEKCHZir1w-de3fNfCEu8",
+        "prev_hash_b64u": null,
+    });
+    let event_hash = event_hash_b64u(event.as_object().unwrap());
+    event["event_hash_b64u"] = json!(event_hash);
+    let receipts: Vec<Value> = receipts
+        .iter()
+        .map(|r| {
+            let mut binding = json!({ "run_id": run_id, "event_hash_b64u": event_hash });
+            for (key, value) in r.causal.as_object().unwrap() {
+                binding[key] = value.clone();
+            }
+            let payload = json!({
+                "receipt_version": "1",
+                "receipt_id": format!("rcpt_{run_id}_{}", r.id),
+                "gateway_id": "gw_firewall_001",
+                "provider": "openai",
+                "model": "gpt-4",
+                "request_hash_b64u": "req_gateway_firewall_001",
+                "response_hash_b64u": r.response_hash,
+                "tokens_input": 10,
+                "tokens_output": 20,
+                "latency_ms": 50,
+                "timestamp": r.timestamp,
+                "binding": binding,
+            });
+            let mut envelope = serde_json::to_value(
+                SignedEnvelope::sign::<GatewayReceipt>(
+                    payload,
+                    &gateway_key(),
+                    Timestamp::UNIX_EPOCH,
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            // issued_at is outside the signed hash; the scenarios need
+            // sub-second values the signer does not write.
+            envelope["issued_at"] = json!(r.issued_at);
+            envelope
+        })
+        .collect();
+    let mut payload = json!({
+        "bundle_version": "1",
+        "bundle_id": format!("bundle_{run_id}"),
+        "agent_did": agent_did,
+        "event_chain": [event],
+    });
+    if !receipts.is_empty() {
+        payload["receipts"] = Value::Array(receipts);
+    }
+    for (key, value) in extra.as_object().unwrap() {
+        payload[key] = value.clone();
+    }
+    let issued_at: Timestamp = "2026-02-17T00:00:01Z".parse().unwrap();
+    let envelope = SignedEnvelope::sign::<ProofBundle>(payload, &agent_key(), issued_at).unwrap();
+    serde_json::to_vec(&envelope).unwrap()
+}
+
+fn side_effect(binding: Value) -> Value {
+    json!({"side_effect_receipts": [{
+        "receipt_version": "1", "receipt_id": "fx_orphan", "effect_class": "external_api_write",
+        "hash_algorithm": "SHA-256", "agent_did": agent_key().did_str(),
+        "timestamp": "2026-02-17T00:00:00Z", "binding": binding,
+    }]})
+}
+
+fn approval(binding: Value) -> Value {
+    json!({"human_approval_receipts": [{
+        "receipt_version": "1", "receipt_id": "approval_orphan", "approval_type": "explicit_approve",
+        "agent_did": agent_key().did_str(), "timestamp": "2026-02-17T00:00:00Z", "binding": binding,
+    }]})
+}
+
+/// A coverage attestation envelope measuring `connections`, `spawns` and
+/// `escapes` (its signature is the gateway key's; the reference's core does
+/// not verify these).
+fn coverage_attestation(connections: u64, spawns: u64, escapes: bool) -> Value {
+    let payload = json!({
+        "attestation_version": "1", "attestation_id": "cov_1", "run_id": "run_cov",
+        "agent_did": agent_key().did_str(), "sentinel_did": gateway_key().did_str(),
+        "issued_at": "2026-02-17T00:00:00Z",
+        "binding": {"event_chain_root_hash_b64u": "ibhRTWt5gh47v4X1fAtBRKwEKCHZir1w-de3fNfCEu8"},
+        "metrics": {
+            "lineage": {"root_pid": 1, "processes_tracked": 1, "unmonitored_spawns": spawns, "escapes_suspected": escapes},
+            "egress": {"connections_total": 1, "unmediated_connections": connections},
+            "liveness": {"status": "continuous", "uptime_ms": 1, "heartbeat_interval_ms": 1, "max_gap_ms": 0},
+        },
+    });
+    let mut envelope = serde_json::to_value(
+        SignedEnvelope::sign::<GatewayReceipt>(payload, &gateway_key(), Timestamp::UNIX_EPOCH)
+            .unwrap(),
+    )
+    .unwrap();
+    envelope["envelope_type"] = json!("coverage_attestation");
+    envelope
+}
+
+fn cldd(coverage: &str) -> (Vec<Receipt>, Value, Result<Policy, String>) {
+    let extra = json!({
+        "metadata": {"sentinels": {"interpose_active": true, "interpose_state": {"cldd": {
+            "unmediated_connections": 2, "unmonitored_spawns": 1, "escapes_suspected": true}}}},
+        "coverage_attestations": [coverage_attestation(0, 0, false)],
+    });
+    let coverage = match coverage {
+        "warn" => CoverageMode::Warn,
+        _ => CoverageMode::Enforce,
+    };
+    (
+        vec![receipt("1", json!({}))],
+        extra,
+        policy(Profile::Compat, None, Some(coverage)),
+    )
+}
+
+fn policy(
+    profile: Profile,
+    connectivity: Option<Mode>,
+    coverage: Option<CoverageMode>,
+) -> Result<Policy, String> {
+    Policy::resolve(profile, connectivity, coverage).map_err(|f| f.code.as_str().to_owned())
+}
+
+/// The receipts, extra payload fields and causal policy of a scenario
+/// (refs: the reference's conformance harnesses).
+fn scenario(name: &str) -> (Vec<Receipt>, Value, Result<Policy, String>) {
+    let compat = || Ok(Policy::default());
+    let linked = || {
+        vec![
+            receipt(
+                "1",
+                json!({"span_id": "a", "phase": "execution", "attribution_confidence": 1.0}),
+            ),
+            receipt(
+                "2",
+                json!({"span_id": "b", "parent_span_id": "a", "phase": "execution", "attribution_confidence": 1.0}),
+            ),
+        ]
+    };
+    let rooted = || {
+        vec![receipt(
+            "1",
+            json!({"span_id": "r", "phase": "execution", "attribution_confidence": 0.5}),
+        )]
+    };
+    let no_extra = json!({});
+    match name {
+        "valid_causal_linkage" => (
+            vec![
+                receipt(
+                    "1",
+                    json!({"span_id": "a", "phase": "execution", "attribution_confidence": 1}),
+                ),
+                receipt(
+                    "2",
+                    json!({"span_id": "b", "parent_span_id": "a", "tool_span_id": "a", "phase": "execution", "attribution_confidence": 0.5}),
+                ),
+            ],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_dangling" => (
+            vec![receipt(
+                "1",
+                json!({"span_id": "b", "parent_span_id": "m", "tool_span_id": "m", "phase": "execution", "attribution_confidence": 1}),
+            )],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_cycle" => (
+            vec![
+                receipt(
+                    "1",
+                    json!({"span_id": "a", "parent_span_id": "b", "phase": "execution", "attribution_confidence": 1}),
+                ),
+                receipt(
+                    "2",
+                    json!({"span_id": "b", "parent_span_id": "a", "phase": "execution", "attribution_confidence": 1}),
+                ),
+            ],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_phase" => (
+            vec![receipt(
+                "1",
+                json!({"span_id": "s", "phase": "invalid-phase", "attribution_confidence": 0.5}),
+            )],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_confidence" => (
+            vec![receipt(
+                "1",
+                json!({"span_id": "s", "phase": "execution", "attribution_confidence": 1.5}),
+            )],
+            no_extra,
+            compat(),
+        ),
+        "valid_cldd_discrepancy_warn" => cldd("warn"),
+        "invalid_cldd_discrepancy_enforce" => cldd("enforce"),
+        "valid_causal_binding_snake_only" => (
+            vec![receipt(
+                "1",
+                json!({"span_id": "s", "phase": "execution", "attribution_confidence": 0.5}),
+            )],
+            no_extra,
+            compat(),
+        ),
+        "valid_causal_binding_camel_only" => (
+            vec![receipt(
+                "1",
+                json!({"spanId": "s", "phase": "execution", "attributionConfidence": 0.5}),
+            )],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_binding_field_conflict" => (
+            vec![receipt(
+                "1",
+                json!({"span_id": "x", "spanId": "y", "phase": "execution", "attribution_confidence": 0.5}),
+            )],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_binding_normalization_failed" => (
+            vec![receipt(
+                "1",
+                json!({"spanId": "   ", "phase": "execution", "attributionConfidence": 0.5}),
+            )],
+            no_extra,
+            compat(),
+        ),
+        "valid_causal_confidence_authoritative"
+        | "valid_causal_no_replay_no_conflict"
+        | "valid_causal_connected" => (linked(), no_extra, compat()),
+        "valid_causal_confidence_inferred" => (rooted(), no_extra, compat()),
+        "valid_causal_confidence_unattributed" => (
+            vec![receipt(
+                "1",
+                json!({"phase": "execution", "attribution_confidence": 0.0}),
+            )],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_confidence_overclaim" => (
+            vec![receipt(
+                "1",
+                json!({"span_id": "s", "phase": "execution", "attribution_confidence": 1.0}),
+            )],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_receipt_replay_detected" => {
+            let causal =
+                || json!({"span_id": "x", "phase": "execution", "attribution_confidence": 0.5});
+            (
+                vec![
+                    receipt("same", causal()),
+                    Receipt {
+                        response_hash: "res_gateway_firewall_002",
+                        ..receipt("same", causal())
+                    },
+                ],
+                no_extra,
+                compat(),
+            )
+        }
+        "invalid_causal_span_reuse_conflict" => (
+            vec![
+                receipt(
+                    "1",
+                    json!({"span_id": "x", "phase": "execution", "attribution_confidence": 0.5}),
+                ),
+                receipt(
+                    "2",
+                    json!({"span_id": "x", "parent_span_id": "p", "phase": "planning", "attribution_confidence": 0.5}),
+                ),
+                receipt(
+                    "3",
+                    json!({"span_id": "p", "phase": "execution", "attribution_confidence": 0.5}),
+                ),
+            ],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_graph_disconnected" => (
+            vec![
+                receipt(
+                    "1",
+                    json!({"span_id": "a", "phase": "execution", "attribution_confidence": 0.5}),
+                ),
+                receipt(
+                    "2",
+                    json!({"span_id": "b", "phase": "execution", "attribution_confidence": 0.5}),
+                ),
+            ],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_side_effect_orphaned" => (
+            rooted(),
+            side_effect(json!({"tool_span_id": "missing"})),
+            compat(),
+        ),
+        "invalid_causal_human_approval_orphaned" => (
+            rooted(),
+            approval(json!({"parent_span_id": "missing"})),
+            compat(),
+        ),
+        "valid_causal_clock_monotonic" => (
+            vec![
+                timed(
+                    "1",
+                    "2026-02-17T00:00:00.000Z",
+                    "2026-02-17T00:00:00.500Z",
+                    json!({"span_id": "a", "phase": "setup", "attribution_confidence": 1}),
+                ),
+                timed(
+                    "2",
+                    "2026-02-17T00:00:01.000Z",
+                    "2026-02-17T00:00:01.500Z",
+                    json!({"span_id": "b", "parent_span_id": "a", "phase": "planning", "attribution_confidence": 1}),
+                ),
+            ],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_clock_parent_after_child" => (
+            vec![
+                timed(
+                    "1",
+                    "2026-02-17T00:00:03.000Z",
+                    "2026-02-17T00:00:03.500Z",
+                    json!({"span_id": "p", "phase": "setup", "attribution_confidence": 1}),
+                ),
+                timed(
+                    "2",
+                    "2026-02-17T00:00:02.000Z",
+                    "2026-02-17T00:00:02.500Z",
+                    json!({"span_id": "c", "parent_span_id": "p", "phase": "planning", "attribution_confidence": 1}),
+                ),
+            ],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_phase_transition" => (
+            vec![
+                timed(
+                    "1",
+                    "2026-02-17T00:00:00.000Z",
+                    "2026-02-17T00:00:00.500Z",
+                    json!({"span_id": "p", "phase": "teardown", "attribution_confidence": 1}),
+                ),
+                timed(
+                    "2",
+                    "2026-02-17T00:00:01.000Z",
+                    "2026-02-17T00:00:01.500Z",
+                    json!({"span_id": "c", "parent_span_id": "p", "phase": "planning", "attribution_confidence": 1}),
+                ),
+            ],
+            no_extra,
+            compat(),
+        ),
+        "invalid_causal_clock_envelope_regression" => (
+            vec![timed(
+                "1",
+                "2026-02-17T00:00:05.000Z",
+                "2026-02-17T00:00:04.000Z",
+                json!({"span_id": "s", "phase": "execution", "attribution_confidence": 0.5}),
+            )],
+            no_extra,
+            compat(),
+        ),
+        other => panic!("no builder for scenario {other}"),
+    }
+}
+
+/// The policy-profile scenarios (base receipts at …00.100Z, issued
+/// …00.200Z).
+fn profile_scenario(name: &str) -> (Vec<Receipt>, Value, Result<Policy, String>) {
+    let at = |id, causal| {
+        timed(
+            id,
+            "2026-02-19T00:00:00.100Z",
+            "2026-02-19T00:00:00.200Z",
+            causal,
+        )
+    };
+    let two_roots = || {
+        vec![
+            at(
+                "1",
+                json!({"span_id": "a", "phase": "execution", "attribution_confidence": 0.5}),
+            ),
+            at(
+                "2",
+                json!({"span_id": "b", "phase": "execution", "attribution_confidence": 0.5}),
+            ),
+        ]
+    };
+    let linked = || {
+        vec![
+            at("1", json!({"span_id": "root", "phase": "setup"})),
+            at(
+                "2",
+                json!({"span_id": "child", "parent_span_id": "root", "phase": "planning"}),
+            ),
+        ]
+    };
+    match name {
+        "valid-policy-profile-compat-override" => (
+            two_roots(),
+            json!({}),
+            policy(
+                Profile::Compat,
+                Some(Mode::Observe),
+                Some(CoverageMode::Warn),
+            ),
+        ),
+        "invalid-policy-profile-strict-downgrade" => (
+            two_roots(),
+            json!({}),
+            policy(
+                Profile::Strict,
+                Some(Mode::Observe),
+                Some(CoverageMode::Warn),
+            ),
+        ),
+        "invalid-policy-profile-invalid" => (
+            linked(),
+            json!({}),
+            Profile::parse("strictish")
+                .map_err(|f| f.code.as_str().to_owned())
+                .and_then(|p| policy(p, None, None)),
+        ),
+        "valid-policy-profile-strict-lock" => (
+            linked(),
+            json!({"coverage_attestations": [coverage_attestation(0, 0, false)]}),
+            policy(Profile::Strict, None, None),
+        ),
+        other => panic!("no builder for {other}"),
+    }
+}
+
+#[test]
+fn every_causal_scenario_gives_its_status_and_code() {
+    let mut checked = 0;
+    for suite in [
+        "clawverify-causal-cldd",
+        "clawverify-causal-hardening",
+        "clawverify-causal-connectivity",
+        "clawverify-causal-clock",
+        "clawverify-causal-policy-profile",
+    ] {
+        let dir = Path::new(DIR).join(suite);
+        let manifest = read_json(&dir.join("manifest.v1.json"));
+        for case in manifest["cases"].as_array().unwrap() {
+            let case = read_json(&dir.join(case.as_str().unwrap()));
+            let id = case["id"].as_str().unwrap();
+            let (receipts, extra, causal) = if suite == "clawverify-causal-policy-profile" {
+                profile_scenario(id)
+            } else {
+                scenario(case["scenario"].as_str().unwrap())
+            };
+            let expected = &case["expected"];
+            let got = match causal {
+                Err(code) => ("INVALID", code),
+                Ok(causal) => {
+                    let options = Options {
+                        causal,
+                        now: NOW.parse().unwrap(),
+                        ..Options::for_gateway_signers(&[gateway_key().did()])
+                    };
+                    let (valid, code) = verdict(&scenario_bundle(id, &receipts, extra), &options);
+                    (if valid { "VALID" } else { "INVALID" }, code)
+                }
+            };
+            assert_eq!(got.0, expected["status"], "{suite}/{id}: {}", got.1);
+            if let Some(code) = expected.get("error_code") {
+                assert_eq!(got.1, code.as_str().unwrap(), "{suite}/{id}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 30);
+}
+
+#[test]
+fn the_kit_bundles_pass_the_default_causal_checks_and_fail_without_anchors() {
+    let options = Options::for_gateway_signers(&[gateway_key().did()]);
+    let shape = wpc::bundle::kit::Shape::default();
+    let bytes = wpc::bundle::kit::bundle_bytes(&shape).unwrap();
+    assert_eq!(verdict(&bytes, &options), (true, "OK".to_owned()));
+
+    // The same bundle with its side effect's anchor removed, re-signed by
+    // the agent: orphaned under the default (enforce), fine under observe.
+    let mut bundle: Value = serde_json::from_slice(&bytes).unwrap();
+    bundle["payload"]["side_effect_receipts"][0]["binding"] = json!({"run_id": "run_0"});
+    let bytes = serde_json::to_vec(&wpc::bundle::kit::resign(&bundle).unwrap()).unwrap();
+    assert_eq!(
+        verdict(&bytes, &options),
+        (false, "CAUSAL_SIDE_EFFECT_ORPHANED".to_owned())
+    );
+    let observe = Options {
+        causal: Policy::resolve(Profile::Compat, Some(Mode::Observe), None).unwrap(),
+        ..Options::for_gateway_signers(&[gateway_key().did()])
+    };
+    assert_eq!(verdict(&bytes, &observe), (true, "OK".to_owned()));
+}
