@@ -42,6 +42,8 @@ pub struct Settings {
     pub bundles: BundleSettings,
     #[serde(default)]
     pub openclaw_audit: OpenclawAuditSettings,
+    #[serde(default)]
+    pub claw: ClawSettings,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -120,6 +122,17 @@ pub struct Approvers {
 pub struct ReleaseSettings {
     pub branch: Option<String>,
     pub signer: Option<String>,
+    /// The Claw protocol WPC versions each policy is exported to.
+    #[serde(default)]
+    pub claw: Vec<crate::claw::ClawVersion>,
+}
+
+/// `[claw]`: settings of the Claw protocol export (docs/claw.md).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClawSettings {
+    /// `issuer_did` of the exported payloads, for policies without their own.
+    pub issuer_did: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
