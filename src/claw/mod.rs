@@ -6,8 +6,8 @@
 //! `wpc hash --target` and the release all call it, so a version has one
 //! export hash everywhere. A policy the protocol cannot carry faithfully
 //! enough is refused with [`Problem`]s located in the native policy, which
-//! the lint rules report too; where the export is weaker than the native
-//! policy but still carries it, [`weaknesses`] says how.
+//! the lint rules report too; where the export enforces more or less than
+//! the native policy but still carries it, [`gaps`] says how.
 
 pub mod evaluate;
 mod v1;
@@ -114,6 +114,21 @@ pub enum ProblemKind {
     Pattern,
 }
 
+impl ProblemKind {
+    /// The lint rule that reports problems of this kind.
+    pub const fn code(self) -> &'static str {
+        match self {
+            ProblemKind::IssuerMissing => "WPC022",
+            ProblemKind::V1Vocabulary => "WPC023",
+            ProblemKind::Limit => "WPC024",
+            ProblemKind::Pattern => "WPC025",
+        }
+    }
+}
+
+/// The lint rule that reports [`gaps`].
+pub const INEXACT_CODE: &str = "WPC026";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("cannot export to Claw WPC {version}: {}", join(problems))]
@@ -216,19 +231,19 @@ pub fn problems(policy: &Policy, version: ClawVersion, settings: &ExportSettings
     out
 }
 
-/// Where the export carries the native policy less strictly than wpc decides
-/// it (the message says what a gateway enforcing the export lets through),
-/// at a JSON pointer into the native policy.
+/// Where a gateway enforcing the export decides differently from wpc (what
+/// it lets through, or what it stops that wpc allows), at a JSON pointer
+/// into the native policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Weakness {
+pub struct Gap {
     pub pointer: String,
     pub message: String,
 }
 
-pub fn weaknesses(policy: &Policy, version: ClawVersion) -> Vec<Weakness> {
+pub fn gaps(policy: &Policy, version: ClawVersion) -> Vec<Gap> {
     match version {
-        ClawVersion::V1 => v1::weaknesses(&policy.wpc),
-        ClawVersion::V2 => v2::weaknesses(&policy.wpc),
+        ClawVersion::V1 => v1::gaps(&policy.wpc),
+        ClawVersion::V2 => v2::gaps(&policy.wpc),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Problem, ProblemKind, Weakness, providers};
+use super::{Problem, ProblemKind, Gap, providers};
 use crate::policy::Wpc;
 use crate::policy::model::Network;
 
@@ -84,7 +84,7 @@ pub(super) fn fields(wpc: &Wpc, payload: &mut Map<String, Value>) {
     }
     // An empty v1 list means "anything", so a policy that reaches nowhere
     // leaves the field out rather than writing `[]`; v1 gateways do not
-    // enforce egress either way (the weakness says so).
+    // enforce egress either way (the gap says so).
     let reaches_out = wpc.constraints.sandbox.network != Some(Network::None);
     if let Some(egress) = &wpc.constraints.egress
         && reaches_out
@@ -94,8 +94,8 @@ pub(super) fn fields(wpc: &Wpc, payload: &mut Map<String, Value>) {
     }
 }
 
-pub(super) fn weaknesses(_wpc: &Wpc) -> Vec<Weakness> {
-    vec![Weakness {
+pub(super) fn gaps(_wpc: &Wpc) -> Vec<Gap> {
+    vec![Gap {
         pointer: "/constraints".to_owned(),
         message: "a gateway enforcing the v1 export checks only the model provider and model \
                   (`allowed_providers` and `allowed_models`); tool allow and deny, approval \

@@ -13,7 +13,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Problem, ProblemKind, Weakness, providers};
+use super::{Problem, ProblemKind, Gap, providers};
 use crate::decide::gate::{self, Gate};
 use crate::decide::reach::Egress;
 use crate::policy::Wpc;
@@ -118,17 +118,32 @@ fn tools(wpc: &Wpc, out: &mut Vec<Value>) {
     out.extend(chunked("DenyTools", "Deny", &deny, None));
     let allow: Vec<String> = dedup(policy.allow.iter().map(|p| allow_pattern(p)));
     out.extend(chunked("AllowTools", "Allow", &allow, None));
-    let gated: Vec<String> = dedup(
-        gates
-            .iter()
-            .flatten()
-            .flat_map(|gate| gated_tools(gate, &policy.allow)),
-    );
+    // A gate decided by the tool name becomes an approval requirement on
+    // exactly its tools. Any other gate depends on the call (and wpc denies
+    // a call whose `when` fails to evaluate), which v2 cannot test: its
+    // tools are denied outright, stricter but never weaker.
+    let (exact, undecided): (Vec<&Gate>, Vec<&Gate>) = gates
+        .iter()
+        .flatten()
+        .partition(|gate| decided_by_name(gate, &policy.allow));
+    let tools_of = |gates: Vec<&Gate>| {
+        dedup(
+            gates
+                .into_iter()
+                .flat_map(|gate| gated_tools(gate, &policy.allow)),
+        )
+    };
+    out.extend(chunked(
+        "DenyCallDependentGate",
+        "Deny",
+        &tools_of(undecided),
+        None,
+    ));
     let unapproved = json!({ "StringNotEquals": { APPROVED.0: APPROVED.1 } });
     out.extend(chunked(
         "RequireApproval",
         "Deny",
-        &gated,
+        &tools_of(exact),
         Some(&unapproved),
     ));
 }
@@ -303,7 +318,7 @@ fn workspace(access: WorkspaceAccess, out: &mut Vec<Value>) {
     }
 }
 
-pub(super) fn weaknesses(wpc: &Wpc) -> Vec<Weakness> {
+pub(super) fn gaps(wpc: &Wpc) -> Vec<Gap> {
     let env = gate::environment();
     let allow = &wpc.constraints.tool_policy.allow;
     let mut out = Vec::new();
@@ -328,14 +343,14 @@ pub(super) fn weaknesses(wpc: &Wpc) -> Vec<Weakness> {
         }
         if !decided_by_name(&gate, allow) {
             gaps.push(
-                "v2 cannot test the call's content, arguments or target: it asks for the \
-                 approval on every call of the tools the gate may fire for, and lets an approved \
-                 call through where wpc denies it because `when` cannot be evaluated"
+                "v2 cannot test the call's content, arguments or target: the export denies \
+                 every call of the tools this gate may fire for, approved or not (stricter than \
+                 wpc, which lets them through when `when` is false)"
                     .to_owned(),
             );
         }
         for gap in gaps {
-            out.push(Weakness {
+            out.push(Gap {
                 pointer: pointer.clone(),
                 message: gap,
             });
