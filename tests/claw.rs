@@ -65,12 +65,45 @@ fn parse(name: &str, text: &str) -> Policy {
 }
 
 const TOOLS: &[&str] = &[
-    "read", "search", "edit", "write", "exec", "shell", "repo.diff", "repo.comment",
-    "repo.merge", "deploy.prod", "deploy.staging", "deploy.status", "web.fetch", "db.query",
+    "read",
+    "search",
+    "edit",
+    "write",
+    "exec",
+    "shell",
+    "repo.diff",
+    "repo.comment",
+    "repo.merge",
+    "deploy.prod",
+    "deploy.staging",
+    "deploy.status",
+    "web.fetch",
+    "db.query",
 ];
-const TOOL_PATTERNS: &[&str] = &["deploy.*", "repo.*", "*.merge", "secrets.*", "db.*", "*", "web.*"];
-const MODELS: &[&str] = &["claude-*", "gpt-4o", "gpt-5.*", "gemini-*", "*", "claude-sonnet-4"];
-const HOSTS: &[&str] = &["api.github.com", "*.wikipedia.org", "docs.example.com", "*.internal", "*"];
+const TOOL_PATTERNS: &[&str] = &[
+    "deploy.*",
+    "repo.*",
+    "*.merge",
+    "secrets.*",
+    "db.*",
+    "*",
+    "web.*",
+];
+const MODELS: &[&str] = &[
+    "claude-*",
+    "gpt-4o",
+    "gpt-5.*",
+    "gemini-*",
+    "*",
+    "claude-sonnet-4",
+];
+const HOSTS: &[&str] = &[
+    "api.github.com",
+    "*.wikipedia.org",
+    "docs.example.com",
+    "*.internal",
+    "*",
+];
 const GATES: &[&str] = &[
     "tool == 'deploy.prod'",
     "tool.startsWith('deploy.') && tool != 'deploy.status'",
@@ -103,7 +136,10 @@ fn generated(rng: &mut Rng, n: usize) -> (String, String) {
     let name = format!("gen-{n}");
     let mut allow = list(rng, TOOLS, 5);
     allow.extend(list(rng, TOOL_PATTERNS, 2));
-    let deny = list(rng, TOOLS, 3).into_iter().chain(list(rng, TOOL_PATTERNS, 1)).collect::<Vec<_>>();
+    let deny = list(rng, TOOLS, 3)
+        .into_iter()
+        .chain(list(rng, TOOL_PATTERNS, 1))
+        .collect::<Vec<_>>();
     let access = rng.pick(&["none", "ro", "rw"]);
     let mut text = format!(
         "wpc_version = \"1\"\npolicy_name = \"{name}\"\npurpose = \"generated\"\n\n\
@@ -113,7 +149,10 @@ fn generated(rng: &mut Rng, n: usize) -> (String, String) {
         toml_list(&deny),
     );
     if rng.chance(70) {
-        text.push_str(&format!("network = \"{}\"\n", rng.pick(&["none", "egress-allowlist", "open"])));
+        text.push_str(&format!(
+            "network = \"{}\"\n",
+            rng.pick(&["none", "egress-allowlist", "open"])
+        ));
     }
     for _ in 0..rng.below(3) {
         text.push_str(&format!(
@@ -143,7 +182,10 @@ fn generated(rng: &mut Rng, n: usize) -> (String, String) {
         }
     }
     if rng.chance(60) {
-        text.push_str(&format!("\n[constraints.egress]\nallowlist = {}\n", toml_list(&list(rng, HOSTS, 3))));
+        text.push_str(&format!(
+            "\n[constraints.egress]\nallowlist = {}\n",
+            toml_list(&list(rng, HOSTS, 3))
+        ));
     }
     text.push_str("\n[binding]\ncst_scope_hash_required = true\n");
     if rng.chance(30) {
@@ -175,7 +217,10 @@ fn check_cli_exports(dir: &Path, files: &[PathBuf]) -> usize {
             let text = stdout(&out);
             let bytes = text.strip_suffix('\n').unwrap();
             let value: serde_json::Value = serde_json::from_str(bytes).unwrap();
-            let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| e.to_string())
+                .collect();
             assert!(errors.is_empty(), "{file} {version}: {errors:?}\n{bytes}");
             assert_eq!(
                 serde_json_canonicalizer::to_string(&value).unwrap(),
@@ -201,7 +246,11 @@ fn examples_templates_and_generated_policies_export_valid_payloads() {
     check_cli_exports(&examples, &example_files);
 
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("wpc.toml"), format!("[claw]\nissuer_did = \"{ISSUER}\"\n")).unwrap();
+    std::fs::write(
+        dir.path().join("wpc.toml"),
+        format!("[claw]\nissuer_did = \"{ISSUER}\"\n"),
+    )
+    .unwrap();
     let policies = dir.path().join("policies");
     std::fs::create_dir(&policies).unwrap();
     let templates = policy_files(&root().join("templates"));
@@ -223,7 +272,10 @@ fn unexportable_policies_are_refused_with_located_findings() {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(root().join("templates/deployer.toml"))
         .unwrap()
-        .replace("allowed_providers = [\"anthropic\"]", "allowed_providers = [\"anthropic\", \"mistral\"]");
+        .replace(
+            "allowed_providers = [\"anthropic\"]",
+            "allowed_providers = [\"anthropic\", \"mistral\"]",
+        );
     std::fs::write(dir.path().join("deployer.toml"), &text).unwrap();
     // No issuer anywhere: both versions refuse.
     for target in ["--target=claw-v1", "--target=claw-v2"] {
@@ -232,18 +284,35 @@ fn unexportable_policies_are_refused_with_located_findings() {
         assert!(stderr(&out).contains("WPC022"), "{}", stderr(&out));
         assert!(out.stdout.is_empty());
     }
-    std::fs::write(dir.path().join("wpc.toml"), format!("[claw]\nissuer_did = \"{ISSUER}\"\n")).unwrap();
+    std::fs::write(
+        dir.path().join("wpc.toml"),
+        format!("[claw]\nissuer_did = \"{ISSUER}\"\n"),
+    )
+    .unwrap();
     let out = run(dir.path(), &["hash", "--target=claw-v1", "deployer.toml"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("error[WPC023]: provider `mistral`"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("deployer.toml:25:"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("error[WPC023]: provider `mistral`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("deployer.toml:25:"),
+        "{}",
+        stderr(&out)
+    );
     // v2 names any provider.
     let out = run(dir.path(), &["hash", "--target=claw-v2", "deployer.toml"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
 /// What the soundness check found wrong, if anything.
-fn unsound_calls(policy: &Policy, v2: &Evaluator, rng: &mut Rng, calls: usize) -> (usize, Vec<String>) {
+fn unsound_calls(
+    policy: &Policy,
+    v2: &Evaluator,
+    rng: &mut Rng,
+    calls: usize,
+) -> (usize, Vec<String>) {
     let engine = Engine::new(&policy.wpc).unwrap();
     let models = Models::new(&policy.wpc).unwrap();
     let egress = Egress::new(&policy.wpc).unwrap();
@@ -272,7 +341,18 @@ fn unsound_calls(policy: &Policy, v2: &Evaluator, rng: &mut Rng, calls: usize) -
         .chain(["api.github.com", "evil.example", "en.wikipedia.org"].map(String::from))
         .collect();
     let fill = |rng: &mut Rng, word: &str| -> String {
-        let fillers = ["", "x", "prod", "a.b", "a/b", "\n", "é", "X", "deploy.prod", "🙂"];
+        let fillers = [
+            "",
+            "x",
+            "prod",
+            "a.b",
+            "a/b",
+            "\n",
+            "é",
+            "X",
+            "deploy.prod",
+            "🙂",
+        ];
         let mut out: String = word
             .chars()
             .map(|c| match c {
@@ -290,7 +370,10 @@ fn unsound_calls(policy: &Policy, v2: &Evaluator, rng: &mut Rng, calls: usize) -
         out
     };
     let context = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     };
     let mut found = Vec::new();
     let mut count = 0;
@@ -315,19 +398,24 @@ fn unsound_calls(policy: &Policy, v2: &Evaluator, rng: &mut Rng, calls: usize) -
                     let denied_natively = native == Verdict::Deny
                         || (native == Verdict::Approval && approval != Some("true"));
                     if allowed && denied_natively {
-                        found.push(format!("tool {tool:?} approval {approval:?}: native {native}"));
+                        found.push(format!(
+                            "tool {tool:?} approval {approval:?}: native {native}"
+                        ));
                     }
                 }
             }
             1 => {
-                let provider = rng.pick(&["anthropic", "Anthropic", "openai", "google", "mistral", ""]).to_string();
+                let provider = rng
+                    .pick(&["anthropic", "Anthropic", "openai", "google", "mistral", ""])
+                    .to_string();
                 let word = rng.pick(&model_words).clone();
                 let model = fill(rng, &word);
                 let native = models.allows(&provider, &model);
                 for resource in ["*", model.as_str()] {
                     count += 1;
                     let cx = context(&[("Model:Provider", &provider), ("Model:Name", &model)]);
-                    let allowed = v2.evaluate("model:invoke", resource, &cx).effect == Effect::Allow;
+                    let allowed =
+                        v2.evaluate("model:invoke", resource, &cx).effect == Effect::Allow;
                     if allowed && !native {
                         found.push(format!("model {provider:?}/{model:?}"));
                     }
@@ -344,7 +432,9 @@ fn unsound_calls(policy: &Policy, v2: &Evaluator, rng: &mut Rng, calls: usize) -
                     (host.as_str(), context(&[])),
                 ] {
                     count += 1;
-                    let allowed = v2.evaluate("side_effect:network_egress", resource, &cx).effect
+                    let allowed = v2
+                        .evaluate("side_effect:network_egress", resource, &cx)
+                        .effect
                         == Effect::Allow;
                     if allowed && !native {
                         found.push(format!("egress {host:?} as {resource:?}"));
@@ -361,7 +451,9 @@ fn v2_of(policy: &Policy) -> serde_json::Value {
         versions: vec![ClawVersion::V2],
         issuer_did: Some(ISSUER.into()),
     };
-    claw::render(policy, ClawVersion::V2, &settings).unwrap().payload
+    claw::render(policy, ClawVersion::V2, &settings)
+        .unwrap()
+        .payload
 }
 
 #[test]
@@ -376,7 +468,11 @@ fn the_v2_export_never_allows_what_the_native_policy_denies() {
         let v2 = Evaluator::new(&v2_of(&policy)).unwrap();
         let (count, found) = unsound_calls(&policy, &v2, &mut rng, 1500);
         total += count;
-        unsound.extend(found.into_iter().map(|f| format!("{}: {f}", file.display())));
+        unsound.extend(
+            found
+                .into_iter()
+                .map(|f| format!("{}: {f}", file.display())),
+        );
     }
     for n in 0..200 {
         let (name, text) = generated(&mut rng, n);
@@ -387,7 +483,12 @@ fn the_v2_export_never_allows_what_the_native_policy_denies() {
         unsound.extend(found.into_iter().map(|f| format!("{name}: {f}\n{text}")));
     }
     assert!(total >= 10_000, "only {total} calls");
-    assert!(unsound.is_empty(), "{} unsound calls, first: {}", unsound.len(), unsound[0]);
+    assert!(
+        unsound.is_empty(),
+        "{} unsound calls, first: {}",
+        unsound.len(),
+        unsound[0]
+    );
 }
 
 /// The check above can fail: an export that drops the deny statements, or
@@ -440,10 +541,7 @@ fn example_payloads() {
         let policy = load(&file);
         for version in ClawVersion::ALL {
             let rendered = claw::render(&policy, version, &settings).unwrap();
-            insta::assert_json_snapshot!(
-                format!("{}.{version}", policy.name()),
-                rendered.payload
-            );
+            insta::assert_json_snapshot!(format!("{}.{version}", policy.name()), rendered.payload);
         }
     }
 }

@@ -89,10 +89,7 @@ impl Evaluator {
             .get("statements")
             .and_then(Value::as_array)
             .ok_or(EvaluateError::Shape("no `statements` array"))?;
-        let statements = list
-            .iter()
-            .map(Statement::new)
-            .collect::<Result<_, _>>()?;
+        let statements = list.iter().map(Statement::new).collect::<Result<_, _>>()?;
         Ok(Evaluator { statements })
     }
 
@@ -147,7 +144,11 @@ impl Statement {
         let effect = match text("effect") {
             "Allow" => Effect::Allow,
             "Deny" => Effect::Deny,
-            _ => return Err(EvaluateError::Shape("a statement's `effect` is not Allow or Deny")),
+            _ => {
+                return Err(EvaluateError::Shape(
+                    "a statement's `effect` is not Allow or Deny",
+                ));
+            }
         };
         let mut conditions = Vec::new();
         if let Some(operators) = value.get("conditions").and_then(Value::as_object) {
@@ -451,7 +452,10 @@ mod tests {
         assert_eq!(bash(Some("9")).matched, ["AllowBashApproved"]);
         assert_eq!(bash(Some("22abc")).matched, ["DenyNight"]);
         assert_eq!(bash(None).effect, Effect::Allow);
-        assert_eq!(b.evaluate("tool:execute", "ls", &context(&[])).matched, Vec::<String>::new());
+        assert_eq!(
+            b.evaluate("tool:execute", "ls", &context(&[])).matched,
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -462,7 +466,10 @@ mod tests {
              "conditions": {"StringNotEquals": {"Request:HasHumanApproval": "true"}}}
         ]}))
         .unwrap();
-        assert_eq!(policy.evaluate("x", "y", &context(&[])).effect, Effect::Deny);
+        assert_eq!(
+            policy.evaluate("x", "y", &context(&[])).effect,
+            Effect::Deny
+        );
         let approved = context(&[("Request:HasHumanApproval", "true")]);
         assert_eq!(policy.evaluate("x", "y", &approved).effect, Effect::Allow);
     }

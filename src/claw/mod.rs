@@ -138,7 +138,9 @@ pub enum ExportError {
     },
     /// The rendering failed the protocol's schema: a bug in the mapping,
     /// refused rather than published.
-    #[error("the Claw WPC {version} rendering does not match the protocol schema at `{pointer}`: {message}")]
+    #[error(
+        "the Claw WPC {version} rendering does not match the protocol schema at `{pointer}`: {message}"
+    )]
     Schema {
         version: ClawVersion,
         pointer: String,
@@ -216,7 +218,8 @@ pub fn problems(policy: &Policy, version: ClawVersion, settings: &ExportSettings
         ClawVersion::V2 => v2::problems(&policy.wpc, &mut out),
     }
     if out.is_empty() {
-        let size = serde_json::to_vec(&build(policy, version, settings)).map_or(usize::MAX, |b| b.len());
+        let size =
+            serde_json::to_vec(&build(policy, version, settings)).map_or(usize::MAX, |b| b.len());
         if size > MAX_PAYLOAD_BYTES {
             out.push(Problem {
                 kind: ProblemKind::Limit,

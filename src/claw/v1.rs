@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Problem, ProblemKind, Gap, providers};
+use super::{Gap, Problem, ProblemKind, providers};
 use crate::policy::Wpc;
 use crate::policy::model::Network;
 

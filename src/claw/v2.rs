@@ -13,7 +13,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Problem, ProblemKind, Gap, providers};
+use super::{Gap, Problem, ProblemKind, providers};
 use crate::decide::gate::{self, Gate};
 use crate::decide::reach::Egress;
 use crate::policy::Wpc;
@@ -77,7 +77,12 @@ fn statement(sid: &str, effect: &str, actions: &[&str], resources: &[String]) ->
 
 /// One statement per chunk of at most [`MAX_RESOURCES`] resources, the
 /// second and later numbered from 2.
-fn chunked(sid: &str, effect: &str, resources: &[String], conditions: Option<&Value>) -> Vec<Value> {
+fn chunked(
+    sid: &str,
+    effect: &str,
+    resources: &[String],
+    conditions: Option<&Value>,
+) -> Vec<Value> {
     resources
         .chunks(MAX_RESOURCES)
         .enumerate()
@@ -248,10 +253,7 @@ fn models(wpc: &Wpc, out: &mut Vec<Value>) {
             );
             let mut conditions = serde_json::Map::new();
             if let Some(provider) = provider {
-                conditions.insert(
-                    "StringEquals".into(),
-                    json!({ "Model:Provider": provider }),
-                );
+                conditions.insert("StringEquals".into(), json!({ "Model:Provider": provider }));
             }
             if let Some(model) = model {
                 conditions.insert("StringLike".into(), json!({ "Model:Name": model }));

@@ -8,7 +8,7 @@ static META: RuleMeta = RuleMeta {
     code: claw::INEXACT_CODE,
     name: "claw-export-inexact",
     summary: "the Claw protocol export enforces more or less than the policy",
-    default_severity: Severity::Warning,
+    default_severity: Severity::Info,
     doc: include_str!("../../../docs/rules/WPC026.md"),
 };
 
@@ -24,18 +24,14 @@ impl Rule for ClawExportInexact {
             if !cx.claw.enabled(version) {
                 continue;
             }
-            // v1 enforces less for every policy, by design of the protocol:
-            // say so once per policy, quietly; v2 gaps are particular to a gate.
-            let severity = match version {
-                ClawVersion::V1 => Severity::Info,
-                ClawVersion::V2 => META.default_severity,
-            };
             for gap in claw::gaps(policy, version) {
                 let message = format!("the {version} export differs: {}", gap.message);
                 let finding = policy
                     .doc
-                    .finding_at(&gap.pointer, META.code, severity, message)
-                    .help(format!("see docs/claw.md#what-a-{version}-gateway-enforces"));
+                    .finding_at(&gap.pointer, META.code, META.default_severity, message)
+                    .help(format!(
+                        "see docs/claw.md#what-a-{version}-gateway-enforces"
+                    ));
                 cx.push(finding);
             }
         }
@@ -74,8 +70,14 @@ approvers = ["acme/security"]
         );
         assert_eq!(found.len(), 3, "{found:?}");
         assert!(found.iter().any(|f| f.contains("ticket")), "{found:?}");
-        assert!(found.iter().any(|f| f.contains("acme/security")), "{found:?}");
-        assert!(found.iter().any(|f| f.contains("denies every call")), "{found:?}");
+        assert!(
+            found.iter().any(|f| f.contains("acme/security")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|f| f.contains("denies every call")),
+            "{found:?}"
+        );
     }
 
     #[test]

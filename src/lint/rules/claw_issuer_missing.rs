@@ -33,7 +33,10 @@ mod tests {
 
     #[test]
     fn fires_without_an_issuer_when_export_is_on() {
-        let on = ExportSettings { versions: vec![ClawVersion::V2], issuer_did: None };
+        let on = ExportSettings {
+            versions: vec![ClawVersion::V2],
+            issuer_did: None,
+        };
         let found = run_with_claw(&ClawIssuerMissing, &LintSettings::default(), &on, &[CLEAN]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("issuer_did"), "{found:?}");
@@ -41,11 +44,21 @@ mod tests {
 
     #[test]
     fn quiet_with_an_issuer_or_without_export() {
-        let on = ExportSettings { versions: ClawVersion::ALL.to_vec(), issuer_did: Some("did:web:x.example".into()) };
-        assert!(run_with_claw(&ClawIssuerMissing, &LintSettings::default(), &on, &[CLEAN]).is_empty());
+        let on = ExportSettings {
+            versions: ClawVersion::ALL.to_vec(),
+            issuer_did: Some("did:web:x.example".into()),
+        };
+        assert!(
+            run_with_claw(&ClawIssuerMissing, &LintSettings::default(), &on, &[CLEAN]).is_empty()
+        );
         let own = format!("issuer_did = \"did:web:x.example\"\n{CLEAN}");
-        let off = ExportSettings { versions: ClawVersion::ALL.to_vec(), issuer_did: None };
-        assert!(run_with_claw(&ClawIssuerMissing, &LintSettings::default(), &off, &[&own]).is_empty());
+        let off = ExportSettings {
+            versions: ClawVersion::ALL.to_vec(),
+            issuer_did: None,
+        };
+        assert!(
+            run_with_claw(&ClawIssuerMissing, &LintSettings::default(), &off, &[&own]).is_empty()
+        );
         assert!(run_default(&ClawIssuerMissing, &[CLEAN]).is_empty());
     }
 }

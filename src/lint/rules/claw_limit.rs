@@ -36,16 +36,25 @@ mod tests {
         let models: Vec<String> = (0..300).map(|i| format!("\"m{i}\"")).collect();
         let text = CLEAN.replace(
             "receipts_required = true",
-            &format!("receipts_required = true\nallowed_models = [{}]", models.join(", ")),
+            &format!(
+                "receipts_required = true\nallowed_models = [{}]",
+                models.join(", ")
+            ),
         );
-        let both = ExportSettings { versions: ClawVersion::ALL.to_vec(), issuer_did: Some("did:web:x.example".into()) };
+        let both = ExportSettings {
+            versions: ClawVersion::ALL.to_vec(),
+            issuer_did: Some("did:web:x.example".into()),
+        };
         let found = run_with_claw(&ClawLimit, &LintSettings::default(), &both, &[&text]);
         assert_eq!(found.len(), 2, "{found:?}");
     }
 
     #[test]
     fn quiet_within_limits() {
-        let both = ExportSettings { versions: ClawVersion::ALL.to_vec(), issuer_did: Some("did:web:x.example".into()) };
+        let both = ExportSettings {
+            versions: ClawVersion::ALL.to_vec(),
+            issuer_did: Some("did:web:x.example".into()),
+        };
         assert!(run_with_claw(&ClawLimit, &LintSettings::default(), &both, &[CLEAN]).is_empty());
     }
 }

@@ -34,16 +34,28 @@ mod tests {
     #[test]
     fn fires_for_question_marks_and_classes() {
         let text = CLEAN
-            .replace("allow = [\"read\", \"repo.comment\"]", "allow = [\"read?\"]")
-            .replace("receipts_required = true", "receipts_required = true\nallowed_models = [\"gpt-[45]\"]");
-        let both = ExportSettings { versions: ClawVersion::ALL.to_vec(), issuer_did: Some("did:web:x.example".into()) };
+            .replace(
+                "allow = [\"read\", \"repo.comment\"]",
+                "allow = [\"read?\"]",
+            )
+            .replace(
+                "receipts_required = true",
+                "receipts_required = true\nallowed_models = [\"gpt-[45]\"]",
+            );
+        let both = ExportSettings {
+            versions: ClawVersion::ALL.to_vec(),
+            issuer_did: Some("did:web:x.example".into()),
+        };
         let found = run_with_claw(&ClawPattern, &LintSettings::default(), &both, &[&text]);
         assert_eq!(found.len(), 2, "{found:?}");
     }
 
     #[test]
     fn quiet_for_stars_and_literals() {
-        let both = ExportSettings { versions: ClawVersion::ALL.to_vec(), issuer_did: Some("did:web:x.example".into()) };
+        let both = ExportSettings {
+            versions: ClawVersion::ALL.to_vec(),
+            issuer_did: Some("did:web:x.example".into()),
+        };
         assert!(run_with_claw(&ClawPattern, &LintSettings::default(), &both, &[CLEAN]).is_empty());
     }
 }
