@@ -3,6 +3,8 @@
 //! is SHA-256 of its JCS bytes, and the v2 export never allows a call that
 //! the native decision function denies.
 
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
+
 mod support;
 
 use std::collections::BTreeMap;
@@ -363,8 +365,8 @@ fn unsound_calls(
             .collect();
         match rng.below(10) {
             0 => out = out.to_uppercase(),
-            1 => out.push_str(*rng.pick(&fillers)),
-            2 => out.insert_str(0, *rng.pick(&fillers)),
+            1 => out.push_str(rng.pick::<&str>(&fillers)),
+            2 => out.insert_str(0, rng.pick::<&str>(&fillers)),
             _ => {}
         }
         out

@@ -25,7 +25,7 @@ impl Models {
             .map(|list| list.iter().map(|p| p.to_ascii_lowercase()).collect());
         let models = calls
             .and_then(|m| m.allowed_models.as_deref())
-            .map(|patterns| case_insensitive_set(patterns))
+            .map(case_insensitive_set)
             .transpose()?;
         Ok(Models { providers, models })
     }
