@@ -42,6 +42,8 @@ pub struct Settings {
     pub bundles: BundleSettings,
     #[serde(default)]
     pub openclaw_audit: OpenclawAuditSettings,
+    #[serde(default)]
+    pub claw: ClawSettings,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -142,6 +144,17 @@ pub struct ReleaseSettings {
     pub signer: Option<String>,
     /// The branch releases come from and are anchored in.
     pub main: Option<String>,
+    /// The Claw protocol WPC versions each policy is exported to.
+    #[serde(default)]
+    pub claw: Vec<crate::claw::ClawVersion>,
+}
+
+/// `[claw]`: settings of the Claw protocol export (docs/claw.md).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClawSettings {
+    /// `issuer_did` of the exported payloads, for policies without their own.
+    pub issuer_did: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -6,6 +6,7 @@
 
 pub mod bundle;
 pub mod ci;
+pub mod claw;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde_json::Value;
 
 use super::reason::{Code, Failure};
@@ -13,6 +12,7 @@ use super::{Chain, gateway_binding, items, text};
 use crate::config::Config;
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{Trust, verify_envelope};
+use crate::decide::reach::Models;
 use crate::decide::{Call, Engine, Verdict};
 use crate::git::Repo;
 use crate::policy::Policy;
@@ -32,35 +32,15 @@ pub struct PolicyCheck {
     pub hash: String,
     pub wpc: Wpc,
     engine: Engine,
-    models: Option<GlobSet>,
+    models: Models,
     /// The hash is on a revocation list.
     pub revoked: bool,
 }
 
 impl PolicyCheck {
     pub fn new(wpc: Wpc, hash: String) -> Result<PolicyCheck, String> {
-        let engine = Engine::new(&wpc).map_err(|e| format!("{e:?}"))?;
-        let models = match wpc
-            .constraints
-            .model_calls
-            .as_ref()
-            .and_then(|m| m.allowed_models.as_ref())
-        {
-            None => None,
-            Some(patterns) => {
-                let mut set = GlobSetBuilder::new();
-                for pattern in patterns {
-                    // Model names are matched case-insensitively, as the
-                    // gateway does (docs/bundles.md, "Verify under policy").
-                    let glob = GlobBuilder::new(pattern)
-                        .case_insensitive(true)
-                        .build()
-                        .map_err(|e| format!("allowed_models `{pattern}`: {e}"))?;
-                    set.add(glob);
-                }
-                Some(set.build().map_err(|e| e.to_string())?)
-            }
-        };
+        let engine = Engine::new(&wpc).map_err(|e| e.to_string())?;
+        let models = Models::new(&wpc).map_err(|e| format!("allowed_models: {e}"))?;
         Ok(PolicyCheck {
             hash,
             wpc,
@@ -349,7 +329,7 @@ pub fn check(
         }
         let provider = text(receipt_payload, "provider");
         if let Some(allowed) = model_calls.and_then(|m| m.allowed_providers.as_ref())
-            && !allowed.iter().any(|p| p.eq_ignore_ascii_case(provider))
+            && !policy.models.allows_provider(provider)
         {
             fail(
                 Code::ProviderNotAllowed,
@@ -358,9 +338,7 @@ pub fn check(
             );
         }
         let model = text(receipt_payload, "model");
-        if let Some(models) = &policy.models
-            && !models.is_match(model)
-        {
+        if !policy.models.allows_model(model) {
             fail(
                 Code::ModelNotAllowed,
                 format!("{at}/model"),

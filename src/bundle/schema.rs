@@ -280,6 +280,10 @@ pub enum ClawSchema {
     ProofBundle,
     /// Scoped token claims (`auth/scoped_token_claims.v1.json`).
     ScopedTokenClaims,
+    /// A WPC v1 payload (`policy/work_policy_contract.v1.json`).
+    WpcV1,
+    /// A WPC v2 payload (`policy/work_policy_contract.v2.json`).
+    WpcV2,
 }
 
 impl ClawSchema {
@@ -291,6 +295,12 @@ impl ClawSchema {
             ClawSchema::ScopedTokenClaims => {
                 "https://schemas.clawbureau.org/claw.auth.scoped_token_claims.v1.json"
             }
+            ClawSchema::WpcV1 => {
+                "https://schemas.clawbureau.org/claw.policy.work_policy_contract.v1.json"
+            }
+            ClawSchema::WpcV2 => {
+                "https://schemas.clawbureau.org/claw.policy.work_policy_contract.v2.json"
+            }
         }
     }
 
@@ -299,9 +309,15 @@ impl ClawSchema {
             LazyLock::new(|| build(ClawSchema::ProofBundle));
         static CLAIMS: LazyLock<Result<Validator, String>> =
             LazyLock::new(|| build(ClawSchema::ScopedTokenClaims));
+        static WPC_V1: LazyLock<Result<Validator, String>> =
+            LazyLock::new(|| build(ClawSchema::WpcV1));
+        static WPC_V2: LazyLock<Result<Validator, String>> =
+            LazyLock::new(|| build(ClawSchema::WpcV2));
         match self {
             ClawSchema::ProofBundle => &PROOF_BUNDLE,
             ClawSchema::ScopedTokenClaims => &CLAIMS,
+            ClawSchema::WpcV1 => &WPC_V1,
+            ClawSchema::WpcV2 => &WPC_V2,
         }
     }
 }
@@ -380,7 +396,12 @@ mod tests {
 
     #[test]
     fn every_schema_builds_offline() {
-        for schema in [ClawSchema::ProofBundle, ClawSchema::ScopedTokenClaims] {
+        for schema in [
+            ClawSchema::ProofBundle,
+            ClawSchema::ScopedTokenClaims,
+            ClawSchema::WpcV1,
+            ClawSchema::WpcV2,
+        ] {
             assert!(
                 schema.validator().is_ok(),
                 "{schema:?}: {:?}",

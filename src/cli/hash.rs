@@ -1,11 +1,12 @@
 use std::path::PathBuf;
 
 use super::{Outcome, eprint, print};
+use crate::claw::{self, CanonicalPayload, ClawVersion, ExportError, ExportSettings};
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{Trust, verify_envelope};
 use crate::policy::document::unreadable_in_brief;
 use crate::policy::{Document, Policy};
-use crate::report::Report;
+use crate::report::{Format, Report, Severity};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -14,19 +15,76 @@ pub struct Args {
     /// Print only the 12-character display form.
     #[arg(long)]
     short: bool,
+    /// Which payload's hash: the native WPC's, or that of its Claw protocol
+    /// WPC v1 or v2 export (docs/claw.md).
+    #[arg(long, value_enum, default_value_t = Target::Native)]
+    target: Target,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Target {
+    /// The policy's own hash.
+    Native,
+    /// The hash of its Claw protocol WPC v1 payload.
+    ClawV1,
+    /// The hash of its Claw protocol WPC v2 payload.
+    ClawV2,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let Some(policy) = load_or_report(&args.file)? else {
         return Ok(Outcome::Failed);
     };
+    let version = match args.target {
+        Target::Native => None,
+        Target::ClawV1 => Some(ClawVersion::V1),
+        Target::ClawV2 => Some(ClawVersion::V2),
+    };
+    let full = match version {
+        None => policy.hash.clone(),
+        Some(version) => match claw_payload(&args.file, &policy, version)? {
+            Some(rendered) => rendered.hash,
+            None => return Ok(Outcome::Failed),
+        },
+    };
     let hash = if args.short {
-        crate::policy::hash::short(&policy.hash)
+        crate::policy::hash::short(&full)
     } else {
-        &policy.hash
+        &full
     };
     print(&format!("{hash}\n"))?;
     Ok(Outcome::Clean)
+}
+
+/// The policy's Claw protocol export, with `[claw]` settings from the
+/// `wpc.toml` above `file`. A policy that cannot be exported prints its
+/// problems, located in the policy, to stderr and yields `None` (exit 1).
+pub(super) fn claw_payload(
+    file: &std::path::Path,
+    policy: &Policy,
+    version: ClawVersion,
+) -> anyhow::Result<Option<CanonicalPayload>> {
+    let (config, findings) = crate::config::Config::discover(file)?;
+    if !findings.is_empty() {
+        anyhow::bail!("the wpc.toml above the policy has errors (run `wpc check`)");
+    }
+    match claw::render(policy, version, &ExportSettings::from_config(&config)) {
+        Ok(rendered) => Ok(Some(rendered)),
+        Err(ExportError::Unexportable { problems, .. }) => {
+            let findings = problems
+                .into_iter()
+                .map(|p| {
+                    policy
+                        .doc
+                        .finding_at(&p.pointer, p.kind.code(), Severity::Error, p.message)
+                })
+                .collect();
+            let report = Report::new(findings, 1);
+            eprint(&report.render(Format::Text, &[], false));
+            Ok(None)
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Load a policy for a command that needs a valid one, from its TOML file or

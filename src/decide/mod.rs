@@ -7,6 +7,7 @@
 //! tool patterns or runs gates.
 
 pub mod gate;
+pub mod reach;
 pub mod suite;
 #[cfg(test)]
 mod tests;

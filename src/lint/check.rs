@@ -112,6 +112,7 @@ fn lint(
 ) -> Report {
     findings.extend(level_findings(config));
     let settings = &config.settings.lint;
+    let claw = &crate::claw::ExportSettings::from_config(config);
     // Per-policy rules run in parallel over policies, each policy compiled
     // for deciding once and shared by every rule.
     let per_policy: Vec<Finding> = policies
@@ -120,7 +121,7 @@ fn lint(
             Ok(engine) => REGISTRY
                 .iter()
                 .flat_map(|rule| {
-                    let mut cx = Context::new(settings, rule.meta());
+                    let mut cx = Context::new(settings, rule.meta()).with_claw(claw);
                     rule.check_policy(policy, &engine, &mut cx);
                     cx.findings
                 })
@@ -137,7 +138,7 @@ fn lint(
     let cross_policy: Vec<Finding> = REGISTRY
         .par_iter()
         .flat_map_iter(|rule| {
-            let mut cx = Context::new(settings, rule.meta());
+            let mut cx = Context::new(settings, rule.meta()).with_claw(claw);
             rule.check_repo(policies, &mut cx);
             if let Some(repo) = repository {
                 rule.check_repository(repo, &mut cx);

@@ -8,6 +8,7 @@
 mod check;
 mod rules;
 
+use crate::claw::ExportSettings;
 use crate::config::LintSettings;
 use crate::decide::Engine;
 use crate::policy::{Document, Policy};
@@ -56,17 +57,29 @@ pub struct Repository {
 /// What a rule sees of the run, and where it reports.
 pub struct Context<'a> {
     pub settings: &'a LintSettings,
+    /// The Claw protocol export (`[release] claw`, `[claw]`).
+    pub claw: &'a ExportSettings,
     meta: &'static RuleMeta,
     findings: Vec<Finding>,
 }
 
 impl<'a> Context<'a> {
     fn new(settings: &'a LintSettings, meta: &'static RuleMeta) -> Self {
+        /// No export: what a rule sees unless the run says otherwise.
+        static NO_EXPORT: ExportSettings = ExportSettings {
+            versions: Vec::new(),
+            issuer_did: None,
+        };
         Context {
             settings,
+            claw: &NO_EXPORT,
             meta,
             findings: Vec::new(),
         }
+    }
+
+    fn with_claw(self, claw: &'a ExportSettings) -> Self {
+        Context { claw, ..self }
     }
 
     /// Report a finding made elsewhere (a loader that returns located
@@ -134,6 +147,11 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &rules::trusted_signers_invalid::TrustedSignersInvalid,
     &rules::secret_key_committed::SecretKeyCommitted,
     &rules::revoked_hash::RevokedHash,
+    &rules::claw_issuer_missing::ClawIssuerMissing,
+    &rules::claw_v1_unexpressible::ClawV1Unexpressible,
+    &rules::claw_limit::ClawLimit,
+    &rules::claw_pattern::ClawPattern,
+    &rules::claw_export_inexact::ClawExportInexact,
 ];
 
 /// Every rule's metadata, built-in checks first.
@@ -189,8 +207,18 @@ cst_scope_hash_required = true
     /// Run one rule over policies (as if in one repository) and return each
     /// finding as `line:column message`.
     pub fn run(rule: &dyn Rule, settings: &LintSettings, texts: &[&str]) -> Vec<String> {
+        run_with_claw(rule, settings, &ExportSettings::default(), texts)
+    }
+
+    /// [`run`] with the Claw protocol export configured.
+    pub fn run_with_claw(
+        rule: &dyn Rule,
+        settings: &LintSettings,
+        claw: &ExportSettings,
+        texts: &[&str],
+    ) -> Vec<String> {
         let policies: Vec<Policy> = texts.iter().map(|t| policy(t)).collect();
-        let mut cx = Context::new(settings, rule.meta());
+        let mut cx = Context::new(settings, rule.meta()).with_claw(claw);
         for p in &policies {
             rule.check_policy(p, &Engine::new(&p.wpc).unwrap(), &mut cx);
         }

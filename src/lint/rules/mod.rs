@@ -3,6 +3,11 @@
 pub mod approval_unknown_variable;
 pub mod approval_when_syntax;
 pub mod approval_without_approvers;
+pub mod claw_export_inexact;
+pub mod claw_issuer_missing;
+pub mod claw_limit;
+pub mod claw_pattern;
+pub mod claw_v1_unexpressible;
 pub mod cst_binding_not_required;
 pub mod dangerous_tool_ungated;
 pub mod dead_allow;
@@ -19,3 +24,34 @@ pub mod secret_key_committed;
 pub mod token_ttl_over_max;
 pub mod trusted_signers_invalid;
 pub mod wildcard_allow;
+
+use crate::claw::{self, ClawVersion, ProblemKind};
+use crate::lint::Context;
+use crate::policy::Policy;
+
+/// Report the export problems of `kind` for every version the repository
+/// exports to (`only`: just that version), each once even when several
+/// versions share it.
+fn report_claw_problems(
+    kind: ProblemKind,
+    only: Option<ClawVersion>,
+    policy: &Policy,
+    cx: &mut Context<'_>,
+) {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for version in ClawVersion::ALL {
+        if !cx.claw.enabled(version) || only.is_some_and(|v| v != version) {
+            continue;
+        }
+        for problem in claw::problems(policy, version, cx.claw) {
+            let key = (problem.pointer.clone(), problem.message.clone());
+            if problem.kind == kind && !seen.contains(&key) {
+                cx.report(&policy.doc, &problem.pointer, problem.message)
+                    .help = Some(format!(
+                    "see docs/claw.md; `wpc compile --target claw-{version}` refuses this policy"
+                ));
+                seen.push(key);
+            }
+        }
+    }
+}

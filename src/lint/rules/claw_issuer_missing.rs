@@ -1,0 +1,64 @@
+use crate::claw::ProblemKind;
+use crate::decide::Engine;
+use crate::lint::{Context, Rule, RuleMeta};
+use crate::policy::Policy;
+use crate::report::Severity;
+
+static META: RuleMeta = RuleMeta {
+    code: ProblemKind::IssuerMissing.code(),
+    name: "claw-issuer-missing",
+    summary: "Claw export is enabled and the policy has no issuer_did",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/WPC022.md"),
+};
+
+pub struct ClawIssuerMissing;
+
+impl Rule for ClawIssuerMissing {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
+        super::report_claw_problems(ProblemKind::IssuerMissing, None, policy, cx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claw::{ClawVersion, ExportSettings};
+    use crate::config::LintSettings;
+    use crate::lint::testing::{CLEAN, run_default, run_with_claw};
+
+    #[test]
+    fn fires_without_an_issuer_when_export_is_on() {
+        let on = ExportSettings {
+            versions: vec![ClawVersion::V2],
+            issuer_did: None,
+        };
+        let found = run_with_claw(&ClawIssuerMissing, &LintSettings::default(), &on, &[CLEAN]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("issuer_did"), "{found:?}");
+    }
+
+    #[test]
+    fn quiet_with_an_issuer_or_without_export() {
+        let on = ExportSettings {
+            versions: ClawVersion::ALL.to_vec(),
+            issuer_did: Some("did:web:x.example".into()),
+        };
+        assert!(
+            run_with_claw(&ClawIssuerMissing, &LintSettings::default(), &on, &[CLEAN]).is_empty()
+        );
+        let own = format!("issuer_did = \"did:web:x.example\"\n{CLEAN}");
+        let off = ExportSettings {
+            versions: ClawVersion::ALL.to_vec(),
+            issuer_did: None,
+        };
+        assert!(
+            run_with_claw(&ClawIssuerMissing, &LintSettings::default(), &off, &[&own]).is_empty()
+        );
+        assert!(run_default(&ClawIssuerMissing, &[CLEAN]).is_empty());
+    }
+}

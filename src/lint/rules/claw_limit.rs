@@ -1,0 +1,60 @@
+use crate::claw::ProblemKind;
+use crate::decide::Engine;
+use crate::lint::{Context, Rule, RuleMeta};
+use crate::policy::Policy;
+use crate::report::Severity;
+
+static META: RuleMeta = RuleMeta {
+    code: ProblemKind::Limit.code(),
+    name: "claw-limit",
+    summary: "a value exceeds the Claw protocol's limits for the export",
+    default_severity: Severity::Error,
+    doc: include_str!("../../../docs/rules/WPC024.md"),
+};
+
+pub struct ClawLimit;
+
+impl Rule for ClawLimit {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
+        super::report_claw_problems(ProblemKind::Limit, None, policy, cx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claw::{ClawVersion, ExportSettings};
+    use crate::config::LintSettings;
+    use crate::lint::testing::{CLEAN, run_with_claw};
+
+    #[test]
+    fn fires_when_v1_lists_or_v2_statements_overflow() {
+        let models: Vec<String> = (0..300).map(|i| format!("\"m{i}\"")).collect();
+        let text = CLEAN.replace(
+            "receipts_required = true",
+            &format!(
+                "receipts_required = true\nallowed_models = [{}]",
+                models.join(", ")
+            ),
+        );
+        let both = ExportSettings {
+            versions: ClawVersion::ALL.to_vec(),
+            issuer_did: Some("did:web:x.example".into()),
+        };
+        let found = run_with_claw(&ClawLimit, &LintSettings::default(), &both, &[&text]);
+        assert_eq!(found.len(), 2, "{found:?}");
+    }
+
+    #[test]
+    fn quiet_within_limits() {
+        let both = ExportSettings {
+            versions: ClawVersion::ALL.to_vec(),
+            issuer_did: Some("did:web:x.example".into()),
+        };
+        assert!(run_with_claw(&ClawLimit, &LintSettings::default(), &both, &[CLEAN]).is_empty());
+    }
+}
