@@ -298,7 +298,11 @@ fn serve(dir: &Path) -> String {
             while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
                 header.clear();
             }
-            let name = line.split(' ').nth(1).unwrap_or("/").trim_start_matches('/');
+            let name = line
+                .split(' ')
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/');
             let body = (!name.contains('/') && !name.contains(".."))
                 .then(|| std::fs::read(dir.join(name)).ok())
                 .flatten();
@@ -440,7 +444,11 @@ fn release_install_verifies_caches_puts_wpc_on_path_and_runs() {
     // A second run finds it in the tool cache, even with the server gone.
     let again = install_from("http://127.0.0.1:9/unreachable", Some(install.tool_cache));
     assert_eq!(again.run.out.status.code(), Some(0), "{}", again.stdout);
-    assert!(again.stdout.contains("from the tool cache"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("from the tool cache"),
+        "{}",
+        again.stdout
+    );
 }
 
 #[test]
@@ -478,7 +486,11 @@ fn a_release_signed_by_another_key_is_refused() {
     let release = tempfile::tempdir().unwrap();
     let other = tempfile::tempdir().unwrap();
     let key = other.path().join("attacker.pem");
-    assert!(support::run(other.path(), &["keygen", "-o", key.to_str().unwrap()]).status.success());
+    assert!(
+        support::run(other.path(), &["keygen", "-o", key.to_str().unwrap()])
+            .status
+            .success()
+    );
     fake_release(release.path(), key.to_str().unwrap());
     let install = install_from(&serve(release.path()), None);
     assert_refused(&install, "not by the release key");
@@ -530,7 +542,10 @@ fn the_pinned_release_did_is_the_one_the_readme_publishes() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     assert!(readme.contains(did), "README.md does not publish {did}");
     let install = std::fs::read_to_string(root().join("docs/install.md")).unwrap();
-    assert!(install.contains(did), "docs/install.md does not publish {did}");
+    assert!(
+        install.contains(did),
+        "docs/install.md does not publish {did}"
+    );
 }
 
 /// Every job in docs/action.md that runs `wpc` installs it first, with the
@@ -560,7 +575,10 @@ fn every_docs_example_installs_wpc_before_running_it() {
                 }
                 if let Some(run) = step["run"].as_str() {
                     let runs_wpc = run.split_whitespace().any(|w| w == "wpc");
-                    assert!(!runs_wpc || installed, "runs wpc before installing it: {run}");
+                    assert!(
+                        !runs_wpc || installed,
+                        "runs wpc before installing it: {run}"
+                    );
                 }
             }
             checked += 1;

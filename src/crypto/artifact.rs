@@ -139,10 +139,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn hex(digest: &[u8]) -> String {
-    digest
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn is_artifact_name(name: &str) -> bool {
