@@ -56,23 +56,7 @@ start=$SECONDS
 "$tools/bin/pre-commit" run --all-files
 echo "first run, including the hook install: $((SECONDS - start)) s"
 
-cat >policies/broken.toml <<'TOML'
-wpc_version = "1"
-policy_name = "broken"
-purpose = "allows everything"
-
-[constraints.tool_policy]
-allow = ["*"]
-deny = []
-
-[constraints.sandbox]
-required = false
-workspaceAccess = "rw"
-elevated_exec = "allow"
-
-[binding]
-cst_scope_hash_required = false
-TOML
+cp "$root/tests/fixtures/pre-commit/broken.toml" policies/broken.toml
 git add policies/broken.toml
 if "$tools/bin/pre-commit" run wpc-check --all-files; then
     echo "error: wpc-check passed on a broken policy" >&2

@@ -83,32 +83,41 @@ struct Run {
     outputs: String,
 }
 
-fn run_action(repo: &Path, command: &str) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let summary = dir.path().join("summary.md");
-    let outputs = dir.path().join("output.txt");
-    let event = dir.path().join("event.json");
+/// `action/run.sh` for `command` on `repo`, in a simulated Actions
+/// environment whose files (outputs, summary, PATH additions) are in `scratch`.
+fn action_command(repo: &Path, command: &str, scratch: &Path) -> std::process::Command {
+    let event = scratch.join("event.json");
     std::fs::write(&event, "{}").unwrap();
-    let out = std::process::Command::new("bash")
-        .arg(root().join("action/run.sh"))
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(root().join("action/run.sh"))
         .current_dir(repo.parent().unwrap())
         .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_STEP_SUMMARY", scratch.join("summary.md"))
+        .env("GITHUB_OUTPUT", scratch.join("output.txt"))
+        .env("GITHUB_PATH", scratch.join("github_path"))
         .env("GITHUB_EVENT_PATH", &event)
         .env("WPC_COMMAND", command)
         .env("WPC_PATH", repo.file_name().unwrap())
-        .env("WPC_INSTALL", env!("CARGO_BIN_EXE_wpc"))
-        .env("WPC_VERSION", env!("CARGO_PKG_VERSION"))
-        .env_remove("GITHUB_PATH")
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap();
+        .env_remove("WPC_VERSION")
+        .env_remove("NO_COLOR");
+    cmd
+}
+
+fn finish(mut cmd: std::process::Command, scratch: &Path) -> Run {
+    let out = cmd.output().unwrap();
     Run {
         out,
-        summary: std::fs::read_to_string(&summary).unwrap_or_default(),
-        outputs: std::fs::read_to_string(&outputs).unwrap_or_default(),
+        summary: std::fs::read_to_string(scratch.join("summary.md")).unwrap_or_default(),
+        outputs: std::fs::read_to_string(scratch.join("output.txt")).unwrap_or_default(),
     }
+}
+
+fn run_action(repo: &Path, command: &str) -> Run {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut cmd = action_command(repo, command, scratch.path());
+    cmd.env("WPC_INSTALL", env!("CARGO_BIN_EXE_wpc"))
+        .env("WPC_VERSION", env!("CARGO_PKG_VERSION"));
+    finish(cmd, scratch.path())
 }
 
 fn copy_example() -> (tempfile::TempDir, PathBuf) {
@@ -232,10 +241,11 @@ fn archive() -> &'static [u8] {
             staging.path().join(&stem).join("wpc"),
         )
         .unwrap();
-        let out = std::process::Command::new("tar")
-            .arg("-czf")
-            .arg("-")
-            .arg("-C")
+        // gzip -1: the debug binary is large, and the level does not matter here.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("tar -cf - -C \"$1\" \"$2\" | gzip -1")
+            .arg("sh")
             .arg(staging.path())
             .arg(&stem)
             .output()
@@ -366,39 +376,19 @@ fn install_from(url: &str, tool_cache: Option<tempfile::TempDir>) -> Install {
     let (_dir, repo) = copy_example();
     let tool_cache = tool_cache.unwrap_or_else(|| tempfile::tempdir().unwrap());
     let scratch = tempfile::tempdir().unwrap();
-    let path_file = scratch.path().join("github_path");
-    let event = scratch.path().join("event.json");
-    std::fs::write(&event, "{}").unwrap();
-    let out = std::process::Command::new("bash")
-        .arg(root().join("action/run.sh"))
-        .current_dir(repo.parent().unwrap())
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", scratch.path().join("summary.md"))
-        .env("GITHUB_OUTPUT", scratch.path().join("output.txt"))
-        .env("GITHUB_PATH", &path_file)
-        .env("GITHUB_EVENT_PATH", &event)
-        .env("RUNNER_OS", "Linux")
+    let mut cmd = action_command(&repo, "ci", scratch.path());
+    cmd.env("RUNNER_OS", "Linux")
         .env("RUNNER_ARCH", "X64")
         .env("RUNNER_TOOL_CACHE", tool_cache.path())
-        .env("WPC_COMMAND", "ci")
-        .env("WPC_PATH", repo.file_name().unwrap())
         .env("WPC_INSTALL", "release")
         .env("WPC_INSTALL_URL", url)
-        .env("WPC_RELEASE_DID", TEST_DID)
-        .env_remove("WPC_VERSION")
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap();
-    let run = Run {
-        summary: String::new(),
-        outputs: std::fs::read_to_string(scratch.path().join("output.txt")).unwrap_or_default(),
-        out,
-    };
+        .env("WPC_RELEASE_DID", TEST_DID);
+    let run = finish(cmd, scratch.path());
     let stdout = String::from_utf8(run.out.stdout.clone()).unwrap();
     Install {
         run,
         stdout,
-        path_file,
+        path_file: scratch.path().join("github_path"),
         tool_cache,
         _scratch: scratch,
     }
