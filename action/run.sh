@@ -37,7 +37,10 @@ if [[ -n "${WPC_VERSION:-}" ]]; then
 fi
 # Later steps of the job can run `wpc` too.
 if [[ -n "${GITHUB_PATH:-}" ]]; then
-    dirname "$wpc" >>"$GITHUB_PATH"
+    bin_dir="$(dirname "$wpc")"
+    # The runner reads GITHUB_PATH as a native path: C:\... on Windows.
+    if command -v cygpath >/dev/null; then bin_dir="$(cygpath -w "$bin_dir")"; fi
+    echo "$bin_dir" >>"$GITHUB_PATH"
 fi
 
 sarif_args=()
