@@ -10,13 +10,20 @@ path="${WPC_PATH:-.}"
 output="${GITHUB_OUTPUT:-/dev/null}"
 
 # --- obtain the binary -------------------------------------------------------
-install="${WPC_INSTALL:-build}"
-if [[ "$install" == "build" ]]; then
-    cargo build --release --locked --quiet --manifest-path "$action_dir/Cargo.toml"
-    wpc="${CARGO_TARGET_DIR:-$action_dir/target}/release/wpc"
-else
-    wpc="$install"
-fi
+install="${WPC_INSTALL:-release}"
+case "$install" in
+    release)
+        path_file="$(mktemp)"
+        bash "$action_dir/action/install.sh" "$path_file"
+        wpc="$(cat "$path_file")"
+        rm -f "$path_file"
+        ;;
+    build)
+        cargo build --release --locked --quiet --manifest-path "$action_dir/Cargo.toml"
+        wpc="${CARGO_TARGET_DIR:-$action_dir/target}/release/wpc"
+        ;;
+    *) wpc="$install" ;;
+esac
 if [[ ! -x "$wpc" ]]; then
     echo "::error title=wpc::no wpc binary at $wpc (input install)"
     exit 2
@@ -28,6 +35,13 @@ if [[ -n "${WPC_VERSION:-}" ]]; then
         exit 2
     fi
 fi
+# Later steps of the job can run `wpc` too.
+if [[ -n "${GITHUB_PATH:-}" ]]; then
+    bin_dir="$(dirname "$wpc")"
+    # The runner reads GITHUB_PATH as a native path: C:\... on Windows.
+    if command -v cygpath >/dev/null; then bin_dir="$(cygpath -w "$bin_dir")"; fi
+    echo "$bin_dir" >>"$GITHUB_PATH"
+fi
 
 sarif_args=()
 if [[ -n "${WPC_SARIF:-}" ]]; then
@@ -37,6 +51,7 @@ fi
 # --- run ---------------------------------------------------------------------
 status=0
 case "$command" in
+    install) ;;
     ci)
         # wpc ci writes result, findings and invalid-bundles itself.
         "$wpc" ci "$path" "${sarif_args[@]}" || status=$?
@@ -75,7 +90,7 @@ case "$command" in
         (cd "$path" && "$wpc" bundle verify "$WPC_BUNDLES" "${policy_args[@]}") || status=$?
         ;;
     *)
-        echo "::error title=wpc::unknown command '$command' (ci, pr, release, check, audit, bundles)"
+        echo "::error title=wpc::unknown command '$command' (ci, pr, release, check, audit, bundles, install)"
         exit 2
         ;;
 esac

@@ -34,23 +34,7 @@ echo "== every hook on a fresh policy repository: must pass"
 pre-commit try-repo "$root" --all-files
 
 echo "== after adding a broken policy: must fail"
-cat > policies/broken.toml <<'TOML'
-wpc_version = "1"
-policy_name = "broken"
-purpose = "allows everything"
-
-[constraints.tool_policy]
-allow = ["*"]
-deny = []
-
-[constraints.sandbox]
-required = false
-workspaceAccess = "rw"
-elevated_exec = "allow"
-
-[binding]
-cst_scope_hash_required = false
-TOML
+cp "$root/tests/fixtures/pre-commit/broken.toml" policies/broken.toml
 git add policies/broken.toml
 if pre-commit try-repo "$root" wpc-check --all-files; then
     echo "error: wpc-check passed on a broken policy" >&2

@@ -117,11 +117,11 @@ pub fn repo_files(root: &Path) -> Result<Files, ScaffoldError> {
         ),
         (
             root.join(".github/workflows/wpc.yml"),
-            include_str!("../templates/repo/wpc.yml").to_owned(),
+            pinned(include_str!("../templates/repo/wpc.yml")),
         ),
         (
             root.join(".pre-commit-config.yaml"),
-            include_str!("../templates/repo/pre-commit-config.yaml").to_owned(),
+            pinned(include_str!("../templates/repo/pre-commit-config.yaml")),
         ),
         (
             root.join(".gitignore"),
@@ -134,6 +134,12 @@ pub fn repo_files(root: &Path) -> Result<Files, ScaffoldError> {
         &root.join("policies"),
     )?);
     Ok(files)
+}
+
+/// `template` with `{wpc_version}` replaced by this binary's version, so a
+/// new repository's Action and hooks are the wpc that made it.
+fn pinned(template: &str) -> String {
+    template.replace("{wpc_version}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Write `files`, creating folders. Unless `force`, nothing is written when
@@ -201,6 +207,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_workflow_and_hooks_pin_this_version() {
+        let files = repo_files(Path::new("r")).unwrap();
+        let text = |name: &str| {
+            files
+                .iter()
+                .find(|(p, _)| p.ends_with(name))
+                .map(|(_, t)| t.clone())
+                .unwrap()
+        };
+        let version = env!("CARGO_PKG_VERSION");
+        let workflow = text("wpc.yml");
+        assert!(workflow.contains(&format!("uses: wpc-dev/wpc@v{version}\n")));
+        assert!(!workflow.contains("cargo install"), "{workflow}");
+        assert!(text(".pre-commit-config.yaml").contains(&format!("rev: v{version}\n")));
+        assert!(files.iter().all(|(_, t)| !t.contains("{wpc_version}")));
     }
 
     #[test]

@@ -38,7 +38,8 @@ fn every_input_reaches_the_script_and_every_script_input_is_declared() {
         .find(|s| s["id"] == "run")
         .unwrap();
     let env = step["env"].as_mapping().unwrap();
-    let script = std::fs::read_to_string(root().join("action/run.sh")).unwrap();
+    let script = std::fs::read_to_string(root().join("action/run.sh")).unwrap()
+        + &std::fs::read_to_string(root().join("action/install.sh")).unwrap();
     for input in &inputs {
         let name = env_name(input);
         let value = env[name.as_str()]
@@ -58,7 +59,9 @@ fn every_input_reaches_the_script_and_every_script_input_is_declared() {
         .filter(|w| w.starts_with("WPC_") && w.len() > 4)
         .map(str::to_owned)
         .collect();
-    let declared: BTreeSet<String> = inputs.iter().map(|i| env_name(i)).collect();
+    let mut declared: BTreeSet<String> = inputs.iter().map(|i| env_name(i)).collect();
+    // Pinned in action.yml, not an input (tested below).
+    declared.insert("WPC_RELEASE_DID".to_owned());
     assert!(
         read.is_subset(&declared),
         "undeclared: {:?}",
@@ -80,31 +83,41 @@ struct Run {
     outputs: String,
 }
 
-fn run_action(repo: &Path, command: &str) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let summary = dir.path().join("summary.md");
-    let outputs = dir.path().join("output.txt");
-    let event = dir.path().join("event.json");
+/// `action/run.sh` for `command` on `repo`, in a simulated Actions
+/// environment whose files (outputs, summary, PATH additions) are in `scratch`.
+fn action_command(repo: &Path, command: &str, scratch: &Path) -> std::process::Command {
+    let event = scratch.join("event.json");
     std::fs::write(&event, "{}").unwrap();
-    let out = std::process::Command::new("bash")
-        .arg(root().join("action/run.sh"))
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(root().join("action/run.sh"))
         .current_dir(repo.parent().unwrap())
         .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_STEP_SUMMARY", scratch.join("summary.md"))
+        .env("GITHUB_OUTPUT", scratch.join("output.txt"))
+        .env("GITHUB_PATH", scratch.join("github_path"))
         .env("GITHUB_EVENT_PATH", &event)
         .env("WPC_COMMAND", command)
         .env("WPC_PATH", repo.file_name().unwrap())
-        .env("WPC_INSTALL", env!("CARGO_BIN_EXE_wpc"))
-        .env("WPC_VERSION", env!("CARGO_PKG_VERSION"))
-        .env_remove("NO_COLOR")
-        .output()
-        .unwrap();
+        .env_remove("WPC_VERSION")
+        .env_remove("NO_COLOR");
+    cmd
+}
+
+fn finish(mut cmd: std::process::Command, scratch: &Path) -> Run {
+    let out = cmd.output().unwrap();
     Run {
         out,
-        summary: std::fs::read_to_string(&summary).unwrap_or_default(),
-        outputs: std::fs::read_to_string(&outputs).unwrap_or_default(),
+        summary: std::fs::read_to_string(scratch.join("summary.md")).unwrap_or_default(),
+        outputs: std::fs::read_to_string(scratch.join("output.txt")).unwrap_or_default(),
     }
+}
+
+fn run_action(repo: &Path, command: &str) -> Run {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut cmd = action_command(repo, command, scratch.path());
+    cmd.env("WPC_INSTALL", env!("CARGO_BIN_EXE_wpc"))
+        .env("WPC_VERSION", env!("CARGO_PKG_VERSION"));
+    finish(cmd, scratch.path())
 }
 
 fn copy_example() -> (tempfile::TempDir, PathBuf) {
@@ -198,4 +211,370 @@ fn unknown_command_and_wrong_version_are_errors() {
             .unwrap()
             .contains("::error title=wpc::unknown command")
     );
+}
+
+/// The DID of `tests/fixtures/crypto/test-only-openssl-ed25519.pem`.
+const TEST_DID: &str = "did:key:z6MksEfVQxA5zjvby4nGFsBtyrCx4bUjmnWd2bNAFkNFEPEE";
+const TEST_KEY: &str = "tests/fixtures/crypto/test-only-openssl-ed25519.pem";
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+fn archive_name() -> String {
+    format!("wpc-{}-{TARGET}.tar.gz", env!("CARGO_PKG_VERSION"))
+}
+
+/// A release as the release workflow lays it out, made by the test: the
+/// archive of this build's wpc, SHA256SUMS and its signature.
+fn fake_release(dir: &Path, key: &str) {
+    std::fs::write(dir.join(archive_name()), archive()).unwrap();
+    write_sums(dir, &sha256_hex(archive()));
+    sign_sums(dir, key);
+}
+
+/// The archive of this build's wpc, made once: compressing the debug binary
+/// is the slow part of these tests.
+fn archive() -> &'static [u8] {
+    static ARCHIVE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    ARCHIVE.get_or_init(|| {
+        let stem = format!("wpc-{}-{TARGET}", env!("CARGO_PKG_VERSION"));
+        let staging = tempfile::tempdir().unwrap();
+        std::fs::create_dir(staging.path().join(&stem)).unwrap();
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_wpc"),
+            staging.path().join(&stem).join("wpc"),
+        )
+        .unwrap();
+        // gzip -1: the debug binary is large, and the level does not matter here.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("tar -cf - -C \"$1\" \"$2\" | gzip -1")
+            .arg("sh")
+            .arg(staging.path())
+            .arg(&stem)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        out.stdout
+    })
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn write_sums(dir: &Path, archive_sha256: &str) {
+    let sums = format!(
+        "{}  wpc-{}-x86_64-pc-windows-msvc.zip\n{archive_sha256}  {}\n",
+        "0".repeat(64),
+        env!("CARGO_PKG_VERSION"),
+        archive_name()
+    );
+    std::fs::write(dir.join("SHA256SUMS"), sums).unwrap();
+}
+
+fn sign_sums(dir: &Path, key: &str) {
+    let out = support::run(
+        dir,
+        &[
+            "sign",
+            "--artifact",
+            "SHA256SUMS",
+            "--key",
+            root().join(key).to_str().unwrap(),
+            "-o",
+            "SHA256SUMS.sig.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", support::stderr(&out));
+}
+
+/// Serves the files of `dir` over HTTP on loopback until the test ends.
+fn serve(dir: &Path) -> String {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dir = dir.to_owned();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            // Drain the headers.
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let name = line
+                .split(' ')
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/');
+            let body = (!name.contains('/') && !name.contains(".."))
+                .then(|| std::fs::read(dir.join(name)).ok())
+                .flatten();
+            let _ = match body {
+                Some(body) => stream
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .and_then(|()| stream.write_all(&body)),
+                None => stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                ),
+            };
+        }
+    });
+    format!("http://{addr}")
+}
+
+struct Install {
+    run: Run,
+    stdout: String,
+    tool_cache: tempfile::TempDir,
+    path_file: PathBuf,
+    _scratch: tempfile::TempDir,
+}
+
+impl Install {
+    fn github_path(&self) -> String {
+        std::fs::read_to_string(&self.path_file).unwrap_or_default()
+    }
+
+    /// Every file named `wpc` in the tool cache.
+    fn cached_binaries(&self) -> Vec<PathBuf> {
+        walk(self.tool_cache.path())
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n == "wpc"))
+            .collect()
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// The action with `install: release` from `url`, then `command: ci` on the
+/// example, as on a Linux x64 runner with an empty tool cache.
+fn install_from(url: &str, tool_cache: Option<tempfile::TempDir>) -> Install {
+    let (_dir, repo) = copy_example();
+    let tool_cache = tool_cache.unwrap_or_else(|| tempfile::tempdir().unwrap());
+    let scratch = tempfile::tempdir().unwrap();
+    let mut cmd = action_command(&repo, "ci", scratch.path());
+    cmd.env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("RUNNER_TOOL_CACHE", tool_cache.path())
+        .env("WPC_INSTALL", "release")
+        .env("WPC_INSTALL_URL", url)
+        .env("WPC_RELEASE_DID", TEST_DID);
+    let run = finish(cmd, scratch.path());
+    let stdout = String::from_utf8(run.out.stdout.clone()).unwrap();
+    Install {
+        run,
+        stdout,
+        path_file: scratch.path().join("github_path"),
+        tool_cache,
+        _scratch: scratch,
+    }
+}
+
+/// An install that must fail closed: exit 2, the message, nothing on PATH
+/// or in the tool cache.
+fn assert_refused(install: &Install, message: &str) {
+    assert_eq!(install.run.out.status.code(), Some(2), "{}", install.stdout);
+    assert!(
+        install.stdout.contains("::error title=wpc install::") && install.stdout.contains(message),
+        "expected {message:?} in:\n{}",
+        install.stdout
+    );
+    assert_eq!(install.github_path(), "", "wpc was put on PATH");
+    assert_eq!(install.cached_binaries(), Vec::<PathBuf>::new());
+    assert!(install.run.outputs.is_empty(), "{}", install.run.outputs);
+}
+
+#[test]
+fn release_install_verifies_caches_puts_wpc_on_path_and_runs() {
+    let release = tempfile::tempdir().unwrap();
+    fake_release(release.path(), TEST_KEY);
+    let url = serve(release.path());
+    let install = install_from(&url, None);
+    assert_eq!(install.run.out.status.code(), Some(0), "{}", install.stdout);
+    assert!(
+        install.stdout.contains(&format!(
+            "wpc {} installed from {url}/{} (signed by {TEST_DID})",
+            env!("CARGO_PKG_VERSION"),
+            archive_name()
+        )),
+        "{}",
+        install.stdout
+    );
+    let cached = install.cached_binaries();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    assert_eq!(
+        install.github_path(),
+        format!("{}\n", cached[0].parent().unwrap().display())
+    );
+    assert!(install.run.outputs.contains("result=passed\n"));
+    // A second run finds it in the tool cache, even with the server gone.
+    let again = install_from("http://127.0.0.1:9/unreachable", Some(install.tool_cache));
+    assert_eq!(again.run.out.status.code(), Some(0), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("from the tool cache"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn a_tampered_archive_is_refused() {
+    let release = tempfile::tempdir().unwrap();
+    fake_release(release.path(), TEST_KEY);
+    let mut bytes = archive().to_vec();
+    bytes.push(0);
+    std::fs::write(release.path().join(archive_name()), bytes).unwrap();
+    let install = install_from(&serve(release.path()), None);
+    assert_refused(
+        &install,
+        &format!("{} does not match SHA256SUMS", archive_name()),
+    );
+}
+
+#[test]
+fn a_checksum_changed_after_signing_is_refused() {
+    // The attacker serves their archive and its checksum, but cannot re-sign.
+    let release = tempfile::tempdir().unwrap();
+    fake_release(release.path(), TEST_KEY);
+    let mut bytes = archive().to_vec();
+    bytes.push(0);
+    std::fs::write(release.path().join(archive_name()), &bytes).unwrap();
+    write_sums(release.path(), &sha256_hex(&bytes));
+    let install = install_from(&serve(release.path()), None);
+    assert_refused(
+        &install,
+        "SHA256SUMS does not match the digest its signature vouches for",
+    );
+}
+
+#[test]
+fn a_release_signed_by_another_key_is_refused() {
+    let release = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let key = other.path().join("attacker.pem");
+    assert!(
+        support::run(other.path(), &["keygen", "-o", key.to_str().unwrap()])
+            .status
+            .success()
+    );
+    fake_release(release.path(), key.to_str().unwrap());
+    let install = install_from(&serve(release.path()), None);
+    assert_refused(&install, "not by the release key");
+}
+
+#[test]
+fn a_forged_signature_under_the_release_did_is_refused() {
+    let release = tempfile::tempdir().unwrap();
+    fake_release(release.path(), TEST_KEY);
+    let file = release.path().join("SHA256SUMS.sig.json");
+    let mut envelope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let signature = envelope["signature_b64u"].as_str().unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    envelope["signature_b64u"] = format!("{flipped}{}", &signature[1..]).into();
+    std::fs::write(&file, serde_json::to_vec_pretty(&envelope).unwrap()).unwrap();
+    let install = install_from(&serve(release.path()), None);
+    assert_refused(
+        &install,
+        &format!("the signature of SHA256SUMS does not verify under the release key {TEST_DID}"),
+    );
+}
+
+#[test]
+fn a_missing_file_is_refused() {
+    for missing in ["SHA256SUMS.sig.json".to_owned(), archive_name()] {
+        let release = tempfile::tempdir().unwrap();
+        fake_release(release.path(), TEST_KEY);
+        std::fs::remove_file(release.path().join(&missing)).unwrap();
+        let install = install_from(&serve(release.path()), None);
+        assert_refused(&install, "cannot download http://");
+        assert!(install.stdout.contains(&missing), "{}", install.stdout);
+        assert!(install.stdout.contains("404"), "{}", install.stdout);
+    }
+}
+
+#[test]
+fn the_pinned_release_did_is_the_one_the_readme_publishes() {
+    let action = action();
+    let step = action["runs"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "run")
+        .unwrap();
+    let did = step["env"]["WPC_RELEASE_DID"].as_str().unwrap();
+    assert!(did.starts_with("did:key:z6Mk"), "{did}");
+    assert_ne!(did, TEST_DID, "the test key is public");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains(did), "README.md does not publish {did}");
+    let install = std::fs::read_to_string(root().join("docs/install.md")).unwrap();
+    assert!(
+        install.contains(did),
+        "docs/install.md does not publish {did}"
+    );
+}
+
+/// Every job in docs/action.md that runs `wpc` installs it first, with the
+/// action (which puts it on PATH).
+#[test]
+fn every_docs_example_installs_wpc_before_running_it() {
+    fn jobs<'a>(value: &'a serde_yaml_ng::Value, found: &mut Vec<&'a serde_yaml_ng::Value>) {
+        if let Some(map) = value.as_mapping() {
+            if let Some(steps) = map.get("steps") {
+                found.push(steps);
+            }
+            map.values().for_each(|v| jobs(v, found));
+        }
+    }
+    let doc = std::fs::read_to_string(root().join("docs/action.md")).unwrap();
+    let mut checked = 0;
+    for block in doc.split("```yaml\n").skip(1) {
+        let yaml = block.split("```").next().unwrap();
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(yaml).unwrap();
+        let mut found = Vec::new();
+        jobs(&value, &mut found);
+        for steps in found {
+            let mut installed = false;
+            for step in steps.as_sequence().unwrap() {
+                if let Some(uses) = step["uses"].as_str() {
+                    installed |= uses.starts_with("wpc-dev/wpc@");
+                }
+                if let Some(run) = step["run"].as_str() {
+                    let runs_wpc = run.split_whitespace().any(|w| w == "wpc");
+                    assert!(
+                        !runs_wpc || installed,
+                        "runs wpc before installing it: {run}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} jobs found");
 }

@@ -73,7 +73,7 @@ enum Command {
     Init(init::Args),
     /// Generate an Ed25519 signing key and print its did:key.
     Keygen(keygen::Args),
-    /// Sign a policy: write its Claw protocol envelope (work_policy_contract).
+    /// Sign a policy (work_policy_contract) or, with --artifact, any file (artifact_digest).
     Sign(sign::Args),
     /// Verify signed WPC envelopes: exit 0 valid, 1 invalid, 2 unreadable.
     Verify(verify::Args),

@@ -5,6 +5,7 @@ use anyhow::Context as _;
 use super::check::resolve;
 use super::fmt::write_atomically;
 use super::{Outcome, eprint, print};
+use crate::crypto::artifact;
 use crate::crypto::envelope::{SignedEnvelope, WorkPolicyContract, parse_rfc3339};
 use crate::crypto::keys::{SIGNING_KEY_ENV, SigningKey};
 use crate::lint;
@@ -13,8 +14,13 @@ use crate::report::{Format, Severity};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The policy to sign. It must have no lint errors.
+    /// The policy to sign. It must have no lint errors. With `--artifact`,
+    /// any regular file.
     file: PathBuf,
+    /// Sign FILE as an artifact (`artifact_digest`: its file name and
+    /// SHA-256, e.g. a release's SHA256SUMS) instead of as a policy.
+    #[arg(long, conflicts_with = "config")]
+    artifact: bool,
     /// The secret key file (PKCS#8 PEM or base64url seed). Default: the
     /// `WPC_SIGNING_KEY` environment variable.
     #[arg(long, value_name = "FILE")]
@@ -36,6 +42,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         Some(text) => parse_rfc3339(text).with_context(|| format!("--issued-at {text}"))?,
         None => jiff::Timestamp::now(),
     };
+    if args.artifact {
+        let envelope = artifact::sign_file(&args.file, &key, issued_at)?;
+        return write_envelope(&envelope, args.out.as_deref());
+    }
     // A policy is signed only if it would pass `wpc check` at error level.
     let (config, config_findings, inputs) =
         resolve(args.config.as_deref(), std::slice::from_ref(&args.file))?;
@@ -48,9 +58,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let policy = Policy::load(&args.file)
         .map_err(|_| anyhow::anyhow!("{}: cannot load", args.file.display()))?;
     let envelope = SignedEnvelope::sign::<WorkPolicyContract>(policy.doc.value, &key, issued_at)?;
-    let mut json = serde_json::to_string_pretty(&envelope)?;
+    write_envelope(&envelope, args.out.as_deref())
+}
+
+fn write_envelope(envelope: &SignedEnvelope, out: Option<&Path>) -> anyhow::Result<Outcome> {
+    let mut json = serde_json::to_string_pretty(envelope)?;
     json.push('\n');
-    match &args.out {
+    match out {
         Some(out) => write_atomically(out, &json)?,
         None => print(&json)?,
     }

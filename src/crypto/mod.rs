@@ -6,6 +6,7 @@
 //! construct. [`trusted::TrustedSigners`] reads the repository's list of
 //! signers that a [`verify::Trust`] is built from. See `docs/signing.md`.
 
+pub mod artifact;
 pub mod did;
 pub mod envelope;
 pub mod keys;
