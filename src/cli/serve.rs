@@ -2,14 +2,17 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::release::{Place, open};
 use super::{Outcome, print};
 use crate::serve::{self, Options, ReleaseState, ServeError, Source, StateError};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit status: 0 stopped by SIGTERM or Ctrl-C, or exported; 1 the release \
-    branch does not verify; 2 usage, configuration, Git or I/O error.")]
+#[command(
+    after_help = "Exit status: 0 stopped by SIGTERM or Ctrl-C, or exported; 1 the release \
+    branch does not verify; 2 usage, configuration, Git or I/O error."
+)]
 pub struct Args {
     /// The repository (any folder in it, or a bare repository).
     #[arg(value_name = "REPO", default_value = ".")]
@@ -31,6 +34,12 @@ pub struct Args {
     /// export there) and exit, instead of serving.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["listen", "public"])]
     export: Option<PathBuf>,
+    /// Milliseconds a client gets to send its request line and headers.
+    #[arg(long, value_name = "MS", hide = true)]
+    header_timeout_ms: Option<u64>,
+    /// Milliseconds a request gets to be read and answered.
+    #[arg(long, value_name = "MS", hide = true)]
+    request_timeout_ms: Option<u64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -48,11 +57,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     drop(repo);
     let result = match &args.export {
         Some(dir) => export(&source, dir),
-        None => serve::run(
-            source,
-            &Options::new(args.listen, args.public),
-            Arc::new(log_line),
-        ),
+        None => {
+            let mut options = Options::new(args.listen, args.public);
+            if let Some(ms) = args.header_timeout_ms {
+                options.header_timeout = Duration::from_millis(ms);
+            }
+            if let Some(ms) = args.request_timeout_ms {
+                options.request_timeout = Duration::from_millis(ms);
+            }
+            serve::run(source, &options, Arc::new(log_line))
+        }
     };
     match result {
         Ok(()) => Ok(Outcome::Clean),

@@ -55,11 +55,7 @@ fn not_found() -> Reply {
 
 /// Answer one request from `state`. `degraded` is why the branch's newest
 /// state is not the one served, if it is not.
-pub async fn respond<B>(
-    state: &ReleaseState,
-    degraded: Option<&str>,
-    request: Request<B>,
-) -> Reply
+pub async fn respond<B>(state: &ReleaseState, degraded: Option<&str>, request: Request<B>) -> Reply
 where
     B: hyper::body::Body<Data = Bytes>,
     B::Error: std::error::Error + Send + Sync + 'static,

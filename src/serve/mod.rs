@@ -72,9 +72,7 @@ impl Options {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error(
-        "--listen {0} is not a loopback address; pass --public to serve to other machines"
-    )]
+    #[error("--listen {0} is not a loopback address; pass --public to serve to other machines")]
     NotLoopback(SocketAddr),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -178,7 +176,10 @@ impl Registry {
             Err(StateError::Moved(_)) => {}
             Err(err) => {
                 *rejected = Some(tip);
-                self.degrade(&served, format!("release commit {tip} is not served: {err}"));
+                self.degrade(
+                    &served,
+                    format!("release commit {tip} is not served: {err}"),
+                );
             }
         }
     }
@@ -217,10 +218,9 @@ impl Registry {
         let mut reply = tokio::time::timeout(limit, answer)
             .await
             .unwrap_or_else(|_| http::timed_out(limit));
-        reply.headers_mut().insert(
-            "x-request-id",
-            hyper::header::HeaderValue::from(id),
-        );
+        reply
+            .headers_mut()
+            .insert("x-request-id", hyper::header::HeaderValue::from(id));
         let bytes = hyper::body::Body::size_hint(reply.body()).exact();
         let line = json!({
             "time": jiff::Timestamp::now().to_string(),

@@ -217,7 +217,10 @@ impl ReleaseState {
                         commit: tip,
                     },
                 )?;
-                renderings.insert(hash.clone(), Rendering::new("native", name, hash, &envelope));
+                renderings.insert(
+                    hash.clone(),
+                    Rendering::new("native", name, hash, &envelope),
+                );
             }
             policies.insert(name.clone(), hashes);
         }
@@ -316,7 +319,11 @@ fn releases_json(
                     signer_did: &e.signer_did,
                     pr: e.pr,
                     approved_by: &e.approved_by,
-                    renderings: renderings.get(&e.hash).map(|r| r.kind).into_iter().collect(),
+                    renderings: renderings
+                        .get(&e.hash)
+                        .map(|r| r.kind)
+                        .into_iter()
+                        .collect(),
                     revoked: revoked(&e.hash),
                 })
                 .collect();
