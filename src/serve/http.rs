@@ -326,3 +326,61 @@ pub fn timed_out(limit: Duration) -> Reply {
         &format!("the request took longer than {} ms", limit.as_millis()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "_omUfu3k5KkSWLDdK7oemnSY1gKvu5lbEe4RGfTbpWA";
+
+    fn message(raw: &str) -> Option<String> {
+        let reply = path_hash(raw).err()?;
+        assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+        Some(String::from_utf8_lossy(&futures_free_body(reply)).into_owned())
+    }
+
+    fn futures_free_body(reply: Reply) -> Bytes {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime
+            .block_on(reply.into_body().collect())
+            .unwrap()
+            .to_bytes()
+    }
+
+    #[test]
+    fn the_hash_is_url_decoded_and_trimmed_as_the_registry_does() {
+        assert_eq!(path_hash(HASH).ok().as_deref(), Some(HASH));
+        assert_eq!(
+            path_hash(&format!("%20{HASH}%20")).ok().as_deref(),
+            Some(HASH)
+        );
+        assert_eq!(
+            path_hash(&format!("{}%5F", &HASH[..42])).ok().as_deref(),
+            Some(&format!("{}_", &HASH[..42])[..])
+        );
+    }
+
+    #[test]
+    fn bad_hashes_get_the_registry_s_messages() {
+        let cases = [
+            ("", "policy_hash_b64u must be non-empty"),
+            ("%20", "policy_hash_b64u must be non-empty"),
+            ("abc=", "policy_hash_b64u must be base64url (no padding)"),
+            ("a/b", "policy_hash_b64u must be base64url (no padding)"),
+            ("..%2F..", "policy_hash_b64u must be base64url (no padding)"),
+            ("%C3%28", "policy_hash_b64u must be base64url (no padding)"),
+            (
+                "abc",
+                "policy_hash_b64u must be SHA-256 base64url length 43",
+            ),
+        ];
+        for (raw, expected) in cases {
+            let body = message(raw).unwrap_or_else(|| panic!("{raw} was accepted"));
+            assert!(body.contains(expected), "{raw}: {body}");
+            assert!(body.contains("INVALID_POLICY_HASH"), "{raw}: {body}");
+        }
+        assert!(message(&format!("{HASH}A")).is_some());
+    }
+}
