@@ -24,25 +24,6 @@ const KEY: &str = "l5qSjGgdbSkNgbPETkEJSDlw09nrMgBeu4lBm8VPv6s";
 const SIGNER: &str = "did:key:z6MkwUPBX9Vcig33pqr9wJL7ehkfmyggcJqf41tJ7G6e1Yqr";
 const DEMO_HASH: &str = "_omUfu3k5KkSWLDdK7oemnSY1gKvu5lbEe4RGfTbpWA";
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Dana Demo")
-        .env("GIT_AUTHOR_EMAIL", "dana@example.com")
-        .env("GIT_COMMITTER_NAME", "Dana Demo")
-        .env("GIT_COMMITTER_EMAIL", "dana@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        support::stderr(&out)
-    );
-    support::stdout(&out)
-}
-
 fn release(dir: &Path) {
     let out = support::wpc(dir)
         .arg("release")
@@ -62,9 +43,9 @@ fn released(example: &str) -> tempfile::TempDir {
     // the demo key instead, as a fork of the example would trust its own.
     let text = regex_free_replace_release_signer(&text);
     std::fs::write(&signers, text).unwrap();
-    git(dir.path(), &["init", "-q", "-b", "main"]);
-    git(dir.path(), &["add", "."]);
-    git(dir.path(), &["commit", "-q", "-m", "first"]);
+    support::git(dir.path(), &["init", "-q", "-b", "main"]);
+    support::git(dir.path(), &["add", "."]);
+    support::git(dir.path(), &["commit", "-q", "-m", "first"]);
     release(dir.path());
     dir
 }
@@ -246,7 +227,7 @@ fn gateway_fetch(base: &str, hash: &str, trusted: &str) -> Result<Value, String>
 
 fn released_hashes(repo: &Path) -> Vec<String> {
     let index: Value =
-        serde_json::from_str(&git(repo, &["show", "wpc-releases:index.json"])).unwrap();
+        serde_json::from_str(&support::git(repo, &["show", "wpc-releases:index.json"])).unwrap();
     index["policies"]
         .as_object()
         .unwrap()
@@ -500,7 +481,7 @@ fn decide_answers_as_wpc_decide_does_single_and_batch() {
     let envelope = repo.path().join("envelope.json");
     std::fs::write(
         &envelope,
-        git(
+        support::git(
             repo.path(),
             &["show", &format!("wpc-releases:wpc/{DEMO_HASH}.json")],
         ),
@@ -634,7 +615,7 @@ fn a_moved_branch_is_served_within_a_second_and_one_that_does_not_verify_degrade
         text.replace("never merge, deploy or run code.", "never merge or deploy."),
     )
     .unwrap();
-    git(repo.path(), &["commit", "-q", "-am", "second"]);
+    support::git(repo.path(), &["commit", "-q", "-am", "second"]);
     release(repo.path());
     let hashes = released_hashes(repo.path());
     assert_eq!(hashes.len(), 2);
@@ -642,7 +623,7 @@ fn a_moved_branch_is_served_within_a_second_and_one_that_does_not_verify_degrade
     wait_for(|| {
         (request(addr, "GET", &format!("/v1/wpc/{new}"), None).status == 200).then_some(())
     });
-    let good = git(repo.path(), &["rev-parse", "wpc-releases"])
+    let good = support::git(repo.path(), &["rev-parse", "wpc-releases"])
         .trim()
         .to_owned();
     assert_eq!(
@@ -653,7 +634,7 @@ fn a_moved_branch_is_served_within_a_second_and_one_that_does_not_verify_degrade
     // Someone who can push the release branch but holds no trusted key
     // rewrites an envelope: the last verified state stays served.
     let worktree = repo.path().join("rel");
-    git(
+    support::git(
         repo.path(),
         &["worktree", "add", "-q", "rel", "wpc-releases"],
     );
@@ -662,7 +643,7 @@ fn a_moved_branch_is_served_within_a_second_and_one_that_does_not_verify_degrade
         .unwrap()
         .replace("never merge or deploy.", "merge at will.");
     std::fs::write(&path, forged).unwrap();
-    git(&worktree, &["commit", "-q", "-am", "forged"]);
+    support::git(&worktree, &["commit", "-q", "-am", "forged"]);
     let health = wait_for(|| {
         let h = request(addr, "GET", "/health", None).json();
         (h["status"] == "degraded").then_some(h)

@@ -11,26 +11,9 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 const KEY: &str = "l5qSjGgdbSkNgbPETkEJSDlw09nrMgBeu4lBm8VPv6s";
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Dana Demo")
-        .env("GIT_AUTHOR_EMAIL", "dana@example.com")
-        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_NAME", "Dana Demo")
-        .env("GIT_COMMITTER_EMAIL", "dana@example.com")
-        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", support::stderr(&out));
-}
 
 /// One `curl -s [-X METHOD] [-d 'BODY'] URL` line, sent as curl would.
 fn curl(addr: SocketAddr, line: &str) -> String {
@@ -139,9 +122,9 @@ fn the_examples_of_docs_serve_md_are_what_the_server_answers() {
         &support::root().join("docs/commands/release-demo"),
         dir.path(),
     );
-    git(dir.path(), &["init", "-q", "-b", "main"]);
-    git(dir.path(), &["add", "."]);
-    git(
+    support::git(dir.path(), &["init", "-q", "-b", "main"]);
+    support::git(dir.path(), &["add", "."]);
+    support::git(
         dir.path(),
         &["commit", "-q", "-m", "agent-change-reviewer: first version"],
     );
