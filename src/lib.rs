@@ -22,6 +22,7 @@ pub mod policy;
 pub mod release;
 pub mod report;
 pub mod scaffold;
+pub mod serve;
 
 /// Where the documentation lives; rule pages are `{DOCS_URL}/rules/CODE.md`.
 pub const DOCS_URL: &str = "https://github.com/wpc-dev/wpc/blob/main/docs";

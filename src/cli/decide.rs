@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::hash::load_or_report;
 use super::{Outcome, print};
@@ -66,20 +66,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let decision = engine.decide(&call);
     let text = match args.format {
         DecideFormat::Text => format!("{}: {decision}\n", decision.verdict),
-        DecideFormat::Json => {
-            let mut out = json!({
-                "format": "wpc-decision/1",
-                "policy": policy.name(),
-                "policy_hash": policy.hash,
-                "explanation": decision.to_string(),
-            });
-            if let (Some(out), Value::Object(fields)) =
-                (out.as_object_mut(), serde_json::to_value(&decision)?)
-            {
-                out.extend(fields);
-            }
-            format!("{}\n", serde_json::to_string_pretty(&out)?)
-        }
+        DecideFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&decision.report(policy.name(), &policy.hash))?
+        ),
     };
     print(&text)?;
     Ok(if decision.verdict == Verdict::Allow {

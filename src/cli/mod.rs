@@ -26,6 +26,7 @@ mod pr;
 mod release;
 mod revoke;
 mod rule;
+mod serve;
 mod sign;
 mod test;
 mod verify;
@@ -104,6 +105,9 @@ enum Command {
     /// Show the release history of the policies (hashes, commits, PRs,
     /// approvers, revocations), newest first.
     Log(log::Args),
+    /// Serve the release branch as a Claw-compatible WPC registry and
+    /// decision point, or export it as static files.
+    Serve(serve::Args),
 }
 
 /// Exit status of a command that ran to completion.
@@ -156,6 +160,7 @@ pub fn main() -> ExitCode {
         Command::Revoke(args) => revoke::run(args),
         Command::Fetch(args) => fetch::run(args),
         Command::Log(args) => log::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(outcome) => outcome.into(),

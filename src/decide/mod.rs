@@ -168,6 +168,23 @@ impl fmt::Display for Decision {
     }
 }
 
+impl Decision {
+    /// The `wpc-decision/1` object: what `wpc decide --format json` prints
+    /// and `wpc serve` answers to `POST /v1/decide`.
+    pub fn report(&self, policy: &str, policy_hash: &str) -> Value {
+        let mut out = Map::new();
+        out.insert("format".to_owned(), Value::from("wpc-decision/1"));
+        out.insert("policy".to_owned(), Value::from(policy));
+        out.insert("policy_hash".to_owned(), Value::from(policy_hash));
+        out.insert("explanation".to_owned(), Value::from(self.to_string()));
+        // A Decision is plain data: serializing it cannot fail.
+        if let Ok(Value::Object(fields)) = serde_json::to_value(self) {
+            out.extend(fields);
+        }
+        Value::Object(out)
+    }
+}
+
 pub fn requirement_name(requirement: Requirement) -> &'static str {
     match requirement {
         Requirement::HumanApproval => "human_approval",

@@ -35,6 +35,25 @@ pub fn wpc(dir: &Path) -> Command {
     cmd
 }
 
+/// `git ARGS` in `dir` with a fixed author and date (so commit ids repeat)
+/// and no system config; its stdout. Panics when git fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Dana Demo")
+        .env("GIT_AUTHOR_EMAIL", "dana@example.com")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_NAME", "Dana Demo")
+        .env("GIT_COMMITTER_EMAIL", "dana@example.com")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
 /// `wpc ARGS` in `dir`, run to completion.
 pub fn run(dir: &Path, args: &[&str]) -> Output {
     wpc(dir).args(args).output().unwrap()

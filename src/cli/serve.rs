@@ -1,0 +1,99 @@
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::release::{Place, open};
+use super::{Outcome, print};
+use crate::serve::{self, Options, ReleaseState, ServeError, Source, StateError};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 stopped by SIGTERM or Ctrl-C, or exported; 1 the release \
+    branch does not verify; 2 usage, configuration, Git or I/O error."
+)]
+pub struct Args {
+    /// The repository (any folder in it, or a bare repository).
+    #[arg(value_name = "REPO", default_value = ".")]
+    repo: PathBuf,
+    /// The release branch. Default: `[release] branch` in `wpc.toml`, else
+    /// `wpc-releases`.
+    #[arg(long, value_name = "NAME")]
+    branch: Option<String>,
+    /// The folder holding `wpc.toml`, relative to the repository root.
+    #[arg(long, value_name = "DIR")]
+    root: Option<String>,
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = serve::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Allow a --listen address that is not loopback.
+    #[arg(long)]
+    public: bool,
+    /// Write the registry as static files to DIR (replacing an earlier
+    /// export there) and exit, instead of serving.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["listen", "public"])]
+    export: Option<PathBuf>,
+    /// Milliseconds a client gets to send its request line and headers.
+    #[arg(long, value_name = "MS", hide = true)]
+    header_timeout_ms: Option<u64>,
+    /// Milliseconds a request gets to be read and answered.
+    #[arg(long, value_name = "MS", hide = true)]
+    request_timeout_ms: Option<u64>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let place = Place {
+        branch: args.branch,
+        repo: args.repo,
+        root: args.root,
+    };
+    let (repo, _, root, branch) = open(&place, "HEAD")?;
+    let source = Source {
+        repo: repo.location().to_path_buf(),
+        branch,
+        root,
+    };
+    drop(repo);
+    let result = match &args.export {
+        Some(dir) => export(&source, dir),
+        None => {
+            let mut options = Options::new(args.listen, args.public);
+            if let Some(ms) = args.header_timeout_ms {
+                options.header_timeout = Duration::from_millis(ms);
+            }
+            if let Some(ms) = args.request_timeout_ms {
+                options.request_timeout = Duration::from_millis(ms);
+            }
+            serve::run(source, &options, Arc::new(log_line))
+        }
+    };
+    match result {
+        Ok(()) => Ok(Outcome::Clean),
+        Err(ServeError::State(err @ StateError::Unverified { .. })) => {
+            super::eprint(&format!("error: {err}\n"));
+            Ok(Outcome::Failed)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn export(source: &Source, dir: &Path) -> Result<(), ServeError> {
+    let state = ReleaseState::load(source)?;
+    let exported = serve::export(&state, dir)?;
+    // Exported is the outcome; a closed stdout changes nothing about it.
+    let _ = print(&format!(
+        "exported {} documents of {} at {} to {}\n",
+        exported.documents,
+        state.branch,
+        state.release_commit,
+        dir.display()
+    ));
+    Ok(())
+}
+
+/// The access log and events: JSON lines on stderr.
+fn log_line(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
+}

@@ -1,0 +1,363 @@
+//! The one adapter between the server and the release branch: everything
+//! `wpc serve` answers comes from a [`ReleaseState`], loaded only after the
+//! whole branch verified under the release trust rules. When the release
+//! module grows signed checkpoints, [`ReleaseState::load`] is the one place
+//! that changes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::decide::{CompileError, Engine};
+use crate::git::{GitError, Oid, Repo};
+use crate::policy::{Document, Policy};
+use crate::release::{self, Branch, MAX_ENVELOPE_BYTES, ReleaseError, envelope_path};
+
+/// Where the release branch is: the repository (its Git folder or a bare
+/// repository), the branch, and the folder holding `wpc.toml` in the
+/// source tree (where the trusted signers are read at each source commit).
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub repo: PathBuf,
+    pub branch: String,
+    pub root: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
+    #[error("release branch `{0}` does not exist")]
+    NoBranch(String),
+    #[error(
+        "release branch `{branch}` does not verify ({count} violations); the first: commit {commit}: {message}"
+    )]
+    Unverified {
+        branch: String,
+        count: usize,
+        commit: String,
+        message: String,
+    },
+    #[error("release branch `{0}` moved while it was being verified")]
+    Moved(String),
+    #[error("release branch `{branch}`: {path} is missing at {commit}")]
+    MissingEnvelope {
+        branch: String,
+        path: String,
+        commit: Oid,
+    },
+    #[error("release branch `{branch}`: `{hash}` is not a policy hash")]
+    BadHash { branch: String, hash: String },
+}
+
+/// Why a released envelope cannot be decided on (never expected for an
+/// envelope that verified, but a server does not panic on it).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the envelope of {0} is not JSON with a payload")]
+    Envelope(String),
+    #[error("the payload of {hash} is not a valid policy ({count} problems)")]
+    Invalid { hash: String, count: usize },
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+}
+
+/// One served document: the registry's 200 body for its hash.
+#[derive(Debug)]
+pub struct Rendering {
+    /// `native` today; Claw v1/v2 renderings of a release are more keys of
+    /// the same map.
+    pub kind: &'static str,
+    /// `{"ok":true,"policy_hash_b64u":H,"envelope":E}` with the envelope
+    /// exactly as stored on the branch.
+    pub body: Bytes,
+    /// A strong validator of `body`.
+    pub etag: String,
+    /// The policy released under this hash.
+    pub policy: String,
+    /// The envelope, verified when the state loaded.
+    envelope: Bytes,
+    hash: String,
+    /// Compiled on first use and kept for the life of this state.
+    engine: OnceLock<Result<Engine, EngineError>>,
+}
+
+impl Rendering {
+    fn new(kind: &'static str, policy: &str, hash: &str, envelope: &[u8]) -> Rendering {
+        let envelope = envelope.trim_ascii();
+        let mut body = Vec::with_capacity(envelope.len() + 80);
+        body.extend_from_slice(b"{\"ok\":true,\"policy_hash_b64u\":\"");
+        body.extend_from_slice(hash.as_bytes());
+        body.extend_from_slice(b"\",\"envelope\":");
+        body.extend_from_slice(envelope);
+        body.push(b'}');
+        let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(Sha256::digest(&body)));
+        Rendering {
+            kind,
+            policy: policy.to_owned(),
+            envelope: Bytes::copy_from_slice(envelope),
+            body: Bytes::from(body),
+            etag,
+            hash: hash.to_owned(),
+            engine: OnceLock::new(),
+        }
+    }
+
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+
+    /// The policy compiled for deciding, built once per state.
+    pub fn engine(&self) -> Result<&Engine, &EngineError> {
+        self.engine
+            .get_or_init(|| compile(&self.hash, &self.envelope))
+            .as_ref()
+    }
+}
+
+fn compile(hash: &str, envelope: &[u8]) -> Result<Engine, EngineError> {
+    let payload = serde_json::from_slice::<Value>(envelope)
+        .ok()
+        .and_then(|mut v| v.get_mut("payload").map(Value::take))
+        .ok_or_else(|| EngineError::Envelope(hash.to_owned()))?;
+    let policy =
+        Policy::from_document(Document::detached(payload)).map_err(|f| EngineError::Invalid {
+            hash: hash.to_owned(),
+            count: f.len(),
+        })?;
+    Ok(Engine::new(&policy.wpc)?)
+}
+
+/// What a hash is in a state.
+#[derive(Debug)]
+pub enum Lookup<'a> {
+    Served(&'a Rendering),
+    Revoked { reason: &'a str },
+    Unknown,
+}
+
+/// A verified release branch at one commit.
+#[derive(Debug)]
+pub struct ReleaseState {
+    pub branch: String,
+    /// The release branch commit this state was read from.
+    pub release_commit: Oid,
+    /// The signed checkpoint's version; `None` until the release branch has
+    /// checkpoints.
+    pub checkpoint_version: Option<u64>,
+    /// The last source (main) commit the release run looked at.
+    pub main_commit: Option<String>,
+    /// Hash → the rendering served under it (released, not revoked).
+    renderings: HashMap<String, Rendering>,
+    /// Hash → the revocation's reason.
+    revoked: HashMap<String, String>,
+    /// Policy name → its released hashes, oldest first.
+    pub policies: BTreeMap<String, Vec<String>>,
+    /// `GET /v1/releases`, rendered once.
+    pub releases: Bytes,
+}
+
+impl ReleaseState {
+    /// Verify the whole branch, then read it. Anything short of a branch
+    /// that verifies is an error: a server keeps its last good state.
+    pub fn load(source: &Source) -> Result<ReleaseState, StateError> {
+        let repo = Repo::open(&source.repo)?;
+        let branch = Branch::read(&repo, &source.branch)?;
+        let tip = branch
+            .tip
+            .ok_or_else(|| StateError::NoBranch(source.branch.clone()))?;
+        let violations = release::verify_branch(&repo, &source.branch, &source.root)?;
+        if let Some(first) = violations.first() {
+            return Err(StateError::Unverified {
+                branch: source.branch.clone(),
+                count: violations.len(),
+                commit: first.commit.clone(),
+                message: first.message.clone(),
+            });
+        }
+        // verify_branch read the tip again: it must be the one read above.
+        if repo.branch_tip(&source.branch)? != Some(tip) {
+            return Err(StateError::Moved(source.branch.clone()));
+        }
+        let revoked: HashMap<String, String> = branch
+            .revocations
+            .iter()
+            .map(|r| (r.hash.clone(), r.reason.clone()))
+            .collect();
+        let mut renderings = HashMap::new();
+        let mut policies = BTreeMap::new();
+        for (name, entries) in &branch.index.policies {
+            let mut hashes = Vec::with_capacity(entries.len());
+            for entry in entries {
+                let hash = &entry.hash;
+                if !is_policy_hash(hash) {
+                    return Err(StateError::BadHash {
+                        branch: source.branch.clone(),
+                        hash: hash.clone(),
+                    });
+                }
+                hashes.push(hash.clone());
+                if revoked.contains_key(hash) || renderings.contains_key(hash) {
+                    continue;
+                }
+                let path = envelope_path(hash);
+                let envelope = repo.read_file(tip, &path, MAX_ENVELOPE_BYTES)?.ok_or(
+                    StateError::MissingEnvelope {
+                        branch: source.branch.clone(),
+                        path,
+                        commit: tip,
+                    },
+                )?;
+                renderings.insert(
+                    hash.clone(),
+                    Rendering::new("native", name, hash, &envelope),
+                );
+            }
+            policies.insert(name.clone(), hashes);
+        }
+        let checkpoint_version = None;
+        let releases = releases_json(&branch, tip, checkpoint_version, &renderings);
+        Ok(ReleaseState {
+            branch: source.branch.clone(),
+            release_commit: tip,
+            checkpoint_version,
+            main_commit: branch.index.last_commit.clone(),
+            renderings,
+            revoked,
+            policies,
+            releases,
+        })
+    }
+
+    pub fn lookup(&self, hash: &str) -> Lookup<'_> {
+        if let Some(reason) = self.revoked.get(hash) {
+            return Lookup::Revoked { reason };
+        }
+        match self.renderings.get(hash) {
+            Some(rendering) => Lookup::Served(rendering),
+            None => Lookup::Unknown,
+        }
+    }
+
+    /// Every served rendering, in no particular order.
+    pub fn renderings(&self) -> impl Iterator<Item = &Rendering> {
+        self.renderings.values()
+    }
+
+    pub fn versions(&self) -> usize {
+        self.policies.values().map(Vec::len).sum()
+    }
+
+    pub fn revoked_count(&self) -> usize {
+        self.revoked.len()
+    }
+
+    /// `GET /health` (the registry's `status`, `version` and
+    /// `signingEnabled`, then what is served); `degraded` names why the
+    /// branch's newest state is not the one served.
+    pub fn health(&self, degraded: Option<&str>) -> Bytes {
+        let mut health = json!({
+            "status": if degraded.is_some() { "degraded" } else { "ok" },
+            "version": env!("CARGO_PKG_VERSION"),
+            "signingEnabled": false,
+            "branch": self.branch,
+            "release_commit": self.release_commit.to_string(),
+            "checkpoint_version": self.checkpoint_version,
+            "main_commit": self.main_commit,
+            "policies": self.policies.len(),
+            "versions": self.versions(),
+            "revoked": self.revoked.len(),
+        });
+        if let (Some(reason), Some(fields)) = (degraded, health.as_object_mut()) {
+            fields.insert("reason".to_owned(), Value::from(reason));
+        }
+        Bytes::from(health.to_string())
+    }
+}
+
+#[derive(Serialize)]
+struct Version<'a> {
+    hash: &'a str,
+    previous: Option<&'a str>,
+    commit: &'a str,
+    released_at: &'a str,
+    signer_did: &'a str,
+    pr: Option<u64>,
+    approved_by: &'a [String],
+    renderings: Vec<&'static str>,
+    revoked: bool,
+}
+
+fn releases_json(
+    branch: &Branch,
+    tip: Oid,
+    checkpoint_version: Option<u64>,
+    renderings: &HashMap<String, Rendering>,
+) -> Bytes {
+    let revoked = |hash: &str| branch.is_revoked(hash);
+    let policies: BTreeMap<&str, Vec<Version<'_>>> = branch
+        .index
+        .policies
+        .iter()
+        .map(|(name, entries)| {
+            let versions = entries
+                .iter()
+                .map(|e| Version {
+                    hash: &e.hash,
+                    previous: e.previous.as_deref(),
+                    commit: &e.commit,
+                    released_at: &e.released_at,
+                    signer_did: &e.signer_did,
+                    pr: e.pr,
+                    approved_by: &e.approved_by,
+                    renderings: renderings
+                        .get(&e.hash)
+                        .map(|r| r.kind)
+                        .into_iter()
+                        .collect(),
+                    revoked: revoked(&e.hash),
+                })
+                .collect();
+            (name.as_str(), versions)
+        })
+        .collect();
+    let revocations: Vec<Value> = branch
+        .revocations
+        .iter()
+        .map(|r| {
+            json!({
+                "hash": r.hash,
+                "reason": r.reason,
+                "revoked_at": r.revoked_at,
+                "signer_did": r.signer_did,
+            })
+        })
+        .collect();
+    let body = json!({
+        "ok": true,
+        "branch": branch.name,
+        "release_commit": tip.to_string(),
+        "checkpoint_version": checkpoint_version,
+        "main_commit": branch.index.last_commit,
+        "policies": policies,
+        "revocations": revocations,
+    });
+    Bytes::from(body.to_string())
+}
+
+/// SHA-256 in base64url without padding: 43 characters of that alphabet.
+pub fn is_policy_hash(hash: &str) -> bool {
+    hash.len() == 43
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
