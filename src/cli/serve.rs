@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::release::{Place, open};
+use super::release::{FreshnessArgs, Place, open};
 use super::{Outcome, print};
 use crate::serve::{self, Options, ReleaseState, ServeError, Source, StateError};
 
@@ -24,6 +24,8 @@ pub struct Args {
     /// The folder holding `wpc.toml`, relative to the repository root.
     #[arg(long, value_name = "DIR")]
     root: Option<String>,
+    #[command(flatten)]
+    freshness: FreshnessArgs,
     /// The address to listen on (port 0 picks a free port).
     #[arg(long, value_name = "ADDR", default_value = serve::DEFAULT_LISTEN)]
     listen: SocketAddr,
@@ -48,11 +50,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         repo: args.repo,
         root: args.root,
     };
-    let (repo, _, root, branch) = open(&place, "HEAD")?;
+    let (repo, release) = open(&place)?;
     let source = Source {
         repo: repo.location().to_path_buf(),
-        branch,
-        root,
+        release,
+        freshness: args.freshness.freshness(),
     };
     drop(repo);
     let result = match &args.export {

@@ -139,10 +139,10 @@ impl Registry {
     /// again on every poll.
     pub fn refresh(&self, repo: &Repo, source: &Source, rejected: &mut Option<Oid>) {
         let served = self.served.load_full();
-        let tip = match repo.branch_tip(&source.branch) {
+        let tip = match repo.branch_tip(source.branch()) {
             Ok(Some(tip)) => tip,
             Ok(None) => {
-                let reason = format!("release branch `{}` does not exist", source.branch);
+                let reason = format!("release branch `{}` does not exist", source.branch());
                 return self.degrade(&served, reason);
             }
             Err(err) => return self.degrade(&served, err.to_string()),

@@ -1,8 +1,8 @@
 //! The one adapter between the server and the release branch: everything
 //! `wpc serve` answers comes from a [`ReleaseState`], loaded only after the
-//! whole branch verified under the release trust rules. When the release
-//! module grows signed checkpoints, [`ReleaseState::load`] is the one place
-//! that changes.
+//! whole branch verified under the release trust rules (every entry anchored
+//! in main, every state signed by a checkpoint, no rollback from what this
+//! repository has seen) and its tip loaded as a [`VerifiedRelease`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -18,16 +18,25 @@ use sha2::{Digest, Sha256};
 use crate::decide::{CompileError, Engine};
 use crate::git::{GitError, Oid, Repo};
 use crate::policy::{Document, Policy};
-use crate::release::{self, Branch, MAX_ENVELOPE_BYTES, ReleaseError, envelope_path};
+use crate::release::{
+    self, Freshness, MAX_ENVELOPE_BYTES, ReleaseError, Revocation, VerifiedRelease, envelope_path,
+};
 
 /// Where the release branch is: the repository (its Git folder or a bare
-/// repository), the branch, and the folder holding `wpc.toml` in the
-/// source tree (where the trusted signers are read at each source commit).
+/// repository), the release places in it (the branch, the folder of
+/// `wpc.toml`, the main branch releases are anchored in), and how fresh the
+/// served state must be.
 #[derive(Clone, Debug)]
 pub struct Source {
     pub repo: PathBuf,
-    pub branch: String,
-    pub root: String,
+    pub release: release::Source,
+    pub freshness: Freshness,
+}
+
+impl Source {
+    pub fn branch(&self) -> &str {
+        &self.release.branch
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,11 +160,10 @@ pub struct ReleaseState {
     pub branch: String,
     /// The release branch commit this state was read from.
     pub release_commit: Oid,
-    /// The signed checkpoint's version; `None` until the release branch has
-    /// checkpoints.
-    pub checkpoint_version: Option<u64>,
-    /// The last source (main) commit the release run looked at.
-    pub main_commit: Option<String>,
+    /// The signed checkpoint's version.
+    pub checkpoint_version: u64,
+    /// The main commit the checkpoint was released up to.
+    pub main_commit: String,
     /// Hash → the rendering served under it (released, not revoked).
     renderings: HashMap<String, Rendering>,
     /// Hash → the revocation's reason.
@@ -171,37 +179,39 @@ impl ReleaseState {
     /// that verifies is an error: a server keeps its last good state.
     pub fn load(source: &Source) -> Result<ReleaseState, StateError> {
         let repo = Repo::open(&source.repo)?;
-        let branch = Branch::read(&repo, &source.branch)?;
-        let tip = branch
-            .tip
-            .ok_or_else(|| StateError::NoBranch(source.branch.clone()))?;
-        let violations = release::verify_branch(&repo, &source.branch, &source.root)?;
+        let branch = source.branch().to_owned();
+        let tip = repo
+            .branch_tip(&branch)?
+            .ok_or_else(|| StateError::NoBranch(branch.clone()))?;
+        let violations = release::verify_branch(&repo, &source.release, &source.freshness)?;
         if let Some(first) = violations.first() {
             return Err(StateError::Unverified {
-                branch: source.branch.clone(),
+                branch,
                 count: violations.len(),
                 commit: first.commit.clone(),
-                message: first.message.clone(),
+                message: format!("{}: {}", first.reason.code(), first.message),
             });
         }
-        // verify_branch read the tip again: it must be the one read above.
-        if repo.branch_tip(&source.branch)? != Some(tip) {
-            return Err(StateError::Moved(source.branch.clone()));
+        // The tip's checkpoint, verified again as the consumer API does; the
+        // history verified above must be the history of this very tip.
+        let verified = VerifiedRelease::load(&repo, &source.release, &source.freshness)?;
+        if verified.tip != tip {
+            return Err(StateError::Moved(branch));
         }
-        let revoked: HashMap<String, String> = branch
+        let revoked: HashMap<String, String> = verified
             .revocations
             .iter()
             .map(|r| (r.hash.clone(), r.reason.clone()))
             .collect();
         let mut renderings = HashMap::new();
         let mut policies = BTreeMap::new();
-        for (name, entries) in &branch.index.policies {
+        for (name, entries) in &verified.index.policies {
             let mut hashes = Vec::with_capacity(entries.len());
             for entry in entries {
                 let hash = &entry.hash;
                 if !is_policy_hash(hash) {
                     return Err(StateError::BadHash {
-                        branch: source.branch.clone(),
+                        branch: branch.clone(),
                         hash: hash.clone(),
                     });
                 }
@@ -212,7 +222,7 @@ impl ReleaseState {
                 let path = envelope_path(hash);
                 let envelope = repo.read_file(tip, &path, MAX_ENVELOPE_BYTES)?.ok_or(
                     StateError::MissingEnvelope {
-                        branch: source.branch.clone(),
+                        branch: branch.clone(),
                         path,
                         commit: tip,
                     },
@@ -224,13 +234,12 @@ impl ReleaseState {
             }
             policies.insert(name.clone(), hashes);
         }
-        let checkpoint_version = None;
-        let releases = releases_json(&branch, tip, checkpoint_version, &renderings);
+        let releases = releases_json(&verified, &renderings);
         Ok(ReleaseState {
-            branch: source.branch.clone(),
+            branch,
             release_commit: tip,
-            checkpoint_version,
-            main_commit: branch.index.last_commit.clone(),
+            checkpoint_version: verified.checkpoint.version,
+            main_commit: verified.checkpoint.main_commit.clone(),
             renderings,
             revoked,
             policies,
@@ -297,14 +306,9 @@ struct Version<'a> {
     revoked: bool,
 }
 
-fn releases_json(
-    branch: &Branch,
-    tip: Oid,
-    checkpoint_version: Option<u64>,
-    renderings: &HashMap<String, Rendering>,
-) -> Bytes {
-    let revoked = |hash: &str| branch.is_revoked(hash);
-    let policies: BTreeMap<&str, Vec<Version<'_>>> = branch
+fn releases_json(verified: &VerifiedRelease, renderings: &HashMap<String, Rendering>) -> Bytes {
+    let revoked = |hash: &str| verified.revocation(hash).is_some();
+    let policies: BTreeMap<&str, Vec<Version<'_>>> = verified
         .index
         .policies
         .iter()
@@ -330,10 +334,10 @@ fn releases_json(
             (name.as_str(), versions)
         })
         .collect();
-    let revocations: Vec<Value> = branch
+    let revocations: Vec<Value> = verified
         .revocations
         .iter()
-        .map(|r| {
+        .map(|r: &Revocation| {
             json!({
                 "hash": r.hash,
                 "reason": r.reason,
@@ -344,10 +348,10 @@ fn releases_json(
         .collect();
     let body = json!({
         "ok": true,
-        "branch": branch.name,
-        "release_commit": tip.to_string(),
-        "checkpoint_version": checkpoint_version,
-        "main_commit": branch.index.last_commit,
+        "branch": verified.source.branch,
+        "release_commit": verified.tip.to_string(),
+        "checkpoint_version": verified.checkpoint.version,
+        "main_commit": verified.checkpoint.main_commit,
         "policies": policies,
         "revocations": revocations,
     });
