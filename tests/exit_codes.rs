@@ -134,6 +134,19 @@ fn cases(command: &str) -> Vec<(&'static str, Vec<&'static str>, i32)> {
             c("io", &["release", "verify"], 2),
             c("no branch", &["@git", "release", "verify"], 2),
         ],
+        "release migrate" => vec![
+            c("io", &["release", "migrate"], 2),
+            c("no key", &["@git", "release", "migrate"], 2),
+        ],
+        "serve" => vec![
+            c("no repository", &["serve", "--export", "out"], 2),
+            c("no branch", &["@git", "serve", "--export", "out"], 2),
+            c(
+                "public without --public",
+                &["@git", "serve", "--listen", "192.0.2.1:80"],
+                2,
+            ),
+        ],
         "revoke" => vec![c("io", &["revoke", HASH, "--reason", "x"], 2)],
         "fetch" => vec![
             c("io", &["fetch", HASH], 2),
