@@ -46,6 +46,9 @@ pub const RELEASE_INDEX: Limit = Limit::new(64 * MIB, "release indexes");
 pub const RELEASE_ENVELOPE: Limit = Limit::new(4 * MIB, "released envelopes");
 /// The GitHub event payload at `GITHUB_EVENT_PATH` (`wpc pr`).
 pub const EVENT: Limit = Limit::new(16 * MIB, "GitHub event payloads");
+/// The verifiers' memory of release checkpoints (`.git/wpc/checkpoints.json`,
+/// one entry per release branch).
+pub const VERIFIER_MEMORY: Limit = Limit::new(MIB, "verifier memories");
 
 impl Limit {
     pub const fn new(bytes: usize, kind: &'static str) -> Limit {
@@ -315,6 +318,7 @@ mod tests {
             RELEASE_INDEX,
             RELEASE_ENVELOPE,
             EVENT,
+            VERIFIER_MEMORY,
         ] {
             let shown = limit.to_string();
             let size = shown.split(" for ").next().unwrap();

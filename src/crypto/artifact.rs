@@ -86,11 +86,16 @@ pub fn sign_file(
     if !is_artifact_name(name) {
         return Err(ArtifactError::BadName(quote(name)));
     }
+    // A link could be pointed elsewhere while it is signed.
     let meta = std::fs::symlink_metadata(path).map_err(|e| read(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(read("not a regular file".to_owned()));
+    if meta.file_type().is_symlink() {
+        return Err(read(
+            "a symbolic link; sign the file it points to".to_owned(),
+        ));
     }
-    let mut file = std::fs::File::open(path).map_err(|e| read(e.to_string()))?;
+    // Streamed, so no size limit: release archives are large, and only
+    // their digest is kept. Never a FIFO or device (fsio checks the handle).
+    let mut file = crate::fsio::open_regular(path).map_err(|e| read(e.problem.to_string()))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; 64 * 1024];
     loop {

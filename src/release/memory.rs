@@ -9,7 +9,6 @@
 //! Writes are atomic (a temporary file renamed over it).
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -18,8 +17,6 @@ use serde::{Deserialize, Serialize};
 pub const MEMORY_PATH: &str = "wpc/checkpoints.json";
 /// Its `format`.
 pub const MEMORY_FORMAT: &str = "wpc-verifier-memory/1";
-/// Largest memory file read: one line per release branch.
-const MAX_MEMORY_BYTES: u64 = 1024 * 1024;
 
 /// One remembered checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,22 +80,20 @@ impl Memory {
             path: self.path.clone(),
             message,
         };
-        // A link or a FIFO is not a memory this tool wrote.
-        let meta = match std::fs::symlink_metadata(&self.path) {
-            Ok(meta) => meta,
+        // A link is not a memory this tool wrote (fsio follows links; FIFOs
+        // and devices it refuses itself).
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(unreadable(
+                    "a symbolic link, not a file wpc wrote".to_owned(),
+                ));
+            }
+            Ok(_) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(File::default()),
             Err(err) => return Err(unreadable(err.to_string())),
-        };
-        if !meta.is_file() {
-            return Err(unreadable("not a regular file".to_owned()));
         }
-        let mut bytes = Vec::new();
-        std::fs::File::open(&self.path)
-            .and_then(|f| f.take(MAX_MEMORY_BYTES + 1).read_to_end(&mut bytes))
-            .map_err(|e| unreadable(e.to_string()))?;
-        if bytes.len() as u64 > MAX_MEMORY_BYTES {
-            return Err(unreadable(format!("larger than {MAX_MEMORY_BYTES} bytes")));
-        }
+        let bytes = crate::fsio::read(&self.path, crate::fsio::VERIFIER_MEMORY)
+            .map_err(|e| unreadable(e.problem.to_string()))?;
         let file: File = serde_json::from_slice(&bytes).map_err(|e| unreadable(e.to_string()))?;
         if file.format != MEMORY_FORMAT {
             return Err(unreadable(format!(
@@ -170,5 +165,33 @@ mod tests {
         std::fs::remove_file(dir.path().join(MEMORY_PATH)).unwrap();
         std::fs::create_dir(dir.path().join(MEMORY_PATH)).unwrap();
         assert!(memory.seen("b").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_link_or_huge_memory_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let memory = Memory::of(dir.path());
+        let path = dir.path().join(MEMORY_PATH);
+        std::fs::create_dir_all(dir.path().join("wpc")).unwrap();
+        crate::fsio::make_fifo(&path);
+        assert!(matches!(
+            memory.seen("b"),
+            Err(MemoryError::Unreadable { .. })
+        ));
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        assert!(matches!(
+            memory.seen("b"),
+            Err(MemoryError::Unreadable { .. })
+        ));
+        std::fs::remove_file(&path).unwrap();
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(2 * crate::fsio::VERIFIER_MEMORY.bytes as u64)
+            .unwrap();
+        assert!(matches!(
+            memory.seen("b"),
+            Err(MemoryError::Unreadable { .. })
+        ));
     }
 }
