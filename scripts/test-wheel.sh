@@ -49,7 +49,12 @@ grep -q "wpc-cli==$version" .pre-commit-config.yaml
 git init -q
 git add -A
 git -c user.name=ci -c user.email=ci@example.invalid commit -qm "wpc init"
-# pip, inside pre-commit, takes wpc-cli from the wheel just built.
+# pip, inside pre-commit, takes wpc-cli from the wheel just built and nothing
+# from an index (a wpc-cli on PyPI must never stand in for the wheel under
+# test). pre-commit's `repo: local` environment is itself a tiny setup.py
+# package, so its build backend (setuptools) goes into the same folder.
+"$tools/bin/python" -m pip download --quiet --disable-pip-version-check \
+    --dest "$wheels" setuptools wheel
 export PIP_NO_INDEX=1 PIP_FIND_LINKS="$wheels"
 export PRE_COMMIT_HOME="$work/pre-commit-home"
 start=$SECONDS
