@@ -347,3 +347,32 @@ fn min_checkpoint_without_a_release_branch_is_a_usage_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn attack_deleting_the_branch_is_a_rollback_not_a_fresh_start() {
+    let repo = Released::new();
+    repo.revoke();
+    git(repo.path(), &["branch", "-q", "-D", BRANCH]);
+    assert_verify_rejects(&repo.verify(&[]), "ROLLBACK_DETECTED");
+    assert_check_rejects(&repo.check(), "ROLLBACK_DETECTED");
+    for args in [
+        vec!["fetch", repo.hash.as_str()],
+        vec!["release", "verify"],
+        // A release would start the branch again without its revocation.
+        vec!["release", "--now", NOW],
+    ] {
+        let out = wpc(repo.path(), &args);
+        assert_eq!(code(&out), 1, "{args:?}: {}", stderr(&out));
+        assert!(
+            format!("{}{}", stdout(&out), stderr(&out)).contains("ROLLBACK_DETECTED"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let branches = git(repo.path(), &["branch", "--list", BRANCH]);
+    assert_eq!(branches, "");
+    // Forgetting is deliberate: with the memory removed the branch is
+    // started again (and the revocation must be made again).
+    std::fs::remove_file(repo.path().join(".git").join(MEMORY_PATH)).unwrap();
+    assert_eq!(code(&wpc(repo.path(), &["release", "--now", NOW])), 0);
+}

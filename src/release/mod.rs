@@ -460,7 +460,11 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
             &mut main,
             &Freshness::default(),
         )?),
-        None => None,
+        // A branch that was seen must not be started again from nothing.
+        None => match state::missing_branch(repo, &source.branch, main.tip) {
+            ReleaseError::NoBranch(_) => None,
+            err => return Err(err),
+        },
     };
     let start = previous
         .as_ref()

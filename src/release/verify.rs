@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::anchor::Main;
 use super::fetch::verified_envelope;
-use super::state::check_freshness;
+use super::state::{check_freshness, missing_branch};
 use super::{
     CHECKPOINT_PATH, Checkpoint, ENVELOPE_DIR, Entry, Freshness, INDEX_FORMAT, Index,
     MAX_ENVELOPE_BYTES, ReleaseError, Revocation, Source, envelope_path, read_state, remember,
@@ -115,12 +115,19 @@ pub fn verify_branch(
     freshness: &Freshness,
 ) -> Result<Vec<Violation>, ReleaseError> {
     let branch = source.branch.as_str();
-    let tip = repo
-        .branch_tip(branch)?
-        .ok_or_else(|| ReleaseError::NoBranch(branch.to_owned()))?;
+    let main = Main::read(repo, source)?;
+    let tip = match repo.branch_tip(branch)? {
+        Some(tip) => tip,
+        None => {
+            return match missing_branch(repo, branch, main.tip) {
+                ReleaseError::Rejected { violation, .. } => Ok(vec![violation]),
+                err => Err(err),
+            };
+        }
+    };
     let mut checker = Checker {
         repo,
-        main: Main::read(repo, source)?,
+        main,
         violations: Vec::new(),
     };
     let mut before: Option<State> = None;
