@@ -48,6 +48,25 @@ if [[ -n "${WPC_SARIF:-}" ]]; then
     sarif_args=(--sarif "$WPC_SARIF")
 fi
 
+# --- pinned checkpoint -------------------------------------------------------
+# The pin is applied by verifying the release branch once with it: the tip's
+# checkpoint then goes into the repository's verifier memory, to which every
+# later read of the branch in this job is held (a branch that goes back after
+# this is ROLLBACK_DETECTED too).
+if [[ -n "${WPC_MIN_CHECKPOINT:-}" ]]; then
+    case "$command" in
+        ci | check | release | bundles)
+            pinned=0
+            (cd "$path" && "$wpc" release verify --min-checkpoint "$WPC_MIN_CHECKPOINT") || pinned=$?
+            if [[ "$pinned" != 0 ]]; then
+                echo "::error title=wpc::the release branch does not verify at checkpoint ${WPC_MIN_CHECKPOINT} or later (input min-checkpoint)"
+                echo "result=failed" >>"$output"
+                exit "$pinned"
+            fi
+            ;;
+    esac
+fi
+
 # --- run ---------------------------------------------------------------------
 status=0
 case "$command" in

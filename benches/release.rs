@@ -159,7 +159,31 @@ fn signing(key: &SigningKey, count: usize) -> Duration {
     start.elapsed()
 }
 
+/// CPU time (user + system, all threads) this process has used, from
+/// `/proc/self/stat` (Linux; zero elsewhere): unlike wall time, hardly
+/// changed by other processes on a shared machine.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, s)| s).unwrap_or_default();
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
+}
+
+/// The 1-minute load average, to print beside the figures.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 fn main() {
+    println!("load average (1 min) at start: {}", load());
     let key = SigningKey::generate().expect("key");
     let dir = tempfile::tempdir().expect("tempdir");
     let built = Instant::now();
@@ -202,15 +226,19 @@ fn main() {
         main: "main".to_owned(),
     };
     let mut verifies = Vec::new();
+    let mut cpu = Vec::new();
     for _ in 0..RUNS {
-        let start = Instant::now();
+        let (start, cpu_start) = (Instant::now(), cpu_time());
         let violations =
             release::verify_branch(&repo, &source, &Freshness::default()).expect("verify");
         verifies.push(start.elapsed());
+        cpu.push(cpu_time().saturating_sub(cpu_start));
         assert!(violations.is_empty(), "{:?}", violations.first());
     }
     println!(
-        "release/verify: {:?} for {versions} released versions (best of {RUNS}; goal <= 1 s)",
-        best(&verifies)
+        "release/verify: {:?} for {versions} released versions (best of {RUNS}; goal <= 1 s); CPU {:?}",
+        best(&verifies),
+        best(&cpu)
     );
+    println!("load average (1 min) at end: {}", load());
 }

@@ -31,25 +31,31 @@ fn every_input_reaches_the_script_and_every_script_input_is_declared() {
         .keys()
         .map(|k| k.as_str().unwrap().to_owned())
         .collect();
-    let step = action["runs"]["steps"]
+    // The steps that run one of the action's scripts, and what they pass.
+    let steps: Vec<&serde_yaml_ng::Value> = action["runs"]["steps"]
         .as_sequence()
         .unwrap()
         .iter()
-        .find(|s| s["id"] == "run")
-        .unwrap();
-    let env = step["env"].as_mapping().unwrap();
-    let script = std::fs::read_to_string(root().join("action/run.sh")).unwrap()
-        + &std::fs::read_to_string(root().join("action/install.sh")).unwrap();
+        .filter(|s| s["run"].as_str().is_some())
+        .collect();
+    let script = ["action/run.sh", "action/install.sh", "action/memory.sh"]
+        .iter()
+        .map(|file| std::fs::read_to_string(root().join(file)).unwrap())
+        .collect::<String>();
     for input in &inputs {
         let name = env_name(input);
-        let value = env[name.as_str()]
-            .as_str()
-            .unwrap_or_else(|| panic!("{name} not passed"));
-        assert_eq!(value, format!("${{{{ inputs.{input} }}}}"), "{name}");
+        let values: Vec<&str> = steps
+            .iter()
+            .filter_map(|step| step["env"][name.as_str()].as_str())
+            .collect();
+        assert!(!values.is_empty(), "{name} not passed");
+        for value in values {
+            assert_eq!(value, format!("${{{{ inputs.{input} }}}}"), "{name}");
+        }
         if name != "GITHUB_TOKEN" {
             assert!(
                 script.contains(&name),
-                "run.sh never reads {name} (input {input})"
+                "no script reads {name} (input {input})"
             );
         }
     }
@@ -113,10 +119,16 @@ fn finish(mut cmd: std::process::Command, scratch: &Path) -> Run {
 }
 
 fn run_action(repo: &Path, command: &str) -> Run {
+    run_action_with(repo, command, &[])
+}
+
+/// [`run_action`] with more inputs (`WPC_*` variables).
+fn run_action_with(repo: &Path, command: &str, inputs: &[(&str, &str)]) -> Run {
     let scratch = tempfile::tempdir().unwrap();
     let mut cmd = action_command(repo, command, scratch.path());
     cmd.env("WPC_INSTALL", env!("CARGO_BIN_EXE_wpc"))
-        .env("WPC_VERSION", env!("CARGO_PKG_VERSION"));
+        .env("WPC_VERSION", env!("CARGO_PKG_VERSION"))
+        .envs(inputs.iter().copied());
     finish(cmd, scratch.path())
 }
 
@@ -577,4 +589,148 @@ fn every_docs_example_installs_wpc_before_running_it() {
         }
     }
     assert!(checked >= 5, "only {checked} jobs found");
+}
+
+/// The memory step: `action/memory.sh` with `env`, in `dir`; its exit code
+/// and what it wrote to GITHUB_OUTPUT.
+fn memory_step(dir: &Path, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let scratch = tempfile::tempdir().unwrap();
+    let output = scratch.path().join("output.txt");
+    let out = std::process::Command::new("bash")
+        .arg(root().join("action/memory.sh"))
+        .current_dir(dir)
+        .env("GITHUB_OUTPUT", &output)
+        .env_remove("WPC_CHECKPOINT_CACHE")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        std::fs::read_to_string(output).unwrap_or_default(),
+    )
+}
+
+/// Issue 13's "CI keeps memory": the action caches the file the release
+/// verifiers remember checkpoints in, restoring the newest of earlier runs.
+#[test]
+fn the_verifier_memory_is_cached_between_runs() {
+    let action = action();
+    let steps = action["runs"]["steps"].as_sequence().unwrap();
+    let locate = steps.iter().find(|s| s["id"] == "memory").unwrap();
+    assert!(
+        locate["run"]
+            .as_str()
+            .unwrap()
+            .contains("/action/memory.sh"),
+        "{locate:?}"
+    );
+    let cache = steps
+        .iter()
+        .find(|s| s["with"]["path"] == "${{ steps.memory.outputs.file }}")
+        .unwrap();
+    assert_eq!(cache["uses"], "actions/cache@v4");
+    assert_eq!(cache["if"], "steps.memory.outputs.file != ''");
+    // A key of its own per run (an entry is never overwritten), found by
+    // the next run through the restore prefix.
+    let key = cache["with"]["key"].as_str().unwrap();
+    let restore = cache["with"]["restore-keys"].as_str().unwrap();
+    assert!(key.starts_with(restore), "{key} / {restore}");
+    assert!(key.contains("${{ github.run_id }}"), "{key}");
+    // Both steps come before wpc runs.
+    let position = |id: &str| steps.iter().position(|s| s["id"] == id).unwrap();
+    let cache_at = steps
+        .iter()
+        .position(|s| s["uses"] == "actions/cache@v4" && s["with"]["path"] == cache["with"]["path"])
+        .unwrap();
+    assert!(position("memory") < cache_at && cache_at < position("run"));
+
+    // The file it names is the one the verifiers write.
+    let repo = tempfile::tempdir().unwrap();
+    support::git(repo.path(), &["init", "-q"]);
+    std::fs::create_dir(repo.path().join("policies")).unwrap();
+    let git_dir = std::fs::canonicalize(repo.path().join(".git")).unwrap();
+    let expected = format!(
+        "file={}\n",
+        git_dir.join(wpc::release::MEMORY_PATH).display()
+    );
+    for path in [".", "policies"] {
+        let (code, output) = memory_step(repo.path(), &[("WPC_PATH", path)]);
+        assert_eq!((code, output.as_str()), (Some(0), expected.as_str()));
+    }
+    // Off, or no repository: no file, so no cache step. A value that is
+    // neither true nor false is an error, not a silent "off".
+    let (code, output) = memory_step(repo.path(), &[("WPC_CHECKPOINT_CACHE", "false")]);
+    assert_eq!((code, output.as_str()), (Some(0), ""));
+    let plain = tempfile::tempdir().unwrap();
+    assert_eq!(memory_step(plain.path(), &[]), (Some(0), String::new()));
+    let (code, output) = memory_step(repo.path(), &[("WPC_CHECKPOINT_CACHE", "yes")]);
+    assert_eq!((code, output.as_str()), (Some(2), ""));
+}
+
+/// A release key (base64url of 32 bytes of 7) and a repository holding a
+/// copy of the example on `main`, trusting that key, released once
+/// (checkpoint 1).
+const SEED: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc";
+
+fn released_example() -> (tempfile::TempDir, PathBuf) {
+    let (dir, repo) = copy_example();
+    let key = wpc::crypto::keys::SigningKey::from_env_value(SEED).unwrap();
+    std::fs::write(
+        repo.join("keys/trusted-signers.toml"),
+        format!(
+            "[[release_signer]]\ndid = \"{}\"\nname = \"ci\"\n",
+            key.did_str()
+        ),
+    )
+    .unwrap();
+    support::git(&repo, &["init", "-q", "-b", "main"]);
+    support::git(&repo, &["add", "-A"]);
+    support::git(&repo, &["commit", "-q", "-m", "policies"]);
+    let out = support::wpc(&repo)
+        .env("WPC_SIGNING_KEY", SEED)
+        .args(["release"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    (dir, repo)
+}
+
+/// Issue 13's "a consuming repository can pin one": the input
+/// min-checkpoint refuses an older branch before anything runs, and a
+/// branch that meets it is remembered, so the run's own reads are held to it.
+#[test]
+fn a_pinned_checkpoint_refuses_an_older_branch_and_is_remembered() {
+    let (_dir, repo) = released_example();
+    let memory = repo.join(".git").join(wpc::release::MEMORY_PATH);
+    std::fs::remove_file(&memory).unwrap();
+    for command in ["check", "ci", "bundles", "release"] {
+        let run = run_action_with(
+            &repo,
+            command,
+            &[
+                ("WPC_MIN_CHECKPOINT", "2"),
+                ("WPC_BUNDLES", "proofs/*.json"),
+                ("WPC_SIGNING_KEY", SEED),
+            ],
+        );
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&run.out.stdout),
+            String::from_utf8_lossy(&run.out.stderr)
+        );
+        assert_eq!(run.out.status.code(), Some(1), "{command}: {said}");
+        assert!(said.contains("ROLLBACK_DETECTED"), "{command}: {said}");
+        assert!(
+            said.contains("::error title=wpc::the release branch does not verify at checkpoint 2"),
+            "{command}: {said}"
+        );
+        assert_eq!(run.outputs, "result=failed\n", "{command}");
+        assert!(!memory.exists(), "{command}");
+    }
+    let run = run_action_with(&repo, "check", &[("WPC_MIN_CHECKPOINT", "1")]);
+    assert_eq!(run.out.status.code(), Some(0), "{:?}", run.out);
+    assert!(run.outputs.contains("result=passed\n"), "{}", run.outputs);
+    let remembered: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&memory).unwrap()).unwrap();
+    assert_eq!(remembered["branches"]["wpc-releases"]["version"], 1);
 }

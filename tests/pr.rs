@@ -627,3 +627,72 @@ async fn without_an_approvals_table_a_widening_needs_one_approval_from_someone_e
     let (repo, base, head) = exec_allowed_in_fresh_repo(Some("[policies]\ndir = \"policies\"\n"));
     assert_exec_needs_an_approval(&repo, &base, &head).await;
 }
+
+/// A pull request that changes no policy and only adds a release signer
+/// (someone who can open a PR trying to slip in a key that may then sign
+/// releases): `wpc diff` calls it critical, and `wpc pr` holds the status
+/// pending until the critical approvals of `[approvals]` (two, from
+/// acme/security or acme/platform) are in, one approval not being enough.
+#[tokio::test]
+async fn a_pull_request_that_only_adds_a_release_signer_needs_the_critical_approvals() {
+    let signers_path = "keys/trusted-signers.toml";
+    let mut repo = TestRepo::new(false);
+    let mut files = example_repo();
+    files.push((signers_path.to_owned(), example(signers_path)));
+    let changes: Vec<(&str, Option<&str>)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), Some(t.as_str())))
+        .collect();
+    let base = repo.commit(&changes);
+    let added = "did:key:z6Mkjp44ExP1yRoq8FZTWy4deGGHuhwhrpYpYM1qMYmZkccn";
+    let signers = format!(
+        "{}\n[[release_signer]]\ndid = \"{added}\"\nname = \"new-ci\"\n",
+        example(signers_path)
+    );
+    let head = repo.commit(&[(signers_path, Some(&signers))]);
+
+    let diff = support::run(repo.path(), &["diff", &base, &head, "--format", "json"]);
+    assert_eq!(diff.status.code(), Some(1), "{}", stderr(&diff));
+    let diff: Value = serde_json::from_slice(&diff.stdout).unwrap();
+    assert_eq!(diff["config"][0]["severity"], "critical", "{diff}");
+    assert!(
+        diff["config"][0]["explanation"]
+            .as_str()
+            .is_some_and(|m| m.contains(&format!("adds release signer {added}"))),
+        "{diff}"
+    );
+    assert_eq!(diff["approvals"][0]["class"], "critical", "{diff}");
+
+    // Each review set and the status it must give.
+    for (reviews, state) in [
+        (json!([]), "pending"),
+        (json!([review(1, "sec1", "APPROVED", &head)]), "pending"),
+        (
+            json!([
+                review(1, "sec1", "APPROVED", &head),
+                review(2, "plat1", "APPROVED", &head)
+            ]),
+            "success",
+        ),
+    ] {
+        let github = Github::start("").await;
+        github.pull(&base, &head).await;
+        github.reviews(reviews).await;
+        github.members("security", &["sec1"]).await;
+        github.members("platform", &["plat1"]).await;
+        github.comments(json!([])).await;
+        github.create_comment(1).await;
+        github.status(&head, state).await;
+        let out = bot(repo.path(), &github.url());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains(&format!("wpc/approval: {state}")),
+            "{}",
+            stdout(&out)
+        );
+        let written = github.written_comments().await;
+        assert!(written[0].contains(signers_path), "{}", written[0]);
+        assert!(written[0].contains("critical"), "{}", written[0]);
+        github.server.verify().await;
+    }
+}

@@ -2,11 +2,13 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::release::{FreshnessArgs, Place, open, rejected_or};
 use super::{Outcome, print};
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::trusted::TrustedSigners;
 use crate::crypto::verify::{ReasonCode, Trust, VerifyFailure, verify_envelope};
 use crate::policy::schema::{self, Schema};
+use crate::release::{ReleaseError, VerifiedRelease};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,9 +22,12 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
     format: VerifyFormat,
     /// Also reject envelopes whose hash is revoked on this release branch
-    /// (of the repository holding the current folder).
+    /// (of the repository holding the current folder), after verifying the
+    /// branch's tip against main and this repository's verifier memory.
     #[arg(long, value_name = "BRANCH")]
     release_branch: Option<String>,
+    #[command(flatten)]
+    freshness: FreshnessArgs,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -51,24 +56,35 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         }
         None => Trust::any_signer_unchecked(),
     };
+    // The branch is verified before any envelope is judged: a branch that
+    // does not verify (rolled back, edited, forged) is exit 1 with nothing
+    // on stdout, as its revocations are unknown.
+    let release = match &args.release_branch {
+        Some(branch) => match verified_release(branch, &args.freshness)? {
+            Ok(state) => Some(state),
+            Err(err) => return rejected_or(err),
+        },
+        None => {
+            anyhow::ensure!(
+                args.freshness.min_checkpoint.is_none(),
+                "--min-checkpoint needs --release-branch"
+            );
+            None
+        }
+    };
     let mut verdicts = Vec::new();
     for path in &args.envelopes {
         // An unreadable file is an I/O error (exit 2), not an invalid envelope.
         let bytes = crate::fsio::read(path, crate::fsio::ENVELOPE)?;
         verdicts.push(verdict(path, &bytes, &trust));
     }
-    if let Some(branch) = &args.release_branch {
-        let repo = crate::git::Repo::discover(std::path::Path::new("."))?;
-        let state = crate::release::Branch::read(&repo, branch)?;
-        anyhow::ensure!(
-            state.tip.is_some(),
-            "release branch `{branch}` does not exist"
-        );
+    if let Some(state) = &release {
+        let branch = &state.source.branch;
         for v in &mut verdicts {
             if let Some(hash) = v
                 .policy_hash_b64u
                 .as_deref()
-                .filter(|h| state.is_revoked(h))
+                .filter(|h| state.revocation(h).is_some())
             {
                 v.failure = Some(VerifyFailure::new(
                     ReasonCode::Revoked,
@@ -112,6 +128,27 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Failed
     })
+}
+
+/// The release branch `branch` of the repository holding the current
+/// folder (its main and `wpc.toml` folder read at HEAD), its tip verified
+/// against main and the verifier memory: an error is a branch that cannot
+/// be read (exit 2), the inner one a branch that does not verify (exit 1).
+fn verified_release(
+    branch: &str,
+    freshness: &FreshnessArgs,
+) -> anyhow::Result<Result<VerifiedRelease, ReleaseError>> {
+    let place = Place {
+        branch: Some(branch.to_owned()),
+        repo: PathBuf::from("."),
+        root: None,
+    };
+    let (repo, source) = open(&place)?;
+    Ok(VerifiedRelease::load(
+        &repo,
+        &source,
+        &freshness.freshness(),
+    ))
 }
 
 fn verdict(path: &std::path::Path, bytes: &[u8], trust: &Trust) -> Verdict {

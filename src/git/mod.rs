@@ -87,9 +87,24 @@ pub fn work_tree_containing(path: &Path) -> Option<PathBuf> {
     repo.workdir().map(Path::to_path_buf)
 }
 
+/// By default libgit2 hashes every object again each time it reads one
+/// (SHA-1 with collision detection): over half of `wpc release verify` on a
+/// long history, and a third of `wpc release`. Git itself does not: objects
+/// are hashed when they enter the repository (a fetch or push indexes and
+/// hashes every object it receives; libgit2 hashes what it writes), so
+/// hashing them again on read only detects objects changed in place by
+/// someone who can write `.git`, who could as well move the references and
+/// the verifier memory. Every signature and policy hash wpc checks is still
+/// computed from the bytes read.
+fn skip_rehashing_on_read() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| git2::opts::strict_hash_verification(false));
+}
+
 impl Repo {
     /// The repository holding `start`, walking up as `git` does.
     pub fn discover(start: &Path) -> Result<Repo, GitError> {
+        skip_rehashing_on_read();
         Repository::discover(start)
             .map(|repo| Repo { repo })
             .map_err(|err| GitError::Open {
@@ -107,6 +122,7 @@ impl Repo {
 
     /// The repository at exactly `path`, without walking up.
     pub fn open(path: &Path) -> Result<Repo, GitError> {
+        skip_rehashing_on_read();
         Repository::open(path)
             .map(|repo| Repo { repo })
             .map_err(|err| GitError::Open {

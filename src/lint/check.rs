@@ -12,6 +12,7 @@ use crate::decide::Engine;
 use crate::policy::Policy;
 use crate::policy::document::{SCHEMA, pointer_segment};
 use crate::policy::files::{self, CollectError};
+use crate::release::{Freshness, VerifiedRelease};
 use crate::report::{Finding, Report, Severity};
 
 #[derive(Debug, thiserror::Error)]
@@ -83,23 +84,41 @@ pub fn check_policies(
     )
 }
 
-/// The hashes revoked on the repository's release branch (none without a
-/// repository or branch); a branch that cannot be read is a finding.
+/// The hashes revoked on the repository's release branch, read through the
+/// verified consumer API: the tip's checkpoint verified against main and
+/// this repository's verifier memory, so a rolled-back or edited branch
+/// cannot hide a revocation. None without a repository or branch, or with
+/// the rule turned off. A branch that does not verify, or cannot be read,
+/// is an error finding naming the branch, its commit and the reason code:
+/// its revocations are unknown, so the check fails closed.
 fn revoked(config: &Config, findings: &mut Vec<Finding>) -> HashSet<String> {
-    let root = if config.root.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        config.root.as_path()
-    };
+    let code = super::rules::revoked_hash::CODE;
+    if config.settings.lint.rules.get(code) == Some(&Level::Off) {
+        return HashSet::new();
+    }
     let branch = crate::release::branch_name(config);
-    crate::release::revoked_hashes(root, branch).unwrap_or_else(|err| {
-        findings.push(Finding::new(
-            super::rules::revoked_hash::CODE,
-            Severity::Error,
-            format!("cannot read the revocations on `{branch}`: {err}"),
-        ));
-        HashSet::new()
-    })
+    let verified = crate::release::locate(config).and_then(|located| {
+        located
+            .map(|(repo, source)| VerifiedRelease::load(&repo, &source, &Freshness::default()))
+            .transpose()
+    });
+    match verified {
+        Ok(Some(state)) => state.revocations.into_iter().map(|r| r.hash).collect(),
+        Ok(None) => HashSet::new(),
+        Err(err) => {
+            findings.push(
+                Finding::new(
+                    code,
+                    Severity::Error,
+                    format!("cannot trust the revocations on `{branch}`: {err}"),
+                )
+                .help(
+                    "`wpc release verify` names every violation; see the reason codes in docs/release.md",
+                ),
+            );
+            HashSet::new()
+        }
+    }
 }
 
 fn lint(

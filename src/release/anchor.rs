@@ -112,28 +112,38 @@ impl<'a> Main<'a> {
 
     /// The policy hash of the file `path` at main commit `commit`.
     pub(crate) fn content_hash(&mut self, commit: Oid, path: &str) -> Result<String, String> {
-        let id = self
-            .repo
-            .file_id(commit, path)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no file {path} at {commit}"))?;
+        let id = self.policy_blob(commit, path)?;
         if let Some(cached) = self.hashes.get(&id) {
             return cached.clone();
         }
         let hashed = self
-            .repo
-            .read_blob(commit, path, id, MAX_FILE_BYTES + 1)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                decode_source(std::path::Path::new(path), bytes).map_err(|f| f.message)
-            })
-            .and_then(|source| {
-                Document::parse(source).map_err(|f| {
-                    format!("{path} at {commit} does not parse ({} problems)", f.len())
-                })
-            })
-            .and_then(|doc| policy_hash_b64u(&doc.value).map_err(|e| e.to_string()));
+            .read_policy(commit, path, id)
+            .and_then(|bytes| content_hash_of(commit, path, bytes));
         self.hashes.insert(id, hashed.clone());
         hashed
     }
+
+    /// The blob of the file `path` at main commit `commit`.
+    pub(crate) fn policy_blob(&self, commit: Oid, path: &str) -> Result<Oid, String> {
+        self.repo
+            .file_id(commit, path)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no file {path} at {commit}"))
+    }
+
+    /// The bytes of blob `id`, the file `path` at main commit `commit`,
+    /// refused beyond the size of a policy.
+    pub(crate) fn read_policy(&self, commit: Oid, path: &str, id: Oid) -> Result<Vec<u8>, String> {
+        self.repo
+            .read_blob(commit, path, id, MAX_FILE_BYTES + 1)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The policy hash of `bytes`, the file `path` at main commit `commit`.
+pub(crate) fn content_hash_of(commit: Oid, path: &str, bytes: Vec<u8>) -> Result<String, String> {
+    let source = decode_source(std::path::Path::new(path), bytes).map_err(|f| f.message)?;
+    let doc = Document::parse(source)
+        .map_err(|f| format!("{path} at {commit} does not parse ({} problems)", f.len()))?;
+    policy_hash_b64u(&doc.value).map_err(|e| e.to_string())
 }

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use super::{
-    Freshness, INDEX_PATH, Index, REVOCATIONS_PATH, Reason, ReleaseError, Revocation, Source,
-    VerifiedRelease, envelope_path,
+    Freshness, INDEX_PATH, Index, Memory, REVOCATIONS_PATH, Reason, ReleaseError, Revocation,
+    Source, VerifiedRelease, envelope_path,
 };
 use crate::config::Config;
 use crate::crypto::envelope::WorkPolicyContract;
@@ -60,7 +60,8 @@ pub struct ReleasedWpc {
 /// The release branch of `config`'s repository: the repository holding
 /// `config.root`, and the places of [`Source`] (the folder of `wpc.toml`
 /// relative to its work tree, `[release] branch` and `main`). `None` when
-/// there is no repository, or the branch does not exist in it.
+/// there is no repository, or the branch does not exist in it and never
+/// did as far as its verifier memory knows.
 pub fn locate(config: &Config) -> Result<Option<(Repo, Source)>, ReleaseError> {
     // A `wpc.toml` in the current folder has the empty path as its root.
     let start = match config.root.as_os_str().is_empty() {
@@ -71,7 +72,9 @@ pub fn locate(config: &Config) -> Result<Option<(Repo, Source)>, ReleaseError> {
         return Ok(None);
     };
     let branch = super::branch_name(config).to_owned();
-    if repo.branch_tip(&branch)?.is_none() {
+    // A branch this repository saw before is located even when it is gone,
+    // so that loading it reports the deletion rather than "no releases".
+    if repo.branch_tip(&branch)?.is_none() && Memory::of(repo.location()).seen(&branch)?.is_none() {
         return Ok(None);
     }
     let root = match (

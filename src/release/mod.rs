@@ -34,7 +34,7 @@ mod revoke;
 mod state;
 mod verify;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -460,7 +460,11 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
             &mut main,
             &Freshness::default(),
         )?),
-        None => None,
+        // A branch that was seen must not be started again from nothing.
+        None => match state::missing_branch(repo, &source.branch, main.tip) {
+            ReleaseError::NoBranch(_) => None,
+            err => return Err(err),
+        },
     };
     let start = previous
         .as_ref()
@@ -773,16 +777,6 @@ pub(crate) fn to_json<T: Serialize>(
         .map_err(|e| ReleaseError::Serialize(what, e.to_string()))?;
     json.push('\n');
     Ok(json.into_bytes())
-}
-
-/// The hashes revoked on `branch` of the repository holding `start`; empty
-/// when there is no repository or no such branch. For `wpc check`.
-pub fn revoked_hashes(start: &Path, branch: &str) -> Result<HashSet<String>, ReleaseError> {
-    let Ok(repo) = Repo::discover(start) else {
-        return Ok(HashSet::new());
-    };
-    let branch = Branch::read(&repo, branch)?;
-    Ok(branch.revocations.into_iter().map(|r| r.hash).collect())
 }
 
 /// The main branch a config names: releases come from it.

@@ -33,8 +33,9 @@ pub struct VerifiedRelease {
 
 impl VerifiedRelease {
     /// Verify the tip of `source.branch` and remember its checkpoint.
-    /// A missing branch is [`ReleaseError::NoBranch`]; a branch that breaks
-    /// a trust rule is [`ReleaseError::Rejected`].
+    /// A missing branch is [`ReleaseError::NoBranch`] (rejected when this
+    /// repository saw it before); a branch that breaks a trust rule is
+    /// [`ReleaseError::Rejected`].
     pub fn load(
         repo: &Repo,
         source: &Source,
@@ -44,7 +45,7 @@ impl VerifiedRelease {
         let branch = Branch::read(repo, &source.branch)?;
         let tip = branch
             .tip
-            .ok_or_else(|| ReleaseError::NoBranch(source.branch.clone()))?;
+            .ok_or_else(|| missing_branch(repo, &source.branch, main.tip))?;
         let checkpoint = verify_tip(repo, &branch, tip, &mut main, freshness)?;
         remember(repo, &source.branch, &checkpoint)?;
         Ok(VerifiedRelease {
@@ -185,6 +186,26 @@ pub(crate) fn verify_tip(
     }
     check_freshness(repo, name, tip, &checkpoint, freshness)?;
     Ok(checkpoint)
+}
+
+/// Why `branch` is missing: [`ReleaseError::NoBranch`], or
+/// `ROLLBACK_DETECTED` (at main's tip `main_tip`) when this repository's
+/// verifiers saw it before. Deleting the branch drops every revocation, and
+/// a release run would start it again from nothing.
+pub(crate) fn missing_branch(repo: &Repo, branch: &str, main_tip: Oid) -> ReleaseError {
+    match Memory::of(repo.location()).seen(branch) {
+        Ok(None) => ReleaseError::NoBranch(branch.to_owned()),
+        Ok(Some(seen)) => ReleaseError::rejected(
+            branch,
+            main_tip,
+            Reason::RollbackDetected,
+            format!(
+                "the branch does not exist, but this repository verified its checkpoint {} before: it was deleted",
+                seen.version
+            ),
+        ),
+        Err(err) => err.into(),
+    }
 }
 
 /// `ROLLBACK_DETECTED` unless `checkpoint` (at `tip`) is at least the pin

@@ -12,9 +12,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use super::anchor::Main;
+use super::anchor::{Main, content_hash_of};
 use super::fetch::verified_envelope;
-use super::state::check_freshness;
+use super::state::{check_freshness, missing_branch};
 use super::{
     CHECKPOINT_PATH, Checkpoint, ENVELOPE_DIR, Entry, Freshness, INDEX_FORMAT, Index,
     MAX_ENVELOPE_BYTES, ReleaseError, Revocation, Source, envelope_path, read_state, remember,
@@ -115,12 +115,19 @@ pub fn verify_branch(
     freshness: &Freshness,
 ) -> Result<Vec<Violation>, ReleaseError> {
     let branch = source.branch.as_str();
-    let tip = repo
-        .branch_tip(branch)?
-        .ok_or_else(|| ReleaseError::NoBranch(branch.to_owned()))?;
+    let main = Main::read(repo, source)?;
+    let tip = match repo.branch_tip(branch)? {
+        Some(tip) => tip,
+        None => {
+            return match missing_branch(repo, branch, main.tip) {
+                ReleaseError::Rejected { violation, .. } => Ok(vec![violation]),
+                err => Err(err),
+            };
+        }
+    };
     let mut checker = Checker {
         repo,
-        main: Main::read(repo, source)?,
+        main,
         violations: Vec::new(),
     };
     let mut before: Option<State> = None;
@@ -356,10 +363,41 @@ impl Checker<'_> {
             position_of(state.checkpoint.as_ref(), &self.main),
         );
         let mut referenced: HashSet<String> = HashSet::new();
-        for (name, entry) in added {
-            let path = envelope_path(&entry.hash);
-            referenced.insert(path.clone());
-            self.check_entry(commit, name, entry, state, &path, window);
+        // Git reads are serial (a repository handle is not `Sync`); what
+        // they load is hashed and verified on the other threads meanwhile,
+        // each violation put back where a serial pass would have reported
+        // it (the number of violations found before its entry, then the
+        // entry's place).
+        let (judged, found) = std::sync::mpsc::channel();
+        rayon::in_place_scope(|scope| {
+            for (place, (name, entry)) in added.into_iter().enumerate() {
+                let path = envelope_path(&entry.hash);
+                referenced.insert(path.clone());
+                if let Some(check) = self.check_entry(commit, name, entry, state, path, window) {
+                    let slot = (self.violations.len(), place);
+                    let judged = judged.clone();
+                    scope.spawn(move |_| {
+                        // The receiver outlives the scope: sending cannot fail.
+                        let _ = judged.send((slot, check.run()));
+                    });
+                }
+            }
+        });
+        drop(judged);
+        let mut found: Vec<((usize, usize), (Reason, String))> = found
+            .into_iter()
+            .filter_map(|(slot, violation)| Some((slot, violation?)))
+            .collect();
+        found.sort_by_key(|(slot, _)| *slot);
+        for ((slot, _), (reason, message)) in found.into_iter().rev() {
+            self.violations.insert(
+                slot,
+                Violation {
+                    commit: commit.to_string(),
+                    reason,
+                    message,
+                },
+            );
         }
         for path in state.envelopes.keys() {
             if !before.envelopes.contains_key(path) && !referenced.contains(path) {
@@ -375,18 +413,22 @@ impl Checker<'_> {
         }
     }
 
-    fn check_entry(
+    /// What the anchoring of `entry` needs from Git (its source commit on
+    /// main, the policy file there, its envelope and the signers that
+    /// authorize it), to be judged by [`EntryCheck::run`]; `None` when a
+    /// violation is already certain.
+    fn check_entry<'e>(
         &mut self,
         commit: Oid,
-        name: &str,
-        entry: &Entry,
+        name: &'e str,
+        entry: &'e Entry,
         state: &State,
-        path: &str,
+        path: String,
         (after, upto): (Option<usize>, Option<usize>),
-    ) {
+    ) -> Option<EntryCheck<'e>> {
         let hash = &entry.hash;
         let Some(source) = self.main.named(&entry.commit) else {
-            return self.violate(
+            self.violate(
                 commit,
                 Reason::NotOnMain,
                 format!(
@@ -394,6 +436,7 @@ impl Checker<'_> {
                     entry.commit, self.main.reference
                 ),
             );
+            return None;
         };
         let position = self.main.position(source);
         if after.is_some_and(|a| position <= Some(a)) || upto.is_some_and(|u| position > Some(u)) {
@@ -406,86 +449,54 @@ impl Checker<'_> {
             );
         }
         let Some(file) = entry.path.as_deref() else {
-            return self.violate(
+            self.violate(
                 commit,
                 Reason::ContentMismatch,
                 format!("`{name}` {hash} names no policy file"),
             );
+            return None;
         };
-        match self.main.content_hash(source, file) {
-            Ok(found) if found == *hash => {}
-            Ok(found) => {
-                return self.violate(
-                    commit,
-                    Reason::ContentMismatch,
-                    format!("`{name}` {hash}: {file} at {source} has hash {found}"),
-                );
-            }
+        let policy = match self
+            .main
+            .policy_blob(source, file)
+            .and_then(|id| self.main.read_policy(source, file, id))
+        {
+            Ok(policy) => policy,
             Err(message) => {
-                return self.violate(
+                self.violate(
                     commit,
                     Reason::ContentMismatch,
                     format!("`{name}` {hash}: {message}"),
                 );
+                return None;
             }
-        }
-        let Some(id) = state.envelopes.get(path) else {
-            return self.violate(
-                commit,
+        };
+        // Judged only if the content matches, as the checks run in order.
+        let envelope = match state.envelopes.get(&path) {
+            None => Err((
                 Reason::BadEnvelope,
                 format!("releases `{name}` {hash} without {path}"),
-            );
-        };
-        let bytes = match self.repo.read_blob(commit, path, *id, MAX_ENVELOPE_BYTES) {
-            Ok(bytes) => bytes,
-            Err(err) => return self.violate(commit, Reason::BadEnvelope, err.to_string()),
-        };
-        let trust = match self.main.authorizing(source) {
-            Ok(trust) => trust,
-            Err(message) => {
-                return self.violate(
-                    commit,
-                    Reason::UntrustedSigner,
-                    format!("{path}: {message}"),
-                );
-            }
-        };
-        let bytes = match verified_envelope(bytes, hash, &trust) {
-            Ok(bytes) => bytes,
-            Err((reason, message)) => return self.violate(commit, reason, message),
-        };
-        // The envelope verified; what it says must be what the index says.
-        let Ok(envelope) = crate::crypto::verify::Envelope::parse(&bytes) else {
-            return self.violate(
-                commit,
-                Reason::BadEnvelope,
-                format!("{path} does not parse"),
-            );
-        };
-        let payload_name = envelope
-            .payload()
-            .get("policy_name")
-            .and_then(serde_json::Value::as_str);
-        if envelope.signer_did() != entry.signer_did {
-            self.violate(
-                commit,
-                Reason::BadEnvelope,
-                format!(
-                    "`{name}` entry says signer {}, {path} is signed by {}",
-                    entry.signer_did,
-                    envelope.signer_did()
-                ),
-            );
-        } else if payload_name != Some(name) {
-            self.violate(
-                commit,
-                Reason::BadEnvelope,
-                format!(
-                    "{path} is policy `{}`, indexed as `{name}`",
-                    payload_name.unwrap_or("(none)")
-                ),
-            );
+            )),
+            Some(id) => self
+                .repo
+                .read_blob(commit, &path, *id, MAX_ENVELOPE_BYTES)
+                .map_err(|err| (Reason::BadEnvelope, err.to_string())),
         }
+        .and_then(|bytes| {
+            self.main
+                .authorizing(source)
+                .map(|trust| (bytes, trust))
+                .map_err(|message| (Reason::UntrustedSigner, format!("{path}: {message}")))
+        });
+        Some(EntryCheck {
+            name,
+            entry,
+            source,
+            file,
+            policy,
+            path,
+            envelope,
+        })
     }
 
     fn check_revocation(&mut self, commit: Oid, state: &State, revocation: &Revocation) {
@@ -527,6 +538,86 @@ impl Checker<'_> {
                     revocation.signer_did
                 ),
             );
+        }
+    }
+}
+
+/// An index entry with what Git holds for it, judged apart from the Git
+/// reads (and so in parallel).
+struct EntryCheck<'e> {
+    name: &'e str,
+    entry: &'e Entry,
+    /// The main commit it names, its policy file there and that file's bytes.
+    source: Oid,
+    file: &'e str,
+    policy: Vec<u8>,
+    /// Its envelope's path, and its bytes with the signers that authorize
+    /// it, or why they are missing.
+    path: String,
+    envelope: Result<(Vec<u8>, Trust), (Reason, String)>,
+}
+
+impl EntryCheck<'_> {
+    /// The policy file's hash is the entry's, its envelope is signed by a
+    /// trusted signer over that hash and says what the entry says; else
+    /// the first violation.
+    fn run(self) -> Option<(Reason, String)> {
+        let EntryCheck {
+            name,
+            entry,
+            source,
+            file,
+            policy,
+            path,
+            envelope,
+        } = self;
+        let hash = &entry.hash;
+        match content_hash_of(source, file, policy) {
+            Ok(found) if found == *hash => {}
+            Ok(found) => {
+                return Some((
+                    Reason::ContentMismatch,
+                    format!("`{name}` {hash}: {file} at {source} has hash {found}"),
+                ));
+            }
+            Err(message) => {
+                return Some((
+                    Reason::ContentMismatch,
+                    format!("`{name}` {hash}: {message}"),
+                ));
+            }
+        }
+        let bytes = match envelope.and_then(|(bytes, trust)| verified_envelope(bytes, hash, &trust))
+        {
+            Ok(bytes) => bytes,
+            Err(violation) => return Some(violation),
+        };
+        let Ok(envelope) = crate::crypto::verify::Envelope::parse(&bytes) else {
+            return Some((Reason::BadEnvelope, format!("{path} does not parse")));
+        };
+        let payload_name = envelope
+            .payload()
+            .get("policy_name")
+            .and_then(serde_json::Value::as_str);
+        if envelope.signer_did() != entry.signer_did {
+            Some((
+                Reason::BadEnvelope,
+                format!(
+                    "`{name}` entry says signer {}, {path} is signed by {}",
+                    entry.signer_did,
+                    envelope.signer_did()
+                ),
+            ))
+        } else if payload_name != Some(name) {
+            Some((
+                Reason::BadEnvelope,
+                format!(
+                    "{path} is policy `{}`, indexed as `{name}`",
+                    payload_name.unwrap_or("(none)")
+                ),
+            ))
+        } else {
+            None
         }
     }
 }
