@@ -11,12 +11,15 @@ use std::collections::HashMap;
 
 use super::verify::trust_at;
 use super::{ReleaseError, Source};
+use crate::claw::{self, ClawVersion, ExportSettings};
 use crate::crypto::did::DidKey;
 use crate::crypto::verify::Trust;
+use crate::diff::config_at;
 use crate::git::{Oid, Repo};
 use crate::policy::document::MAX_FILE_BYTES;
 use crate::policy::hash::policy_hash_b64u;
-use crate::policy::{Document, decode_source};
+use crate::policy::{Document, Policy, decode_source};
+use crate::report::Severity;
 
 /// Main's first-parent history, and the trust and content read from it.
 pub(crate) struct Main<'a> {
@@ -29,6 +32,8 @@ pub(crate) struct Main<'a> {
     position: HashMap<Oid, usize>,
     trust: HashMap<Oid, Result<Trust, String>>,
     hashes: HashMap<Oid, Result<String, String>>,
+    /// (policy blob, `wpc.toml` blob, version) → the rendering's hash.
+    renderings: HashMap<(Oid, Option<Oid>, ClawVersion), Result<String, String>>,
 }
 
 impl<'a> Main<'a> {
@@ -47,6 +52,7 @@ impl<'a> Main<'a> {
             position,
             trust: HashMap::new(),
             hashes: HashMap::new(),
+            renderings: HashMap::new(),
         })
     }
 
@@ -112,28 +118,108 @@ impl<'a> Main<'a> {
 
     /// The policy hash of the file `path` at main commit `commit`.
     pub(crate) fn content_hash(&mut self, commit: Oid, path: &str) -> Result<String, String> {
-        let id = self
-            .repo
-            .file_id(commit, path)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no file {path} at {commit}"))?;
+        let id = self.policy_file(commit, path)?;
         if let Some(cached) = self.hashes.get(&id) {
             return cached.clone();
         }
         let hashed = self
-            .repo
-            .read_blob(commit, path, id, MAX_FILE_BYTES + 1)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                decode_source(std::path::Path::new(path), bytes).map_err(|f| f.message)
-            })
-            .and_then(|source| {
-                Document::parse(source).map_err(|f| {
-                    format!("{path} at {commit} does not parse ({} problems)", f.len())
-                })
-            })
+            .document(commit, path, id)
             .and_then(|doc| policy_hash_b64u(&doc.value).map_err(|e| e.to_string()));
         self.hashes.insert(id, hashed.clone());
         hashed
+    }
+
+    /// The hash of the Claw `version` rendering of the policy file `path`
+    /// at main commit `commit`, rendered with that commit's `wpc.toml`
+    /// (its `issuer_did`), which must enable `version`: the branch can
+    /// publish only the rendering main's content and settings make.
+    pub(crate) fn rendering_hash(
+        &mut self,
+        commit: Oid,
+        path: &str,
+        version: ClawVersion,
+    ) -> Result<String, String> {
+        let id = self.policy_file(commit, path)?;
+        let config_file = super::join(&self.root, crate::config::FILE_NAME);
+        let config_id = self
+            .repo
+            .file_id(commit, &config_file)
+            .map_err(|e| e.to_string())?;
+        let key = (id, config_id, version);
+        if let Some(cached) = self.renderings.get(&key) {
+            return cached.clone();
+        }
+        let rendered = self.render(commit, path, id, &config_file, version);
+        self.renderings.insert(key, rendered.clone());
+        rendered
+    }
+
+    /// `Ok` if `hash` is the Claw `version` rendering of `path` at
+    /// `commit` ([`Main::rendering_hash`]); else why not.
+    pub(crate) fn check_rendering(
+        &mut self,
+        commit: Oid,
+        path: &str,
+        version: ClawVersion,
+        hash: &str,
+    ) -> Result<(), String> {
+        let expected = self.rendering_hash(commit, path, version)?;
+        if expected == hash {
+            Ok(())
+        } else {
+            Err(format!(
+                "its {} rendering is {hash}, but {path} at {commit} renders as {expected}",
+                version.rendering()
+            ))
+        }
+    }
+
+    fn render(
+        &self,
+        commit: Oid,
+        path: &str,
+        id: Oid,
+        config_file: &str,
+        version: ClawVersion,
+    ) -> Result<String, String> {
+        let mut findings = Vec::new();
+        let config =
+            config_at(self.repo, commit, &self.root, &mut findings).map_err(|e| e.to_string())?;
+        if findings.iter().any(|f| f.severity == Severity::Error) {
+            return Err(format!("{config_file} at {commit} has errors"));
+        }
+        let settings = ExportSettings::from_config(&config);
+        if !settings.enabled(version) {
+            return Err(format!(
+                "{config_file} at {commit} does not enable the {} export",
+                version.rendering()
+            ));
+        }
+        let policy = Policy::from_document(self.document(commit, path, id)?).map_err(|f| {
+            format!(
+                "{path} at {commit} is not a valid policy ({} problems)",
+                f.len()
+            )
+        })?;
+        claw::render(&policy, version, &settings)
+            .map(|rendered| rendered.hash)
+            .map_err(|e| format!("{path} at {commit}: {e}"))
+    }
+
+    fn policy_file(&self, commit: Oid, path: &str) -> Result<Oid, String> {
+        self.repo
+            .file_id(commit, path)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no file {path} at {commit}"))
+    }
+
+    fn document(&self, commit: Oid, path: &str, id: Oid) -> Result<Document, String> {
+        let bytes = self
+            .repo
+            .read_blob(commit, path, id, MAX_FILE_BYTES + 1)
+            .map_err(|e| e.to_string())?;
+        let source = decode_source(std::path::Path::new(path), bytes).map_err(|f| f.message)?;
+        Document::parse(source)
+            .map_err(|f| format!("{path} at {commit} does not parse ({} problems)", f.len()))
     }
 }

@@ -357,9 +357,8 @@ impl Checker<'_> {
         );
         let mut referenced: HashSet<String> = HashSet::new();
         for (name, entry) in added {
-            let path = envelope_path(&entry.hash);
-            referenced.insert(path.clone());
-            self.check_entry(commit, name, entry, state, &path, window);
+            referenced.extend(entry.hashes().map(envelope_path));
+            self.check_entry(commit, name, entry, state, window);
         }
         for path in state.envelopes.keys() {
             if !before.envelopes.contains_key(path) && !referenced.contains(path) {
@@ -381,10 +380,10 @@ impl Checker<'_> {
         name: &str,
         entry: &Entry,
         state: &State,
-        path: &str,
         (after, upto): (Option<usize>, Option<usize>),
     ) {
         let hash = &entry.hash;
+        let path = &envelope_path(hash);
         let Some(source) = self.main.named(&entry.commit) else {
             return self.violate(
                 commit,
@@ -429,17 +428,6 @@ impl Checker<'_> {
                 );
             }
         }
-        let Some(id) = state.envelopes.get(path) else {
-            return self.violate(
-                commit,
-                Reason::BadEnvelope,
-                format!("releases `{name}` {hash} without {path}"),
-            );
-        };
-        let bytes = match self.repo.read_blob(commit, path, *id, MAX_ENVELOPE_BYTES) {
-            Ok(bytes) => bytes,
-            Err(err) => return self.violate(commit, Reason::BadEnvelope, err.to_string()),
-        };
         let trust = match self.main.authorizing(source) {
             Ok(trust) => trust,
             Err(message) => {
@@ -450,9 +438,8 @@ impl Checker<'_> {
                 );
             }
         };
-        let bytes = match verified_envelope(bytes, hash, &trust) {
-            Ok(bytes) => bytes,
-            Err((reason, message)) => return self.violate(commit, reason, message),
+        let Some(bytes) = self.verified_file(commit, state, name, hash, &trust) else {
+            return;
         };
         // The envelope verified; what it says must be what the index says.
         let Ok(envelope) = crate::crypto::verify::Envelope::parse(&bytes) else {
@@ -485,6 +472,55 @@ impl Checker<'_> {
                     payload_name.unwrap_or("(none)")
                 ),
             );
+        }
+        // Each rendering must be the one main's policy and settings make at
+        // that commit, signed by a signer that commit trusts: the branch
+        // cannot publish a Claw payload that says more than the policy.
+        for (version, rendering) in &entry.renderings {
+            if let Err(message) = self.main.check_rendering(source, file, *version, rendering) {
+                self.violate(
+                    commit,
+                    Reason::ContentMismatch,
+                    format!("`{name}` {hash}: {message}"),
+                );
+                continue;
+            }
+            self.verified_file(commit, state, name, rendering, &trust);
+        }
+    }
+
+    /// The envelope of `hash` in `state`, if it is there and verifies
+    /// under `trust`; else a violation.
+    fn verified_file(
+        &mut self,
+        commit: Oid,
+        state: &State,
+        name: &str,
+        hash: &str,
+        trust: &Trust,
+    ) -> Option<Vec<u8>> {
+        let path = envelope_path(hash);
+        let Some(id) = state.envelopes.get(&path) else {
+            self.violate(
+                commit,
+                Reason::BadEnvelope,
+                format!("releases `{name}` {hash} without {path}"),
+            );
+            return None;
+        };
+        let bytes = match self.repo.read_blob(commit, &path, *id, MAX_ENVELOPE_BYTES) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                self.violate(commit, Reason::BadEnvelope, err.to_string());
+                return None;
+            }
+        };
+        match verified_envelope(bytes, hash, trust) {
+            Ok(bytes) => Some(bytes),
+            Err((reason, message)) => {
+                self.violate(commit, reason, message);
+                None
+            }
         }
     }
 
