@@ -639,9 +639,13 @@ fn a_moved_branch_is_served_within_a_second_and_one_that_does_not_verify_degrade
     .unwrap();
     support::git(repo.path(), &["commit", "-q", "-am", "second"]);
     release(repo.path());
-    let hashes = released_hashes(repo.path());
-    assert_eq!(hashes.len(), 2);
-    let new = hashes.iter().find(|h| *h != DEMO_HASH).unwrap().clone();
+    let versions = released_versions(repo.path());
+    assert_eq!(versions.len(), 2);
+    let new = versions
+        .into_iter()
+        .map(|(native, _)| native)
+        .find(|h| *h != DEMO_HASH)
+        .unwrap();
     wait_for(|| {
         (request(addr, "GET", &format!("/v1/wpc/{new}"), None).status == 200).then_some(())
     });

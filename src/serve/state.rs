@@ -101,26 +101,32 @@ pub struct Rendering {
 }
 
 impl Rendering {
+    /// The rendering `kind` of `hash` with its stored `envelope`; `policy`
+    /// is the version's native envelope, `None` when this is it.
     fn new(
         kind: &'static str,
         name: &str,
         hash: &str,
         envelope: &[u8],
-        policy: Bytes,
+        policy: Option<Bytes>,
     ) -> Rendering {
         let envelope = envelope.trim_ascii();
         let mut body = Vec::with_capacity(envelope.len() + 80);
         body.extend_from_slice(b"{\"ok\":true,\"policy_hash_b64u\":\"");
         body.extend_from_slice(hash.as_bytes());
         body.extend_from_slice(b"\",\"envelope\":");
+        let start = body.len();
         body.extend_from_slice(envelope);
+        let end = body.len();
         body.push(b'}');
         let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(Sha256::digest(&body)));
+        let body = Bytes::from(body);
         Rendering {
             kind,
             name: name.to_owned(),
-            policy,
-            body: Bytes::from(body),
+            // The native envelope is kept once, inside its own body.
+            policy: policy.unwrap_or_else(|| body.slice(start..end)),
+            body,
             etag,
             hash: hash.to_owned(),
             engine: OnceLock::new(),
@@ -205,7 +211,7 @@ impl ReleaseState {
             return Err(StateError::Moved(branch));
         }
         let mut revoked: HashMap<String, String> = HashMap::new();
-        let mut renderings = HashMap::new();
+        let mut renderings: HashMap<String, Rendering> = HashMap::new();
         let mut policies = BTreeMap::new();
         let read = |hash: &str| -> Result<Vec<u8>, StateError> {
             if !is_policy_hash(hash) {
@@ -233,27 +239,29 @@ impl ReleaseState {
                     }
                     continue;
                 }
-                if renderings.contains_key(&entry.hash) {
-                    continue;
-                }
-                let policy = Bytes::from(read(&entry.hash)?.trim_ascii().to_vec());
-                renderings.insert(
-                    entry.hash.clone(),
-                    Rendering::new("native", name, &entry.hash, &policy, policy.clone()),
-                );
+                // A version released again (a revert) may carry renderings
+                // made with other settings: those are served too.
+                let policy = match renderings.get(&entry.hash) {
+                    Some(native) => native.policy.clone(),
+                    None => {
+                        let envelope = read(&entry.hash)?;
+                        let native = Rendering::new("native", name, &entry.hash, &envelope, None);
+                        let policy = native.policy.clone();
+                        renderings.insert(entry.hash.clone(), native);
+                        policy
+                    }
+                };
                 for (version, hash) in &entry.renderings {
                     if !renderings.contains_key(hash) {
                         let envelope = read(hash)?;
-                        renderings.insert(
-                            hash.clone(),
-                            Rendering::new(
-                                version.rendering(),
-                                name,
-                                hash,
-                                &envelope,
-                                policy.clone(),
-                            ),
+                        let rendering = Rendering::new(
+                            version.rendering(),
+                            name,
+                            hash,
+                            &envelope,
+                            Some(policy.clone()),
                         );
+                        renderings.insert(hash.clone(), rendering);
                     }
                 }
             }
