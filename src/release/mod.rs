@@ -978,6 +978,84 @@ pub fn branch_name(config: &Config) -> &str {
 mod tests {
     use super::*;
 
+    fn entry(hash: &str, renderings: &[(ClawVersion, &str)]) -> Entry {
+        Entry {
+            hash: hash.to_owned(),
+            previous: None,
+            commit: "c".repeat(40),
+            path: Some("policies/p.toml".to_owned()),
+            released_at: "2026-01-01T00:00:00Z".to_owned(),
+            signer_did: "did:key:z6Mk".to_owned(),
+            pr: None,
+            approved_by: Vec::new(),
+            renderings: renderings
+                .iter()
+                .map(|(v, h)| (*v, (*h).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn renderings_are_named_as_on_the_branch_and_optional() {
+        let with = entry("N", &[(ClawVersion::V1, "A"), (ClawVersion::V2, "B")]);
+        let json = serde_json::to_value(&with).unwrap();
+        assert_eq!(
+            json["renderings"],
+            serde_json::json!({"claw-v1": "A", "claw-v2": "B"})
+        );
+        assert_eq!(serde_json::from_value::<Entry>(json).unwrap(), with);
+        // A branch written without renderings reads as it is.
+        let without = serde_json::to_value(entry("N", &[])).unwrap();
+        assert!(without.get("renderings").is_none());
+        assert!(serde_json::from_value::<Entry>(without).is_ok());
+        // A rendering wpc does not know is an error, not ignored.
+        let mut unknown = serde_json::to_value(entry("N", &[])).unwrap();
+        unknown["renderings"] = serde_json::json!({"claw-v3": "C"});
+        let err = serde_json::from_value::<Entry>(unknown).unwrap_err();
+        assert!(err.to_string().contains("claw-v3"), "{err}");
+    }
+
+    #[test]
+    fn any_hash_of_a_version_names_it_and_revoking_one_revokes_all() {
+        let index = Index {
+            format: INDEX_FORMAT.to_owned(),
+            last_commit: None,
+            policies: BTreeMap::from([(
+                "p".to_owned(),
+                vec![
+                    entry("N", &[(ClawVersion::V1, "A"), (ClawVersion::V2, "B")]),
+                    entry("M", &[(ClawVersion::V1, "C")]),
+                    // The same version released again with other settings.
+                    entry("N", &[(ClawVersion::V1, "D")]),
+                ],
+            )]),
+        };
+        assert_eq!(version_of(&index, "B"), Some("N"));
+        assert_eq!(version_of(&index, "D"), Some("N"));
+        assert_eq!(version_of(&index, "M"), Some("M"));
+        assert_eq!(version_of(&index, "X"), None);
+        let revocation = |hash: &str| Revocation {
+            hash: hash.to_owned(),
+            reason: "r".to_owned(),
+            revoked_at: "t".to_owned(),
+            signer_did: "s".to_owned(),
+            signature_b64u: "x".to_owned(),
+        };
+        let revoked = revoked_hashes_of(&index, &[revocation("B")]);
+        let mut hashes: Vec<&str> = revoked.keys().map(String::as_str).collect();
+        hashes.sort_unstable();
+        assert_eq!(hashes, ["A", "B", "D", "N"]);
+        let branch = Branch {
+            name: "b".to_owned(),
+            tip: None,
+            index,
+            revocations: vec![revocation("D")],
+            checkpoint: None,
+        };
+        assert!(branch.is_revoked("N") && branch.is_revoked("A"));
+        assert!(!branch.is_revoked("M") && !branch.is_revoked("C"));
+    }
+
     #[test]
     fn pull_request_numbers_from_merge_and_squash_subjects() {
         assert_eq!(
