@@ -1512,87 +1512,83 @@ fn push_rendered_entry(index: &mut Value, hash: &str, commit: &str, renderings: 
     index["last_commit"] = json!(commit);
 }
 
+/// Someone holding the release key publishes a new version of the deployer,
+/// with its native envelope right but its `version` rendering changed by
+/// `edit` and signed by `signer` (and left off the branch unless `stored`).
+/// The rendering's hash.
+fn forge_rendering(
+    git: &Git,
+    version: wpc::claw::ClawVersion,
+    edit: impl FnOnce(&mut Value),
+    signer: &SigningKey,
+    stored: bool,
+) -> String {
+    let (text, commit) = change_deployer(git, "Second.");
+    let (native, envelope) = envelope_of(&text, &key());
+    let mut payload = rendering_of(&text, version);
+    edit(&mut payload);
+    let (rendering, rendering_envelope) = signed(payload, signer);
+    forge(git, &key(), |index, _| {
+        let renderings = json!({ version.rendering(): rendering });
+        push_rendered_entry(index, &native, &commit, renderings);
+        let mut files = vec![(native.clone(), envelope)];
+        if stored {
+            files.push((rendering.clone(), rendering_envelope));
+        }
+        files
+    });
+    rendering
+}
+
 #[test]
 fn attack_a_substituted_claw_rendering_is_a_content_mismatch() {
-    let git = Git::new();
-    release(&git);
-    // CI's key signs the reviewed policy, but a v2 rendering that allows
-    // every action, and publishes it as the version's claw-v2.
-    let (text, commit) = change_deployer(&git, "Second.");
-    let (native, envelope) = envelope_of(&text, &key());
-    let mut payload = rendering_of(&text, wpc::claw::ClawVersion::V2);
-    payload["statements"] = json!([
-        {"sid": "AllowAll", "effect": "Allow", "actions": ["*"], "resources": ["*"]}
-    ]);
-    let (forged, forged_envelope) = signed(payload, &key());
-    forge(&git, &key(), |index, _| {
-        push_rendered_entry(index, &native, &commit, json!({"claw-v2": forged}));
-        vec![
-            (native.clone(), envelope),
-            (forged.clone(), forged_envelope),
-        ]
-    });
-    assert_rejected(&git, &["release", "verify"], "CONTENT_MISMATCH");
-    assert_rejected(&git, &["fetch", &forged], "CONTENT_MISMATCH");
-    let out = wpc(
-        git.path(),
-        &["bundle", "verify", "x.json", "--policy", &forged],
-    );
-    assert_ne!(code(&out), 0);
+    use wpc::claw::ClawVersion::{V1, V2};
+    // A v2 rendering that allows every action; a v1 rendering under an
+    // issuer main never named.
+    let wider = |payload: &mut Value| {
+        payload["statements"] = json!([
+            {"sid": "AllowAll", "effect": "Allow", "actions": ["*"], "resources": ["*"]}
+        ]);
+    };
+    let issuer = |payload: &mut Value| payload["issuer_did"] = json!("did:web:mallory.example");
+    for (version, edit) in [(V2, &wider as &dyn Fn(&mut Value)), (V1, &issuer)] {
+        let git = Git::new();
+        release(&git);
+        let forged = forge_rendering(&git, version, edit, &key(), true);
+        assert_rejected(&git, &["release", "verify"], "CONTENT_MISMATCH");
+        assert_rejected(&git, &["fetch", &forged], "CONTENT_MISMATCH");
+        let issuer = key().did_str().to_owned();
+        let args = [
+            "cst", "check", "t", "--policy", &forged, "--issuer", &issuer,
+        ];
+        let out = wpc(git.path(), &args);
+        assert_ne!(code(&out), 0);
+        assert!(
+            stderr(&out).contains("CONTENT_MISMATCH"),
+            "{}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]
-fn attack_a_rendering_from_another_issuer_is_a_content_mismatch() {
-    let git = Git::new();
-    release(&git);
-    // The right policy, rendered under an issuer main never named.
-    let (text, commit) = change_deployer(&git, "Second.");
-    let (native, envelope) = envelope_of(&text, &key());
-    let mut payload = rendering_of(&text, wpc::claw::ClawVersion::V1);
-    payload["issuer_did"] = json!("did:web:mallory.example");
-    let (forged, forged_envelope) = signed(payload, &key());
-    forge(&git, &key(), |index, _| {
-        push_rendered_entry(index, &native, &commit, json!({"claw-v1": forged}));
-        vec![
-            (native.clone(), envelope),
-            (forged.clone(), forged_envelope),
-        ]
-    });
-    assert_rejected(&git, &["release", "verify"], "CONTENT_MISMATCH");
-    assert_rejected(&git, &["fetch", &forged], "CONTENT_MISMATCH");
+fn attack_an_untrusted_or_missing_rendering_envelope_is_rejected() {
+    // The exact rendering, but signed by a key main never trusted; or named
+    // by the index with no envelope on the branch.
+    for (signer, stored, reason) in [
+        (mallory(), true, "UNTRUSTED_SIGNER"),
+        (key(), false, "BAD_ENVELOPE"),
+    ] {
+        let git = Git::new();
+        release(&git);
+        let v1 = forge_rendering(&git, wpc::claw::ClawVersion::V1, |_| {}, &signer, stored);
+        assert_rejected(&git, &["release", "verify"], reason);
+        assert_rejected(&git, &["fetch", &v1], reason);
+    }
 }
 
 #[test]
-fn attack_a_rendering_signed_by_an_untrusted_key_is_rejected() {
-    let git = Git::new();
-    release(&git);
-    // The exact rendering, but signed by a key main never trusted.
-    let (text, commit) = change_deployer(&git, "Second.");
-    let (native, envelope) = envelope_of(&text, &key());
-    let (v1, v1_envelope) = signed(rendering_of(&text, wpc::claw::ClawVersion::V1), &mallory());
-    forge(&git, &key(), |index, _| {
-        push_rendered_entry(index, &native, &commit, json!({"claw-v1": v1}));
-        vec![(native.clone(), envelope), (v1.clone(), v1_envelope)]
-    });
-    assert_rejected(&git, &["release", "verify"], "UNTRUSTED_SIGNER");
-    assert_rejected(&git, &["fetch", &v1], "UNTRUSTED_SIGNER");
-}
-
-#[test]
-fn attack_a_missing_or_unknown_rendering_is_rejected() {
-    let git = Git::new();
-    release(&git);
-    let (text, commit) = change_deployer(&git, "Second.");
-    let (native, envelope) = envelope_of(&text, &key());
-    let (v2, _) = signed(rendering_of(&text, wpc::claw::ClawVersion::V2), &key());
-    // The index names the rendering; its envelope is not on the branch.
-    forge(&git, &key(), |index, _| {
-        push_rendered_entry(index, &native, &commit, json!({"claw-v2": v2}));
-        vec![(native.clone(), envelope.clone())]
-    });
-    assert_rejected(&git, &["release", "verify"], "BAD_ENVELOPE");
-    assert_rejected(&git, &["fetch", &v2], "BAD_ENVELOPE");
-
+fn attack_an_unknown_rendering_is_unreadable() {
     // A rendering wpc does not know is not a branch wpc reads.
     let other = Git::new();
     release(&other);

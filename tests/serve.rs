@@ -33,6 +33,16 @@ fn release(dir: &Path) {
     assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
 }
 
+/// `wpc revoke HASH --reason REASON` with the demo key.
+fn revoke(dir: &Path, hash: &str, reason: &str) {
+    let out = support::wpc(dir)
+        .args(["revoke", hash, "--reason", reason])
+        .env("WPC_SIGNING_KEY", KEY)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+}
+
 /// A copy of `example` as a repository with one commit, released.
 fn released(example: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -440,12 +450,7 @@ fn errors_headers_and_methods_are_the_registry_s() {
 
     // Revoked: a documented non-200 that the gateway fails closed on,
     // picked up without a restart.
-    let out = support::wpc(repo.path())
-        .args(["revoke", DEMO_HASH, "--reason", "comments without approval"])
-        .env("WPC_SIGNING_KEY", KEY)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    revoke(repo.path(), DEMO_HASH, "comments without approval");
     let revoked = wait_for(|| {
         let r = request(addr, "GET", &format!("/v1/wpc/{DEMO_HASH}"), None);
         (r.status != 200).then_some(r)
@@ -808,12 +813,7 @@ fn claw_renderings_are_served_by_their_hash_decided_by_the_native_policy_and_rev
     // Revoking one rendering's hash revokes the version: every hash of it
     // gets the revoked status, live and in /v1/releases.
     let (_, v1) = &renderings[0];
-    let out = support::wpc(repo.path())
-        .args(["revoke", v1, "--reason", "wrong"])
-        .env("WPC_SIGNING_KEY", KEY)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    revoke(repo.path(), v1, "wrong");
     let server = Server::start(repo.path(), &[]);
     let all = std::iter::once(native).chain(renderings.iter().map(|(_, h)| h));
     for hash in all {
