@@ -1572,6 +1572,24 @@ fn attack_a_substituted_claw_rendering_is_a_content_mismatch() {
 }
 
 #[test]
+fn attack_a_rendering_main_did_not_enable_is_a_content_mismatch() {
+    let git = Git::new();
+    release(&git);
+    // The commit keeps only the v2 export; a v1 rendering of it is made up.
+    git.write(
+        "wpc.toml",
+        &example("wpc.toml").replace("claw = [\"v1\", \"v2\"]", "claw = [\"v2\"]"),
+    );
+    let v1 = forge_rendering(&git, wpc::claw::ClawVersion::V1, |_| {}, &key(), true);
+    assert_rejected(
+        &git,
+        &["release", "verify"],
+        "does not enable the claw-v1 export",
+    );
+    assert_rejected(&git, &["fetch", &v1], "CONTENT_MISMATCH");
+}
+
+#[test]
 fn attack_an_untrusted_or_missing_rendering_envelope_is_rejected() {
     // The exact rendering, but signed by a key main never trusted; or named
     // by the index with no envelope on the branch.

@@ -34,6 +34,8 @@ pub(crate) struct Main<'a> {
     hashes: HashMap<Oid, Result<String, String>>,
     /// (policy blob, `wpc.toml` blob, version) → the rendering's hash.
     renderings: HashMap<(Oid, Option<Oid>, ClawVersion), Result<String, String>>,
+    /// `wpc.toml` blob → its export settings.
+    exports: HashMap<Option<Oid>, Result<ExportSettings, String>>,
 }
 
 impl<'a> Main<'a> {
@@ -53,6 +55,7 @@ impl<'a> Main<'a> {
             trust: HashMap::new(),
             hashes: HashMap::new(),
             renderings: HashMap::new(),
+            exports: HashMap::new(),
         })
     }
 
@@ -149,9 +152,36 @@ impl<'a> Main<'a> {
         if let Some(cached) = self.renderings.get(&key) {
             return cached.clone();
         }
-        let rendered = self.render(commit, path, id, &config_file, version);
+        let rendered = self
+            .export_settings(commit, config_id, &config_file)
+            .and_then(|settings| self.render(commit, path, id, &settings, version));
         self.renderings.insert(key, rendered.clone());
         rendered
+    }
+
+    /// The export settings of `wpc.toml` (blob `config_id`) at `commit`;
+    /// a `wpc.toml` with errors has none (its settings are unknown).
+    fn export_settings(
+        &mut self,
+        commit: Oid,
+        config_id: Option<Oid>,
+        config_file: &str,
+    ) -> Result<ExportSettings, String> {
+        if let Some(cached) = self.exports.get(&config_id) {
+            return cached.clone();
+        }
+        let mut findings = Vec::new();
+        let loaded = config_at(self.repo, commit, &self.root, &mut findings)
+            .map_err(|e| e.to_string())
+            .and_then(|config| {
+                if findings.iter().any(|f| f.severity == Severity::Error) {
+                    Err(format!("{config_file} at {commit} has errors"))
+                } else {
+                    Ok(ExportSettings::from_config(&config))
+                }
+            });
+        self.exports.insert(config_id, loaded.clone());
+        loaded
     }
 
     /// `Ok` if `hash` is the Claw `version` rendering of `path` at
@@ -179,19 +209,13 @@ impl<'a> Main<'a> {
         commit: Oid,
         path: &str,
         id: Oid,
-        config_file: &str,
+        settings: &ExportSettings,
         version: ClawVersion,
     ) -> Result<String, String> {
-        let mut findings = Vec::new();
-        let config =
-            config_at(self.repo, commit, &self.root, &mut findings).map_err(|e| e.to_string())?;
-        if findings.iter().any(|f| f.severity == Severity::Error) {
-            return Err(format!("{config_file} at {commit} has errors"));
-        }
-        let settings = ExportSettings::from_config(&config);
         if !settings.enabled(version) {
             return Err(format!(
-                "{config_file} at {commit} does not enable the {} export",
+                "{} at {commit} does not enable the {} export",
+                crate::config::FILE_NAME,
                 version.rendering()
             ));
         }
@@ -201,7 +225,7 @@ impl<'a> Main<'a> {
                 f.len()
             )
         })?;
-        claw::render(&policy, version, &settings)
+        claw::render(&policy, version, settings)
             .map(|rendered| rendered.hash)
             .map_err(|e| format!("{path} at {commit}: {e}"))
     }
