@@ -1300,6 +1300,29 @@ fn claw_renderings_are_signed_beside_the_native_envelope_and_fetched_by_their_ha
             .verify(hash.as_bytes(), &signature)
             .unwrap();
     }
+    // From a checkout of the branch, for a runtime without Git.
+    let export = tempfile::tempdir().unwrap();
+    let checkout = export.path().join("b");
+    git.run(&[
+        "worktree",
+        "add",
+        "-q",
+        checkout.to_str().unwrap(),
+        "wpc-releases",
+    ]);
+    let from = wpc(
+        git.path(),
+        &[
+            "fetch",
+            &v2,
+            "--from",
+            checkout.to_str().unwrap(),
+            "--trusted",
+            "keys/trusted-signers.toml",
+        ],
+    );
+    assert_eq!(code(&from), 0, "{}", stderr(&from));
+    assert_eq!(from.stdout, wpc(git.path(), &["fetch", &v2]).stdout);
     let log = wpc(git.path(), &["log", "deployer"]);
     let text = stdout(&log);
     assert!(text.contains(&format!("    claw-v1 {v1}\n")), "{text}");
