@@ -23,7 +23,14 @@
 //! the one entry point is [`VerifiedRelease::load`]: it verifies the tip's
 //! checkpoint against main and against the verifier's memory once, and
 //! then gives the index, the revocations and [`VerifiedRelease::lookup`]
-//! (hash → the verified envelope bytes, anchored in main).
+//! (hash → the verified envelope bytes, anchored in main, and the native
+//! policy of its version).
+//!
+//! A version is one policy hash and, with `[release] claw`, its Claw
+//! renderings (`claw-v1`, `claw-v2`), each signed and stored under its own
+//! hash and recorded in its index entry. Any of those hashes names the
+//! version ([`version_of`]); revoking one revokes them all
+//! ([`Branch::is_revoked`], [`VerifiedRelease::revocation`]).
 
 mod anchor;
 mod checkpoint;
