@@ -12,7 +12,7 @@ use super::{
     Branch, CHECKPOINT_PATH, Checkpoint, Entry, Index, MAX_ENVELOPE_BYTES, Memory, Reason,
     ReleaseError, Revocation, Source, envelope_path, read_state, remember, revoked_hashes_of,
 };
-use crate::git::{Oid, Repo};
+use crate::git::{GitError, Oid, Repo};
 
 /// How fresh a state must be.
 #[derive(Clone, Debug, Default)]
@@ -233,7 +233,17 @@ pub(crate) fn check_freshness(
     let Some(seen) = Memory::of(repo.location()).seen(branch)? else {
         return Ok(());
     };
+    // A concurrent run may have published and remembered a newer state
+    // since `tip` was read: that is a moved branch (read it again), not a
+    // rollback. A branch reset to an old state stays where it was and is
+    // refused below.
+    let moved = || -> Result<bool, ReleaseError> { Ok(repo.branch_tip(branch)? != Some(tip)) };
     if checkpoint.version < seen.version {
+        if moved()? {
+            return Err(ReleaseError::Git(GitError::Conflict {
+                branch: branch.to_owned(),
+            }));
+        }
         return Err(rollback(format!(
             "the branch is at checkpoint {}, but this repository verified checkpoint {} before",
             checkpoint.version, seen.version
