@@ -196,9 +196,10 @@ fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
     std::fs::write(&file, envelope).unwrap();
     let verified = wpc(git.path(), &["verify", "env.json"]);
     assert_eq!(code(&verified), 0, "{}", stdout(&verified));
-    // The layout is exactly SPEC §6.
+    // The layout: the three state files, and five versions signed as
+    // native, claw-v1 and claw-v2 envelopes.
     let files = git.run(&["ls-tree", "-r", "--name-only", "wpc-releases"]);
-    assert_eq!(files.lines().count(), 3 + 5, "{files}");
+    assert_eq!(files.lines().count(), 3 + 5 * 3, "{files}");
     assert!(files.contains("revocations.json") && files.contains("index.json"));
     assert!(files.contains("checkpoint.json"));
 
@@ -235,8 +236,9 @@ fn three_merges_make_three_linked_releases_and_a_rerun_is_a_no_op() {
     assert_eq!(code(&unknown), 1);
     assert!(stderr(&unknown).contains("never released"));
     let log = stdout(&wpc(git.path(), &["log", "deployer"]));
+    // Each version's line is followed by its two renderings' lines.
     let lines: Vec<&str> = log.lines().collect();
-    assert_eq!(lines.len(), 5, "{log}");
+    assert_eq!(lines.len(), 1 + 4 * 3, "{log}");
     assert!(
         lines[1].contains(&entries[3].0) && lines[1].contains("PR #3"),
         "{log}"
@@ -286,8 +288,12 @@ fn a_revert_points_at_the_existing_envelope() {
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[2].0, entries[0].0);
     assert_eq!(entries[2].1.as_deref(), Some(entries[1].0.as_str()));
+    // The same settings render the same Claw payloads: no new envelope.
     let files = git.run(&["ls-tree", "--name-only", "wpc-releases:wpc"]);
-    assert_eq!(files.lines().count(), 3, "{files}");
+    assert_eq!(files.lines().count(), 3 * 3, "{files}");
+    let index = git.index();
+    let deployer = &index["policies"]["deployer"];
+    assert_eq!(deployer[2]["renderings"], deployer[0]["renderings"]);
     assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
 }
 
@@ -1177,4 +1183,467 @@ fn a_legacy_branch_is_explained_and_migrated_after_re_verification() {
     assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("NOT_ON_MAIN"), "{}", stdout(&out));
     assert_eq!(forged.tip(), tip);
+}
+
+// Claw renderings: each released version is also signed as its claw-v1 and
+// claw-v2 payloads (the example wpc.toml enables both), stored by their own
+// hashes and verified against main like the native envelope.
+
+/// The issuer the example wpc.toml names.
+const ISSUER: &str = "did:web:acme.example";
+
+/// The policy `text` rendered as Claw `version` with the example settings.
+fn rendering_of(text: &str, version: wpc::claw::ClawVersion) -> Value {
+    let doc = wpc::policy::Document::parse(wpc::report::SourceFile::new(DEPLOYER, text.to_owned()))
+        .unwrap();
+    let policy = wpc::policy::Policy::from_document(doc).unwrap();
+    let settings = wpc::claw::ExportSettings {
+        versions: wpc::claw::ClawVersion::ALL.to_vec(),
+        issuer_did: Some(ISSUER.to_owned()),
+    };
+    wpc::claw::render(&policy, version, &settings)
+        .unwrap()
+        .payload
+}
+
+/// `payload` signed by `key` as a WPC envelope: its hash and its bytes.
+fn signed(payload: Value, key: &SigningKey) -> (String, Vec<u8>) {
+    let envelope = wpc::crypto::envelope::SignedEnvelope::sign::<
+        wpc::crypto::envelope::WorkPolicyContract,
+    >(payload, key, jiff::Timestamp::now())
+    .unwrap();
+    (
+        envelope.payload_hash_b64u().to_owned(),
+        serde_json::to_vec_pretty(&envelope).unwrap(),
+    )
+}
+
+/// base64url SHA-256 of `bytes`, computed here rather than by wpc.
+fn sha256_b64u(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(bytes))
+}
+
+/// `wpc compile --target TARGET` of the deployer in the work tree.
+fn compiled(git: &Git, target: &str) -> Vec<u8> {
+    let out = wpc(git.path(), &["compile", "--target", target, DEPLOYER]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    out.stdout
+}
+
+/// The deployer's latest native hash and its `claw-v1`, `claw-v2` hashes.
+fn latest_deployer(git: &Git) -> (String, String, String) {
+    let index = git.index();
+    let entry = index["policies"]["deployer"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    let hash = |v: &Value| v.as_str().unwrap().to_owned();
+    (
+        hash(&entry["hash"]),
+        hash(&entry["renderings"]["claw-v1"]),
+        hash(&entry["renderings"]["claw-v2"]),
+    )
+}
+
+#[test]
+fn claw_renderings_are_signed_beside_the_native_envelope_and_fetched_by_their_hash() {
+    let git = Git::new();
+    let out = release(&git);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let (native, v1, v2) = latest_deployer(&git);
+    let fetched_native = wpc(git.path(), &["fetch", &native]);
+    assert_eq!(code(&fetched_native), 0, "{}", stderr(&fetched_native));
+    for (target, hash, version) in [("claw-v1", &v1, "1"), ("claw-v2", &v2, "2")] {
+        // The index names the hash `wpc hash --target` computes, which is
+        // SHA-256 of the bytes `wpc compile --target` prints.
+        let printed = compiled(&git, target);
+        let printed = printed.trim_ascii_end();
+        assert_eq!(&sha256_b64u(printed), hash, "{target}");
+        let hashed = wpc(git.path(), &["hash", "--target", target, DEPLOYER]);
+        assert_eq!(stdout(&hashed).trim(), hash.as_str(), "{target}");
+        // `wpc fetch` prints the envelope stored under that hash: the Claw
+        // payload, bound to the native version, signed by the release key.
+        let out = wpc(git.path(), &["fetch", hash]);
+        assert_eq!(code(&out), 0, "{target}: {}", stderr(&out));
+        assert_eq!(
+            stdout(&out),
+            git.show(&format!("wpc-releases:wpc/{hash}.json")) + "\n"
+        );
+        let envelope: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(envelope["payload_hash_b64u"], hash.as_str());
+        assert_eq!(envelope["signer_did"], key().did_str());
+        assert_eq!(envelope["payload"]["policy_version"], version);
+        assert_eq!(
+            envelope["payload"]["metadata"]["wpc"]["policy_hash_b64u"],
+            native.as_str()
+        );
+        assert_eq!(
+            serde_json::from_slice::<Value>(printed).unwrap(),
+            envelope["payload"]
+        );
+        // The signature, checked here as a gateway would: Ed25519 by the
+        // signer's did:key over `payload_hash_b64u`.
+        use ed25519_dalek::Verifier as _;
+        let did =
+            wpc::crypto::did::DidKey::parse(envelope["signer_did"].as_str().unwrap()).unwrap();
+        let signature = base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            envelope["signature_b64u"].as_str().unwrap(),
+        )
+        .unwrap();
+        let signature = ed25519_dalek::Signature::from_slice(&signature).unwrap();
+        did.verifying_key()
+            .verify(hash.as_bytes(), &signature)
+            .unwrap();
+    }
+    // From a checkout of the branch, for a runtime without Git.
+    let export = tempfile::tempdir().unwrap();
+    let checkout = export.path().join("b");
+    git.run(&[
+        "worktree",
+        "add",
+        "-q",
+        checkout.to_str().unwrap(),
+        "wpc-releases",
+    ]);
+    let from = wpc(
+        git.path(),
+        &[
+            "fetch",
+            &v2,
+            "--from",
+            checkout.to_str().unwrap(),
+            "--trusted",
+            "keys/trusted-signers.toml",
+        ],
+    );
+    assert_eq!(code(&from), 0, "{}", stderr(&from));
+    assert_eq!(from.stdout, wpc(git.path(), &["fetch", &v2]).stdout);
+    let log = wpc(git.path(), &["log", "deployer"]);
+    let text = stdout(&log);
+    assert!(text.contains(&format!("    claw-v1 {v1}\n")), "{text}");
+    assert!(text.contains(&format!("    claw-v2 {v2}\n")), "{text}");
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+    // A rerun renders the same payloads and writes nothing.
+    let tip = git.tip();
+    assert_eq!(code(&release(&git)), 0);
+    assert_eq!(git.tip(), tip);
+}
+
+#[test]
+fn a_branch_without_renderings_is_valid_and_keeps_verifying() {
+    let git = Git::new();
+    git.write(
+        "wpc.toml",
+        &example("wpc.toml").replace("claw = [\"v1\", \"v2\"]", "claw = []"),
+    );
+    git.run(&["commit", "-q", "-a", "--amend", "--no-edit"]);
+    assert_eq!(code(&release(&git)), 0);
+    let entry = &git.index()["policies"]["deployer"][0];
+    assert!(entry.get("renderings").is_none(), "{entry}");
+    // Enabling the export later renders each policy at its next change.
+    git.write("wpc.toml", &example("wpc.toml"));
+    git.write(DEPLOYER, &deployer("Exported."));
+    git.commit("export to Claw");
+    assert_eq!(code(&release(&git)), 0);
+    let (_, v1, _) = latest_deployer(&git);
+    assert_eq!(code(&wpc(git.path(), &["fetch", &v1])), 0);
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+}
+
+#[test]
+fn revoking_any_hash_of_a_version_revokes_every_rendering() {
+    let git = Git::new();
+    release(&git);
+    let (native, v1, v2) = latest_deployer(&git);
+    let out = wpc(
+        git.path(),
+        &["revoke", &v2, "--reason", "too broad", "--now", NOW],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "revoked {v2} (version {native}, with all its renderings)"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let revocations: Value =
+        serde_json::from_str(&git.show("wpc-releases:revocations.json")).unwrap();
+    assert_eq!(revocations[0]["hash"], native.as_str());
+    for hash in [&native, &v1, &v2] {
+        assert_rejected(&git, &["fetch", hash], "is revoked: too broad");
+        let again = wpc(git.path(), &["revoke", hash, "--reason", "again"]);
+        assert_eq!(code(&again), 0, "{}", stderr(&again));
+        assert!(
+            stdout(&again).starts_with("nothing to do:"),
+            "{}",
+            stdout(&again)
+        );
+    }
+    let log = stdout(&wpc(git.path(), &["log", "deployer"]));
+    assert!(
+        log.contains(&format!("{native}  commit")) && log.contains("REVOKED"),
+        "{log}"
+    );
+    assert_eq!(code(&wpc(git.path(), &["release", "verify"])), 0);
+}
+
+/// A bundle of the deployer's staging rollout (or `tools`), its receipts
+/// bound to `policy_hash`.
+fn deployer_bundle(git: &Git, file: &str, policy_hash: &str, tools: &[&str]) {
+    let shape = wpc::bundle::kit::Shape {
+        seq: 7001,
+        tools: tools.iter().map(|t| (*t).to_owned()).collect(),
+        approvals: 0,
+        provider: "anthropic".to_owned(),
+        model: "claude-sonnet-4-5".to_owned(),
+        policy_hash: Some(policy_hash.to_owned()),
+        scope_hash: Some(sha256_b64u(b"a scope")),
+        ..wpc::bundle::kit::Shape::default()
+    };
+    let bytes = wpc::bundle::kit::bundle_bytes(&shape).unwrap();
+    std::fs::write(git.path().join(file), bytes).unwrap();
+}
+
+/// A scoped token (EdDSA JWT) by the key of `seed`, pinned to
+/// `policy_hash`, with its scope hash.
+fn token(seed: [u8; 32], policy_hash: &str) -> String {
+    use base64::Engine as _;
+    use ed25519_dalek::Signer as _;
+    let issuer = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let sign = |claims: &Value| {
+        let input = format!(
+            "{}.{}",
+            b64(br#"{"alg":"EdDSA","typ":"JWT"}"#),
+            b64(claims.to_string().as_bytes())
+        );
+        let signature = issuer.sign(input.as_bytes()).to_bytes();
+        format!("{input}.{}", b64(&signature))
+    };
+    let agent = wpc::bundle::kit::agent_key().did_str().to_owned();
+    let mut claims = json!({
+        "token_version": "1", "sub": agent, "aud": ["clawproxy.com"],
+        "scope": ["proxy:call:anthropic", "tool:deploy.staging"],
+        "iat": 1_770_854_400, "exp": 1_770_856_200, "jti": "job-1",
+        "agent_did": agent, "policy_hash_b64u": policy_hash,
+    });
+    let issuers = wpc::cst::Issuers::did(&SigningKey::from_seed(&seed).did());
+    let scope = wpc::cst::check(&sign(&claims), &issuers, 1_770_855_000, None)
+        .scope_hash_b64u
+        .unwrap();
+    claims["token_scope_hash_b64u"] = json!(scope);
+    sign(&claims)
+}
+
+#[test]
+fn bundles_and_tokens_pinning_a_claw_hash_are_checked_under_its_released_version() {
+    let git = Git::new();
+    release(&git);
+    let (native, v1, v2) = latest_deployer(&git);
+    let verify = |args: &[&str]| {
+        let mut all = vec!["bundle", "verify"];
+        all.extend_from_slice(args);
+        wpc(git.path(), &all)
+    };
+    // Receipts bound to the v1 hash: verified under the version it renders,
+    // whether the hash comes from the bundle or from --policy.
+    let staging = ["repo.diff", "deploy.staging", "deploy.status"];
+    deployer_bundle(&git, "ok.json", &v1, &staging);
+    for args in [vec!["ok.json"], vec!["ok.json", "--policy", &v1]] {
+        let out = verify(&args);
+        assert_eq!(code(&out), 0, "{args:?}: {}{}", stdout(&out), stderr(&out));
+    }
+    // The native policy decides: production needs an approval.
+    deployer_bundle(&git, "prod.json", &v2, &["deploy.prod"]);
+    let out = verify(&["prod.json"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).starts_with("INVALID prod.json"),
+        "{}",
+        stdout(&out)
+    );
+    // A bundle bound to one rendering is not a bundle of another.
+    let out = verify(&["ok.json", "--policy", &v2]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("POLICY_HASH_MISMATCH"),
+        "{}",
+        stdout(&out)
+    );
+
+    let issuer_did = SigningKey::from_seed(&[4; 32]).did_str().to_owned();
+    std::fs::write(git.path().join("v1.jwt"), token([4; 32], &v1)).unwrap();
+    std::fs::write(git.path().join("native.jwt"), token([4; 32], &native)).unwrap();
+    let cst = |file: &str, policy: &str| {
+        wpc(
+            git.path(),
+            &[
+                "cst",
+                "check",
+                file,
+                "--policy",
+                policy,
+                "--issuer",
+                &issuer_did,
+                "--now",
+                "2026-02-12T00:10:00Z",
+            ],
+        )
+    };
+    let out = cst("v1.jwt", &v1);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let out = cst("native.jwt", &v1);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("CST_POLICY_MISMATCH"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Revoking the native hash revokes the renderings the job pinned.
+    let out = wpc(
+        git.path(),
+        &["revoke", &native, "--reason", "bad", "--now", NOW],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = verify(&["ok.json"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("POLICY_REVOKED"), "{}", stdout(&out));
+    let out = cst("v1.jwt", &v1);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stderr(&out).contains("is revoked"), "{}", stderr(&out));
+}
+
+/// Change the deployer on main and return the new text and commit.
+fn change_deployer(git: &Git, purpose: &str) -> (String, String) {
+    let text = deployer(purpose);
+    git.write(DEPLOYER, &text);
+    (text.clone(), git.commit(purpose))
+}
+
+/// An index entry for the deployer at `commit`, with `renderings`.
+fn push_rendered_entry(index: &mut Value, hash: &str, commit: &str, renderings: Value) {
+    push_deployer_entry(index, hash, commit, &key());
+    let entries = index["policies"]["deployer"].as_array_mut().unwrap();
+    entries.last_mut().unwrap()["renderings"] = renderings;
+    index["last_commit"] = json!(commit);
+}
+
+/// Someone holding the release key publishes a new version of the deployer,
+/// with its native envelope right but its `version` rendering changed by
+/// `edit` and signed by `signer` (and left off the branch unless `stored`).
+/// The rendering's hash.
+fn forge_rendering(
+    git: &Git,
+    version: wpc::claw::ClawVersion,
+    edit: impl FnOnce(&mut Value),
+    signer: &SigningKey,
+    stored: bool,
+) -> String {
+    let (text, commit) = change_deployer(git, "Second.");
+    let (native, envelope) = envelope_of(&text, &key());
+    let mut payload = rendering_of(&text, version);
+    edit(&mut payload);
+    let (rendering, rendering_envelope) = signed(payload, signer);
+    forge(git, &key(), |index, _| {
+        let renderings = json!({ version.rendering(): rendering });
+        push_rendered_entry(index, &native, &commit, renderings);
+        let mut files = vec![(native.clone(), envelope)];
+        if stored {
+            files.push((rendering.clone(), rendering_envelope));
+        }
+        files
+    });
+    rendering
+}
+
+#[test]
+fn attack_a_substituted_claw_rendering_is_a_content_mismatch() {
+    use wpc::claw::ClawVersion::{V1, V2};
+    // A v2 rendering that allows every action; a v1 rendering under an
+    // issuer main never named.
+    let wider = |payload: &mut Value| {
+        payload["statements"] = json!([
+            {"sid": "AllowAll", "effect": "Allow", "actions": ["*"], "resources": ["*"]}
+        ]);
+    };
+    let issuer = |payload: &mut Value| payload["issuer_did"] = json!("did:web:mallory.example");
+    for (version, edit) in [(V2, &wider as &dyn Fn(&mut Value)), (V1, &issuer)] {
+        let git = Git::new();
+        release(&git);
+        let forged = forge_rendering(&git, version, edit, &key(), true);
+        assert_rejected(&git, &["release", "verify"], "CONTENT_MISMATCH");
+        assert_rejected(&git, &["fetch", &forged], "CONTENT_MISMATCH");
+        let issuer = key().did_str().to_owned();
+        let args = [
+            "cst", "check", "t", "--policy", &forged, "--issuer", &issuer,
+        ];
+        let out = wpc(git.path(), &args);
+        assert_ne!(code(&out), 0);
+        assert!(
+            stderr(&out).contains("CONTENT_MISMATCH"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn attack_a_rendering_main_did_not_enable_is_a_content_mismatch() {
+    let git = Git::new();
+    release(&git);
+    // The commit keeps only the v2 export; a v1 rendering of it is made up.
+    git.write(
+        "wpc.toml",
+        &example("wpc.toml").replace("claw = [\"v1\", \"v2\"]", "claw = [\"v2\"]"),
+    );
+    let v1 = forge_rendering(&git, wpc::claw::ClawVersion::V1, |_| {}, &key(), true);
+    assert_rejected(
+        &git,
+        &["release", "verify"],
+        "does not enable the claw-v1 export",
+    );
+    assert_rejected(&git, &["fetch", &v1], "CONTENT_MISMATCH");
+}
+
+#[test]
+fn attack_an_untrusted_or_missing_rendering_envelope_is_rejected() {
+    // The exact rendering, but signed by a key main never trusted; or named
+    // by the index with no envelope on the branch.
+    for (signer, stored, reason) in [
+        (mallory(), true, "UNTRUSTED_SIGNER"),
+        (key(), false, "BAD_ENVELOPE"),
+    ] {
+        let git = Git::new();
+        release(&git);
+        let v1 = forge_rendering(&git, wpc::claw::ClawVersion::V1, |_| {}, &signer, stored);
+        assert_rejected(&git, &["release", "verify"], reason);
+        assert_rejected(&git, &["fetch", &v1], reason);
+    }
+}
+
+#[test]
+fn attack_an_unknown_rendering_is_unreadable() {
+    // A rendering wpc does not know is not a branch wpc reads.
+    let other = Git::new();
+    release(&other);
+    let (text, commit) = change_deployer(&other, "Second.");
+    let (native, envelope) = envelope_of(&text, &key());
+    forge(&other, &key(), |index, _| {
+        push_rendered_entry(index, &native, &commit, json!({"claw-v9": native}));
+        vec![(native.clone(), envelope)]
+    });
+    let out = wpc(other.path(), &["release", "verify"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("unknown rendering `claw-v9`"),
+        "{}",
+        stdout(&out)
+    );
 }

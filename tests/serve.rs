@@ -33,6 +33,16 @@ fn release(dir: &Path) {
     assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
 }
 
+/// `wpc revoke HASH --reason REASON` with the demo key.
+fn revoke(dir: &Path, hash: &str, reason: &str) {
+    let out = support::wpc(dir)
+        .args(["revoke", hash, "--reason", reason])
+        .env("WPC_SIGNING_KEY", KEY)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+}
+
 /// A copy of `example` as a repository with one commit, released.
 fn released(example: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -225,7 +235,19 @@ fn gateway_fetch(base: &str, hash: &str, trusted: &str) -> Result<Value, String>
     Ok(envelope["payload"].clone())
 }
 
+/// Every hash released on the branch: each version's native hash and its
+/// Claw renderings'.
 fn released_hashes(repo: &Path) -> Vec<String> {
+    released_versions(repo)
+        .into_iter()
+        .flat_map(|(native, renderings)| {
+            std::iter::once(native).chain(renderings.into_iter().map(|(_, hash)| hash))
+        })
+        .collect()
+}
+
+/// Each released version: its native hash and its renderings (kind, hash).
+fn released_versions(repo: &Path) -> Vec<(String, Vec<(String, String)>)> {
     let index: Value =
         serde_json::from_str(&support::git(repo, &["show", "wpc-releases:index.json"])).unwrap();
     index["policies"]
@@ -233,7 +255,16 @@ fn released_hashes(repo: &Path) -> Vec<String> {
         .unwrap()
         .values()
         .flat_map(|v| v.as_array().unwrap().iter())
-        .map(|e| e["hash"].as_str().unwrap().to_owned())
+        .map(|e| {
+            let renderings = e
+                .get("renderings")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(kind, hash)| (kind.clone(), hash.as_str().unwrap().to_owned()))
+                .collect();
+            (e["hash"].as_str().unwrap().to_owned(), renderings)
+        })
         .collect()
 }
 
@@ -275,11 +306,12 @@ fn file_server(root: PathBuf) -> SocketAddr {
 fn a_gateway_verifies_every_released_hash_of_the_example_live_and_exported() {
     let repo = released("examples/repo");
     let hashes = released_hashes(repo.path());
-    assert!(hashes.len() >= 3, "{hashes:?}");
+    // Each example policy as native, claw-v1 and claw-v2.
+    assert!(hashes.len() >= 3 * 3, "{hashes:?}");
     let server = Server::start(repo.path(), &[]);
     for hash in &hashes {
         let payload = gateway_fetch(&server.base(), hash, SIGNER).unwrap();
-        assert!(payload["policy_name"].is_string());
+        assert!(payload["policy_name"].is_string() || payload["policy_id"].is_string());
         // A gateway trusting another signer refuses the same document.
         assert_eq!(
             gateway_fetch(
@@ -418,12 +450,7 @@ fn errors_headers_and_methods_are_the_registry_s() {
 
     // Revoked: a documented non-200 that the gateway fails closed on,
     // picked up without a restart.
-    let out = support::wpc(repo.path())
-        .args(["revoke", DEMO_HASH, "--reason", "comments without approval"])
-        .env("WPC_SIGNING_KEY", KEY)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    revoke(repo.path(), DEMO_HASH, "comments without approval");
     let revoked = wait_for(|| {
         let r = request(addr, "GET", &format!("/v1/wpc/{DEMO_HASH}"), None);
         (r.status != 200).then_some(r)
@@ -617,9 +644,13 @@ fn a_moved_branch_is_served_within_a_second_and_one_that_does_not_verify_degrade
     .unwrap();
     support::git(repo.path(), &["commit", "-q", "-am", "second"]);
     release(repo.path());
-    let hashes = released_hashes(repo.path());
-    assert_eq!(hashes.len(), 2);
-    let new = hashes.iter().find(|h| *h != DEMO_HASH).unwrap().clone();
+    let versions = released_versions(repo.path());
+    assert_eq!(versions.len(), 2);
+    let new = versions
+        .into_iter()
+        .map(|(native, _)| native)
+        .find(|h| *h != DEMO_HASH)
+        .unwrap();
     wait_for(|| {
         (request(addr, "GET", &format!("/v1/wpc/{new}"), None).status == 200).then_some(())
     });
@@ -733,4 +764,67 @@ fn export_replaces_an_earlier_export_and_refuses_any_other_folder() {
     let result = support::run(repo.path(), &["serve", "--export", site.to_str().unwrap()]);
     assert_eq!(result.status.code(), Some(0));
     assert!(!site.join(format!("v1/wpc/{DEMO_HASH}")).exists());
+}
+
+#[test]
+fn claw_renderings_are_served_by_their_hash_decided_by_the_native_policy_and_revoked_together() {
+    let repo = released("examples/repo");
+    let versions = released_versions(repo.path());
+    let server = Server::start(repo.path(), &[]);
+    let releases = request(server.addr, "GET", "/v1/releases", None).json();
+    let (native, renderings) = versions
+        .iter()
+        .find(|(_, r)| r.len() == 2)
+        .expect("a version with both renderings");
+    for (kind, hash) in renderings {
+        // The gateway's own checks: JCS hash of the payload, signature.
+        let payload = gateway_fetch(&server.base(), hash, SIGNER).unwrap();
+        let version = if kind == "claw-v1" { "1" } else { "2" };
+        assert_eq!(payload["policy_version"], version, "{kind}");
+        assert_eq!(
+            payload["metadata"]["wpc"]["policy_hash_b64u"],
+            native.as_str()
+        );
+        // /v1/releases lists every hash of the version by kind.
+        let listed = releases["policies"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|v| v.as_array().unwrap().iter())
+            .find(|v| v["hash"] == native.as_str())
+            .unwrap();
+        assert_eq!(listed["renderings"][kind], hash.as_str(), "{listed}");
+        assert_eq!(listed["renderings"]["native"], native.as_str());
+        // Deciding by a rendering's hash decides under the native policy.
+        for tool in ["read", "exec", "deploy.prod", "unknown.tool"] {
+            let decide = |hash: &str| {
+                let call = serde_json::json!({"policy_hash": hash, "tool": tool});
+                let reply = request(server.addr, "POST", "/v1/decide", Some(&call.to_string()));
+                assert_eq!(reply.status, 200, "{tool}");
+                let mut decision = reply.json();
+                decision.as_object_mut().unwrap().remove("policy_hash");
+                decision
+            };
+            assert_eq!(decide(hash), decide(native), "{kind} {tool}");
+        }
+    }
+    drop(server);
+
+    // Revoking one rendering's hash revokes the version: every hash of it
+    // gets the revoked status, live and in /v1/releases.
+    let (_, v1) = &renderings[0];
+    revoke(repo.path(), v1, "wrong");
+    let server = Server::start(repo.path(), &[]);
+    let all = std::iter::once(native).chain(renderings.iter().map(|(_, h)| h));
+    for hash in all {
+        let reply = request(server.addr, "GET", &format!("/v1/wpc/{hash}"), None);
+        assert_eq!(reply.status, 410, "{hash}");
+        assert_eq!(reply.json()["error"]["code"], "WPC_REVOKED");
+    }
+    let releases = request(server.addr, "GET", "/v1/releases", None).json();
+    assert!(
+        releases
+            .to_string()
+            .contains(&format!("\"hash\":\"{native}\""))
+    );
 }

@@ -209,9 +209,15 @@ impl PolicySource {
                 let released = state
                     .lookup(repo, hash)
                     .map_err(|e| format!("release branch `{branch}`: {e}"))?;
-                let what = format!("{} on `{branch}`", release::envelope_path(hash));
+                // Any hash of a version (a Claw rendering's) is decided by
+                // its native policy, and is the hash receipts must bind.
+                let what = format!(
+                    "{} on `{branch}`",
+                    release::envelope_path(&released.policy_hash)
+                );
                 let mut check =
-                    from_envelope(&released.envelope, &Trust::any_signer_unchecked(), &what)?;
+                    from_envelope(&released.policy, &Trust::any_signer_unchecked(), &what)?;
+                hash.clone_into(&mut check.hash);
                 check.revoked = released.revocation.is_some();
                 Ok(Lookup::Found(Box::new(check)))
             }

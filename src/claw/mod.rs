@@ -45,6 +45,20 @@ impl ClawVersion {
         }
     }
 
+    /// The name of the rendering on the release branch and in `wpc serve`
+    /// (`claw-v1`), as `--target` spells it.
+    pub fn rendering(self) -> &'static str {
+        match self {
+            ClawVersion::V1 => "claw-v1",
+            ClawVersion::V2 => "claw-v2",
+        }
+    }
+
+    /// The version a rendering name names.
+    pub fn from_rendering(name: &str) -> Option<ClawVersion> {
+        ClawVersion::ALL.into_iter().find(|v| v.rendering() == name)
+    }
+
     fn schema(self) -> ClawSchema {
         match self {
             ClawVersion::V1 => ClawSchema::WpcV1,

@@ -49,6 +49,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 let _ = write!(out, "  REVOKED {} ({})", r.revoked_at, r.reason);
             }
             out.push('\n');
+            for (version, hash) in &e.renderings {
+                let _ = writeln!(out, "    {:<8}{hash}", version.rendering());
+            }
         }
     }
     if let (Some(policy), 0) = (&args.policy, shown) {

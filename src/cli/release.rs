@@ -230,6 +230,9 @@ fn summary(plan: &Plan, branch: &str, dry_run: bool) -> String {
             }
         }
         out.push('\n');
+        for (version, hash) in &r.renderings {
+            let _ = writeln!(out, "  {:<8}{hash}", version.rendering());
+        }
     }
     let _ = writeln!(
         out,

@@ -39,7 +39,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut attempt = 1;
     loop {
         match release::revoke(&repo, &source, &args.hash, &args.reason, &key, now) {
-            Ok(Revoked::Now(commit)) => {
+            Ok(Revoked::Now { commit, version }) if version != args.hash => {
+                print(&format!(
+                    "revoked {} (version {version}, with all its renderings); {branch} is at {commit}\n",
+                    args.hash
+                ))?;
+                return Ok(Outcome::Clean);
+            }
+            Ok(Revoked::Now { commit, .. }) => {
                 print(&format!("revoked {}; {branch} is at {commit}\n", args.hash))?;
                 return Ok(Outcome::Clean);
             }

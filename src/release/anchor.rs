@@ -11,12 +11,15 @@ use std::collections::HashMap;
 
 use super::verify::trust_at;
 use super::{ReleaseError, Source};
+use crate::claw::{self, ClawVersion, ExportSettings};
 use crate::crypto::did::DidKey;
 use crate::crypto::verify::Trust;
+use crate::diff::config_at;
 use crate::git::{Oid, Repo};
 use crate::policy::document::MAX_FILE_BYTES;
 use crate::policy::hash::policy_hash_b64u;
-use crate::policy::{Document, decode_source};
+use crate::policy::{Document, Policy, decode_source};
+use crate::report::Severity;
 
 /// Main's first-parent history, and the trust and content read from it.
 pub(crate) struct Main<'a> {
@@ -29,6 +32,10 @@ pub(crate) struct Main<'a> {
     position: HashMap<Oid, usize>,
     trust: HashMap<Oid, Result<Trust, String>>,
     hashes: HashMap<Oid, Result<String, String>>,
+    /// (policy blob, `wpc.toml` blob, version) → the rendering's hash.
+    renderings: HashMap<(Oid, Option<Oid>, ClawVersion), Result<String, String>>,
+    /// `wpc.toml` blob → its export settings.
+    exports: HashMap<Option<Oid>, Result<ExportSettings, String>>,
 }
 
 impl<'a> Main<'a> {
@@ -47,6 +54,8 @@ impl<'a> Main<'a> {
             position,
             trust: HashMap::new(),
             hashes: HashMap::new(),
+            renderings: HashMap::new(),
+            exports: HashMap::new(),
         })
     }
 
@@ -123,6 +132,109 @@ impl<'a> Main<'a> {
         hashed
     }
 
+    /// The hash of the Claw `version` rendering of the policy file `path`
+    /// at main commit `commit`, rendered with that commit's `wpc.toml`
+    /// (its `issuer_did`), which must enable `version`: the branch can
+    /// publish only the rendering main's content and settings make.
+    pub(crate) fn rendering_hash(
+        &mut self,
+        commit: Oid,
+        path: &str,
+        version: ClawVersion,
+    ) -> Result<String, String> {
+        let id = self.policy_blob(commit, path)?;
+        let config_file = super::join(&self.root, crate::config::FILE_NAME);
+        let config_id = self
+            .repo
+            .file_id(commit, &config_file)
+            .map_err(|e| e.to_string())?;
+        let key = (id, config_id, version);
+        if let Some(cached) = self.renderings.get(&key) {
+            return cached.clone();
+        }
+        let rendered = self
+            .export_settings(commit, config_id, &config_file)
+            .and_then(|settings| self.render(commit, path, id, &settings, version));
+        self.renderings.insert(key, rendered.clone());
+        rendered
+    }
+
+    /// The export settings of `wpc.toml` (blob `config_id`) at `commit`;
+    /// a `wpc.toml` with errors has none (its settings are unknown).
+    fn export_settings(
+        &mut self,
+        commit: Oid,
+        config_id: Option<Oid>,
+        config_file: &str,
+    ) -> Result<ExportSettings, String> {
+        if let Some(cached) = self.exports.get(&config_id) {
+            return cached.clone();
+        }
+        let mut findings = Vec::new();
+        let loaded = config_at(self.repo, commit, &self.root, &mut findings)
+            .map_err(|e| e.to_string())
+            .and_then(|config| {
+                if findings.iter().any(|f| f.severity == Severity::Error) {
+                    Err(format!("{config_file} at {commit} has errors"))
+                } else {
+                    Ok(ExportSettings::from_config(&config))
+                }
+            });
+        self.exports.insert(config_id, loaded.clone());
+        loaded
+    }
+
+    /// `Ok` if `hash` is the Claw `version` rendering of `path` at
+    /// `commit` ([`Main::rendering_hash`]); else why not.
+    pub(crate) fn check_rendering(
+        &mut self,
+        commit: Oid,
+        path: &str,
+        version: ClawVersion,
+        hash: &str,
+    ) -> Result<(), String> {
+        let expected = self.rendering_hash(commit, path, version)?;
+        if expected == hash {
+            Ok(())
+        } else {
+            Err(format!(
+                "its {} rendering is {hash}, but {path} at {commit} renders as {expected}",
+                version.rendering()
+            ))
+        }
+    }
+
+    fn render(
+        &self,
+        commit: Oid,
+        path: &str,
+        id: Oid,
+        settings: &ExportSettings,
+        version: ClawVersion,
+    ) -> Result<String, String> {
+        if !settings.enabled(version) {
+            return Err(format!(
+                "{} at {commit} does not enable the {} export",
+                crate::config::FILE_NAME,
+                version.rendering()
+            ));
+        }
+        let policy = Policy::from_document(parse_policy(
+            commit,
+            path,
+            self.read_policy(commit, path, id)?,
+        )?)
+        .map_err(|f| {
+            format!(
+                "{path} at {commit} is not a valid policy ({} problems)",
+                f.len()
+            )
+        })?;
+        claw::render(&policy, version, settings)
+            .map(|rendered| rendered.hash)
+            .map_err(|e| format!("{path} at {commit}: {e}"))
+    }
+
     /// The blob of the file `path` at main commit `commit`.
     pub(crate) fn policy_blob(&self, commit: Oid, path: &str) -> Result<Oid, String> {
         self.repo
@@ -140,10 +252,15 @@ impl<'a> Main<'a> {
     }
 }
 
+/// `bytes`, the file `path` at main commit `commit`, parsed.
+fn parse_policy(commit: Oid, path: &str, bytes: Vec<u8>) -> Result<Document, String> {
+    let source = decode_source(std::path::Path::new(path), bytes).map_err(|f| f.message)?;
+    Document::parse(source)
+        .map_err(|f| format!("{path} at {commit} does not parse ({} problems)", f.len()))
+}
+
 /// The policy hash of `bytes`, the file `path` at main commit `commit`.
 pub(crate) fn content_hash_of(commit: Oid, path: &str, bytes: Vec<u8>) -> Result<String, String> {
-    let source = decode_source(std::path::Path::new(path), bytes).map_err(|f| f.message)?;
-    let doc = Document::parse(source)
-        .map_err(|f| format!("{path} at {commit} does not parse ({} problems)", f.len()))?;
+    let doc = parse_policy(commit, path, bytes)?;
     policy_hash_b64u(&doc.value).map_err(|e| e.to_string())
 }

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use super::{
     Freshness, INDEX_PATH, Index, Memory, REVOCATIONS_PATH, Reason, ReleaseError, Revocation,
-    Source, VerifiedRelease, envelope_path,
+    Source, VerifiedRelease, envelope_path, revoked_hashes_of, version_of,
 };
+use crate::claw::ClawVersion;
 use crate::config::Config;
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{ReasonCode, Trust, verify_envelope};
@@ -52,8 +53,15 @@ pub fn fetch(
 /// A released WPC and whether it has been revoked since.
 #[derive(Clone, Debug)]
 pub struct ReleasedWpc {
-    /// The envelope at `wpc/<hash>.json`, verified.
+    /// The envelope at `wpc/<hash>.json` of the hash asked for, verified.
     pub envelope: Vec<u8>,
+    /// Which Claw rendering that hash is; `None` for the native policy.
+    pub rendering: Option<ClawVersion>,
+    /// The version's native hash and envelope (verified): the policy that
+    /// decides, whichever of its hashes was asked for.
+    pub policy_hash: String,
+    pub policy: Vec<u8>,
+    /// The version's revocation (revoking any of its hashes revokes all).
     pub revocation: Option<Revocation>,
 }
 
@@ -112,13 +120,21 @@ pub fn fetch_from_dir(dir: &Path, hash: &str, trust: &Trust) -> Result<Vec<u8>, 
     };
     let index: Index = serde_json::from_slice(&read(INDEX_PATH, crate::fsio::RELEASE_INDEX)?)
         .map_err(parse(INDEX_PATH))?;
-    if !index.policies.values().flatten().any(|e| e.hash == hash) {
+    if version_of(&index, hash).is_none() {
         return Err(FetchError::NotReleased(hash.to_owned()));
     }
     let revocations: Vec<Revocation> =
         serde_json::from_slice(&read(REVOCATIONS_PATH, crate::fsio::RELEASE_INDEX)?)
             .map_err(parse(REVOCATIONS_PATH))?;
-    refuse_revoked(&revocations, hash)?;
+    if let Some(at) = revoked_hashes_of(&index, &revocations).get(hash) {
+        return Err(FetchError::Revoked {
+            hash: hash.to_owned(),
+            reason: revocations
+                .get(*at)
+                .map(|r| r.reason.clone())
+                .unwrap_or_default(),
+        });
+    }
     verified_envelope(
         read(&envelope_path(hash), crate::fsio::RELEASE_ENVELOPE)?,
         hash,
@@ -137,16 +153,6 @@ pub(crate) fn check_hash(hash: &str) -> Result<(), FetchError> {
         Ok(())
     } else {
         Err(FetchError::BadHash(hash.chars().take(60).collect()))
-    }
-}
-
-fn refuse_revoked(revocations: &[Revocation], hash: &str) -> Result<(), FetchError> {
-    match revocations.iter().find(|r| r.hash == hash) {
-        Some(r) => Err(FetchError::Revoked {
-            hash: hash.to_owned(),
-            reason: r.reason.clone(),
-        }),
-        None => Ok(()),
     }
 }
 

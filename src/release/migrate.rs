@@ -140,6 +140,25 @@ pub fn migrate(
                 Ok(bytes) => envelopes.push((path, bytes)),
                 Err((reason, message)) => violate(reason, message),
             }
+            // Renderings are held to what `wpc release verify` holds them to.
+            let file = entry.path.clone().unwrap_or_default();
+            for (version, rendering) in &entry.renderings {
+                if let Err(message) = main.check_rendering(commit, &file, *version, rendering) {
+                    violate(
+                        Reason::ContentMismatch,
+                        format!("`{name}` {hash}: {message}"),
+                    );
+                    continue;
+                }
+                let path = envelope_path(rendering);
+                let bytes = repo
+                    .read_file(tip, &path, MAX_ENVELOPE_BYTES)?
+                    .unwrap_or_default();
+                match verified_envelope(bytes, rendering, &trust) {
+                    Ok(bytes) => envelopes.push((path, bytes)),
+                    Err((reason, message)) => violate(reason, message),
+                }
+            }
         }
     }
     for revocation in &revocations {

@@ -23,7 +23,14 @@
 //! the one entry point is [`VerifiedRelease::load`]: it verifies the tip's
 //! checkpoint against main and against the verifier's memory once, and
 //! then gives the index, the revocations and [`VerifiedRelease::lookup`]
-//! (hash → the verified envelope bytes, anchored in main).
+//! (hash → the verified envelope bytes, anchored in main, and the native
+//! policy of its version).
+//!
+//! A version is one policy hash and, with `[release] claw`, its Claw
+//! renderings (`claw-v1`, `claw-v2`), each signed and stored under its own
+//! hash and recorded in its index entry. Any of those hashes names the
+//! version ([`version_of`]); revoking one revokes them all
+//! ([`Branch::is_revoked`], [`VerifiedRelease::revocation`]).
 
 mod anchor;
 mod checkpoint;
@@ -41,6 +48,7 @@ use jiff::Timestamp;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::claw::{self, ClawVersion, ExportSettings};
 use crate::config::Config;
 use crate::crypto::envelope::{SignError, SignedEnvelope, WorkPolicyContract};
 use crate::crypto::keys::SigningKey;
@@ -107,6 +115,69 @@ pub struct Entry {
     pub pr: Option<u64>,
     /// Who approved that pull request, when GitHub was asked.
     pub approved_by: Vec<String>,
+    /// The Claw renderings of this version (`claw-v1`, `claw-v2` → their
+    /// hash), each signed at `wpc/<hash>.json`: the policy at `commit`
+    /// rendered with that commit's `wpc.toml`. Absent when the export was
+    /// off.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "rendering_names"
+    )]
+    pub renderings: BTreeMap<ClawVersion, String>,
+}
+
+impl Entry {
+    /// Whether `hash` is this version: its native hash or a rendering's.
+    pub fn has_hash(&self, hash: &str) -> bool {
+        self.hash == hash || self.renderings.values().any(|h| h == hash)
+    }
+
+    /// The rendering `hash` is, `None` for the native hash (or another).
+    pub fn rendering_of(&self, hash: &str) -> Option<ClawVersion> {
+        self.renderings
+            .iter()
+            .find(|(_, h)| *h == hash)
+            .map(|(version, _)| *version)
+    }
+
+    /// Every hash of this version, the native one first.
+    pub fn hashes(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.hash.as_str()).chain(self.renderings.values().map(String::as_str))
+    }
+}
+
+/// `renderings` keys as the release branch spells them (`claw-v1`); any
+/// other key is an error, so a branch never names a rendering wpc does not
+/// verify.
+mod rendering_names {
+    use std::collections::BTreeMap;
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::claw::ClawVersion;
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<ClawVersion, String>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(map.iter().map(|(v, hash)| (v.rendering(), hash)))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<ClawVersion, String>, D::Error> {
+        BTreeMap::<String, String>::deserialize(deserializer)?
+            .into_iter()
+            .map(|(name, hash)| match ClawVersion::from_rendering(&name) {
+                Some(version) => Ok((version, hash)),
+                None => Err(D::Error::custom(format!(
+                    "unknown rendering `{name}` (expected claw-v1 or claw-v2)"
+                ))),
+            })
+            .collect()
+    }
 }
 
 /// One entry of `revocations.json`.
@@ -243,11 +314,16 @@ impl Branch {
         })
     }
 
+    /// Whether the version `hash` names (by any of its hashes) is revoked.
     pub fn is_revoked(&self, hash: &str) -> bool {
-        self.revocations.iter().any(|r| r.hash == hash)
+        let version = version_of(&self.index, hash).unwrap_or(hash);
+        self.revocations
+            .iter()
+            .any(|r| version_of(&self.index, &r.hash).unwrap_or(&r.hash) == version)
     }
 
-    /// Every entry with `hash`, with its policy name.
+    /// Every entry with `hash` (native or a rendering's), with its policy
+    /// name.
     pub fn entries_of<'a>(&'a self, hash: &'a str) -> impl Iterator<Item = (&'a str, &'a Entry)> {
         entries_of(&self.index, hash)
     }
@@ -257,9 +333,45 @@ fn entries_of<'a>(index: &'a Index, hash: &'a str) -> impl Iterator<Item = (&'a 
     index.policies.iter().flat_map(move |(name, entries)| {
         entries
             .iter()
-            .filter(move |e| e.hash == hash)
+            .filter(move |e| e.has_hash(hash))
             .map(move |e| (name.as_str(), e))
     })
+}
+
+/// The native hash of the version `hash` names (itself for a native hash),
+/// `None` when nothing released has that hash.
+pub fn version_of<'a>(index: &'a Index, hash: &str) -> Option<&'a str> {
+    index
+        .policies
+        .values()
+        .flatten()
+        .find(|e| e.has_hash(hash))
+        .map(|e| e.hash.as_str())
+}
+
+/// Every hash of every revoked version (native and renderings, across all
+/// the entries of that version) → the position of its revocation in
+/// `revocations`. A revocation names one hash; it revokes the version, so
+/// each of its hashes.
+pub(crate) fn revoked_hashes_of(
+    index: &Index,
+    revocations: &[Revocation],
+) -> HashMap<String, usize> {
+    let mut by_version: HashMap<&str, usize> = HashMap::new();
+    let mut out: HashMap<String, usize> = HashMap::new();
+    for (at, revocation) in revocations.iter().enumerate() {
+        let version = version_of(index, &revocation.hash).unwrap_or(&revocation.hash);
+        by_version.entry(version).or_insert(at);
+        out.entry(revocation.hash.clone()).or_insert(at);
+    }
+    for entry in index.policies.values().flatten() {
+        if let Some(at) = by_version.get(entry.hash.as_str()) {
+            for hash in entry.hashes() {
+                out.entry(hash.to_owned()).or_insert(*at);
+            }
+        }
+    }
+    out
 }
 
 /// The files of one state of the branch, parsed and as stored.
@@ -415,6 +527,9 @@ pub struct Released {
     pub new_envelope: bool,
     pub pr: Option<u64>,
     pub approved_by: Vec<String>,
+    /// The Claw renderings released with it, by version.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", with = "rendering_names")]
+    pub renderings: BTreeMap<ClawVersion, String>,
 }
 
 /// Why a commit's policy was not released.
@@ -535,7 +650,7 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
         .collect();
     let config_path = join(&source.root, crate::config::FILE_NAME);
     let signers_path = join(&source.root, crate::crypto::trusted::DEFAULT_PATH);
-    for ((info, _, policies, errors), lint_errors) in steps.into_iter().zip(lint_errors) {
+    for ((info, config, policies, errors), lint_errors) in steps.into_iter().zip(lint_errors) {
         let commit = info.id;
         // Fail closed: with a broken `wpc.toml` the lint settings are
         // unknown, and a key the commit does not trust signs nothing that
@@ -562,6 +677,7 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
             });
         }
         let blocked = config_broken.then(|| format!("{config_path} has errors at this commit"));
+        let export = ExportSettings::from_config(&config);
         let mut pr_approvers: Option<(u64, Vec<String>)> = None;
         for (policy, lint_errors) in policies.iter().zip(lint_errors) {
             let name = policy.name().to_owned();
@@ -603,6 +719,20 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
                 });
                 continue;
             }
+            // Every enabled rendering, or the version is not released: a
+            // runtime pinning its Claw hash must find it.
+            let renderings = match render_all(policy, &export) {
+                Ok(renderings) => renderings,
+                Err(err) => {
+                    refused.push(Refused {
+                        commit,
+                        what: name,
+                        reason: err.to_string(),
+                        findings: Vec::new(),
+                    });
+                    continue;
+                }
+            };
             let pr = pull_request_number(&info.message);
             let approved_by = match (pr, request.pull_requests) {
                 (Some(number), Some(lookup)) => match &pr_approvers {
@@ -622,16 +752,22 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
             };
             let new_envelope = !signers.contains_key(&policy.hash);
             if new_envelope {
-                let envelope = SignedEnvelope::sign::<WorkPolicyContract>(
+                files.push(sign_envelope(
+                    &policy.hash,
                     policy.doc.value.clone(),
-                    request.key,
-                    request.now,
-                )?;
-                let mut json = serde_json::to_string_pretty(&envelope)
-                    .map_err(|e| ReleaseError::Serialize("an envelope", e.to_string()))?;
-                json.push('\n');
-                files.push((envelope_path(&policy.hash), json.into_bytes()));
-                signers.insert(policy.hash.clone(), envelope.signer_did().to_owned());
+                    request,
+                )?);
+                signers.insert(policy.hash.clone(), request.key.did_str().to_owned());
+            }
+            for rendering in &renderings {
+                if !signers.contains_key(&rendering.hash) {
+                    files.push(sign_envelope(
+                        &rendering.hash,
+                        rendering.payload.clone(),
+                        request,
+                    )?);
+                    signers.insert(rendering.hash.clone(), request.key.did_str().to_owned());
+                }
             }
             let entry = Entry {
                 hash: policy.hash.clone(),
@@ -642,6 +778,10 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
                 signer_did: signers.get(&policy.hash).cloned().unwrap_or_default(),
                 pr,
                 approved_by: approved_by.clone(),
+                renderings: renderings
+                    .into_iter()
+                    .map(|r| (r.version, r.hash))
+                    .collect(),
             };
             released.push(Released {
                 name: name.clone(),
@@ -651,6 +791,7 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
                 new_envelope,
                 pr,
                 approved_by,
+                renderings: entry.renderings.clone(),
             });
             branch.index.policies.entry(name).or_default().push(entry);
         }
@@ -689,6 +830,39 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
     plan.commit = Some(repo.write_commit(branch.tip, &files, &message)?);
     plan.checkpoint = Some(checkpoint);
     Ok(plan)
+}
+
+/// The Claw renderings `export` enables, in version order.
+fn render_all(
+    policy: &crate::policy::Policy,
+    export: &ExportSettings,
+) -> Result<Vec<claw::CanonicalPayload>, claw::ExportError> {
+    ClawVersion::ALL
+        .into_iter()
+        .filter(|v| export.enabled(*v))
+        .map(|v| claw::render(policy, v, export))
+        .collect()
+}
+
+/// `wpc/<hash>.json` holding `payload` signed by the run's key.
+fn sign_envelope(
+    hash: &str,
+    payload: serde_json::Value,
+    request: &Request<'_>,
+) -> Result<(String, Vec<u8>), ReleaseError> {
+    let envelope = SignedEnvelope::sign::<WorkPolicyContract>(payload, request.key, request.now)?;
+    // The address is the hash the payload was rendered under; an envelope
+    // hashing its payload differently would be stored under a lie.
+    if envelope.payload_hash_b64u() != hash {
+        return Err(ReleaseError::Serialize(
+            "an envelope",
+            format!(
+                "its payload hashes to {}, not {hash}",
+                envelope.payload_hash_b64u()
+            ),
+        ));
+    }
+    Ok((envelope_path(hash), to_json(&envelope, "an envelope")?))
 }
 
 /// The main commit a verified checkpoint names.
@@ -802,6 +976,84 @@ pub fn branch_name(config: &Config) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(hash: &str, renderings: &[(ClawVersion, &str)]) -> Entry {
+        Entry {
+            hash: hash.to_owned(),
+            previous: None,
+            commit: "c".repeat(40),
+            path: Some("policies/p.toml".to_owned()),
+            released_at: "2026-01-01T00:00:00Z".to_owned(),
+            signer_did: "did:key:z6Mk".to_owned(),
+            pr: None,
+            approved_by: Vec::new(),
+            renderings: renderings
+                .iter()
+                .map(|(v, h)| (*v, (*h).to_owned()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn renderings_are_named_as_on_the_branch_and_optional() {
+        let with = entry("N", &[(ClawVersion::V1, "A"), (ClawVersion::V2, "B")]);
+        let json = serde_json::to_value(&with).unwrap();
+        assert_eq!(
+            json["renderings"],
+            serde_json::json!({"claw-v1": "A", "claw-v2": "B"})
+        );
+        assert_eq!(serde_json::from_value::<Entry>(json).unwrap(), with);
+        // A branch written without renderings reads as it is.
+        let without = serde_json::to_value(entry("N", &[])).unwrap();
+        assert!(without.get("renderings").is_none());
+        assert!(serde_json::from_value::<Entry>(without).is_ok());
+        // A rendering wpc does not know is an error, not ignored.
+        let mut unknown = serde_json::to_value(entry("N", &[])).unwrap();
+        unknown["renderings"] = serde_json::json!({"claw-v3": "C"});
+        let err = serde_json::from_value::<Entry>(unknown).unwrap_err();
+        assert!(err.to_string().contains("claw-v3"), "{err}");
+    }
+
+    #[test]
+    fn any_hash_of_a_version_names_it_and_revoking_one_revokes_all() {
+        let index = Index {
+            format: INDEX_FORMAT.to_owned(),
+            last_commit: None,
+            policies: BTreeMap::from([(
+                "p".to_owned(),
+                vec![
+                    entry("N", &[(ClawVersion::V1, "A"), (ClawVersion::V2, "B")]),
+                    entry("M", &[(ClawVersion::V1, "C")]),
+                    // The same version released again with other settings.
+                    entry("N", &[(ClawVersion::V1, "D")]),
+                ],
+            )]),
+        };
+        assert_eq!(version_of(&index, "B"), Some("N"));
+        assert_eq!(version_of(&index, "D"), Some("N"));
+        assert_eq!(version_of(&index, "M"), Some("M"));
+        assert_eq!(version_of(&index, "X"), None);
+        let revocation = |hash: &str| Revocation {
+            hash: hash.to_owned(),
+            reason: "r".to_owned(),
+            revoked_at: "t".to_owned(),
+            signer_did: "s".to_owned(),
+            signature_b64u: "x".to_owned(),
+        };
+        let revoked = revoked_hashes_of(&index, &[revocation("B")]);
+        let mut hashes: Vec<&str> = revoked.keys().map(String::as_str).collect();
+        hashes.sort_unstable();
+        assert_eq!(hashes, ["A", "B", "D", "N"]);
+        let branch = Branch {
+            name: "b".to_owned(),
+            tip: None,
+            index,
+            revocations: vec![revocation("D")],
+            checkpoint: None,
+        };
+        assert!(branch.is_revoked("N") && branch.is_revoked("A"));
+        assert!(!branch.is_revoked("M") && !branch.is_revoked("C"));
+    }
 
     #[test]
     fn pull_request_numbers_from_merge_and_squash_subjects() {

@@ -37,8 +37,9 @@ pub enum RevokeError {
 /// What [`revoke`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Revoked {
-    /// A new tip holds the revocation.
-    Now(Oid),
+    /// A new tip holds the revocation of the version whose native hash is
+    /// `version` (and so of all its renderings).
+    Now { commit: Oid, version: String },
     /// The hash was revoked before (by this run's twin, say), at this time.
     Already(String),
 }
@@ -84,15 +85,23 @@ pub fn revoke(
         .tip
         .ok_or_else(|| ReleaseError::NoBranch(branch_name.to_owned()))?;
     let previous = state::verify_tip(repo, &state, tip, &mut main, &Freshness::default())?;
-    if state.entries_of(hash).next().is_none() {
+    // Any hash of a version revokes the version; the revocation names its
+    // native hash, which every rendering of it leads back to.
+    let Some(version) = super::version_of(&state.index, hash).map(str::to_owned) else {
         return Err(RevokeError::Unknown(
             hash.to_owned(),
             branch_name.to_owned(),
         ));
+    };
+    if let Some(at) = super::revoked_hashes_of(&state.index, &state.revocations).get(&version) {
+        let revoked_at = state
+            .revocations
+            .get(*at)
+            .map(|r| r.revoked_at.clone())
+            .unwrap_or_default();
+        return Ok(Revoked::Already(revoked_at));
     }
-    if let Some(old) = state.revocations.iter().find(|r| r.hash == hash) {
-        return Ok(Revoked::Already(old.revoked_at.clone()));
-    }
+    let hash = version.as_str();
     let main_commit = main_commit_of(branch_name, &previous)?;
     if !main.admits_state_signer(&key.did(), main_commit) {
         return Err(RevokeError::UntrustedKey(key.did_str().to_owned()));
@@ -136,5 +145,5 @@ pub fn revoke(
     repo.update_branch(branch_name, Some(tip), commit, "wpc revoke")
         .map_err(ReleaseError::from)?;
     super::remember(repo, branch_name, &checkpoint)?;
-    Ok(Revoked::Now(commit))
+    Ok(Revoked::Now { commit, version })
 }

@@ -4,11 +4,13 @@
 //! rollback or fork from what this repository's verifiers have seen), then
 //! lookups by hash, each anchored in main.
 
+use std::collections::HashMap;
+
 use super::anchor::Main;
 use super::fetch::{FetchError, ReleasedWpc, check_hash, verified_envelope};
 use super::{
     Branch, CHECKPOINT_PATH, Checkpoint, Entry, Index, MAX_ENVELOPE_BYTES, Memory, Reason,
-    ReleaseError, Revocation, Source, envelope_path, read_state, remember,
+    ReleaseError, Revocation, Source, envelope_path, read_state, remember, revoked_hashes_of,
 };
 use crate::git::{GitError, Oid, Repo};
 
@@ -29,6 +31,9 @@ pub struct VerifiedRelease {
     pub index: Index,
     pub revocations: Vec<Revocation>,
     main_reference: String,
+    /// Every hash of every revoked version → its revocation's position in
+    /// `revocations`.
+    revoked: HashMap<String, usize>,
 }
 
 impl VerifiedRelease {
@@ -48,6 +53,7 @@ impl VerifiedRelease {
             .ok_or_else(|| missing_branch(repo, &source.branch, main.tip))?;
         let checkpoint = verify_tip(repo, &branch, tip, &mut main, freshness)?;
         remember(repo, &source.branch, &checkpoint)?;
+        let revoked = revoked_hashes_of(&branch.index, &branch.revocations);
         Ok(VerifiedRelease {
             source: source.clone(),
             tip,
@@ -55,29 +61,39 @@ impl VerifiedRelease {
             index: branch.index,
             revocations: branch.revocations,
             main_reference: main.reference,
+            revoked,
         })
     }
 
+    /// The revocation of the version `hash` names (by any of its hashes:
+    /// revoking one rendering revokes the version).
     pub fn revocation(&self, hash: &str) -> Option<&Revocation> {
-        self.revocations.iter().find(|r| r.hash == hash)
+        self.revoked
+            .get(hash)
+            .and_then(|at| self.revocations.get(*at))
     }
 
-    /// Every entry with `hash`, with its policy name.
+    /// Every entry with `hash` (native or a rendering's), with its policy
+    /// name.
     pub fn entries_of<'a>(&'a self, hash: &'a str) -> impl Iterator<Item = (&'a str, &'a Entry)> {
         super::entries_of(&self.index, hash)
     }
 
-    /// The released WPC `hash`: its envelope verified, its entry anchored
-    /// in main (on main's history, the policy at that commit, a signer main
-    /// trusted as of its first parent), and its revocation if any (a revoked
-    /// WPC is still returned, so a bundle under it can be reported
-    /// `POLICY_REVOKED`).
+    /// The released WPC `hash` (a version's native hash or one of its
+    /// Claw renderings'): its envelope verified, its entry anchored in main
+    /// (on main's history, the policy at that commit, a signer main trusted
+    /// as of its first parent; a rendering, the one that policy and that
+    /// commit's `wpc.toml` make), the version's native envelope, and its
+    /// revocation if any (a revoked WPC is still returned, so a bundle
+    /// under it can be reported `POLICY_REVOKED`).
     pub fn lookup(&self, repo: &Repo, hash: &str) -> Result<ReleasedWpc, FetchError> {
         check_hash(hash)?;
         let (_, entry) = self
             .entries_of(hash)
             .next()
             .ok_or_else(|| FetchError::NotReleased(hash.to_owned()))?;
+        let native = entry.hash.as_str();
+        let rendering = entry.rendering_of(hash);
         let mut main = Main::read(repo, &self.source)?;
         let rejected = |reason: Reason, message: String| {
             FetchError::Release(ReleaseError::rejected(
@@ -97,37 +113,45 @@ impl VerifiedRelease {
             )
         })?;
         let path = entry.path.as_deref().unwrap_or_default();
+        let mismatch =
+            |message: String| rejected(Reason::ContentMismatch, format!("{hash}: {message}"));
         match main.content_hash(commit, path) {
-            Ok(found) if found == hash => {}
+            Ok(found) if found == native => {}
             Ok(found) => {
-                return Err(rejected(
-                    Reason::ContentMismatch,
-                    format!("{hash}: {path} at {commit} has hash {found}"),
-                ));
+                return Err(mismatch(format!("{path} at {commit} has hash {found}")));
             }
-            Err(message) => {
-                return Err(rejected(
-                    Reason::ContentMismatch,
-                    format!("{hash}: {message}"),
-                ));
-            }
+            Err(message) => return Err(mismatch(message)),
+        }
+        if let Some(version) = rendering {
+            main.check_rendering(commit, path, version, hash)
+                .map_err(mismatch)?;
         }
         let trust = main
             .authorizing(commit)
             .map_err(|m| rejected(Reason::UntrustedSigner, m))?;
-        let envelope_file = envelope_path(hash);
-        let bytes = repo
-            .read_file(self.tip, &envelope_file, MAX_ENVELOPE_BYTES)
-            .map_err(|e| rejected(Reason::BadEnvelope, e.to_string()))?
-            .ok_or_else(|| {
-                rejected(
-                    Reason::BadEnvelope,
-                    format!("{envelope_file} is missing on `{}`", self.source.branch),
-                )
-            })?;
+        let envelope = |hash: &str| -> Result<Vec<u8>, FetchError> {
+            let envelope_file = envelope_path(hash);
+            let bytes = repo
+                .read_file(self.tip, &envelope_file, MAX_ENVELOPE_BYTES)
+                .map_err(|e| rejected(Reason::BadEnvelope, e.to_string()))?
+                .ok_or_else(|| {
+                    rejected(
+                        Reason::BadEnvelope,
+                        format!("{envelope_file} is missing on `{}`", self.source.branch),
+                    )
+                })?;
+            verified_envelope(bytes, hash, &trust)
+                .map_err(|(reason, message)| rejected(reason, message))
+        };
+        let policy = envelope(native)?;
         Ok(ReleasedWpc {
-            envelope: verified_envelope(bytes, hash, &trust)
-                .map_err(|(reason, message)| rejected(reason, message))?,
+            envelope: match rendering {
+                Some(_) => envelope(hash)?,
+                None => policy.clone(),
+            },
+            rendering,
+            policy_hash: native.to_owned(),
+            policy,
             revocation: self.revocation(hash).cloned(),
         })
     }

@@ -371,9 +371,8 @@ impl Checker<'_> {
         let (judged, found) = std::sync::mpsc::channel();
         rayon::in_place_scope(|scope| {
             for (place, (name, entry)) in added.into_iter().enumerate() {
-                let path = envelope_path(&entry.hash);
-                referenced.insert(path.clone());
-                if let Some(check) = self.check_entry(commit, name, entry, state, path, window) {
+                referenced.extend(entry.hashes().map(envelope_path));
+                if let Some(check) = self.check_entry(commit, name, entry, state, window) {
                     let slot = (self.violations.len(), place);
                     let judged = judged.clone();
                     scope.spawn(move |_| {
@@ -423,10 +422,10 @@ impl Checker<'_> {
         name: &'e str,
         entry: &'e Entry,
         state: &State,
-        path: String,
         (after, upto): (Option<usize>, Option<usize>),
     ) -> Option<EntryCheck<'e>> {
         let hash = &entry.hash;
+        let path = &envelope_path(hash);
         let Some(source) = self.main.named(&entry.commit) else {
             self.violate(
                 commit,
@@ -471,32 +470,63 @@ impl Checker<'_> {
                 return None;
             }
         };
-        // Judged only if the content matches, as the checks run in order.
-        let envelope = match state.envelopes.get(&path) {
-            None => Err((
-                Reason::BadEnvelope,
-                format!("releases `{name}` {hash} without {path}"),
-            )),
-            Some(id) => self
-                .repo
-                .read_blob(commit, &path, *id, MAX_ENVELOPE_BYTES)
-                .map_err(|err| (Reason::BadEnvelope, err.to_string())),
-        }
-        .and_then(|bytes| {
-            self.main
-                .authorizing(source)
-                .map(|trust| (bytes, trust))
-                .map_err(|message| (Reason::UntrustedSigner, format!("{path}: {message}")))
-        });
+        // Each envelope is judged only if the content matches, as the
+        // checks run in order; a rendering must be the one main's policy
+        // and settings make at that commit, signed by a signer that commit
+        // trusts: the branch cannot publish a Claw payload that says more
+        // than the policy.
+        let trust = self
+            .main
+            .authorizing(source)
+            .map_err(|message| (Reason::UntrustedSigner, format!("{path}: {message}")));
+        let envelope = self.envelope_bytes(commit, state, name, hash);
+        let renderings = entry
+            .renderings
+            .iter()
+            .map(|(version, rendering)| {
+                self.main
+                    .check_rendering(source, file, *version, rendering)
+                    .map_err(|message| {
+                        (
+                            Reason::ContentMismatch,
+                            format!("`{name}` {hash}: {message}"),
+                        )
+                    })
+                    .and_then(|()| self.envelope_bytes(commit, state, name, rendering))
+                    .map(|bytes| (rendering.as_str(), bytes))
+            })
+            .collect();
         Some(EntryCheck {
             name,
             entry,
             source,
             file,
             policy,
-            path,
+            trust,
             envelope,
+            renderings,
         })
+    }
+
+    /// The bytes of the envelope of `hash` in `state`, or why they are
+    /// missing.
+    fn envelope_bytes(
+        &self,
+        commit: Oid,
+        state: &State,
+        name: &str,
+        hash: &str,
+    ) -> Result<Vec<u8>, (Reason, String)> {
+        let path = envelope_path(hash);
+        let id = state.envelopes.get(&path).ok_or_else(|| {
+            (
+                Reason::BadEnvelope,
+                format!("releases `{name}` {hash} without {path}"),
+            )
+        })?;
+        self.repo
+            .read_blob(commit, &path, *id, MAX_ENVELOPE_BYTES)
+            .map_err(|err| (Reason::BadEnvelope, err.to_string()))
     }
 
     fn check_revocation(&mut self, commit: Oid, state: &State, revocation: &Revocation) {
@@ -551,10 +581,13 @@ struct EntryCheck<'e> {
     source: Oid,
     file: &'e str,
     policy: Vec<u8>,
-    /// Its envelope's path, and its bytes with the signers that authorize
-    /// it, or why they are missing.
-    path: String,
-    envelope: Result<(Vec<u8>, Trust), (Reason, String)>,
+    /// The signers that authorize its releases, or why there are none.
+    trust: Result<Trust, (Reason, String)>,
+    /// Its envelope's bytes, or why they are missing.
+    envelope: Result<Vec<u8>, (Reason, String)>,
+    /// Each rendering's hash and envelope bytes, or why the rendering is
+    /// not main's or its envelope is missing.
+    renderings: Vec<Result<(&'e str, Vec<u8>), (Reason, String)>>,
 }
 
 impl EntryCheck<'_> {
@@ -568,10 +601,12 @@ impl EntryCheck<'_> {
             source,
             file,
             policy,
-            path,
+            trust,
             envelope,
+            renderings,
         } = self;
         let hash = &entry.hash;
+        let path = envelope_path(hash);
         match content_hash_of(source, file, policy) {
             Ok(found) if found == *hash => {}
             Ok(found) => {
@@ -587,8 +622,11 @@ impl EntryCheck<'_> {
                 ));
             }
         }
-        let bytes = match envelope.and_then(|(bytes, trust)| verified_envelope(bytes, hash, &trust))
-        {
+        let trust = match trust {
+            Ok(trust) => trust,
+            Err(violation) => return Some(violation),
+        };
+        let bytes = match envelope.and_then(|bytes| verified_envelope(bytes, hash, &trust)) {
             Ok(bytes) => bytes,
             Err(violation) => return Some(violation),
         };
@@ -617,7 +655,11 @@ impl EntryCheck<'_> {
                 ),
             ))
         } else {
-            None
+            renderings.into_iter().find_map(|rendering| {
+                rendering
+                    .and_then(|(hash, bytes)| verified_envelope(bytes, hash, &trust))
+                    .err()
+            })
         }
     }
 }

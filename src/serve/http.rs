@@ -303,7 +303,7 @@ fn decide(state: &ReleaseState, body: &[u8]) -> Reply {
             provider: call.provider,
             env: call.env,
         });
-        decisions.push(decision.report(&rendering.policy, rendering.hash()));
+        decisions.push(decision.report(&rendering.name, rendering.hash()));
     }
     let body = if batch {
         json!({"ok": true, "decisions": decisions})

@@ -83,8 +83,7 @@ pub enum EngineError {
 /// One served document: the registry's 200 body for its hash.
 #[derive(Debug)]
 pub struct Rendering {
-    /// `native` today; Claw v1/v2 renderings of a release are more keys of
-    /// the same map.
+    /// `native`, `claw-v1` or `claw-v2`.
     pub kind: &'static str,
     /// `{"ok":true,"policy_hash_b64u":H,"envelope":E}` with the envelope
     /// exactly as stored on the branch.
@@ -92,29 +91,42 @@ pub struct Rendering {
     /// A strong validator of `body`.
     pub etag: String,
     /// The policy released under this hash.
-    pub policy: String,
-    /// The envelope, verified when the state loaded.
-    envelope: Bytes,
+    pub name: String,
+    /// The version's native envelope, verified when the state loaded: the
+    /// policy that decides under any of the version's hashes.
+    policy: Bytes,
     hash: String,
     /// Compiled on first use and kept for the life of this state.
     engine: OnceLock<Result<Engine, EngineError>>,
 }
 
 impl Rendering {
-    fn new(kind: &'static str, policy: &str, hash: &str, envelope: &[u8]) -> Rendering {
+    /// The rendering `kind` of `hash` with its stored `envelope`; `policy`
+    /// is the version's native envelope, `None` when this is it.
+    fn new(
+        kind: &'static str,
+        name: &str,
+        hash: &str,
+        envelope: &[u8],
+        policy: Option<Bytes>,
+    ) -> Rendering {
         let envelope = envelope.trim_ascii();
         let mut body = Vec::with_capacity(envelope.len() + 80);
         body.extend_from_slice(b"{\"ok\":true,\"policy_hash_b64u\":\"");
         body.extend_from_slice(hash.as_bytes());
         body.extend_from_slice(b"\",\"envelope\":");
+        let start = body.len();
         body.extend_from_slice(envelope);
+        let end = body.len();
         body.push(b'}');
         let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(Sha256::digest(&body)));
+        let body = Bytes::from(body);
         Rendering {
             kind,
-            policy: policy.to_owned(),
-            envelope: Bytes::copy_from_slice(envelope),
-            body: Bytes::from(body),
+            name: name.to_owned(),
+            // The native envelope is kept once, inside its own body.
+            policy: policy.unwrap_or_else(|| body.slice(start..end)),
+            body,
             etag,
             hash: hash.to_owned(),
             engine: OnceLock::new(),
@@ -128,7 +140,7 @@ impl Rendering {
     /// The policy compiled for deciding, built once per state.
     pub fn engine(&self) -> Result<&Engine, &EngineError> {
         self.engine
-            .get_or_init(|| compile(&self.hash, &self.envelope))
+            .get_or_init(|| compile(&self.hash, &self.policy))
             .as_ref()
     }
 }
@@ -198,43 +210,69 @@ impl ReleaseState {
         if verified.tip != tip {
             return Err(StateError::Moved(branch));
         }
-        let revoked: HashMap<String, String> = verified
-            .revocations
-            .iter()
-            .map(|r| (r.hash.clone(), r.reason.clone()))
-            .collect();
-        let mut renderings = HashMap::new();
+        let mut revoked: HashMap<String, String> = HashMap::new();
+        let mut renderings: HashMap<String, Rendering> = HashMap::new();
         let mut policies = BTreeMap::new();
+        let read = |hash: &str| -> Result<Vec<u8>, StateError> {
+            if !is_policy_hash(hash) {
+                return Err(StateError::BadHash {
+                    branch: branch.clone(),
+                    hash: hash.to_owned(),
+                });
+            }
+            let path = envelope_path(hash);
+            repo.read_file(tip, &path, MAX_ENVELOPE_BYTES)?
+                .ok_or(StateError::MissingEnvelope {
+                    branch: branch.clone(),
+                    path,
+                    commit: tip,
+                })
+        };
         for (name, entries) in &verified.index.policies {
             let mut hashes = Vec::with_capacity(entries.len());
             for entry in entries {
-                let hash = &entry.hash;
-                if !is_policy_hash(hash) {
-                    return Err(StateError::BadHash {
-                        branch: branch.clone(),
-                        hash: hash.clone(),
-                    });
-                }
-                hashes.push(hash.clone());
-                if revoked.contains_key(hash) || renderings.contains_key(hash) {
+                hashes.push(entry.hash.clone());
+                // Revoking a version revokes every hash it is served under.
+                if let Some(revocation) = verified.revocation(&entry.hash) {
+                    for hash in entry.hashes() {
+                        revoked.insert(hash.to_owned(), revocation.reason.clone());
+                    }
                     continue;
                 }
-                let path = envelope_path(hash);
-                let envelope = repo.read_file(tip, &path, MAX_ENVELOPE_BYTES)?.ok_or(
-                    StateError::MissingEnvelope {
-                        branch: branch.clone(),
-                        path,
-                        commit: tip,
-                    },
-                )?;
-                renderings.insert(
-                    hash.clone(),
-                    Rendering::new("native", name, hash, &envelope),
-                );
+                // A version released again (a revert) may carry renderings
+                // made with other settings: those are served too.
+                let policy = match renderings.get(&entry.hash) {
+                    Some(native) => native.policy.clone(),
+                    None => {
+                        let envelope = read(&entry.hash)?;
+                        let native = Rendering::new("native", name, &entry.hash, &envelope, None);
+                        let policy = native.policy.clone();
+                        renderings.insert(entry.hash.clone(), native);
+                        policy
+                    }
+                };
+                for (version, hash) in &entry.renderings {
+                    if !renderings.contains_key(hash) {
+                        let envelope = read(hash)?;
+                        let rendering = Rendering::new(
+                            version.rendering(),
+                            name,
+                            hash,
+                            &envelope,
+                            Some(policy.clone()),
+                        );
+                        renderings.insert(hash.clone(), rendering);
+                    }
+                }
             }
             policies.insert(name.clone(), hashes);
         }
-        let releases = releases_json(&verified, &renderings);
+        for revocation in &verified.revocations {
+            revoked
+                .entry(revocation.hash.clone())
+                .or_insert_with(|| revocation.reason.clone());
+        }
+        let releases = releases_json(&verified);
         Ok(ReleaseState {
             branch,
             release_commit: tip,
@@ -302,11 +340,13 @@ struct Version<'a> {
     signer_did: &'a str,
     pr: Option<u64>,
     approved_by: &'a [String],
-    renderings: Vec<&'static str>,
+    /// Every hash the version is served under, by kind (`native`,
+    /// `claw-v1`, `claw-v2`).
+    renderings: BTreeMap<&'static str, &'a str>,
     revoked: bool,
 }
 
-fn releases_json(verified: &VerifiedRelease, renderings: &HashMap<String, Rendering>) -> Bytes {
+fn releases_json(verified: &VerifiedRelease) -> Bytes {
     let revoked = |hash: &str| verified.revocation(hash).is_some();
     let policies: BTreeMap<&str, Vec<Version<'_>>> = verified
         .index
@@ -323,10 +363,12 @@ fn releases_json(verified: &VerifiedRelease, renderings: &HashMap<String, Render
                     signer_did: &e.signer_did,
                     pr: e.pr,
                     approved_by: &e.approved_by,
-                    renderings: renderings
-                        .get(&e.hash)
-                        .map(|r| r.kind)
-                        .into_iter()
+                    renderings: std::iter::once(("native", e.hash.as_str()))
+                        .chain(
+                            e.renderings
+                                .iter()
+                                .map(|(v, hash)| (v.rendering(), hash.as_str())),
+                        )
                         .collect(),
                     revoked: revoked(&e.hash),
                 })
