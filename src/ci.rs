@@ -228,14 +228,17 @@ fn bundle_stage(config: &Config) -> Result<Stage, CiError> {
         );
     }
     let trusted_file = config.root.join(crate::crypto::trusted::DEFAULT_PATH);
+    let mut approvers = Vec::new();
     if trusted_file.is_file() {
         let trusted =
             TrustedSigners::load(&trusted_file).map_err(|e| CiError::Bundles(e.to_string()))?;
         gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
+        approvers = trusted.approvers().to_vec();
     }
     let source = PolicySource::for_config(config, &crate::release::Freshness::default())
         .map_err(CiError::Bundles)?;
-    let options = bundle::Options::for_gateway_signers(&gateway);
+    let mut options = bundle::Options::for_gateway_signers(&gateway);
+    options.approvers = approvers;
     let entries = bundle::batch::verify_under_claimed(&paths, &source, &options, &[])
         .map_err(|e| CiError::Bundles(e.to_string()))?;
     let findings: Vec<Finding> = entries

@@ -255,6 +255,7 @@ pub fn verify_under_claimed(
             scope_hash: base.scope_hash.clone(),
             causal: base.causal,
             max_bundle_bytes: base.max_bundle_bytes,
+            approvers: base.approvers.clone(),
         };
         let group: Vec<PathBuf> = indexes.iter().map(|&i| paths[i].clone()).collect();
         let entries = verify_all(&group, &options)?;

@@ -19,6 +19,7 @@
 //! tool / side-effect / human-approval receipts, expiry, and, with a policy,
 //! the checks of [`policy`]. Replay across bundles is [`batch`]'s job.
 
+pub mod approval;
 pub mod batch;
 pub mod causal;
 pub mod kit;
@@ -39,11 +40,11 @@ use serde_json::{Map, Value};
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::{GatewayReceipt, ProofBundle, parse_rfc3339};
 use crate::crypto::stringify::{event_hash_b64u, stringify_hashes_b64u};
+use crate::crypto::trusted::TrustedApprover;
 use crate::crypto::verify::{
     Envelope, MAX_ENVELOPE_BYTES, Trust, parse_json, verify_embedded_with_hash,
 };
 pub use reason::{Code, Failure};
-use schema::ClawSchema;
 
 /// At most this many events, and receipts of each kind (the reference's
 /// limits; the schema caps some of them too).
@@ -69,6 +70,9 @@ pub struct Options {
     /// Larger bundle files are rejected unread (at most
     /// [`MAX_ENVELOPE_BYTES`], the default).
     pub max_bundle_bytes: u64,
+    /// Keys whose signed human approvals satisfy the approval gates of the
+    /// teams they serve (`[[approver]]` of the trusted signers).
+    pub approvers: Vec<TrustedApprover>,
 }
 
 impl Options {
@@ -96,6 +100,7 @@ impl Options {
             scope_hash: None,
             causal: causal::Policy::default(),
             max_bundle_bytes: MAX_ENVELOPE_BYTES as u64,
+            approvers: Vec::new(),
         }
     }
 }
@@ -209,7 +214,7 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
     if let Err(failure) = envelope.check_header::<ProofBundle>() {
         return BundleReport::failed(Failure::from_envelope("", &failure));
     }
-    let schema_errors = schema::validate(ClawSchema::ProofBundle, envelope.payload());
+    let schema_errors = schema::validate_bundle(envelope.payload());
     if !schema_errors.is_empty() {
         let mut report = BundleReport::failed(Failure::new(Code::SchemaValidationFailed, "", ""));
         report.failures = schema_errors
@@ -268,8 +273,8 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
     checker.rate_limit_claims();
     checker.gateway_receipts();
     checker.tool_receipts();
-    checker.unsigned_receipts("side_effect_receipts");
-    checker.unsigned_receipts("human_approval_receipts");
+    checker.side_effect_receipts();
+    checker.human_approval_receipts();
     checker.unverified_kinds();
     if let Some(failure) = causal::check(&payload, &options.causal) {
         checker.failures.push(failure);
@@ -279,6 +284,8 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
             check,
             &payload,
             checker.chain.as_ref(),
+            &options.approvers,
+            options.now,
             &mut checker.failures,
         );
     }
@@ -676,34 +683,75 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Side-effect and human-approval receipts: unsigned objects inside the
-    /// bundle; agent, hash algorithm and binding are checked.
-    fn unsigned_receipts(&mut self, field: &'static str) {
-        let receipts = self.items(field);
+    /// Side-effect receipts: unsigned objects inside the bundle; agent, hash
+    /// algorithm and binding are checked.
+    fn side_effect_receipts(&mut self) {
+        const FIELD: &str = "side_effect_receipts";
+        let receipts = self.items(FIELD);
         if receipts.is_empty() {
             return;
         }
         for (i, receipt) in receipts.iter().enumerate() {
-            let at = format!("/payload/{field}/{i}");
-            if let Some(algorithm) = receipt.get("hash_algorithm").and_then(Value::as_str)
-                && algorithm != "SHA-256"
-            {
-                self.fail(
-                    Code::UnknownHashAlgorithm,
-                    format!("{at}/hash_algorithm"),
-                    format!("hash_algorithm `{algorithm}`; expected `SHA-256`"),
-                );
-            }
-            self.agent(&at, receipt);
-            self.receipt_id(&at, receipt);
-            let binding = receipt.get("binding").filter(|b| b.is_object());
-            self.binding(&at, binding, false);
+            self.inline_receipt(&format!("/payload/{FIELD}/{i}"), receipt);
         }
         self.evidence.push(Evidence {
-            kind: field,
+            kind: FIELD,
             count: receipts.len(),
             status: EvidenceStatus::AgentAsserted,
         });
+    }
+
+    /// Human approval receipts: raw payloads (the agent's claim) or signed
+    /// envelopes, whose hash and signature are checked here; whether a
+    /// signer is a trusted approver is the policy check's question.
+    fn human_approval_receipts(&mut self) {
+        const FIELD: &str = "human_approval_receipts";
+        let receipts = self.items(FIELD);
+        if receipts.is_empty() {
+            return;
+        }
+        let before = self.failures.len();
+        let mut status = EvidenceStatus::Verified;
+        for (i, receipt) in receipts.iter().enumerate() {
+            let at = format!("/payload/{FIELD}/{i}");
+            match approval::verify(receipt, &at, self.options.now) {
+                Ok(Some(signer))
+                    if signer.as_str() != self.agent_did
+                        && self.options.approvers.iter().any(|a| a.did == signer) => {}
+                // Unsigned, signed by the agent or by a key nobody trusts:
+                // no more than the agent's word.
+                Ok(_) => status = EvidenceStatus::AgentAsserted.max_with(status),
+                Err(failure) => self.failures.push(failure),
+            }
+            let (payload, payload_at) = approval::payload(receipt, &at);
+            self.inline_receipt(&payload_at, payload);
+        }
+        if self.failures.len() != before {
+            status = EvidenceStatus::NotVerified;
+        }
+        self.evidence.push(Evidence {
+            kind: FIELD,
+            count: receipts.len(),
+            status,
+        });
+    }
+
+    /// A side-effect or approval receipt payload at `at`: agent, hash
+    /// algorithm, id and binding.
+    fn inline_receipt(&mut self, at: &str, receipt: &Value) {
+        if let Some(algorithm) = receipt.get("hash_algorithm").and_then(Value::as_str)
+            && algorithm != "SHA-256"
+        {
+            self.fail(
+                Code::UnknownHashAlgorithm,
+                format!("{at}/hash_algorithm"),
+                format!("hash_algorithm `{algorithm}`; expected `SHA-256`"),
+            );
+        }
+        self.agent(at, receipt);
+        self.receipt_id(at, receipt);
+        let binding = receipt.get("binding").filter(|b| b.is_object());
+        self.binding(at, binding, false);
     }
 
     /// Evidence the protocol defines and wpc does not verify: reported, not

@@ -42,6 +42,10 @@ pub enum Code {
     ModelNotAllowed,
     ToolNotAllowed,
     ApprovalMissing,
+    /// Human approval receipts are bound to the run, but none is signed by
+    /// a trusted approver of the gate (unsigned, signed by the agent, or by
+    /// a key that is not an `[[approver]]` of the gate's teams).
+    ApprovalUntrusted,
     ScopeHashMismatch,
     CausalPolicyProfileInvalid,
     CausalPolicyProfileDowngrade,
@@ -71,7 +75,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 50] = [
+    pub const ALL: [Code; 51] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -97,6 +101,7 @@ impl Code {
         Code::ModelNotAllowed,
         Code::ToolNotAllowed,
         Code::ApprovalMissing,
+        Code::ApprovalUntrusted,
         Code::ScopeHashMismatch,
         Code::CausalPolicyProfileInvalid,
         Code::CausalPolicyProfileDowngrade,
@@ -152,6 +157,7 @@ impl Code {
             Code::ModelNotAllowed => "MODEL_NOT_ALLOWED",
             Code::ToolNotAllowed => "TOOL_NOT_ALLOWED",
             Code::ApprovalMissing => "APPROVAL_MISSING",
+            Code::ApprovalUntrusted => "APPROVAL_UNTRUSTED",
             Code::ScopeHashMismatch => "SCOPE_HASH_MISMATCH",
             Code::CausalPolicyProfileInvalid => "CAUSAL_POLICY_PROFILE_INVALID",
             Code::CausalPolicyProfileDowngrade => "CAUSAL_POLICY_PROFILE_DOWNGRADE",
@@ -222,6 +228,9 @@ impl Code {
             Code::ModelNotAllowed => "a receipt's model is not allowed by the policy",
             Code::ToolNotAllowed => "a tool receipt names a tool the policy denies",
             Code::ApprovalMissing => "an approval-gated tool ran without a human approval receipt",
+            Code::ApprovalUntrusted => {
+                "no human approval receipt of the run is signed by a trusted approver of the gate"
+            }
             Code::ScopeHashMismatch => {
                 "receipts disagree with each other or with the token's scope hash"
             }

@@ -31,7 +31,10 @@ struct VerifyArgs {
     /// wpc.toml `[bundles] paths`.
     paths: Vec<String>,
     /// Trusted signers file: `[[gateway_signer]]` entries sign gateway
-    /// receipts, `[[release_signer]]` entries sign a `--policy` envelope.
+    /// receipts, `[[release_signer]]` entries sign a `--policy` envelope,
+    /// `[[approver]]` entries sign the human approvals that satisfy
+    /// approval gates. Default: the policy repository's
+    /// keys/trusted-signers.toml.
     #[arg(long, value_name = "FILE")]
     trusted: Option<PathBuf>,
     /// A trusted gateway receipt signer (repeatable).
@@ -110,7 +113,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let config = super::usable_config(Config::discover(&cwd))?;
-    let trusted = match &args.trusted {
+    // In a policy repository its own trusted signers apply, as in `wpc ci`.
+    let repository_trusted = config
+        .file
+        .as_ref()
+        .map(|_| config.root.join(crate::crypto::trusted::DEFAULT_PATH))
+        .filter(|path| path.is_file());
+    let trusted = match args.trusted.as_ref().or(repository_trusted.as_ref()) {
         Some(path) => Some(TrustedSigners::load(path)?),
         None => None,
     };
@@ -127,6 +136,9 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
     }
     let mut options = Options::for_gateway_signers(&gateway);
+    if let Some(trusted) = &trusted {
+        options.approvers = trusted.approvers().to_vec();
+    }
     if let Some(text) = &args.now {
         options.now = parse_rfc3339(text).with_context(|| "--now".to_owned())?;
     }
