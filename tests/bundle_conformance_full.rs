@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use wpc::bundle::causal::{CoverageMode, Mode, Policy, Profile};
 use wpc::bundle::kit::{agent_key, gateway_key};
-use wpc::bundle::{Options, verify_bundle};
+use wpc::bundle::{Options, UnverifiedEvidence, verify_bundle};
 use wpc::crypto::did::DidKey;
 use wpc::crypto::envelope::{GatewayReceipt, ProofBundle, SignedEnvelope};
 use wpc::crypto::stringify::event_hash_b64u;
@@ -35,6 +35,8 @@ fn conformance_options() -> Options {
         .collect();
     Options {
         now: NOW.parse().unwrap(),
+        // The reference verifier ignores what it does not check.
+        unverified_evidence: UnverifiedEvidence::Warn,
         ..Options::for_gateway_signers(&signers)
     }
 }
@@ -618,6 +620,7 @@ fn every_causal_scenario_gives_its_status_and_code() {
                     let options = Options {
                         causal,
                         now: NOW.parse().unwrap(),
+                        unverified_evidence: UnverifiedEvidence::Warn,
                         ..Options::for_gateway_signers(&[gateway_key().did()])
                     };
                     let (valid, code) = verdict(&scenario_bundle(id, &receipts, extra), &options);

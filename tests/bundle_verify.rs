@@ -408,7 +408,7 @@ fn r48_v2_tool_receipt_cosig_valid() {
         .iter()
         .find(|e| e.kind == "tool_receipts")
         .unwrap();
-    assert_eq!(tools.status, EvidenceStatus::AgentAsserted);
+    assert_eq!(tools.status, EvidenceStatus::PartlyVerified);
 }
 
 #[test]

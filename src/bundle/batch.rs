@@ -256,6 +256,7 @@ pub fn verify_under_claimed(
             causal: base.causal,
             max_bundle_bytes: base.max_bundle_bytes,
             approvers: base.approvers.clone(),
+            unverified_evidence: base.unverified_evidence,
         };
         let group: Vec<PathBuf> = indexes.iter().map(|&i| paths[i].clone()).collect();
         let entries = verify_all(&group, &options)?;

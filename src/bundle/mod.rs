@@ -50,6 +50,19 @@ pub use reason::{Code, Failure};
 /// limits; the schema caps some of them too).
 pub const MAX_ITEMS: usize = 1000;
 
+/// Evidence classes of the protocol that wpc reads as present and does not
+/// verify (docs/bundles.md, "Evidence classes").
+pub const UNVERIFIED_CLASSES: &[&str] = &[
+    "urm",
+    "vir_receipts",
+    "web_receipts",
+    "coverage_attestations",
+    "binary_semantic_evidence_attestations",
+    "delegation_receipts",
+    "attestations",
+    "metadata",
+];
+
 /// What a verification is checked against.
 #[derive(Debug)]
 pub struct Options {
@@ -73,6 +86,8 @@ pub struct Options {
     /// Keys whose signed human approvals satisfy the approval gates of the
     /// teams they serve (`[[approver]]` of the trusted signers).
     pub approvers: Vec<TrustedApprover>,
+    /// Evidence classes wpc does not verify: INVALID, or a warning.
+    pub unverified_evidence: UnverifiedEvidence,
 }
 
 impl Options {
@@ -101,21 +116,38 @@ impl Options {
             causal: causal::Policy::default(),
             max_bundle_bytes: MAX_ENVELOPE_BYTES as u64,
             approvers: Vec::new(),
+            unverified_evidence: UnverifiedEvidence::Fail,
         }
     }
 }
 
-/// How far one kind of evidence was checked.
+/// How far one class of evidence was checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceStatus {
-    /// Its own hash and signature verified (and its binding, where it has one).
+    /// Its own hash and signature verified, by a signer it needs (and its
+    /// binding, where it has one).
     Verified,
-    /// Unsigned objects, covered only by the bundle signature: the agent's
-    /// own claim, not independent evidence.
-    AgentAsserted,
-    /// Present, but wpc does not verify this kind yet: not trusted.
-    NotVerified,
+    /// Checked (shape, agent, binding, consistency), but covered only by
+    /// the agent's own bundle signature, or only some items signed: the
+    /// agent's claim, not independent evidence.
+    PartlyVerified,
+    /// Present, but wpc does not verify this class, or it failed its
+    /// checks: not trusted.
+    Unverified,
+}
+
+/// What to do with a bundle carrying evidence wpc does not verify, which
+/// could have made it INVALID (`--unverified-evidence`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum UnverifiedEvidence {
+    // Plain comments: doc comments would turn `--help` into the long form.
+    // The bundle is INVALID (`EVIDENCE_UNVERIFIED`): fail closed.
+    #[default]
+    Fail,
+    // The bundle keeps its verdict, and the report warns.
+    Warn,
 }
 
 /// One kind of evidence in a bundle.
@@ -455,7 +487,7 @@ impl<'a> Checker<'a> {
             status: if valid {
                 EvidenceStatus::Verified
             } else {
-                EvidenceStatus::NotVerified
+                EvidenceStatus::Unverified
             },
         });
         if valid {
@@ -484,9 +516,9 @@ impl<'a> Checker<'a> {
             // The agent's own statement of its limits: consistent, but
             // asserted by the agent.
             status: if failure.is_none() {
-                EvidenceStatus::AgentAsserted
+                EvidenceStatus::PartlyVerified
             } else {
-                EvidenceStatus::NotVerified
+                EvidenceStatus::Unverified
             },
         });
         self.failures.extend(failure);
@@ -627,7 +659,7 @@ impl<'a> Checker<'a> {
             status: if self.failures.len() == before {
                 EvidenceStatus::Verified
             } else {
-                EvidenceStatus::NotVerified
+                EvidenceStatus::Unverified
             },
         });
     }
@@ -652,7 +684,7 @@ impl<'a> Checker<'a> {
                     format!("{at}/payload"),
                 )
             } else {
-                status = EvidenceStatus::AgentAsserted.max_with(status);
+                status = EvidenceStatus::PartlyVerified.max_with(status);
                 (receipt, at)
             };
             self.agent(&payload_at, payload);
@@ -660,7 +692,7 @@ impl<'a> Checker<'a> {
             self.binding(&payload_at, payload.get("binding"), false);
         }
         if self.failures.len() != before {
-            status = EvidenceStatus::NotVerified;
+            status = EvidenceStatus::Unverified;
         }
         self.evidence.push(Evidence {
             kind: "tool_receipts",
@@ -697,7 +729,7 @@ impl<'a> Checker<'a> {
         self.evidence.push(Evidence {
             kind: FIELD,
             count: receipts.len(),
-            status: EvidenceStatus::AgentAsserted,
+            status: EvidenceStatus::PartlyVerified,
         });
     }
 
@@ -720,14 +752,14 @@ impl<'a> Checker<'a> {
                         && self.options.approvers.iter().any(|a| a.did == signer) => {}
                 // Unsigned, signed by the agent or by a key nobody trusts:
                 // no more than the agent's word.
-                Ok(_) => status = EvidenceStatus::AgentAsserted.max_with(status),
+                Ok(_) => status = EvidenceStatus::PartlyVerified.max_with(status),
                 Err(failure) => self.failures.push(failure),
             }
             let (payload, payload_at) = approval::payload(receipt, &at);
             self.inline_receipt(&payload_at, payload);
         }
         if self.failures.len() != before {
-            status = EvidenceStatus::NotVerified;
+            status = EvidenceStatus::Unverified;
         }
         self.evidence.push(Evidence {
             kind: FIELD,
@@ -755,19 +787,10 @@ impl<'a> Checker<'a> {
     }
 
     /// Evidence the protocol defines and wpc does not verify: reported, not
-    /// trusted.
+    /// trusted, and, unless the options say warn, the bundle is INVALID: any
+    /// of these could have made it INVALID in a verifier that checks it.
     fn unverified_kinds(&mut self) {
-        const KINDS: [&str; 8] = [
-            "urm",
-            "vir_receipts",
-            "web_receipts",
-            "coverage_attestations",
-            "binary_semantic_evidence_attestations",
-            "delegation_receipts",
-            "attestations",
-            "metadata",
-        ];
-        for kind in KINDS {
+        for &kind in UNVERIFIED_CLASSES {
             let count = match self.payload.get(kind) {
                 None => continue,
                 Some(Value::Array(items)) => items.len(),
@@ -776,8 +799,18 @@ impl<'a> Checker<'a> {
             self.evidence.push(Evidence {
                 kind,
                 count,
-                status: EvidenceStatus::NotVerified,
+                status: EvidenceStatus::Unverified,
             });
+            if self.options.unverified_evidence == UnverifiedEvidence::Fail {
+                self.fail(
+                    Code::EvidenceUnverified,
+                    format!("/payload/{kind}"),
+                    format!(
+                        "`{kind}` is present and wpc does not verify it; it could make the \
+                         bundle INVALID (--unverified-evidence warn accepts it with a warning)"
+                    ),
+                );
+            }
         }
     }
 
@@ -812,8 +845,8 @@ impl EvidenceStatus {
     fn max_with(self, other: EvidenceStatus) -> EvidenceStatus {
         let rank = |s: EvidenceStatus| match s {
             EvidenceStatus::Verified => 0,
-            EvidenceStatus::AgentAsserted => 1,
-            EvidenceStatus::NotVerified => 2,
+            EvidenceStatus::PartlyVerified => 1,
+            EvidenceStatus::Unverified => 2,
         };
         if rank(self) >= rank(other) {
             self

@@ -67,6 +67,8 @@ pub enum Code {
     RateLimitClaimInconsistent,
     RateLimitWindowInvalid,
     RateLimitExceeded,
+    /// Evidence wpc does not verify, under `--unverified-evidence fail`.
+    EvidenceUnverified,
     ReplayedBundleId,
     ReplayedRunId,
     ReplayedReceiptId,
@@ -75,7 +77,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 51] = [
+    pub const ALL: [Code; 52] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -123,6 +125,7 @@ impl Code {
         Code::RateLimitClaimInconsistent,
         Code::RateLimitWindowInvalid,
         Code::RateLimitExceeded,
+        Code::EvidenceUnverified,
         Code::ReplayedBundleId,
         Code::ReplayedRunId,
         Code::ReplayedReceiptId,
@@ -179,6 +182,7 @@ impl Code {
             Code::RateLimitClaimInconsistent => "RATE_LIMIT_CLAIM_INCONSISTENT",
             Code::RateLimitWindowInvalid => "RATE_LIMIT_WINDOW_INVALID",
             Code::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
+            Code::EvidenceUnverified => "EVIDENCE_UNVERIFIED",
             Code::ReplayedBundleId => "REPLAYED_BUNDLE_ID",
             Code::ReplayedRunId => "REPLAYED_RUN_ID",
             Code::ReplayedReceiptId => "REPLAYED_RECEIPT_ID",
@@ -284,6 +288,9 @@ impl Code {
             }
             Code::RateLimitWindowInvalid => "a rate-limit claim's window starts after it ends",
             Code::RateLimitExceeded => "a rate-limit claim observes more than its maximum",
+            Code::EvidenceUnverified => {
+                "the bundle carries evidence wpc does not verify (--unverified-evidence fail)"
+            }
             Code::ReplayedBundleId => "the same bundle_id appears in two bundles",
             Code::ReplayedRunId => "the same run id appears in two bundles",
             Code::ReplayedReceiptId => "the same receipt_id appears twice",

@@ -6,7 +6,7 @@ use super::{Outcome, print};
 use crate::bundle::batch;
 use crate::bundle::policy::{self, PolicySource};
 use crate::bundle::render::{self, BundleFormat, Context};
-use crate::bundle::{Options, causal};
+use crate::bundle::{Options, UnverifiedEvidence, causal};
 use crate::config::Config;
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::parse_rfc3339;
@@ -87,6 +87,12 @@ struct VerifyArgs {
     max_bundle_bytes: u64,
     #[arg(long, value_enum, default_value_t = BundleFormat::Text)]
     format: BundleFormat,
+    /// A bundle carrying evidence wpc does not verify (urm, web receipts,
+    /// attestations, metadata, ...), which could have made it INVALID:
+    /// `fail` makes it INVALID (EVIDENCE_UNVERIFIED), `warn` keeps its
+    /// verdict and warns. `wpc ci` and the Action fail.
+    #[arg(long, value_enum, default_value_t = UnverifiedEvidence::Warn, value_name = "MODE")]
+    unverified_evidence: UnverifiedEvidence,
     /// Verify only shard I of N (1-based): a deterministic partition of the
     /// bundle files by path hash, for spreading a fleet over an Actions
     /// matrix. Replay is then detected within the shard only.
@@ -146,6 +152,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     options.causal = causal::Policy::resolve(args.causal_profile, args.causal_mode, None)
         .map_err(|failure| anyhow::anyhow!("{}: {}", failure.code, failure.message))?;
     options.max_bundle_bytes = args.max_bundle_bytes;
+    options.unverified_evidence = args.unverified_evidence;
 
     let policy = match &args.policy {
         Some(spec) => {
@@ -222,6 +229,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         gateway_signers_checked: options.gateway_signers_checked,
         policy_hash: policy.as_ref().map(|p| p.hash.clone()),
         claimed_from: claimed_from.as_ref().map(PolicySource::describe),
+        unverified_evidence: options.unverified_evidence,
     };
     options.policy = policy;
     options.scope_hash = scope_hash;
