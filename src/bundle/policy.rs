@@ -66,9 +66,12 @@ pub fn resolve(
     freshness: &release::Freshness,
 ) -> Result<(PolicyCheck, Option<String>), String> {
     let path = Path::new(spec);
-    if path.is_file() {
+    // Whatever exists there is read as a file, so a FIFO or a device is
+    // refused by name (crate::fsio) rather than taken for a hash.
+    if !path.is_dir() && std::fs::symlink_metadata(path).is_ok() {
         let check = if path.extension().is_some_and(|e| e == "json") {
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {spec}: {e}"))?;
+            let bytes =
+                crate::fsio::read(path, crate::fsio::ENVELOPE).map_err(|e| e.to_string())?;
             from_envelope(&bytes, release_trust, spec)?
         } else {
             load_toml(path)?
