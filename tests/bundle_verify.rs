@@ -963,10 +963,24 @@ fn cli_causal_mode_profile_and_size_limit() {
         stdout(&out)
     );
 
-    // A symlink is not read: exit 2, naming the file.
+    // A link to a regular file is read like the file (as by every wpc
+    // reader); a link to a device is not: exit 2, naming the file.
     std::os::unix::fs::symlink(dir.path().join("orphan.json"), dir.path().join("link.json"))
         .unwrap();
     let out = run(dir.path(), &["bundle", "verify", &gateway, "link.json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("INVALID link.json"),
+        "{}",
+        stdout(&out)
+    );
+    std::os::unix::fs::symlink("/dev/null", dir.path().join("null.json")).unwrap();
+    let out = run(dir.path(), &["bundle", "verify", &gateway, "null.json"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("link.json"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("null.json"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a character device"),
+        "{}",
+        stderr(&out)
+    );
 }
