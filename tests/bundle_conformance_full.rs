@@ -100,6 +100,43 @@ fn every_proof_bundle_vector_gives_its_verdict_and_reason_code() {
     assert_eq!(agreed, 24);
 }
 
+/// The commit signature vectors through `wpc verify`, as the reference
+/// runs them through its CLI: verdict, reason code and exit status.
+#[test]
+fn every_commit_sig_vector_gives_its_verdict_and_reason_code() {
+    let manifest = read_json(&Path::new(DIR).join("manifest.v1.json"));
+    let mut agreed = 0;
+    for vector in manifest["vectors"].as_array().unwrap() {
+        if vector["kind"] != "commit_sig" {
+            continue;
+        }
+        let name = vector["name"].as_str().unwrap();
+        let path = vector_path(vector["path"].as_str().unwrap());
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wpc"))
+            .args(["verify", "--format", "json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let result = &doc["results"][0];
+        let valid = result["valid"].as_bool().unwrap();
+        let code = result["failure"]["code"]
+            .as_str()
+            .unwrap_or("OK")
+            .to_owned();
+        let expected = &vector["expected"];
+        assert_eq!(
+            valid,
+            expected["valid"].as_bool().unwrap(),
+            "{name}: {code}"
+        );
+        assert!(accepted(expected).contains(&code), "{name}: {code}");
+        assert_eq!(out.status.code(), Some(if valid { 0 } else { 1 }), "{name}");
+        agreed += 1;
+    }
+    assert_eq!(agreed, 5);
+}
+
 // ---- scenario descriptors -------------------------------------------------
 
 /// One gateway receipt of a scenario bundle.

@@ -22,6 +22,7 @@
 pub mod approval;
 pub mod batch;
 pub mod causal;
+pub mod commit_sig;
 pub mod kit;
 pub mod policy;
 pub mod rate_limit;
