@@ -23,6 +23,7 @@ pub mod approval;
 pub mod batch;
 pub mod causal;
 pub mod commit_sig;
+pub mod export;
 pub mod kit;
 pub mod policy;
 pub mod rate_limit;
@@ -240,7 +241,14 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
             ),
         ));
     }
-    let envelope = match parse_json(bytes).and_then(Envelope::from_value) {
+    let value = match parse_json(bytes) {
+        Ok(value) => value,
+        Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
+    };
+    if export::is_export_bundle(&value) {
+        return export::verify(&value, options);
+    }
+    let envelope = match Envelope::from_value(value) {
         Ok(envelope) => envelope,
         Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
     };

@@ -69,6 +69,11 @@ pub enum Code {
     RateLimitExceeded,
     /// Evidence wpc does not verify, under `--unverified-evidence fail`.
     EvidenceUnverified,
+    /// An export bundle issued after the verification time (beyond 5
+    /// minutes of clock skew).
+    FutureTimestampPoisoning,
+    /// An export manifest lists other artifacts than the bundle carries.
+    MissingRequiredField,
     ReplayedBundleId,
     ReplayedRunId,
     ReplayedReceiptId,
@@ -77,7 +82,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 52] = [
+    pub const ALL: [Code; 54] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -126,6 +131,8 @@ impl Code {
         Code::RateLimitWindowInvalid,
         Code::RateLimitExceeded,
         Code::EvidenceUnverified,
+        Code::FutureTimestampPoisoning,
+        Code::MissingRequiredField,
         Code::ReplayedBundleId,
         Code::ReplayedRunId,
         Code::ReplayedReceiptId,
@@ -183,6 +190,8 @@ impl Code {
             Code::RateLimitWindowInvalid => "RATE_LIMIT_WINDOW_INVALID",
             Code::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
             Code::EvidenceUnverified => "EVIDENCE_UNVERIFIED",
+            Code::FutureTimestampPoisoning => "FUTURE_TIMESTAMP_POISONING",
+            Code::MissingRequiredField => "MISSING_REQUIRED_FIELD",
             Code::ReplayedBundleId => "REPLAYED_BUNDLE_ID",
             Code::ReplayedRunId => "REPLAYED_RUN_ID",
             Code::ReplayedReceiptId => "REPLAYED_RECEIPT_ID",
@@ -288,6 +297,12 @@ impl Code {
             }
             Code::RateLimitWindowInvalid => "a rate-limit claim's window starts after it ends",
             Code::RateLimitExceeded => "a rate-limit claim observes more than its maximum",
+            Code::FutureTimestampPoisoning => {
+                "an export bundle is issued after the verification time (5 minutes of skew)"
+            }
+            Code::MissingRequiredField => {
+                "an export manifest does not list exactly the bundle's artifacts"
+            }
             Code::EvidenceUnverified => {
                 "the bundle carries evidence wpc does not verify (--unverified-evidence fail)"
             }

@@ -287,6 +287,8 @@ pub enum ClawSchema {
     /// A signed human approval receipt
     /// (`poh/human_approval_receipt_envelope.v1.json`).
     HumanApprovalReceiptEnvelope,
+    /// An export bundle (`poh/export_bundle.v1.json`).
+    ExportBundle,
 }
 
 impl ClawSchema {
@@ -307,6 +309,9 @@ impl ClawSchema {
             ClawSchema::HumanApprovalReceiptEnvelope => {
                 "https://schemas.clawbureau.com/poh/human_approval_receipt_envelope.v1.json"
             }
+            ClawSchema::ExportBundle => {
+                "https://schemas.clawbureau.org/claw.poh.export_bundle.v1.json"
+            }
         }
     }
 
@@ -321,12 +326,15 @@ impl ClawSchema {
             LazyLock::new(|| build(ClawSchema::WpcV2));
         static APPROVAL_ENVELOPE: LazyLock<Result<Validator, String>> =
             LazyLock::new(|| build(ClawSchema::HumanApprovalReceiptEnvelope));
+        static EXPORT_BUNDLE: LazyLock<Result<Validator, String>> =
+            LazyLock::new(|| build(ClawSchema::ExportBundle));
         match self {
             ClawSchema::ProofBundle => &PROOF_BUNDLE,
             ClawSchema::ScopedTokenClaims => &CLAIMS,
             ClawSchema::WpcV1 => &WPC_V1,
             ClawSchema::WpcV2 => &WPC_V2,
             ClawSchema::HumanApprovalReceiptEnvelope => &APPROVAL_ENVELOPE,
+            ClawSchema::ExportBundle => &EXPORT_BUNDLE,
         }
     }
 }
@@ -463,6 +471,7 @@ mod tests {
             ClawSchema::WpcV1,
             ClawSchema::WpcV2,
             ClawSchema::HumanApprovalReceiptEnvelope,
+            ClawSchema::ExportBundle,
         ] {
             assert!(
                 schema.validator().is_ok(),
