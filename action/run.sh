@@ -43,6 +43,9 @@ if [[ -n "${GITHUB_PATH:-}" ]]; then
     echo "$bin_dir" >>"$GITHUB_PATH"
 fi
 
+# Fail closed unless the workflow says otherwise.
+evidence_args=(--unverified-evidence "${WPC_UNVERIFIED_EVIDENCE:-fail}")
+
 sarif_args=()
 if [[ -n "${WPC_SARIF:-}" ]]; then
     sarif_args=(--sarif "$WPC_SARIF")
@@ -73,7 +76,7 @@ case "$command" in
     install) ;;
     ci)
         # wpc ci writes result, findings and invalid-bundles itself.
-        "$wpc" ci "$path" "${sarif_args[@]}" || status=$?
+        "$wpc" ci "$path" "${sarif_args[@]}" "${evidence_args[@]}" || status=$?
         ;;
     check)
         "$wpc" check "$path" --format github || status=$?
@@ -106,7 +109,7 @@ case "$command" in
         if [[ -n "${WPC_POLICY:-}" ]]; then
             policy_args=(--policy "$WPC_POLICY")
         fi
-        (cd "$path" && "$wpc" bundle verify "$WPC_BUNDLES" "${policy_args[@]}") || status=$?
+        (cd "$path" && "$wpc" bundle verify "$WPC_BUNDLES" "${policy_args[@]}" "${evidence_args[@]}") || status=$?
         ;;
     *)
         echo "::error title=wpc::unknown command '$command' (ci, pr, release, check, audit, bundles, install)"

@@ -74,8 +74,13 @@ pub enum CiError {
     Bundles(String),
 }
 
-/// Run every stage on the repository of `config`.
-pub fn run(config: &Config, config_findings: Vec<Finding>) -> Result<CiReport, CiError> {
+/// Run every stage on the repository of `config`; `unverified_evidence`:
+/// what a proof bundle carrying evidence wpc does not verify gets.
+pub fn run(
+    config: &Config,
+    config_findings: Vec<Finding>,
+    unverified_evidence: bundle::UnverifiedEvidence,
+) -> Result<CiReport, CiError> {
     let check = lint::check(config, config_findings, &[])?;
     let checked = check.files_checked;
     let check = Stage::from_report("check", check, checked);
@@ -100,7 +105,7 @@ pub fn run(config: &Config, config_findings: Vec<Finding>) -> Result<CiReport, C
         Stage::from_report("audit", Report::new(findings, configs), configs)
     };
 
-    let bundles = bundle_stage(config)?;
+    let bundles = bundle_stage(config, unverified_evidence)?;
     Ok(CiReport {
         stages: vec![check, test, audit, bundles],
     })
@@ -202,7 +207,10 @@ pub const BUNDLE_INVALID: &str = "BND001";
 /// Verify `[bundles] paths` against the protocol (signatures, hashes, event
 /// chain, receipts, trusted gateway signers), under the WPC each bundle
 /// claims (released, else working), and for replay across the set.
-fn bundle_stage(config: &Config) -> Result<Stage, CiError> {
+fn bundle_stage(
+    config: &Config,
+    unverified_evidence: bundle::UnverifiedEvidence,
+) -> Result<Stage, CiError> {
     let specs: Vec<String> = config
         .settings
         .bundles
@@ -228,14 +236,18 @@ fn bundle_stage(config: &Config) -> Result<Stage, CiError> {
         );
     }
     let trusted_file = config.root.join(crate::crypto::trusted::DEFAULT_PATH);
+    let mut approvers = Vec::new();
     if trusted_file.is_file() {
         let trusted =
             TrustedSigners::load(&trusted_file).map_err(|e| CiError::Bundles(e.to_string()))?;
         gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
+        approvers = trusted.approvers().to_vec();
     }
     let source = PolicySource::for_config(config, &crate::release::Freshness::default())
         .map_err(CiError::Bundles)?;
-    let options = bundle::Options::for_gateway_signers(&gateway);
+    let mut options = bundle::Options::for_gateway_signers(&gateway);
+    options.approvers = approvers;
+    options.unverified_evidence = unverified_evidence;
     let entries = bundle::batch::verify_under_claimed(&paths, &source, &options, &[])
         .map_err(|e| CiError::Bundles(e.to_string()))?;
     let findings: Vec<Finding> = entries
@@ -264,6 +276,18 @@ fn bundle_stage(config: &Config) -> Result<Stage, CiError> {
         notes.push(
             "no gateway signers configured: any valid receipt signer was accepted".to_owned(),
         );
+    }
+    let unverified: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .flat_map(|e| &e.report.evidence)
+        .filter(|e| e.status == bundle::EvidenceStatus::Unverified)
+        .map(|e| e.kind)
+        .collect();
+    if unverified_evidence == bundle::UnverifiedEvidence::Warn && !unverified.is_empty() {
+        notes.push(format!(
+            "WARNING: present, not verified, accepted (--unverified-evidence warn): {}",
+            unverified.into_iter().collect::<Vec<_>>().join(", ")
+        ));
     }
     if !notes.is_empty() {
         stage.note = Some(notes.join("; "));

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use wpc::bundle::causal::{CoverageMode, Mode, Policy, Profile};
 use wpc::bundle::kit::{agent_key, gateway_key};
-use wpc::bundle::{Options, verify_bundle};
+use wpc::bundle::{Options, UnverifiedEvidence, verify_bundle};
 use wpc::crypto::did::DidKey;
 use wpc::crypto::envelope::{GatewayReceipt, ProofBundle, SignedEnvelope};
 use wpc::crypto::stringify::event_hash_b64u;
@@ -35,6 +35,8 @@ fn conformance_options() -> Options {
         .collect();
     Options {
         now: NOW.parse().unwrap(),
+        // The reference verifier ignores what it does not check.
+        unverified_evidence: UnverifiedEvidence::Warn,
         ..Options::for_gateway_signers(&signers)
     }
 }
@@ -62,6 +64,19 @@ fn accepted(expected: &Value) -> Vec<String> {
             .collect(),
         other => panic!("reason_code {other}"),
     }
+}
+
+/// wpc's verdict and code are the manifest's.
+fn assert_agrees(name: &str, expected: &Value, valid: bool, code: &str) {
+    assert_eq!(
+        valid,
+        expected["valid"].as_bool().unwrap(),
+        "{name}: {code}"
+    );
+    assert!(
+        accepted(expected).iter().any(|c| c == code),
+        "{name}: {code}"
+    );
 }
 
 /// The verdict wpc gives: OK, or the code of its first failure.
@@ -96,6 +111,134 @@ fn every_proof_bundle_vector_gives_its_verdict_and_reason_code() {
     }
     assert_eq!(disagreements, Vec::<String>::new());
     assert_eq!(agreed, 24);
+}
+
+/// The export bundle vectors, unwrapped from their `bundle` key as the
+/// reference CLI does.
+#[test]
+fn every_export_bundle_vector_gives_its_verdict_and_reason_code() {
+    let manifest = read_json(&Path::new(DIR).join("manifest.v1.json"));
+    let options = conformance_options();
+    let mut agreed = 0;
+    for vector in manifest["vectors"].as_array().unwrap() {
+        if vector["kind"] != "export_bundle" {
+            continue;
+        }
+        let name = vector["name"].as_str().unwrap();
+        let wrapped = read_json(&vector_path(vector["path"].as_str().unwrap()));
+        let bytes = serde_json::to_vec(&wrapped["bundle"]).unwrap();
+        let (valid, code) = verdict(&bytes, &options);
+        assert_agrees(name, &vector["expected"], valid, &code);
+        agreed += 1;
+    }
+    assert_eq!(agreed, 2);
+}
+
+/// A change to a document.
+type Edit = Box<dyn Fn(&mut Value)>;
+
+/// Tampering with the golden export bundle: every change is caught, by the
+/// check the reference makes first.
+#[test]
+fn a_tampered_export_bundle_is_invalid() {
+    let golden = read_json(&Path::new(DIR).join("export_bundle_golden.v1.json"))["bundle"].clone();
+    let options = conformance_options();
+    let check = |bundle: &Value| verdict(&serde_json::to_vec(bundle).unwrap(), &options);
+    assert_eq!(check(&golden), (true, "OK".to_owned()));
+    let edits: Vec<(&str, Edit)> = vec![
+        (
+            "HASH_MISMATCH",
+            Box::new(|b| b["export_id"] = json!("exp_other")),
+        ),
+        (
+            "HASH_MISMATCH",
+            Box::new(|b| {
+                b["artifacts"]["proof_bundle_envelope"]["payload"]["bundle_id"] = json!("other")
+            }),
+        ),
+        (
+            "MISSING_REQUIRED_FIELD",
+            Box::new(|b| {
+                let extra = b["manifest"]["entries"][0].clone();
+                let mut extra = extra;
+                extra["path"] = json!("artifacts/other.json");
+                b["manifest"]["entries"].as_array_mut().unwrap().push(extra);
+            }),
+        ),
+        (
+            "MALFORMED_ENVELOPE",
+            Box::new(|b| {
+                let first = b["manifest"]["entries"][0]["path"].clone();
+                b["manifest"]["entries"][1]["path"] = first;
+            }),
+        ),
+        (
+            "FUTURE_TIMESTAMP_POISONING",
+            Box::new(|b| b["issued_at"] = json!("2026-02-18T00:06:00.000Z")),
+        ),
+        (
+            "CAUSAL_CLOCK_CONTRADICTION",
+            Box::new(|b| b["created_at"] = json!("2026-02-11T00:00:01.000Z")),
+        ),
+        (
+            "SIGNATURE_INVALID",
+            Box::new(|b| {
+                let mut signature = b["signature_b64u"].as_str().unwrap().to_owned();
+                let first = if signature.starts_with('A') { "B" } else { "A" };
+                signature.replace_range(0..1, first);
+                b["signature_b64u"] = json!(signature);
+            }),
+        ),
+        (
+            "SCHEMA_VALIDATION_FAILED",
+            Box::new(|b| b["extra"] = json!(1)),
+        ),
+    ];
+    for (code, edit) in edits {
+        let mut bundle = golden.clone();
+        edit(&mut bundle);
+        assert_eq!(check(&bundle), (false, code.to_owned()), "{code}");
+    }
+    // Attestations wpc does not verify: INVALID when failing closed.
+    let strict = Options {
+        unverified_evidence: UnverifiedEvidence::Fail,
+        ..conformance_options()
+    };
+    assert_eq!(
+        verdict(&serde_json::to_vec(&golden).unwrap(), &strict),
+        (false, "EVIDENCE_UNVERIFIED".to_owned())
+    );
+}
+
+/// The commit signature vectors through `wpc verify`, as the reference
+/// runs them through its CLI: verdict, reason code and exit status.
+#[test]
+fn every_commit_sig_vector_gives_its_verdict_and_reason_code() {
+    let manifest = read_json(&Path::new(DIR).join("manifest.v1.json"));
+    let mut agreed = 0;
+    for vector in manifest["vectors"].as_array().unwrap() {
+        if vector["kind"] != "commit_sig" {
+            continue;
+        }
+        let name = vector["name"].as_str().unwrap();
+        let path = vector_path(vector["path"].as_str().unwrap());
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wpc"))
+            .args(["verify", "--format", "json"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let result = &doc["results"][0];
+        let valid = result["valid"].as_bool().unwrap();
+        let code = result["failure"]["code"]
+            .as_str()
+            .unwrap_or("OK")
+            .to_owned();
+        assert_agrees(name, &vector["expected"], valid, &code);
+        assert_eq!(out.status.code(), Some(if valid { 0 } else { 1 }), "{name}");
+        agreed += 1;
+    }
+    assert_eq!(agreed, 5);
 }
 
 // ---- scenario descriptors -------------------------------------------------
@@ -618,6 +761,7 @@ fn every_causal_scenario_gives_its_status_and_code() {
                     let options = Options {
                         causal,
                         now: NOW.parse().unwrap(),
+                        unverified_evidence: UnverifiedEvidence::Warn,
                         ..Options::for_gateway_signers(&[gateway_key().did()])
                     };
                     let (valid, code) = verdict(&scenario_bundle(id, &receipts, extra), &options);

@@ -12,10 +12,12 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::Value;
 use support::{run, stderr, stdout};
 use wpc::bundle::kit::{
-    Leaf, Shape, ToolV2, bundle_bytes, bundle_value, gateway_key, resign, sign_tool_receipt_v2,
+    Leaf, Shape, ToolV2, approver_key, bundle_bytes, bundle_value, gateway_key, resign,
+    sign_tool_receipt_v2,
 };
 use wpc::bundle::policy::PolicyCheck;
 use wpc::bundle::{EvidenceStatus, Options, verify_bundle};
+use wpc::crypto::trusted::TrustedApprover;
 use wpc::crypto::verify::Trust;
 use wpc::policy::Policy;
 
@@ -46,6 +48,10 @@ allowed_models = ["claude-*"]
 cst_scope_hash_required = true
 "#;
 
+/// The kit's agent and approver keys' seeds.
+const AGENT_SEED: u8 = 1;
+const APPROVER_SEED: u8 = 4;
+
 const SCOPE: &str = "c2NvcGVfaGFzaF9mb3JfdGhlX3Rlc3Rfa2l0X2J1bmRs";
 
 fn gateway_only() -> Options {
@@ -65,6 +71,11 @@ fn policy(dir: &Path) -> Policy {
 fn under(policy: &Policy) -> Options {
     Options {
         policy: Some(PolicyCheck::new(policy.wpc.clone(), policy.hash.clone()).unwrap()),
+        approvers: vec![TrustedApprover {
+            did: approver_key().did(),
+            name: None,
+            teams: vec!["acme/security".to_owned()],
+        }],
         ..gateway_only()
     }
 }
@@ -73,6 +84,7 @@ fn compliant(policy: &Policy) -> Shape {
     Shape {
         policy_hash: Some(policy.hash.clone()),
         scope_hash: Some(SCOPE.to_owned()),
+        approval_signer: Some(APPROVER_SEED),
         ..Shape::default()
     }
 }
@@ -396,7 +408,7 @@ fn r48_v2_tool_receipt_cosig_valid() {
         .iter()
         .find(|e| e.kind == "tool_receipts")
         .unwrap();
-    assert_eq!(tools.status, EvidenceStatus::AgentAsserted);
+    assert_eq!(tools.status, EvidenceStatus::PartlyVerified);
 }
 
 #[test]
@@ -616,6 +628,22 @@ fn verify_under_policy() {
                 ..ok.clone()
             },
             "APPROVAL_MISSING",
+        ),
+        (
+            Shape {
+                tools: vec!["deploy.prod".into()],
+                approval_signer: None,
+                ..ok.clone()
+            },
+            "APPROVAL_UNTRUSTED",
+        ),
+        (
+            Shape {
+                tools: vec!["deploy.prod".into()],
+                approval_signer: Some(AGENT_SEED),
+                ..ok.clone()
+            },
+            "APPROVAL_UNTRUSTED",
         ),
         (
             Shape {
@@ -935,10 +963,24 @@ fn cli_causal_mode_profile_and_size_limit() {
         stdout(&out)
     );
 
-    // A symlink is not read: exit 2, naming the file.
+    // A link to a regular file is read like the file (as by every wpc
+    // reader); a link to a device is not: exit 2, naming the file.
     std::os::unix::fs::symlink(dir.path().join("orphan.json"), dir.path().join("link.json"))
         .unwrap();
     let out = run(dir.path(), &["bundle", "verify", &gateway, "link.json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("INVALID link.json"),
+        "{}",
+        stdout(&out)
+    );
+    std::os::unix::fs::symlink("/dev/null", dir.path().join("null.json")).unwrap();
+    let out = run(dir.path(), &["bundle", "verify", &gateway, "null.json"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("link.json"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("null.json"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a character device"),
+        "{}",
+        stderr(&out)
+    );
 }

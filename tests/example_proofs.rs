@@ -18,6 +18,7 @@ use wpc::policy::hash::sha256_b64u;
 const AGENT_SEED: u8 = 1;
 const GATEWAY_SEED: u8 = 2;
 const RELEASE_SEED: u8 = 3;
+const APPROVER_SEED: u8 = 4;
 
 /// One sample agent job.
 struct Job {
@@ -128,6 +129,9 @@ fn bundle(job: &Job) -> Vec<u8> {
         tools: job.tools.iter().map(|t| (*t).to_owned()).collect(),
         side_effects: 1,
         approvals: job.approvals,
+        // Signed by the published release manager key, an [[approver]] of
+        // keys/trusted-signers.toml.
+        approval_signer: Some(APPROVER_SEED),
         provider: job.provider.to_owned(),
         model: job.model.to_owned(),
         policy_hash: Some(policy_hash(job.policy)),

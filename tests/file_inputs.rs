@@ -124,6 +124,46 @@ fn policies_and_envelopes_given_to_hash_decide_compile_and_verify_are_refused() 
 }
 
 #[test]
+fn bundles_and_bundle_policies_are_refused() {
+    // A bundle file: a FIFO or a device is an I/O error (exit 2); a file
+    // over the limit is an INVALID bundle, unread (exit 1).
+    for special in [Special::Fifo, Special::DevZero] {
+        let dir = repo();
+        let path = dir.path().join("bundle.json");
+        special.create(&path);
+        let out = wpc(dir.path())
+            .args(["bundle", "verify", "bundle.json"])
+            .timeout(HANG_TIMEOUT)
+            .output()
+            .unwrap();
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{special:?}: {all}");
+        assert!(
+            all.contains("bundle.json") && all.contains(special.reason()),
+            "{special:?}: {all}"
+        );
+    }
+    let dir = repo();
+    Special::Sparse.create(&dir.path().join("bundle.json"));
+    let out = run_bounded(dir.path(), &["bundle", "verify", "bundle.json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("INVALID bundle.json MALFORMED_ENVELOPE"),
+        "{}",
+        stdout(&out)
+    );
+    // A --policy envelope.
+    let args = [
+        "bundle",
+        "verify",
+        "proofs/deployer/rollout-staging-v2.4.0.json",
+        "--policy",
+        "{}",
+    ];
+    refuses("policy.json", &args, None, [2, 2, 2]);
+}
+
+#[test]
 fn trusted_signers_keys_tokens_and_jwks_are_refused() {
     refuses(
         "t.toml",

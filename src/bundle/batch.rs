@@ -33,7 +33,7 @@ pub enum BatchError {
     #[error("invalid glob `{pattern}`: {error}")]
     Glob { pattern: String, error: String },
     #[error(transparent)]
-    Read(#[from] read::ReadError),
+    Read(#[from] crate::fsio::ReadError),
     #[error("cannot walk {}: {error}", path.display())]
     Walk { path: PathBuf, error: String },
     /// The release branch or the policies folder could not be read.
@@ -63,7 +63,10 @@ pub fn collect(args: &[String]) -> Result<Vec<PathBuf>, BatchError> {
     let mut out = Vec::new();
     for arg in args {
         let path = Path::new(arg);
-        if path.is_file() {
+        // Anything named that exists and is no folder is a file to read:
+        // reading says why a FIFO or a device is refused.
+        let named_file = !path.is_dir() && std::fs::symlink_metadata(path).is_ok();
+        if named_file {
             out.push(path.to_path_buf());
         } else if path.is_dir() {
             let before = out.len();
@@ -255,6 +258,8 @@ pub fn verify_under_claimed(
             scope_hash: base.scope_hash.clone(),
             causal: base.causal,
             max_bundle_bytes: base.max_bundle_bytes,
+            approvers: base.approvers.clone(),
+            unverified_evidence: base.unverified_evidence,
         };
         let group: Vec<PathBuf> = indexes.iter().map(|&i| paths[i].clone()).collect();
         let entries = verify_all(&group, &options)?;

@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::approval;
 use super::reason::{Code, Failure};
 use crate::crypto::envelope::parse_rfc3339;
 
@@ -729,6 +730,11 @@ fn anchors(
     let items = payload.get(field).and_then(Value::as_array)?;
     for (i, item) in items.iter().enumerate() {
         let at = format!("/payload/{field}/{i}");
+        // A signed approval's binding is in its payload.
+        let (item, at) = match code {
+            Code::CausalHumanApprovalOrphaned => approval::payload(item, &at),
+            _ => (item, at),
+        };
         let Some(binding) = item.get("binding").and_then(Value::as_object) else {
             return Some(Failure::new(
                 code,

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
+use crate::bundle::approval::HumanApprovalReceipt;
 use crate::bundle::tool_receipt::{
     DISCLOSURE_ALGORITHM, disclosure_type, leaf_hash_b64u, root_b64u,
 };
@@ -35,6 +36,12 @@ pub fn gateway_key() -> SigningKey {
 /// The tool key the kit signs v2 tool receipt envelopes with.
 pub fn tool_key() -> SigningKey {
     key(3)
+}
+
+/// The human approver key the kit signs approvals with, when
+/// [`Shape::signed_approvals`] asks for it.
+pub fn approver_key() -> SigningKey {
+    key(4)
 }
 
 /// The key of the `i`-th co-signature of a tool receipt.
@@ -114,6 +121,9 @@ pub struct Shape {
     pub side_effects: usize,
     /// `explicit_approve` human approvals bound to the run.
     pub approvals: usize,
+    /// Approvals as `human_approval_receipt` envelopes signed by the key
+    /// with this seed (e.g. [`approver_key`]'s 4); `None`: raw payloads.
+    pub approval_signer: Option<u8>,
     pub provider: String,
     pub model: String,
     /// `binding.policy_hash` of every receipt.
@@ -132,6 +142,7 @@ impl Default for Shape {
             tools: vec!["read_file".to_owned()],
             side_effects: 1,
             approvals: 1,
+            approval_signer: None,
             provider: "anthropic".to_owned(),
             model: "claude-test".to_owned(),
             policy_hash: None,
@@ -296,18 +307,30 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
             .collect();
     }
     if shape.approvals > 0 {
-        payload["human_approval_receipts"] = (0..shape.approvals)
-            .map(|i| {
-                json!({
-                    "receipt_version": "1",
-                    "receipt_id": format!("approval_{}_{i}", shape.seq),
-                    "approval_type": "explicit_approve",
-                    "agent_did": agent_did,
-                    "timestamp": at(i as u64),
-                    "binding": anchored(i),
-                })
-            })
-            .collect();
+        let mut approvals = Vec::with_capacity(shape.approvals);
+        for i in 0..shape.approvals {
+            let approval = json!({
+                "receipt_version": "1",
+                "receipt_id": format!("approval_{}_{i}", shape.seq),
+                "approval_type": "explicit_approve",
+                "approver_subject": "release-manager@acme.example",
+                "agent_did": agent_did,
+                "scope_hash_b64u": HASH,
+                "hash_algorithm": "SHA-256",
+                "timestamp": at(i as u64),
+                "binding": anchored(i),
+            });
+            approvals.push(match shape.approval_signer {
+                Some(seed) => serde_json::to_value(SignedEnvelope::sign::<HumanApprovalReceipt>(
+                    approval,
+                    &key(seed),
+                    issued_at,
+                )?)
+                .unwrap_or_default(),
+                None => approval,
+            });
+        }
+        payload["human_approval_receipts"] = Value::Array(approvals);
     }
     let envelope = SignedEnvelope::sign::<ProofBundle>(payload, &agent, issued_at)?;
     Ok(serde_json::to_value(envelope).unwrap_or_default())

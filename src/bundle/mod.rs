@@ -19,8 +19,11 @@
 //! tool / side-effect / human-approval receipts, expiry, and, with a policy,
 //! the checks of [`policy`]. Replay across bundles is [`batch`]'s job.
 
+pub mod approval;
 pub mod batch;
 pub mod causal;
+pub mod commit_sig;
+pub mod export;
 pub mod kit;
 pub mod policy;
 pub mod rate_limit;
@@ -39,15 +42,28 @@ use serde_json::{Map, Value};
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::{GatewayReceipt, ProofBundle, parse_rfc3339};
 use crate::crypto::stringify::{event_hash_b64u, stringify_hashes_b64u};
+use crate::crypto::trusted::TrustedApprover;
 use crate::crypto::verify::{
     Envelope, MAX_ENVELOPE_BYTES, Trust, parse_json, verify_embedded_with_hash,
 };
 pub use reason::{Code, Failure};
-use schema::ClawSchema;
 
 /// At most this many events, and receipts of each kind (the reference's
 /// limits; the schema caps some of them too).
 pub const MAX_ITEMS: usize = 1000;
+
+/// Evidence classes of the protocol that wpc reads as present and does not
+/// verify (docs/bundles.md, "Evidence classes").
+pub const UNVERIFIED_CLASSES: &[&str] = &[
+    "urm",
+    "vir_receipts",
+    "web_receipts",
+    "coverage_attestations",
+    "binary_semantic_evidence_attestations",
+    "delegation_receipts",
+    "attestations",
+    "metadata",
+];
 
 /// What a verification is checked against.
 #[derive(Debug)]
@@ -69,6 +85,11 @@ pub struct Options {
     /// Larger bundle files are rejected unread (at most
     /// [`MAX_ENVELOPE_BYTES`], the default).
     pub max_bundle_bytes: u64,
+    /// Keys whose signed human approvals satisfy the approval gates of the
+    /// teams they serve (`[[approver]]` of the trusted signers).
+    pub approvers: Vec<TrustedApprover>,
+    /// Evidence classes wpc does not verify: INVALID, or a warning.
+    pub unverified_evidence: UnverifiedEvidence,
 }
 
 impl Options {
@@ -96,21 +117,39 @@ impl Options {
             scope_hash: None,
             causal: causal::Policy::default(),
             max_bundle_bytes: MAX_ENVELOPE_BYTES as u64,
+            approvers: Vec::new(),
+            unverified_evidence: UnverifiedEvidence::Fail,
         }
     }
 }
 
-/// How far one kind of evidence was checked.
+/// How far one class of evidence was checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceStatus {
-    /// Its own hash and signature verified (and its binding, where it has one).
+    /// Its own hash and signature verified, by a signer it needs (and its
+    /// binding, where it has one).
     Verified,
-    /// Unsigned objects, covered only by the bundle signature: the agent's
-    /// own claim, not independent evidence.
-    AgentAsserted,
-    /// Present, but wpc does not verify this kind yet: not trusted.
-    NotVerified,
+    /// Checked (shape, agent, binding, consistency), but covered only by
+    /// the agent's own bundle signature, or only some items signed: the
+    /// agent's claim, not independent evidence.
+    PartlyVerified,
+    /// Present, but wpc does not verify this class, or it failed its
+    /// checks: not trusted.
+    Unverified,
+}
+
+/// What to do with a bundle carrying evidence wpc does not verify, which
+/// could have made it INVALID (`--unverified-evidence`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum UnverifiedEvidence {
+    // Plain comments: doc comments would turn `--help` into the long form.
+    // The bundle is INVALID (`EVIDENCE_UNVERIFIED`): fail closed.
+    #[default]
+    Fail,
+    // The bundle keeps its verdict, and the report warns.
+    Warn,
 }
 
 /// One kind of evidence in a bundle.
@@ -202,14 +241,21 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
             ),
         ));
     }
-    let envelope = match parse_json(bytes).and_then(Envelope::from_value) {
+    let value = match parse_json(bytes) {
+        Ok(value) => value,
+        Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
+    };
+    if export::is_export_bundle(&value) {
+        return export::verify(&value, options);
+    }
+    let envelope = match Envelope::from_value(value) {
         Ok(envelope) => envelope,
         Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
     };
     if let Err(failure) = envelope.check_header::<ProofBundle>() {
         return BundleReport::failed(Failure::from_envelope("", &failure));
     }
-    let schema_errors = schema::validate(ClawSchema::ProofBundle, envelope.payload());
+    let schema_errors = schema::validate_bundle(envelope.payload());
     if !schema_errors.is_empty() {
         let mut report = BundleReport::failed(Failure::new(Code::SchemaValidationFailed, "", ""));
         report.failures = schema_errors
@@ -268,8 +314,8 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
     checker.rate_limit_claims();
     checker.gateway_receipts();
     checker.tool_receipts();
-    checker.unsigned_receipts("side_effect_receipts");
-    checker.unsigned_receipts("human_approval_receipts");
+    checker.side_effect_receipts();
+    checker.human_approval_receipts();
     checker.unverified_kinds();
     if let Some(failure) = causal::check(&payload, &options.causal) {
         checker.failures.push(failure);
@@ -279,6 +325,8 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
             check,
             &payload,
             checker.chain.as_ref(),
+            &options.approvers,
+            options.now,
             &mut checker.failures,
         );
     }
@@ -448,7 +496,7 @@ impl<'a> Checker<'a> {
             status: if valid {
                 EvidenceStatus::Verified
             } else {
-                EvidenceStatus::NotVerified
+                EvidenceStatus::Unverified
             },
         });
         if valid {
@@ -477,9 +525,9 @@ impl<'a> Checker<'a> {
             // The agent's own statement of its limits: consistent, but
             // asserted by the agent.
             status: if failure.is_none() {
-                EvidenceStatus::AgentAsserted
+                EvidenceStatus::PartlyVerified
             } else {
-                EvidenceStatus::NotVerified
+                EvidenceStatus::Unverified
             },
         });
         self.failures.extend(failure);
@@ -620,7 +668,7 @@ impl<'a> Checker<'a> {
             status: if self.failures.len() == before {
                 EvidenceStatus::Verified
             } else {
-                EvidenceStatus::NotVerified
+                EvidenceStatus::Unverified
             },
         });
     }
@@ -645,7 +693,7 @@ impl<'a> Checker<'a> {
                     format!("{at}/payload"),
                 )
             } else {
-                status = EvidenceStatus::AgentAsserted.max_with(status);
+                status = EvidenceStatus::PartlyVerified.max_with(status);
                 (receipt, at)
             };
             self.agent(&payload_at, payload);
@@ -653,7 +701,7 @@ impl<'a> Checker<'a> {
             self.binding(&payload_at, payload.get("binding"), false);
         }
         if self.failures.len() != before {
-            status = EvidenceStatus::NotVerified;
+            status = EvidenceStatus::Unverified;
         }
         self.evidence.push(Evidence {
             kind: "tool_receipts",
@@ -676,50 +724,82 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Side-effect and human-approval receipts: unsigned objects inside the
-    /// bundle; agent, hash algorithm and binding are checked.
-    fn unsigned_receipts(&mut self, field: &'static str) {
-        let receipts = self.items(field);
+    /// Side-effect receipts: unsigned objects inside the bundle; agent, hash
+    /// algorithm and binding are checked.
+    fn side_effect_receipts(&mut self) {
+        const FIELD: &str = "side_effect_receipts";
+        let receipts = self.items(FIELD);
         if receipts.is_empty() {
             return;
         }
         for (i, receipt) in receipts.iter().enumerate() {
-            let at = format!("/payload/{field}/{i}");
-            if let Some(algorithm) = receipt.get("hash_algorithm").and_then(Value::as_str)
-                && algorithm != "SHA-256"
-            {
-                self.fail(
-                    Code::UnknownHashAlgorithm,
-                    format!("{at}/hash_algorithm"),
-                    format!("hash_algorithm `{algorithm}`; expected `SHA-256`"),
-                );
-            }
-            self.agent(&at, receipt);
-            self.receipt_id(&at, receipt);
-            let binding = receipt.get("binding").filter(|b| b.is_object());
-            self.binding(&at, binding, false);
+            self.inline_receipt(&format!("/payload/{FIELD}/{i}"), receipt);
         }
         self.evidence.push(Evidence {
-            kind: field,
+            kind: FIELD,
             count: receipts.len(),
-            status: EvidenceStatus::AgentAsserted,
+            status: EvidenceStatus::PartlyVerified,
         });
     }
 
+    /// Human approval receipts: raw payloads (the agent's claim) or signed
+    /// envelopes, whose hash and signature are checked here; whether a
+    /// signer is a trusted approver is the policy check's question.
+    fn human_approval_receipts(&mut self) {
+        const FIELD: &str = "human_approval_receipts";
+        let receipts = self.items(FIELD);
+        if receipts.is_empty() {
+            return;
+        }
+        let before = self.failures.len();
+        let mut status = EvidenceStatus::Verified;
+        for (i, receipt) in receipts.iter().enumerate() {
+            let at = format!("/payload/{FIELD}/{i}");
+            match approval::verify(receipt, &at, self.options.now) {
+                Ok(Some(signer))
+                    if signer.as_str() != self.agent_did
+                        && self.options.approvers.iter().any(|a| a.did == signer) => {}
+                // Unsigned, signed by the agent or by a key nobody trusts:
+                // no more than the agent's word.
+                Ok(_) => status = EvidenceStatus::PartlyVerified.max_with(status),
+                Err(failure) => self.failures.push(failure),
+            }
+            let (payload, payload_at) = approval::payload(receipt, &at);
+            self.inline_receipt(&payload_at, payload);
+        }
+        if self.failures.len() != before {
+            status = EvidenceStatus::Unverified;
+        }
+        self.evidence.push(Evidence {
+            kind: FIELD,
+            count: receipts.len(),
+            status,
+        });
+    }
+
+    /// A side-effect or approval receipt payload at `at`: agent, hash
+    /// algorithm, id and binding.
+    fn inline_receipt(&mut self, at: &str, receipt: &Value) {
+        if let Some(algorithm) = receipt.get("hash_algorithm").and_then(Value::as_str)
+            && algorithm != "SHA-256"
+        {
+            self.fail(
+                Code::UnknownHashAlgorithm,
+                format!("{at}/hash_algorithm"),
+                format!("hash_algorithm `{algorithm}`; expected `SHA-256`"),
+            );
+        }
+        self.agent(at, receipt);
+        self.receipt_id(at, receipt);
+        let binding = receipt.get("binding").filter(|b| b.is_object());
+        self.binding(at, binding, false);
+    }
+
     /// Evidence the protocol defines and wpc does not verify: reported, not
-    /// trusted.
+    /// trusted, and, unless the options say warn, the bundle is INVALID: any
+    /// of these could have made it INVALID in a verifier that checks it.
     fn unverified_kinds(&mut self) {
-        const KINDS: [&str; 8] = [
-            "urm",
-            "vir_receipts",
-            "web_receipts",
-            "coverage_attestations",
-            "binary_semantic_evidence_attestations",
-            "delegation_receipts",
-            "attestations",
-            "metadata",
-        ];
-        for kind in KINDS {
+        for &kind in UNVERIFIED_CLASSES {
             let count = match self.payload.get(kind) {
                 None => continue,
                 Some(Value::Array(items)) => items.len(),
@@ -728,8 +808,18 @@ impl<'a> Checker<'a> {
             self.evidence.push(Evidence {
                 kind,
                 count,
-                status: EvidenceStatus::NotVerified,
+                status: EvidenceStatus::Unverified,
             });
+            if self.options.unverified_evidence == UnverifiedEvidence::Fail {
+                self.fail(
+                    Code::EvidenceUnverified,
+                    format!("/payload/{kind}"),
+                    format!(
+                        "`{kind}` is present and wpc does not verify it; it could make the \
+                         bundle INVALID (--unverified-evidence warn accepts it with a warning)"
+                    ),
+                );
+            }
         }
     }
 
@@ -764,8 +854,8 @@ impl EvidenceStatus {
     fn max_with(self, other: EvidenceStatus) -> EvidenceStatus {
         let rank = |s: EvidenceStatus| match s {
             EvidenceStatus::Verified => 0,
-            EvidenceStatus::AgentAsserted => 1,
-            EvidenceStatus::NotVerified => 2,
+            EvidenceStatus::PartlyVerified => 1,
+            EvidenceStatus::Unverified => 2,
         };
         if rank(self) >= rank(other) {
             self

@@ -7,10 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use jiff::Timestamp;
+
 use super::reason::{Code, Failure};
-use super::{Chain, gateway_binding, items, text};
+use super::{Chain, approval, gateway_binding, items, text};
 use crate::config::Config;
 use crate::crypto::envelope::WorkPolicyContract;
+use crate::crypto::trusted::TrustedApprover;
 use crate::crypto::verify::{Trust, verify_envelope};
 use crate::decide::reach::Models;
 use crate::decide::{Call, Engine, Verdict};
@@ -63,9 +66,12 @@ pub fn resolve(
     freshness: &release::Freshness,
 ) -> Result<(PolicyCheck, Option<String>), String> {
     let path = Path::new(spec);
-    if path.is_file() {
+    // Whatever exists there is read as a file, so a FIFO or a device is
+    // refused by name (crate::fsio) rather than taken for a hash.
+    if !path.is_dir() && std::fs::symlink_metadata(path).is_ok() {
         let check = if path.extension().is_some_and(|e| e == "json") {
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {spec}: {e}"))?;
+            let bytes =
+                crate::fsio::read(path, crate::fsio::ENVELOPE).map_err(|e| e.to_string())?;
             from_envelope(&bytes, release_trust, spec)?
         } else {
             load_toml(path)?
@@ -281,11 +287,15 @@ fn load_toml(path: &Path) -> Result<PolicyCheck, String> {
     PolicyCheck::new(policy.wpc, policy.hash)
 }
 
-/// The checks against the policy, appended to `failures`.
+/// The checks against the policy, appended to `failures`. `approvers`:
+/// the keys trusted to sign human approvals; `now`: when they must not have
+/// expired.
 pub fn check(
     policy: &PolicyCheck,
     payload: &Value,
     chain: Option<&Chain>,
+    approvers: &[TrustedApprover],
+    now: Timestamp,
     failures: &mut Vec<Failure>,
 ) {
     let mut fail = |code, pointer: String, message: String| {
@@ -357,7 +367,14 @@ pub fn check(
         receipts_required(payload, chain, &mut fail);
     }
 
-    let approved = approvals_for_run(payload, chain);
+    let approvals = Approvals {
+        payload,
+        run_id: chain.map(|c| c.run_id.as_str()),
+        agent_did: text(payload, "agent_did"),
+        policy_hash: &policy.hash,
+        now,
+        approvers,
+    };
     for (i, receipt) in items(payload, "tool_receipts").iter().enumerate() {
         let (tool_payload, at) = tool_payload(receipt, i);
         let tool = text(tool_payload, "tool_name");
@@ -370,19 +387,14 @@ pub fn check(
                 format!("not allowed: {decision}"),
             ),
             Verdict::Approval => {
-                let needs_human = decision
+                for gate in decision
                     .approvals
                     .iter()
-                    .any(|a| a.require == Requirement::HumanApproval);
-                if needs_human && !approved {
-                    fail(
-                        Code::ApprovalMissing,
-                        format!("{at}/tool_name"),
-                        format!(
-                            "tool `{tool}` needs a human approval, and no explicit_approve \
-                             human_approval_receipt is bound to this run"
-                        ),
-                    );
+                    .filter(|a| a.require == Requirement::HumanApproval)
+                {
+                    if let Err((code, message)) = approvals.satisfy(tool, &gate.approvers) {
+                        fail(code, format!("{at}/tool_name"), message);
+                    }
                 }
             }
         }
@@ -444,19 +456,67 @@ fn receipts_required(
     }
 }
 
-/// Whether an `explicit_approve` human approval receipt is bound to this
-/// bundle's run.
-fn approvals_for_run(payload: &Value, chain: Option<&Chain>) -> bool {
-    let Some(chain) = chain else {
-        return false;
-    };
-    items(payload, "human_approval_receipts").iter().any(|r| {
-        text(r, "approval_type") == "explicit_approve"
-            && r.get("binding")
-                .and_then(|b| b.get("run_id"))
-                .and_then(Value::as_str)
-                == Some(chain.run_id.as_str())
-    })
+/// The human approval receipts of a bundle, judged against gates.
+struct Approvals<'a> {
+    payload: &'a Value,
+    /// The verified chain's run (none: nothing is bound to a run).
+    run_id: Option<&'a str>,
+    agent_did: &'a str,
+    policy_hash: &'a str,
+    now: Timestamp,
+    approvers: &'a [TrustedApprover],
+}
+
+impl Approvals<'_> {
+    /// `Ok` when an `explicit_approve` receipt bound to the run is signed
+    /// by a trusted approver of the gate naming `gate_approvers`; else
+    /// `APPROVAL_MISSING` (no such receipt at all) or `APPROVAL_UNTRUSTED`
+    /// (each one's reason).
+    fn satisfy(&self, tool: &str, gate_approvers: &[String]) -> Result<(), (Code, String)> {
+        let run_id = self.run_id.unwrap_or_default();
+        let gate = approval::Gate {
+            approvers: gate_approvers,
+            run_id,
+            agent_did: self.agent_did,
+            policy_hash: self.policy_hash,
+            now: self.now,
+        };
+        let mut reasons = Vec::new();
+        for (i, receipt) in items(self.payload, "human_approval_receipts")
+            .iter()
+            .enumerate()
+        {
+            if self.run_id.is_none() || !approval::claims_approval(receipt, run_id) {
+                continue;
+            }
+            let at = format!("/payload/human_approval_receipts/{i}");
+            match approval::judge(receipt, &at, &gate, self.approvers) {
+                Ok(()) => return Ok(()),
+                Err(reason) => reasons.push(reason),
+            }
+        }
+        if reasons.is_empty() {
+            return Err((
+                Code::ApprovalMissing,
+                format!(
+                    "tool `{tool}` needs a human approval, and no explicit_approve \
+                     human_approval_receipt is bound to this run"
+                ),
+            ));
+        }
+        let whom = if gate_approvers.is_empty() {
+            "a trusted approver".to_owned()
+        } else {
+            format!("an approver of {}", gate_approvers.join(", "))
+        };
+        Err((
+            Code::ApprovalUntrusted,
+            format!(
+                "tool `{tool}` needs a human approval signed by {whom}: {}",
+                reasons.join("; ")
+            ),
+        ))
+    }
 }
 
 /// CST scope binding: every gateway receipt, and every tool receipt with a

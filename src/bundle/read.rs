@@ -3,12 +3,13 @@
 //! bounded before a tree is built, and the bytes being verified at once are
 //! capped across all threads (docs/bundles.md#bounded-memory).
 //!
-//! [`read_file`] is the one place bundle files are opened; it can later
-//! delegate to a shared bounded reader.
+//! [`read_file`] is the one place bundle files are opened.
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Condvar, Mutex};
+
+use crate::fsio::{self, Problem, ReadError};
 
 /// At most this many JSON values (scalars, arrays and objects) in one
 /// bundle: far above what the protocol's item limits allow (1,000 events,
@@ -29,43 +30,23 @@ pub enum Contents {
     TooLarge(u64),
 }
 
-/// Why a bundle file could not be read (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error("cannot read {}: {error}", path.display())]
-    Io {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    #[error("{}: not a regular file (a symlink, FIFO, device or directory); bundles are read only from regular files", path.display())]
-    NotAFile { path: PathBuf },
-}
-
-/// Reads `path` if it is a regular file of at most `limit` bytes.
+/// Reads `path` if it is a regular file (or a link to one, as every wpc
+/// reader: docs/limits.md) of at most `limit` bytes. Opened by
+/// [`fsio::open_regular`], which never blocks on a FIFO and refuses
+/// devices; a larger file is not an error but a verdict
+/// ([`Contents::TooLarge`]), so the limit is checked here.
 pub fn read_file(path: &Path, limit: u64) -> Result<Contents, ReadError> {
-    let io = |error| ReadError::Io {
+    let io = |error| ReadError {
         path: path.to_path_buf(),
-        error,
+        problem: Problem::Io(error),
     };
-    // Before opening: opening a FIFO would block, a symlink could point
-    // anywhere.
-    if !std::fs::symlink_metadata(path).map_err(io)?.is_file() {
-        return Err(ReadError::NotAFile {
-            path: path.to_path_buf(),
-        });
-    }
-    let file = std::fs::File::open(path).map_err(io)?;
-    let metadata = file.metadata().map_err(io)?;
-    if !metadata.is_file() {
-        return Err(ReadError::NotAFile {
-            path: path.to_path_buf(),
-        });
-    }
-    if metadata.len() > limit {
-        return Ok(Contents::TooLarge(metadata.len()));
+    let file = fsio::open_regular(path)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len > limit {
+        return Ok(Contents::TooLarge(len));
     }
     // The file may grow after the check: never read past the limit.
-    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0) + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
     file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > limit {
         return Ok(Contents::TooLarge(bytes.len() as u64));
@@ -184,13 +165,33 @@ mod tests {
         ));
         assert!(matches!(
             read_file(dir.path(), 10),
-            Err(ReadError::NotAFile { .. })
+            Err(ReadError {
+                problem: Problem::NotRegular("a folder"),
+                ..
+            })
         ));
+        // A link to a regular file is read, as by every reader; a link to a
+        // device or a FIFO is not, and never blocks.
         let link = dir.path().join("link.json");
         std::os::unix::fs::symlink(&path, &link).unwrap();
+        assert!(matches!(read_file(&link, 10).unwrap(), Contents::Bytes(b) if b == b"{}"));
+        let zero = dir.path().join("zero.json");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
         assert!(matches!(
-            read_file(&link, 10),
-            Err(ReadError::NotAFile { .. })
+            read_file(&zero, 10),
+            Err(ReadError {
+                problem: Problem::NotRegular("a character device"),
+                ..
+            })
+        ));
+        let fifo = dir.path().join("fifo.json");
+        fsio::make_fifo(&fifo);
+        assert!(matches!(
+            read_file(&fifo, 10),
+            Err(ReadError {
+                problem: Problem::NotRegular("a FIFO"),
+                ..
+            })
         ));
     }
 

@@ -42,6 +42,10 @@ pub enum Code {
     ModelNotAllowed,
     ToolNotAllowed,
     ApprovalMissing,
+    /// Human approval receipts are bound to the run, but none is signed by
+    /// a trusted approver of the gate (unsigned, signed by the agent, or by
+    /// a key that is not an `[[approver]]` of the gate's teams).
+    ApprovalUntrusted,
     ScopeHashMismatch,
     CausalPolicyProfileInvalid,
     CausalPolicyProfileDowngrade,
@@ -63,6 +67,13 @@ pub enum Code {
     RateLimitClaimInconsistent,
     RateLimitWindowInvalid,
     RateLimitExceeded,
+    /// Evidence wpc does not verify, under `--unverified-evidence fail`.
+    EvidenceUnverified,
+    /// An export bundle issued after the verification time (beyond 5
+    /// minutes of clock skew).
+    FutureTimestampPoisoning,
+    /// An export manifest lists other artifacts than the bundle carries.
+    MissingRequiredField,
     ReplayedBundleId,
     ReplayedRunId,
     ReplayedReceiptId,
@@ -71,7 +82,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 50] = [
+    pub const ALL: [Code; 54] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -97,6 +108,7 @@ impl Code {
         Code::ModelNotAllowed,
         Code::ToolNotAllowed,
         Code::ApprovalMissing,
+        Code::ApprovalUntrusted,
         Code::ScopeHashMismatch,
         Code::CausalPolicyProfileInvalid,
         Code::CausalPolicyProfileDowngrade,
@@ -118,6 +130,9 @@ impl Code {
         Code::RateLimitClaimInconsistent,
         Code::RateLimitWindowInvalid,
         Code::RateLimitExceeded,
+        Code::EvidenceUnverified,
+        Code::FutureTimestampPoisoning,
+        Code::MissingRequiredField,
         Code::ReplayedBundleId,
         Code::ReplayedRunId,
         Code::ReplayedReceiptId,
@@ -152,6 +167,7 @@ impl Code {
             Code::ModelNotAllowed => "MODEL_NOT_ALLOWED",
             Code::ToolNotAllowed => "TOOL_NOT_ALLOWED",
             Code::ApprovalMissing => "APPROVAL_MISSING",
+            Code::ApprovalUntrusted => "APPROVAL_UNTRUSTED",
             Code::ScopeHashMismatch => "SCOPE_HASH_MISMATCH",
             Code::CausalPolicyProfileInvalid => "CAUSAL_POLICY_PROFILE_INVALID",
             Code::CausalPolicyProfileDowngrade => "CAUSAL_POLICY_PROFILE_DOWNGRADE",
@@ -173,6 +189,9 @@ impl Code {
             Code::RateLimitClaimInconsistent => "RATE_LIMIT_CLAIM_INCONSISTENT",
             Code::RateLimitWindowInvalid => "RATE_LIMIT_WINDOW_INVALID",
             Code::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
+            Code::EvidenceUnverified => "EVIDENCE_UNVERIFIED",
+            Code::FutureTimestampPoisoning => "FUTURE_TIMESTAMP_POISONING",
+            Code::MissingRequiredField => "MISSING_REQUIRED_FIELD",
             Code::ReplayedBundleId => "REPLAYED_BUNDLE_ID",
             Code::ReplayedRunId => "REPLAYED_RUN_ID",
             Code::ReplayedReceiptId => "REPLAYED_RECEIPT_ID",
@@ -222,6 +241,9 @@ impl Code {
             Code::ModelNotAllowed => "a receipt's model is not allowed by the policy",
             Code::ToolNotAllowed => "a tool receipt names a tool the policy denies",
             Code::ApprovalMissing => "an approval-gated tool ran without a human approval receipt",
+            Code::ApprovalUntrusted => {
+                "no human approval receipt of the run is signed by a trusted approver of the gate"
+            }
             Code::ScopeHashMismatch => {
                 "receipts disagree with each other or with the token's scope hash"
             }
@@ -275,6 +297,15 @@ impl Code {
             }
             Code::RateLimitWindowInvalid => "a rate-limit claim's window starts after it ends",
             Code::RateLimitExceeded => "a rate-limit claim observes more than its maximum",
+            Code::FutureTimestampPoisoning => {
+                "an export bundle is issued after the verification time (5 minutes of skew)"
+            }
+            Code::MissingRequiredField => {
+                "an export manifest does not list exactly the bundle's artifacts"
+            }
+            Code::EvidenceUnverified => {
+                "the bundle carries evidence wpc does not verify (--unverified-evidence fail)"
+            }
             Code::ReplayedBundleId => "the same bundle_id appears in two bundles",
             Code::ReplayedRunId => "the same run id appears in two bundles",
             Code::ReplayedReceiptId => "the same receipt_id appears twice",

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::batch::Entry;
 use super::reason::Code;
-use super::{BundleReport, EvidenceStatus};
+use super::{BundleReport, EvidenceStatus, UnverifiedEvidence};
 use crate::report::{Finding, Format, Report, RuleInfo, Severity};
 
 /// `--format`.
@@ -32,6 +32,8 @@ pub struct Context {
     /// (e.g. "released on `wpc-releases`").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claimed_from: Option<String>,
+    /// What evidence wpc does not verify did to a bundle.
+    pub unverified_evidence: UnverifiedEvidence,
 }
 
 pub fn render(format: BundleFormat, entries: &[Entry], context: &Context) -> String {
@@ -40,7 +42,7 @@ pub fn render(format: BundleFormat, entries: &[Entry], context: &Context) -> Str
         BundleFormat::Markdown => markdown(entries, context),
         BundleFormat::Json => json(entries, context),
         BundleFormat::Junit => junit(entries),
-        BundleFormat::Sarif => sarif(entries),
+        BundleFormat::Sarif => sarif(entries, context),
     }
 }
 
@@ -69,31 +71,60 @@ fn notes(entries: &[Entry], context: &Context) -> Vec<String> {
                 .to_owned(),
         );
     }
-    let unverified: std::collections::BTreeSet<&str> = entries
-        .iter()
-        .flat_map(|e| &e.report.evidence)
-        .filter(|e| e.status == EvidenceStatus::NotVerified)
-        .map(|e| e.kind)
-        .collect();
+    let unverified = classes(entries, EvidenceStatus::Unverified);
     if !unverified.is_empty() {
+        let verdict = match context.unverified_evidence {
+            UnverifiedEvidence::Fail => "such bundles are INVALID (--unverified-evidence fail)",
+            UnverifiedEvidence::Warn => {
+                "WARNING: accepted without them (--unverified-evidence warn)"
+            }
+        };
         notes.push(format!(
-            "present, not verified (not trusted): {}",
-            unverified.into_iter().collect::<Vec<_>>().join(", ")
+            "present, not verified (not trusted): {}; {verdict}",
+            unverified.join(", ")
         ));
     }
-    let asserted: std::collections::BTreeSet<&str> = entries
-        .iter()
-        .flat_map(|e| &e.report.evidence)
-        .filter(|e| e.status == EvidenceStatus::AgentAsserted)
-        .map(|e| e.kind)
-        .collect();
-    if !asserted.is_empty() {
+    let partly = classes(entries, EvidenceStatus::PartlyVerified);
+    if !partly.is_empty() {
         notes.push(format!(
-            "unsigned, covered only by the agent's bundle signature: {}",
-            asserted.into_iter().collect::<Vec<_>>().join(", ")
+            "partly verified, covered only by the agent's bundle signature: {}",
+            partly.join(", ")
         ));
     }
     notes
+}
+
+/// The evidence classes of any bundle with `status`, sorted.
+fn classes(entries: &[Entry], status: EvidenceStatus) -> Vec<&'static str> {
+    let set: std::collections::BTreeSet<&str> = entries
+        .iter()
+        .flat_map(|e| &e.report.evidence)
+        .filter(|e| e.status == status)
+        .map(|e| e.kind)
+        .collect();
+    set.into_iter().collect()
+}
+
+/// One bundle's evidence by status: `verified receipts (2); partly verified
+/// tool_receipts (3)`; `None` when it carries none.
+pub fn evidence_summary(report: &BundleReport) -> Option<String> {
+    let parts: Vec<String> = [
+        (EvidenceStatus::Verified, "verified"),
+        (EvidenceStatus::PartlyVerified, "partly verified"),
+        (EvidenceStatus::Unverified, "unverified"),
+    ]
+    .into_iter()
+    .filter_map(|(status, label)| {
+        let kinds: Vec<String> = report
+            .evidence
+            .iter()
+            .filter(|e| e.status == status)
+            .map(|e| format!("{} ({})", e.kind, e.count))
+            .collect();
+        (!kinds.is_empty()).then(|| format!("{label} {}", kinds.join(", ")))
+    })
+    .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 fn summary(entries: &[Entry]) -> (usize, usize) {
@@ -112,6 +143,9 @@ fn text(entries: &[Entry], context: &Context) -> String {
             for failure in &entry.report.failures {
                 out.push_str(&format!("  {failure}\n"));
             }
+        }
+        if let Some(evidence) = evidence_summary(&entry.report) {
+            out.push_str(&format!("  evidence: {evidence}\n"));
         }
     }
     let (valid, invalid) = summary(entries);
@@ -136,7 +170,7 @@ fn text(entries: &[Entry], context: &Context) -> String {
 fn markdown(entries: &[Entry], context: &Context) -> String {
     let (valid, invalid) = summary(entries);
     let mut out = format!(
-        "## Proof bundles: {valid} valid, {invalid} invalid\n\n| bundle | verdict | reasons |\n|---|---|---|\n"
+        "## Proof bundles: {valid} valid, {invalid} invalid\n\n| bundle | verdict | reasons | evidence |\n|---|---|---|---|\n"
     );
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     for entry in entries {
@@ -152,9 +186,11 @@ fn markdown(entries: &[Entry], context: &Context) -> String {
             .map(|f| format!("`{}` at `{}`", f.code, cell(&f.pointer)))
             .collect::<Vec<_>>()
             .join("<br>");
+        let evidence = evidence_summary(&entry.report).unwrap_or_default();
         out.push_str(&format!(
-            "| `{}` | {verdict} | {reasons} |\n",
-            cell(&entry.path.display().to_string())
+            "| `{}` | {verdict} | {reasons} | {} |\n",
+            cell(&entry.path.display().to_string()),
+            cell(&evidence)
         ));
     }
     if let Some(hash) = &context.policy_hash {
@@ -220,6 +256,17 @@ fn junit(entries: &[Entry]) -> String {
         };
         let mut case = TestCase::new(entry.path.display().to_string(), status);
         case.set_classname("proof_bundle");
+        for evidence in &entry.report.evidence {
+            let status = match evidence.status {
+                EvidenceStatus::Verified => "verified",
+                EvidenceStatus::PartlyVerified => "partly_verified",
+                EvidenceStatus::Unverified => "unverified",
+            };
+            case.add_property((
+                format!("evidence.{}", evidence.kind),
+                format!("{status} ({})", evidence.count),
+            ));
+        }
         suite.add_test_case(case);
     }
     let mut report = Junit::new("wpc");
@@ -227,9 +274,13 @@ fn junit(entries: &[Entry]) -> String {
     report.to_string().unwrap_or_default()
 }
 
-/// Rule table for SARIF: every code, documented in `docs/bundles.md`.
+/// The SARIF rule of the per-bundle evidence note.
+const EVIDENCE_RULE: &str = "EVIDENCE";
+
+/// Rule table for SARIF: every code, documented in `docs/bundles.md`, and
+/// the evidence note.
 pub fn rules() -> Vec<RuleInfo> {
-    Code::ALL
+    let mut rules: Vec<RuleInfo> = Code::ALL
         .iter()
         .map(|code| RuleInfo {
             code: code.as_str(),
@@ -237,23 +288,61 @@ pub fn rules() -> Vec<RuleInfo> {
             summary: code.summary(),
             help_uri: format!("{}/bundles.md#reason-codes", crate::DOCS_URL),
         })
-        .collect()
+        .collect();
+    rules.push(RuleInfo {
+        code: EVIDENCE_RULE,
+        name: EVIDENCE_RULE,
+        summary: "which evidence classes of a bundle were verified, partly verified or not verified",
+        help_uri: format!("{}/bundles.md#evidence-classes", crate::DOCS_URL),
+    });
+    rules
 }
 
-fn sarif(entries: &[Entry]) -> String {
-    let findings = entries
-        .iter()
-        .flat_map(|entry| {
-            entry.report.failures.iter().map(|failure| {
+/// One result per failure (error); per bundle, a note with its evidence,
+/// and under `--unverified-evidence warn` a warning per unverified class.
+fn sarif(entries: &[Entry], context: &Context) -> String {
+    let mut findings = Vec::new();
+    for entry in entries {
+        findings.extend(entry.report.failures.iter().map(|failure| {
+            Finding::new(
+                failure.code.as_str(),
+                Severity::Error,
+                format!("{}: {}", pointer_or_root(&failure.pointer), failure.message),
+            )
+            .in_file(&entry.path)
+        }));
+        if context.unverified_evidence == UnverifiedEvidence::Warn {
+            findings.extend(
+                entry
+                    .report
+                    .evidence
+                    .iter()
+                    .filter(|e| e.status == EvidenceStatus::Unverified)
+                    .map(|e| {
+                        Finding::new(
+                            Code::EvidenceUnverified.as_str(),
+                            Severity::Warning,
+                            format!(
+                                "/payload/{}: present and not verified, accepted with \
+                                 --unverified-evidence warn",
+                                e.kind
+                            ),
+                        )
+                        .in_file(&entry.path)
+                    }),
+            );
+        }
+        if let Some(evidence) = evidence_summary(&entry.report) {
+            findings.push(
                 Finding::new(
-                    failure.code.as_str(),
-                    Severity::Error,
-                    format!("{}: {}", pointer_or_root(&failure.pointer), failure.message),
+                    EVIDENCE_RULE,
+                    Severity::Info,
+                    format!("evidence: {evidence}"),
                 )
-                .in_file(&entry.path)
-            })
-        })
-        .collect();
+                .in_file(&entry.path),
+            );
+        }
+    }
     Report::new(findings, entries.len()).render(Format::Sarif, &rules(), false)
 }
 

@@ -284,6 +284,11 @@ pub enum ClawSchema {
     WpcV1,
     /// A WPC v2 payload (`policy/work_policy_contract.v2.json`).
     WpcV2,
+    /// A signed human approval receipt
+    /// (`poh/human_approval_receipt_envelope.v1.json`).
+    HumanApprovalReceiptEnvelope,
+    /// An export bundle (`poh/export_bundle.v1.json`).
+    ExportBundle,
 }
 
 impl ClawSchema {
@@ -301,6 +306,12 @@ impl ClawSchema {
             ClawSchema::WpcV2 => {
                 "https://schemas.clawbureau.org/claw.policy.work_policy_contract.v2.json"
             }
+            ClawSchema::HumanApprovalReceiptEnvelope => {
+                "https://schemas.clawbureau.com/poh/human_approval_receipt_envelope.v1.json"
+            }
+            ClawSchema::ExportBundle => {
+                "https://schemas.clawbureau.org/claw.poh.export_bundle.v1.json"
+            }
         }
     }
 
@@ -313,11 +324,17 @@ impl ClawSchema {
             LazyLock::new(|| build(ClawSchema::WpcV1));
         static WPC_V2: LazyLock<Result<Validator, String>> =
             LazyLock::new(|| build(ClawSchema::WpcV2));
+        static APPROVAL_ENVELOPE: LazyLock<Result<Validator, String>> =
+            LazyLock::new(|| build(ClawSchema::HumanApprovalReceiptEnvelope));
+        static EXPORT_BUNDLE: LazyLock<Result<Validator, String>> =
+            LazyLock::new(|| build(ClawSchema::ExportBundle));
         match self {
             ClawSchema::ProofBundle => &PROOF_BUNDLE,
             ClawSchema::ScopedTokenClaims => &CLAIMS,
             ClawSchema::WpcV1 => &WPC_V1,
             ClawSchema::WpcV2 => &WPC_V2,
+            ClawSchema::HumanApprovalReceiptEnvelope => &APPROVAL_ENVELOPE,
+            ClawSchema::ExportBundle => &EXPORT_BUNDLE,
         }
     }
 }
@@ -367,6 +384,58 @@ pub fn validate(schema: ClawSchema, value: &Value) -> Vec<SchemaError> {
     }
 }
 
+/// Every schema error of a proof bundle payload. An item of
+/// `human_approval_receipts` may also be a signed `human_approval_receipt`
+/// envelope (wpc reads both forms, as the protocol does for tool
+/// receipts): its payload is checked in place of the item, and the
+/// envelope against its own schema, each error pointing into the file.
+pub fn validate_bundle(payload: &Value) -> Vec<SchemaError> {
+    const FIELD: &str = "human_approval_receipts";
+    let approvals = payload
+        .get(FIELD)
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let signed: Vec<usize> = (0..approvals.len())
+        .filter(|&i| super::approval::is_envelope(&approvals[i]))
+        .collect();
+    if signed.is_empty() {
+        return validate(ClawSchema::ProofBundle, payload);
+    }
+    // Only bundles with signed approvals pay for the copy.
+    let mut inline = payload.clone();
+    for &i in &signed {
+        if let Some(item) = inline.pointer_mut(&format!("/{FIELD}/{i}")) {
+            let payload = item.get("payload").cloned().unwrap_or(Value::Null);
+            *item = payload;
+        }
+    }
+    let mut errors = validate(ClawSchema::ProofBundle, &inline);
+    for error in &mut errors {
+        let item = signed.iter().find_map(|i| {
+            let prefix = format!("/{FIELD}/{i}");
+            error
+                .pointer
+                .strip_prefix(&prefix)
+                .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+                .map(|rest| format!("{prefix}/payload{rest}"))
+        });
+        if let Some(pointer) = item {
+            error.pointer = pointer;
+        }
+    }
+    for i in signed {
+        errors.extend(
+            validate(ClawSchema::HumanApprovalReceiptEnvelope, &approvals[i])
+                .into_iter()
+                .map(|error| SchemaError {
+                    pointer: format!("/{FIELD}/{i}{}", error.pointer),
+                    message: error.message,
+                }),
+        );
+    }
+    errors
+}
+
 fn build(schema: ClawSchema) -> Result<Validator, String> {
     let mut resources = Vec::with_capacity(SOURCES.len());
     for (path, text) in SOURCES {
@@ -401,6 +470,8 @@ mod tests {
             ClawSchema::ScopedTokenClaims,
             ClawSchema::WpcV1,
             ClawSchema::WpcV2,
+            ClawSchema::HumanApprovalReceiptEnvelope,
+            ClawSchema::ExportBundle,
         ] {
             assert!(
                 schema.validator().is_ok(),

@@ -6,7 +6,7 @@ use super::{Outcome, print};
 use crate::bundle::batch;
 use crate::bundle::policy::{self, PolicySource};
 use crate::bundle::render::{self, BundleFormat, Context};
-use crate::bundle::{Options, causal};
+use crate::bundle::{Options, UnverifiedEvidence, causal};
 use crate::config::Config;
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::parse_rfc3339;
@@ -31,7 +31,10 @@ struct VerifyArgs {
     /// wpc.toml `[bundles] paths`.
     paths: Vec<String>,
     /// Trusted signers file: `[[gateway_signer]]` entries sign gateway
-    /// receipts, `[[release_signer]]` entries sign a `--policy` envelope.
+    /// receipts, `[[release_signer]]` entries sign a `--policy` envelope,
+    /// `[[approver]]` entries sign the human approvals that satisfy
+    /// approval gates. Default: the policy repository's
+    /// keys/trusted-signers.toml.
     #[arg(long, value_name = "FILE")]
     trusted: Option<PathBuf>,
     /// A trusted gateway receipt signer (repeatable).
@@ -84,6 +87,12 @@ struct VerifyArgs {
     max_bundle_bytes: u64,
     #[arg(long, value_enum, default_value_t = BundleFormat::Text)]
     format: BundleFormat,
+    /// A bundle carrying evidence wpc does not verify (urm, web receipts,
+    /// attestations, metadata, ...), which could have made it INVALID:
+    /// `fail` makes it INVALID (EVIDENCE_UNVERIFIED), `warn` keeps its
+    /// verdict and warns. `wpc ci` and the Action fail.
+    #[arg(long, value_enum, default_value_t = UnverifiedEvidence::Warn, value_name = "MODE")]
+    unverified_evidence: UnverifiedEvidence,
     /// Verify only shard I of N (1-based): a deterministic partition of the
     /// bundle files by path hash, for spreading a fleet over an Actions
     /// matrix. Replay is then detected within the shard only.
@@ -110,7 +119,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let config = super::usable_config(Config::discover(&cwd))?;
-    let trusted = match &args.trusted {
+    // In a policy repository its own trusted signers apply, as in `wpc ci`.
+    let repository_trusted = config
+        .file
+        .as_ref()
+        .map(|_| config.root.join(crate::crypto::trusted::DEFAULT_PATH))
+        .filter(|path| path.is_file());
+    let trusted = match args.trusted.as_ref().or(repository_trusted.as_ref()) {
         Some(path) => Some(TrustedSigners::load(path)?),
         None => None,
     };
@@ -127,6 +142,9 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
     }
     let mut options = Options::for_gateway_signers(&gateway);
+    if let Some(trusted) = &trusted {
+        options.approvers = trusted.approvers().to_vec();
+    }
     if let Some(text) = &args.now {
         options.now = parse_rfc3339(text).with_context(|| "--now".to_owned())?;
     }
@@ -134,6 +152,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     options.causal = causal::Policy::resolve(args.causal_profile, args.causal_mode, None)
         .map_err(|failure| anyhow::anyhow!("{}: {}", failure.code, failure.message))?;
     options.max_bundle_bytes = args.max_bundle_bytes;
+    options.unverified_evidence = args.unverified_evidence;
 
     let policy = match &args.policy {
         Some(spec) => {
@@ -210,6 +229,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         gateway_signers_checked: options.gateway_signers_checked,
         policy_hash: policy.as_ref().map(|p| p.hash.clone()),
         claimed_from: claimed_from.as_ref().map(PolicySource::describe),
+        unverified_evidence: options.unverified_evidence,
     };
     options.policy = policy;
     options.scope_hash = scope_hash;

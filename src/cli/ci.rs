@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use super::check::resolve;
 use super::fmt::write_atomically;
 use super::{Outcome, color_stdout, print};
+use crate::bundle::UnverifiedEvidence;
 use crate::ci;
 use crate::report::Format;
 
@@ -22,12 +23,16 @@ pub struct Args {
     /// Also write one SARIF 2.1.0 log of every stage's findings here.
     #[arg(long, value_name = "FILE")]
     sarif: Option<PathBuf>,
+    /// A proof bundle carrying evidence wpc does not verify: `fail` makes it
+    /// INVALID (EVIDENCE_UNVERIFIED), `warn` keeps its verdict and warns.
+    #[arg(long, value_enum, default_value_t = UnverifiedEvidence::Fail, value_name = "MODE")]
+    unverified_evidence: UnverifiedEvidence,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let paths: Vec<PathBuf> = args.repo.into_iter().collect();
     let (config, config_findings, _) = resolve(None, &paths)?;
-    let report = ci::run(&config, config_findings)?;
+    let report = ci::run(&config, config_findings, args.unverified_evidence)?;
     let all = report.findings();
     let rules = ci::rule_infos();
 

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::release::{FreshnessArgs, Place, open, rejected_or};
 use super::{Outcome, print};
+use crate::bundle::commit_sig;
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::trusted::TrustedSigners;
 use crate::crypto::verify::{ReasonCode, Trust, VerifyFailure, verify_envelope};
@@ -12,7 +13,7 @@ use crate::release::{ReleaseError, VerifiedRelease};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Signed WPC envelopes (JSON).
+    /// Signed WPC envelopes (JSON), or commit signatures (`commit_sig`).
     #[arg(required = true)]
     envelopes: Vec<PathBuf>,
     /// Only accept signers listed as `[[release_signer]]` in this file.
@@ -44,8 +45,33 @@ struct Verdict {
     policy_hash_b64u: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     signer_did: Option<String>,
+    /// The commit a valid commit signature names.
     #[serde(skip_serializing_if = "Option::is_none")]
-    failure: Option<VerifyFailure>,
+    commit_sha: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<Failure>,
+}
+
+/// A reason code and its message, from either kind of document.
+#[derive(Serialize)]
+struct Failure {
+    code: &'static str,
+    message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl From<VerifyFailure> for Failure {
+    fn from(failure: VerifyFailure) -> Failure {
+        Failure {
+            code: failure.code().as_str(),
+            message: failure.message().to_owned(),
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -86,10 +112,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 .as_deref()
                 .filter(|h| state.revocation(h).is_some())
             {
-                v.failure = Some(VerifyFailure::new(
-                    ReasonCode::Revoked,
-                    format!("{hash} is revoked on `{branch}`"),
-                ));
+                v.failure = Some(
+                    VerifyFailure::new(
+                        ReasonCode::Revoked,
+                        format!("{hash} is revoked on `{branch}`"),
+                    )
+                    .into(),
+                );
                 v.valid = false;
             }
         }
@@ -110,6 +139,13 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 match (&v.failure, &v.policy_hash_b64u, &v.signer_did) {
                     (Some(failure), _, _) => {
                         out.push_str(&format!("INVALID {} {failure}\n", v.file))
+                    }
+                    (None, None, Some(signer)) => {
+                        let sha = v.commit_sha.as_deref().unwrap_or_default();
+                        out.push_str(&format!(
+                            "VALID   {} commit {sha} signed by {signer}\n",
+                            v.file
+                        ));
                     }
                     (None, Some(hash), Some(signer)) => {
                         out.push_str(&format!("VALID   {} {hash} signed by {signer}\n", v.file));
@@ -153,13 +189,31 @@ fn verified_release(
 
 fn verdict(path: &std::path::Path, bytes: &[u8], trust: &Trust) -> Verdict {
     let file = path.display().to_string();
-    let failed = |failure| Verdict {
+    let failed = |failure: VerifyFailure| Verdict {
         file: file.clone(),
         valid: false,
         policy_hash_b64u: None,
         signer_did: None,
-        failure: Some(failure),
+        commit_sha: None,
+        failure: Some(failure.into()),
     };
+    // A commit signature is not an envelope: the library checks it whole.
+    if let Ok(value) = crate::crypto::verify::parse_json(bytes)
+        && commit_sig::is_commit_sig(&value)
+    {
+        let verified = commit_sig::verify(&value);
+        return Verdict {
+            file,
+            valid: verified.is_ok(),
+            policy_hash_b64u: None,
+            signer_did: verified.as_ref().ok().map(|c| c.signer.to_string()),
+            commit_sha: verified.as_ref().ok().map(|c| c.commit_sha.clone()),
+            failure: verified.err().map(|f| Failure {
+                code: f.code.as_str(),
+                message: f.message,
+            }),
+        };
+    }
     let verified = match verify_envelope::<WorkPolicyContract>(bytes, trust) {
         Ok(verified) => verified,
         Err(failure) => return failed(failure),
@@ -176,6 +230,7 @@ fn verdict(path: &std::path::Path, bytes: &[u8], trust: &Trust) -> Verdict {
         valid: true,
         policy_hash_b64u: Some(verified.payload_hash_b64u().to_owned()),
         signer_did: Some(verified.signer().to_string()),
+        commit_sha: None,
         failure: None,
     }
 }

@@ -8,11 +8,18 @@
 //! [[gateway_signer]]
 //! did = "did:key:z6Mk..."
 //! name = "clawproxy"      # optional
+//!
+//! [[approver]]
+//! did = "did:key:z6Mk..."
+//! name = "ada"            # optional
+//! teams = ["acme/security"]
 //! ```
 //!
 //! The shape is `schema/trusted-signers.v1.schema.json`. Every DID must be a
 //! valid Ed25519 `did:key`, and a DID may appear once per list. The same DID
-//! in both lists is allowed: the lists grant different things.
+//! in several lists is allowed: the lists grant different things. An
+//! approver's signed `human_approval_receipt` satisfies the approval gates
+//! that name its `name` or one of its `teams` (docs/bundles.md).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -38,10 +45,31 @@ pub struct TrustedSigner {
     pub name: Option<String>,
 }
 
+/// A key trusted to sign human approvals, and whom it speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedApprover {
+    pub did: DidKey,
+    pub name: Option<String>,
+    /// The teams (as approval gates name them, e.g. `acme/security`).
+    pub teams: Vec<String>,
+}
+
+impl TrustedApprover {
+    /// Whether this approver may approve for a gate naming `approvers`: a
+    /// gate that names nobody takes any trusted approver.
+    pub fn serves(&self, approvers: &[String]) -> bool {
+        approvers.is_empty()
+            || approvers
+                .iter()
+                .any(|a| self.teams.contains(a) || self.name.as_ref() == Some(a))
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct TrustedSigners {
     release: Vec<TrustedSigner>,
     gateway: Vec<TrustedSigner>,
+    approvers: Vec<TrustedApprover>,
 }
 
 /// Why a trusted-signers file cannot be used: located findings.
@@ -77,9 +105,18 @@ impl TrustedSigners {
             return Err(findings);
         }
         let mut findings = Vec::new();
+        let approvers = entries(doc, "approver", &mut findings)
+            .into_iter()
+            .map(|(signer, item)| TrustedApprover {
+                did: signer.did,
+                name: signer.name,
+                teams: strings(item.get("teams")),
+            })
+            .collect();
         let signers = TrustedSigners {
-            release: entries(doc, "release_signer", &mut findings),
-            gateway: entries(doc, "gateway_signer", &mut findings),
+            release: signers(entries(doc, "release_signer", &mut findings)),
+            gateway: signers(entries(doc, "gateway_signer", &mut findings)),
+            approvers,
         };
         if findings.is_empty() {
             Ok(signers)
@@ -95,9 +132,36 @@ impl TrustedSigners {
     pub fn gateway_signers(&self) -> &[TrustedSigner] {
         &self.gateway
     }
+
+    pub fn approvers(&self) -> &[TrustedApprover] {
+        &self.approvers
+    }
 }
 
-fn entries(doc: &Document, table: &str, findings: &mut Vec<Finding>) -> Vec<TrustedSigner> {
+fn signers(entries: Vec<(TrustedSigner, &Value)>) -> Vec<TrustedSigner> {
+    entries.into_iter().map(|(signer, _)| signer).collect()
+}
+
+/// The strings of a schema-checked array (empty if absent).
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every entry of `[[table]]` with a valid, first-seen DID, with its item.
+fn entries<'d>(
+    doc: &'d Document,
+    table: &str,
+    findings: &mut Vec<Finding>,
+) -> Vec<(TrustedSigner, &'d Value)> {
     let items = doc
         .value
         .get(table)
@@ -139,7 +203,7 @@ fn entries(doc: &Document, table: &str, findings: &mut Vec<Finding>) -> Vec<Trus
             continue;
         }
         first_seen.insert(did.clone(), i);
-        signers.push(TrustedSigner { did, name });
+        signers.push((TrustedSigner { did, name }, item));
     }
     signers
 }
@@ -173,10 +237,40 @@ mod tests {
     }
 
     #[test]
+    fn reads_approvers_with_their_teams() {
+        let signers = parse(&format!(
+            "[[approver]]\ndid = \"{A}\"\nname = \"ada\"\nteams = [\"acme/security\"]\n\n\
+             [[approver]]\ndid = \"{B}\"\nteams = []\n"
+        ))
+        .unwrap();
+        let [ada, nobody] = signers.approvers() else {
+            panic!("two approvers expected");
+        };
+        assert_eq!(ada.did.as_str(), A);
+        assert!(ada.serves(&["acme/security".to_owned()]));
+        assert!(ada.serves(&["ada".to_owned()]));
+        assert!(ada.serves(&[]));
+        assert!(!ada.serves(&["acme/platform".to_owned()]));
+        assert!(!nobody.serves(&["acme/security".to_owned()]));
+        assert!(nobody.serves(&[]));
+        for broken in [
+            format!("[[approver]]\ndid = \"{A}\"\n"),
+            format!("[[approver]]\ndid = \"{A}\"\nteams = \"acme/security\"\n"),
+            format!("[[approver]]\ndid = \"{A}\"\nteams = [\"\"]\n"),
+            format!(
+                "[[approver]]\ndid = \"{A}\"\nteams = []\n[[approver]]\ndid = \"{A}\"\nteams = []\n"
+            ),
+        ] {
+            assert!(parse(&broken).is_err(), "{broken}");
+        }
+    }
+
+    #[test]
     fn empty_file_trusts_nobody() {
         let signers = parse("").unwrap();
         assert!(signers.release_signers().is_empty());
         assert!(signers.gateway_signers().is_empty());
+        assert!(signers.approvers().is_empty());
     }
 
     #[test]
