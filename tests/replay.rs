@@ -13,39 +13,16 @@ mod support;
 
 use support::{git, run, stdout};
 
-const BASE: &str = r#"wpc_version = "1"
-policy_name = "shop"
-purpose = "Replay fixture, base."
-
-[constraints.tool_policy]
-allow = ["read", "orders.*"]
-deny = ["exec"]
-
-[constraints.sandbox]
-required = true
-workspaceAccess = "ro"
-elevated_exec = "deny"
-network = "egress-allowlist"
-
-[[constraints.approvals]]
-when = "tool == 'orders.refund'"
-require = "human_approval"
-
-[constraints.model_calls]
-allowed_providers = ["anthropic"]
-allowed_models = ["claude-*"]
-
-[constraints.egress]
-allowlist = ["api.shop.example"]
-
-[binding]
-cst_scope_hash_required = false
-"#;
+/// tests/fixtures/shop.toml: allows `read` and `orders.*`, denies `exec`,
+/// gates refunds, allows `claude-*` models and one egress host.
+fn base() -> String {
+    std::fs::read_to_string(support::root().join("tests/fixtures/shop.toml")).unwrap()
+}
 
 /// Narrows orders, gates every order tool, allows `exec.safe`, moves to
 /// another model family.
 fn head() -> String {
-    BASE.replace("Replay fixture, base.", "Replay fixture, head.")
+    base()
         .replace(
             r#"allow = ["read", "orders.*"]"#,
             r#"allow = ["read", "orders.list", "exec.safe"]"#,
@@ -89,7 +66,7 @@ fn shape(seq: u64, tools: &[&str], policy_hash: &str) -> Shape {
     }
 }
 
-/// A repository whose working policy is BASE, with two genuine bundles run
+/// A repository whose working policy is the base, with two genuine bundles run
 /// under it, a tampered one and a replayed copy of the first.
 fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -104,7 +81,7 @@ fn repo() -> tempfile::TempDir {
         ),
     )
     .unwrap();
-    std::fs::write(root.join("policies/shop.toml"), BASE).unwrap();
+    std::fs::write(root.join("policies/shop.toml"), base()).unwrap();
     std::fs::write(root.join("head.toml"), head()).unwrap();
     let base_hash = hash(root, "policies/shop.toml");
     let first = kit::bundle_bytes(&shape(1, &["read", "orders.list"], &base_hash)).unwrap();

@@ -10,34 +10,11 @@ mod support;
 
 use support::{root, run, stdout};
 
-const POLICY: &str = r#"wpc_version = "1"
-policy_name = "shop"
-purpose = "Coverage fixture."
-
-[constraints.tool_policy]
-allow = ["read", "orders.*"]
-deny = ["exec"]
-
-[constraints.sandbox]
-required = true
-workspaceAccess = "ro"
-elevated_exec = "deny"
-network = "egress-allowlist"
-
-[[constraints.approvals]]
-when = "tool == 'orders.refund'"
-require = "human_approval"
-
-[constraints.model_calls]
-allowed_providers = ["anthropic"]
-allowed_models = ["claude-*"]
-
-[constraints.egress]
-allowlist = ["api.shop.example"]
-
-[binding]
-cst_scope_hash_required = false
-"#;
+/// Allows `read` and `orders.*`, denies `exec`, gates refunds; one
+/// provider, one model pattern, one egress host.
+fn policy() -> String {
+    std::fs::read_to_string(root().join("tests/fixtures/shop.toml")).unwrap()
+}
 
 const TESTS: &str = r#"[[case]]
 name = "reads"
@@ -62,7 +39,7 @@ fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let policies = dir.path().join("policies");
     std::fs::create_dir(&policies).unwrap();
-    std::fs::write(policies.join("shop.toml"), POLICY).unwrap();
+    std::fs::write(policies.join("shop.toml"), policy()).unwrap();
     std::fs::write(policies.join("shop.test.toml"), TESTS).unwrap();
     dir
 }
@@ -131,7 +108,7 @@ fn test_json_matches_its_schema_and_counts_each_rule() {
     assert_eq!(failing["passed"], false);
     assert_eq!(failing["verdict"], "approval");
     assert_eq!(failing["line"], 12);
-    // Computed by hand from POLICY and TESTS: read x1, orders.* x2, the gate
+    // Computed by hand from tests/fixtures/shop.toml and TESTS: read x1, orders.* x2, the gate
     // x1, the allowlist entry x1; exec, the default deny, the provider, the
     // model and the egress denial x0.
     let rules = report["coverage"]["policies"][0]["rules"]

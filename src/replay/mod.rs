@@ -177,6 +177,14 @@ pub struct Rejected {
     pub codes: Vec<Code>,
 }
 
+impl Rejected {
+    /// The reason codes, comma-separated.
+    pub fn reasons(&self) -> String {
+        let codes: Vec<&str> = self.codes.iter().map(|c| c.as_str()).collect();
+        codes.join(", ")
+    }
+}
+
 /// Why bundles could not be read at all (exit 2).
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {

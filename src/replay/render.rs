@@ -64,12 +64,11 @@ pub fn text(impact: &Impact, counted: usize) -> String {
         }
     }
     for rejected in &impact.rejected {
-        let codes: Vec<&str> = rejected.codes.iter().map(|c| c.as_str()).collect();
         let _ = writeln!(
             out,
             "rejected (protocol checks failed, calls not counted): {} [{}]",
             rejected.path.display(),
-            codes.join(", ")
+            rejected.reasons()
         );
     }
     for (path, why) in &impact.unresolved {
@@ -186,12 +185,11 @@ pub fn markdown(impact: &Impact, counted: usize) -> String {
         );
     }
     for rejected in &impact.rejected {
-        let codes: Vec<&str> = rejected.codes.iter().map(|c| c.as_str()).collect();
         let _ = writeln!(
             out,
             "- not counted (protocol checks failed): `{}` ({})",
             rejected.path.display(),
-            codes.join(", ")
+            rejected.reasons()
         );
     }
     for (path, why) in &impact.unresolved {
