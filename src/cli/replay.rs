@@ -86,6 +86,20 @@ pub(super) fn replay_bundles(
     examples: usize,
     resolve: impl FnMut(&str) -> Result<replay::Pair, replay::Unresolved>,
 ) -> anyhow::Result<(Impact, usize)> {
+    let (recordings, rejected) = read_verified(globs, config)?;
+    let counted = recordings.len();
+    Ok((
+        replay::replay(&recordings, rejected, resolve, examples),
+        counted,
+    ))
+}
+
+/// The bundles `globs` names, verified against the gateway signers of
+/// `config`: those that count, and those rejected.
+pub(super) fn read_verified(
+    globs: &[String],
+    config: &Config,
+) -> anyhow::Result<(Vec<replay::Recording>, Vec<replay::Rejected>)> {
     let paths = batch::collect(globs)?;
     let mut gateway = Vec::new();
     for did in &config.settings.bundles.gateway_signers {
@@ -98,10 +112,5 @@ pub(super) fn replay_bundles(
              gateway receipt signer was accepted\n",
         );
     }
-    let (recordings, rejected) = replay::read_bundles(&paths, &options)?;
-    let counted = recordings.len();
-    Ok((
-        replay::replay(&recordings, rejected, resolve, examples),
-        counted,
-    ))
+    Ok(replay::read_bundles(&paths, &options)?)
 }
