@@ -20,10 +20,17 @@ pub(super) fn render(report: &Report, rules: &[RuleInfo]) -> String {
         .information_uri(crate::DOCS_URL)
         .rules(rules.iter().map(descriptor).collect::<Vec<_>>())
         .build();
-    let run = sarif::Run::builder()
+    let mut run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())
         .results(results(report.findings(), rules))
         .build();
+    // `wpc/check/`: the trailing slash makes it a category (SARIF §3.17.4),
+    // which GitHub keeps apart from other uploads' alerts.
+    run.automation_details = report.category.map(|command| {
+        sarif::RunAutomationDetails::builder()
+            .id(format!("wpc/{command}/"))
+            .build()
+    });
     let log = sarif::Sarif::builder()
         .schema(sarif::SCHEMA_URL)
         .version(serde_json::json!("2.1.0"))
