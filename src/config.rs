@@ -183,6 +183,10 @@ pub struct BundleSettings {
     pub paths: Vec<String>,
     #[serde(default)]
     pub gateway_signers: Vec<String>,
+    /// Proof bundles whose recorded calls `wpc pr` replays under the base
+    /// and head policies ("Impact on recorded runs").
+    #[serde(default)]
+    pub replay: Option<String>,
 }
 
 /// Why no configuration could be had at all (as opposed to a config file with

@@ -20,6 +20,7 @@ pub mod lint;
 pub mod openclaw;
 pub mod policy;
 pub mod release;
+pub mod replay;
 pub mod report;
 pub mod scaffold;
 pub mod serve;

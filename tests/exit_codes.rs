@@ -154,6 +154,18 @@ fn cases(command: &str) -> Vec<(&'static str, Vec<&'static str>, i32)> {
             c("malformed hash", &["@git", "fetch", "--", "notahash"], 2),
         ],
         "log" => vec![c("io", &["log"], 2), c("no branch", &["@git", "log"], 2)],
+        "test generate" => vec![c(
+            "io",
+            &[
+                "test",
+                "generate",
+                "--from-bundles",
+                "missing/*.json",
+                POLICY,
+            ],
+            2,
+        )],
+        "replay" => vec![c("io", &["replay", "--bundles", "missing/*.json"], 2)],
         "completions" => vec![c("clean", &["completions", "bash"], 0)],
         "man" => vec![c("clean", &["man"], 0)],
         _ => Vec::new(),

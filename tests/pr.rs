@@ -696,3 +696,71 @@ async fn a_pull_request_that_only_adds_a_release_signer_needs_the_critical_appro
         github.server.verify().await;
     }
 }
+
+#[tokio::test]
+async fn the_comment_shows_the_impact_on_recorded_runs() {
+    // The example config replays `proofs/**/*.json`; the recorded review
+    // calls `search`, which the head no longer allows.
+    let (repo, base, head) = clone_with(|t| t.replace(r#""read", "search", "#, r#""read", "#));
+    support::copy_dir(
+        &support::root().join("examples/repo/proofs"),
+        &repo.path().join("proofs"),
+    );
+    // An edited record of a run that never happened must not count.
+    let bundle = repo
+        .path()
+        .join("proofs/agent-change-reviewer/review-pr-1841.json");
+    let edited = std::fs::read_to_string(&bundle)
+        .unwrap()
+        .replace("\"repo.comment\"", "\"repo.merge\"");
+    std::fs::write(repo.path().join("proofs/edited.json"), edited).unwrap();
+
+    let github = Github::start("").await;
+    github.pull(&base, &head).await;
+    github.reviews(json!([])).await;
+    github.comments(json!([])).await;
+    github.create_comment(1).await;
+    github.status(&head, "success").await;
+    let out = bot(repo.path(), &github.url());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = github.written_comments().await;
+    let comment = &written[0];
+    assert!(comment.contains("### Impact on recorded runs"), "{comment}");
+    assert!(
+        comment.contains("| `agent-change-reviewer` | 1 | 7 | 0 | 1 | 0 |"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("- newly denied: tool `search` (allow → deny) in `proofs/agent-change-reviewer/review-pr-1841.json`, run `run_1841`"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains("- not counted (protocol checks failed): `proofs/edited.json`"),
+        "{comment}"
+    );
+    github.server.verify().await;
+
+    // --replay overrides the config's glob.
+    let github = Github::start("").await;
+    github.pull(&base, &head).await;
+    github.reviews(json!([])).await;
+    github.comments(json!([])).await;
+    github.create_comment(1).await;
+    github.status(&head, "success").await;
+    let out = support::wpc(repo.path())
+        .env_remove("GITHUB_REPOSITORY")
+        .env_remove("GITHUB_EVENT_PATH")
+        .env("GITHUB_TOKEN", "ghs_test")
+        .env("GITHUB_API_URL", github.url())
+        .args(["pr", "--repo", OWNER_REPO, "--pr", &NUMBER.to_string()])
+        .args(["--replay", "proofs/deployer/*.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = github.written_comments().await;
+    assert!(
+        written[0].contains("2 verified bundle(s) replayed: 0 recorded call(s) change decision."),
+        "{}",
+        written[0]
+    );
+}

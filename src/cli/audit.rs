@@ -90,7 +90,7 @@ fn run_openclaw(args: OpenclawArgs) -> anyhow::Result<Outcome> {
     for (path, target) in &jobs {
         findings.extend(openclaw::audit(path, target.as_ref(), &options));
     }
-    let report = Report::new(findings, jobs.len());
+    let report = Report::new(findings, jobs.len()).found_by("audit-openclaw");
     print(&report.render(args.format, &openclaw::rule_infos(), color_stdout()))?;
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,

@@ -33,7 +33,7 @@ enum FailOn {
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let (config, config_findings, inputs) = resolve(args.config.as_deref(), &args.paths)?;
-    let report = lint::check(&config, config_findings, &inputs)?;
+    let report = lint::check(&config, config_findings, &inputs)?.found_by("check");
     print(&report.render(args.format, &lint::rule_infos(), color_stdout()))?;
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,

@@ -63,7 +63,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         )?;
     }
     if let Some(sarif) = &args.sarif {
-        write_atomically(sarif, &all.render(Format::Sarif, &rules, false))?;
+        let sarif_log = all.found_by("ci").render(Format::Sarif, &rules, false);
+        write_atomically(sarif, &sarif_log)?;
     }
     print(&out)?;
     Ok(if report.ok() {

@@ -6,6 +6,7 @@ use super::{Outcome, eprint, print};
 use crate::config::FILE_NAME;
 use crate::diff::{self, Format, RevisionDiff, approvals};
 use crate::git::{Oid, Repo};
+use crate::replay::{self, versions::Revisions};
 use crate::report::{self, Report};
 
 #[derive(Debug, clap::Args)]
@@ -24,9 +25,19 @@ pub struct Args {
     /// `wpc.toml` at BASE, else the repository root.
     #[arg(long, value_name = "DIR")]
     root: Option<String>,
+    /// Also replay the calls recorded in these proof bundles under the
+    /// policy each claims at BASE and at HEAD, and report the calls whose
+    /// decision changes (text and markdown formats).
+    #[arg(long, value_name = "GLOB", num_args = 1..)]
+    replay: Vec<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    if !args.replay.is_empty() && args.format == Format::Json {
+        anyhow::bail!(
+            "--replay is shown in the text and markdown formats; for JSON run `wpc replay --format json`"
+        );
+    }
     let repo = Repo::discover(&args.repo)?;
     let base = repo.resolve(&args.base)?;
     let head = repo.resolve(&args.head)?;
@@ -44,7 +55,22 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let required = diff.requirements()?;
     let statuses = approvals::evaluate(&required, &[]);
     print(&diff::render(&diff, &statuses, false, args.format))?;
-    Ok(if diff.widens() {
+    let mut changed = 0;
+    if !args.replay.is_empty() {
+        let versions = Revisions::new(&repo, base, head, &root, None)?;
+        let (impact, counted) = super::replay::replay_bundles(
+            &args.replay,
+            &diff.config,
+            super::replay::DEFAULT_EXAMPLES,
+            |hash| versions.resolve(hash),
+        )?;
+        changed = impact.changed();
+        print(&match args.format {
+            Format::Markdown => replay::render::markdown(&impact, counted),
+            _ => format!("\n{}", replay::render::text(&impact, counted)),
+        })?;
+    }
+    Ok(if diff.widens() || changed > 0 {
         Outcome::Failed
     } else {
         Outcome::Clean

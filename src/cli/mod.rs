@@ -24,6 +24,7 @@ mod man;
 mod new;
 mod pr;
 mod release;
+mod replay;
 mod revoke;
 mod rule;
 mod serve;
@@ -97,6 +98,9 @@ enum Command {
     /// Release the policies changed since the last release: check, sign and
     /// append them to the release branch (`wpc release verify` checks it).
     Release(release::Args),
+    /// Decide the calls recorded in proof bundles under the policy they
+    /// claim and the working one: which decisions would change.
+    Replay(replay::Args),
     /// Revoke a released policy hash: a signed entry on the release branch.
     Revoke(revoke::Args),
     /// Print the verified envelope of a released hash (exit 1 if it does
@@ -144,6 +148,7 @@ pub fn main() -> ExitCode {
         Command::Rule(args) => rule::run(args),
         Command::Decide(args) => decide::run(args),
         Command::Test(args) => test::run(args),
+        Command::Replay(args) => replay::run(args),
         Command::New(args) => new::run(args),
         Command::Init(args) => init::run(args),
         Command::Keygen(args) => keygen::run(args),

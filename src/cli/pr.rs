@@ -1,14 +1,57 @@
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 use super::{Outcome, print};
+use crate::bundle::batch::BatchError;
+use crate::config::Config;
 use crate::diff::{self, Format, approvals};
-use crate::git::Repo;
+use crate::git::{Oid, Repo};
 use crate::github::{self, Client, RepoName, State};
 use crate::lint;
+use crate::replay::{self, versions::Revisions};
 use crate::report::Severity;
+
+/// Changed calls shown in the comment per policy.
+const MAX_REPLAY_EXAMPLES: usize = 5;
+
+/// The "Impact on recorded runs" section: the bundles `glob` names under
+/// the PR's base and head. A glob that matches nothing yet says so rather
+/// than failing the bot.
+fn impact(
+    repo: &Repo,
+    base: Oid,
+    head: Oid,
+    root: &str,
+    glob: &str,
+    git_dir: &Path,
+    config: &Config,
+) -> anyhow::Result<String> {
+    // Bundle paths are matched as written: no `./` in front of them.
+    let mut folder = PathBuf::new();
+    if git_dir != Path::new(".") {
+        folder.push(git_dir);
+    }
+    folder.push(root);
+    let pattern = folder.join(glob).to_string_lossy().into_owned();
+    let versions = Revisions::new(repo, base, head, root, None)?;
+    match super::replay::replay_bundles(&[pattern], config, MAX_REPLAY_EXAMPLES, |hash| {
+        versions.resolve(hash)
+    }) {
+        Ok((impact, counted)) => Ok(replay::render::markdown(&impact, counted)),
+        Err(err)
+            if err
+                .downcast_ref::<BatchError>()
+                .is_some_and(|e| matches!(e, BatchError::NoMatch(_))) =>
+        {
+            Ok(format!(
+                "### Impact on recorded runs\n\nNo proof bundle matches `{glob}` yet.\n"
+            ))
+        }
+        Err(err) => Err(err),
+    }
+}
 
 /// The hidden line that finds the bot's comment again.
 pub const MARKER: &str = "<!-- wpc:approval -->";
@@ -33,6 +76,12 @@ pub struct Args {
     /// The folder holding `wpc.toml`, relative to the repository root.
     #[arg(long, value_name = "DIR")]
     root: Option<String>,
+    /// Replay the calls recorded in these proof bundles (relative to the
+    /// folder holding `wpc.toml`) under the base and head policies, and add
+    /// "Impact on recorded runs" to the comment. Default: `[bundles] replay`
+    /// of `wpc.toml` at the base.
+    #[arg(long, value_name = "GLOB")]
+    replay: Option<String>,
 }
 
 struct Target {
@@ -197,6 +246,22 @@ async fn bot(args: &Args, target: &Target) -> anyhow::Result<(String, State)> {
 
     let mut body = format!("{MARKER}\n");
     body.push_str(&diff::render(&diff, &statuses, true, Format::Markdown));
+    let replay_glob = args
+        .replay
+        .as_ref()
+        .or(diff.config.settings.bundles.replay.as_ref());
+    if let Some(glob) = replay_glob {
+        body.push('\n');
+        body.push_str(&impact(
+            &repo,
+            base,
+            head,
+            &root,
+            glob,
+            &args.git_dir,
+            &diff.config,
+        )?);
+    }
     if !errors.is_empty() {
         body.push_str("\n#### Policies that fail `wpc check`\n\n");
         for finding in errors.iter().take(MAX_QUOTED_FINDINGS) {

@@ -6,9 +6,11 @@
 //! bundle checks all decide through [`Engine::decide`]; nothing else matches
 //! tool patterns or runs gates.
 
+pub mod coverage;
 pub mod gate;
 pub mod reach;
 pub mod suite;
+pub mod test_report;
 #[cfg(test)]
 mod tests;
 

@@ -40,6 +40,24 @@ impl Models {
         self.models.as_ref().is_none_or(|set| set.is_match(model))
     }
 
+    /// Positions in `allowed_providers` naming `provider` (for coverage).
+    pub fn providers_naming(&self, provider: &str) -> Vec<usize> {
+        let Some(list) = &self.providers else {
+            return Vec::new();
+        };
+        (0..list.len())
+            .filter(|&i| list[i].eq_ignore_ascii_case(provider))
+            .collect()
+    }
+
+    /// Positions in `allowed_models` whose pattern matches `model` (for
+    /// coverage).
+    pub fn models_matching(&self, model: &str) -> Vec<usize> {
+        self.models
+            .as_ref()
+            .map_or_else(Vec::new, |set| set.matches(model))
+    }
+
     /// A model call is allowed when both its provider and its model are.
     pub fn allows(&self, provider: &str, model: &str) -> bool {
         self.allows_provider(provider) && self.allows_model(model)
@@ -74,6 +92,15 @@ impl Egress {
             Egress::Nowhere => false,
             Egress::Anywhere => true,
             Egress::Allowlist(set) => set.is_match(host),
+        }
+    }
+
+    /// Positions in `egress.allowlist` whose pattern matches `host` (for
+    /// coverage).
+    pub fn allowlist_matching(&self, host: &str) -> Vec<usize> {
+        match self {
+            Egress::Allowlist(set) => set.matches(host),
+            Egress::Nowhere | Egress::Anywhere => Vec::new(),
         }
     }
 }

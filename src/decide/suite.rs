@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use regex::Regex;
 use serde::Deserialize;
 
+use super::coverage::{self, Coverage};
 use super::{Call, Decision, Engine, Verdict};
 use crate::policy::document::{Document, SCHEMA};
 use crate::policy::files::{self, CollectError, TEST_SUFFIX};
@@ -48,6 +50,8 @@ pub struct SuiteResult {
     pub file: PathBuf,
     pub policy: PathBuf,
     pub cases: Vec<CaseResult>,
+    /// The policy's rules and which of these cases exercise them.
+    pub coverage: Coverage,
 }
 
 /// The policy a test file tests: `foo.test.toml` → `foo.toml` beside it.
@@ -123,9 +127,21 @@ impl TestRun {
 
 /// Run every test file under `inputs` (files or folders).
 pub fn run_all(inputs: &[PathBuf], root: &Path) -> Result<TestRun, CollectError> {
+    run_matching(inputs, root, None)
+}
+
+/// Run the cases whose name `filter` matches (all when `None`) of every
+/// test file under `inputs`. Coverage counts only the cases that ran.
+pub fn run_matching(
+    inputs: &[PathBuf],
+    root: &Path,
+    filter: Option<&Regex>,
+) -> Result<TestRun, CollectError> {
     let (test_files, problems) = files::collect_tests(inputs, root)?;
-    let results: Vec<Result<SuiteResult, Vec<Finding>>> =
-        test_files.par_iter().map(|file| run(file)).collect();
+    let results: Vec<Result<SuiteResult, Vec<Finding>>> = test_files
+        .par_iter()
+        .map(|file| run_file(file, filter))
+        .collect();
     let mut run = TestRun {
         problems,
         files: test_files.len(),
@@ -147,6 +163,10 @@ pub fn run_all(inputs: &[PathBuf], root: &Path) -> Result<TestRun, CollectError>
 /// file (syntax, schema, a missing policy) are findings; a failing case is
 /// not, it is a result.
 pub fn run(test_file: &Path) -> Result<SuiteResult, Vec<Finding>> {
+    run_file(test_file, None)
+}
+
+fn run_file(test_file: &Path, filter: Option<&Regex>) -> Result<SuiteResult, Vec<Finding>> {
     let doc = Document::parse(read_source(test_file).map_err(|f| vec![f])?)?;
     let findings = schema::check(Schema::TestFile, &doc);
     if !findings.is_empty() {
@@ -174,21 +194,36 @@ pub fn run(test_file: &Path) -> Result<SuiteResult, Vec<Finding>> {
         return Err(vec![missing_policy(&policy_file)]);
     }
     let policy = Policy::load(&policy_file)?;
-    let engine = Engine::new(&policy.wpc).map_err(|err| {
-        vec![policy.doc.finding_at(
-            "/constraints/tool_policy",
-            SCHEMA,
-            Severity::Error,
-            err.to_string(),
-        )]
-    })?;
-    let cases = tests
+    let not_compiled = |err: super::CompileError| {
+        vec![
+            policy
+                .doc
+                .finding_at("/constraints", SCHEMA, Severity::Error, err.to_string()),
+        ]
+    };
+    let engine = Engine::new(&policy.wpc).map_err(not_compiled)?;
+    let selected: Vec<(usize, Case)> = tests
         .case
         .into_iter()
         .enumerate()
-        .map(|(i, case)| CaseResult {
+        .filter(|(_, case)| filter.is_none_or(|f| f.is_match(&case.name)))
+        .collect();
+    let decisions: Vec<Decision> = selected
+        .iter()
+        .map(|(_, case)| engine.decide(&case.call))
+        .collect();
+    let runs: Vec<(&Call, &Decision)> = selected
+        .iter()
+        .map(|(_, case)| &case.call)
+        .zip(&decisions)
+        .collect();
+    let coverage = coverage::measure(&policy, &runs).map_err(not_compiled)?;
+    let cases = selected
+        .into_iter()
+        .zip(decisions)
+        .map(|((i, case), decision)| CaseResult {
             location: doc.source.locate(doc.entry_span(&format!("/case/{i}"))),
-            decision: engine.decide(&case.call),
+            decision,
             name: case.name,
             expected: case.expect,
         })
@@ -197,5 +232,6 @@ pub fn run(test_file: &Path) -> Result<SuiteResult, Vec<Finding>> {
         file: test_file.to_path_buf(),
         policy: policy_file,
         cases,
+        coverage,
     })
 }

@@ -175,6 +175,9 @@ pub struct Report {
     findings: Vec<Finding>,
     /// Number of files that were checked (shown in summaries).
     pub files_checked: usize,
+    /// The command that found them (`check`, `ci`...): SARIF's run
+    /// category, so code scanning keeps each command's alerts apart.
+    pub category: Option<&'static str>,
 }
 
 impl Report {
@@ -193,6 +196,15 @@ impl Report {
         Report {
             findings,
             files_checked,
+            category: None,
+        }
+    }
+
+    /// The same report, categorised as found by `command`.
+    pub fn found_by(self, command: &'static str) -> Self {
+        Report {
+            category: Some(command),
+            ..self
         }
     }
 

@@ -1,8 +1,17 @@
 //! SARIF 2.1.0 through `serde-sarif`, for GitHub code scanning.
 
+use std::collections::{BTreeMap, HashMap};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_sarif::sarif;
+use sha2::{Digest, Sha256};
 
 use super::{Finding, Report, RuleInfo, Severity};
+
+/// The `partialFingerprints` key: code scanning matches a result to the
+/// alert it already has by this, not by line number.
+pub const FINGERPRINT: &str = "wpcFinding/v1";
 
 pub(super) fn render(report: &Report, rules: &[RuleInfo]) -> String {
     let driver = sarif::ToolComponent::builder()
@@ -11,16 +20,17 @@ pub(super) fn render(report: &Report, rules: &[RuleInfo]) -> String {
         .information_uri(crate::DOCS_URL)
         .rules(rules.iter().map(descriptor).collect::<Vec<_>>())
         .build();
-    let run = sarif::Run::builder()
+    let mut run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())
-        .results(
-            report
-                .findings()
-                .iter()
-                .map(|f| result(f, rules))
-                .collect::<Vec<_>>(),
-        )
+        .results(results(report.findings(), rules))
         .build();
+    // `wpc/check/`: the trailing slash makes it a category (SARIF §3.17.4),
+    // which GitHub keeps apart from other uploads' alerts.
+    run.automation_details = report.category.map(|command| {
+        sarif::RunAutomationDetails::builder()
+            .id(format!("wpc/{command}/"))
+            .build()
+    });
     let log = sarif::Sarif::builder()
         .schema(sarif::SCHEMA_URL)
         .version(serde_json::json!("2.1.0"))
@@ -52,6 +62,41 @@ fn level(severity: Severity) -> sarif::ResultLevel {
         Severity::Warning => sarif::ResultLevel::Warning,
         Severity::Info => sarif::ResultLevel::Note,
     }
+}
+
+/// Each finding as a result with its fingerprint. Identical findings in one
+/// file (same code, flagged text and message) are told apart by their
+/// order, so each keeps its own alert.
+fn results(findings: &[Finding], rules: &[RuleInfo]) -> Vec<sarif::Result> {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    findings
+        .iter()
+        .map(|finding| {
+            let identity = identity(finding);
+            let occurrence = seen.entry(identity.clone()).or_insert(0);
+            *occurrence += 1;
+            let digest = Sha256::digest(format!("{identity}\0{occurrence}").as_bytes());
+            let mut result = result(finding, rules);
+            result.partial_fingerprints = Some(BTreeMap::from([(
+                FINGERPRINT.to_owned(),
+                URL_SAFE_NO_PAD.encode(digest),
+            )]));
+            result
+        })
+        .collect()
+}
+
+/// What a finding is, independent of where its file's lines have moved:
+/// the code, the file, the flagged text (trimmed) and the message.
+fn identity(finding: &Finding) -> String {
+    let file = finding.file().map(uri).unwrap_or_default();
+    let flagged = finding
+        .location
+        .as_ref()
+        .and_then(|loc| loc.source.text().get(loc.range.clone()))
+        .unwrap_or_default()
+        .trim();
+    format!("{}\0{file}\0{flagged}\0{}", finding.code, finding.message)
 }
 
 fn result(finding: &Finding, rules: &[RuleInfo]) -> sarif::Result {
@@ -100,4 +145,57 @@ fn uri(path: &std::path::Path) -> String {
 
 fn to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Format, SourceFile};
+
+    fn fingerprints_and_lines(text: &str) -> Vec<(String, i64)> {
+        let source = SourceFile::new("policies/p.toml", text);
+        let findings = ["exec", "shell", "exec"]
+            .iter()
+            .map(|word| {
+                let start = text.find(&format!("\"{word}\" # ")).unwrap();
+                Finding::new("WPC004", Severity::Error, format!("`{word}` is dangerous"))
+                    .at(&source, start..start + word.len() + 2)
+            })
+            .collect();
+        let sarif: serde_json::Value =
+            serde_json::from_str(&Report::new(findings, 1).render(Format::Sarif, &[], false))
+                .unwrap();
+        sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["partialFingerprints"][FINGERPRINT]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                        .as_i64()
+                        .unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fingerprints_survive_moved_lines_and_tell_apart_what_differs() {
+        let before = "allow = [\n\"exec\" # a\n, \"shell\" # b\n]\n";
+        let moved = "# a new comment\n\n\nallow = [\n\"exec\" # a\n, \"shell\" # b\n]\n";
+        let (a, b) = (
+            fingerprints_and_lines(before),
+            fingerprints_and_lines(moved),
+        );
+        let prints = |v: &[(String, i64)]| v.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>();
+        assert_eq!(prints(&a), prints(&b));
+        assert_ne!(a[0].1, b[0].1, "the lines did move");
+        // Different findings, and the same finding twice, differ.
+        assert_ne!(a[0].0, a[1].0);
+        assert_ne!(a[0].0, a[2].0);
+    }
 }
