@@ -582,13 +582,16 @@ struct EntryCheck<'e> {
     file: &'e str,
     policy: Vec<u8>,
     /// The signers that authorize its releases, or why there are none.
-    trust: Result<Trust, (Reason, String)>,
+    trust: Judged<Trust>,
     /// Its envelope's bytes, or why they are missing.
-    envelope: Result<Vec<u8>, (Reason, String)>,
+    envelope: Judged<Vec<u8>>,
     /// Each rendering's hash and envelope bytes, or why the rendering is
     /// not main's or its envelope is missing.
-    renderings: Vec<Result<(&'e str, Vec<u8>), (Reason, String)>>,
+    renderings: Vec<Judged<(&'e str, Vec<u8>)>>,
 }
+
+/// What an entry check read, or the violation already certain.
+type Judged<T> = Result<T, (Reason, String)>;
 
 impl EntryCheck<'_> {
     /// The policy file's hash is the entry's, its envelope is signed by a
