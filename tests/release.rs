@@ -1277,6 +1277,27 @@ fn claw_renderings_are_signed_beside_the_native_envelope_and_fetched_by_their_ha
         assert_eq!(envelope["payload_hash_b64u"], hash.as_str());
         assert_eq!(envelope["signer_did"], key().did_str());
         assert_eq!(envelope["payload"]["policy_version"], version);
+        // `wpc verify` checks it as what it is: a Claw payload of that
+        // version, against the protocol's schema, by a trusted signer.
+        let saved = git.path().join(format!("{target}.json"));
+        std::fs::write(&saved, &out.stdout).unwrap();
+        let verified = wpc(
+            git.path(),
+            &[
+                "verify",
+                "--trusted",
+                "keys/trusted-signers.toml",
+                "--format",
+                "json",
+                saved.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code(&verified), 0, "{target}: {}", stdout(&verified));
+        assert!(
+            stdout(&verified).contains(hash.as_str()),
+            "{}",
+            stdout(&verified)
+        );
         assert_eq!(
             envelope["payload"]["metadata"]["wpc"]["policy_hash_b64u"],
             native.as_str()

@@ -59,6 +59,27 @@ impl ClawVersion {
         ClawVersion::ALL.into_iter().find(|v| v.rendering() == name)
     }
 
+    /// The version a signed payload says it is (`policy_version` `"1"` or
+    /// `"2"`); `None` for a wpc-native payload, which has no such key.
+    pub fn of_payload(payload: &Value) -> Option<ClawVersion> {
+        match payload.get("policy_version")?.as_str()? {
+            "1" => Some(ClawVersion::V1),
+            "2" => Some(ClawVersion::V2),
+            _ => None,
+        }
+    }
+
+    /// Every error of `payload` against this version's protocol schema.
+    pub fn schema_errors(self, payload: &Value) -> Vec<String> {
+        claw_schema::validate(self.schema(), payload)
+            .into_iter()
+            .map(|e| match e.pointer.is_empty() {
+                true => e.message,
+                false => format!("{}: {}", e.pointer, e.message),
+            })
+            .collect()
+    }
+
     fn schema(self) -> ClawSchema {
         match self {
             ClawVersion::V1 => ClawSchema::WpcV1,

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::release::{FreshnessArgs, Place, open, rejected_or};
 use super::{Outcome, print};
 use crate::bundle::commit_sig;
+use crate::claw::ClawVersion;
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::trusted::TrustedSigners;
 use crate::crypto::verify::{ReasonCode, Trust, VerifyFailure, verify_envelope};
@@ -218,7 +219,12 @@ fn verdict(path: &std::path::Path, bytes: &[u8], trust: &Trust) -> Verdict {
         Ok(verified) => verified,
         Err(failure) => return failed(failure),
     };
-    let errors = schema::errors(Schema::Policy, verified.payload());
+    // A Claw rendering fetched from the release branch is checked against
+    // the protocol's schema of its version, a native payload against wpc's.
+    let errors = match ClawVersion::of_payload(verified.payload()) {
+        Some(version) => version.schema_errors(verified.payload()),
+        None => schema::errors(Schema::Policy, verified.payload()),
+    };
     if let Some(first) = errors.first() {
         return failed(VerifyFailure::new(
             ReasonCode::SchemaValidationFailed,
