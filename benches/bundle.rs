@@ -67,7 +67,7 @@ fn breakdown(bytes: &[u8], options: &Options) {
     });
     let schema = time(&|| {
         assert!(
-            wpc::bundle::schema::validate(wpc::bundle::schema::ClawSchema::ProofBundle, &payload)
+            wpc::claw::schema::validate(wpc::claw::schema::ClawSchema::ProofBundle, &payload)
                 .is_empty()
         );
     });

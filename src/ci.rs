@@ -7,7 +7,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::bundle;
-use crate::bundle::policy::PolicySource;
 use crate::config::Config;
 use crate::crypto::did::DidKey;
 use crate::crypto::trusted::TrustedSigners;
@@ -15,6 +14,7 @@ use crate::decide::suite::{self, CASE_FAILED};
 use crate::lint::{self, CheckError};
 use crate::openclaw::{self, LoadOptions, mappings};
 use crate::report::{Finding, Report, RuleInfo, Severity};
+use crate::resolve::PolicySource;
 
 /// One stage of the run.
 #[derive(Debug)]
@@ -81,7 +81,8 @@ pub fn run(
     config_findings: Vec<Finding>,
     unverified_evidence: bundle::UnverifiedEvidence,
 ) -> Result<CiReport, CiError> {
-    let check = lint::check(config, config_findings, &[])?;
+    let revocations = crate::release::revocations_for_lint(config);
+    let check = lint::check(config, config_findings, &[], revocations)?;
     let checked = check.files_checked;
     let check = Stage::from_report("check", check, checked);
 
@@ -244,7 +245,7 @@ fn bundle_stage(
         approvers = trusted.approvers().to_vec();
     }
     let source = PolicySource::for_config(config, &crate::release::Freshness::default())
-        .map_err(CiError::Bundles)?;
+        .map_err(|e| CiError::Bundles(e.to_string()))?;
     let mut options = bundle::Options::for_gateway_signers(&gateway);
     options.approvers = approvers;
     options.unverified_evidence = unverified_evidence;

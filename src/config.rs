@@ -254,6 +254,15 @@ pub fn usable(loaded: Result<(Config, Vec<Finding>), ConfigError>) -> Result<Usa
 }
 
 impl Config {
+    /// What the export to the Claw protocol's payloads is set to: `[release]
+    /// claw` (the versions every release carries) and `[claw] issuer_did`.
+    pub fn claw_export(&self) -> crate::claw::ExportSettings {
+        crate::claw::ExportSettings {
+            versions: self.settings.release.claw.clone(),
+            issuer_did: self.settings.claw.issuer_did.clone(),
+        }
+    }
+
     /// Walk up from `start` to the first folder holding `wpc.toml`. Without
     /// one, `start` (or its folder, for a file) is the root and defaults apply.
     pub fn discover(start: &Path) -> Result<(Config, Vec<Finding>), ConfigError> {

@@ -15,14 +15,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::bundle::schema::{ClawSchema, validate};
+use crate::claw::schema::{ClawSchema, validate};
 use crate::crypto::did::DidKey;
 use crate::crypto::verify::verify_signature;
 use crate::policy::hash::policy_hash_b64u;
 use crate::policy::model::Wpc;
 
 /// Tokens longer than this are rejected unread.
-pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
+pub const MAX_TOKEN_BYTES: usize = crate::fsio::TOKEN.bytes;
 
 /// Why a token fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

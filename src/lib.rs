@@ -22,6 +22,8 @@ pub mod policy;
 pub mod release;
 pub mod replay;
 pub mod report;
+pub mod resolve;
+pub mod revision;
 pub mod scaffold;
 pub mod serve;
 

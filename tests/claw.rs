@@ -537,7 +537,7 @@ fn example_payloads() {
     let examples = root().join("examples/repo");
     let (config, findings) = wpc::config::Config::load(&examples.join("wpc.toml")).unwrap();
     assert!(findings.is_empty());
-    let settings = ExportSettings::from_config(&config);
+    let settings = config.claw_export();
     assert_eq!(settings.versions, ClawVersion::ALL);
     for file in policy_files(&examples.join("policies")) {
         let policy = load(&file);

@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::reason::{Code, Failure};
+use crate::claw::schema::{ClawSchema, SchemaError, validate};
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::{EnvelopeKind, JsonStringify, parse_rfc3339};
 use crate::crypto::trusted::TrustedApprover;
@@ -33,6 +34,58 @@ impl EnvelopeKind for HumanApprovalReceipt {
 /// payload.
 pub fn is_envelope(receipt: &Value) -> bool {
     receipt.get("envelope_type").is_some()
+}
+
+/// Every schema error of a proof bundle payload. An item of
+/// `human_approval_receipts` may also be a signed `human_approval_receipt`
+/// envelope (wpc reads both forms, as the protocol does for tool
+/// receipts): its payload is checked in place of the item, and the
+/// envelope against its own schema, each error pointing into the file.
+pub fn schema_errors(payload: &Value) -> Vec<SchemaError> {
+    const FIELD: &str = "human_approval_receipts";
+    let approvals = payload
+        .get(FIELD)
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let signed: Vec<usize> = (0..approvals.len())
+        .filter(|&i| is_envelope(&approvals[i]))
+        .collect();
+    if signed.is_empty() {
+        return validate(ClawSchema::ProofBundle, payload);
+    }
+    // Only bundles with signed approvals pay for the copy.
+    let mut inline = payload.clone();
+    for &i in &signed {
+        if let Some(item) = inline.pointer_mut(&format!("/{FIELD}/{i}")) {
+            let payload = item.get("payload").cloned().unwrap_or(Value::Null);
+            *item = payload;
+        }
+    }
+    let mut errors = validate(ClawSchema::ProofBundle, &inline);
+    for error in &mut errors {
+        let item = signed.iter().find_map(|i| {
+            let prefix = format!("/{FIELD}/{i}");
+            error
+                .pointer
+                .strip_prefix(&prefix)
+                .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+                .map(|rest| format!("{prefix}/payload{rest}"))
+        });
+        if let Some(pointer) = item {
+            error.pointer = pointer;
+        }
+    }
+    for i in signed {
+        errors.extend(
+            validate(ClawSchema::HumanApprovalReceiptEnvelope, &approvals[i])
+                .into_iter()
+                .map(|error| SchemaError {
+                    pointer: format!("/{FIELD}/{i}{}", error.pointer),
+                    message: error.message,
+                }),
+        );
+    }
+    errors
 }
 
 /// The approval payload of `receipt` (found at `at`) and its pointer.

@@ -13,7 +13,7 @@ use globset::Glob;
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
-use super::policy::{Lookup, PolicySource};
+use super::policy::{Lookup, PolicyLookup};
 use super::read::{self, Budget, Contents};
 use super::reason::{Code, Failure};
 use super::{BundleReport, Options, verify_bundle};
@@ -38,7 +38,7 @@ pub enum BatchError {
     Walk { path: PathBuf, error: String },
     /// The release branch or the policies folder could not be read.
     #[error("{0}")]
-    Policies(String),
+    Policies(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Shard `index` of `count` (1-based) of `paths`: each path belongs to the
@@ -219,9 +219,9 @@ pub fn claimed_policies(
 /// the source's revocations), with the rest of `base`, then replay across
 /// the set. A bundle that claims no WPC, or one `source` does not know, is
 /// verified against the protocol and fails `POLICY_UNKNOWN`.
-pub fn verify_under_claimed(
+pub fn verify_under_claimed<L: PolicyLookup>(
     paths: &[PathBuf],
-    source: &PolicySource,
+    source: &L,
     base: &Options,
     revoked: &[String],
 ) -> Result<Vec<Entry>, BatchError> {
@@ -242,7 +242,10 @@ pub fn verify_under_claimed(
                 None,
                 Some("no receipt is bound to a policy (binding.policy_hash)".to_owned()),
             ),
-            Some(hash) => match source.lookup(hash).map_err(BatchError::Policies)? {
+            Some(hash) => match source
+                .lookup(hash)
+                .map_err(|e| BatchError::Policies(Box::new(e)))?
+            {
                 Lookup::Found(mut check) => {
                     check.revoked |= revoked.contains(&check.hash);
                     (Some(*check), None)

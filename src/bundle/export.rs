@@ -16,8 +16,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value};
 
 use super::reason::{Code, Failure};
-use super::schema::{self, ClawSchema};
 use super::{BundleReport, Evidence, EvidenceStatus, Options, UnverifiedEvidence, verify_bundle};
+use crate::claw::schema::{self, ClawSchema};
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::parse_rfc3339;
 use crate::crypto::verify::{SIGNATURE_B64U, verify_signature};

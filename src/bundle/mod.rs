@@ -30,7 +30,6 @@ pub mod rate_limit;
 pub mod read;
 pub mod reason;
 pub mod render;
-pub mod schema;
 pub mod tool_receipt;
 
 use std::collections::{HashMap, HashSet};
@@ -255,7 +254,7 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
     if let Err(failure) = envelope.check_header::<ProofBundle>() {
         return BundleReport::failed(Failure::from_envelope("", &failure));
     }
-    let schema_errors = schema::validate_bundle(envelope.payload());
+    let schema_errors = approval::schema_errors(envelope.payload());
     if !schema_errors.is_empty() {
         let mut report = BundleReport::failed(Failure::new(Code::SchemaValidationFailed, "", ""));
         report.failures = schema_errors

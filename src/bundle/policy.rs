@@ -2,27 +2,16 @@
 //! be a run the WPC allowed. Tool decisions come from [`crate::decide::Engine`]
 //! — the one decision function — never from a copy of it.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
 use serde_json::Value;
 
 use jiff::Timestamp;
 
 use super::reason::{Code, Failure};
 use super::{Chain, approval, gateway_binding, items, text};
-use crate::config::Config;
-use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::trusted::TrustedApprover;
-use crate::crypto::verify::{Trust, verify_envelope};
 use crate::decide::reach::Models;
 use crate::decide::{Call, Engine, Verdict};
-use crate::git::Repo;
-use crate::policy::Policy;
-use crate::policy::files;
 use crate::policy::model::{Requirement, Wpc};
-use crate::policy::schema::{self, Schema};
-use crate::release;
 
 /// Event types that record a model call, which a gateway receipt must cover
 /// when the WPC requires receipts.
@@ -54,83 +43,6 @@ impl PolicyCheck {
     }
 }
 
-/// Resolves `--policy`: a TOML policy file, a signed WPC envelope (`.json`,
-/// verified against `release_trust`), or a policy hash looked up by
-/// [`PolicySource`] (the release branch when there is one). With the
-/// check, the source's warning when a hash was looked up among the working
-/// policies. `freshness` is what the release branch's checkpoint must be.
-pub fn resolve(
-    spec: &str,
-    release_trust: &Trust,
-    config: &Config,
-    freshness: &release::Freshness,
-) -> Result<(PolicyCheck, Option<String>), String> {
-    let path = Path::new(spec);
-    // Whatever exists there is read as a file, so a FIFO or a device is
-    // refused by name (crate::fsio) rather than taken for a hash.
-    if !path.is_dir() && std::fs::symlink_metadata(path).is_ok() {
-        let check = if path.extension().is_some_and(|e| e == "json") {
-            let bytes =
-                crate::fsio::read(path, crate::fsio::ENVELOPE).map_err(|e| e.to_string())?;
-            from_envelope(&bytes, release_trust, spec)?
-        } else {
-            load_toml(path)?
-        };
-        return Ok((check, None));
-    }
-    if !is_hash(spec) {
-        return Err(format!(
-            "--policy {spec}: no such file, and not a 43-character policy hash"
-        ));
-    }
-    let source = PolicySource::for_config(config, freshness)?;
-    match source.lookup(spec)? {
-        Lookup::Found(check) => Ok((*check, source.warning())),
-        Lookup::Unknown(why) => Err(format!("--policy: {why}")),
-    }
-}
-
-/// SHA-256 in base64url without padding.
-fn is_hash(text: &str) -> bool {
-    text.len() == 43
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// A signed WPC envelope, verified against `trust`, as a check.
-fn from_envelope(bytes: &[u8], trust: &Trust, what: &str) -> Result<PolicyCheck, String> {
-    let verified =
-        verify_envelope::<WorkPolicyContract>(bytes, trust).map_err(|f| format!("{what}: {f}"))?;
-    if let Some(first) = schema::errors(Schema::Policy, verified.payload()).first() {
-        return Err(format!("{what}: the payload is not a valid WPC: {first}"));
-    }
-    let hash = verified.payload_hash_b64u().to_owned();
-    let wpc: Wpc =
-        serde_json::from_value(verified.into_payload()).map_err(|e| format!("{what}: {e}"))?;
-    PolicyCheck::new(wpc, hash)
-}
-
-/// Where the WPC a policy hash names is looked up: the released WPCs of
-/// the repository's release branch (`[release] branch`) when the branch
-/// exists, with its revocations; else the working policies (`[policies]
-/// dir`), which nothing revokes. Read once, so looking up many hashes (one
-/// per bundle, some of them made up) costs one map lookup each.
-pub enum PolicySource {
-    Released {
-        repo: Repo,
-        /// The branch's tip, verified against main and the verifier memory.
-        state: Box<release::VerifiedRelease>,
-    },
-    Working {
-        dir: PathBuf,
-        /// Every policy of `dir` that loads, by hash.
-        policies: HashMap<String, Wpc>,
-        /// The release branch that was looked for.
-        branch: String,
-    },
-}
-
 /// What a lookup found.
 #[derive(Debug)]
 pub enum Lookup {
@@ -140,114 +52,16 @@ pub enum Lookup {
     Unknown(String),
 }
 
-impl PolicySource {
-    /// An error is a release branch or policies folder that cannot be read,
-    /// or a release branch that does not verify or is not `freshness` fresh.
-    pub fn for_config(
-        config: &Config,
-        freshness: &release::Freshness,
-    ) -> Result<PolicySource, String> {
-        if let Some((repo, source)) = release::locate(config).map_err(|e| e.to_string())? {
-            let state = release::VerifiedRelease::load(&repo, &source, freshness)
-                .map_err(|e| e.to_string())?;
-            return Ok(PolicySource::Released {
-                repo,
-                state: Box::new(state),
-            });
-        }
-        let dir = config.policies_dir();
-        let (paths, _) = files::collect_dir(&dir, &config.root)
-            .map_err(|e| format!("cannot list the policies in {}: {e}", dir.display()))?;
-        // A policy that does not load is `wpc check`'s finding; it has no
-        // hash to be found by.
-        let policies = paths
-            .iter()
-            .filter_map(|path| Policy::load(path).ok())
-            .map(|policy| (policy.hash, policy.wpc))
-            .collect();
-        Ok(PolicySource::Working {
-            dir,
-            policies,
-            branch: release::branch_name(config).to_owned(),
-        })
-    }
+/// Where [`super::batch::verify_under_claimed`] finds the WPC a bundle
+/// claims. Implemented where repositories are read (`crate::resolve`):
+/// bundle verification itself reads no repository, so a runtime can embed it
+/// with a lookup of its own.
+pub trait PolicyLookup {
+    type Error: std::error::Error + Send + Sync + 'static;
 
-    /// Where lookups go, for reports: "released on `B`" or "among the
-    /// working policies in DIR".
-    pub fn describe(&self) -> String {
-        match self {
-            PolicySource::Released { state, .. } => {
-                format!("released on `{}`", state.source.branch)
-            }
-            PolicySource::Working { dir, .. } => {
-                format!("among the working policies in {}", dir.display())
-            }
-        }
-    }
-
-    /// The warning to show when bundles are not checked against releases.
-    pub fn warning(&self) -> Option<String> {
-        match self {
-            PolicySource::Released { .. } => None,
-            PolicySource::Working { branch, .. } => Some(format!(
-                "no release branch `{branch}`: bundles checked against the working policies"
-            )),
-        }
-    }
-
-    /// The WPC whose hash is `hash`. An error is a released envelope that
-    /// cannot be read or does not verify: the release branch is broken.
-    pub fn lookup(&self, hash: &str) -> Result<Lookup, String> {
-        if !is_hash(hash) {
-            return Ok(Lookup::Unknown(format!(
-                "`{}` is not a policy hash",
-                hash.chars().take(60).collect::<String>()
-            )));
-        }
-        match self {
-            PolicySource::Released { repo, state } => {
-                let branch = &state.source.branch;
-                if state.entries_of(hash).next().is_none() {
-                    return Ok(Lookup::Unknown(format!(
-                        "policy `{hash}` was never released on `{branch}`"
-                    )));
-                }
-                let released = state
-                    .lookup(repo, hash)
-                    .map_err(|e| format!("release branch `{branch}`: {e}"))?;
-                // Any hash of a version (a Claw rendering's) is decided by
-                // its native policy, and is the hash receipts must bind.
-                let what = format!(
-                    "{} on `{branch}`",
-                    release::envelope_path(&released.policy_hash)
-                );
-                let mut check =
-                    from_envelope(&released.policy, &Trust::any_signer_unchecked(), &what)?;
-                hash.clone_into(&mut check.hash);
-                check.revoked = released.revocation.is_some();
-                Ok(Lookup::Found(Box::new(check)))
-            }
-            PolicySource::Working { dir, policies, .. } => match policies.get(hash) {
-                Some(wpc) => PolicyCheck::new(wpc.clone(), hash.to_owned())
-                    .map(|c| Lookup::Found(Box::new(c))),
-                None => Ok(Lookup::Unknown(format!(
-                    "no policy in {} has the hash `{hash}`",
-                    dir.display()
-                ))),
-            },
-        }
-    }
-}
-
-impl std::fmt::Debug for PolicySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PolicySource::Released { state, .. } => {
-                write!(f, "Released({})", state.source.branch)
-            }
-            PolicySource::Working { dir, .. } => write!(f, "Working({})", dir.display()),
-        }
-    }
+    /// The WPC whose hash is `hash`; an error is a policy store that cannot
+    /// be read or does not verify.
+    fn lookup(&self, hash: &str) -> Result<Lookup, Self::Error>;
 }
 
 /// The policy hash a bundle payload claims, and where: the first gateway
@@ -275,16 +89,6 @@ pub fn claimed_hash(payload: &Value) -> Option<(String, &str)> {
         }
     }
     None
-}
-
-fn load_toml(path: &Path) -> Result<PolicyCheck, String> {
-    let policy = Policy::load(path).map_err(|findings| {
-        let first = findings
-            .first()
-            .map_or_else(String::new, |f| format!("{}: {}", f.position(), f.message));
-        format!("{} is not a valid policy: {first}", path.display())
-    })?;
-    PolicyCheck::new(policy.wpc, policy.hash)
 }
 
 /// The checks against the policy, appended to `failures`. `approvers`:

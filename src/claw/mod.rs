@@ -8,16 +8,21 @@
 //! enough is refused with [`Problem`]s located in the native policy, which
 //! the lint rules report too; where the export enforces more or less than
 //! the native policy but still carries it, [`gaps`] says how.
+//!
+//! [`schema`] holds the protocol's own JSON Schemas (WPC payloads, proof and
+//! aggregate bundles, receipts, scoped-token claims): this module is the
+//! lowest that speaks the protocol, so bundle and token verification check
+//! their documents through it.
 
 pub mod evaluate;
+pub mod schema;
 mod v1;
 mod v2;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::bundle::schema::{self as claw_schema, ClawSchema};
-use crate::config::Config;
+use self::schema::{self as claw_schema, ClawSchema};
 use crate::policy::Policy;
 use crate::policy::hash::{HashError, canonical_json, sha256_b64u};
 
@@ -105,13 +110,6 @@ pub struct ExportSettings {
 }
 
 impl ExportSettings {
-    pub fn from_config(config: &Config) -> ExportSettings {
-        ExportSettings {
-            versions: config.settings.release.claw.clone(),
-            issuer_did: config.settings.claw.issuer_did.clone(),
-        }
-    }
-
     pub fn enabled(&self, version: ClawVersion) -> bool {
         self.versions.contains(&version)
     }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::lint::testing::{CLEAN, policy};
+use crate::policy::testing::{CLEAN, policy};
 
 fn settings() -> ExportSettings {
     ExportSettings {

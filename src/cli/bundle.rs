@@ -4,7 +4,6 @@ use anyhow::{Context as _, bail};
 
 use super::{Outcome, print};
 use crate::bundle::batch;
-use crate::bundle::policy::{self, PolicySource};
 use crate::bundle::render::{self, BundleFormat, Context};
 use crate::bundle::{Options, UnverifiedEvidence, causal};
 use crate::config::Config;
@@ -12,6 +11,7 @@ use crate::crypto::did::DidKey;
 use crate::crypto::envelope::parse_rfc3339;
 use crate::crypto::trusted::TrustedSigners;
 use crate::crypto::verify::{MAX_ENVELOPE_BYTES, Trust};
+use crate::resolve::{self, PolicySource};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -163,8 +163,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
                 _ => Trust::any_signer_unchecked(),
             };
             let (mut check, warning) =
-                policy::resolve(spec, &release_trust, &config, &args.freshness.freshness())
-                    .map_err(anyhow::Error::msg)?;
+                resolve::resolve(spec, &release_trust, &config, &args.freshness.freshness())?;
             if let Some(warning) = warning {
                 super::eprint(&format!("note: {warning}\n"));
             }
@@ -216,8 +215,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     // the WPC it claims, as `wpc ci` does.
     let claimed_from = match (&policy, &config.file) {
         (None, Some(_)) => {
-            let source = PolicySource::for_config(&config, &args.freshness.freshness())
-                .map_err(anyhow::Error::msg)?;
+            let source = PolicySource::for_config(&config, &args.freshness.freshness())?;
             if let Some(warning) = source.warning() {
                 super::eprint(&format!("note: {warning}\n"));
             }

@@ -33,7 +33,14 @@ enum FailOn {
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let (config, config_findings, inputs) = resolve(args.config.as_deref(), &args.paths)?;
-    let report = lint::check(&config, config_findings, &inputs)?.found_by("check");
+    // A repository's check also holds policies to the release branch's
+    // revocations; files named on the command line are checked alone.
+    let revocations = if inputs.is_empty() {
+        crate::release::revocations_for_lint(&config)
+    } else {
+        lint::Revocations::NotRead
+    };
+    let report = lint::check(&config, config_findings, &inputs, revocations)?.found_by("check");
     print(&report.render(args.format, &lint::rule_infos(), color_stdout()))?;
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,

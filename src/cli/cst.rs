@@ -3,12 +3,12 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 
 use super::{Outcome, print};
-use crate::bundle::policy;
 use crate::config::Config;
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::parse_rfc3339;
 use crate::crypto::verify::Trust;
 use crate::cst::{self, CstReport, Issuers, TokenPolicy};
+use crate::resolve;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -92,13 +92,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let config = super::usable_config(Config::discover(&cwd))?;
     let issuers = args.issuer.issuers()?;
-    let (policy, _) = policy::resolve(
+    let (policy, _) = resolve::resolve(
         &args.policy,
         &Trust::any_signer_unchecked(),
         &config,
         &args.freshness.freshness(),
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     if policy.revoked {
         // A hash resolved through the release branch may be revoked there:
         // no token pinned to it is valid.

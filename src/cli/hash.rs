@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use super::{Outcome, eprint, print};
-use crate::claw::{self, CanonicalPayload, ClawVersion, ExportError, ExportSettings};
+use crate::claw::{self, CanonicalPayload, ClawVersion, ExportError};
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{Trust, verify_envelope};
 use crate::policy::document::unreadable_in_brief;
@@ -68,7 +68,7 @@ pub(super) fn claw_payload(
     if !findings.is_empty() {
         anyhow::bail!("the wpc.toml above the policy has errors (run `wpc check`)");
     }
-    match claw::render(policy, version, &ExportSettings::from_config(&config)) {
+    match claw::render(policy, version, &config.claw_export()) {
         Ok(rendered) => Ok(Some(rendered)),
         Err(ExportError::Unexportable { problems, .. }) => {
             let findings = problems

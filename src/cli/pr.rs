@@ -181,7 +181,7 @@ async fn bot(args: &Args, target: &Target) -> anyhow::Result<(String, State)> {
 
     // Every policy at the head must pass `wpc check`, under the base's lint
     // settings: a change cannot relax the rules it is checked by.
-    let (_, head_policies, mut loading) = diff::policies_at(&repo, head, &root)?;
+    let (_, head_policies, mut loading) = crate::revision::policies_at(&repo, head, &root)?;
     loading.extend(diff.findings.iter().cloned());
     loading.sort_by_key(crate::report::Finding::position);
     loading.dedup();

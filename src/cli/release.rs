@@ -7,12 +7,12 @@ use super::diff::find_root;
 use super::sign::load_key;
 use super::{Outcome, eprint, print};
 use crate::crypto::envelope::parse_rfc3339;
-use crate::diff::config_at;
 use crate::git::{GitError, Repo};
 use crate::github::{self, Client, RepoName, current_approvers};
 use crate::lint;
 use crate::release::{self, Freshness, Plan, PullRequests, ReleaseError, Request, Source};
 use crate::report::{Format, Report};
+use crate::revision::config_at;
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]

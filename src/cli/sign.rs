@@ -49,7 +49,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     // A policy is signed only if it would pass `wpc check` at error level.
     let (config, config_findings, inputs) =
         resolve(args.config.as_deref(), std::slice::from_ref(&args.file))?;
-    let report = lint::check(&config, config_findings, &inputs)?;
+    let report = lint::check(
+        &config,
+        config_findings,
+        &inputs,
+        lint::Revocations::NotRead,
+    )?;
     if report.fails_at(Severity::Error) {
         eprint(&report.render(Format::Text, &lint::rule_infos(), false));
         eprint("error: not signed: the policy has errors\n");

@@ -42,7 +42,7 @@ use crate::crypto::quote;
 
 /// Envelopes larger than this are rejected before parsing
 /// ([`ReasonCode::MalformedEnvelope`]).
-pub const MAX_ENVELOPE_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_ENVELOPE_BYTES: usize = crate::fsio::ENVELOPE.bytes;
 
 /// Required envelope fields, in the order they are checked and written.
 const REQUIRED: [&str; 9] = [

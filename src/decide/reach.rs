@@ -130,7 +130,7 @@ mod tests {
     use crate::policy::model::{Egress as EgressTable, ModelCalls};
 
     fn wpc() -> Wpc {
-        crate::lint::testing::policy(crate::lint::testing::CLEAN).wpc
+        crate::policy::testing::policy(crate::policy::testing::CLEAN).wpc
     }
 
     #[test]

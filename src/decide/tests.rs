@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::lint::testing::policy;
+use crate::policy::testing::policy;
 
 fn engine(allow: &[&str], deny: &[&str], gates: &[&str]) -> Engine {
     let list = |items: &[&str]| {

@@ -11,7 +11,7 @@
 pub mod approvals;
 mod classify;
 mod render;
-mod revision;
+mod revisions;
 mod tools;
 
 use serde::Serialize;
@@ -20,10 +20,7 @@ use crate::policy::Policy;
 
 pub use approvals::{ApprovalClass, PatternError, Requirement, RequirementStatus};
 pub use render::{Format, render};
-pub use revision::{
-    ConfigCache, DiffError, RevisionDiff, changed_policies, config_at, diff_revisions, policies_at,
-    trusted_signers_at,
-};
+pub use revisions::{DiffError, RevisionDiff, diff_revisions};
 
 /// What a change does to what the agent may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -5,10 +5,11 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use super::RevisionDiff;
 use super::approvals::{CONFIG_NAME, RequirementStatus};
-use super::revision::{RevisionDiff, short};
 use super::{Change, PolicyDiff, Severity, Version};
 use crate::policy::hash::short as short_hash;
+use crate::revision::short;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

@@ -12,7 +12,6 @@ use crate::decide::Engine;
 use crate::policy::Policy;
 use crate::policy::document::{SCHEMA, pointer_segment};
 use crate::policy::files::{self, CollectError};
-use crate::release::{Freshness, VerifiedRelease};
 use crate::report::{Finding, Report, Severity};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,12 +20,30 @@ pub enum CheckError {
     Inputs(#[from] CollectError),
 }
 
+/// What the repository's release branch revokes, as read by the caller
+/// (the release module reads and verifies the branch; the linter reads no
+/// branch itself).
+#[derive(Debug, Default)]
+pub enum Revocations {
+    /// No release branch, or none asked for (files named on the command
+    /// line, the revoked-hash rule turned off).
+    #[default]
+    NotRead,
+    /// The revoked hashes of a branch that verified.
+    Verified(HashSet<String>),
+    /// The branch does not verify or cannot be read: its revocations are
+    /// unknown, so the check fails closed with this message.
+    Untrusted { branch: String, error: String },
+}
+
 /// Check the policies under `inputs` (the repository's policies folder when
-/// empty), with `config` and the findings loading it produced.
+/// empty), with `config` and the findings loading it produced, and the
+/// release branch's `revocations` (read only for a whole repository).
 pub fn check(
     config: &Config,
     config_findings: Vec<Finding>,
     inputs: &[PathBuf],
+    revocations: Revocations,
 ) -> Result<Report, CheckError> {
     let (paths, mut findings) = if inputs.is_empty() {
         files::collect_dir(&config.policies_dir(), &config.root)?
@@ -47,10 +64,22 @@ pub fn check(
     // Repository-wide rules (secrets, trusted signers) run when a repository
     // is checked, not for a list of files.
     let repository = inputs.is_empty().then(|| repository(&config.root, &paths));
-    let revoked = if inputs.is_empty() {
-        revoked(config, &mut findings)
-    } else {
-        HashSet::new()
+    let revoked = match revocations {
+        Revocations::Verified(hashes) if inputs.is_empty() => hashes,
+        Revocations::Untrusted { branch, error } if inputs.is_empty() => {
+            findings.push(
+                Finding::new(
+                    super::rules::revoked_hash::CODE,
+                    Severity::Error,
+                    format!("cannot trust the revocations on `{branch}`: {error}"),
+                )
+                .help(
+                    "`wpc release verify` names every violation; see the reason codes in docs/release.md",
+                ),
+            );
+            HashSet::new()
+        }
+        _ => HashSet::new(),
     };
     let files_checked = paths.len() + usize::from(config.file.is_some());
     let report = lint(
@@ -84,43 +113,6 @@ pub fn check_policies(
     )
 }
 
-/// The hashes revoked on the repository's release branch, read through the
-/// verified consumer API: the tip's checkpoint verified against main and
-/// this repository's verifier memory, so a rolled-back or edited branch
-/// cannot hide a revocation. None without a repository or branch, or with
-/// the rule turned off. A branch that does not verify, or cannot be read,
-/// is an error finding naming the branch, its commit and the reason code:
-/// its revocations are unknown, so the check fails closed.
-fn revoked(config: &Config, findings: &mut Vec<Finding>) -> HashSet<String> {
-    let code = super::rules::revoked_hash::CODE;
-    if config.settings.lint.rules.get(code) == Some(&Level::Off) {
-        return HashSet::new();
-    }
-    let branch = crate::release::branch_name(config);
-    let verified = crate::release::locate(config).and_then(|located| {
-        located
-            .map(|(repo, source)| VerifiedRelease::load(&repo, &source, &Freshness::default()))
-            .transpose()
-    });
-    match verified {
-        Ok(Some(state)) => state.revocations.into_iter().map(|r| r.hash).collect(),
-        Ok(None) => HashSet::new(),
-        Err(err) => {
-            findings.push(
-                Finding::new(
-                    code,
-                    Severity::Error,
-                    format!("cannot trust the revocations on `{branch}`: {err}"),
-                )
-                .help(
-                    "`wpc release verify` names every violation; see the reason codes in docs/release.md",
-                ),
-            );
-            HashSet::new()
-        }
-    }
-}
-
 fn lint(
     config: &Config,
     mut findings: Vec<Finding>,
@@ -131,7 +123,7 @@ fn lint(
 ) -> Report {
     findings.extend(level_findings(config));
     let settings = &config.settings.lint;
-    let claw = &crate::claw::ExportSettings::from_config(config);
+    let claw = &config.claw_export();
     // Per-policy rules run in parallel over policies, each policy compiled
     // for deciding once and shared by every rule.
     let per_policy: Vec<Finding> = policies

@@ -14,7 +14,8 @@ use crate::decide::Engine;
 use crate::policy::{Document, Policy};
 use crate::report::{Finding, RuleInfo, Severity};
 
-pub use check::{CheckError, check, check_policies};
+pub use check::{CheckError, Revocations, check, check_policies};
+pub use rules::revoked_hash::CODE as REVOKED_HASH;
 
 pub use crate::report::RuleMeta;
 
@@ -175,34 +176,8 @@ pub fn rule_infos() -> Vec<RuleInfo> {
 pub(crate) mod testing {
     //! Helpers for the per-rule unit tests.
     use super::*;
-    use crate::report::SourceFile;
 
-    /// A valid, quiet policy to start tests from.
-    pub const CLEAN: &str = r#"wpc_version = "1"
-policy_name = "p"
-purpose = "test"
-
-[constraints.tool_policy]
-allow = ["read", "repo.comment"]
-deny = ["exec"]
-
-[constraints.sandbox]
-required = true
-workspaceAccess = "ro"
-elevated_exec = "deny"
-
-[constraints.model_calls]
-route_via = "clawproxy"
-receipts_required = true
-
-[binding]
-cst_scope_hash_required = true
-"#;
-
-    pub fn policy(text: &str) -> Policy {
-        let doc = Document::parse(SourceFile::new("policies/p.toml", text)).unwrap();
-        Policy::from_document(doc).unwrap()
-    }
+    pub use crate::policy::testing::{CLEAN, policy};
 
     /// Run one rule over policies (as if in one repository) and return each
     /// finding as `line:column message`.

@@ -339,7 +339,7 @@ pub(crate) mod testing {
     /// A target from a policy text, with the default tool map.
     pub fn target(policy: &str) -> Target {
         Target::new(
-            crate::lint::testing::policy(policy),
+            crate::policy::testing::policy(policy),
             ToolMap::default(),
             None,
         )

@@ -20,7 +20,7 @@ pub const SCHEMA: &str = "WPC002";
 
 /// Largest policy file accepted. Real policies are a few KiB; the bound keeps
 /// a hostile or mistaken input from costing memory and time.
-pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+pub const MAX_FILE_BYTES: usize = crate::fsio::TOML.bytes;
 
 /// Deepest nesting of arrays and tables accepted. A WPC is 4 levels deep; the
 /// bound is checked before parsing so the recursive parser never sees a

@@ -9,6 +9,8 @@ mod load;
 pub mod model;
 pub mod pattern;
 pub mod schema;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use document::Document;
 pub use load::{Policy, decode_source, decode_text, read_source, unreadable};

@@ -14,12 +14,12 @@ use super::{ReleaseError, Source};
 use crate::claw::{self, ClawVersion, ExportSettings};
 use crate::crypto::did::DidKey;
 use crate::crypto::verify::Trust;
-use crate::diff::config_at;
 use crate::git::{Oid, Repo};
 use crate::policy::document::MAX_FILE_BYTES;
 use crate::policy::hash::policy_hash_b64u;
 use crate::policy::{Document, Policy, decode_source};
 use crate::report::Severity;
+use crate::revision::config_at;
 
 /// Main's first-parent history, and the trust and content read from it.
 pub(crate) struct Main<'a> {
@@ -177,7 +177,7 @@ impl<'a> Main<'a> {
                 if findings.iter().any(|f| f.severity == Severity::Error) {
                     Err(format!("{config_file} at {commit} has errors"))
                 } else {
-                    Ok(ExportSettings::from_config(&config))
+                    Ok(config.claw_export())
                 }
             });
         self.exports.insert(config_id, loaded.clone());

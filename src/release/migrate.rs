@@ -23,8 +23,8 @@ use super::{
 use crate::crypto::did::DidKey;
 use crate::crypto::keys::SigningKey;
 use crate::crypto::verify::verify_signature;
-use crate::diff::{ConfigCache, changed_policies};
 use crate::git::{Oid, Repo};
+use crate::revision::{ConfigCache, changed_policies};
 
 /// Re-verify the legacy branch of `source` and, when all of it holds,
 /// publish its first checkpoint. `Ok(Err(violations))` when it does not

@@ -52,11 +52,11 @@ use crate::claw::{self, ClawVersion, ExportSettings};
 use crate::config::Config;
 use crate::crypto::envelope::{SignError, SignedEnvelope, WorkPolicyContract};
 use crate::crypto::keys::SigningKey;
-use crate::diff::{ConfigCache, DiffError, changed_policies};
 use crate::git::{GitError, Oid, Repo};
 use crate::lint;
 use crate::policy::hash::HashError;
 use crate::report::{Finding, Severity};
+use crate::revision::{ConfigCache, changed_policies};
 
 use anchor::Main;
 pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_PATH, Checkpoint, CheckpointError, Statement};
@@ -64,7 +64,7 @@ pub use fetch::{FetchError, ReleasedWpc, fetch, fetch_from_dir, locate};
 pub use memory::{MEMORY_PATH, Memory, MemoryError, Seen};
 pub use migrate::migrate;
 pub use revoke::{RevokeError, Revoked, revocation_message, revoke};
-pub use state::{Freshness, VerifiedRelease};
+pub use state::{Freshness, VerifiedRelease, revocations_for_lint};
 pub use verify::{Reason, Violation, verify_branch};
 
 /// The default release branch.
@@ -81,9 +81,9 @@ pub const REVOCATIONS_PATH: &str = "revocations.json";
 pub const ENVELOPE_DIR: &str = "wpc";
 /// Largest `index.json` or `revocations.json` read: thousands of releases
 /// are a few MiB.
-pub const MAX_INDEX_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_INDEX_BYTES: usize = crate::fsio::RELEASE_INDEX.bytes;
 /// Largest envelope read: a policy is at most 1 MiB of TOML.
-pub const MAX_ENVELOPE_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_ENVELOPE_BYTES: usize = crate::fsio::RELEASE_ENVELOPE.bytes;
 
 /// `index.json`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,8 +196,6 @@ pub struct Revocation {
 pub enum ReleaseError {
     #[error(transparent)]
     Git(#[from] GitError),
-    #[error(transparent)]
-    Diff(#[from] DiffError),
     #[error(transparent)]
     Memory(#[from] MemoryError),
     #[error("release branch `{branch}`: {path} at {commit}: {message}")]
@@ -677,7 +675,7 @@ pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError>
             });
         }
         let blocked = config_broken.then(|| format!("{config_path} has errors at this commit"));
-        let export = ExportSettings::from_config(&config);
+        let export = config.claw_export();
         let mut pr_approvers: Option<(u64, Vec<String>)> = None;
         for (policy, lint_errors) in policies.iter().zip(lint_errors) {
             let name = policy.name().to_owned();

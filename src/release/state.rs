@@ -12,7 +12,9 @@ use super::{
     Branch, CHECKPOINT_PATH, Checkpoint, Entry, Index, MAX_ENVELOPE_BYTES, Memory, Reason,
     ReleaseError, Revocation, Source, envelope_path, read_state, remember, revoked_hashes_of,
 };
+use crate::config::{Config, Level};
 use crate::git::{GitError, Oid, Repo};
+use crate::lint;
 
 /// How fresh a state must be.
 #[derive(Clone, Debug, Default)]
@@ -296,4 +298,32 @@ pub(crate) fn check_freshness(
         )));
     }
     Ok(())
+}
+
+/// The hashes revoked on the release branch of `config`'s repository, for
+/// the linter, read through the verified consumer API: the tip's checkpoint
+/// verified against main and this repository's verifier memory, so a
+/// rolled-back or edited branch cannot hide a revocation. Not read without
+/// a repository or branch, or with the revoked-hash rule turned off. A
+/// branch that does not verify, or cannot be read, is untrusted: its
+/// revocations are unknown, and the check fails closed.
+pub fn revocations_for_lint(config: &Config) -> lint::Revocations {
+    if config.settings.lint.rules.get(lint::REVOKED_HASH) == Some(&Level::Off) {
+        return lint::Revocations::NotRead;
+    }
+    let verified = super::locate(config).and_then(|located| {
+        located
+            .map(|(repo, source)| VerifiedRelease::load(&repo, &source, &Freshness::default()))
+            .transpose()
+    });
+    match verified {
+        Ok(Some(state)) => {
+            lint::Revocations::Verified(state.revocations.into_iter().map(|r| r.hash).collect())
+        }
+        Ok(None) => lint::Revocations::NotRead,
+        Err(err) => lint::Revocations::Untrusted {
+            branch: super::branch_name(config).to_owned(),
+            error: err.to_string(),
+        },
+    }
 }

@@ -22,8 +22,8 @@ use super::{
 };
 use crate::crypto::did::DidKey;
 use crate::crypto::verify::{Trust, verify_signature};
-use crate::diff::trusted_signers_at;
 use crate::git::{Oid, Repo};
+use crate::revision::trusted_signers_at;
 
 /// Why a release branch (or one of its states) is rejected. Stable codes:
 /// scripts and docs rely on them.

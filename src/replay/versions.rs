@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 
 use super::{Pair, ReplayError, Unresolved, Version};
-use crate::bundle::policy::{Lookup, PolicySource};
+use crate::bundle::policy::Lookup;
 use crate::config::Config;
-use crate::diff::policies_at;
 use crate::git::{Oid, Repo};
 use crate::policy::files;
 use crate::policy::{Policy, Wpc};
 use crate::release::Freshness;
+use crate::resolve::PolicySource;
+use crate::revision::policies_at;
 
 fn version(wpc: Option<&Wpc>, what: &str) -> Result<Option<Version>, Unresolved> {
     wpc.map(|wpc| {
@@ -36,7 +37,8 @@ impl Working {
         freshness: &Freshness,
         head: Option<Wpc>,
     ) -> Result<Working, ReplayError> {
-        let source = PolicySource::for_config(config, freshness).map_err(ReplayError::Policies)?;
+        let source = PolicySource::for_config(config, freshness)
+            .map_err(|e| ReplayError::Policies(e.to_string()))?;
         let dir = config.policies_dir();
         let (paths, _) = files::collect_dir(&dir, &config.root)
             .map_err(|e| ReplayError::Policies(format!("{}: {e}", dir.display())))?;
@@ -55,7 +57,11 @@ impl Working {
     }
 
     pub fn resolve(&self, hash: &str) -> Result<Pair, Unresolved> {
-        let base = match self.source.lookup(hash).map_err(Unresolved)? {
+        let base = match self
+            .source
+            .find(hash)
+            .map_err(|e| Unresolved(e.to_string()))?
+        {
             Lookup::Found(check) => check.wpc,
             Lookup::Unknown(why) => return Err(Unresolved(why)),
         };
@@ -112,10 +118,12 @@ impl Revisions {
     pub fn resolve(&self, hash: &str) -> Result<Pair, Unresolved> {
         let name = match (self.names.get(hash), &self.fallback) {
             (Some(name), _) => name.clone(),
-            (None, Some(source)) => match source.lookup(hash).map_err(Unresolved)? {
-                Lookup::Found(check) => check.wpc.policy_name,
-                Lookup::Unknown(why) => return Err(Unresolved(why)),
-            },
+            (None, Some(source)) => {
+                match source.find(hash).map_err(|e| Unresolved(e.to_string()))? {
+                    Lookup::Found(check) => check.wpc.policy_name,
+                    Lookup::Unknown(why) => return Err(Unresolved(why)),
+                }
+            }
             (None, None) => {
                 return Err(Unresolved(format!(
                     "no policy at either revision has the hash `{hash}`"

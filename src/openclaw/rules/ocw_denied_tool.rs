@@ -46,7 +46,7 @@ mod tests {
 
     #[test]
     fn fires_on_reachable_exec() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         let found = run_with(&DeniedTool, "{tools: {allow: ['read', 'bash']}}", Some(&t));
         assert_eq!(found.len(), 1);
         assert!(found[0].contains("deny pattern `exec`"), "{found:?}");
@@ -54,7 +54,7 @@ mod tests {
 
     #[test]
     fn quiet_when_denied() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         assert!(
             run_with(
                 &DeniedTool,

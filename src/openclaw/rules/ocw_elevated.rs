@@ -44,13 +44,13 @@ mod tests {
 
     #[test]
     fn fires_when_unset() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         assert_eq!(run_with(&Elevated, "{}", Some(&t)).len(), 1);
     }
 
     #[test]
     fn quiet_when_false() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         assert!(run_with(&Elevated, "{tools: {elevated: {enabled: false}}}", Some(&t)).is_empty());
     }
 }

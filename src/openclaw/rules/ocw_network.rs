@@ -49,7 +49,7 @@ mod tests {
 
     #[test]
     fn fires_on_bridge() {
-        let t = target(&crate::lint::testing::CLEAN.replace(
+        let t = target(&crate::policy::testing::CLEAN.replace(
             "elevated_exec = \"deny\"",
             "elevated_exec = \"deny\"\nnetwork = \"none\"",
         ));
@@ -66,7 +66,7 @@ mod tests {
 
     #[test]
     fn quiet_on_none_or_when_the_wpc_allows_egress() {
-        let t = target(&crate::lint::testing::CLEAN.replace(
+        let t = target(&crate::policy::testing::CLEAN.replace(
             "elevated_exec = \"deny\"",
             "elevated_exec = \"deny\"\nnetwork = \"none\"",
         ));
@@ -78,7 +78,7 @@ mod tests {
             )
             .is_empty()
         );
-        let open = target(crate::lint::testing::CLEAN);
+        let open = target(crate::policy::testing::CLEAN);
         assert!(
             run_with(
                 &Network,

@@ -43,7 +43,7 @@ mod tests {
 
     #[test]
     fn fires_with_the_coding_profile() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         assert_eq!(
             run_with(&PluginTools, "{tools: {profile: 'coding'}}", Some(&t)).len(),
             1
@@ -52,7 +52,7 @@ mod tests {
 
     #[test]
     fn quiet_when_plugins_are_denied() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         assert!(
             run_with(
                 &PluginTools,

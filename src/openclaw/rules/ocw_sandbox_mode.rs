@@ -51,7 +51,7 @@ mod tests {
 
     #[test]
     fn fires_on_non_main() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         assert_eq!(
             run_with(
                 &SandboxMode,
@@ -65,7 +65,7 @@ mod tests {
 
     #[test]
     fn quiet_on_all() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         assert!(
             run_with(
                 &SandboxMode,

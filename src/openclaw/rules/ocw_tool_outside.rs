@@ -40,7 +40,7 @@ mod tests {
 
     #[test]
     fn fires_for_each_tool_outside() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         let found = run_with(
             &ToolOutside,
             "{tools: {allow: ['read', 'ls', 'web_fetch', 'message']}}",
@@ -52,7 +52,7 @@ mod tests {
 
     #[test]
     fn quiet_when_every_tool_is_allowed() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         assert!(run_with(&ToolOutside, "{tools: {allow: ['read', 'ls']}}", Some(&t)).is_empty());
         assert!(run_with(&ToolOutside, "{}", None).is_empty());
     }

@@ -64,7 +64,7 @@ mod tests {
 
     #[test]
     fn fires_on_rw_against_ro() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         assert_eq!(
             run_with(
                 &WorkspaceAccess,
@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn quiet_on_ro_or_default() {
-        let t = target(crate::lint::testing::CLEAN);
+        let t = target(crate::policy::testing::CLEAN);
         assert!(
             run_with(
                 &WorkspaceAccess,

@@ -1,0 +1,277 @@
+//! The one way a policy named on the command line or claimed by a bundle is
+//! found: a TOML policy file, a signed WPC envelope, or a policy hash looked
+//! up on the repository's release branch (verified: anchored in main, signed
+//! checkpoint, this repository's verifier memory), else among the working
+//! policies. `wpc bundle verify --policy`, `wpc cst check --policy`, the
+//! bundles stage of `wpc ci` and `wpc replay` all resolve through here, so a
+//! hash means the same WPC to each of them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::bundle::policy::{Lookup, PolicyCheck, PolicyLookup};
+use crate::config::Config;
+use crate::crypto::envelope::WorkPolicyContract;
+use crate::crypto::verify::{Trust, VerifyFailure, verify_envelope};
+use crate::fsio;
+use crate::git::Repo;
+use crate::policy::Policy;
+use crate::policy::files::{self, CollectError};
+use crate::policy::model::Wpc;
+use crate::policy::schema::{self, Schema};
+use crate::release::{self, Freshness, VerifiedRelease};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("--policy {0}: no such file, and not a 43-character policy hash")]
+    NotFound(String),
+    #[error(transparent)]
+    Read(#[from] fsio::ReadError),
+    #[error("{what}: {failure}")]
+    Envelope {
+        what: String,
+        failure: VerifyFailure,
+    },
+    #[error("{what}: the payload is not a valid WPC: {problem}")]
+    NotAPolicy { what: String, problem: String },
+    #[error("{} is not a valid policy: {first}", path.display())]
+    InvalidPolicy { path: PathBuf, first: String },
+    #[error("{what}: {message}")]
+    Unusable { what: String, message: String },
+    #[error("--policy: {0}")]
+    Unknown(String),
+    #[error("cannot list the policies in {}: {error}", dir.display())]
+    Policies { dir: PathBuf, error: CollectError },
+    #[error(transparent)]
+    Release(#[from] release::ReleaseError),
+    #[error("release branch `{branch}`: {error}")]
+    ReleasedEntry {
+        branch: String,
+        error: release::FetchError,
+    },
+}
+
+/// Resolves `--policy`: a TOML policy file, a signed WPC envelope (`.json`,
+/// verified against `release_trust`), or a policy hash looked up by
+/// [`PolicySource`] (the release branch when there is one). With the
+/// check, the source's warning when a hash was looked up among the working
+/// policies. `freshness` is what the release branch's checkpoint must be.
+pub fn resolve(
+    spec: &str,
+    release_trust: &Trust,
+    config: &Config,
+    freshness: &Freshness,
+) -> Result<(PolicyCheck, Option<String>), ResolveError> {
+    let path = Path::new(spec);
+    // Whatever exists there is read as a file, so a FIFO or a device is
+    // refused by name (crate::fsio) rather than taken for a hash.
+    if !path.is_dir() && std::fs::symlink_metadata(path).is_ok() {
+        let check = if path.extension().is_some_and(|e| e == "json") {
+            let bytes = fsio::read(path, fsio::ENVELOPE)?;
+            from_envelope(&bytes, release_trust, spec)?
+        } else {
+            load_toml(path)?
+        };
+        return Ok((check, None));
+    }
+    if !is_hash(spec) {
+        return Err(ResolveError::NotFound(spec.to_owned()));
+    }
+    let source = PolicySource::for_config(config, freshness)?;
+    match source.find(spec)? {
+        Lookup::Found(check) => Ok((*check, source.warning())),
+        Lookup::Unknown(why) => Err(ResolveError::Unknown(why)),
+    }
+}
+
+/// SHA-256 in base64url without padding.
+fn is_hash(text: &str) -> bool {
+    text.len() == 43
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A signed WPC envelope, verified against `trust`, as a check.
+fn from_envelope(bytes: &[u8], trust: &Trust, what: &str) -> Result<PolicyCheck, ResolveError> {
+    let verified = verify_envelope::<WorkPolicyContract>(bytes, trust).map_err(|failure| {
+        ResolveError::Envelope {
+            what: what.to_owned(),
+            failure,
+        }
+    })?;
+    if let Some(first) = schema::errors(Schema::Policy, verified.payload()).first() {
+        return Err(ResolveError::NotAPolicy {
+            what: what.to_owned(),
+            problem: first.to_string(),
+        });
+    }
+    let hash = verified.payload_hash_b64u().to_owned();
+    let wpc: Wpc =
+        serde_json::from_value(verified.into_payload()).map_err(|e| ResolveError::NotAPolicy {
+            what: what.to_owned(),
+            problem: e.to_string(),
+        })?;
+    checked(wpc, hash, what)
+}
+
+fn load_toml(path: &Path) -> Result<PolicyCheck, ResolveError> {
+    let policy = Policy::load(path).map_err(|findings| ResolveError::InvalidPolicy {
+        path: path.to_owned(),
+        first: findings
+            .first()
+            .map_or_else(String::new, |f| format!("{}: {}", f.position(), f.message)),
+    })?;
+    checked(policy.wpc, policy.hash, &path.display().to_string())
+}
+
+fn checked(wpc: Wpc, hash: String, what: &str) -> Result<PolicyCheck, ResolveError> {
+    PolicyCheck::new(wpc, hash).map_err(|message| ResolveError::Unusable {
+        what: what.to_owned(),
+        message,
+    })
+}
+
+/// Where the WPC a policy hash names is looked up: the released WPCs of
+/// the repository's release branch (`[release] branch`) when the branch
+/// exists, with its revocations; else the working policies (`[policies]
+/// dir`), which nothing revokes. Read once, so looking up many hashes (one
+/// per bundle, some of them made up) costs one map lookup each.
+pub enum PolicySource {
+    Released {
+        repo: Repo,
+        /// The branch's tip, verified against main and the verifier memory.
+        state: Box<VerifiedRelease>,
+    },
+    Working {
+        dir: PathBuf,
+        /// Every policy of `dir` that loads, by hash.
+        policies: HashMap<String, Wpc>,
+        /// The release branch that was looked for.
+        branch: String,
+    },
+}
+
+impl PolicySource {
+    /// An error is a release branch or policies folder that cannot be read,
+    /// or a release branch that does not verify or is not `freshness` fresh.
+    pub fn for_config(
+        config: &Config,
+        freshness: &Freshness,
+    ) -> Result<PolicySource, ResolveError> {
+        if let Some((repo, source)) = release::locate(config)? {
+            let state = VerifiedRelease::load(&repo, &source, freshness)?;
+            return Ok(PolicySource::Released {
+                repo,
+                state: Box::new(state),
+            });
+        }
+        let dir = config.policies_dir();
+        let (paths, _) =
+            files::collect_dir(&dir, &config.root).map_err(|error| ResolveError::Policies {
+                dir: dir.clone(),
+                error,
+            })?;
+        // A policy that does not load is `wpc check`'s finding; it has no
+        // hash to be found by.
+        let policies = paths
+            .iter()
+            .filter_map(|path| Policy::load(path).ok())
+            .map(|policy| (policy.hash, policy.wpc))
+            .collect();
+        Ok(PolicySource::Working {
+            dir,
+            policies,
+            branch: release::branch_name(config).to_owned(),
+        })
+    }
+
+    /// Where lookups go, for reports: "released on `B`" or "among the
+    /// working policies in DIR".
+    pub fn describe(&self) -> String {
+        match self {
+            PolicySource::Released { state, .. } => {
+                format!("released on `{}`", state.source.branch)
+            }
+            PolicySource::Working { dir, .. } => {
+                format!("among the working policies in {}", dir.display())
+            }
+        }
+    }
+
+    /// The warning to show when bundles are not checked against releases.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            PolicySource::Released { .. } => None,
+            PolicySource::Working { branch, .. } => Some(format!(
+                "no release branch `{branch}`: bundles checked against the working policies"
+            )),
+        }
+    }
+
+    /// The WPC whose hash is `hash`. An error is a released envelope that
+    /// cannot be read or does not verify: the release branch is broken.
+    pub fn find(&self, hash: &str) -> Result<Lookup, ResolveError> {
+        if !is_hash(hash) {
+            return Ok(Lookup::Unknown(format!(
+                "`{}` is not a policy hash",
+                hash.chars().take(60).collect::<String>()
+            )));
+        }
+        match self {
+            PolicySource::Released { repo, state } => {
+                let branch = &state.source.branch;
+                if state.entries_of(hash).next().is_none() {
+                    return Ok(Lookup::Unknown(format!(
+                        "policy `{hash}` was never released on `{branch}`"
+                    )));
+                }
+                let released =
+                    state
+                        .lookup(repo, hash)
+                        .map_err(|error| ResolveError::ReleasedEntry {
+                            branch: branch.clone(),
+                            error,
+                        })?;
+                // Any hash of a version (a Claw rendering's) is decided by
+                // its native policy, and is the hash receipts must bind.
+                let what = format!(
+                    "{} on `{branch}`",
+                    release::envelope_path(&released.policy_hash)
+                );
+                let mut check =
+                    from_envelope(&released.policy, &Trust::any_signer_unchecked(), &what)?;
+                hash.clone_into(&mut check.hash);
+                check.revoked = released.revocation.is_some();
+                Ok(Lookup::Found(Box::new(check)))
+            }
+            PolicySource::Working { dir, policies, .. } => match policies.get(hash) {
+                Some(wpc) => checked(wpc.clone(), hash.to_owned(), &dir.display().to_string())
+                    .map(|c| Lookup::Found(Box::new(c))),
+                None => Ok(Lookup::Unknown(format!(
+                    "no policy in {} has the hash `{hash}`",
+                    dir.display()
+                ))),
+            },
+        }
+    }
+}
+
+impl PolicyLookup for PolicySource {
+    type Error = ResolveError;
+
+    fn lookup(&self, hash: &str) -> Result<Lookup, ResolveError> {
+        self.find(hash)
+    }
+}
+
+impl std::fmt::Debug for PolicySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PolicySource::Released { state, .. } => {
+                write!(f, "Released({})", state.source.branch)
+            }
+            PolicySource::Working { dir, .. } => write!(f, "Working({})", dir.display()),
+        }
+    }
+}
