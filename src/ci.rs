@@ -298,8 +298,8 @@ fn bundle_stage(
 
 /// Every rule a `wpc ci` finding can carry, for SARIF.
 pub fn rule_infos() -> Vec<RuleInfo> {
-    let mut rules = lint::rule_infos();
-    rules.extend(openclaw::rule_infos());
+    let mut rules = lint::REGISTRY.infos();
+    rules.extend(openclaw::REGISTRY.infos());
     rules.push(RuleInfo {
         code: BUNDLE_INVALID,
         name: "proof-bundle-invalid",

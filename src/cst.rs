@@ -151,7 +151,9 @@ pub struct TokenPolicy<'a> {
 }
 
 /// Checks `token` (compact JWS) signed by one of `issuers`, at `now` (Unix
-/// seconds), against `policy` when given.
+/// seconds), against `policy` when given. The phases run in order and the
+/// first two stop the check: nothing is read from claims that are not
+/// authentic, and nothing judged from claims that do not match the schema.
 pub fn check(
     token: &str,
     issuers: &Issuers,
@@ -164,32 +166,58 @@ pub fn check(
         scope_hash_b64u: None,
         failures: Vec::new(),
     };
-    let fail = |report: &mut CstReport, code, pointer: &str, message: String| {
-        report.failures.push(CstFailure {
-            code,
-            pointer: pointer.to_owned(),
-            message,
-        });
-    };
-    let token = token.trim();
-    let (header, claims, signing_input, signature) = match decode(token) {
-        Ok(parts) => parts,
-        Err(message) => {
-            fail(&mut report, CstCode::TokenMalformed, "", message);
+    let claims = match authenticate(token.trim(), issuers) {
+        Ok(claims) => claims,
+        Err(failure) => {
+            report.failures.push(failure);
             return report;
         }
     };
+    let claims_value = Value::Object(claims);
+    report.failures.extend(
+        validate(ClawSchema::ScopedTokenClaims, &claims_value)
+            .into_iter()
+            .map(|err| failure(CstCode::SchemaValidationFailed, &err.pointer, err.message)),
+    );
+    let Value::Object(claims) = claims_value else {
+        return report;
+    };
+    if report.failures.is_empty() {
+        let scope_hash = scope_hash_b64u(&claims);
+        report.failures.extend(lifetime(&claims, now));
+        if let Some(policy) = policy {
+            report.failures.extend(against_policy(&claims, policy));
+        }
+        report.failures.extend(scope(&claims, &scope_hash));
+        report.valid = report.failures.is_empty();
+        report.scope_hash_b64u = Some(scope_hash);
+    }
+    report.claims = Some(claims);
+    report
+}
+
+fn failure(code: CstCode, pointer: &str, message: String) -> CstFailure {
+    CstFailure {
+        code,
+        pointer: pointer.to_owned(),
+        message,
+    }
+}
+
+/// The claims of a well-formed EdDSA token that one of `issuers` signed
+/// (a `kid` in the header picks among keys that have one).
+fn authenticate(token: &str, issuers: &Issuers) -> Result<Map<String, Value>, CstFailure> {
+    let (header, claims, signing_input, signature) =
+        decode(token).map_err(|message| failure(CstCode::TokenMalformed, "", message))?;
     if header.get("alg").and_then(Value::as_str) != Some("EdDSA") {
-        fail(
-            &mut report,
+        return Err(failure(
             CstCode::TokenUnsupportedAlg,
             "",
             format!(
                 "header alg is {}; only EdDSA is accepted",
                 header.get("alg").unwrap_or(&Value::Null)
             ),
-        );
-        return report;
+        ));
     }
     let kid = header.get("kid").and_then(Value::as_str);
     let verified = issuers
@@ -198,121 +226,107 @@ pub fn check(
         .filter(|(key_id, _)| kid.is_none() || key_id.is_none() || key_id.as_deref() == kid)
         .any(|(_, key)| verify_signature(key, signing_input.as_bytes(), &signature).is_ok());
     if !verified {
-        fail(
-            &mut report,
+        return Err(failure(
             CstCode::SignatureInvalid,
             "",
             "no issuer key verifies the signature".to_owned(),
-        );
-        return report;
+        ));
     }
-    let claims_value = Value::Object(claims);
-    for err in validate(ClawSchema::ScopedTokenClaims, &claims_value) {
-        fail(
-            &mut report,
-            CstCode::SchemaValidationFailed,
-            &err.pointer,
-            err.message,
-        );
-    }
-    let Value::Object(claims) = claims_value else {
-        return report;
-    };
-    if !report.failures.is_empty() {
-        report.claims = Some(claims);
-        return report;
-    }
-    let scope_hash = scope_hash_b64u(&claims);
-    let number = |key: &str| claims.get(key).and_then(Value::as_f64);
-    let exp = number("exp").unwrap_or(0.0);
+    Ok(claims)
+}
+
+fn number(claims: &Map<String, Value>, key: &str) -> f64 {
+    claims.get(key).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+/// The token has not expired at `now`.
+fn lifetime(claims: &Map<String, Value>, now: i64) -> Option<CstFailure> {
+    let exp = number(claims, "exp");
     #[allow(clippy::cast_precision_loss)]
-    if exp <= now as f64 {
-        fail(
-            &mut report,
+    (exp <= now as f64).then(|| {
+        failure(
             CstCode::CstExpired,
             "/exp",
             format!("exp {exp} is not after now ({now})"),
-        );
-    }
-    if let Some(policy) = policy {
-        let iat = number("iat").unwrap_or(0.0);
-        if let Some(max) = policy
-            .wpc
-            .constraints
-            .token
-            .as_ref()
-            .and_then(|t| t.max_ttl_seconds)
-        {
-            #[allow(clippy::cast_precision_loss)]
-            if exp - iat > max as f64 {
-                fail(
-                    &mut report,
-                    CstCode::CstTtlTooLong,
-                    "/exp",
-                    format!(
-                        "exp - iat = {} s exceeds token.max_ttl_seconds = {max}",
-                        exp - iat
-                    ),
-                );
-            }
-        }
-        if claims
-            .get("jti")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
-            fail(
-                &mut report,
-                CstCode::CstJtiMissing,
-                "/jti",
-                "no jti: the token is not scoped to one job".to_owned(),
-            );
-        }
-        let pins = policy.wpc.binding.optional_policy_hash_pinning == Some(true);
-        match claims.get("policy_hash_b64u").and_then(Value::as_str) {
-            Some(hash) if hash == policy.hash => {}
-            Some(hash) => fail(
-                &mut report,
-                CstCode::CstPolicyMismatch,
-                "/policy_hash_b64u",
-                format!("pinned to policy {hash}, not {}", policy.hash),
-            ),
-            None if pins => fail(
-                &mut report,
-                CstCode::CstPolicyMismatch,
-                "/policy_hash_b64u",
-                format!(
-                    "the WPC pins its hash, and the token has no policy_hash_b64u (expected {})",
-                    policy.hash
-                ),
-            ),
-            None => {}
-        }
-        if policy.wpc.binding.cst_scope_hash_required
-            && !claims.contains_key("token_scope_hash_b64u")
-        {
-            fail(
-                &mut report,
-                CstCode::CstScopeHashMismatch,
-                "/token_scope_hash_b64u",
-                "the WPC requires token_scope_hash_b64u and the token has none".to_owned(),
-            );
-        }
-    }
-    if let Some(written) = claims.get("token_scope_hash_b64u").and_then(Value::as_str)
-        && written != scope_hash
+        )
+    })
+}
+
+/// What the WPC asks of its tokens: a lifetime within `token.max_ttl_seconds`,
+/// a `jti`, the WPC's own hash when it pins one, a scope hash when required.
+fn against_policy(claims: &Map<String, Value>, policy: TokenPolicy<'_>) -> Vec<CstFailure> {
+    let mut failures = Vec::new();
+    let (exp, iat) = (number(claims, "exp"), number(claims, "iat"));
+    if let Some(max) = policy
+        .wpc
+        .constraints
+        .token
+        .as_ref()
+        .and_then(|t| t.max_ttl_seconds)
     {
-        fail(
-            &mut report,
+        #[allow(clippy::cast_precision_loss)]
+        if exp - iat > max as f64 {
+            failures.push(failure(
+                CstCode::CstTtlTooLong,
+                "/exp",
+                format!(
+                    "exp - iat = {} s exceeds token.max_ttl_seconds = {max}",
+                    exp - iat
+                ),
+            ));
+        }
+    }
+    if claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        failures.push(failure(
+            CstCode::CstJtiMissing,
+            "/jti",
+            "no jti: the token is not scoped to one job".to_owned(),
+        ));
+    }
+    let pins = policy.wpc.binding.optional_policy_hash_pinning == Some(true);
+    match claims.get("policy_hash_b64u").and_then(Value::as_str) {
+        Some(hash) if hash == policy.hash => {}
+        Some(hash) => failures.push(failure(
+            CstCode::CstPolicyMismatch,
+            "/policy_hash_b64u",
+            format!("pinned to policy {hash}, not {}", policy.hash),
+        )),
+        None if pins => failures.push(failure(
+            CstCode::CstPolicyMismatch,
+            "/policy_hash_b64u",
+            format!(
+                "the WPC pins its hash, and the token has no policy_hash_b64u (expected {})",
+                policy.hash
+            ),
+        )),
+        None => {}
+    }
+    if policy.wpc.binding.cst_scope_hash_required && !claims.contains_key("token_scope_hash_b64u") {
+        failures.push(failure(
+            CstCode::CstScopeHashMismatch,
+            "/token_scope_hash_b64u",
+            "the WPC requires token_scope_hash_b64u and the token has none".to_owned(),
+        ));
+    }
+    failures
+}
+
+/// A scope hash written in the token is the hash of its claims.
+fn scope(claims: &Map<String, Value>, scope_hash: &str) -> Option<CstFailure> {
+    let written = claims
+        .get("token_scope_hash_b64u")
+        .and_then(Value::as_str)?;
+    (written != scope_hash).then(|| {
+        failure(
             CstCode::CstScopeHashMismatch,
             "/token_scope_hash_b64u",
             format!("token_scope_hash_b64u is {written} but the claims hash to {scope_hash}"),
-        );
-    }
-    report.valid = report.failures.is_empty();
-    report.scope_hash_b64u = Some(scope_hash);
-    report.claims = Some(claims);
-    report
+        )
+    })
 }
 
 type Decoded = (Map<String, Value>, Map<String, Value>, String, Vec<u8>);

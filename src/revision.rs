@@ -56,6 +56,50 @@ pub fn trusted_signers_at(repo: &Repo, root: &str, commit: Oid) -> Result<Truste
     TrustedSigners::from_document(&doc).map_err(invalid)
 }
 
+/// Why the policy folder's root could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum RootError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("cannot resolve {}: {error}", path.display())]
+    Resolve {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+/// The policy folder's root inside the repository: the nearest folder from
+/// `start` up to the work tree's root whose `wpc.toml` exists at `base` (in
+/// Git, not on disk). A bare repository has no current place in it: its root.
+pub fn find_root(repo: &Repo, base: Oid, start: &Path) -> Result<String, RootError> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(String::new());
+    };
+    let resolve = |path: &Path| {
+        std::fs::canonicalize(path).map_err(|error| RootError::Resolve {
+            path: path.to_owned(),
+            error,
+        })
+    };
+    let workdir = resolve(workdir)?;
+    let start = resolve(start)?;
+    let Ok(relative) = start.strip_prefix(&workdir) else {
+        return Ok(String::new());
+    };
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    for depth in (1..=parts.len()).rev() {
+        let dir = parts[..depth].join("/");
+        let config = format!("{dir}/{}", config::FILE_NAME);
+        if repo.is_file(base, &config)? {
+            return Ok(dir);
+        }
+    }
+    Ok(String::new())
+}
+
 /// `wpc.toml` as last read by [`changed_policies`], by blob: a walk over
 /// thousands of commits parses it once per version, not once per commit.
 #[derive(Debug, Default)]

@@ -91,7 +91,7 @@ fn run_openclaw(args: OpenclawArgs) -> anyhow::Result<Outcome> {
         findings.extend(openclaw::audit(path, target.as_ref(), &options));
     }
     let report = Report::new(findings, jobs.len()).found_by("audit-openclaw");
-    print(&report.render(args.format, &openclaw::rule_infos(), color_stdout()))?;
+    print(&report.render(args.format, &openclaw::REGISTRY.infos(), color_stdout()))?;
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,
         FailOn::Warning => Severity::Warning,
@@ -249,7 +249,7 @@ fn explain(
     if !failures.is_empty() {
         print(&Report::new(failures, jobs.len()).render(
             format,
-            &openclaw::rule_infos(),
+            &openclaw::REGISTRY.infos(),
             color_stdout(),
         ))?;
         return Ok(Outcome::Failed);

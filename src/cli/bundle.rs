@@ -59,7 +59,7 @@ struct VerifyArgs {
     #[arg(long, value_name = "TOKEN|FILE")]
     cst: Option<String>,
     #[command(flatten)]
-    freshness: super::release::FreshnessArgs,
+    freshness: super::args::FreshnessArgs,
     #[command(flatten)]
     issuer: super::cst::IssuerArgs,
     /// A revoked policy hash (repeatable): bundles under it are INVALID.

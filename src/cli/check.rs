@@ -41,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         lint::Revocations::NotRead
     };
     let report = lint::check(&config, config_findings, &inputs, revocations)?.found_by("check");
-    print(&report.render(args.format, &lint::rule_infos(), color_stdout()))?;
+    print(&report.render(args.format, &lint::REGISTRY.infos(), color_stdout()))?;
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,
         FailOn::Warning => Severity::Warning,

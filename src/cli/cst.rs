@@ -57,7 +57,7 @@ struct CheckArgs {
     #[arg(long, value_name = "FILE|ENVELOPE|HASH", allow_hyphen_values = true)]
     policy: String,
     #[command(flatten)]
-    freshness: super::release::FreshnessArgs,
+    freshness: super::args::FreshnessArgs,
     #[command(flatten)]
     issuer: IssuerArgs,
     /// Compare exp with this time (RFC 3339) instead of now.

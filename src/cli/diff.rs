@@ -1,11 +1,8 @@
-use std::path::{Path, PathBuf};
-
-use anyhow::Context as _;
+use std::path::PathBuf;
 
 use super::{Outcome, eprint, print};
-use crate::config::FILE_NAME;
 use crate::diff::{self, Format, RevisionDiff, approvals};
-use crate::git::{Oid, Repo};
+use crate::git::Repo;
 use crate::replay::{self, versions::Revisions};
 use crate::report::{self, Report};
 
@@ -43,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let head = repo.resolve(&args.head)?;
     let root = match args.root {
         Some(root) => root,
-        None => find_root(&repo, base, &args.repo)?,
+        None => crate::revision::find_root(&repo, base, &args.repo)?,
     };
     let diff = diff::diff_revisions(&repo, base, head, &root)?;
     report_findings(&diff);
@@ -58,16 +55,20 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let mut changed = 0;
     if !args.replay.is_empty() {
         let versions = Revisions::new(&repo, base, head, &root, None)?;
-        let (impact, counted) = super::replay::replay_bundles(
+        let replayed = replay::replay_globs(
             &args.replay,
             &diff.config,
-            super::replay::DEFAULT_EXAMPLES,
+            replay::DEFAULT_EXAMPLES,
             |hash| versions.resolve(hash),
         )?;
-        changed = impact.changed();
+        super::warn_unchecked_gateways(replayed.gateway_signers_checked);
+        changed = replayed.impact.changed();
         print(&match args.format {
-            Format::Markdown => replay::render::markdown(&impact, counted),
-            _ => format!("\n{}", replay::render::text(&impact, counted)),
+            Format::Markdown => replay::render::markdown(&replayed.impact, replayed.counted),
+            _ => format!(
+                "\n{}",
+                replay::render::text(&replayed.impact, replayed.counted)
+            ),
         })?;
     }
     Ok(if diff.widens() || changed > 0 {
@@ -83,32 +84,4 @@ pub(super) fn report_findings(diff: &RevisionDiff) {
         let report = Report::new(diff.findings.clone(), 0);
         eprint(&report.render(report::Format::Text, &[], false));
     }
-}
-
-/// The policy folder's root inside the repository: the nearest folder from
-/// `start` up to the work tree's root whose `wpc.toml` exists at `base` (in
-/// Git, not on disk). A bare repository has no current place in it: its root.
-pub(super) fn find_root(repo: &Repo, base: Oid, start: &Path) -> anyhow::Result<String> {
-    let Some(workdir) = repo.workdir() else {
-        return Ok(String::new());
-    };
-    let workdir = std::fs::canonicalize(workdir)
-        .with_context(|| format!("cannot resolve {}", workdir.display()))?;
-    let start = std::fs::canonicalize(start)
-        .with_context(|| format!("cannot resolve {}", start.display()))?;
-    let Ok(relative) = start.strip_prefix(&workdir) else {
-        return Ok(String::new());
-    };
-    let parts: Vec<String> = relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    for depth in (1..=parts.len()).rev() {
-        let dir = parts[..depth].join("/");
-        let config = format!("{dir}/{FILE_NAME}");
-        if repo.is_file(base, &config)? {
-            return Ok(dir);
-        }
-    }
-    Ok(String::new())
 }

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
-use super::release::{FreshnessArgs, Place, open, rejected_or};
+use super::args::{FreshnessArgs, Place, open};
+use super::rejected_or;
 use super::{Outcome, print};
 use crate::crypto::trusted::TrustedSigners;
 use crate::crypto::verify::Trust;

@@ -5,6 +5,7 @@
 //! Exit codes, the same for every command and format: 0 clean, 1 findings or
 //! a failed verification, 2 usage, configuration or I/O errors.
 
+mod args;
 mod audit;
 mod bundle;
 mod check;
@@ -225,4 +226,25 @@ fn print(text: &str) -> anyhow::Result<()> {
 /// Write to stderr (diagnostics that must not mix with machine output).
 fn eprint(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// A release branch that breaks a trust rule is exit 1 with its reason; any
+/// other error is exit 2.
+fn rejected_or(err: crate::release::ReleaseError) -> anyhow::Result<Outcome> {
+    if err.is_rejection() {
+        eprint(&format!("error: {err}\n"));
+        Ok(Outcome::Failed)
+    } else {
+        Err(err.into())
+    }
+}
+
+/// Bundles read without `[bundles] gateway_signers` trusted any signer.
+fn warn_unchecked_gateways(checked: bool) {
+    if !checked {
+        eprint(
+            "warning: no gateway signers configured ([bundles] gateway_signers): any valid \
+             gateway receipt signer was accepted\n",
+        );
+    }
 }

@@ -2,19 +2,13 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::{Outcome, eprint, print, usable_config};
-use crate::bundle::Options;
-use crate::bundle::batch;
+use super::{Outcome, print, usable_config, warn_unchecked_gateways};
 use crate::config::Config;
-use crate::crypto::did::DidKey;
 use crate::policy::Policy;
 use crate::release::Freshness;
+use crate::replay;
 use crate::replay::render::{self, ReplayFormat};
 use crate::replay::versions::Working;
-use crate::replay::{self, Impact};
-
-/// Changed calls shown per policy unless --examples says otherwise.
-pub const DEFAULT_EXAMPLES: usize = 5;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -34,7 +28,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = ReplayFormat::Text)]
     format: ReplayFormat,
     /// Changed calls shown per policy.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_EXAMPLES)]
+    #[arg(long, value_name = "N", default_value_t = replay::DEFAULT_EXAMPLES)]
     examples: usize,
     /// Use this `wpc.toml` instead of discovering one from the current folder.
     #[arg(long, value_name = "FILE")]
@@ -67,50 +61,18 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         None => None,
     };
     let versions = Working::new(&config, &Freshness::default(), head)?;
-    let (impact, counted) = replay_bundles(&args.bundles, &config, args.examples, |hash| {
+    let replayed = replay::replay_globs(&args.bundles, &config, args.examples, |hash| {
         versions.resolve(hash)
     })?;
-    print(&render::render(&impact, counted, args.format))?;
-    Ok(if impact.changed() == 0 {
+    warn_unchecked_gateways(replayed.gateway_signers_checked);
+    print(&render::render(
+        &replayed.impact,
+        replayed.counted,
+        args.format,
+    ))?;
+    Ok(if replayed.impact.changed() == 0 {
         Outcome::Clean
     } else {
         Outcome::Failed
     })
-}
-
-/// Verify the bundles `globs` names against the gateway signers of
-/// `config` and replay the counted ones; also the number counted.
-pub(super) fn replay_bundles(
-    globs: &[String],
-    config: &Config,
-    examples: usize,
-    resolve: impl FnMut(&str) -> Result<replay::Pair, replay::Unresolved>,
-) -> anyhow::Result<(Impact, usize)> {
-    let (recordings, rejected) = read_verified(globs, config)?;
-    let counted = recordings.len();
-    Ok((
-        replay::replay(&recordings, rejected, resolve, examples),
-        counted,
-    ))
-}
-
-/// The bundles `globs` names, verified against the gateway signers of
-/// `config`: those that count, and those rejected.
-pub(super) fn read_verified(
-    globs: &[String],
-    config: &Config,
-) -> anyhow::Result<(Vec<replay::Recording>, Vec<replay::Rejected>)> {
-    let paths = batch::collect(globs)?;
-    let mut gateway = Vec::new();
-    for did in &config.settings.bundles.gateway_signers {
-        gateway.push(DidKey::parse(did).with_context(|| format!("gateway signer {did}"))?);
-    }
-    let options = Options::for_gateway_signers(&gateway);
-    if !options.gateway_signers_checked {
-        eprint(
-            "warning: no gateway signers configured ([bundles] gateway_signers): any valid \
-             gateway receipt signer was accepted\n",
-        );
-    }
-    Ok(replay::read_bundles(&paths, &options)?)
 }

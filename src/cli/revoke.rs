@@ -2,11 +2,10 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::release::{PUBLISH_ATTEMPTS, Place, backoff, open, rejected_or};
-use super::sign::load_key;
-use super::{Outcome, eprint, print};
+use super::args::{Place, load_key, open};
+use super::{Outcome, eprint, print, rejected_or};
 use crate::crypto::envelope::parse_rfc3339;
-use crate::git::GitError;
+use crate::git::{self, GitError};
 use crate::release::{self, ReleaseError, RevokeError, Revoked};
 
 #[derive(Debug, clap::Args)]
@@ -36,40 +35,41 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     };
     let (repo, source) = open(&args.place)?;
     let branch = &source.branch;
-    let mut attempt = 1;
-    loop {
-        match release::revoke(&repo, &source, &args.hash, &args.reason, &key, now) {
-            Ok(Revoked::Now { commit, version }) if version != args.hash => {
-                print(&format!(
-                    "revoked {} (version {version}, with all its renderings); {branch} is at {commit}\n",
-                    args.hash
-                ))?;
-                return Ok(Outcome::Clean);
-            }
-            Ok(Revoked::Now { commit, .. }) => {
-                print(&format!("revoked {}; {branch} is at {commit}\n", args.hash))?;
-                return Ok(Outcome::Clean);
-            }
-            Ok(Revoked::Already(at)) => {
-                print(&format!(
-                    "nothing to do: {} was already revoked at {at}\n",
-                    args.hash
-                ))?;
-                return Ok(Outcome::Clean);
-            }
-            // Another writer moved the branch first: read it again.
-            Err(RevokeError::Release(ReleaseError::Git(GitError::Conflict { .. })))
-                if attempt < PUBLISH_ATTEMPTS =>
-            {
-                attempt += 1;
-                backoff(attempt);
-            }
-            Err(RevokeError::Release(err)) => return rejected_or(err),
-            Err(err @ (RevokeError::Unknown(..) | RevokeError::UntrustedKey(_))) => {
-                eprint(&format!("error: {err}\n"));
-                return Ok(Outcome::Failed);
-            }
-            Err(err) => return Err(err.into()),
+    // Another writer that moved the branch first makes the update fail:
+    // read it again.
+    let (revoked, _) = git::retry_on_conflict(
+        || release::revoke(&repo, &source, &args.hash, &args.reason, &key, now),
+        |err| {
+            matches!(
+                err,
+                RevokeError::Release(ReleaseError::Git(GitError::Conflict { .. }))
+            )
+        },
+    );
+    match revoked {
+        Ok(Revoked::Now { commit, version }) if version != args.hash => {
+            print(&format!(
+                "revoked {} (version {version}, with all its renderings); {branch} is at {commit}\n",
+                args.hash
+            ))?;
+            Ok(Outcome::Clean)
         }
+        Ok(Revoked::Now { commit, .. }) => {
+            print(&format!("revoked {}; {branch} is at {commit}\n", args.hash))?;
+            Ok(Outcome::Clean)
+        }
+        Ok(Revoked::Already(at)) => {
+            print(&format!(
+                "nothing to do: {} was already revoked at {at}\n",
+                args.hash
+            ))?;
+            Ok(Outcome::Clean)
+        }
+        Err(RevokeError::Release(err)) => rejected_or(err),
+        Err(err @ (RevokeError::Unknown(..) | RevokeError::UntrustedKey(_))) => {
+            eprint(&format!("error: {err}\n"));
+            Ok(Outcome::Failed)
+        }
+        Err(err) => Err(err.into()),
     }
 }

@@ -1,5 +1,5 @@
 use super::{Outcome, print};
-use crate::lint::{all_rules, find_rule};
+use crate::{lint, openclaw};
 
 #[derive(Debug, clap::Args)]
 #[command(arg_required_else_help = true)]
@@ -14,7 +14,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if args.list {
         let mut out = String::new();
-        for meta in all_rules().chain(crate::openclaw::all_rules()) {
+        for meta in lint::REGISTRY.all().chain(openclaw::REGISTRY.all()) {
             out.push_str(&format!(
                 "{:<8} {:<30} {:<8} {}\n",
                 meta.code,
@@ -27,7 +27,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Clean);
     }
     let code = args.code.unwrap_or_default();
-    let Some(meta) = find_rule(&code).or_else(|| crate::openclaw::find_rule(&code)) else {
+    let Some(meta) = lint::REGISTRY
+        .find(&code)
+        .or_else(|| openclaw::REGISTRY.find(&code))
+    else {
         anyhow::bail!("no rule `{code}` (see `wpc rule --list`)");
     };
     print(meta.doc)?;

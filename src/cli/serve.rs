@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::release::{FreshnessArgs, Place, open};
+use super::args::{FreshnessArgs, Place, open};
 use super::{Outcome, print};
 use crate::serve::{self, Options, ReleaseState, ServeError, Source, StateError};
 

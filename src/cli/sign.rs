@@ -2,12 +2,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use super::args::load_key;
 use super::check::resolve;
 use super::fmt::write_atomically;
 use super::{Outcome, eprint, print};
 use crate::crypto::artifact;
 use crate::crypto::envelope::{SignedEnvelope, WorkPolicyContract, parse_rfc3339};
-use crate::crypto::keys::{SIGNING_KEY_ENV, SigningKey};
 use crate::lint;
 use crate::policy::Policy;
 use crate::report::{Format, Severity};
@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         lint::Revocations::NotRead,
     )?;
     if report.fails_at(Severity::Error) {
-        eprint(&report.render(Format::Text, &lint::rule_infos(), false));
+        eprint(&report.render(Format::Text, &lint::REGISTRY.infos(), false));
         eprint("error: not signed: the policy has errors\n");
         return Ok(Outcome::Failed);
     }
@@ -74,15 +74,4 @@ fn write_envelope(envelope: &SignedEnvelope, out: Option<&Path>) -> anyhow::Resu
         None => print(&json)?,
     }
     Ok(Outcome::Clean)
-}
-
-/// The signing key from `--key FILE`, else from `WPC_SIGNING_KEY`.
-pub(super) fn load_key(file: Option<&Path>) -> anyhow::Result<SigningKey> {
-    Ok(match file {
-        Some(path) => SigningKey::from_file(path)?,
-        None => match std::env::var(SIGNING_KEY_ENV) {
-            Ok(value) => SigningKey::from_env_value(&value)?,
-            Err(_) => anyhow::bail!("no signing key: pass --key FILE or set {SIGNING_KEY_ENV}"),
-        },
-    })
 }

@@ -154,7 +154,9 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let config = usable_config(Config::discover(&cwd))?;
     let versions = Working::new(&config, &Freshness::default(), None)?;
-    let (recordings, rejected) = super::replay::read_verified(&args.from_bundles, &config)?;
+    let read = replay::read_globs(&args.from_bundles, &config)?;
+    super::warn_unchecked_gateways(read.gateway_signers_checked);
+    let (recordings, rejected) = (read.counted, read.rejected);
     let existing = match test_file.is_file() {
         true => Some(
             fsio::read_to_string(&test_file, fsio::TOML)

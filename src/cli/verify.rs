@@ -2,7 +2,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::release::{FreshnessArgs, Place, open, rejected_or};
+use super::args::{FreshnessArgs, Place, open};
+use super::rejected_or;
 use super::{Outcome, print};
 use crate::bundle::commit_sig;
 use crate::claw::ClawVersion;

@@ -634,6 +634,34 @@ impl Repo {
     }
 }
 
+/// How many times an update of a ref is tried again after another writer
+/// moved it first.
+pub const UPDATE_ATTEMPTS: u32 = 20;
+
+/// Run `update` (read a ref, build on it, compare-and-swap it) until it
+/// does not fail with a conflict, at most [`UPDATE_ATTEMPTS`] times, with a
+/// short, growing, jittered wait in between so runs that collided do not
+/// collide again in step. Also whether some attempt lost a race.
+pub fn retry_on_conflict<T, E>(
+    mut update: impl FnMut() -> Result<T, E>,
+    is_conflict: impl Fn(&E) -> bool,
+) -> (Result<T, E>, bool) {
+    let mut attempt = 1;
+    loop {
+        match update() {
+            Err(err) if is_conflict(&err) && attempt < UPDATE_ATTEMPTS => {
+                attempt += 1;
+                let jitter = u64::from(std::process::id() % 17)
+                    + u64::from(jiff::Timestamp::now().subsec_nanosecond().unsigned_abs() % 23);
+                std::thread::sleep(std::time::Duration::from_millis(
+                    u64::from(attempt.min(10)) * 10 + jitter,
+                ));
+            }
+            result => return (result, attempt > 1),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

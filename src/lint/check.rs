@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{Context, REGISTRY, Repository, find_rule};
+use super::{Context, REGISTRY, Repository};
 use crate::config::{Config, Level};
 use crate::decide::Engine;
 use crate::policy::Policy;
@@ -130,6 +130,7 @@ fn lint(
         .par_iter()
         .flat_map_iter(|policy| match Engine::new(&policy.wpc) {
             Ok(engine) => REGISTRY
+                .rules
                 .iter()
                 .flat_map(|rule| {
                     let mut cx = Context::new(settings, rule.meta()).with_claw(claw);
@@ -147,6 +148,7 @@ fn lint(
         .collect();
     findings.extend(per_policy);
     let cross_policy: Vec<Finding> = REGISTRY
+        .rules
         .par_iter()
         .flat_map_iter(|rule| {
             let mut cx = Context::new(settings, rule.meta()).with_claw(claw);
@@ -236,7 +238,7 @@ fn level_findings(config: &Config) -> Vec<Finding> {
         .keys()
         .filter_map(|code| {
             let pointer = format!("/lint/rules/{}", pointer_segment(code));
-            let problem = match find_rule(code) {
+            let problem = match REGISTRY.find(code) {
                 None => format!("unknown rule `{code}`"),
                 Some(meta) if super::BUILTIN.iter().any(|b| b.code == meta.code) => {
                     format!("`{code}` is a built-in check; its level cannot be changed")

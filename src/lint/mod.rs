@@ -1,9 +1,10 @@
 //! The linter: a registry of rules, one file each under `rules/`, run over
 //! the policies of a repository.
 //!
-//! Adding a rule: write `rules/<name>.rs` with a `static META` and a type
-//! implementing [`Rule`], add it to [`REGISTRY`], and write
-//! `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks the rest.
+//! Adding a rule: write `rules/<name>.rs` declaring its type with
+//! [`crate::rule!`] and implementing [`Rule`] for it, add it to [`REGISTRY`],
+//! and write `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks
+//! the rest.
 
 mod check;
 mod rules;
@@ -12,7 +13,7 @@ use crate::claw::ExportSettings;
 use crate::config::LintSettings;
 use crate::decide::Engine;
 use crate::policy::{Document, Policy};
-use crate::report::{Finding, RuleInfo, Severity};
+use crate::report::{Described, Finding, Registry, Severity};
 
 pub use check::{CheckError, Revocations, check, check_policies};
 pub use rules::revoked_hash::CODE as REVOKED_HASH;
@@ -20,9 +21,7 @@ pub use rules::revoked_hash::CODE as REVOKED_HASH;
 pub use crate::report::RuleMeta;
 
 /// A lint rule. Override the hook at the level the rule works on.
-pub trait Rule: Sync {
-    fn meta(&self) -> &'static RuleMeta;
-
+pub trait Rule: Described + Sync {
     /// Called once per policy that passed its schema, with the policy
     /// compiled for deciding (patterns and approval gates, built once and
     /// shared by every rule).
@@ -127,50 +126,36 @@ pub static BUILTIN: &[RuleMeta] = &[
     },
 ];
 
-/// Every lint rule, in code order.
-pub static REGISTRY: &[&dyn Rule] = &[
-    &rules::name_mismatch::NameMismatch,
-    &rules::duplicate_name::DuplicateName,
-    &rules::dead_allow::DeadAllow,
-    &rules::wildcard_allow::WildcardAllow,
-    &rules::dangerous_tool_ungated::DangerousToolUngated,
-    &rules::sandbox_not_required::SandboxNotRequired,
-    &rules::rw_workspace_ungated::RwWorkspaceUngated,
-    &rules::elevated_exec_allowed::ElevatedExecAllowed,
-    &rules::model_calls_unreceipted::ModelCallsUnreceipted,
-    &rules::cst_binding_not_required::CstBindingNotRequired,
-    &rules::token_ttl_over_max::TokenTtlOverMax,
-    &rules::approval_when_syntax::ApprovalWhenSyntax,
-    &rules::approval_unknown_variable::ApprovalUnknownVariable,
-    &rules::dead_approval_gate::DeadApprovalGate,
-    &rules::approval_without_approvers::ApprovalWithoutApprovers,
-    &rules::policy_untested::PolicyUntested,
-    &rules::trusted_signers_invalid::TrustedSignersInvalid,
-    &rules::secret_key_committed::SecretKeyCommitted,
-    &rules::revoked_hash::RevokedHash,
-    &rules::claw_issuer_missing::ClawIssuerMissing,
-    &rules::claw_v1_unexpressible::ClawV1Unexpressible,
-    &rules::claw_limit::ClawLimit,
-    &rules::claw_pattern::ClawPattern,
-    &rules::claw_export_inexact::ClawExportInexact,
-];
-
-/// Every rule's metadata, built-in checks first.
-pub fn all_rules() -> impl Iterator<Item = &'static RuleMeta> {
-    BUILTIN
-        .iter()
-        .chain(REGISTRY.iter().map(|rule| rule.meta()))
-}
-
-/// Look a rule up by code (case-insensitive) or name.
-pub fn find_rule(code_or_name: &str) -> Option<&'static RuleMeta> {
-    all_rules().find(|m| m.code.eq_ignore_ascii_case(code_or_name) || m.name == code_or_name)
-}
-
-/// Rule descriptions for renderers (SARIF lists them all).
-pub fn rule_infos() -> Vec<RuleInfo> {
-    all_rules().map(RuleMeta::info).collect()
-}
+/// Every lint rule, in code order, after the built-in checks.
+pub static REGISTRY: Registry<dyn Rule> = Registry {
+    builtin: BUILTIN,
+    rules: &[
+        &rules::name_mismatch::NameMismatch,
+        &rules::duplicate_name::DuplicateName,
+        &rules::dead_allow::DeadAllow,
+        &rules::wildcard_allow::WildcardAllow,
+        &rules::dangerous_tool_ungated::DangerousToolUngated,
+        &rules::sandbox_not_required::SandboxNotRequired,
+        &rules::rw_workspace_ungated::RwWorkspaceUngated,
+        &rules::elevated_exec_allowed::ElevatedExecAllowed,
+        &rules::model_calls_unreceipted::ModelCallsUnreceipted,
+        &rules::cst_binding_not_required::CstBindingNotRequired,
+        &rules::token_ttl_over_max::TokenTtlOverMax,
+        &rules::approval_when_syntax::ApprovalWhenSyntax,
+        &rules::approval_unknown_variable::ApprovalUnknownVariable,
+        &rules::dead_approval_gate::DeadApprovalGate,
+        &rules::approval_without_approvers::ApprovalWithoutApprovers,
+        &rules::policy_untested::PolicyUntested,
+        &rules::trusted_signers_invalid::TrustedSignersInvalid,
+        &rules::secret_key_committed::SecretKeyCommitted,
+        &rules::revoked_hash::RevokedHash,
+        &rules::claw_issuer_missing::ClawIssuerMissing,
+        &rules::claw_v1_unexpressible::ClawV1Unexpressible,
+        &rules::claw_limit::ClawLimit,
+        &rules::claw_pattern::ClawPattern,
+        &rules::claw_export_inexact::ClawExportInexact,
+    ],
+};
 
 #[cfg(test)]
 pub(crate) mod testing {
@@ -215,29 +200,36 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
+    use crate::claw::ProblemKind;
+
+    /// Codes that other modules report under (the Claw export, the trusted
+    /// signers file) are the codes of the rules documenting them.
+    #[test]
+    fn codes_reported_elsewhere_belong_to_their_rules() {
+        let pairs = [
+            (ProblemKind::IssuerMissing.code(), "claw-issuer-missing"),
+            (ProblemKind::V1Vocabulary.code(), "claw-v1-unexpressible"),
+            (ProblemKind::Limit.code(), "claw-limit"),
+            (ProblemKind::Pattern.code(), "claw-pattern"),
+            (crate::claw::INEXACT_CODE, "claw-export-inexact"),
+            (
+                crate::crypto::trusted::INVALID_SIGNER,
+                "trusted-signers-invalid",
+            ),
+            (REVOKED_HASH, "revoked-hash"),
+        ];
+        for (code, name) in pairs {
+            assert_eq!(REGISTRY.find(code).map(|m| m.name), Some(name), "{code}");
+        }
+    }
 
     #[test]
     fn registry_is_consistent() {
-        let mut codes = HashSet::new();
-        let mut names = HashSet::new();
-        for meta in all_rules() {
-            assert!(codes.insert(meta.code), "duplicate code {}", meta.code);
-            assert!(names.insert(meta.name), "duplicate name {}", meta.name);
-            assert!(
-                meta.doc.starts_with(&format!("# {}", meta.code)),
-                "{} doc title",
-                meta.code
-            );
-            assert!(
-                !meta.summary.ends_with('.'),
-                "{} summary is one line, no period",
-                meta.code
-            );
-        }
+        assert_eq!(REGISTRY.inconsistencies(), Vec::<String>::new());
         // Codes are stable: this list only ever grows.
         insta::assert_snapshot!(
-            all_rules()
+            REGISTRY
+                .all()
                 .map(|m| format!("{} {}", m.code, m.name))
                 .collect::<Vec<_>>()
                 .join("\n")

@@ -13,7 +13,7 @@ use crate::report::{Finding, Severity};
 pub fn levels(config: &Config) -> Result<Levels, String> {
     let mut levels = Levels::new();
     for (code, level) in &config.settings.openclaw_audit.rules {
-        let Some(meta) = super::find_rule(code) else {
+        let Some(meta) = super::REGISTRY.find(code) else {
             return Err(format!(
                 "[openclaw_audit.rules]: unknown rule `{code}` (`wpc rule --list` lists the rules)"
             ));

@@ -23,7 +23,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::report::{Finding, RuleInfo, RuleMeta, Severity};
+use crate::report::{Described, Finding, RuleMeta, Severity};
 
 pub use conformance::{Target, ToolMap};
 use json5::Node;
@@ -72,8 +72,7 @@ pub static BUILTIN: &[RuleMeta] = &[
 ];
 
 /// A footgun or conformance rule.
-pub trait Rule: Sync {
-    fn meta(&self) -> &'static RuleMeta;
+pub trait Rule: Described + Sync {
     fn check(&self, cx: &mut Context<'_>);
 }
 
@@ -174,7 +173,7 @@ pub fn audit(path: &Path, target: Option<&Target>, options: &AuditOptions) -> Ve
         Err(findings) => return findings,
     };
     let agents = agent_tools(&loaded.root);
-    for rule in REGISTRY {
+    for rule in REGISTRY.rules {
         let mut cx = Context {
             root: &loaded.root,
             agents: &agents,
@@ -286,23 +285,6 @@ pub fn explain(
         .collect())
 }
 
-/// Every rule's metadata, loading checks first.
-pub fn all_rules() -> impl Iterator<Item = &'static RuleMeta> {
-    BUILTIN
-        .iter()
-        .chain(REGISTRY.iter().map(|rule| rule.meta()))
-}
-
-/// Look a rule up by code (case-insensitive) or name.
-pub fn find_rule(code_or_name: &str) -> Option<&'static RuleMeta> {
-    all_rules().find(|m| m.code.eq_ignore_ascii_case(code_or_name) || m.name == code_or_name)
-}
-
-/// Rule descriptions for renderers.
-pub fn rule_infos() -> Vec<RuleInfo> {
-    all_rules().map(RuleMeta::info).collect()
-}
-
 #[cfg(test)]
 pub(crate) mod testing {
     //! Helpers for the per-rule unit tests.
@@ -350,30 +332,20 @@ pub(crate) mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
 
     #[test]
     fn registry_is_consistent() {
-        let mut codes = HashSet::new();
-        let mut names = HashSet::new();
-        for meta in all_rules() {
-            assert!(codes.insert(meta.code), "duplicate code {}", meta.code);
-            assert!(names.insert(meta.name), "duplicate name {}", meta.name);
+        assert_eq!(REGISTRY.inconsistencies(), Vec::<String>::new());
+        for meta in REGISTRY.all() {
             assert!(
-                crate::lint::find_rule(meta.code).is_none(),
+                crate::lint::REGISTRY.find(meta.code).is_none(),
                 "{} clashes with lint",
                 meta.code
             );
-            assert!(
-                meta.doc
-                    .starts_with(&format!("# {}: {}", meta.code, meta.name)),
-                "{} doc title",
-                meta.code
-            );
-            assert!(!meta.summary.ends_with('.'), "{} summary", meta.code);
         }
         insta::assert_snapshot!(
-            all_rules()
+            REGISTRY
+                .all()
                 .map(|m| format!("{} {}", m.code, m.name))
                 .collect::<Vec<_>>()
                 .join("\n")

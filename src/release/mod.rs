@@ -35,8 +35,10 @@
 mod anchor;
 mod checkpoint;
 mod fetch;
+mod github;
 mod memory;
 mod migrate;
+pub mod render;
 mod revoke;
 mod state;
 mod verify;
@@ -52,7 +54,7 @@ use crate::claw::{self, ClawVersion, ExportSettings};
 use crate::config::Config;
 use crate::crypto::envelope::{SignError, SignedEnvelope, WorkPolicyContract};
 use crate::crypto::keys::SigningKey;
-use crate::git::{GitError, Oid, Repo};
+use crate::git::{CommitInfo, GitError, Oid, Repo};
 use crate::lint;
 use crate::policy::hash::HashError;
 use crate::report::{Finding, Severity};
@@ -61,6 +63,7 @@ use crate::revision::{ConfigCache, changed_policies};
 use anchor::Main;
 pub use checkpoint::{CHECKPOINT_FORMAT, CHECKPOINT_PATH, Checkpoint, CheckpointError, Statement};
 pub use fetch::{FetchError, ReleasedWpc, fetch, fetch_from_dir, locate};
+pub use github::{ApprovalsError, GithubApprovals};
 pub use memory::{MEMORY_PATH, Memory, MemoryError, Seen};
 pub use migrate::migrate;
 pub use revoke::{RevokeError, Revoked, revocation_message, revoke};
@@ -221,8 +224,11 @@ pub enum ReleaseError {
     Sign(#[from] SignError),
     #[error("cannot encode: {0}")]
     Encode(#[from] HashError),
-    #[error("pull request #{pr}: {message}")]
-    PullRequest { pr: u64, message: String },
+    #[error("pull request #{pr}: {error}")]
+    PullRequest {
+        pr: u64,
+        error: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error(
         "the signing key {did} is not a [[release_signer]] in {path} as of {commit}'s first parent: nothing was released"
     )]
@@ -272,6 +278,38 @@ impl Source {
             main: main_name(config).to_owned(),
         }
     }
+
+    /// The repository holding `place` (any folder in it, or a bare
+    /// repository) and the release places its `wpc.toml` names at HEAD:
+    /// under `root` (found from `place` at HEAD when not given), with
+    /// `branch` instead of `[release] branch` when given.
+    pub fn open(
+        place: &Path,
+        root: Option<&str>,
+        branch: Option<&str>,
+    ) -> Result<(Repo, Source), OpenError> {
+        let repo = Repo::discover(place)?;
+        let head = repo.resolve("HEAD")?;
+        let root = match root {
+            Some(root) => root.to_owned(),
+            None => crate::revision::find_root(&repo, head, place)?,
+        };
+        let config = crate::revision::config_at(&repo, head, &root, &mut Vec::new())?;
+        let mut source = Source::of(&config, &root);
+        if let Some(branch) = branch {
+            branch.clone_into(&mut source.branch);
+        }
+        Ok((repo, source))
+    }
+}
+
+/// Why [`Source::open`] found no repository to release from.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Root(#[from] crate::revision::RootError),
 }
 
 /// A release branch as it is at its tip (empty when it does not exist),
@@ -478,7 +516,7 @@ pub(crate) fn rfc3339(time: Timestamp) -> String {
 /// tests. Only asked for commits that name a pull request.
 pub trait PullRequests {
     /// The logins whose approval stands on pull request `pr`.
-    fn approvers(&self, pr: u64) -> Result<Vec<String>, String>;
+    fn approvers(&self, pr: u64) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>>;
 }
 
 /// The pull request a first-parent commit came from: `Merge pull request #N`
@@ -564,270 +602,354 @@ pub struct Plan {
 pub fn prepare(repo: &Repo, request: &Request<'_>) -> Result<Plan, ReleaseError> {
     let source = request.source;
     let mut main = Main::read(repo, source)?;
-    let mut branch = Branch::read(repo, &source.branch)?;
-    let previous = match branch.tip {
-        Some(tip) => Some(state::verify_tip(
-            repo,
-            &branch,
-            tip,
-            &mut main,
-            &Freshness::default(),
-        )?),
-        // A branch that was seen must not be started again from nothing.
-        None => match state::missing_branch(repo, &source.branch, main.tip) {
-            ReleaseError::NoBranch(_) => None,
-            err => return Err(err),
-        },
-    };
+    let branch = Branch::read(repo, &source.branch)?;
+    let previous = verified_tip(repo, &branch, &mut main)?;
     let start = previous
         .as_ref()
         .map(|p| main_commit_of(&source.branch, p))
         .transpose()?;
-    let commits = main
-        .after(start)
-        .ok_or_else(|| {
-            ReleaseError::rejected(
-                &source.branch,
-                branch.tip.unwrap_or(main.tip),
-                Reason::NotOnMain,
-                format!(
-                    "the last released main commit {} is not on the first-parent history of {}: main was rewritten",
-                    start.map(|s| s.to_string()).unwrap_or_default(),
-                    main.reference
-                ),
-            )
-        })?
-        .to_vec();
-    // Hash → signer of its envelope on the branch (or written by this run).
-    let mut signers: HashMap<String, String> = branch
-        .index
-        .policies
-        .values()
-        .flatten()
-        .map(|e| (e.hash.clone(), e.signer_did.clone()))
-        .collect();
-    let released_at = rfc3339(request.now);
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut released = Vec::new();
-    let mut refused = Vec::new();
+    let commits = unreleased(&main, &branch, start)?;
+    let changes = read_changes(repo, &commits, &source.root)?;
+    let mut run = Run::new(branch, request);
+    for change in changes {
+        run.release_commit(change, &mut main)?;
+    }
+    run.finish(repo, &main, previous.as_ref(), start)
+}
+
+/// The checkpoint at the branch's tip, verified; `None` for a branch that
+/// does not exist yet and was never seen (one that was seen must not be
+/// started again from nothing).
+fn verified_tip(
+    repo: &Repo,
+    branch: &Branch,
+    main: &mut Main,
+) -> Result<Option<Checkpoint>, ReleaseError> {
+    match branch.tip {
+        Some(tip) => state::verify_tip(repo, branch, tip, main, &Freshness::default()).map(Some),
+        None => match state::missing_branch(repo, &branch.name, main.tip) {
+            ReleaseError::NoBranch(_) => Ok(None),
+            err => Err(err),
+        },
+    }
+}
+
+/// The first-parent commits of main after `start`, oldest first.
+fn unreleased(main: &Main, branch: &Branch, start: Option<Oid>) -> Result<Vec<Oid>, ReleaseError> {
+    let commits = main.after(start).ok_or_else(|| {
+        ReleaseError::rejected(
+            &branch.name,
+            branch.tip.unwrap_or(main.tip),
+            Reason::NotOnMain,
+            format!(
+                "the last released main commit {} is not on the first-parent history of {}: main was rewritten",
+                start.map(|s| s.to_string()).unwrap_or_default(),
+                main.reference
+            ),
+        )
+    })?;
+    Ok(commits.to_vec())
+}
+
+/// A commit of main with the policies it changed, read and checked.
+struct Change {
+    info: CommitInfo,
+    config: Config,
+    policies: Vec<crate::policy::Policy>,
+    /// Errors reading the commit's files (invalid policies, `wpc.toml`).
+    errors: Vec<Finding>,
+    /// Each policy's lint errors, in the order of `policies`.
+    lint_errors: Vec<Vec<Finding>>,
+}
+
+/// Read what each commit changed (Git reads are serial), then lint each
+/// changed policy under its commit's settings (in parallel).
+fn read_changes(repo: &Repo, commits: &[Oid], root: &str) -> Result<Vec<Change>, ReleaseError> {
     let mut configs = ConfigCache::default();
-    // Git reads are serial; linting each changed policy runs in parallel.
-    let mut steps = Vec::with_capacity(commits.len());
-    for commit in commits {
+    let mut changes = Vec::with_capacity(commits.len());
+    for &commit in commits {
         let info = repo.commit_info(commit)?;
         let (config, policies, findings) = changed_policies(
             repo,
             info.parents.first().copied(),
             commit,
-            &source.root,
+            root,
             &mut configs,
         )?;
-        let errors: Vec<Finding> = findings
-            .into_iter()
-            .filter(|f| f.severity == Severity::Error)
-            .collect();
-        steps.push((info, config, policies, errors));
+        changes.push(Change {
+            info,
+            config,
+            policies,
+            errors: errors_of(findings.iter()),
+            lint_errors: Vec::new(),
+        });
     }
-    let lint_errors: Vec<Vec<Vec<Finding>>> = steps
-        .par_iter()
-        .map(|(_, config, policies, _)| {
-            policies
-                .iter()
-                .map(|policy| {
-                    let report =
-                        lint::check_policies(config, Vec::new(), std::slice::from_ref(policy), 1);
-                    report
-                        .findings()
-                        .iter()
-                        .filter(|f| f.severity == Severity::Error)
-                        .cloned()
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-    let config_path = join(&source.root, crate::config::FILE_NAME);
-    let signers_path = join(&source.root, crate::crypto::trusted::DEFAULT_PATH);
-    for ((info, config, policies, errors), lint_errors) in steps.into_iter().zip(lint_errors) {
-        let commit = info.id;
+    changes.par_iter_mut().for_each(|change| {
+        change.lint_errors = change
+            .policies
+            .iter()
+            .map(|policy| {
+                let report = lint::check_policies(
+                    &change.config,
+                    Vec::new(),
+                    std::slice::from_ref(policy),
+                    1,
+                );
+                errors_of(report.findings().iter())
+            })
+            .collect();
+    });
+    Ok(changes)
+}
+
+fn errors_of<'f>(findings: impl Iterator<Item = &'f Finding>) -> Vec<Finding> {
+    findings
+        .filter(|f| f.severity == Severity::Error)
+        .cloned()
+        .collect()
+}
+
+/// The state of one release run: the branch as it will be, the envelopes
+/// to write, and what was released and refused.
+struct Run<'r> {
+    request: &'r Request<'r>,
+    branch: Branch,
+    /// Hash → signer of its envelope on the branch (or written by this run).
+    signers: HashMap<String, String>,
+    files: Vec<(String, Vec<u8>)>,
+    released: Vec<Released>,
+    refused: Vec<Refused>,
+    released_at: String,
+    /// The approvers of the last pull request looked up: the policies of
+    /// one merge share them.
+    approvers: Option<(u64, Vec<String>)>,
+}
+
+impl<'r> Run<'r> {
+    fn new(branch: Branch, request: &'r Request<'r>) -> Run<'r> {
+        let signers = branch
+            .index
+            .policies
+            .values()
+            .flatten()
+            .map(|e| (e.hash.clone(), e.signer_did.clone()))
+            .collect();
+        Run {
+            request,
+            branch,
+            signers,
+            files: Vec::new(),
+            released: Vec::new(),
+            refused: Vec::new(),
+            released_at: rfc3339(request.now),
+            approvers: None,
+        }
+    }
+
+    /// Release what `change` changed, or say why not.
+    fn release_commit(&mut self, change: Change, main: &mut Main) -> Result<(), ReleaseError> {
+        let source = self.request.source;
+        let commit = change.info.id;
+        let config_path = join(&source.root, crate::config::FILE_NAME);
         // Fail closed: with a broken `wpc.toml` the lint settings are
         // unknown, and a key the commit does not trust signs nothing that
         // `wpc release verify` would accept.
-        let config_broken = errors
+        let config_broken = change
+            .errors
             .iter()
             .any(|f| f.file().is_some_and(|p| p == Path::new(&config_path)));
-        if !errors.is_empty() {
-            refused.extend(refuse_files(commit, errors));
+        if !change.errors.is_empty() {
+            self.refused.extend(refuse_files(commit, change.errors));
         }
-        if policies.is_empty() {
-            continue;
+        if change.policies.is_empty() {
+            return Ok(());
         }
         let trusted = main
             .authorizing(commit)
-            .is_ok_and(|trust| trust.admits_did(&request.key.did()));
+            .is_ok_and(|trust| trust.admits_did(&self.request.key.did()));
         // Not a property of the policies: stop without writing anything,
         // so the commits are released once the key is right.
         if !trusted {
             return Err(ReleaseError::UntrustedKey {
-                did: request.key.did_str().to_owned(),
-                path: signers_path,
+                did: self.request.key.did_str().to_owned(),
+                path: join(&source.root, crate::crypto::trusted::DEFAULT_PATH),
                 commit,
             });
         }
         let blocked = config_broken.then(|| format!("{config_path} has errors at this commit"));
-        let export = config.claw_export();
-        let mut pr_approvers: Option<(u64, Vec<String>)> = None;
-        for (policy, lint_errors) in policies.iter().zip(lint_errors) {
-            let name = policy.name().to_owned();
-            let last = branch
+        let export = change.config.claw_export();
+        for (policy, lint_errors) in change.policies.iter().zip(change.lint_errors) {
+            let refuse = |reason: String, findings: Vec<Finding>| Refused {
+                commit,
+                what: policy.name().to_owned(),
+                reason,
+                findings,
+            };
+            let last = self
+                .branch
                 .index
                 .policies
-                .get(&name)
-                .and_then(|entries| entries.last());
+                .get(policy.name())
+                .and_then(|e| e.last());
             if last.is_some_and(|e| e.hash == policy.hash) {
                 continue;
             }
             if let Some(reason) = &blocked {
-                refused.push(Refused {
-                    commit,
-                    what: name,
-                    reason: reason.clone(),
-                    findings: Vec::new(),
-                });
+                self.refused.push(refuse(reason.clone(), Vec::new()));
                 continue;
             }
-            if branch.is_revoked(&policy.hash) {
-                refused.push(Refused {
-                    commit,
-                    what: name,
-                    reason: format!(
+            if self.branch.is_revoked(&policy.hash) {
+                self.refused.push(refuse(
+                    format!(
                         "hash {} is revoked: change the policy (bump `revision`) to release it",
                         policy.hash
                     ),
-                    findings: Vec::new(),
-                });
+                    Vec::new(),
+                ));
                 continue;
             }
             if !lint_errors.is_empty() {
-                refused.push(Refused {
-                    commit,
-                    what: name,
-                    reason: "the policy has lint errors".to_owned(),
-                    findings: lint_errors,
-                });
+                self.refused
+                    .push(refuse("the policy has lint errors".to_owned(), lint_errors));
                 continue;
             }
             // Every enabled rendering, or the version is not released: a
             // runtime pinning its Claw hash must find it.
-            let renderings = match render_all(policy, &export) {
-                Ok(renderings) => renderings,
-                Err(err) => {
-                    refused.push(Refused {
-                        commit,
-                        what: name,
-                        reason: err.to_string(),
-                        findings: Vec::new(),
-                    });
-                    continue;
-                }
-            };
-            let pr = pull_request_number(&info.message);
-            let approved_by = match (pr, request.pull_requests) {
-                (Some(number), Some(lookup)) => match &pr_approvers {
-                    Some((n, approvers)) if *n == number => approvers.clone(),
-                    _ => {
-                        let approvers = lookup.approvers(number).map_err(|message| {
-                            ReleaseError::PullRequest {
-                                pr: number,
-                                message,
-                            }
-                        })?;
-                        pr_approvers = Some((number, approvers.clone()));
-                        approvers
-                    }
-                },
-                _ => Vec::new(),
-            };
-            let new_envelope = !signers.contains_key(&policy.hash);
-            if new_envelope {
-                files.push(sign_envelope(
-                    &policy.hash,
-                    policy.doc.value.clone(),
-                    request,
-                )?);
-                signers.insert(policy.hash.clone(), request.key.did_str().to_owned());
+            match render_all(policy, &export) {
+                Ok(renderings) => self.release(&change.info, policy, renderings)?,
+                Err(err) => self.refused.push(refuse(err.to_string(), Vec::new())),
             }
-            for rendering in &renderings {
-                if !signers.contains_key(&rendering.hash) {
-                    files.push(sign_envelope(
-                        &rendering.hash,
-                        rendering.payload.clone(),
-                        request,
-                    )?);
-                    signers.insert(rendering.hash.clone(), request.key.did_str().to_owned());
-                }
-            }
-            let entry = Entry {
-                hash: policy.hash.clone(),
-                previous: last.map(|e| e.hash.clone()),
-                commit: commit.to_string(),
-                path: Some(policy.doc.source.path().to_string_lossy().into_owned()),
-                released_at: released_at.clone(),
-                signer_did: signers.get(&policy.hash).cloned().unwrap_or_default(),
-                pr,
-                approved_by: approved_by.clone(),
-                renderings: renderings
-                    .into_iter()
-                    .map(|r| (r.version, r.hash))
-                    .collect(),
-            };
-            released.push(Released {
-                name: name.clone(),
-                hash: entry.hash.clone(),
-                previous: entry.previous.clone(),
-                commit: entry.commit.clone(),
-                new_envelope,
-                pr,
-                approved_by,
-                renderings: entry.renderings.clone(),
-            });
-            branch.index.policies.entry(name).or_default().push(entry);
         }
+        Ok(())
     }
-    let head = main.tip.to_string();
-    let moved = start != Some(main.tip);
-    let mut plan = Plan {
-        branch: branch.name.clone(),
-        main_reference: main.reference.clone(),
-        main_tip: main.tip,
-        expected: branch.tip,
-        commit: None,
-        checkpoint: None,
-        released,
-        refused,
-    };
-    if request.dry_run || !moved {
-        return Ok(plan);
+
+    /// The approvers of pull request `pr`, when approvals can be looked up.
+    fn approvers(&mut self, pr: Option<u64>) -> Result<Vec<String>, ReleaseError> {
+        let (Some(number), Some(lookup)) = (pr, self.request.pull_requests) else {
+            return Ok(Vec::new());
+        };
+        if let Some((n, approvers)) = &self.approvers
+            && *n == number
+        {
+            return Ok(approvers.clone());
+        }
+        let approvers = lookup
+            .approvers(number)
+            .map_err(|error| ReleaseError::PullRequest { pr: number, error })?;
+        self.approvers = Some((number, approvers.clone()));
+        Ok(approvers)
     }
-    branch.index.last_commit = Some(head);
-    let index = to_json(&branch.index, "index.json")?;
-    let revocations = to_json(&branch.revocations, "revocations.json")?;
-    let checkpoint = next_checkpoint(previous.as_ref(), &index, &revocations, main.tip, request)?;
-    files.push((INDEX_PATH.to_owned(), index));
-    files.push((REVOCATIONS_PATH.to_owned(), revocations));
-    files.push((
-        CHECKPOINT_PATH.to_owned(),
-        to_json(&checkpoint, "checkpoint.json")?,
-    ));
-    let message = format!(
-        "wpc release: {} release(s) up to {} (checkpoint {})",
-        plan.released.len(),
-        main.tip,
-        checkpoint.version
-    );
-    plan.commit = Some(repo.write_commit(branch.tip, &files, &message)?);
-    plan.checkpoint = Some(checkpoint);
-    Ok(plan)
+
+    /// Sign `payload` under `hash` unless an envelope for it exists;
+    /// whether one was written.
+    fn sign(&mut self, hash: &str, payload: &serde_json::Value) -> Result<bool, ReleaseError> {
+        if self.signers.contains_key(hash) {
+            return Ok(false);
+        }
+        self.files
+            .push(sign_envelope(hash, payload.clone(), self.request)?);
+        self.signers
+            .insert(hash.to_owned(), self.request.key.did_str().to_owned());
+        Ok(true)
+    }
+
+    /// Append `policy` (with its renderings) to the index.
+    fn release(
+        &mut self,
+        info: &CommitInfo,
+        policy: &crate::policy::Policy,
+        renderings: Vec<claw::CanonicalPayload>,
+    ) -> Result<(), ReleaseError> {
+        let pr = pull_request_number(&info.message);
+        let approved_by = self.approvers(pr)?;
+        let new_envelope = self.sign(&policy.hash, &policy.doc.value)?;
+        for rendering in &renderings {
+            self.sign(&rendering.hash, &rendering.payload)?;
+        }
+        let name = policy.name().to_owned();
+        let previous = self
+            .branch
+            .index
+            .policies
+            .get(&name)
+            .and_then(|e| e.last())
+            .map(|e| e.hash.clone());
+        let entry = Entry {
+            hash: policy.hash.clone(),
+            previous: previous.clone(),
+            commit: info.id.to_string(),
+            path: Some(policy.doc.source.path().to_string_lossy().into_owned()),
+            released_at: self.released_at.clone(),
+            signer_did: self.signers.get(&policy.hash).cloned().unwrap_or_default(),
+            pr,
+            approved_by: approved_by.clone(),
+            renderings: renderings
+                .into_iter()
+                .map(|r| (r.version, r.hash))
+                .collect(),
+        };
+        self.released.push(Released {
+            name: name.clone(),
+            hash: entry.hash.clone(),
+            previous,
+            commit: entry.commit.clone(),
+            new_envelope,
+            pr,
+            approved_by,
+            renderings: entry.renderings.clone(),
+        });
+        self.branch
+            .index
+            .policies
+            .entry(name)
+            .or_default()
+            .push(entry);
+        Ok(())
+    }
+
+    /// The plan; unless a dry run or nothing moved, the new tree with its
+    /// index, revocations and the next signed checkpoint, written as a
+    /// commit on top of the branch's tip (the reference is not moved).
+    fn finish(
+        mut self,
+        repo: &Repo,
+        main: &Main,
+        previous: Option<&Checkpoint>,
+        start: Option<Oid>,
+    ) -> Result<Plan, ReleaseError> {
+        let mut plan = Plan {
+            branch: self.branch.name.clone(),
+            main_reference: main.reference.clone(),
+            main_tip: main.tip,
+            expected: self.branch.tip,
+            commit: None,
+            checkpoint: None,
+            released: self.released,
+            refused: self.refused,
+        };
+        if self.request.dry_run || start == Some(main.tip) {
+            return Ok(plan);
+        }
+        self.branch.index.last_commit = Some(main.tip.to_string());
+        let index = to_json(&self.branch.index, "index.json")?;
+        let revocations = to_json(&self.branch.revocations, "revocations.json")?;
+        let checkpoint = next_checkpoint(previous, &index, &revocations, main.tip, self.request)?;
+        self.files.push((INDEX_PATH.to_owned(), index));
+        self.files.push((REVOCATIONS_PATH.to_owned(), revocations));
+        self.files.push((
+            CHECKPOINT_PATH.to_owned(),
+            to_json(&checkpoint, "checkpoint.json")?,
+        ));
+        let message = format!(
+            "wpc release: {} release(s) up to {} (checkpoint {})",
+            plan.released.len(),
+            main.tip,
+            checkpoint.version
+        );
+        plan.commit = Some(repo.write_commit(self.branch.tip, &self.files, &message)?);
+        plan.checkpoint = Some(checkpoint);
+        Ok(plan)
+    }
 }
 
 /// The Claw renderings `export` enables, in version order.

@@ -22,14 +22,19 @@ pub mod generate;
 pub mod render;
 pub mod versions;
 
-use crate::bundle::batch::{self, Entry};
+use crate::bundle::batch::{self, BatchError, Entry};
 use crate::bundle::read::{self, Contents};
 use crate::bundle::{self, Code};
+use crate::config::Config;
+use crate::crypto::did::{DidError, DidKey};
 use crate::crypto::verify::parse_json;
 use crate::decide::reach::{Egress, Models};
 use crate::decide::{Call, CompileError, Engine, Verdict};
 use crate::fsio::ReadError;
 use crate::policy::model::{WorkspaceAccess, Wpc};
+
+/// Changed calls shown per policy unless the caller says otherwise.
+pub const DEFAULT_EXAMPLES: usize = 5;
 
 /// What kind of thing a run did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -195,6 +200,74 @@ pub enum ReplayError {
     /// The policies the versions come from cannot be read.
     #[error("cannot read the policies to replay under: {0}")]
     Policies(String),
+    #[error(transparent)]
+    Bundles(#[from] BatchError),
+    #[error("gateway signer {did}: {error}")]
+    GatewaySigner { did: String, error: DidError },
+}
+
+/// What [`replay_globs`] found.
+#[derive(Debug)]
+pub struct Replayed {
+    pub impact: Impact,
+    /// The bundles whose calls were counted.
+    pub counted: usize,
+    /// See [`Read::gateway_signers_checked`].
+    pub gateway_signers_checked: bool,
+}
+
+/// Replay the bundles `globs` names ([`read_globs`]) with `resolve` giving
+/// the two versions of each claimed policy; `examples` changed calls are
+/// kept per policy.
+pub fn replay_globs(
+    globs: &[String],
+    config: &Config,
+    examples: usize,
+    resolve: impl FnMut(&str) -> Result<Pair, Unresolved>,
+) -> Result<Replayed, ReplayError> {
+    let read = read_globs(globs, config)?;
+    let counted = read.counted.len();
+    Ok(Replayed {
+        impact: replay(&read.counted, read.rejected, resolve, examples),
+        counted,
+        gateway_signers_checked: read.gateway_signers_checked,
+    })
+}
+
+/// Recordings read from the bundles some globs name.
+#[derive(Debug)]
+pub struct Read {
+    /// The bundles that passed the protocol checks, with their calls.
+    pub counted: Vec<Recording>,
+    pub rejected: Vec<Rejected>,
+    /// Whether gateway receipt signers were checked against `[bundles]
+    /// gateway_signers`; without any, any valid signer was accepted.
+    pub gateway_signers_checked: bool,
+}
+
+/// The bundles `globs` names (files, folders, globs), verified against the
+/// gateway signers of `config`, with the calls of those that count.
+pub fn read_globs(globs: &[String], config: &Config) -> Result<Read, ReplayError> {
+    let paths = batch::collect(globs)?;
+    let gateway = config
+        .settings
+        .bundles
+        .gateway_signers
+        .iter()
+        .map(|did| {
+            DidKey::parse(did).map_err(|error| ReplayError::GatewaySigner {
+                did: did.clone(),
+                error,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = bundle::Options::for_gateway_signers(&gateway);
+    let (counted, rejected) = read_bundles(&paths, &options)?;
+    Ok(Read {
+        counted,
+        rejected,
+        gateway_signers_checked: options.gateway_signers_checked,
+    })
 }
 
 /// Verify each bundle (protocol checks, and receipts reused across them)

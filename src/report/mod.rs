@@ -7,6 +7,7 @@
 
 mod github;
 mod json;
+pub mod registry;
 mod sarif;
 mod source;
 mod text;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use registry::{Described, Registry};
 pub use source::SourceFile;
 
 /// How bad a finding is. Ordered: `Info < Warning < Error`.

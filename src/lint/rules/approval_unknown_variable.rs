@@ -1,24 +1,14 @@
 use crate::decide::Engine;
 use crate::decide::gate::VARIABLES;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC015",
-    name: "approval-unknown-variable",
-    summary: "an approval gate's `when` reads a variable a call does not have",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC015.md"),
-};
-
-pub struct ApprovalUnknownVariable;
+crate::rule! {
+    ApprovalUnknownVariable, "WPC015", "approval-unknown-variable", Error,
+    "an approval gate's `when` reads a variable a call does not have"
+}
 
 impl Rule for ApprovalUnknownVariable {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, engine: &Engine, cx: &mut Context<'_>) {
         for (i, (_, gate)) in engine.gates().enumerate() {
             // A gate that does not parse is WPC014's.

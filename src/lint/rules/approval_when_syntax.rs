@@ -2,25 +2,15 @@ use std::ops::Range;
 
 use crate::decide::Engine;
 use crate::decide::gate::SyntaxError;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC014",
-    name: "approval-when-syntax",
-    summary: "an approval gate's `when` is not a valid CEL expression",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC014.md"),
-};
-
-pub struct ApprovalWhenSyntax;
+crate::rule! {
+    ApprovalWhenSyntax, "WPC014", "approval-when-syntax", Error,
+    "an approval gate's `when` is not a valid CEL expression"
+}
 
 impl Rule for ApprovalWhenSyntax {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, engine: &Engine, cx: &mut Context<'_>) {
         for (i, (approval, gate)) in engine.gates().enumerate() {
             let Err(error) = gate else {

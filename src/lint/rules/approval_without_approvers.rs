@@ -1,23 +1,13 @@
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC017",
-    name: "approval-without-approvers",
-    summary: "an approval gate names no approvers where the repository requires them",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC017.md"),
-};
-
-pub struct ApprovalWithoutApprovers;
+crate::rule! {
+    ApprovalWithoutApprovers, "WPC017", "approval-without-approvers", Error,
+    "an approval gate names no approvers where the repository requires them"
+}
 
 impl Rule for ApprovalWithoutApprovers {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         if !cx.settings.require_approvers {
             return;

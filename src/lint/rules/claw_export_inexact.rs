@@ -1,24 +1,14 @@
 use crate::claw::{self, ClawVersion};
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: claw::INEXACT_CODE,
-    name: "claw-export-inexact",
-    summary: "the Claw protocol export enforces more or less than the policy",
-    default_severity: Severity::Info,
-    doc: include_str!("../../../docs/rules/WPC026.md"),
-};
-
-pub struct ClawExportInexact;
+crate::rule! {
+    ClawExportInexact, "WPC026", "claw-export-inexact", Info,
+    "the Claw protocol export enforces more or less than the policy"
+}
 
 impl Rule for ClawExportInexact {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         for version in ClawVersion::ALL {
             if !cx.claw.enabled(version) {
@@ -28,7 +18,12 @@ impl Rule for ClawExportInexact {
                 let message = format!("the {version} export differs: {}", gap.message);
                 let finding = policy
                     .doc
-                    .finding_at(&gap.pointer, META.code, META.default_severity, message)
+                    .finding_at(
+                        &gap.pointer,
+                        cx.meta().code,
+                        cx.meta().default_severity,
+                        message,
+                    )
                     .help(format!(
                         "see docs/claw.md#what-a-{version}-gateway-enforces"
                     ));

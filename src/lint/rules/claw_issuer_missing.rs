@@ -1,24 +1,14 @@
 use crate::claw::ProblemKind;
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: ProblemKind::IssuerMissing.code(),
-    name: "claw-issuer-missing",
-    summary: "Claw export is enabled and the policy has no issuer_did",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC022.md"),
-};
-
-pub struct ClawIssuerMissing;
+crate::rule! {
+    ClawIssuerMissing, "WPC022", "claw-issuer-missing", Error,
+    "Claw export is enabled and the policy has no issuer_did"
+}
 
 impl Rule for ClawIssuerMissing {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         super::report_claw_problems(ProblemKind::IssuerMissing, None, policy, cx);
     }

@@ -1,24 +1,14 @@
 use crate::claw::ProblemKind;
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: ProblemKind::Limit.code(),
-    name: "claw-limit",
-    summary: "a value exceeds the Claw protocol's limits for the export",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC024.md"),
-};
-
-pub struct ClawLimit;
+crate::rule! {
+    ClawLimit, "WPC024", "claw-limit", Error,
+    "a value exceeds the Claw protocol's limits for the export"
+}
 
 impl Rule for ClawLimit {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         super::report_claw_problems(ProblemKind::Limit, None, policy, cx);
     }

@@ -1,24 +1,14 @@
 use crate::claw::ProblemKind;
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: ProblemKind::Pattern.code(),
-    name: "claw-pattern",
-    summary: "a pattern the Claw protocol's glob would read more widely",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC025.md"),
-};
-
-pub struct ClawPattern;
+crate::rule! {
+    ClawPattern, "WPC025", "claw-pattern", Error,
+    "a pattern the Claw protocol's glob would read more widely"
+}
 
 impl Rule for ClawPattern {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         super::report_claw_problems(ProblemKind::Pattern, None, policy, cx);
     }

@@ -1,24 +1,14 @@
 use crate::claw::{ClawVersion, ProblemKind};
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: ProblemKind::V1Vocabulary.code(),
-    name: "claw-v1-unexpressible",
-    summary: "the Claw WPC v1 export cannot name a provider or an empty list",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC023.md"),
-};
-
-pub struct ClawV1Unexpressible;
+crate::rule! {
+    ClawV1Unexpressible, "WPC023", "claw-v1-unexpressible", Error,
+    "the Claw WPC v1 export cannot name a provider or an empty list"
+}
 
 impl Rule for ClawV1Unexpressible {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         super::report_claw_problems(ProblemKind::V1Vocabulary, Some(ClawVersion::V1), policy, cx);
     }

@@ -1,23 +1,13 @@
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC012",
-    name: "cst-binding-not-required",
-    summary: "tokens are not required to be bound to this policy's scope hash",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC012.md"),
-};
-
-pub struct CstBindingNotRequired;
+crate::rule! {
+    CstBindingNotRequired, "WPC012", "cst-binding-not-required", Error,
+    "tokens are not required to be bound to this policy's scope hash"
+}
 
 impl Rule for CstBindingNotRequired {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         if !policy.wpc.binding.cst_scope_hash_required {
             cx.report(

@@ -1,17 +1,8 @@
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
 use crate::policy::model::Approval;
 use crate::policy::pattern::{includes, literal_prefix, overlaps};
-use crate::report::Severity;
-
-static META: RuleMeta = RuleMeta {
-    code: "WPC007",
-    name: "dangerous-tool-ungated",
-    summary: "a dangerous tool is allowed without an approval gate",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC007.md"),
-};
 
 /// Tools that run code, ship, merge or read secrets. `[lint] dangerous_tools`
 /// replaces this list.
@@ -24,13 +15,12 @@ pub const DEFAULT_DANGEROUS: &[&str] = &[
     "secrets.*",
 ];
 
-pub struct DangerousToolUngated;
+crate::rule! {
+    DangerousToolUngated, "WPC007", "dangerous-tool-ungated", Error,
+    "a dangerous tool is allowed without an approval gate"
+}
 
 impl Rule for DangerousToolUngated {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let dangerous: Vec<String> = match &cx.settings.dangerous_tools {
             Some(list) => list.clone(),

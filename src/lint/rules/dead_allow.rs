@@ -1,24 +1,14 @@
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
 use crate::policy::pattern::includes;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC005",
-    name: "dead-allow",
-    summary: "an allow pattern can never match because a deny pattern covers it",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/WPC005.md"),
-};
-
-pub struct DeadAllow;
+crate::rule! {
+    DeadAllow, "WPC005", "dead-allow", Warning,
+    "an allow pattern can never match because a deny pattern covers it"
+}
 
 impl Rule for DeadAllow {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let tools = &policy.wpc.constraints.tool_policy;
         for (i, allow) in tools.allow.iter().enumerate() {

@@ -1,23 +1,13 @@
 use crate::decide::{Basis, Call, Engine};
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC016",
-    name: "dead-approval-gate",
-    summary: "an approval gate names a tool the policy never allows",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/WPC016.md"),
-};
-
-pub struct DeadApprovalGate;
+crate::rule! {
+    DeadApprovalGate, "WPC016", "dead-approval-gate", Warning,
+    "an approval gate names a tool the policy never allows"
+}
 
 impl Rule for DeadApprovalGate {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, engine: &Engine, cx: &mut Context<'_>) {
         for (i, (_, gate)) in engine.gates().enumerate() {
             let Ok(gate) = gate else {

@@ -1,24 +1,14 @@
 use std::collections::HashMap;
 
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC004",
-    name: "duplicate-policy-name",
-    summary: "two policies share a `policy_name`",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC004.md"),
-};
-
-pub struct DuplicateName;
+crate::rule! {
+    DuplicateName, "WPC004", "duplicate-policy-name", Error,
+    "two policies share a `policy_name`"
+}
 
 impl Rule for DuplicateName {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_repo(&self, policies: &[Policy], cx: &mut Context<'_>) {
         let mut first: HashMap<&str, &Policy> = HashMap::new();
         for policy in policies {

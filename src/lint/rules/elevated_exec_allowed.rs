@@ -1,24 +1,14 @@
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
 use crate::policy::model::ElevatedExec;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC010",
-    name: "elevated-exec-allowed",
-    summary: "the agent may execute commands with elevated privileges",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC010.md"),
-};
-
-pub struct ElevatedExecAllowed;
+crate::rule! {
+    ElevatedExecAllowed, "WPC010", "elevated-exec-allowed", Error,
+    "the agent may execute commands with elevated privileges"
+}
 
 impl Rule for ElevatedExecAllowed {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         if policy.wpc.constraints.sandbox.elevated_exec == ElevatedExec::Allow {
             cx.report(

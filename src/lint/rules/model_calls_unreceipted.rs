@@ -1,23 +1,13 @@
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC011",
-    name: "model-calls-unreceipted",
-    summary: "model calls are not routed through a receipting gateway with receipts required",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/WPC011.md"),
-};
-
-pub struct ModelCallsUnreceipted;
+crate::rule! {
+    ModelCallsUnreceipted, "WPC011", "model-calls-unreceipted", Warning,
+    "model calls are not routed through a receipting gateway with receipts required"
+}
 
 impl Rule for ModelCallsUnreceipted {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let help =
             "set [constraints.model_calls] route_via = \"clawproxy\" and receipts_required = true";

@@ -1,23 +1,13 @@
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC003",
-    name: "policy-name-mismatch",
-    summary: "`policy_name` differs from the file name",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC003.md"),
-};
-
-pub struct NameMismatch;
+crate::rule! {
+    NameMismatch, "WPC003", "policy-name-mismatch", Error,
+    "`policy_name` differs from the file name"
+}
 
 impl Rule for NameMismatch {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let file_name = policy
             .doc

@@ -1,24 +1,14 @@
 use crate::decide::Engine;
 use crate::decide::suite::test_path;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC018",
-    name: "policy-untested",
-    summary: "a policy has no test file",
-    default_severity: Severity::Info,
-    doc: include_str!("../../../docs/rules/WPC018.md"),
-};
-
-pub struct PolicyUntested;
+crate::rule! {
+    PolicyUntested, "WPC018", "policy-untested", Info,
+    "a policy has no test file"
+}
 
 impl Rule for PolicyUntested {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let Some(tests) = test_path(policy.doc.source.path()) else {
             return;

@@ -1,26 +1,16 @@
 use std::collections::HashSet;
 
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
 pub const CODE: &str = "WPC021";
 
-static META: RuleMeta = RuleMeta {
-    code: CODE,
-    name: "revoked-hash",
-    summary: "the policy's content was revoked on the release branch",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC021.md"),
-};
-
-pub struct RevokedHash;
+crate::rule! {
+    RevokedHash, "WPC021", "revoked-hash", Error,
+    "the policy's content was revoked on the release branch"
+}
 
 impl Rule for RevokedHash {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_released(&self, policies: &[Policy], revoked: &HashSet<String>, cx: &mut Context<'_>) {
         for policy in policies.iter().filter(|p| revoked.contains(&p.hash)) {
             let pointer = if policy.doc.value.get("revision").is_some() {
@@ -45,6 +35,7 @@ impl Rule for RevokedHash {
 mod tests {
     use super::*;
     use crate::lint::testing::{CLEAN, policy};
+    use crate::report::Described;
 
     #[test]
     fn reports_only_revoked_content() {
@@ -52,11 +43,11 @@ mod tests {
         let mut revoked = HashSet::new();
         revoked.insert(revoked_policy.hash.clone());
         let settings = crate::config::LintSettings::default();
-        let mut cx = Context::new(&settings, &META);
+        let mut cx = Context::new(&settings, RevokedHash.meta());
         RevokedHash.check_released(std::slice::from_ref(&revoked_policy), &revoked, &mut cx);
         assert_eq!(cx.findings.len(), 1);
         assert!(cx.findings[0].message.contains("was revoked"));
-        let mut cx = Context::new(&settings, &META);
+        let mut cx = Context::new(&settings, RevokedHash.meta());
         RevokedHash.check_released(&[revoked_policy], &HashSet::new(), &mut cx);
         assert!(cx.findings.is_empty());
     }

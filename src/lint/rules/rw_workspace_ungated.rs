@@ -1,24 +1,14 @@
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
 use crate::policy::model::WorkspaceAccess;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC009",
-    name: "rw-workspace-ungated",
-    summary: "the workspace is writable and no action needs an approval",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/WPC009.md"),
-};
-
-pub struct RwWorkspaceUngated;
+crate::rule! {
+    RwWorkspaceUngated, "WPC009", "rw-workspace-ungated", Warning,
+    "the workspace is writable and no action needs an approval"
+}
 
 impl Rule for RwWorkspaceUngated {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let constraints = &policy.wpc.constraints;
         if constraints.sandbox.workspace_access == WorkspaceAccess::Rw

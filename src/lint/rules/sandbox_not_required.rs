@@ -1,23 +1,13 @@
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC008",
-    name: "sandbox-not-required",
-    summary: "the agent may run outside a sandbox",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC008.md"),
-};
-
-pub struct SandboxNotRequired;
+crate::rule! {
+    SandboxNotRequired, "WPC008", "sandbox-not-required", Error,
+    "the agent may run outside a sandbox"
+}
 
 impl Rule for SandboxNotRequired {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         if !policy.wpc.constraints.sandbox.required {
             cx.report(

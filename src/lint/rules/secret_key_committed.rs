@@ -7,28 +7,19 @@ use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use rayon::prelude::*;
 
 use crate::decide::Engine;
-use crate::lint::{Context, Repository, Rule, RuleMeta};
+use crate::lint::{Context, Repository, Rule};
 use crate::policy::Policy;
-use crate::report::{Finding, Severity, SourceFile};
-
-static META: RuleMeta = RuleMeta {
-    code: "WPC020",
-    name: "secret-key-committed",
-    summary: "a private key is committed to the policy repository",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC020.md"),
-};
+use crate::report::{Described, Finding, SourceFile};
 
 /// Key files are small; anything larger is not read (and not a key).
 const MAX_SCANNED_BYTES: u64 = 1024 * 1024;
 
-pub struct SecretKeyCommitted;
+crate::rule! {
+    SecretKeyCommitted, "WPC020", "secret-key-committed", Error,
+    "a private key is committed to the policy repository"
+}
 
 impl Rule for SecretKeyCommitted {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         // Policies were read already; their text is scanned here, in
         // parallel with the other per-policy rules, not read again.
@@ -101,9 +92,10 @@ struct Found {
 /// The finding is located in a copy of the file with the secret masked, so
 /// no renderer (text snippets today, whatever comes tomorrow) can print it.
 fn finding(source: &SourceFile, found: Found, what: &str) -> Finding {
+    let meta = SecretKeyCommitted.meta();
     Finding::new(
-        META.code,
-        META.default_severity,
+        meta.code,
+        meta.default_severity,
         format!("this file holds {what}"),
     )
     .at(&redacted(source, found.secret), found.shown)
@@ -296,7 +288,7 @@ mod tests {
             files: paths,
         };
         let settings = LintSettings::default();
-        let mut cx = Context::new(&settings, &META);
+        let mut cx = Context::new(&settings, SecretKeyCommitted.meta());
         SecretKeyCommitted.check_repository(&repo, &mut cx);
         cx.findings
             .iter()

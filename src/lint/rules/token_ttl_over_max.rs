@@ -1,23 +1,13 @@
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC013",
-    name: "token-ttl-over-max",
-    summary: "the token lifetime exceeds the repository maximum",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC013.md"),
-};
-
-pub struct TokenTtlOverMax;
+crate::rule! {
+    TokenTtlOverMax, "WPC013", "token-ttl-over-max", Error,
+    "the token lifetime exceeds the repository maximum"
+}
 
 impl Rule for TokenTtlOverMax {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let Some(max) = cx.settings.max_ttl_seconds else {
             return;

@@ -1,22 +1,12 @@
-use crate::crypto::trusted::{DEFAULT_PATH, INVALID_SIGNER, TrustedSigners};
-use crate::lint::{Context, Repository, Rule, RuleMeta};
-use crate::report::Severity;
+use crate::crypto::trusted::{DEFAULT_PATH, TrustedSigners};
+use crate::lint::{Context, Repository, Rule};
 
-static META: RuleMeta = RuleMeta {
-    code: INVALID_SIGNER,
-    name: "trusted-signers-invalid",
-    summary: "`keys/trusted-signers.toml` lists an invalid or repeated did:key",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC019.md"),
-};
-
-pub struct TrustedSignersInvalid;
+crate::rule! {
+    TrustedSignersInvalid, "WPC019", "trusted-signers-invalid", Error,
+    "`keys/trusted-signers.toml` lists an invalid or repeated did:key"
+}
 
 impl Rule for TrustedSignersInvalid {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_repository(&self, repo: &Repository, cx: &mut Context<'_>) {
         let path = repo.root.join(DEFAULT_PATH);
         if !path.is_file() {
@@ -34,6 +24,7 @@ impl Rule for TrustedSignersInvalid {
 mod tests {
     use super::*;
     use crate::config::LintSettings;
+    use crate::report::Described;
 
     fn run(text: &str) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
@@ -44,7 +35,7 @@ mod tests {
             files: Vec::new(),
         };
         let settings = LintSettings::default();
-        let mut cx = Context::new(&settings, &META);
+        let mut cx = Context::new(&settings, TrustedSignersInvalid.meta());
         TrustedSignersInvalid.check_repository(&repo, &mut cx);
         cx.findings
             .iter()

@@ -1,24 +1,14 @@
 use crate::decide::Engine;
-use crate::lint::{Context, Rule, RuleMeta};
+use crate::lint::{Context, Rule};
 use crate::policy::Policy;
 use crate::policy::pattern::is_universal;
-use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "WPC006",
-    name: "wildcard-allow",
-    summary: "the policy allows every tool",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/WPC006.md"),
-};
-
-pub struct WildcardAllow;
+crate::rule! {
+    WildcardAllow, "WPC006", "wildcard-allow", Error,
+    "the policy allows every tool"
+}
 
 impl Rule for WildcardAllow {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         for (i, allow) in policy.wpc.constraints.tool_policy.allow.iter().enumerate() {
             if is_universal(allow) {

@@ -1,22 +1,12 @@
 use super::find_keys;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC046",
-    name: "auto-allow-skills",
-    summary: "skills' commands are approved for exec automatically",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/OC046.md"),
-};
-
-pub struct AutoAllowSkills;
+crate::rule! {
+    AutoAllowSkills, "OC046", "auto-allow-skills", Warning,
+    "skills' commands are approved for exec automatically"
+}
 
 impl Rule for AutoAllowSkills {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let mut found = Vec::new();
         find_keys(cx.root, &|k| k == "autoAllowSkills", &mut found);

@@ -1,22 +1,12 @@
 use super::binds;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC042",
-    name: "bind-non-absolute",
-    summary: "a sandbox bind source is not an absolute path",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/OC042.md"),
-};
-
-pub struct BindNonAbsolute;
+crate::rule! {
+    BindNonAbsolute, "OC042", "bind-non-absolute", Warning,
+    "a sandbox bind source is not an absolute path"
+}
 
 impl Rule for BindNonAbsolute {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         for (path, node, source, _) in binds(cx) {
             if !source.starts_with('/') {

@@ -1,22 +1,12 @@
 use super::binds;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC043",
-    name: "bind-rw",
-    summary: "a sandbox bind mount is writable",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/OC043.md"),
-};
-
-pub struct BindRw;
+crate::rule! {
+    BindRw, "OC043", "bind-rw", Warning,
+    "a sandbox bind mount is writable"
+}
 
 impl Rule for BindRw {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         for (path, node, source, mode) in binds(cx) {
             let read_only = mode

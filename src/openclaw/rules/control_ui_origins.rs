@@ -1,23 +1,13 @@
 use super::{control_ui_enabled, critical_if, non_loopback};
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC012",
-    name: "control-ui-origins",
-    summary: "the Control UI accepts browser origins it should not",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC012.md"),
-};
-
-pub struct ControlUiOrigins;
+crate::rule! {
+    ControlUiOrigins, "OC012", "control-ui-origins", Error,
+    "the Control UI accepts browser origins it should not"
+}
 
 impl Rule for ControlUiOrigins {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         if !control_ui_enabled(root) {

@@ -1,22 +1,12 @@
 use super::binds;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC029",
-    name: "dangerous-bind-mount",
-    summary: "a sandbox bind mount exposes host system paths, the Docker socket or home secrets",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC029.md"),
-};
-
-pub struct DangerousBindMount;
+crate::rule! {
+    DangerousBindMount, "OC029", "dangerous-bind-mount", Error,
+    "a sandbox bind mount exposes host system paths, the Docker socket or home secrets"
+}
 
 impl Rule for DangerousBindMount {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         for (path, node, source, _) in binds(cx) {
             if let Some((blocked, how)) = blocked(&source) {

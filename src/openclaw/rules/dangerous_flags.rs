@@ -1,22 +1,12 @@
 use super::find_keys;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC032",
-    name: "dangerous-flags",
-    summary: "a `dangerously*` break-glass flag is on",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC032.md"),
-};
-
-pub struct DangerousFlags;
+crate::rule! {
+    DangerousFlags, "OC032", "dangerous-flags", Error,
+    "a `dangerously*` break-glass flag is on"
+}
 
 impl Rule for DangerousFlags {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let mut flags = Vec::new();
         find_keys(

@@ -1,22 +1,12 @@
 use super::docker_blocks;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC030",
-    name: "dangerous-network-mode",
-    summary: "the sandbox container shares the host's or another container's network",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC030.md"),
-};
-
-pub struct DangerousNetworkMode;
+crate::rule! {
+    DangerousNetworkMode, "OC030", "dangerous-network-mode", Error,
+    "the sandbox container shares the host's or another container's network"
+}
 
 impl Rule for DangerousNetworkMode {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         for (path, docker) in docker_blocks(cx) {
             let Some(network) = docker.get("network") else {

@@ -2,23 +2,13 @@ use super::{critical_if, exposed};
 use crate::openclaw::catalog;
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC018",
-    name: "dangerous-node-commands",
-    summary: "paired nodes may run dangerous commands (camera, screen, SMS, contacts)",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC018.md"),
-};
-
-pub struct DangerousNodeCommands;
+crate::rule! {
+    DangerousNodeCommands, "OC018", "dangerous-node-commands", Error,
+    "paired nodes may run dangerous commands (camera, screen, SMS, contacts)"
+}
 
 impl Rule for DangerousNodeCommands {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         let deny: Vec<&str> = root

@@ -1,21 +1,11 @@
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC024",
-    name: "elevated-allow-from-wildcard",
-    summary: "anyone on a channel may use elevated (host) exec",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC024.md"),
-};
-
-pub struct ElevatedAllowFromWildcard;
+crate::rule! {
+    ElevatedAllowFromWildcard, "OC024", "elevated-allow-from-wildcard", Error,
+    "anyone on a channel may use elevated (host) exec"
+}
 
 impl Rule for ElevatedAllowFromWildcard {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         let agents = cx.agents;

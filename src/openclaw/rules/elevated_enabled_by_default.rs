@@ -1,22 +1,12 @@
 use super::elevated_enabled;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC041",
-    name: "elevated-enabled-by-default",
-    summary: "elevated (host) exec is not explicitly disabled",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/OC041.md"),
-};
-
-pub struct ElevatedEnabledByDefault;
+crate::rule! {
+    ElevatedEnabledByDefault, "OC041", "elevated-enabled-by-default", Warning,
+    "elevated (host) exec is not explicitly disabled"
+}
 
 impl Rule for ElevatedEnabledByDefault {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         if elevated_enabled(root) {

@@ -1,21 +1,11 @@
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC045",
-    name: "exec-host-sandbox-no-sandbox",
-    summary: "exec targets the sandbox but the sandbox is off",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/OC045.md"),
-};
-
-pub struct ExecHostSandboxNoSandbox;
+crate::rule! {
+    ExecHostSandboxNoSandbox, "OC045", "exec-host-sandbox-no-sandbox", Warning,
+    "exec targets the sandbox but the sandbox is off"
+}
 
 impl Rule for ExecHostSandboxNoSandbox {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         let agents = cx.agents;

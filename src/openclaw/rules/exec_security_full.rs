@@ -1,22 +1,12 @@
 use super::{critical_if, open_channel_policies};
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC025",
-    name: "exec-security-full",
-    summary: "exec runs any command without approval",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC025.md"),
-};
-
-pub struct ExecSecurityFull;
+crate::rule! {
+    ExecSecurityFull, "OC025", "exec-security-full", Error,
+    "exec runs any command without approval"
+}
 
 impl Rule for ExecSecurityFull {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         let open = !open_channel_policies(root).is_empty();

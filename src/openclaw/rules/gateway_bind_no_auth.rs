@@ -1,22 +1,12 @@
 use super::{has_auth, non_loopback};
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC010",
-    name: "gateway-bind-no-auth",
-    summary: "the gateway listens beyond loopback without auth",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC010.md"),
-};
-
-pub struct GatewayBindNoAuth;
+crate::rule! {
+    GatewayBindNoAuth, "OC010", "gateway-bind-no-auth", Error,
+    "the gateway listens beyond loopback without auth"
+}
 
 impl Rule for GatewayBindNoAuth {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         if non_loopback(root) && !has_auth(root) {

@@ -1,22 +1,12 @@
 use super::{control_ui_enabled, has_auth, non_loopback, str_at};
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC011",
-    name: "gateway-loopback-no-auth",
-    summary: "the loopback gateway with its Control UI has no auth",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC011.md"),
-};
-
-pub struct GatewayLoopbackNoAuth;
+crate::rule! {
+    GatewayLoopbackNoAuth, "OC011", "gateway-loopback-no-auth", Error,
+    "the loopback gateway with its Control UI has no auth"
+}
 
 impl Rule for GatewayLoopbackNoAuth {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         let serve = str_at(root, &["gateway", "tailscale", "mode"]) == Some("serve");

@@ -1,23 +1,13 @@
 use super::{critical_if, exposed, hooks_enabled};
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC022",
-    name: "hooks-agent-ids-unrestricted",
-    summary: "webhooks may route to any agent",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC022.md"),
-};
-
-pub struct HooksAgentIdsUnrestricted;
+crate::rule! {
+    HooksAgentIdsUnrestricted, "OC022", "hooks-agent-ids-unrestricted", Error,
+    "webhooks may route to any agent"
+}
 
 impl Rule for HooksAgentIdsUnrestricted {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         if !hooks_enabled(root) {

@@ -1,22 +1,12 @@
 use super::hooks_enabled;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC021",
-    name: "hooks-path-root",
-    summary: "webhooks are mounted at the gateway root",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC021.md"),
-};
-
-pub struct HooksPathRoot;
+crate::rule! {
+    HooksPathRoot, "OC021", "hooks-path-root", Error,
+    "webhooks are mounted at the gateway root"
+}
 
 impl Rule for HooksPathRoot {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         if !hooks_enabled(root) {

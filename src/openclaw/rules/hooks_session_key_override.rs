@@ -1,23 +1,13 @@
 use super::{critical_if, exposed, hooks_enabled};
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC023",
-    name: "hooks-session-key-override",
-    summary: "webhook callers may choose the session key",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC023.md"),
-};
-
-pub struct HooksSessionKeyOverride;
+crate::rule! {
+    HooksSessionKeyOverride, "OC023", "hooks-session-key-override", Error,
+    "webhook callers may choose the session key"
+}
 
 impl Rule for HooksSessionKeyOverride {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         if !hooks_enabled(root) {

@@ -1,22 +1,12 @@
 use super::{active_secret, hooks_enabled};
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC020",
-    name: "hooks-token-reuse",
-    summary: "the hooks token is the gateway's own secret",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC020.md"),
-};
-
-pub struct HooksTokenReuse;
+crate::rule! {
+    HooksTokenReuse, "OC020", "hooks-token-reuse", Error,
+    "the hooks token is the gateway's own secret"
+}
 
 impl Rule for HooksTokenReuse {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         if !hooks_enabled(root) {

@@ -1,22 +1,12 @@
 use super::{critical_if, exposed, has_shared_secret};
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC016",
-    name: "http-no-auth",
-    summary: "`/tools/invoke` and the HTTP APIs are callable without a shared secret",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC016.md"),
-};
-
-pub struct HttpNoAuth;
+crate::rule! {
+    HttpNoAuth, "OC016", "http-no-auth", Error,
+    "`/tools/invoke` and the HTTP APIs are callable without a shared secret"
+}
 
 impl Rule for HttpNoAuth {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         if has_shared_secret(root) {

@@ -1,23 +1,13 @@
 use super::find_keys;
 use crate::openclaw::load::references_env;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC049",
-    name: "literal-secret",
-    summary: "a secret is written literally in the config",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/OC049.md"),
-};
-
-pub struct LiteralSecret;
+crate::rule! {
+    LiteralSecret, "OC049", "literal-secret", Warning,
+    "a secret is written literally in the config"
+}
 
 impl Rule for LiteralSecret {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let mut found = Vec::new();
         find_keys(

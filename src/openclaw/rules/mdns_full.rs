@@ -1,22 +1,12 @@
 use super::{critical_if, non_loopback};
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC019",
-    name: "mdns-full",
-    summary: "mDNS broadcasts full gateway details",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC019.md"),
-};
-
-pub struct MdnsFull;
+crate::rule! {
+    MdnsFull, "OC019", "mdns-full", Error,
+    "mDNS broadcasts full gateway details"
+}
 
 impl Rule for MdnsFull {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         if let Some(mode) = root.at(&["discovery", "mdns", "mode"]) {

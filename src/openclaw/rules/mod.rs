@@ -4,6 +4,7 @@
 
 use super::Rule;
 use super::json5::{Kind, Node};
+use crate::report::Registry;
 
 mod auto_allow_skills;
 mod bind_non_absolute;
@@ -47,50 +48,53 @@ mod tools_invoke_dangerous;
 mod trusted_proxy_gaps;
 mod unconfined_profile;
 
-/// Every rule, in code order.
-pub static REGISTRY: &[&dyn Rule] = &[
-    &gateway_bind_no_auth::GatewayBindNoAuth,
-    &gateway_loopback_no_auth::GatewayLoopbackNoAuth,
-    &control_ui_origins::ControlUiOrigins,
-    &real_ip_fallback::RealIpFallback,
-    &tailscale_funnel::TailscaleFunnel,
-    &trusted_proxy_gaps::TrustedProxyGaps,
-    &http_no_auth::HttpNoAuth,
-    &tools_invoke_dangerous::ToolsInvokeDangerous,
-    &dangerous_node_commands::DangerousNodeCommands,
-    &mdns_full::MdnsFull,
-    &hooks_token_reuse::HooksTokenReuse,
-    &hooks_path_root::HooksPathRoot,
-    &hooks_agent_ids_unrestricted::HooksAgentIdsUnrestricted,
-    &hooks_session_key_override::HooksSessionKeyOverride,
-    &elevated_allow_from_wildcard::ElevatedAllowFromWildcard,
-    &exec_security_full::ExecSecurityFull,
-    &open_channels_elevated::OpenChannelsElevated,
-    &open_channels_runtime_fs::OpenChannelsRuntimeFs,
-    &open_channels_control_plane::OpenChannelsControlPlane,
-    &dangerous_bind_mount::DangerousBindMount,
-    &dangerous_network_mode::DangerousNetworkMode,
-    &unconfined_profile::UnconfinedProfile,
-    &dangerous_flags::DangerousFlags,
-    &placeholder_secret::PlaceholderSecret,
-    &sandbox_off_runtime_tools::SandboxOffRuntimeTools,
-    &elevated_enabled_by_default::ElevatedEnabledByDefault,
-    &bind_non_absolute::BindNonAbsolute,
-    &bind_rw::BindRw,
-    &profile_full::ProfileFull,
-    &exec_host_sandbox_no_sandbox::ExecHostSandboxNoSandbox,
-    &auto_allow_skills::AutoAllowSkills,
-    &plugins_no_allowlist::PluginsNoAllowlist,
-    &short_secret::ShortSecret,
-    &literal_secret::LiteralSecret,
-    &ocw_tool_outside::ToolOutside,
-    &ocw_denied_tool::DeniedTool,
-    &ocw_sandbox_mode::SandboxMode,
-    &ocw_workspace_access::WorkspaceAccess,
-    &ocw_elevated::Elevated,
-    &ocw_network::Network,
-    &ocw_plugin_tools::PluginTools,
-];
+/// Every rule, in code order, after the checks of loading a config.
+pub static REGISTRY: Registry<dyn Rule> = Registry {
+    builtin: super::BUILTIN,
+    rules: &[
+        &gateway_bind_no_auth::GatewayBindNoAuth,
+        &gateway_loopback_no_auth::GatewayLoopbackNoAuth,
+        &control_ui_origins::ControlUiOrigins,
+        &real_ip_fallback::RealIpFallback,
+        &tailscale_funnel::TailscaleFunnel,
+        &trusted_proxy_gaps::TrustedProxyGaps,
+        &http_no_auth::HttpNoAuth,
+        &tools_invoke_dangerous::ToolsInvokeDangerous,
+        &dangerous_node_commands::DangerousNodeCommands,
+        &mdns_full::MdnsFull,
+        &hooks_token_reuse::HooksTokenReuse,
+        &hooks_path_root::HooksPathRoot,
+        &hooks_agent_ids_unrestricted::HooksAgentIdsUnrestricted,
+        &hooks_session_key_override::HooksSessionKeyOverride,
+        &elevated_allow_from_wildcard::ElevatedAllowFromWildcard,
+        &exec_security_full::ExecSecurityFull,
+        &open_channels_elevated::OpenChannelsElevated,
+        &open_channels_runtime_fs::OpenChannelsRuntimeFs,
+        &open_channels_control_plane::OpenChannelsControlPlane,
+        &dangerous_bind_mount::DangerousBindMount,
+        &dangerous_network_mode::DangerousNetworkMode,
+        &unconfined_profile::UnconfinedProfile,
+        &dangerous_flags::DangerousFlags,
+        &placeholder_secret::PlaceholderSecret,
+        &sandbox_off_runtime_tools::SandboxOffRuntimeTools,
+        &elevated_enabled_by_default::ElevatedEnabledByDefault,
+        &bind_non_absolute::BindNonAbsolute,
+        &bind_rw::BindRw,
+        &profile_full::ProfileFull,
+        &exec_host_sandbox_no_sandbox::ExecHostSandboxNoSandbox,
+        &auto_allow_skills::AutoAllowSkills,
+        &plugins_no_allowlist::PluginsNoAllowlist,
+        &short_secret::ShortSecret,
+        &literal_secret::LiteralSecret,
+        &ocw_tool_outside::ToolOutside,
+        &ocw_denied_tool::DeniedTool,
+        &ocw_sandbox_mode::SandboxMode,
+        &ocw_workspace_access::WorkspaceAccess,
+        &ocw_elevated::Elevated,
+        &ocw_network::Network,
+        &ocw_plugin_tools::PluginTools,
+    ],
+};
 
 fn str_at<'a>(root: &'a Node, path: &[&str]) -> Option<&'a str> {
     root.at(path).and_then(Node::as_str)

@@ -1,22 +1,12 @@
 use crate::openclaw::conformance::ToolVerdict;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OCW002",
-    name: "ocw-denied-tool-reachable",
-    summary: "an agent can use a tool the WPC explicitly denies",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OCW002.md"),
-};
-
-pub struct DeniedTool;
+crate::rule! {
+    DeniedTool, "OCW002", "ocw-denied-tool-reachable", Error,
+    "an agent can use a tool the WPC explicitly denies"
+}
 
 impl Rule for DeniedTool {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let Some(target) = cx.target else { return };
         let root = cx.root;

@@ -1,22 +1,12 @@
 use crate::openclaw::{Context, Rule};
 use crate::policy::model::ElevatedExec;
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OCW005",
-    name: "ocw-elevated-not-disabled",
-    summary: "the WPC denies elevated exec but elevated is not explicitly disabled",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OCW005.md"),
-};
-
-pub struct Elevated;
+crate::rule! {
+    Elevated, "OCW005", "ocw-elevated-not-disabled", Error,
+    "the WPC denies elevated exec but elevated is not explicitly disabled"
+}
 
 impl Rule for Elevated {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let Some(target) = cx.target else { return };
         let root = cx.root;

@@ -1,22 +1,12 @@
 use crate::openclaw::{Context, Rule};
 use crate::policy::model::Network as Net;
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OCW006",
-    name: "ocw-network",
-    summary: "the WPC allows no network but the sandbox container has one",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OCW006.md"),
-};
-
-pub struct Network;
+crate::rule! {
+    Network, "OCW006", "ocw-network", Error,
+    "the WPC allows no network but the sandbox container has one"
+}
 
 impl Rule for Network {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let Some(target) = cx.target else { return };
         if target.policy.wpc.constraints.sandbox.network != Some(Net::None) {

@@ -1,23 +1,13 @@
 use crate::openclaw::catalog::MCP;
 use crate::openclaw::conformance::ToolVerdict;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OCW007",
-    name: "ocw-plugin-tools",
-    summary: "plugin or MCP tools are reachable while the WPC does not allow them",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OCW007.md"),
-};
-
-pub struct PluginTools;
+crate::rule! {
+    PluginTools, "OCW007", "ocw-plugin-tools", Error,
+    "plugin or MCP tools are reachable while the WPC does not allow them"
+}
 
 impl Rule for PluginTools {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let Some(target) = cx.target else { return };
         let root = cx.root;

@@ -1,21 +1,11 @@
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OCW003",
-    name: "ocw-sandbox-mode",
-    summary: "the WPC requires a sandbox but the agent's sandbox mode is not `all`",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OCW003.md"),
-};
-
-pub struct SandboxMode;
+crate::rule! {
+    SandboxMode, "OCW003", "ocw-sandbox-mode", Error,
+    "the WPC requires a sandbox but the agent's sandbox mode is not `all`"
+}
 
 impl Rule for SandboxMode {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let Some(target) = cx.target else { return };
         let root = cx.root;

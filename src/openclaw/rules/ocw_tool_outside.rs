@@ -1,23 +1,13 @@
 use crate::openclaw::catalog::MCP;
 use crate::openclaw::conformance::ToolVerdict;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OCW001",
-    name: "ocw-tool-outside-policy",
-    summary: "an agent can use a tool the WPC does not allow",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OCW001.md"),
-};
-
-pub struct ToolOutside;
+crate::rule! {
+    ToolOutside, "OCW001", "ocw-tool-outside-policy", Error,
+    "an agent can use a tool the WPC does not allow"
+}
 
 impl Rule for ToolOutside {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let Some(target) = cx.target else { return };
         let root = cx.root;

@@ -1,22 +1,12 @@
 use crate::openclaw::{Context, Rule};
 use crate::policy::model::WorkspaceAccess as Access;
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OCW004",
-    name: "ocw-workspace-access",
-    summary: "the agent's sandbox workspace access is wider than the WPC's",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OCW004.md"),
-};
-
-pub struct WorkspaceAccess;
+crate::rule! {
+    WorkspaceAccess, "OCW004", "ocw-workspace-access", Error,
+    "the agent's sandbox workspace access is wider than the WPC's"
+}
 
 impl Rule for WorkspaceAccess {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let Some(target) = cx.target else { return };
         let root = cx.root;

@@ -1,23 +1,13 @@
 use super::open_channel;
 use crate::openclaw::catalog;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC028",
-    name: "open-channels-control-plane",
-    summary: "a channel is open to anyone while an agent can change the gateway itself",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC028.md"),
-};
-
-pub struct OpenChannelsControlPlane;
+crate::rule! {
+    OpenChannelsControlPlane, "OC028", "open-channels-control-plane", Error,
+    "a channel is open to anyone while an agent can change the gateway itself"
+}
 
 impl Rule for OpenChannelsControlPlane {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         let Some(open_at) = open_channel(root) else {

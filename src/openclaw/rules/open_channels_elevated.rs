@@ -1,22 +1,12 @@
 use super::{elevated_enabled, open_channel};
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC026",
-    name: "open-channels-elevated",
-    summary: "a channel is open to anyone while elevated exec is enabled",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC026.md"),
-};
-
-pub struct OpenChannelsElevated;
+crate::rule! {
+    OpenChannelsElevated, "OC026", "open-channels-elevated", Error,
+    "a channel is open to anyone while elevated exec is enabled"
+}
 
 impl Rule for OpenChannelsElevated {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         let Some(open_at) = open_channel(root) else {

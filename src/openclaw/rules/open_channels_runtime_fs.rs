@@ -1,23 +1,14 @@
 use super::open_channel;
 use crate::openclaw::catalog;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
+use crate::report::Severity;
 
-static META: RuleMeta = RuleMeta {
-    code: "OC027",
-    name: "open-channels-runtime-fs",
-    summary: "a channel is open to anyone while an agent has unsandboxed runtime or fs tools",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC027.md"),
-};
-
-pub struct OpenChannelsRuntimeFs;
+crate::rule! {
+    OpenChannelsRuntimeFs, "OC027", "open-channels-runtime-fs", Error,
+    "a channel is open to anyone while an agent has unsandboxed runtime or fs tools"
+}
 
 impl Rule for OpenChannelsRuntimeFs {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         let Some(open_at) = open_channel(root) else {

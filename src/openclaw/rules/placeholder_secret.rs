@@ -1,22 +1,12 @@
 use super::shared_secrets;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC033",
-    name: "placeholder-secret",
-    summary: "a gateway or hooks secret is blank or a placeholder",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC033.md"),
-};
-
-pub struct PlaceholderSecret;
+crate::rule! {
+    PlaceholderSecret, "OC033", "placeholder-secret", Error,
+    "a gateway or hooks secret is blank or a placeholder"
+}
 
 impl Rule for PlaceholderSecret {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         for node in shared_secrets(root) {

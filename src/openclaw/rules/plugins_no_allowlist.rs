@@ -1,22 +1,12 @@
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC047",
-    name: "plugins-no-allowlist",
-    summary: "plugins or MCP servers are configured without `plugins.allow`",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/OC047.md"),
-};
-
-pub struct PluginsNoAllowlist;
+crate::rule! {
+    PluginsNoAllowlist, "OC047", "plugins-no-allowlist", Warning,
+    "plugins or MCP servers are configured without `plugins.allow`"
+}
 
 impl Rule for PluginsNoAllowlist {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         if root.at(&["plugins", "enabled"]).and_then(Node::as_bool) == Some(false) {

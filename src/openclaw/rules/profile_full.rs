@@ -1,22 +1,12 @@
 use super::find_keys;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC044",
-    name: "profile-full",
-    summary: "a tool profile is `full`",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/OC044.md"),
-};
-
-pub struct ProfileFull;
+crate::rule! {
+    ProfileFull, "OC044", "profile-full", Warning,
+    "a tool profile is `full`"
+}
 
 impl Rule for ProfileFull {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let mut profiles = Vec::new();
         for scope in [cx.root.get("tools"), cx.root.get("agents")]

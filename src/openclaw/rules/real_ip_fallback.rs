@@ -1,23 +1,13 @@
 use super::{critical_if, non_loopback, str_at};
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC013",
-    name: "real-ip-fallback",
-    summary: "client IPs are taken from spoofable headers",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC013.md"),
-};
-
-pub struct RealIpFallback;
+crate::rule! {
+    RealIpFallback, "OC013", "real-ip-fallback", Error,
+    "client IPs are taken from spoofable headers"
+}
 
 impl Rule for RealIpFallback {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         let Some(flag) = root.at(&["gateway", "allowRealIpFallback"]) else {

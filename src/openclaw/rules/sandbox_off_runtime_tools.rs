@@ -1,22 +1,12 @@
 use crate::openclaw::catalog;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC040",
-    name: "sandbox-off-runtime-tools",
-    summary: "an agent can run commands while its sandbox is off or non-main",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/OC040.md"),
-};
-
-pub struct SandboxOffRuntimeTools;
+crate::rule! {
+    SandboxOffRuntimeTools, "OC040", "sandbox-off-runtime-tools", Warning,
+    "an agent can run commands while its sandbox is off or non-main"
+}
 
 impl Rule for SandboxOffRuntimeTools {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         let agents = cx.agents;

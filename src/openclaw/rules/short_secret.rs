@@ -2,23 +2,13 @@ use super::placeholder_secret::is_placeholder;
 use super::shared_secrets;
 use crate::openclaw::load::references_env;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC048",
-    name: "short-secret",
-    summary: "a gateway or hooks secret is shorter than 24 characters",
-    default_severity: Severity::Warning,
-    doc: include_str!("../../../docs/rules/OC048.md"),
-};
-
-pub struct ShortSecret;
+crate::rule! {
+    ShortSecret, "OC048", "short-secret", Warning,
+    "a gateway or hooks secret is shorter than 24 characters"
+}
 
 impl Rule for ShortSecret {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         for node in shared_secrets(root) {

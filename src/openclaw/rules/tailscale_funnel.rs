@@ -1,21 +1,11 @@
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC014",
-    name: "tailscale-funnel",
-    summary: "the gateway is published to the internet through Tailscale Funnel",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC014.md"),
-};
-
-pub struct TailscaleFunnel;
+crate::rule! {
+    TailscaleFunnel, "OC014", "tailscale-funnel", Error,
+    "the gateway is published to the internet through Tailscale Funnel"
+}
 
 impl Rule for TailscaleFunnel {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         if let Some(mode) = cx.root.at(&["gateway", "tailscale", "mode"]) {
             if mode.as_str() == Some("funnel") {

@@ -2,23 +2,13 @@ use super::{critical_if, non_loopback, tailscale_funnel};
 use crate::openclaw::catalog;
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC017",
-    name: "tools-invoke-dangerous",
-    summary: "`gateway.tools.allow` re-enables a dangerous tool over HTTP",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC017.md"),
-};
-
-pub struct ToolsInvokeDangerous;
+crate::rule! {
+    ToolsInvokeDangerous, "OC017", "tools-invoke-dangerous", Error,
+    "`gateway.tools.allow` re-enables a dangerous tool over HTTP"
+}
 
 impl Rule for ToolsInvokeDangerous {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         let deny: Vec<String> = root

@@ -1,23 +1,13 @@
 use super::str_at;
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC015",
-    name: "trusted-proxy-gaps",
-    summary: "trusted-proxy auth without the settings that make it safe",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC015.md"),
-};
-
-pub struct TrustedProxyGaps;
+crate::rule! {
+    TrustedProxyGaps, "OC015", "trusted-proxy-gaps", Error,
+    "trusted-proxy auth without the settings that make it safe"
+}
 
 impl Rule for TrustedProxyGaps {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         let root = cx.root;
         if str_at(root, &["gateway", "auth", "mode"]) != Some("trusted-proxy") {

@@ -1,22 +1,12 @@
 use super::docker_blocks;
 use crate::openclaw::{Context, Rule};
-use crate::report::{RuleMeta, Severity};
 
-static META: RuleMeta = RuleMeta {
-    code: "OC031",
-    name: "unconfined-profile",
-    summary: "the sandbox container runs without seccomp or AppArmor confinement",
-    default_severity: Severity::Error,
-    doc: include_str!("../../../docs/rules/OC031.md"),
-};
-
-pub struct UnconfinedProfile;
+crate::rule! {
+    UnconfinedProfile, "OC031", "unconfined-profile", Error,
+    "the sandbox container runs without seccomp or AppArmor confinement"
+}
 
 impl Rule for UnconfinedProfile {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &mut Context<'_>) {
         for (path, docker) in docker_blocks(cx) {
             for key in ["seccompProfile", "apparmorProfile"] {

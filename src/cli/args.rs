@@ -1,0 +1,60 @@
+//! Argument groups several commands share, and their resolution into what
+//! the library takes.
+
+use std::path::{Path, PathBuf};
+
+use crate::crypto::keys::{SIGNING_KEY_ENV, SigningKey};
+use crate::git::Repo;
+use crate::release::{Freshness, Source};
+
+#[derive(Debug, clap::Args)]
+pub struct Place {
+    /// The release branch. Default: `[release] branch` in `wpc.toml`, else
+    /// `wpc-releases`.
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+    /// The repository (any folder in it, or a bare repository).
+    #[arg(long, value_name = "PATH", default_value = ".")]
+    pub repo: PathBuf,
+    /// The folder holding `wpc.toml`, relative to the repository root.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<String>,
+}
+
+/// How fresh the release branch must be, for the commands that read it.
+#[derive(Debug, clap::Args)]
+pub struct FreshnessArgs {
+    /// Refuse a release branch whose checkpoint is older than N
+    /// (ROLLBACK_DETECTED), for a verifier that keeps its pin elsewhere.
+    #[arg(long, value_name = "N")]
+    pub min_checkpoint: Option<u64>,
+}
+
+impl FreshnessArgs {
+    pub fn freshness(&self) -> Freshness {
+        Freshness {
+            min_checkpoint: self.min_checkpoint,
+        }
+    }
+}
+
+/// The repository and the release places of `place` (read from `wpc.toml`
+/// at HEAD).
+pub fn open(place: &Place) -> anyhow::Result<(Repo, Source)> {
+    Ok(Source::open(
+        &place.repo,
+        place.root.as_deref(),
+        place.branch.as_deref(),
+    )?)
+}
+
+/// The signing key from `--key FILE`, else from `WPC_SIGNING_KEY`.
+pub fn load_key(file: Option<&Path>) -> anyhow::Result<SigningKey> {
+    Ok(match file {
+        Some(path) => SigningKey::from_file(path)?,
+        None => match std::env::var(SIGNING_KEY_ENV) {
+            Ok(value) => SigningKey::from_env_value(&value)?,
+            Err(_) => anyhow::bail!("no signing key: pass --key FILE or set {SIGNING_KEY_ENV}"),
+        },
+    })
+}
