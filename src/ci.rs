@@ -68,8 +68,8 @@ pub enum CiError {
     Check(#[from] CheckError),
     #[error(transparent)]
     Tests(#[from] crate::policy::files::CollectError),
-    #[error("{0}")]
-    Audit(String),
+    #[error(transparent)]
+    Audit(#[from] crate::openclaw::mappings::MappingError),
     #[error("bundles: {0}")]
     Bundles(String),
 }
@@ -101,8 +101,7 @@ pub fn run(
     let audit = if config.settings.openclaw.is_empty() {
         Stage::skipped("audit", "no [[openclaw]] mapping in wpc.toml")
     } else {
-        let (findings, configs) =
-            mappings::audit_mappings(config, LoadOptions::default()).map_err(CiError::Audit)?;
+        let (findings, configs) = mappings::audit_mappings(config, LoadOptions::default())?;
         Stage::from_report("audit", Report::new(findings, configs), configs)
     };
 

@@ -115,32 +115,46 @@ impl Issuers {
 
     /// The Ed25519 keys of a JWKS document (`{"keys": [{kty: "OKP", crv:
     /// "Ed25519", x, kid}]}`); other keys are skipped.
-    pub fn jwks(text: &str) -> Result<Issuers, String> {
-        let doc: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    pub fn jwks(text: &str) -> Result<Issuers, JwksError> {
+        let doc: Value = serde_json::from_str(text).map_err(JwksError::Json)?;
         let keys = doc
             .get("keys")
             .and_then(Value::as_array)
-            .ok_or("no `keys` array")?;
+            .ok_or(JwksError::NoKeys)?;
         let mut out = Vec::new();
         for (i, key) in keys.iter().enumerate() {
             let field = |name| key.get(name).and_then(Value::as_str);
             if field("kty") != Some("OKP") || field("crv") != Some("Ed25519") {
                 continue;
             }
-            let x = field("x").ok_or(format!("keys[{i}] has no `x`"))?;
-            let bytes = URL_SAFE_NO_PAD
+            let x = field("x").ok_or(JwksError::NoX(i))?;
+            let raw: [u8; 32] = URL_SAFE_NO_PAD
                 .decode(x)
-                .map_err(|_| format!("keys[{i}].x is not base64url"))?;
-            let raw: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| format!("keys[{i}].x is not 32 bytes"))?;
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or(JwksError::BadX(i))?;
             out.push((field("kid").map(str::to_owned), raw));
         }
         if out.is_empty() {
-            return Err("no Ed25519 (OKP) key".to_owned());
+            return Err(JwksError::NoEd25519);
         }
         Ok(Issuers(out))
     }
+}
+
+/// Why a JWKS document gives no issuer key.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksError {
+    #[error("not JSON: {0}")]
+    Json(serde_json::Error),
+    #[error("no `keys` array")]
+    NoKeys,
+    #[error("keys[{0}] has no `x`")]
+    NoX(usize),
+    #[error("keys[{0}].x is not 32 bytes of base64url")]
+    BadX(usize),
+    #[error("no Ed25519 (OKP) key")]
+    NoEd25519,
 }
 
 /// The WPC facts a token is checked against.

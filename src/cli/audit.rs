@@ -73,7 +73,7 @@ fn run_openclaw(args: OpenclawArgs) -> anyhow::Result<Outcome> {
     let config = load_config(args.config.as_deref())?;
     let options = AuditOptions {
         load: load_options(args.env && !args.no_env),
-        levels: mappings::levels(&config).map_err(anyhow::Error::msg)?,
+        levels: mappings::levels(&config)?,
     };
     let tool_map = ToolMap::with_overrides(&config.settings.openclaw_audit.tool_map);
     let Some(jobs) = jobs(&args, &config, &tool_map)? else {

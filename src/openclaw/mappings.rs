@@ -5,26 +5,39 @@ use std::path::PathBuf;
 
 use super::{AuditOptions, Levels, LoadOptions, Target, ToolMap, audit};
 use crate::config::{Config, Level};
+use crate::decide::CompileError;
 use crate::policy::Policy;
 use crate::report::{Finding, Severity};
 
+/// Why the OpenClaw settings of `wpc.toml` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    #[error("[openclaw_audit.rules]: unknown rule `{0}` (`wpc rule --list` lists the rules)")]
+    UnknownRule(String),
+    #[error("[openclaw_audit.rules]: `{0}` is a loading check; its level cannot be changed")]
+    LoadingCheck(String),
+    #[error("{}: no such file (an [[openclaw]] config in wpc.toml)", .0.display())]
+    NoConfig(PathBuf),
+    #[error("{}: {error}", policy.display())]
+    Policy {
+        policy: PathBuf,
+        error: CompileError,
+    },
+}
+
 /// `[openclaw_audit.rules]`, refusing codes that name no rule (a typo would
 /// silently keep a rule at its default level) and loading checks.
-pub fn levels(config: &Config) -> Result<Levels, String> {
+pub fn levels(config: &Config) -> Result<Levels, MappingError> {
     let mut levels = Levels::new();
     for (code, level) in &config.settings.openclaw_audit.rules {
         let Some(meta) = super::REGISTRY.find(code) else {
-            return Err(format!(
-                "[openclaw_audit.rules]: unknown rule `{code}` (`wpc rule --list` lists the rules)"
-            ));
+            return Err(MappingError::UnknownRule(code.clone()));
         };
         if super::BUILTIN
             .iter()
             .any(|b| b.code == meta.code && b.code != super::codes::ENV_UNSET)
         {
-            return Err(format!(
-                "[openclaw_audit.rules]: `{code}` is a loading check; its level cannot be changed"
-            ));
+            return Err(MappingError::LoadingCheck(code.clone()));
         }
         let severity = match level {
             Level::Error => Some(Severity::Error),
@@ -50,7 +63,10 @@ pub fn policy_file(config: &Config, policy: &str) -> PathBuf {
 /// Audit every `[[openclaw]]` mapping against its policy, with the levels of
 /// `wpc.toml`. A policy that does not load contributes its findings instead.
 /// Returns the findings and the number of configs audited.
-pub fn audit_mappings(config: &Config, load: LoadOptions) -> Result<(Vec<Finding>, usize), String> {
+pub fn audit_mappings(
+    config: &Config,
+    load: LoadOptions,
+) -> Result<(Vec<Finding>, usize), MappingError> {
     let options = AuditOptions {
         load,
         levels: levels(config)?,
@@ -61,20 +77,23 @@ pub fn audit_mappings(config: &Config, load: LoadOptions) -> Result<(Vec<Finding
     for mapping in mappings {
         let path = config.root.join(&mapping.config);
         if !path.is_file() {
-            return Err(format!(
-                "{}: no such file (an [[openclaw]] config in wpc.toml)",
-                path.display()
-            ));
+            return Err(MappingError::NoConfig(path));
         }
-        let policy = match Policy::load(&policy_file(config, &mapping.policy)) {
+        let policy_path = policy_file(config, &mapping.policy);
+        let policy = match Policy::load(&policy_path) {
             Ok(policy) => policy,
             Err(errors) => {
                 findings.extend(errors);
                 continue;
             }
         };
-        let target = Target::new(policy, tool_map.clone(), mapping.agent.clone())
-            .map_err(|e| e.to_string())?;
+        let target =
+            Target::new(policy, tool_map.clone(), mapping.agent.clone()).map_err(|error| {
+                MappingError::Policy {
+                    policy: policy_path,
+                    error,
+                }
+            })?;
         findings.extend(audit(&path, Some(&target), &options));
     }
     Ok((findings, mappings.len()))
