@@ -2,10 +2,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::{Outcome, color_stdout, print};
+use super::{Outcome, color_stdout, eprint, print};
 use crate::config::{Config, FILE_NAME};
 use crate::lint;
-use crate::report::{Format, Severity};
+use crate::report::baseline::Baseline;
+use crate::report::{Format, Report, Severity};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -23,6 +24,18 @@ pub struct Args {
     /// Exit 0 even when there are findings (errors still exit 2).
     #[arg(long)]
     exit_zero: bool,
+    /// Findings listed in this baseline file (see --write-baseline) are
+    /// reported as suppressed and do not fail the check.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    baseline: Option<PathBuf>,
+    /// Write every finding not suppressed in the source to this baseline
+    /// file (replacing it), and report them as suppressed.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Also list the suppressed findings and the baseline entries no longer
+    /// found (text; JSON and SARIF always carry them).
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -34,7 +47,17 @@ enum FailOn {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let (config, config_findings, inputs) = resolve(args.config.as_deref(), &args.paths)?;
     let report = lint::check(&config, config_findings, &inputs)?.found_by("check");
-    print(&report.render(args.format, &lint::rule_infos(), color_stdout()))?;
+    let report = with_baseline(
+        report,
+        args.baseline.as_deref(),
+        args.write_baseline.as_deref(),
+    )?;
+    print(&report.render_verbose(
+        args.format,
+        &lint::rule_infos(),
+        color_stdout(),
+        args.verbose,
+    ))?;
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,
         FailOn::Warning => Severity::Warning,
@@ -44,6 +67,29 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+/// `report` with the findings of the baseline at `read` suppressed, or
+/// with every finding written to a new baseline at `write` and suppressed.
+pub(super) fn with_baseline(
+    report: Report,
+    read: Option<&Path>,
+    write: Option<&Path>,
+) -> anyhow::Result<Report> {
+    if let Some(path) = write {
+        let baseline = Baseline::of(&report);
+        baseline.write(path)?;
+        eprint(&format!(
+            "wrote {} findings to the baseline {}\n",
+            baseline.findings.len(),
+            path.display()
+        ));
+        return Ok(baseline.apply(report));
+    }
+    match read {
+        Some(path) => Ok(Baseline::load(path)?.apply(report)),
+        None => Ok(report),
+    }
 }
 
 /// The config and what to check. A single folder holding `wpc.toml` is a

@@ -3,11 +3,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::check::resolve;
-use super::fmt::write_atomically;
 use super::{Outcome, eprint, print};
 use crate::crypto::artifact;
 use crate::crypto::envelope::{SignedEnvelope, WorkPolicyContract, parse_rfc3339};
 use crate::crypto::keys::{SIGNING_KEY_ENV, SigningKey};
+use crate::fsio::write_atomically;
 use crate::lint;
 use crate::policy::Policy;
 use crate::report::{Format, Severity};

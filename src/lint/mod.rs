@@ -7,6 +7,7 @@
 
 mod check;
 mod rules;
+pub mod suppress;
 
 use crate::claw::ExportSettings;
 use crate::config::LintSettings;
@@ -152,6 +153,8 @@ pub static REGISTRY: &[&dyn Rule] = &[
     &rules::claw_limit::ClawLimit,
     &rules::claw_pattern::ClawPattern,
     &rules::claw_export_inexact::ClawExportInexact,
+    &rules::suppression_without_reason::SuppressionWithoutReason,
+    &rules::suppression_unused::SuppressionUnused,
 ];
 
 /// Every rule's metadata, built-in checks first.
