@@ -383,7 +383,7 @@ mod tests {
             [
                 "3 WPC006: WPC006 here",
                 "2 WPC027: suppression of `WPC007` gives no reason",
-                "4 WPC028: suppression of `WPC006` matches no finding on line 4",
+                "4 WPC028: suppression of `WPC006` matches no finding on its line",
                 "5 WPC028: `WPC999` is not a wpc rule code or name: this suppression can never match",
                 "5 WPC028: `WPC001` cannot be suppressed: built-in",
             ]

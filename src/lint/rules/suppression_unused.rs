@@ -29,8 +29,10 @@ fn at(directive: &Directive, range: Range<usize>, message: String) -> Finding {
 /// A code of a rule with no finding where the suppression applies.
 pub fn stale(directive: &Directive, code: &str, range: &Range<usize>) -> Finding {
     let (message, help) = match directive.line {
-        Some(line) => (
-            format!("suppression of `{code}` matches no finding on line {line}"),
+        // No line number in the message: it is part of the finding's
+        // fingerprint, which must not change when lines move.
+        Some(_) => (
+            format!("suppression of `{code}` matches no finding on its line"),
             "the finding is gone: remove the code (or the comment)",
         ),
         None => (
