@@ -6,7 +6,7 @@ use super::{Outcome, color_stdout, eprint, print};
 use crate::config::{Config, FILE_NAME};
 use crate::lint;
 use crate::report::baseline::Baseline;
-use crate::report::{Format, Report, Severity};
+use crate::report::{Format, Severity};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,8 +24,15 @@ pub struct Args {
     /// Exit 0 even when there are findings (errors still exit 2).
     #[arg(long)]
     exit_zero: bool,
+    #[command(flatten)]
+    baseline: BaselineArgs,
+}
+
+/// The baseline options of `check` and `ci`.
+#[derive(Debug, clap::Args)]
+pub(super) struct BaselineArgs {
     /// Findings listed in this baseline file (see --write-baseline) are
-    /// reported as suppressed and do not fail the check.
+    /// reported as suppressed and do not fail.
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
     baseline: Option<PathBuf>,
     /// Write every finding not suppressed in the source to this baseline
@@ -33,9 +40,30 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
     /// Also list the suppressed findings and the baseline entries no longer
-    /// found (text; JSON and SARIF always carry them).
+    /// found (in text; JSON and SARIF always carry them).
     #[arg(short, long)]
-    verbose: bool,
+    pub(super) verbose: bool,
+}
+
+impl BaselineArgs {
+    /// The baseline to apply: the one `--baseline` names, or `current` (the
+    /// findings of this run) written to `--write-baseline` first.
+    pub(super) fn resolve(
+        &self,
+        current: impl FnOnce() -> Baseline,
+    ) -> anyhow::Result<Option<Baseline>> {
+        if let Some(path) = &self.write_baseline {
+            let baseline = current();
+            baseline.write(path)?;
+            eprint(&format!(
+                "wrote {} findings to the baseline {}\n",
+                baseline.findings.len(),
+                path.display()
+            ));
+            return Ok(Some(baseline));
+        }
+        Ok(self.baseline.as_deref().map(Baseline::load).transpose()?)
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -46,17 +74,15 @@ enum FailOn {
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let (config, config_findings, inputs) = resolve(args.config.as_deref(), &args.paths)?;
-    let report = lint::check(&config, config_findings, &inputs)?.found_by("check");
-    let report = with_baseline(
-        report,
-        args.baseline.as_deref(),
-        args.write_baseline.as_deref(),
-    )?;
+    let mut report = lint::check(&config, config_findings, &inputs)?.found_by("check");
+    if let Some(baseline) = args.baseline.resolve(|| Baseline::of(&report))? {
+        report = baseline.apply(report);
+    }
     print(&report.render_verbose(
         args.format,
         &lint::rule_infos(),
         color_stdout(),
-        args.verbose,
+        args.baseline.verbose,
     ))?;
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,
@@ -67,29 +93,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
-}
-
-/// `report` with the findings of the baseline at `read` suppressed, or
-/// with every finding written to a new baseline at `write` and suppressed.
-pub(super) fn with_baseline(
-    report: Report,
-    read: Option<&Path>,
-    write: Option<&Path>,
-) -> anyhow::Result<Report> {
-    if let Some(path) = write {
-        let baseline = Baseline::of(&report);
-        baseline.write(path)?;
-        eprint(&format!(
-            "wrote {} findings to the baseline {}\n",
-            baseline.findings.len(),
-            path.display()
-        ));
-        return Ok(baseline.apply(report));
-    }
-    match read {
-        Some(path) => Ok(Baseline::load(path)?.apply(report)),
-        None => Ok(report),
-    }
 }
 
 /// The config and what to check. A single folder holding `wpc.toml` is a

@@ -186,3 +186,65 @@ fn is_fingerprint(s: &str) -> bool {
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Finding, Severity, SourceFile};
+
+    fn report(text: &str) -> Report {
+        let source = SourceFile::new("policies/p.toml", text);
+        let findings = text
+            .match_indices("\"exec\"")
+            .map(|(start, m)| {
+                Finding::new("WPC007", Severity::Error, "`exec` is dangerous")
+                    .at(&source, start..start + m.len())
+            })
+            .collect();
+        Report::new(findings, 1)
+    }
+
+    #[test]
+    fn identical_findings_are_accepted_one_by_one() {
+        let two = "a = [\"exec\"]\nb = [\"exec\"]\n";
+        let mut baseline = Baseline::of(&report(two));
+        assert_eq!(baseline.findings.len(), 2);
+        assert_ne!(
+            baseline.findings[0].fingerprint,
+            baseline.findings[1].fingerprint
+        );
+        // Accept only the first: the second stays open.
+        baseline.findings.truncate(1);
+        let applied = baseline.apply(report(two));
+        assert_eq!(
+            (applied.findings().len(), applied.suppressed().len()),
+            (1, 1)
+        );
+        assert_eq!(applied.suppressed()[0].suppression, Suppression::Baseline);
+        assert!(applied.stale_baseline.is_empty());
+    }
+
+    #[test]
+    fn entries_nothing_matches_are_stale_and_lines_do_not_matter() {
+        let baseline = Baseline::of(&report("a = [\"exec\"]\n"));
+        let moved = baseline.apply(report("# new\n\n\na = [\"exec\"]\n"));
+        assert_eq!((moved.findings().len(), moved.suppressed().len()), (0, 1));
+        let gone = baseline.apply(report("a = []\n"));
+        assert_eq!(gone.stale_baseline, baseline.findings);
+    }
+
+    #[test]
+    fn a_written_baseline_loads_and_a_tampered_one_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.json");
+        let baseline = Baseline::of(&report("a = [\"exec\"]\n"));
+        baseline.write(&path).unwrap();
+        assert_eq!(Baseline::load(&path).unwrap(), baseline);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"version\": 1", "\"version\": 2")).unwrap();
+        assert!(matches!(
+            Baseline::load(&path),
+            Err(BaselineError::Invalid { .. })
+        ));
+    }
+}
