@@ -13,6 +13,7 @@ use crate::crypto::trusted::TrustedSigners;
 use crate::decide::suite::{self, CASE_FAILED};
 use crate::lint::{self, CheckError};
 use crate::openclaw::{self, LoadOptions, mappings};
+use crate::report::baseline::{self, Baseline};
 use crate::report::{Finding, Report, RuleInfo, Severity};
 use crate::resolve::PolicySource;
 
@@ -60,7 +61,14 @@ impl Stage {
 #[derive(Debug)]
 pub struct CiReport {
     pub stages: Vec<Stage>,
+    /// Entries of the baseline no finding matched any more.
+    pub stale_baseline: Vec<baseline::Entry>,
 }
+
+/// The stages whose findings a baseline can accept: the lint findings of
+/// `check` and `audit`. A failing policy test or an invalid proof bundle is
+/// a verdict on behaviour, not a finding to adopt, so it always fails.
+const BASELINED: [&str; 2] = ["check", "audit"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum CiError {
@@ -108,12 +116,42 @@ pub fn run(
     let bundles = bundle_stage(config, unverified_evidence)?;
     Ok(CiReport {
         stages: vec![check, test, audit, bundles],
+        stale_baseline: Vec::new(),
     })
 }
 
 impl CiReport {
     pub fn ok(&self) -> bool {
         self.stages.iter().all(Stage::ok)
+    }
+
+    /// A baseline of every finding of the stages a baseline can accept,
+    /// except those suppressed in their source.
+    pub fn baseline(&self) -> Baseline {
+        Baseline::of_reports(self.baselined().map(|s| &s.report))
+    }
+
+    /// Suppress the findings `baseline` lists in the stages it can accept
+    /// findings of, and keep the entries nothing matched as stale.
+    pub fn apply_baseline(mut self, baseline: &Baseline) -> CiReport {
+        let mut matched = HashSet::new();
+        for stage in self
+            .stages
+            .iter_mut()
+            .filter(|s| BASELINED.contains(&s.name))
+        {
+            let report = baseline.suppress(std::mem::take(&mut stage.report), &mut matched);
+            let units = stage.passed + stage.failed;
+            let note = stage.note.take();
+            *stage = Stage::from_report(stage.name, report, units);
+            stage.note = note;
+        }
+        self.stale_baseline = baseline.stale(&matched);
+        self
+    }
+
+    fn baselined(&self) -> impl Iterator<Item = &Stage> {
+        self.stages.iter().filter(|s| BASELINED.contains(&s.name))
     }
 
     /// Every finding of every stage, for annotations and SARIF.
@@ -123,8 +161,13 @@ impl CiReport {
             .iter()
             .flat_map(|s| s.report.findings().iter().cloned())
             .collect();
+        let suppressed = self
+            .stages
+            .iter()
+            .flat_map(|s| s.report.suppressed().iter().cloned())
+            .collect();
         let files = self.stages.iter().map(|s| s.report.files_checked).sum();
-        Report::new(findings, files)
+        Report::new(findings, files).with_suppressed(suppressed)
     }
 
     /// One line per stage.
@@ -141,10 +184,24 @@ impl CiReport {
                 "{:<8} {:<8} {} passed, {} failed",
                 stage.name, verdict, stage.passed, stage.failed
             );
+            let suppressed = stage.report.suppressed().len();
+            if suppressed > 0 {
+                let _ = write!(out, ", {suppressed} findings suppressed");
+            }
             if let Some(note) = &stage.note {
                 let _ = write!(out, " ({note})");
             }
             out.push('\n');
+        }
+        if !self.stale_baseline.is_empty() {
+            let _ = writeln!(
+                out,
+                "baseline: {} no longer found (`--write-baseline` drops them; `-v` lists them)",
+                match self.stale_baseline.len() {
+                    1 => "1 entry".to_owned(),
+                    n => format!("{n} entries"),
+                }
+            );
         }
         out
     }

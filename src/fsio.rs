@@ -49,6 +49,8 @@ pub const EVENT: Limit = Limit::new(16 * MIB, "GitHub event payloads");
 /// The verifiers' memory of release checkpoints (`.git/wpc/checkpoints.json`,
 /// one entry per release branch).
 pub const VERIFIER_MEMORY: Limit = Limit::new(MIB, "verifier memories");
+/// Baselines of accepted findings (`check --baseline`, `ci --baseline`).
+pub const BASELINE: Limit = Limit::new(16 * MIB, "baselines");
 
 impl Limit {
     pub const fn new(bytes: usize, kind: &'static str) -> Limit {
@@ -194,6 +196,39 @@ pub fn read_to_string(path: &Path, limit: Limit) -> Result<String, ReadError> {
     String::from_utf8(read(path, limit)?).map_err(|_| ReadError::new(path, Problem::NotUtf8))
 }
 
+/// A file that was not written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+/// Replace `path` with `text` so that a crash leaves the old or the new file,
+/// never half of one: a temporary file beside it, synced, then renamed over
+/// it. The old file's permissions are kept.
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), WriteError> {
+    use std::io::Write as _;
+    let failed = |source: io::Error| WriteError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    temp.write_all(text.as_bytes())
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(failed)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        // A temp file is created 0600; a failure here only loses the mode.
+        let _ = std::fs::set_permissions(temp.path(), meta.permissions());
+    }
+    temp.persist(path).map_err(|e| failed(e.error))?;
+    Ok(())
+}
+
 /// A FIFO at `path`, for tests (`mkfifo`: the libc call would need unsafe).
 #[cfg(all(test, unix))]
 #[allow(clippy::unwrap_used)]
@@ -300,6 +335,31 @@ mod tests {
     }
 
     #[test]
+    fn write_atomically_replaces_the_file_and_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.txt");
+        std::fs::write(&path, "old").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        write_atomically(&path, "new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
+        // Only the file itself is left in the folder: no temporary beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let missing = dir.path().join("no/such/folder/f.txt");
+        let err = write_atomically(&missing, "x").unwrap_err();
+        assert!(err.to_string().starts_with("cannot write "), "{err}");
+    }
+
+    #[test]
     fn limits_read_as_sizes() {
         assert_eq!(TOML.to_string(), "1 MiB for TOML files");
         assert_eq!(KEY.to_string(), "64 KiB for key files");
@@ -319,6 +379,7 @@ mod tests {
             RELEASE_ENVELOPE,
             EVENT,
             VERIFIER_MEMORY,
+            BASELINE,
         ] {
             let shown = limit.to_string();
             let size = shown.split(" for ").next().unwrap();

@@ -2,9 +2,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::{Outcome, color_stdout, print};
+use super::{Outcome, color_stdout, eprint, print};
 use crate::config::{Config, FILE_NAME};
 use crate::lint;
+use crate::report::baseline::Baseline;
 use crate::report::{Format, Severity};
 
 #[derive(Debug, clap::Args)]
@@ -23,6 +24,46 @@ pub struct Args {
     /// Exit 0 even when there are findings (errors still exit 2).
     #[arg(long)]
     exit_zero: bool,
+    #[command(flatten)]
+    baseline: BaselineArgs,
+}
+
+/// The baseline options of `check` and `ci`.
+#[derive(Debug, clap::Args)]
+pub(super) struct BaselineArgs {
+    /// Findings listed in this baseline file (see --write-baseline) are
+    /// reported as suppressed and do not fail.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    baseline: Option<PathBuf>,
+    /// Write every finding not suppressed in the source to this baseline
+    /// file (replacing it), and report them as suppressed.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Also list the suppressed findings and the baseline entries no longer
+    /// found (in text; JSON and SARIF always carry them).
+    #[arg(short, long)]
+    pub(super) verbose: bool,
+}
+
+impl BaselineArgs {
+    /// The baseline to apply: the one `--baseline` names, or `current` (the
+    /// findings of this run) written to `--write-baseline` first.
+    pub(super) fn resolve(
+        &self,
+        current: impl FnOnce() -> Baseline,
+    ) -> anyhow::Result<Option<Baseline>> {
+        if let Some(path) = &self.write_baseline {
+            let baseline = current();
+            baseline.write(path)?;
+            eprint(&format!(
+                "wrote {} findings to the baseline {}\n",
+                baseline.findings.len(),
+                path.display()
+            ));
+            return Ok(Some(baseline));
+        }
+        Ok(self.baseline.as_deref().map(Baseline::load).transpose()?)
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -40,8 +81,16 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     } else {
         lint::Revocations::NotRead
     };
-    let report = lint::check(&config, config_findings, &inputs, revocations)?.found_by("check");
-    print(&report.render(args.format, &lint::REGISTRY.infos(), color_stdout()))?;
+    let mut report = lint::check(&config, config_findings, &inputs, revocations)?.found_by("check");
+    if let Some(baseline) = args.baseline.resolve(|| Baseline::of(&report))? {
+        report = baseline.apply(report);
+    }
+    print(&report.render_verbose(
+        args.format,
+        &lint::REGISTRY.infos(),
+        color_stdout(),
+        args.baseline.verbose,
+    ))?;
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,
         FailOn::Warning => Severity::Warning,

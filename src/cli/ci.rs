@@ -3,17 +3,18 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::check::resolve;
-use super::fmt::write_atomically;
+use super::check::{BaselineArgs, resolve};
 use super::{Outcome, color_stdout, print};
 use crate::bundle::UnverifiedEvidence;
 use crate::ci;
+use crate::fsio::write_atomically;
 use crate::report::Format;
 
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "In GitHub Actions (GITHUB_ACTIONS=true) it also prints workflow-command \
-    annotations and appends a markdown summary to $GITHUB_STEP_SUMMARY.\n\
+    annotations and appends a markdown summary to $GITHUB_STEP_SUMMARY. A baseline applies to \
+    the findings of the check and audit stages.\n\
     Exit status: 0 every stage passed; 1 a stage failed; 2 usage, configuration or I/O error."
 )]
 pub struct Args {
@@ -27,20 +28,36 @@ pub struct Args {
     /// INVALID (EVIDENCE_UNVERIFIED), `warn` keeps its verdict and warns.
     #[arg(long, value_enum, default_value_t = UnverifiedEvidence::Fail, value_name = "MODE")]
     unverified_evidence: UnverifiedEvidence,
+    #[command(flatten)]
+    baseline: BaselineArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let paths: Vec<PathBuf> = args.repo.into_iter().collect();
     let (config, config_findings, _) = resolve(None, &paths)?;
-    let report = ci::run(&config, config_findings, args.unverified_evidence)?;
+    let mut report = ci::run(&config, config_findings, args.unverified_evidence)?;
+    if let Some(baseline) = args.baseline.resolve(|| report.baseline())? {
+        report = report.apply_baseline(&baseline);
+    }
     let all = report.findings();
     let rules = ci::rule_infos();
 
     let mut out = String::new();
     for stage in &report.stages {
-        if !stage.report.findings().is_empty() {
+        let listed = args.baseline.verbose && !stage.report.suppressed().is_empty();
+        if !stage.report.findings().is_empty() || listed {
             out.push_str(&format!("== {}\n", stage.name));
-            out.push_str(&stage.report.render(Format::Text, &rules, color_stdout()));
+            out.push_str(&stage.report.render_verbose(
+                Format::Text,
+                &rules,
+                color_stdout(),
+                args.baseline.verbose,
+            ));
+        }
+    }
+    if args.baseline.verbose {
+        for entry in &report.stale_baseline {
+            out.push_str(&format!("stale baseline entry {entry}\n"));
         }
     }
     out.push_str(&report.summary_text());

@@ -4,6 +4,7 @@ use anyhow::Context as _;
 
 use super::{Outcome, eprint, print, usable_config};
 use crate::config::Config;
+use crate::fsio::write_atomically;
 use crate::policy::document::unreadable_in_brief;
 use crate::policy::files;
 use crate::policy::{Document, fmt, read_source};
@@ -73,26 +74,4 @@ fn unified_diff(path: &Path, old: &str, new: &str) -> String {
         .unified_diff()
         .header(&format!("a/{name}"), &format!("b/{name}"))
         .to_string()
-}
-
-/// Replace `path` with `text` so that a crash leaves the old or the new file,
-/// never half of one.
-pub(super) fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    temp.write_all(text.as_bytes())
-        .and_then(|()| temp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        // Keep the file's permissions; a temp file is created 0600.
-        let _ = std::fs::set_permissions(temp.path(), meta.permissions());
-    }
-    temp.persist(path)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
 }

@@ -4,10 +4,10 @@ use anyhow::Context as _;
 
 use super::args::load_key;
 use super::check::resolve;
-use super::fmt::write_atomically;
 use super::{Outcome, eprint, print};
 use crate::crypto::artifact;
 use crate::crypto::envelope::{SignedEnvelope, WorkPolicyContract, parse_rfc3339};
+use crate::fsio::write_atomically;
 use crate::lint;
 use crate::policy::Policy;
 use crate::report::{Format, Severity};

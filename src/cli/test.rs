@@ -173,7 +173,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<Outcome> {
     let generated = generate::cases(&policy, &recordings, of_policy, existing.as_deref())
         .with_context(|| format!("{}", test_file.display()))?;
     if generated.added > 0 {
-        super::fmt::write_atomically(&test_file, &generated.text)?;
+        crate::fsio::write_atomically(&test_file, &generated.text)?;
     }
     print(&format!(
         "{}: {} case(s) added from {} verified bundle(s); {} bundle(s) rejected\n",

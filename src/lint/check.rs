@@ -6,13 +6,15 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use super::rules::{suppression_unused, suppression_without_reason};
+use super::suppress::{self, Target};
 use super::{Context, REGISTRY, Repository};
 use crate::config::{Config, Level};
 use crate::decide::Engine;
 use crate::policy::Policy;
 use crate::policy::document::{SCHEMA, pointer_segment};
 use crate::policy::files::{self, CollectError};
-use crate::report::{Finding, Report, Severity};
+use crate::report::{Described, Finding, Report, Severity, SourceFile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -163,11 +165,69 @@ fn lint(
         })
         .collect();
     findings.extend(cross_policy);
-    let findings = findings
+    let findings: Vec<Finding> = findings
         .into_iter()
         .filter_map(|f| apply_level(config, f))
         .collect();
-    Report::new(findings, files_checked)
+    let sources = suppression_sources(config, policies, &findings);
+    let (open, suppressed) = suppress::apply(findings, &sources, suppress_target);
+    // Again, for the findings about suppressions.
+    let open = open
+        .into_iter()
+        .filter_map(|f| apply_level(config, f))
+        .collect();
+    Report::new(open, files_checked).with_suppressed(suppressed)
+}
+
+/// The files whose `# wpc:ignore` comments count: every linted policy, the
+/// config, and any other file a finding is located in; not a file that
+/// failed its syntax or schema check, whose rules did not run (its
+/// suppressions would all look stale).
+fn suppression_sources(
+    config: &Config,
+    policies: &[Policy],
+    findings: &[Finding],
+) -> Vec<SourceFile> {
+    let unchecked: HashSet<&Path> = findings
+        .iter()
+        .filter(|f| super::BUILTIN.iter().any(|b| b.code == f.code))
+        .filter_map(Finding::file)
+        .collect();
+    let mut seen = HashSet::new();
+    policies
+        .iter()
+        .map(|p| &p.doc.source)
+        .chain(config.doc.as_ref().map(|d| &d.source))
+        .chain(
+            findings
+                .iter()
+                .filter_map(|f| f.location.as_ref().map(|l| &l.source)),
+        )
+        .filter(|s| !unchecked.contains(s.path()) && seen.insert(s.path().to_path_buf()))
+        .cloned()
+        .collect()
+}
+
+/// What a code in a suppression stands for: built-in checks cannot be
+/// suppressed (as they cannot be turned off), nor can the findings about
+/// suppressions.
+fn suppress_target(code: &str) -> Target {
+    match REGISTRY.find(code) {
+        None => Target::Unknown,
+        Some(meta) if super::BUILTIN.iter().any(|b| b.code == meta.code) => {
+            Target::Unsuppressible("a document failing this check is not checked further")
+        }
+        Some(meta)
+            if meta.code == suppression_unused::SuppressionUnused.meta().code
+                || meta.code
+                    == suppression_without_reason::SuppressionWithoutReason
+                        .meta()
+                        .code =>
+        {
+            Target::Unsuppressible("it reports on suppressions themselves")
+        }
+        Some(meta) => Target::Rule(meta.code),
+    }
 }
 
 /// Every file under `root`, skipping Git's own folder, build output and

@@ -8,6 +8,7 @@
 
 mod check;
 mod rules;
+pub mod suppress;
 
 use crate::claw::ExportSettings;
 use crate::config::LintSettings;
@@ -154,6 +155,8 @@ pub static REGISTRY: Registry<dyn Rule> = Registry {
         &rules::claw_limit::ClawLimit,
         &rules::claw_pattern::ClawPattern,
         &rules::claw_export_inexact::ClawExportInexact,
+        &rules::suppression_without_reason::SuppressionWithoutReason,
+        &rules::suppression_unused::SuppressionUnused,
     ],
 };
 

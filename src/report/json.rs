@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use super::{Finding, Report, Severity};
+use super::baseline::Entry;
+use super::{Finding, Report, Severity, Suppression};
 
 pub const FORMAT: &str = "wpc-findings/1";
 
@@ -12,6 +13,11 @@ struct Document<'a> {
     files_checked: usize,
     summary: Summary,
     findings: Vec<JsonFinding<'a>>,
+    /// Findings that do not count: present when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressed: Vec<JsonSuppressed<'a>>,
+    #[serde(skip_serializing_if = "no_entries")]
+    stale_baseline: &'a [Entry],
 }
 
 #[derive(Serialize)]
@@ -19,6 +25,33 @@ struct Summary {
     errors: usize,
     warnings: usize,
     infos: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    suppressed: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    stale_baseline: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn no_entries(entries: &&[Entry]) -> bool {
+    entries.is_empty()
+}
+
+#[derive(Serialize)]
+struct JsonSuppressed<'a> {
+    #[serde(flatten)]
+    finding: JsonFinding<'a>,
+    state: &'static str,
+    suppression: JsonSuppression<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum JsonSuppression<'a> {
+    InSource { reason: &'a str },
+    Baseline,
 }
 
 #[derive(Serialize)]
@@ -52,8 +85,23 @@ pub(super) fn render(report: &Report) -> String {
             errors: report.count(Severity::Error),
             warnings: report.count(Severity::Warning),
             infos: report.count(Severity::Info),
+            suppressed: report.suppressed().len(),
+            stale_baseline: report.stale_baseline.len(),
         },
         findings: report.findings().iter().map(finding).collect(),
+        suppressed: report
+            .suppressed()
+            .iter()
+            .map(|s| JsonSuppressed {
+                finding: finding(&s.finding),
+                state: "suppressed",
+                suppression: match &s.suppression {
+                    Suppression::InSource { reason } => JsonSuppression::InSource { reason },
+                    Suppression::Baseline => JsonSuppression::Baseline,
+                },
+            })
+            .collect(),
+        stale_baseline: &report.stale_baseline,
     };
     // Serializing plain structs of strings and integers cannot fail.
     let mut out = serde_json::to_string_pretty(&document).unwrap_or_default();

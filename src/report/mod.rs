@@ -3,8 +3,12 @@
 //! Every domain module (policy, lint, crypto, ...) reports problems as
 //! [`Finding`]s located in a [`SourceFile`]; this module turns a list of them
 //! into text, JSON, SARIF or GitHub workflow commands. It knows nothing about
-//! the domain: rule metadata comes in as [`RuleInfo`].
+//! the domain: rule metadata comes in as [`RuleInfo`]. Findings that do not
+//! count (suppressed in the source, or accepted by a [`baseline`]) stay in
+//! the report beside the others, so every output can show them.
 
+pub mod baseline;
+pub mod fingerprint;
 mod github;
 mod json;
 pub mod registry;
@@ -171,10 +175,47 @@ pub enum Format {
     Github,
 }
 
+/// Why a finding does not count toward the verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Suppression {
+    /// A `# wpc:ignore CODE -- reason` comment in the file; the reason as
+    /// written (empty when it has none, which is a finding of its own).
+    InSource { reason: String },
+    /// An entry of the baseline file (`--baseline`).
+    Baseline,
+}
+
+/// A finding that was found and does not count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppressed {
+    pub finding: Finding,
+    pub suppression: Suppression,
+}
+
+/// One finding of a report, open or suppressed, with its fingerprint.
+#[derive(Debug)]
+pub struct Fingerprinted<'a> {
+    pub finding: &'a Finding,
+    pub suppression: Option<&'a Suppression>,
+    pub fingerprint: String,
+}
+
+/// Where a finding is in a [`Report`].
+#[derive(Clone, Copy)]
+enum Slot {
+    Open(usize),
+    Suppressed(usize),
+}
+
 /// A finished set of findings, ready to render.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
+    /// The findings that count.
     findings: Vec<Finding>,
+    suppressed: Vec<Suppressed>,
+    /// Baseline entries that no finding matched any more: the baseline can
+    /// shrink by these.
+    pub stale_baseline: Vec<baseline::Entry>,
     /// Number of files that were checked (shown in summaries).
     pub files_checked: usize,
     /// The command that found them (`check`, `ci`...): SARIF's run
@@ -184,22 +225,64 @@ pub struct Report {
 
 impl Report {
     pub fn new(mut findings: Vec<Finding>, files_checked: usize) -> Self {
-        // A stable order keeps output diffable: by file, position, then code.
-        findings.sort_by(|a, b| {
-            let key = |f: &Finding| {
-                (
-                    f.file().map(Path::to_path_buf),
-                    f.location.as_ref().map(|l| l.range.start),
-                    f.code,
-                )
-            };
-            key(a).cmp(&key(b))
-        });
+        findings.sort_by(|a, b| order(a).cmp(&order(b)));
         Report {
             findings,
+            suppressed: Vec::new(),
+            stale_baseline: Vec::new(),
             files_checked,
             category: None,
         }
+    }
+
+    /// The same report with `suppressed` added to its suppressed findings.
+    pub fn with_suppressed(mut self, suppressed: Vec<Suppressed>) -> Self {
+        self.suppressed.extend(suppressed);
+        self.suppressed
+            .sort_by(|a, b| order(&a.finding).cmp(&order(&b.finding)));
+        self
+    }
+
+    /// The findings that do not count.
+    pub fn suppressed(&self) -> &[Suppressed] {
+        &self.suppressed
+    }
+
+    /// Every finding, open and suppressed, in one order with its
+    /// fingerprint: the numbering of identical findings does not change when
+    /// one of them is suppressed, so a baseline and code scanning keep
+    /// recognising them.
+    pub fn fingerprinted(&self) -> Vec<Fingerprinted<'_>> {
+        self.slots()
+            .into_iter()
+            .map(|(slot, fingerprint)| match slot {
+                Slot::Open(i) => Fingerprinted {
+                    finding: &self.findings[i],
+                    suppression: None,
+                    fingerprint,
+                },
+                Slot::Suppressed(i) => Fingerprinted {
+                    finding: &self.suppressed[i].finding,
+                    suppression: Some(&self.suppressed[i].suppression),
+                    fingerprint,
+                },
+            })
+            .collect()
+    }
+
+    /// [`Report::fingerprinted`] as indexes into the two lists.
+    fn slots(&self) -> Vec<(Slot, String)> {
+        let mut all: Vec<(Slot, &Finding)> = (self.findings.iter().enumerate())
+            .map(|(i, f)| (Slot::Open(i), f))
+            .chain(
+                (self.suppressed.iter().enumerate())
+                    .map(|(i, s)| (Slot::Suppressed(i), &s.finding)),
+            )
+            .collect();
+        // Stable: open before suppressed where the order cannot tell them apart.
+        all.sort_by(|a, b| order(a.1).cmp(&order(b.1)));
+        let prints = fingerprint::fingerprints(all.iter().map(|(_, f)| *f));
+        all.into_iter().map(|(slot, _)| slot).zip(prints).collect()
     }
 
     /// The same report, categorised as found by `command`.
@@ -249,7 +332,7 @@ impl Report {
             .collect();
         if !full.is_empty() {
             let rest = Report::new(full.into_iter().cloned().collect(), self.files_checked);
-            out.push_str(&text::render(&rest, color));
+            out.push_str(&text::render(&rest, color, false));
         }
         out
     }
@@ -257,13 +340,42 @@ impl Report {
     /// Render in `format`. `rules` describes every rule that can appear (SARIF
     /// lists them all); `color` only affects `Format::Text`.
     pub fn render(&self, format: Format, rules: &[RuleInfo], color: bool) -> String {
+        self.render_verbose(format, rules, color, false)
+    }
+
+    /// [`Report::render`]; `verbose` text also lists the suppressed
+    /// findings and the stale baseline entries (the other formats always
+    /// carry them).
+    pub fn render_verbose(
+        &self,
+        format: Format,
+        rules: &[RuleInfo],
+        color: bool,
+        verbose: bool,
+    ) -> String {
         match format {
-            Format::Text => text::render(self, color),
+            Format::Text => text::render(self, color, verbose),
             Format::Json => json::render(self),
             Format::Sarif => sarif::render(self, rules),
             Format::Github => github::render(self),
         }
     }
+}
+
+/// A stable order keeps output diffable: by file, position, then code.
+fn order(f: &Finding) -> (Option<PathBuf>, Option<usize>, &'static str) {
+    (
+        f.file().map(Path::to_path_buf),
+        f.location.as_ref().map(|l| l.range.start),
+        f.code,
+    )
+}
+
+/// A path as SARIF and the baseline write it: forward slashes, relative
+/// paths stay relative (code scanning resolves them against the checkout).
+pub(crate) fn portable_path(path: &Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
 }
 
 /// Shared, cheaply clonable file text.

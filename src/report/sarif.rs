@@ -1,17 +1,11 @@
 //! SARIF 2.1.0 through `serde-sarif`, for GitHub code scanning.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_sarif::sarif;
-use sha2::{Digest, Sha256};
 
-use super::{Finding, Report, RuleInfo, Severity};
-
-/// The `partialFingerprints` key: code scanning matches a result to the
-/// alert it already has by this, not by line number.
-pub const FINGERPRINT: &str = "wpcFinding/v1";
+use super::fingerprint::KEY as FINGERPRINT;
+use super::{Finding, Report, RuleInfo, Severity, Suppression, portable_path as uri};
 
 pub(super) fn render(report: &Report, rules: &[RuleInfo]) -> String {
     let driver = sarif::ToolComponent::builder()
@@ -22,7 +16,7 @@ pub(super) fn render(report: &Report, rules: &[RuleInfo]) -> String {
         .build();
     let mut run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())
-        .results(results(report.findings(), rules))
+        .results(results(report, rules))
         .build();
     // `wpc/check/`: the trailing slash makes it a category (SARIF §3.17.4),
     // which GitHub keeps apart from other uploads' alerts.
@@ -64,39 +58,35 @@ fn level(severity: Severity) -> sarif::ResultLevel {
     }
 }
 
-/// Each finding as a result with its fingerprint. Identical findings in one
-/// file (same code, flagged text and message) are told apart by their
-/// order, so each keeps its own alert.
-fn results(findings: &[Finding], rules: &[RuleInfo]) -> Vec<sarif::Result> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    findings
-        .iter()
-        .map(|finding| {
-            let identity = identity(finding);
-            let occurrence = seen.entry(identity.clone()).or_insert(0);
-            *occurrence += 1;
-            let digest = Sha256::digest(format!("{identity}\0{occurrence}").as_bytes());
-            let mut result = result(finding, rules);
+/// Each finding as a result with its fingerprint; suppressed ones carry
+/// `suppressions`, which code scanning shows as dismissed rather than open.
+fn results(report: &Report, rules: &[RuleInfo]) -> Vec<sarif::Result> {
+    report
+        .fingerprinted()
+        .into_iter()
+        .map(|entry| {
+            let mut result = result(entry.finding, rules);
             result.partial_fingerprints = Some(BTreeMap::from([(
                 FINGERPRINT.to_owned(),
-                URL_SAFE_NO_PAD.encode(digest),
+                entry.fingerprint,
             )]));
+            result.suppressions = entry.suppression.map(|s| vec![suppression(s)]);
             result
         })
         .collect()
 }
 
-/// What a finding is, independent of where its file's lines have moved:
-/// the code, the file, the flagged text (trimmed) and the message.
-fn identity(finding: &Finding) -> String {
-    let file = finding.file().map(uri).unwrap_or_default();
-    let flagged = finding
-        .location
-        .as_ref()
-        .and_then(|loc| loc.source.text().get(loc.range.clone()))
-        .unwrap_or_default()
-        .trim();
-    format!("{}\0{file}\0{flagged}\0{}", finding.code, finding.message)
+fn suppression(suppression: &Suppression) -> sarif::Suppression {
+    match suppression {
+        Suppression::InSource { reason } => sarif::Suppression::builder()
+            .kind(serde_json::json!("inSource"))
+            .justification(reason.as_str())
+            .build(),
+        Suppression::Baseline => sarif::Suppression::builder()
+            .kind(serde_json::json!("external"))
+            .justification("accepted in the baseline file")
+            .build(),
+    }
 }
 
 fn result(finding: &Finding, rules: &[RuleInfo]) -> sarif::Result {
@@ -134,13 +124,6 @@ fn result(finding: &Finding, rules: &[RuleInfo]) -> sarif::Result {
         ]
     });
     result
-}
-
-/// SARIF wants URIs: forward slashes, relative paths stay relative so code
-/// scanning resolves them against the checkout.
-fn uri(path: &std::path::Path) -> String {
-    let s = path.to_string_lossy().replace('\\', "/");
-    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
 }
 
 fn to_i64(n: usize) -> i64 {

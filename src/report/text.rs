@@ -2,9 +2,11 @@
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 
-use super::{Finding, Report, Severity};
+use super::{Finding, Report, Severity, Suppression};
 
-pub(super) fn render(report: &Report, color: bool) -> String {
+/// `verbose` also lists the suppressed findings and stale baseline entries,
+/// which are otherwise only counted.
+pub(super) fn render(report: &Report, color: bool, verbose: bool) -> String {
     let renderer = if color {
         Renderer::styled()
     } else {
@@ -15,8 +17,38 @@ pub(super) fn render(report: &Report, color: bool) -> String {
         out.push_str(&renderer.render(&[group(finding)]));
         out.push_str("\n\n");
     }
+    if verbose {
+        out.push_str(&suppressed(report));
+    }
     out.push_str(&summary(report));
     out.push('\n');
+    out
+}
+
+/// One line per suppressed finding and per stale baseline entry.
+fn suppressed(report: &Report) -> String {
+    let mut out = String::new();
+    for s in report.suppressed() {
+        let why = match &s.suppression {
+            Suppression::InSource { reason } if reason.is_empty() => "no reason given".to_owned(),
+            Suppression::InSource { reason } => reason.clone(),
+            Suppression::Baseline => "in the baseline".to_owned(),
+        };
+        let f = &s.finding;
+        out.push_str(&format!(
+            "suppressed {}[{}] {}: {} ({why})\n",
+            f.severity,
+            f.code,
+            f.position(),
+            f.message
+        ));
+    }
+    for entry in &report.stale_baseline {
+        out.push_str(&format!("stale baseline entry {entry}\n"));
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
     out
 }
 
@@ -54,21 +86,37 @@ fn summary(report: &Report) -> String {
         report.count(Severity::Info),
     );
     let files = plural(report.files_checked, "file");
-    if errors + warnings + infos == 0 {
-        return format!("{files} checked: no findings");
+    let mut out = if errors + warnings + infos == 0 {
+        format!("{files} checked: no findings")
+    } else {
+        format!(
+            "{files} checked: {}, {}, {}",
+            plural(errors, "error"),
+            plural(warnings, "warning"),
+            plural(infos, "info")
+        )
+    };
+    let suppressed = report.suppressed().len();
+    if suppressed > 0 {
+        out.push_str(&format!(", {suppressed} suppressed"));
     }
-    format!(
-        "{files} checked: {}, {}, {}",
-        plural(errors, "error"),
-        plural(warnings, "warning"),
-        plural(infos, "info")
-    )
+    let stale = report.stale_baseline.len();
+    if stale > 0 {
+        out.push_str(&format!(
+            "; {} no longer found (`--write-baseline` drops {})",
+            plural(stale, "baseline entry"),
+            if stale == 1 { "it" } else { "them" }
+        ));
+    }
+    out
 }
 
 fn plural(n: usize, word: &str) -> String {
     // "info" has no plural in this sense ("3 infos" reads worse than "3 info").
     if n == 1 || word == "info" {
         format!("{n} {word}")
+    } else if let Some(stem) = word.strip_suffix('y') {
+        format!("{n} {stem}ies")
     } else {
         format!("{n} {word}s")
     }

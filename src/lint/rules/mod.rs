@@ -21,6 +21,8 @@ pub mod revoked_hash;
 pub mod rw_workspace_ungated;
 pub mod sandbox_not_required;
 pub mod secret_key_committed;
+pub mod suppression_unused;
+pub mod suppression_without_reason;
 pub mod token_ttl_over_max;
 pub mod trusted_signers_invalid;
 pub mod wildcard_allow;
