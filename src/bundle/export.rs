@@ -270,7 +270,7 @@ fn manifest(value: &Value) -> Result<(), Failure> {
 }
 
 /// SHA-256 (base64url) and length of the JCS form of `value`.
-fn jcs_hash(value: &Value, at: &str) -> Result<(String, usize), Failure> {
+pub(super) fn jcs_hash(value: &Value, at: &str) -> Result<(String, usize), Failure> {
     let bytes = canonical_json(value)
         .map_err(|err| Failure::new(Code::HashMismatch, at, format!("cannot hash: {err}")))?;
     Ok((sha256_b64u(&bytes), bytes.len()))
