@@ -196,15 +196,19 @@ fn aggregate_line(aggregate: &Aggregate) -> String {
     )
 }
 
-/// `member /payload/artifacts/member_bundles/0 VALID bundle_1` (with the
-/// codes of an invalid one).
+/// `member /payload/artifacts/member_bundles/0 VALID bundle_1`, or with the
+/// codes of an invalid one (and its bundle id when its signature verified).
 fn member_line(member: &Member) -> String {
-    let id = member.report.bundle_id.as_deref().unwrap_or("-");
+    let id = member
+        .report
+        .bundle_id
+        .as_deref()
+        .map_or_else(String::new, |id| format!(" {id}"));
     if member.report.valid {
-        format!("member {} VALID {id}", member.pointer)
+        format!("member {} VALID{id}", member.pointer)
     } else {
         format!(
-            "member {} INVALID {id} {}",
+            "member {} INVALID{id} {}",
             member.pointer,
             codes(&member.report)
         )
