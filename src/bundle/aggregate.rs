@@ -638,10 +638,7 @@ impl<'a> Fleet<'a> {
     /// Gateway receipt spans of one run namespace mean the same in every
     /// member, and one receipt id is one receipt.
     fn causal(&mut self, payload: &Value, payload_at: &str, run_id: &str) {
-        let namespace = match run_id.find("::") {
-            Some(at) if at > 0 => &run_id[..at],
-            _ => run_id,
-        };
+        let namespace = namespace(run_id);
         let receipts = payload
             .get("receipts")
             .and_then(Value::as_array)
@@ -854,4 +851,54 @@ fn member_run(payload: &Value) -> Result<String, String> {
 fn identifier(value: Option<&Value>) -> Option<String> {
     let text = causal::js_trim(value?.as_str()?);
     (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// A run's namespace: the run id before its first `::` (when that is not
+/// at the start), or the whole id. Members of one namespace share spans.
+fn namespace(run_id: &str) -> &str {
+    match run_id.find("::") {
+        Some(at) if at > 0 => &run_id[..at],
+        _ => run_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn namespaces_split_at_the_first_double_colon_only_after_a_name() {
+        assert_eq!(namespace("ns::a"), "ns");
+        assert_eq!(namespace("ns::a::b"), "ns");
+        assert_eq!(namespace("::a"), "::a");
+        assert_eq!(namespace("run_1"), "run_1");
+    }
+
+    #[test]
+    fn a_member_has_one_non_empty_run() {
+        let chain = |runs: &[&str]| json!({"event_chain": runs.iter().map(|r| json!({"run_id": r})).collect::<Vec<_>>()});
+        assert_eq!(member_run(&chain(&["r", "r"])), Ok("r".to_owned()));
+        assert!(member_run(&chain(&[])).is_err());
+        assert!(member_run(&chain(&["r", "s"])).is_err());
+        assert!(member_run(&chain(&[""])).is_err());
+        assert!(member_run(&json!({})).is_err());
+    }
+
+    #[test]
+    fn dids_are_shaped_as_the_reference_shapes_them() {
+        assert!(did_shaped("did:key:z6Mk"));
+        assert!(did_shaped("did:web:example.com%3A8443"));
+        assert!(!did_shaped("did:key:"));
+        assert!(!did_shaped("did:ion:abc"));
+        assert!(!did_shaped("did:web:a/b"));
+    }
+
+    #[test]
+    fn causal_identifiers_are_trimmed_strings() {
+        assert_eq!(identifier(Some(&json!(" a "))), Some("a".to_owned()));
+        assert_eq!(identifier(Some(&json!("  "))), None);
+        assert_eq!(identifier(Some(&json!(1))), None);
+        assert_eq!(identifier(None), None);
+    }
 }
