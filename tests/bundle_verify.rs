@@ -1068,3 +1068,20 @@ fn aggregates_list_their_members_in_every_format() {
     assert!(rules.contains(&"AGGREGATE_MEMBER_INVALID"), "{rules:?}");
     assert!(rules.contains(&"SIGNATURE_INVALID"), "{rules:?}");
 }
+
+/// docs/bundles.md, which the SARIF rules link to, lists every reason code
+/// with its summary.
+#[test]
+fn the_docs_list_every_reason_code() {
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/bundles.md"))
+            .unwrap();
+    for code in wpc::bundle::Code::ALL {
+        let row = format!(
+            "| `{}` | {} |",
+            code.as_str(),
+            code.summary().replace('|', "\\|")
+        );
+        assert!(docs.contains(&row), "docs/bundles.md lacks {row}");
+    }
+}
