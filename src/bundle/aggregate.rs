@@ -22,7 +22,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::export::jcs_hash;
+use super::export::{ManifestCodes, check_manifest, jcs_hash};
 use super::reason::{Code, Failure};
 use super::schema::{self, ClawSchema};
 use super::{
@@ -314,15 +314,12 @@ fn manifest(value: &Value) -> Result<(), Failure> {
         .pointer(MEMBERS)
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
-    let mut expected: Vec<(String, String, usize)> = Vec::with_capacity(members.len());
+    let mut previous: Option<String> = None;
     let mut seen = HashSet::new();
     for (i, member) in members.iter().enumerate() {
         let at = format!("{MEMBERS}/{i}");
-        let (hash, size) = jcs_hash(member, &at)?;
-        if expected
-            .last()
-            .is_some_and(|(_, previous, _)| hash < *previous)
-        {
+        let hash = jcs_hash(member, &at)?.0;
+        if previous.as_ref().is_some_and(|previous| hash < *previous) {
             return Err(Failure::new(
                 Code::UnsortedMemberArray,
                 at,
@@ -336,66 +333,28 @@ fn manifest(value: &Value) -> Result<(), Failure> {
                 format!("member {i} is the same bundle as an earlier member"),
             ));
         }
-        expected.push((format!("artifacts/member_bundles/{i}.json"), hash, size));
+        previous = Some(hash);
     }
+    let mut expected: Vec<(String, &Value)> = members
+        .iter()
+        .enumerate()
+        .map(|(i, member)| (format!("artifacts/member_bundles/{i}.json"), member))
+        .collect();
+    // The reference checks the entries in path order.
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
     let entries = value
         .pointer("/payload/manifest/entries")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
-    let mut listed: HashMap<&str, (usize, &Value)> = HashMap::new();
-    for (i, entry) in entries.iter().enumerate() {
-        let path = entry
-            .get("path")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if listed.insert(path, (i, entry)).is_some() {
-            return Err(Failure::new(
-                Code::AggregateBundleInvalid,
-                format!("/payload/manifest/entries/{i}/path"),
-                format!("`{path}` is listed twice"),
-            ));
-        }
-    }
-    if entries.len() != expected.len() {
-        return Err(Failure::new(
-            Code::HashMismatch,
-            "/payload/manifest/entries",
-            format!("{} entries for {} members", entries.len(), expected.len()),
-        ));
-    }
-    expected.sort();
-    for (path, hash, size) in expected {
-        let Some(&(i, entry)) = listed.get(path.as_str()) else {
-            return Err(Failure::new(
-                Code::HashMismatch,
-                "/payload/manifest/entries",
-                format!("no entry for {path}"),
-            ));
-        };
-        let at = format!("/payload/manifest/entries/{i}");
-        if entry.get("sha256_b64u").and_then(Value::as_str) != Some(hash.as_str()) {
-            return Err(Failure::new(
-                Code::HashMismatch,
-                format!("{at}/sha256_b64u"),
-                format!("manifest hash mismatch for {path}: the member hashes to `{hash}`"),
-            ));
-        }
-        if entry.get("content_type").and_then(Value::as_str) != Some("application/json") {
-            return Err(Failure::new(
-                Code::AggregateBundleInvalid,
-                format!("{at}/content_type"),
-                "content_type must be application/json",
-            ));
-        }
-        if entry.get("size_bytes").and_then(Value::as_f64) != Some(size as f64) {
-            return Err(Failure::new(
-                Code::HashMismatch,
-                format!("{at}/size_bytes"),
-                format!("manifest size mismatch for {path}: the member is {size} bytes"),
-            ));
-        }
-    }
-    Ok(())
+    check_manifest(
+        entries,
+        "/payload/manifest/entries",
+        expected,
+        ManifestCodes {
+            malformed: Code::AggregateBundleInvalid,
+            unlisted: Code::HashMismatch,
+        },
+    )
 }
 
 /// Proof tiers wpc can establish, lowest first (the reference also ranks

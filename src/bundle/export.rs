@@ -213,6 +213,36 @@ fn manifest(value: &Value) -> Result<(), Failure> {
         .pointer("/manifest/entries")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
+    check_manifest(
+        entries,
+        "/manifest/entries",
+        expected,
+        ManifestCodes {
+            malformed: Code::MalformedEnvelope,
+            unlisted: Code::MissingRequiredField,
+        },
+    )
+}
+
+/// The codes a manifest check gives: the protocol picks them per kind of
+/// bundle (export, aggregate).
+pub(super) struct ManifestCodes {
+    /// A path listed twice, or a content type other than JSON.
+    pub malformed: Code,
+    /// Entries and artifacts that do not pair up.
+    pub unlisted: Code,
+}
+
+/// The manifest `entries` (at `at`) list exactly the `expected` artifacts
+/// (path and value), in that order of checking, each by the SHA-256
+/// (`HASH_MISMATCH`) and size (`HASH_MISMATCH`) of its JCS form, with
+/// content type `application/json`. First failure only.
+pub(super) fn check_manifest(
+    entries: &[Value],
+    at: &str,
+    expected: Vec<(String, &Value)>,
+    codes: ManifestCodes,
+) -> Result<(), Failure> {
     let mut listed: HashMap<&str, (usize, &Value)> = HashMap::new();
     for (i, entry) in entries.iter().enumerate() {
         let path = entry
@@ -221,28 +251,28 @@ fn manifest(value: &Value) -> Result<(), Failure> {
             .unwrap_or_default();
         if listed.insert(path, (i, entry)).is_some() {
             return Err(Failure::new(
-                Code::MalformedEnvelope,
-                format!("/manifest/entries/{i}/path"),
+                codes.malformed,
+                format!("{at}/{i}/path"),
                 format!("`{path}` is listed twice"),
             ));
         }
     }
     if entries.len() != expected.len() {
         return Err(Failure::new(
-            Code::MissingRequiredField,
-            "/manifest/entries",
+            codes.unlisted,
+            at,
             format!("{} entries for {} artifacts", entries.len(), expected.len()),
         ));
     }
     for (path, artifact) in expected {
         let Some(&(i, entry)) = listed.get(path.as_str()) else {
             return Err(Failure::new(
-                Code::MissingRequiredField,
-                "/manifest/entries",
+                codes.unlisted,
+                at,
                 format!("no entry for {path}"),
             ));
         };
-        let at = format!("/manifest/entries/{i}");
+        let at = format!("{at}/{i}");
         let (hash, size) = jcs_hash(artifact, &at)?;
         if entry.get("sha256_b64u").and_then(Value::as_str) != Some(hash.as_str()) {
             return Err(Failure::new(
@@ -253,7 +283,7 @@ fn manifest(value: &Value) -> Result<(), Failure> {
         }
         if entry.get("content_type").and_then(Value::as_str) != Some("application/json") {
             return Err(Failure::new(
-                Code::MalformedEnvelope,
+                codes.malformed,
                 format!("{at}/content_type"),
                 "content_type must be application/json",
             ));
