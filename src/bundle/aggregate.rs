@@ -22,7 +22,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::export::{ManifestCodes, check_manifest, jcs_hash};
+use super::export::{ManifestCodes, check_issue_times, check_manifest, jcs_hash};
 use super::reason::{Code, Failure};
 use super::schema::{self, ClawSchema};
 use super::{
@@ -219,20 +219,7 @@ fn check_envelope(value: &Value, now: Timestamp) -> Result<Option<Timestamp>, Fa
     let expires_at = time("/payload/expires_at")?;
     let envelope_expires_at = time("/expires_at")?;
     if let (Some(created_at), Some(issued_at)) = (created_at, issued_at) {
-        if created_at > issued_at {
-            return Err(Failure::new(
-                Code::CausalClockContradiction,
-                "/payload/created_at",
-                "created_at is after the envelope's issued_at",
-            ));
-        }
-        if issued_at > now + SKEW {
-            return Err(Failure::new(
-                Code::FutureTimestampPoisoning,
-                "/issued_at",
-                format!("issued_at {} is in the future", text("/issued_at")),
-            ));
-        }
+        check_issue_times((created_at, "/payload/created_at"), issued_at, now)?;
     }
     for (pointer, at) in [
         ("/payload/expires_at", expires_at),

@@ -126,22 +126,11 @@ fn check_export(value: &Value, now: Timestamp) -> Result<(), Failure> {
             )
         })
     };
-    let created_at = time("created_at")?;
-    let issued_at = time("issued_at")?;
-    if created_at > issued_at {
-        return Err(Failure::new(
-            Code::CausalClockContradiction,
-            "/created_at",
-            "created_at is after issued_at",
-        ));
-    }
-    if issued_at > now + SKEW {
-        return Err(Failure::new(
-            Code::FutureTimestampPoisoning,
-            "/issued_at",
-            format!("issued_at {} is in the future", text("issued_at")),
-        ));
-    }
+    check_issue_times(
+        (time("created_at")?, "/created_at"),
+        time("issued_at")?,
+        now,
+    )?;
     if value.get("expires_at").is_some() && time("expires_at")? + SKEW < now {
         return Err(Failure::new(
             Code::ExpiredTtl,
@@ -222,6 +211,30 @@ fn manifest(value: &Value) -> Result<(), Failure> {
             unlisted: Code::MissingRequiredField,
         },
     )
+}
+
+/// An export or aggregate bundle's `created_at` (at its pointer) not after
+/// its `issued_at`, and that not after `now` beyond the clock skew.
+pub(super) fn check_issue_times(
+    (created_at, created_pointer): (Timestamp, &str),
+    issued_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), Failure> {
+    if created_at > issued_at {
+        return Err(Failure::new(
+            Code::CausalClockContradiction,
+            created_pointer,
+            "created_at is after issued_at",
+        ));
+    }
+    if issued_at > now + SKEW {
+        return Err(Failure::new(
+            Code::FutureTimestampPoisoning,
+            "/issued_at",
+            format!("issued_at {issued_at} is in the future"),
+        ));
+    }
+    Ok(())
 }
 
 /// The codes a manifest check gives: the protocol picks them per kind of
