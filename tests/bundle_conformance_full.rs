@@ -89,14 +89,15 @@ fn verdict(bytes: &[u8], options: &Options) -> (bool, String) {
     (report.valid, code)
 }
 
-#[test]
-fn every_proof_bundle_vector_gives_its_verdict_and_reason_code() {
+/// How many of the manifest's vectors of `kind` (files wpc reads as they
+/// are) give their verdict and reason code, and the others.
+fn agreement(kind: &str) -> (usize, Vec<String>) {
     let manifest = read_json(&Path::new(DIR).join("manifest.v1.json"));
     let options = conformance_options();
     let mut agreed = 0;
     let mut disagreements = Vec::new();
     for vector in manifest["vectors"].as_array().unwrap() {
-        if vector["kind"] != "proof_bundle" {
+        if vector["kind"] != kind {
             continue;
         }
         let name = vector["name"].as_str().unwrap();
@@ -109,8 +110,12 @@ fn every_proof_bundle_vector_gives_its_verdict_and_reason_code() {
             disagreements.push(format!("{name}: got {code}, expected {expected}"));
         }
     }
-    assert_eq!(disagreements, Vec::<String>::new());
-    assert_eq!(agreed, 24);
+    (agreed, disagreements)
+}
+
+#[test]
+fn every_proof_bundle_vector_gives_its_verdict_and_reason_code() {
+    assert_eq!(agreement("proof_bundle"), (24, Vec::new()));
 }
 
 /// The export bundle vectors, unwrapped from their `bundle` key as the
@@ -799,4 +804,415 @@ fn the_kit_bundles_pass_the_default_causal_checks_and_fail_without_anchors() {
         ..Options::for_gateway_signers(&[gateway_key().did()])
     };
     assert_eq!(verdict(&bytes, &observe), (true, "OK".to_owned()));
+}
+
+// ---- aggregate bundles ----------------------------------------------------
+
+/// The aggregate vectors of the manifest (r49 and cpl-v2 rate limits),
+/// under the documented clock.
+#[test]
+fn every_aggregate_bundle_vector_gives_its_verdict_and_reason_code() {
+    assert_eq!(agreement("aggregate_bundle"), (9, Vec::new()));
+}
+
+/// What a member of a kit-built aggregate carries.
+struct MemberSpec {
+    agent: u8,
+    bundle_id: &'static str,
+    run_id: &'static str,
+    receipt_id: &'static str,
+    response_hash: &'static str,
+    binding: Value,
+    extra: Value,
+}
+
+impl MemberSpec {
+    fn new(agent: u8, name: &'static str, run_id: &'static str, binding: Value) -> MemberSpec {
+        MemberSpec {
+            agent,
+            bundle_id: name,
+            run_id,
+            receipt_id: name,
+            response_hash: name,
+            binding,
+            extra: json!({}),
+        }
+    }
+}
+
+/// A proof bundle member as the reference's aggregate harness builds one:
+/// one event, one gateway receipt bound to it with the spec's causal
+/// binding, issued an hour before [`NOW`], signed by the spec's agent key.
+fn proof_member(spec: &MemberSpec) -> Value {
+    let agent = wpc::bundle::kit::key(spec.agent);
+    let mut event = json!({
+        "event_id": format!("{}_evt_001", spec.bundle_id),
+        "run_id": spec.run_id,
+        "event_type": "llm_call",
+        "timestamp": "2026-02-17T22:59:58.000Z",
+        "payload_hash_b64u": "ibhRTWt5gh47v4X1fAtBRKwEKCHZir1w-de3fNfCEu8",
+        "prev_hash_b64u": null,
+    });
+    let event_hash = event_hash_b64u(event.as_object().unwrap());
+    event["event_hash_b64u"] = json!(event_hash);
+    let mut binding = json!({ "run_id": spec.run_id, "event_hash_b64u": event_hash });
+    for (key, value) in spec.binding.as_object().unwrap() {
+        binding[key] = value.clone();
+    }
+    let receipt = json!({
+        "receipt_version": "1",
+        "receipt_id": spec.receipt_id,
+        "gateway_id": "gw_aggregate_causal_001",
+        "provider": "openai",
+        "model": "gpt-4",
+        "request_hash_b64u": format!("req_{}", spec.bundle_id),
+        "response_hash_b64u": spec.response_hash,
+        "tokens_input": 25,
+        "tokens_output": 40,
+        "latency_ms": 45,
+        "timestamp": "2026-02-17T22:59:58.500Z",
+        "binding": binding,
+    });
+    let mut receipt = serde_json::to_value(
+        SignedEnvelope::sign::<GatewayReceipt>(receipt, &gateway_key(), Timestamp::UNIX_EPOCH)
+            .unwrap(),
+    )
+    .unwrap();
+    receipt["issued_at"] = json!("2026-02-17T22:59:59.000Z");
+    let mut payload = json!({
+        "bundle_version": "1",
+        "bundle_id": spec.bundle_id,
+        "agent_did": agent.did_str(),
+        "event_chain": [event],
+        "receipts": [receipt],
+    });
+    for (key, value) in spec.extra.as_object().unwrap() {
+        payload[key] = value.clone();
+    }
+    sign_member(payload, &agent)
+}
+
+fn sign_member(payload: Value, key: &wpc::crypto::keys::SigningKey) -> Value {
+    let mut member = serde_json::to_value(
+        SignedEnvelope::sign::<ProofBundle>(payload, key, Timestamp::UNIX_EPOCH).unwrap(),
+    )
+    .unwrap();
+    member["issued_at"] = json!("2026-02-17T22:59:59.500Z");
+    member
+}
+
+/// The aggregate issuer of the kit-built aggregates.
+fn issuer() -> wpc::crypto::keys::SigningKey {
+    wpc::bundle::kit::key(40)
+}
+
+/// `members` in an aggregate signed by [`issuer`] 28 minutes before
+/// [`NOW`].
+fn aggregate(members: Vec<Value>, tier: &str) -> Value {
+    let issued_at: Timestamp = "2026-02-17T23:32:00Z".parse().unwrap();
+    wpc::bundle::kit::aggregate_value(members, &issuer(), tier, issued_at).unwrap()
+}
+
+fn aggregate_options() -> Options {
+    Options {
+        now: NOW.parse().unwrap(),
+        unverified_evidence: UnverifiedEvidence::Warn,
+        ..Options::for_gateway_signers(&[gateway_key().did()])
+    }
+}
+
+fn aggregate_verdict(aggregate: &Value) -> (bool, String) {
+    verdict(
+        &serde_json::to_vec(aggregate).unwrap(),
+        &aggregate_options(),
+    )
+}
+
+/// The members of an aggregate-causal scenario (refs: the reference's
+/// aggregate causal harness).
+fn aggregate_scenario(name: &str) -> Vec<MemberSpec> {
+    let causal = |span: &str, phase: &str| json!({"span_id": span, "phase": phase, "attribution_confidence": 0.5});
+    match name {
+        "valid_aggregate_causal_consistent" => vec![
+            MemberSpec::new(
+                21,
+                "bundle_aggregate_causal_valid_a",
+                "run_ns_aggregate_causal::member_a",
+                causal("span_shared_aggregate_001", "execution"),
+            ),
+            MemberSpec::new(
+                22,
+                "bundle_aggregate_causal_valid_b",
+                "run_ns_aggregate_causal::member_b",
+                causal("span_shared_aggregate_001", "execution"),
+            ),
+        ],
+        "invalid_aggregate_member_conflict" => vec![
+            MemberSpec::new(
+                21,
+                "bundle_aggregate_causal_conflict_a",
+                "run_ns_aggregate_causal::member_conflict_a",
+                causal("span_conflict_aggregate_001", "execution"),
+            ),
+            MemberSpec::new(
+                22,
+                "bundle_aggregate_causal_conflict_b",
+                "run_ns_aggregate_causal::member_conflict_b",
+                causal("span_conflict_aggregate_001", "planning"),
+            ),
+        ],
+        "invalid_aggregate_receipt_replay" => vec![
+            MemberSpec {
+                receipt_id: "rcpt_aggregate_replay_target_001",
+                response_hash: "res_aggregate_replay_a",
+                ..MemberSpec::new(
+                    21,
+                    "bundle_aggregate_causal_replay_a",
+                    "run_aggregate_replay_a",
+                    causal("span_replay_aggregate_001", "execution"),
+                )
+            },
+            MemberSpec {
+                receipt_id: "rcpt_aggregate_replay_target_001",
+                response_hash: "res_aggregate_replay_b",
+                ..MemberSpec::new(
+                    22,
+                    "bundle_aggregate_causal_replay_b",
+                    "run_aggregate_replay_b",
+                    causal("span_replay_aggregate_002", "execution"),
+                )
+            },
+        ],
+        other => panic!("no builder for scenario {other}"),
+    }
+}
+
+#[test]
+fn every_aggregate_causal_scenario_gives_its_status_and_code() {
+    let dir = Path::new(DIR).join("clawverify-aggregate-causal");
+    let manifest = read_json(&dir.join("manifest.v1.json"));
+    let mut checked = 0;
+    for case in manifest["cases"].as_array().unwrap() {
+        let case = read_json(&dir.join(case.as_str().unwrap()));
+        let id = case["id"].as_str().unwrap();
+        let members = aggregate_scenario(case["scenario"].as_str().unwrap())
+            .iter()
+            .map(proof_member)
+            .collect();
+        let (valid, code) = aggregate_verdict(&aggregate(members, "gateway"));
+        let expected = &case["expected"];
+        assert_eq!(
+            if valid { "VALID" } else { "INVALID" },
+            expected["status"],
+            "{id}: {code}"
+        );
+        if let Some(code_expected) = expected.get("error_code") {
+            assert_eq!(code, code_expected.as_str().unwrap(), "{id}");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+}
+
+/// Two good members of distinct agents and runs.
+fn two_members() -> Vec<MemberSpec> {
+    aggregate_scenario("valid_aggregate_causal_consistent")
+}
+
+fn rate_claim(max: u64, observed: u64) -> Value {
+    json!({"rate_limit_claims": [{
+        "claim_version": "1", "scope": "tool", "scope_key": "search.docs",
+        "window_start": "2026-02-17T22:55:00.000Z", "window_end": "2026-02-17T23:05:00.000Z",
+        "max_requests": max, "observed_requests": observed,
+    }]})
+}
+
+/// Tampering with an aggregate, or building one that contradicts its
+/// members: every case is INVALID with the code the reference gives first.
+#[test]
+fn a_tampered_aggregate_is_invalid() {
+    let members = || two_members().iter().map(proof_member).collect::<Vec<_>>();
+    let good = aggregate(members(), "gateway");
+    assert_eq!(aggregate_verdict(&good), (true, "OK".to_owned()));
+
+    // A member swapped for another validly signed bundle, the aggregate
+    // left as it was: its payload hash no longer matches.
+    let mut swapped = good.clone();
+    swapped["payload"]["artifacts"]["member_bundles"][1] = proof_member(&MemberSpec::new(
+        23,
+        "bundle_other",
+        "run_other",
+        json!({"span_id": "s", "phase": "execution", "attribution_confidence": 0.5}),
+    ));
+    assert_eq!(
+        aggregate_verdict(&swapped),
+        (false, "HASH_MISMATCH".to_owned())
+    );
+    // ... and, in hash order again, re-signed by the issuer without a new
+    // manifest.
+    let jcs_hash = |member: &Value| {
+        wpc::policy::hash::sha256_b64u(&wpc::policy::hash::canonical_json(member).unwrap())
+    };
+    swapped["payload"]["artifacts"]["member_bundles"]
+        .as_array_mut()
+        .unwrap()
+        .sort_by_key(jcs_hash);
+    let resigned = |aggregate: &Value| {
+        let issued_at: Timestamp = "2026-02-17T23:32:00Z".parse().unwrap();
+        serde_json::to_value(
+            SignedEnvelope::sign::<wpc::bundle::aggregate::AggregateBundle>(
+                aggregate["payload"].clone(),
+                &issuer(),
+                issued_at,
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        aggregate_verdict(&resigned(&swapped)),
+        (false, "HASH_MISMATCH".to_owned())
+    );
+
+    // The aggregate's signature: another key's, or a broken one.
+    let by_other = serde_json::to_value(
+        SignedEnvelope::sign::<wpc::bundle::aggregate::AggregateBundle>(
+            good["payload"].clone(),
+            &wpc::bundle::kit::key(41),
+            "2026-02-17T23:32:00Z".parse().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut forged = good.clone();
+    forged["signature_b64u"] = by_other["signature_b64u"].clone();
+    assert_eq!(
+        aggregate_verdict(&forged),
+        (false, "SIGNATURE_INVALID".to_owned())
+    );
+    assert_eq!(
+        aggregate_verdict(&by_other),
+        (false, "AGGREGATE_SIGNER_MISMATCH".to_owned())
+    );
+
+    // A member re-signed by another key than its agent's.
+    let mut specs = members();
+    let payload = specs[0]["payload"].clone();
+    specs[0] = sign_member(payload, &wpc::bundle::kit::key(42));
+    let report = wpc::bundle::verify_bundle(
+        &serde_json::to_vec(&aggregate(specs, "gateway")).unwrap(),
+        &aggregate_options(),
+    );
+    assert_eq!(
+        report.codes().first().map(|c| c.as_str()),
+        Some("AGGREGATE_MEMBER_INVALID")
+    );
+    assert!(
+        report.failures[0]
+            .message
+            .contains("PROOF_BUNDLE_AGENT_MISMATCH"),
+        "{:?}",
+        report.failures
+    );
+    let aggregate_report = report.aggregate.as_ref().unwrap();
+    let member_codes: Vec<bool> = aggregate_report
+        .members
+        .iter()
+        .map(|m| m.report.valid)
+        .collect();
+    assert_eq!(member_codes.iter().filter(|v| !**v).count(), 1);
+
+    // A member's receipt copied into the other member, which its agent
+    // signs again: bound to another run, so that member is INVALID.
+    let mut specs = members();
+    let receipt = specs[0]["payload"]["receipts"][0].clone();
+    let mut payload = specs[1]["payload"].clone();
+    payload["receipts"].as_array_mut().unwrap().push(receipt);
+    specs[1] = sign_member(payload, &wpc::bundle::kit::key(22));
+    let report = wpc::bundle::verify_bundle(
+        &serde_json::to_vec(&aggregate(specs, "gateway")).unwrap(),
+        &aggregate_options(),
+    );
+    assert!(!report.valid);
+    assert_eq!(report.failures[0].code.as_str(), "AGGREGATE_MEMBER_INVALID");
+    assert!(
+        report.failures[0]
+            .message
+            .contains("RECEIPT_BINDING_MISMATCH"),
+        "{:?}",
+        report.failures
+    );
+
+    // The aggregate's own claims against its members.
+    let mut summary = good.clone();
+    summary["payload"]["metadata"]["fleet_summary"]["total_runs"] = json!(1);
+    assert_eq!(
+        aggregate_verdict(&resigned(&summary)),
+        (false, "FLEET_SUMMARY_MISMATCH".to_owned())
+    );
+    assert_eq!(
+        aggregate_verdict(&aggregate(members(), "self")),
+        (false, "FLEET_SUMMARY_MISMATCH".to_owned())
+    );
+    let self_dealing = aggregate(members(), "gateway");
+    let mut issuer_is_agent = self_dealing["payload"].clone();
+    issuer_is_agent["issuer_did"] = json!(wpc::bundle::kit::key(21).did_str());
+    let issuer_is_agent = serde_json::to_value(
+        SignedEnvelope::sign::<wpc::bundle::aggregate::AggregateBundle>(
+            issuer_is_agent,
+            &wpc::bundle::kit::key(21),
+            "2026-02-17T23:32:00Z".parse().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        aggregate_verdict(&issuer_is_agent),
+        (false, "IDENTITY_CONFLICT".to_owned())
+    );
+
+    // Rate-limit claims of one agent, key and window: limits must agree,
+    // and the observations add up.
+    let claimed = |claims: [(u64, u64); 2]| {
+        let specs: Vec<Value> = claims
+            .iter()
+            .enumerate()
+            .map(|(i, &(max, observed))| {
+                let mut spec = MemberSpec::new(
+                    21,
+                    ["bundle_rate_a", "bundle_rate_b"][i],
+                    ["run_rate_a", "run_rate_b"][i],
+                    json!({}),
+                );
+                spec.extra = rate_claim(max, observed);
+                proof_member(&spec)
+            })
+            .collect();
+        aggregate_verdict(&aggregate(specs, "gateway"))
+    };
+    assert_eq!(claimed([(5, 2), (5, 3)]), (true, "OK".to_owned()));
+    assert_eq!(
+        claimed([(5, 4), (5, 3)]),
+        (false, "RATE_LIMIT_EXCEEDED".to_owned())
+    );
+    assert_eq!(
+        claimed([(5, 1), (7, 1)]),
+        (false, "RATE_LIMIT_CLAIM_INCONSISTENT".to_owned())
+    );
+
+    // The same member twice, and members out of order.
+    let member = proof_member(&two_members()[0]);
+    assert_eq!(
+        aggregate_verdict(&aggregate(vec![member.clone(), member], "gateway")),
+        (false, "AGGREGATE_DUPLICATE_MEMBER".to_owned())
+    );
+    let mut unsorted = good.clone();
+    unsorted["payload"]["artifacts"]["member_bundles"]
+        .as_array_mut()
+        .unwrap()
+        .reverse();
+    assert_eq!(
+        aggregate_verdict(&resigned(&unsorted)),
+        (false, "UNSORTED_MEMBER_ARRAY".to_owned())
+    );
 }

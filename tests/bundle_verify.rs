@@ -984,3 +984,104 @@ fn cli_causal_mode_profile_and_size_limit() {
         stderr(&out)
     );
 }
+
+/// The protocol's aggregate vectors through the CLI: every format lists
+/// the members, and SARIF carries the command's run category.
+#[test]
+fn aggregates_list_their_members_in_every_format() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = "tests/vectors/clawsig/conformance-full/r48-r49-v02/aggregate_bundle";
+    let golden = format!("{dir}/aggregate_pass_golden.v1.json");
+    let broken = format!("{dir}/aggregate_fail_member_invalid.v1.json");
+    let verify = |format: &str| {
+        let out = run(
+            root,
+            &[
+                "bundle",
+                "verify",
+                &golden,
+                &broken,
+                "--now",
+                "2026-02-18T00:00:00Z",
+                "--format",
+                format,
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", stderr(&out));
+        stdout(&out)
+    };
+
+    let text = verify("text");
+    assert!(text.contains(&format!("VALID   {golden}")), "{text}");
+    assert!(
+        text.contains(&format!("INVALID {broken} AGGREGATE_MEMBER_INVALID")),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "member /payload/artifacts/member_bundles/0 INVALID SIGNATURE_INVALID\n    \
+             SIGNATURE_INVALID at /payload/artifacts/member_bundles/0/signature_b64u"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("2 of 2 members valid, lowest proof tier self"),
+        "{text}"
+    );
+
+    let json: Value = serde_json::from_str(&verify("json")).unwrap();
+    let members = &json["results"][1]["aggregate"]["members"];
+    assert_eq!(members.as_array().unwrap().len(), 2);
+    assert_eq!(members[0]["valid"], false);
+    assert_eq!(members[0]["failures"][0]["code"], "SIGNATURE_INVALID");
+    assert_eq!(
+        members[0]["failures"][0]["pointer"],
+        "/payload/artifacts/member_bundles/0/signature_b64u"
+    );
+    assert_eq!(members[1]["valid"], true);
+    assert_eq!(json["results"][0]["aggregate"]["proof_tier"], "self");
+
+    let junit = verify("junit");
+    assert!(
+        junit.contains(&format!(
+            "name=\"{broken}#/payload/artifacts/member_bundles/0\""
+        )),
+        "{junit}"
+    );
+    assert!(junit.contains("classname=\"aggregate_member\""), "{junit}");
+
+    let markdown = verify("markdown");
+    assert!(
+        markdown.contains("`member /payload/artifacts/member_bundles/0 INVALID"),
+        "{markdown}"
+    );
+
+    let sarif: Value = serde_json::from_str(&verify("sarif")).unwrap();
+    let run = &sarif["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "wpc/bundle-verify/");
+    let rules: Vec<&str> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"AGGREGATE_MEMBER_INVALID"), "{rules:?}");
+    assert!(rules.contains(&"SIGNATURE_INVALID"), "{rules:?}");
+}
+
+/// docs/bundles.md, which the SARIF rules link to, lists every reason code
+/// with its summary.
+#[test]
+fn the_docs_list_every_reason_code() {
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/bundles.md"))
+            .unwrap();
+    for code in wpc::bundle::Code::ALL {
+        let row = format!(
+            "| `{}` | {} |",
+            code.as_str(),
+            code.summary().replace('|', "\\|")
+        );
+        assert!(docs.contains(&row), "docs/bundles.md lacks {row}");
+    }
+}

@@ -187,8 +187,9 @@ pub fn detect_replay(entries: &mut [Entry]) {
     }
 }
 
-/// The policy hash each bundle claims ([`super::policy::claimed_hash`]),
-/// with its pointer, in input order; `None` for a bundle that names none or
+/// The policy hash each bundle claims ([`super::policy::claimed_hash`];
+/// an export bundle's nested bundle, an aggregate's first member that
+/// claims one), with its pointer, in input order; `None` for a bundle that names none or
 /// is not JSON (its verification says why). Read in parallel, nothing kept.
 pub fn claimed_policies(
     paths: &[PathBuf],
@@ -208,10 +209,45 @@ pub fn claimed_policies(
                 Ok(value) => value,
                 Err(_) => return Ok(None),
             };
-            let payload = value.get("payload").unwrap_or(&serde_json::Value::Null);
-            Ok(super::policy::claimed_hash(payload).map(|(at, hash)| (at, hash.to_owned())))
+            Ok(proof_envelopes(&value)
+                .into_iter()
+                .find_map(|(prefix, envelope)| {
+                    let payload = envelope.get("payload")?;
+                    super::policy::claimed_hash(payload)
+                        .map(|(at, hash)| (prefix.clone() + &at, hash.to_owned()))
+                }))
         })
         .collect()
+}
+
+/// The proof bundle envelopes of a bundle file, each with its pointer: the
+/// file itself, an export bundle's nested one, or an aggregate's members'
+/// (theirs, in turn, for export members).
+fn proof_envelopes(value: &serde_json::Value) -> Vec<(String, &serde_json::Value)> {
+    const NESTED: &str = "/artifacts/proof_bundle_envelope";
+    let nested = |prefix: String, value| {
+        if super::export::is_export_bundle(value) {
+            value
+                .pointer(NESTED)
+                .map(|proof| (format!("{prefix}{NESTED}"), proof))
+        } else {
+            Some((prefix, value))
+        }
+    };
+    if super::aggregate::is_aggregate(value) {
+        let members = value
+            .pointer("/payload/artifacts/member_bundles")
+            .and_then(serde_json::Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        return members
+            .iter()
+            .enumerate()
+            .filter_map(|(i, member)| {
+                nested(format!("/payload/artifacts/member_bundles/{i}"), member)
+            })
+            .collect();
+    }
+    nested(String::new(), value).into_iter().collect()
 }
 
 /// Each bundle verified under the WPC it claims (its receipts'

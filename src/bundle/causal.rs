@@ -404,7 +404,7 @@ fn confidence(binding: &Map<String, Value>, at: &str) -> Result<Option<f64>, Fai
 /// JavaScript's `String.prototype.trim`: its whitespace set differs from
 /// Rust's (it strips U+FEFF and keeps U+0085), and span ids must compare
 /// as the reference compares them.
-fn js_trim(text: &str) -> &str {
+pub(crate) fn js_trim(text: &str) -> &str {
     fn js_space(c: char) -> bool {
         matches!(
             c,

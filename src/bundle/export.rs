@@ -126,22 +126,11 @@ fn check_export(value: &Value, now: Timestamp) -> Result<(), Failure> {
             )
         })
     };
-    let created_at = time("created_at")?;
-    let issued_at = time("issued_at")?;
-    if created_at > issued_at {
-        return Err(Failure::new(
-            Code::CausalClockContradiction,
-            "/created_at",
-            "created_at is after issued_at",
-        ));
-    }
-    if issued_at > now + SKEW {
-        return Err(Failure::new(
-            Code::FutureTimestampPoisoning,
-            "/issued_at",
-            format!("issued_at {} is in the future", text("issued_at")),
-        ));
-    }
+    check_issue_times(
+        (time("created_at")?, "/created_at"),
+        time("issued_at")?,
+        now,
+    )?;
     if value.get("expires_at").is_some() && time("expires_at")? + SKEW < now {
         return Err(Failure::new(
             Code::ExpiredTtl,
@@ -213,6 +202,60 @@ fn manifest(value: &Value) -> Result<(), Failure> {
         .pointer("/manifest/entries")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
+    check_manifest(
+        entries,
+        "/manifest/entries",
+        expected,
+        ManifestCodes {
+            malformed: Code::MalformedEnvelope,
+            unlisted: Code::MissingRequiredField,
+        },
+    )
+}
+
+/// An export or aggregate bundle's `created_at` (at its pointer) not after
+/// its `issued_at`, and that not after `now` beyond the clock skew.
+pub(super) fn check_issue_times(
+    (created_at, created_pointer): (Timestamp, &str),
+    issued_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), Failure> {
+    if created_at > issued_at {
+        return Err(Failure::new(
+            Code::CausalClockContradiction,
+            created_pointer,
+            "created_at is after issued_at",
+        ));
+    }
+    if issued_at > now + SKEW {
+        return Err(Failure::new(
+            Code::FutureTimestampPoisoning,
+            "/issued_at",
+            format!("issued_at {issued_at} is in the future"),
+        ));
+    }
+    Ok(())
+}
+
+/// The codes a manifest check gives: the protocol picks them per kind of
+/// bundle (export, aggregate).
+pub(super) struct ManifestCodes {
+    /// A path listed twice, or a content type other than JSON.
+    pub malformed: Code,
+    /// Entries and artifacts that do not pair up.
+    pub unlisted: Code,
+}
+
+/// The manifest `entries` (at `at`) list exactly the `expected` artifacts
+/// (path and value), in that order of checking, each by the SHA-256
+/// (`HASH_MISMATCH`) and size (`HASH_MISMATCH`) of its JCS form, with
+/// content type `application/json`. First failure only.
+pub(super) fn check_manifest(
+    entries: &[Value],
+    at: &str,
+    expected: Vec<(String, &Value)>,
+    codes: ManifestCodes,
+) -> Result<(), Failure> {
     let mut listed: HashMap<&str, (usize, &Value)> = HashMap::new();
     for (i, entry) in entries.iter().enumerate() {
         let path = entry
@@ -221,28 +264,28 @@ fn manifest(value: &Value) -> Result<(), Failure> {
             .unwrap_or_default();
         if listed.insert(path, (i, entry)).is_some() {
             return Err(Failure::new(
-                Code::MalformedEnvelope,
-                format!("/manifest/entries/{i}/path"),
+                codes.malformed,
+                format!("{at}/{i}/path"),
                 format!("`{path}` is listed twice"),
             ));
         }
     }
     if entries.len() != expected.len() {
         return Err(Failure::new(
-            Code::MissingRequiredField,
-            "/manifest/entries",
+            codes.unlisted,
+            at,
             format!("{} entries for {} artifacts", entries.len(), expected.len()),
         ));
     }
     for (path, artifact) in expected {
         let Some(&(i, entry)) = listed.get(path.as_str()) else {
             return Err(Failure::new(
-                Code::MissingRequiredField,
-                "/manifest/entries",
+                codes.unlisted,
+                at,
                 format!("no entry for {path}"),
             ));
         };
-        let at = format!("/manifest/entries/{i}");
+        let at = format!("{at}/{i}");
         let (hash, size) = jcs_hash(artifact, &at)?;
         if entry.get("sha256_b64u").and_then(Value::as_str) != Some(hash.as_str()) {
             return Err(Failure::new(
@@ -253,7 +296,7 @@ fn manifest(value: &Value) -> Result<(), Failure> {
         }
         if entry.get("content_type").and_then(Value::as_str) != Some("application/json") {
             return Err(Failure::new(
-                Code::MalformedEnvelope,
+                codes.malformed,
                 format!("{at}/content_type"),
                 "content_type must be application/json",
             ));
@@ -270,7 +313,7 @@ fn manifest(value: &Value) -> Result<(), Failure> {
 }
 
 /// SHA-256 (base64url) and length of the JCS form of `value`.
-fn jcs_hash(value: &Value, at: &str) -> Result<(String, usize), Failure> {
+pub(super) fn jcs_hash(value: &Value, at: &str) -> Result<(String, usize), Failure> {
     let bytes = canonical_json(value)
         .map_err(|err| Failure::new(Code::HashMismatch, at, format!("cannot hash: {err}")))?;
     Ok((sha256_b64u(&bytes), bytes.len()))

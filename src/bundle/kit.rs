@@ -1,12 +1,13 @@
-//! Test kit: valid signed proof bundles of any shape, from deterministic
-//! keys, for tests, tamper tests, fuzzing and benchmarks. Not used by the
-//! verifier itself.
+//! Test kit: valid signed proof bundles of any shape, and aggregates of
+//! them, from deterministic keys, for tests, tamper tests, fuzzing and
+//! benchmarks. Not used by the verifier itself.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
+use crate::bundle::aggregate::AggregateBundle;
 use crate::bundle::approval::HumanApprovalReceipt;
 use crate::bundle::tool_receipt::{
     DISCLOSURE_ALGORITHM, disclosure_type, leaf_hash_b64u, root_b64u,
@@ -16,7 +17,7 @@ use crate::crypto::envelope::{
 };
 use crate::crypto::keys::SigningKey;
 use crate::crypto::stringify::event_hash_b64u;
-use crate::policy::hash::{HashError, sha256_b64u};
+use crate::policy::hash::{HashError, canonical_json, sha256_b64u};
 
 /// The key with seed `[n; 32]`.
 pub fn key(n: u8) -> SigningKey {
@@ -427,4 +428,90 @@ fn disclosure(leaves: &[Leaf], id: &str) -> Result<(String, Value), HashError> {
 pub fn bundle_bytes(shape: &Shape) -> Result<Vec<u8>, SignError> {
     let value = bundle_value(shape)?;
     Ok(serde_json::to_vec_pretty(&value).unwrap_or_default())
+}
+
+/// An aggregate bundle of `members` (proof bundle envelopes or export
+/// bundles), signed by `issuer` at `issued_at`, as the protocol's producer
+/// makes one: members in ascending order of the SHA-256 of their JCS form,
+/// the manifest listing each as `artifacts/member_bundles/<i>.json`,
+/// created and expiring (30 days later) around `issued_at`, and a fleet
+/// summary counting members, agents and runs, with `tier` as
+/// `fleet_proof_tier`.
+pub fn aggregate_value(
+    members: Vec<Value>,
+    issuer: &SigningKey,
+    tier: &str,
+    issued_at: Timestamp,
+) -> Result<Value, SignError> {
+    let hash = |e: HashError| SignError::Hash(e.to_string());
+    let mut hashed = Vec::with_capacity(members.len());
+    for member in members {
+        let bytes = canonical_json(&member).map_err(hash)?;
+        hashed.push((sha256_b64u(&bytes), bytes.len(), member));
+    }
+    hashed.sort_by(|a, b| a.0.cmp(&b.0));
+    let proof = |m: &Value| -> Value {
+        m.pointer("/artifacts/proof_bundle_envelope")
+            .unwrap_or(m)
+            .get("payload")
+            .cloned()
+            .unwrap_or_default()
+    };
+    let distinct = |field: &dyn Fn(&Value) -> Value| {
+        let set: std::collections::BTreeSet<String> = hashed
+            .iter()
+            .map(|(_, _, m)| field(&proof(m)).to_string())
+            .collect();
+        set.len()
+    };
+    let agents = distinct(&|p: &Value| p["agent_did"].clone());
+    let runs = distinct(&|p: &Value| p["event_chain"][0]["run_id"].clone());
+    let time = |t: Timestamp| t.to_string();
+    let id = format!(
+        "aggregate_{}",
+        hashed
+            .first()
+            .map_or("", |h| h.0.get(..8).unwrap_or_default())
+    );
+    let entries: Vec<Value> = hashed
+        .iter()
+        .enumerate()
+        .map(|(i, (sha, size, _))| {
+            json!({
+                "path": format!("artifacts/member_bundles/{i}.json"),
+                "sha256_b64u": sha,
+                "content_type": "application/json",
+                "size_bytes": size,
+            })
+        })
+        .collect();
+    let expires_at = issued_at
+        .checked_add(jiff::SignedDuration::from_hours(30 * 24))
+        .map_err(|e| SignError::IssuedAt(e.to_string()))?;
+    let count = hashed.len();
+    let payload = json!({
+        "aggregate_version": "1",
+        "aggregate_id": id,
+        "created_at": time(issued_at),
+        "expires_at": time(expires_at),
+        "issuer_did": issuer.did_str(),
+        "manifest": {
+            "manifest_version": "1",
+            "generated_at": time(issued_at),
+            "entries": entries,
+        },
+        "artifacts": {
+            "member_bundles": hashed.into_iter().map(|(_, _, m)| m).collect::<Vec<_>>(),
+        },
+        "metadata": {
+            "fleet_summary": {
+                "total_members": count,
+                "unique_agents": agents,
+                "total_runs": runs,
+                "fleet_proof_tier": tier,
+            },
+        },
+    });
+    let envelope = SignedEnvelope::sign::<AggregateBundle>(payload, issuer, issued_at)?;
+    Ok(serde_json::to_value(envelope).unwrap_or_default())
 }

@@ -13,12 +13,16 @@
 //! 4. payload hash (`JSON.stringify` rule), signer did:key, signature, and
 //!    the signer must be the bundle's `agent_did`.
 //!
+//! Export bundles ([`export`]) and aggregate bundles ([`aggregate`]) are
+//! recognized after step 1 and verified by their own modules.
+//!
 //! Steps 1-4 stop at the first failure: nothing inside a bundle whose
 //! signature does not verify is worth reading. After them, every remaining
 //! check runs and reports: event chain, gateway receipts, receipt binding,
 //! tool / side-effect / human-approval receipts, expiry, and, with a policy,
 //! the checks of [`policy`]. Replay across bundles is [`batch`]'s job.
 
+pub mod aggregate;
 pub mod approval;
 pub mod batch;
 pub mod causal;
@@ -184,6 +188,9 @@ pub struct BundleReport {
     pub evidence: Vec<Evidence>,
     #[serde(skip)]
     pub identifiers: Identifiers,
+    /// An aggregate bundle's own fields and its members' verdicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<Box<aggregate::Aggregate>>,
 }
 
 impl BundleReport {
@@ -196,6 +203,7 @@ impl BundleReport {
             failures: vec![failure],
             evidence: Vec::new(),
             identifiers: Identifiers::default(),
+            aggregate: None,
         }
     }
 
@@ -246,6 +254,9 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
     };
     if export::is_export_bundle(&value) {
         return export::verify(&value, options);
+    }
+    if aggregate::is_aggregate(&value) {
+        return aggregate::verify(&value, options);
     }
     let envelope = match Envelope::from_value(value) {
         Ok(envelope) => envelope,
@@ -844,6 +855,7 @@ impl<'a> Checker<'a> {
             failures: self.failures,
             evidence: self.evidence,
             identifiers: self.identifiers,
+            aggregate: None,
         }
     }
 }

@@ -69,11 +69,24 @@ pub enum Code {
     RateLimitExceeded,
     /// Evidence wpc does not verify, under `--unverified-evidence fail`.
     EvidenceUnverified,
-    /// An export bundle issued after the verification time (beyond 5
+    /// An export or aggregate bundle issued after the verification time (beyond 5
     /// minutes of clock skew).
     FutureTimestampPoisoning,
     /// An export manifest lists other artifacts than the bundle carries.
     MissingRequiredField,
+    AggregateSignerMismatch,
+    UnsortedMemberArray,
+    AggregateDuplicateMember,
+    AggregateBundleInvalid,
+    InconsistentRunId,
+    AggregateMemberInvalid,
+    CausalAggregateMemberConflict,
+    CausalAggregateReceiptReplay,
+    IdentityConflict,
+    AggregateTtlExceedsMember,
+    AggregateDuplicateBundleId,
+    AggregateDuplicateRunId,
+    FleetSummaryMismatch,
     ReplayedBundleId,
     ReplayedRunId,
     ReplayedReceiptId,
@@ -82,7 +95,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 54] = [
+    pub const ALL: [Code; 67] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -133,6 +146,19 @@ impl Code {
         Code::EvidenceUnverified,
         Code::FutureTimestampPoisoning,
         Code::MissingRequiredField,
+        Code::AggregateSignerMismatch,
+        Code::UnsortedMemberArray,
+        Code::AggregateDuplicateMember,
+        Code::AggregateBundleInvalid,
+        Code::InconsistentRunId,
+        Code::AggregateMemberInvalid,
+        Code::CausalAggregateMemberConflict,
+        Code::CausalAggregateReceiptReplay,
+        Code::IdentityConflict,
+        Code::AggregateTtlExceedsMember,
+        Code::AggregateDuplicateBundleId,
+        Code::AggregateDuplicateRunId,
+        Code::FleetSummaryMismatch,
         Code::ReplayedBundleId,
         Code::ReplayedRunId,
         Code::ReplayedReceiptId,
@@ -192,6 +218,19 @@ impl Code {
             Code::EvidenceUnverified => "EVIDENCE_UNVERIFIED",
             Code::FutureTimestampPoisoning => "FUTURE_TIMESTAMP_POISONING",
             Code::MissingRequiredField => "MISSING_REQUIRED_FIELD",
+            Code::AggregateSignerMismatch => "AGGREGATE_SIGNER_MISMATCH",
+            Code::UnsortedMemberArray => "UNSORTED_MEMBER_ARRAY",
+            Code::AggregateDuplicateMember => "AGGREGATE_DUPLICATE_MEMBER",
+            Code::AggregateBundleInvalid => "AGGREGATE_BUNDLE_INVALID",
+            Code::InconsistentRunId => "INCONSISTENT_RUN_ID",
+            Code::AggregateMemberInvalid => "AGGREGATE_MEMBER_INVALID",
+            Code::CausalAggregateMemberConflict => "CAUSAL_AGGREGATE_MEMBER_CONFLICT",
+            Code::CausalAggregateReceiptReplay => "CAUSAL_AGGREGATE_RECEIPT_REPLAY",
+            Code::IdentityConflict => "IDENTITY_CONFLICT",
+            Code::AggregateTtlExceedsMember => "AGGREGATE_TTL_EXCEEDS_MEMBER",
+            Code::AggregateDuplicateBundleId => "AGGREGATE_DUPLICATE_BUNDLE_ID",
+            Code::AggregateDuplicateRunId => "AGGREGATE_DUPLICATE_RUN_ID",
+            Code::FleetSummaryMismatch => "FLEET_SUMMARY_MISMATCH",
             Code::ReplayedBundleId => "REPLAYED_BUNDLE_ID",
             Code::ReplayedRunId => "REPLAYED_RUN_ID",
             Code::ReplayedReceiptId => "REPLAYED_RECEIPT_ID",
@@ -298,10 +337,41 @@ impl Code {
             Code::RateLimitWindowInvalid => "a rate-limit claim's window starts after it ends",
             Code::RateLimitExceeded => "a rate-limit claim observes more than its maximum",
             Code::FutureTimestampPoisoning => {
-                "an export bundle is issued after the verification time (5 minutes of skew)"
+                "an export or aggregate bundle is issued after the verification time (5 minutes of skew)"
             }
             Code::MissingRequiredField => {
                 "an export manifest does not list exactly the bundle's artifacts"
+            }
+            Code::AggregateSignerMismatch => {
+                "an aggregate's signer_did is not its payload's issuer_did"
+            }
+            Code::UnsortedMemberArray => {
+                "an aggregate's members are not in ascending order of their JCS hashes"
+            }
+            Code::AggregateDuplicateMember => {
+                "the same member bundle appears twice in an aggregate"
+            }
+            Code::AggregateBundleInvalid => {
+                "an aggregate's manifest or member is malformed (duplicate path, content type, member kind, expiry)"
+            }
+            Code::InconsistentRunId => {
+                "an aggregate member's event chain is empty or has more than one run_id"
+            }
+            Code::AggregateMemberInvalid => {
+                "an aggregate member fails its own verification, or has expired"
+            }
+            Code::CausalAggregateMemberConflict => {
+                "two aggregate members of one run namespace give one span different causal fields"
+            }
+            Code::CausalAggregateReceiptReplay => {
+                "one gateway receipt_id carries different payloads in two aggregate members"
+            }
+            Code::IdentityConflict => "an aggregate's issuer is also one of its members' agents",
+            Code::AggregateTtlExceedsMember => "an aggregate expires after one of its members",
+            Code::AggregateDuplicateBundleId => "two aggregate members have the same bundle_id",
+            Code::AggregateDuplicateRunId => "two aggregate members have the same run_id",
+            Code::FleetSummaryMismatch => {
+                "an aggregate's fleet_summary differs from what its members show"
             }
             Code::EvidenceUnverified => {
                 "the bundle carries evidence wpc does not verify (--unverified-evidence fail)"

@@ -1,10 +1,14 @@
 //! Output of `wpc bundle verify`: one line per bundle and a summary (text,
 //! markdown), a JSON document, JUnit XML (one test case per bundle), or
-//! SARIF (through [`crate::report`], one result per failure).
+//! SARIF (through [`crate::report`], one result per failure). An aggregate
+//! bundle also lists its members: a line each (text, markdown), its
+//! members' reports (JSON), a test case each (JUnit), their failures
+//! (SARIF).
 
 use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
+use super::aggregate::{Aggregate, Member};
 use super::batch::Entry;
 use super::reason::Code;
 use super::{BundleReport, EvidenceStatus, UnverifiedEvidence};
@@ -147,6 +151,17 @@ fn text(entries: &[Entry], context: &Context) -> String {
         if let Some(evidence) = evidence_summary(&entry.report) {
             out.push_str(&format!("  evidence: {evidence}\n"));
         }
+        if let Some(aggregate) = &entry.report.aggregate {
+            out.push_str(&format!("  {}\n", aggregate_line(aggregate)));
+            for member in &aggregate.members {
+                out.push_str(&format!("  {}\n", member_line(member)));
+                if !member.report.valid {
+                    for failure in &member.report.failures {
+                        out.push_str(&format!("    {failure}\n"));
+                    }
+                }
+            }
+        }
     }
     let (valid, invalid) = summary(entries);
     out.push_str(&format!(
@@ -167,6 +182,39 @@ fn text(entries: &[Entry], context: &Context) -> String {
     out
 }
 
+/// `aggregate ID by ISSUER: 2 of 2 members valid, lowest proof tier gateway`.
+fn aggregate_line(aggregate: &Aggregate) -> String {
+    let valid = aggregate.members.iter().filter(|m| m.report.valid).count();
+    let tier = aggregate
+        .proof_tier
+        .map_or_else(String::new, |tier| format!(", lowest proof tier {tier}"));
+    format!(
+        "aggregate {} by {}: {valid} of {} members valid{tier}",
+        aggregate.aggregate_id,
+        aggregate.issuer_did,
+        aggregate.members.len()
+    )
+}
+
+/// `member /payload/artifacts/member_bundles/0 VALID bundle_1`, or with the
+/// codes of an invalid one (and its bundle id when its signature verified).
+fn member_line(member: &Member) -> String {
+    let id = member
+        .report
+        .bundle_id
+        .as_deref()
+        .map_or_else(String::new, |id| format!(" {id}"));
+    if member.report.valid {
+        format!("member {} VALID{id}", member.pointer)
+    } else {
+        format!(
+            "member {} INVALID{id} {}",
+            member.pointer,
+            codes(&member.report)
+        )
+    }
+}
+
 fn markdown(entries: &[Entry], context: &Context) -> String {
     let (valid, invalid) = summary(entries);
     let mut out = format!(
@@ -179,13 +227,22 @@ fn markdown(entries: &[Entry], context: &Context) -> String {
         } else {
             "**INVALID**"
         };
-        let reasons = entry
+        let mut reasons: Vec<String> = entry
             .report
             .failures
             .iter()
             .map(|f| format!("`{}` at `{}`", f.code, cell(&f.pointer)))
-            .collect::<Vec<_>>()
-            .join("<br>");
+            .collect();
+        if let Some(aggregate) = &entry.report.aggregate {
+            reasons.push(cell(&aggregate_line(aggregate)));
+            reasons.extend(
+                aggregate
+                    .members
+                    .iter()
+                    .map(|member| format!("`{}`", cell(&member_line(member)))),
+            );
+        }
+        let reasons = reasons.join("<br>");
         let evidence = evidence_summary(&entry.report).unwrap_or_default();
         out.push_str(&format!(
             "| `{}` | {verdict} | {reasons} | {} |\n",
@@ -234,40 +291,58 @@ fn json(entries: &[Entry], context: &Context) -> String {
     )
 }
 
+/// The JUnit case of one bundle (or aggregate member) `report`.
+fn junit_case(name: String, kind: &str, report: &BundleReport) -> TestCase {
+    let status = if report.valid {
+        TestCaseStatus::success()
+    } else {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_message(codes(report));
+        status.set_type("INVALID");
+        status.set_description(
+            report
+                .failures
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+        status
+    };
+    let mut case = TestCase::new(name, status);
+    case.set_classname(kind.to_owned());
+    for evidence in &report.evidence {
+        let status = match evidence.status {
+            EvidenceStatus::Verified => "verified",
+            EvidenceStatus::PartlyVerified => "partly_verified",
+            EvidenceStatus::Unverified => "unverified",
+        };
+        case.add_property((
+            format!("evidence.{}", evidence.kind),
+            format!("{status} ({})", evidence.count),
+        ));
+    }
+    case
+}
+
 fn junit(entries: &[Entry]) -> String {
     let mut suite = TestSuite::new("wpc bundle verify");
     for entry in entries {
-        let status = if entry.report.valid {
-            TestCaseStatus::success()
+        let name = entry.path.display().to_string();
+        let kind = if entry.report.aggregate.is_some() {
+            "aggregate_bundle"
         } else {
-            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            status.set_message(codes(&entry.report));
-            status.set_type("INVALID");
-            status.set_description(
-                entry
-                    .report
-                    .failures
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            );
-            status
+            "proof_bundle"
         };
-        let mut case = TestCase::new(entry.path.display().to_string(), status);
-        case.set_classname("proof_bundle");
-        for evidence in &entry.report.evidence {
-            let status = match evidence.status {
-                EvidenceStatus::Verified => "verified",
-                EvidenceStatus::PartlyVerified => "partly_verified",
-                EvidenceStatus::Unverified => "unverified",
-            };
-            case.add_property((
-                format!("evidence.{}", evidence.kind),
-                format!("{status} ({})", evidence.count),
+        suite.add_test_case(junit_case(name.clone(), kind, &entry.report));
+        // One case per member: `FILE#POINTER`.
+        for member in entry.report.aggregate.iter().flat_map(|a| &a.members) {
+            suite.add_test_case(junit_case(
+                format!("{name}#{}", member.pointer),
+                "aggregate_member",
+                &member.report,
             ));
         }
-        suite.add_test_case(case);
     }
     let mut report = Junit::new("wpc");
     report.add_test_suite(suite);
@@ -303,7 +378,14 @@ pub fn rules() -> Vec<RuleInfo> {
 fn sarif(entries: &[Entry], context: &Context) -> String {
     let mut findings = Vec::new();
     for entry in entries {
-        findings.extend(entry.report.failures.iter().map(|failure| {
+        // An aggregate's members' failures point into the aggregate file.
+        let members = entry.report.aggregate.iter().flat_map(|a| &a.members);
+        let failures = entry
+            .report
+            .failures
+            .iter()
+            .chain(members.flat_map(|m| &m.report.failures));
+        findings.extend(failures.map(|failure| {
             Finding::new(
                 failure.code.as_str(),
                 Severity::Error,
@@ -343,7 +425,11 @@ fn sarif(entries: &[Entry], context: &Context) -> String {
             );
         }
     }
-    Report::new(findings, entries.len()).render(Format::Sarif, &rules(), false)
+    // The run's category keeps these alerts apart from `wpc check`'s and
+    // `wpc ci`'s in code scanning.
+    Report::new(findings, entries.len())
+        .found_by("bundle-verify")
+        .render(Format::Sarif, &rules(), false)
 }
 
 fn pointer_or_root(pointer: &str) -> &str {

@@ -289,6 +289,9 @@ pub enum ClawSchema {
     HumanApprovalReceiptEnvelope,
     /// An export bundle (`poh/export_bundle.v1.json`).
     ExportBundle,
+    /// An aggregate bundle envelope, members included
+    /// (`poh/aggregate_bundle_envelope.v1.json`).
+    AggregateBundleEnvelope,
 }
 
 impl ClawSchema {
@@ -312,6 +315,9 @@ impl ClawSchema {
             ClawSchema::ExportBundle => {
                 "https://schemas.clawbureau.org/claw.poh.export_bundle.v1.json"
             }
+            ClawSchema::AggregateBundleEnvelope => {
+                "https://schemas.clawbureau.org/claw.poh.aggregate_bundle_envelope.v1.json"
+            }
         }
     }
 
@@ -328,6 +334,8 @@ impl ClawSchema {
             LazyLock::new(|| build(ClawSchema::HumanApprovalReceiptEnvelope));
         static EXPORT_BUNDLE: LazyLock<Result<Validator, String>> =
             LazyLock::new(|| build(ClawSchema::ExportBundle));
+        static AGGREGATE_BUNDLE: LazyLock<Result<Validator, String>> =
+            LazyLock::new(|| build(ClawSchema::AggregateBundleEnvelope));
         match self {
             ClawSchema::ProofBundle => &PROOF_BUNDLE,
             ClawSchema::ScopedTokenClaims => &CLAIMS,
@@ -335,6 +343,7 @@ impl ClawSchema {
             ClawSchema::WpcV2 => &WPC_V2,
             ClawSchema::HumanApprovalReceiptEnvelope => &APPROVAL_ENVELOPE,
             ClawSchema::ExportBundle => &EXPORT_BUNDLE,
+            ClawSchema::AggregateBundleEnvelope => &AGGREGATE_BUNDLE,
         }
     }
 }
@@ -420,6 +429,7 @@ mod tests {
             ClawSchema::WpcV2,
             ClawSchema::HumanApprovalReceiptEnvelope,
             ClawSchema::ExportBundle,
+            ClawSchema::AggregateBundleEnvelope,
         ] {
             assert!(
                 schema.validator().is_ok(),
