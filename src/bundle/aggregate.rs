@@ -24,11 +24,11 @@ use serde_json::Value;
 
 use super::export::{ManifestCodes, check_issue_times, check_manifest, jcs_hash};
 use super::reason::{Code, Failure};
-use super::schema::{self, ClawSchema};
 use super::{
     BundleReport, Evidence, EvidenceStatus, Identifiers, Options, UnverifiedEvidence, causal,
     verify_bundle,
 };
+use crate::claw::schema::{self, ClawSchema};
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::{EnvelopeKind, JsonStringify, parse_rfc3339};
 use crate::crypto::stringify::stringify_hash_b64u;
