@@ -7,6 +7,7 @@
 //! carries a reason code (`docs/release.md` lists them).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -517,22 +518,27 @@ impl Checker<'_> {
         // An entry's envelopes that verified go to the caller from there.
         let (judged, found) = std::sync::mpsc::channel();
         let envelopes = self.envelopes;
+        let pending = Pending::default();
         rayon::in_place_scope(|scope| {
             for (place, (name, entry)) in added.into_iter().enumerate() {
                 referenced.extend(entry.hashes().map(envelope_path));
                 if let Some(check) = self.check_entry(commit, name, entry, state, window) {
                     let slot = (self.violations.len(), place);
                     let judged = judged.clone();
-                    scope.spawn(move |_| match check.run() {
-                        Ok(verified) => envelopes(VerifiedEntry {
-                            name,
-                            entry,
-                            envelopes: verified,
-                        }),
-                        // The receiver outlives the scope: sending cannot fail.
-                        Err(violation) => {
-                            let _ = judged.send((slot, violation));
+                    let ticket = pending.enter();
+                    scope.spawn(move |_| {
+                        match check.run() {
+                            Ok(verified) => envelopes(VerifiedEntry {
+                                name,
+                                entry,
+                                envelopes: verified,
+                            }),
+                            // The receiver outlives the scope: sending cannot fail.
+                            Err(violation) => {
+                                let _ = judged.send((slot, violation));
+                            }
                         }
+                        drop(ticket);
                     });
                 }
             }
@@ -721,6 +727,49 @@ impl Checker<'_> {
                 ),
             );
         }
+    }
+}
+
+/// Entries read but not yet judged, at most: the Git reads run ahead of
+/// the checks, and each entry waiting holds its envelopes' bytes, so a
+/// commit of thousands of releases would otherwise hold them all at once.
+const MAX_PENDING: usize = 64;
+
+/// How many entries wait to be judged; the reader waits at
+/// [`MAX_PENDING`].
+#[derive(Default)]
+struct Pending {
+    count: Mutex<usize>,
+    done: Condvar,
+}
+
+/// One entry waiting; dropping it (when judged, or if judging panics)
+/// lets the reader go on.
+struct Ticket<'p>(&'p Pending);
+
+impl Pending {
+    fn enter(&self) -> Ticket<'_> {
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        // A reader that is itself one of rayon's threads does not wait: it
+        // could be the one the checks need.
+        if rayon::current_thread_index().is_none() {
+            while *count >= MAX_PENDING {
+                count = self
+                    .done
+                    .wait(count)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        *count += 1;
+        Ticket(self)
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let mut count = self.0.count.lock().unwrap_or_else(PoisonError::into_inner);
+        *count = count.saturating_sub(1);
+        self.0.done.notify_one();
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::HeaderValue;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -107,32 +107,60 @@ pub struct Rendering {
     version: Arc<Released>,
 }
 
+/// Where bodies and ETags are kept: appended to shared chunks rather than
+/// allocated one by one. Thousands of small buffers that live as long as
+/// the state, made on the verifier's threads between the allocations
+/// verification frees, would pin the heap's pages; a chunk this size is
+/// mapped apart from the heap.
+#[derive(Default)]
+struct Slab {
+    chunk: BytesMut,
+}
+
+const CHUNK: usize = 1 << 20;
+
+impl Slab {
+    /// `parts` one after the other, as one `Bytes`.
+    fn add(&mut self, parts: &[&[u8]]) -> Bytes {
+        let len = parts.iter().map(|p| p.len()).sum();
+        if self.chunk.capacity() - self.chunk.len() < len {
+            self.chunk = BytesMut::with_capacity(CHUNK.max(len));
+        }
+        for part in parts {
+            self.chunk.extend_from_slice(part);
+        }
+        self.chunk.split().freeze()
+    }
+}
+
 impl Rendering {
-    /// The registry's body for `hash` with its stored `envelope`, and its
-    /// ETag.
-    fn body(hash: &str, envelope: &[u8]) -> (Bytes, HeaderValue, std::ops::Range<usize>) {
+    /// The registry's body for `hash` with its `envelope` (compacted), its
+    /// ETag, and where the envelope is in the body.
+    fn body(
+        slab: &mut Slab,
+        hash: &str,
+        envelope: &[u8],
+    ) -> (Bytes, HeaderValue, std::ops::Range<usize>) {
         const HEAD: &[u8] = b"{\"ok\":true,\"policy_hash_b64u\":\"";
         const MIDDLE: &[u8] = b"\",\"envelope\":";
-        let mut body =
-            Vec::with_capacity(HEAD.len() + hash.len() + MIDDLE.len() + envelope.len() + 1);
-        body.extend_from_slice(HEAD);
-        body.extend_from_slice(hash.as_bytes());
-        body.extend_from_slice(MIDDLE);
-        let start = body.len();
-        compact_json(envelope, &mut body);
-        let end = body.len();
-        body.push(b'}');
-        // Most envelopes are stored indented: give back what was not used.
-        body.shrink_to_fit();
-        let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(Sha256::digest(&body)));
+        let parts: [&[u8]; 5] = [HEAD, hash.as_bytes(), MIDDLE, envelope, b"}"];
+        let mut digest = Sha256::new();
+        for part in parts {
+            digest.update(part);
+        }
+        let digest = URL_SAFE_NO_PAD.encode(digest.finalize());
+        let body = slab.add(&parts);
+        let start = HEAD.len() + hash.len() + MIDDLE.len();
+        let etag = slab.add(&[b"\"", digest.as_bytes(), b"\""]);
         // Base64url and quotes are visible ASCII: always a header value.
-        let etag = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
-        (Bytes::from(body), etag, start..end)
+        let etag = HeaderValue::from_maybe_shared(etag)
+            .unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+        (body, etag, start..start + envelope.len())
     }
 
     /// The renderings of the envelopes of one verified index entry, the
     /// native one first.
-    fn of_entry(verified: VerifiedEntry<'_>) -> Vec<Rendering> {
+    fn of_entry(slab: &Mutex<Slab>, verified: VerifiedEntry<'_>) -> Vec<Rendering> {
         let VerifiedEntry {
             name,
             entry,
@@ -141,8 +169,12 @@ impl Rendering {
         let name: Arc<str> = Arc::from(name);
         let mut out: Vec<Rendering> = Vec::with_capacity(envelopes.len());
         let mut version: Option<Arc<Released>> = None;
-        for (hash, envelope) in envelopes {
-            let (body, etag, range) = Rendering::body(hash, &envelope);
+        for (hash, mut envelope) in envelopes {
+            compact_json(&mut envelope);
+            let (body, etag, range) = {
+                let mut slab = slab.lock().unwrap_or_else(PoisonError::into_inner);
+                Rendering::body(&mut slab, hash, &envelope)
+            };
             let version = version
                 .get_or_insert_with(|| {
                     // The native envelope comes first: the policy is kept
@@ -199,15 +231,15 @@ fn compile(hash: &str, envelope: &[u8]) -> Result<Engine, EngineError> {
     Ok(Engine::new(&policy.wpc)?)
 }
 
-/// `json` (valid JSON) into `out` without the whitespace between tokens:
-/// the same JSON value, byte for byte in every token (no key order, number
-/// or string is rewritten), so the signature and the payload hash a client
+/// `json` (valid JSON) without the whitespace between its tokens: the
+/// same JSON value, byte for byte in every token (no key order, number or
+/// string is rewritten), so the signature and the payload hash a client
 /// recomputes are the same. Stored envelopes are indented; the server holds
 /// thousands of them.
-fn compact_json(json: &[u8], out: &mut Vec<u8>) {
+fn compact_json(json: &mut Vec<u8>) {
     let mut in_string = false;
     let mut escaped = false;
-    for &byte in json {
+    json.retain(|&byte| {
         if in_string {
             if escaped {
                 escaped = false;
@@ -216,13 +248,14 @@ fn compact_json(json: &[u8], out: &mut Vec<u8>) {
             } else if byte == b'"' {
                 in_string = false;
             }
+            true
         } else if byte == b'"' {
             in_string = true;
-        } else if matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
-            continue;
+            true
+        } else {
+            !matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
         }
-        out.push(byte);
-    }
+    });
 }
 
 /// What a hash is in a state.
@@ -276,9 +309,10 @@ impl ReleaseState {
         }
         // Each entry's envelopes become its renderings as they verify, on
         // the verifier's threads; they are kept only if all verifies.
+        let slab = Mutex::new(Slab::default());
         let made: Mutex<HashMap<Arc<str>, Arc<Rendering>>> = Mutex::default();
         let keep = |verified: VerifiedEntry<'_>| {
-            let renderings = Rendering::of_entry(verified);
+            let renderings = Rendering::of_entry(&slab, verified);
             let mut made = made.lock().unwrap_or_else(PoisonError::into_inner);
             for rendering in renderings {
                 made.insert(rendering.hash.clone(), Arc::new(rendering));
@@ -510,8 +544,8 @@ mod tests {
   "signature_b64u": "ab_-"
 }
 "#;
-        let mut out = Vec::new();
-        compact_json(stored, &mut out);
+        let mut out = stored.to_vec();
+        compact_json(&mut out);
         assert_eq!(
             String::from_utf8_lossy(&out),
             r#"{"payload":{"purpose":"a \"quoted\" \\ tab\t and  spaces","n":1.50,"list":[1,2]},"signature_b64u":"ab_-"}"#
@@ -524,7 +558,12 @@ mod tests {
     #[test]
     fn a_body_holds_the_compacted_envelope_and_its_etag_is_its_digest() {
         let hash = "_omUfu3k5KkSWLDdK7oemnSY1gKvu5lbEe4RGfTbpWA";
-        let (body, etag, range) = Rendering::body(hash, b"{ \"a\" : [ 1 ] }\n");
+        let mut envelope = b"{ \"a\" : [ 1 ] }\n".to_vec();
+        compact_json(&mut envelope);
+        let mut slab = Slab::default();
+        let (body, etag, range) = Rendering::body(&mut slab, hash, &envelope);
+        let (again, _, _) = Rendering::body(&mut slab, hash, &envelope);
+        assert_eq!(body, again);
         assert_eq!(
             &body[..],
             format!(r#"{{"ok":true,"policy_hash_b64u":"{hash}","envelope":{{"a":[1]}}}}"#)
