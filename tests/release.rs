@@ -1668,3 +1668,120 @@ fn attack_an_unknown_rendering_is_unreadable() {
         stdout(&out)
     );
 }
+
+/// `release::verify_branch_from` on top of `after`: the verified branch and
+/// the hashes whose envelopes it verified (and so handed back), or the
+/// violations' reason codes.
+fn verify_from(
+    git: &Git,
+    after: Option<&release::VerifiedBranch>,
+) -> Result<(release::VerifiedBranch, Vec<String>), Vec<&'static str>> {
+    let repo = Repo::discover(git.path()).unwrap();
+    let source = release::Source {
+        branch: "wpc-releases".to_owned(),
+        root: String::new(),
+        main: "main".to_owned(),
+    };
+    let handed = std::sync::Mutex::new(Vec::new());
+    let keep = |verified: release::VerifiedEntry<'_>| {
+        let mut handed = handed.lock().unwrap();
+        handed.extend(
+            verified
+                .envelopes
+                .iter()
+                .map(|(hash, _)| (*hash).to_owned()),
+        );
+    };
+    let verification =
+        release::verify_branch_from(&repo, &source, &release::Freshness::default(), after, &keep)
+            .unwrap();
+    match verification {
+        release::Verification::Verified(verified) => {
+            let mut handed = handed.into_inner().unwrap();
+            handed.sort();
+            Ok((*verified, handed))
+        }
+        release::Verification::Violated(violations) => {
+            Err(violations.iter().map(|v| v.reason.code()).collect())
+        }
+    }
+}
+
+/// Every hash of every entry of the deployer in `index` from `from` on.
+fn deployer_hashes_from(index: &Value, from: usize) -> Vec<String> {
+    let mut hashes: Vec<String> = index["policies"]["deployer"].as_array().unwrap()[from..]
+        .iter()
+        .flat_map(|e| {
+            let renderings = e["renderings"].as_object().cloned().unwrap_or_default();
+            std::iter::once(e["hash"].as_str().unwrap().to_owned()).chain(
+                renderings
+                    .values()
+                    .map(|h| h.as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    hashes.sort();
+    hashes
+}
+
+#[test]
+fn verifying_on_top_of_a_verified_tip_checks_only_the_new_commits_and_still_catches_a_forgery() {
+    let git = Git::new();
+    assert_eq!(code(&release(&git)), 0);
+    let (first, handed) = verify_from(&git, None).unwrap();
+    assert_eq!(first.release.tip.to_string(), git.tip());
+    assert_eq!(handed.len(), {
+        let index = git.index();
+        index["policies"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|name| {
+                index["policies"][name].as_array().unwrap().len()
+                    * (1 + index["policies"][name][0]["renderings"]
+                        .as_object()
+                        .map_or(0, serde_json::Map::len))
+            })
+            .sum::<usize>()
+    });
+
+    // A new release: only its commit is verified, so only its envelopes
+    // are handed back; the state is the whole branch's.
+    git.merge_change(1, "Second.");
+    assert_eq!(code(&release(&git)), 0);
+    let (second, handed) = verify_from(&git, Some(&first)).unwrap();
+    assert_eq!(second.release.tip.to_string(), git.tip());
+    assert_eq!(handed, deployer_hashes_from(&git.index(), 1));
+    assert_eq!(
+        second.release.index,
+        verify_from(&git, None).unwrap().0.release.index
+    );
+
+    // A release forged on top with the trusted key, of a policy main never
+    // had: rejected on top of the verified tip as by a full verify.
+    let (hash, envelope) = envelope_of(&deployer("Forged."), &key());
+    let main = git.run(&["rev-parse", "main"]);
+    forge(&git, &key(), |index, _| {
+        push_deployer_entry(index, &hash, &main, &key());
+        vec![(hash.clone(), envelope)]
+    });
+    let on_top = verify_from(&git, Some(&second)).unwrap_err();
+    assert!(on_top.contains(&"CONTENT_MISMATCH"), "{on_top:?}");
+    assert_eq!(on_top, verify_from(&git, None).unwrap_err());
+
+    // A branch rewritten below the verified tip is verified whole again.
+    git.run(&[
+        "update-ref",
+        "refs/heads/wpc-releases",
+        &first.release.tip.to_string(),
+    ]);
+    let rewritten = tamper(&git, |repo, root| {
+        edit_wpc(repo, root, |wpc, name| {
+            wpc.remove(&name).unwrap();
+        });
+    });
+    assert!(!rewritten.is_empty());
+    let whole = verify_from(&git, Some(&second)).unwrap_err();
+    assert!(whole.contains(&"HISTORY_REWRITTEN"), "{whole:?}");
+}

@@ -68,7 +68,10 @@ pub use memory::{MEMORY_PATH, Memory, MemoryError, Seen};
 pub use migrate::migrate;
 pub use revoke::{RevokeError, Revoked, revocation_message, revoke};
 pub use state::{Freshness, VerifiedRelease, revocations_for_lint};
-pub use verify::{Reason, Violation, verify_branch};
+pub use verify::{
+    Reason, Verification, VerifiedBranch, VerifiedEntry, Violation, verify_branch,
+    verify_branch_from,
+};
 
 /// The default release branch.
 pub const DEFAULT_BRANCH: &str = "wpc-releases";

@@ -55,16 +55,35 @@ impl VerifiedRelease {
             .ok_or_else(|| missing_branch(repo, &source.branch, main.tip))?;
         let checkpoint = verify_tip(repo, &branch, tip, &mut main, freshness)?;
         remember(repo, &source.branch, &checkpoint)?;
-        let revoked = revoked_hashes_of(&branch.index, &branch.revocations);
-        Ok(VerifiedRelease {
+        Ok(VerifiedRelease::verified(
+            source,
+            tip,
+            checkpoint,
+            branch.index,
+            branch.revocations,
+            main.reference,
+        ))
+    }
+
+    /// The state at `tip`, whose checkpoint the caller verified.
+    pub(crate) fn verified(
+        source: &Source,
+        tip: Oid,
+        checkpoint: Checkpoint,
+        index: Index,
+        revocations: Vec<Revocation>,
+        main_reference: String,
+    ) -> VerifiedRelease {
+        let revoked = revoked_hashes_of(&index, &revocations);
+        VerifiedRelease {
             source: source.clone(),
             tip,
             checkpoint,
-            index: branch.index,
-            revocations: branch.revocations,
-            main_reference: main.reference,
+            index,
+            revocations,
+            main_reference,
             revoked,
-        })
+        }
     }
 
     /// The revocation of the version `hash` names (by any of its hashes:

@@ -7,6 +7,7 @@
 //! carries a reason code (`docs/release.md` lists them).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -14,13 +15,14 @@ use serde::Serialize;
 
 use super::anchor::{Main, content_hash_of};
 use super::fetch::verified_envelope;
-use super::state::{check_freshness, missing_branch};
+use super::state::{VerifiedRelease, check_freshness, missing_branch};
 use super::{
     CHECKPOINT_PATH, Checkpoint, ENVELOPE_DIR, Entry, Freshness, INDEX_FORMAT, Index,
-    MAX_ENVELOPE_BYTES, ReleaseError, Revocation, Source, envelope_path, read_state, remember,
-    revocation_message,
+    MAX_ENVELOPE_BYTES, ReleaseError, Revocation, Source, envelope_path, join, read_state,
+    remember, revocation_message,
 };
 use crate::crypto::did::DidKey;
+use crate::crypto::trusted::DEFAULT_PATH as SIGNERS_PATH;
 use crate::crypto::verify::{Trust, verify_signature};
 use crate::git::{Oid, Repo};
 use crate::revision::trusted_signers_at;
@@ -105,6 +107,58 @@ struct State {
     envelopes: HashMap<String, Oid>,
 }
 
+impl State {
+    fn view(&self) -> StateView<'_> {
+        StateView {
+            index: &self.index,
+            revocations: &self.revocations,
+            checkpoint: self.checkpoint.as_ref(),
+            envelopes: &self.envelopes,
+        }
+    }
+}
+
+/// A state of the branch as the next commit is judged against it: one read
+/// from Git, or the tip of an earlier verification.
+#[derive(Clone, Copy)]
+struct StateView<'s> {
+    index: &'s Index,
+    revocations: &'s [Revocation],
+    checkpoint: Option<&'s Checkpoint>,
+    envelopes: &'s HashMap<String, Oid>,
+}
+
+/// A release branch whose whole history verified: its tip as a consumer
+/// reads it, and what a later verification of the same branch starts from
+/// so that only the commits after this tip are verified.
+#[derive(Clone, Debug)]
+pub struct VerifiedBranch {
+    pub release: VerifiedRelease,
+    /// Envelope path → blob at the tip.
+    envelopes: HashMap<String, Oid>,
+    /// Main's tip when it verified, and the blob of its trusted signers
+    /// file: the only things outside the branch's own commits an earlier
+    /// judgment depended on (a state signer may be one trusted at main's
+    /// tip).
+    main_tip: Oid,
+    signers: Option<Oid>,
+}
+
+/// The envelopes of one index entry, verified against main: the native one
+/// first, then each rendering's, with their bytes as stored.
+pub struct VerifiedEntry<'a> {
+    pub name: &'a str,
+    pub entry: &'a Entry,
+    pub envelopes: Vec<(&'a str, Vec<u8>)>,
+}
+
+/// What a verification found: the violations, or the verified branch.
+#[derive(Debug)]
+pub enum Verification {
+    Verified(Box<VerifiedBranch>),
+    Violated(Vec<Violation>),
+}
+
 /// Verify the whole history of the release branch of `source` against
 /// main, then the tip against `freshness` and this repository's memory
 /// (remembering the tip when all is valid). An empty list means the branch
@@ -114,24 +168,75 @@ pub fn verify_branch(
     source: &Source,
     freshness: &Freshness,
 ) -> Result<Vec<Violation>, ReleaseError> {
+    Ok(
+        match verify_branch_from(repo, source, freshness, None, &|_| {})? {
+            Verification::Verified(_) => Vec::new(),
+            Verification::Violated(violations) => violations,
+        },
+    )
+}
+
+/// [`verify_branch`], handing back the verified branch, and each entry's
+/// envelopes to `envelopes` as they verify (on any thread, in no
+/// particular order; a caller keeps them only if the whole branch
+/// verifies). With `after`, an earlier verification of this branch, only
+/// the commits after its tip are verified, on top of its state, when that
+/// gives the same verdict as verifying the whole history: the branch grew
+/// from that tip, main grew from the main tip it was judged by, and main's
+/// trusted signers at its tip are the same file. Otherwise the whole
+/// history is verified.
+pub fn verify_branch_from(
+    repo: &Repo,
+    source: &Source,
+    freshness: &Freshness,
+    after: Option<&VerifiedBranch>,
+    envelopes: &(dyn Fn(VerifiedEntry<'_>) + Sync),
+) -> Result<Verification, ReleaseError> {
     let branch = source.branch.as_str();
     let main = Main::read(repo, source)?;
     let tip = match repo.branch_tip(branch)? {
         Some(tip) => tip,
         None => {
             return match missing_branch(repo, branch, main.tip) {
-                ReleaseError::Rejected { violation, .. } => Ok(vec![violation]),
+                ReleaseError::Rejected { violation, .. } => {
+                    Ok(Verification::Violated(vec![violation]))
+                }
                 err => Err(err),
             };
         }
     };
+    let signers = repo.file_id(main.tip, &join(&source.root, SIGNERS_PATH))?;
+    let on_top = after
+        .filter(|after| {
+            after.release.source == *source
+                && main.position(after.main_tip).is_some()
+                && after.signers == signers
+        })
+        .and_then(|after| {
+            // Not on the branch's history any more: it was rewritten.
+            let commits = repo.first_parents(tip, Some(after.release.tip)).ok()?;
+            Some((after, commits))
+        });
+    let (after, commits) = match on_top {
+        Some((after, commits)) => (Some(after), commits),
+        None => (None, repo.first_parents(tip, None)?),
+    };
+    let main_tip = main.tip;
+    let main_reference = main.reference.clone();
     let mut checker = Checker {
         repo,
         main,
         violations: Vec::new(),
+        envelopes,
     };
     let mut before: Option<State> = None;
-    for commit in repo.first_parents(tip, None)? {
+    let start = after.map(|after| StateView {
+        index: &after.release.index,
+        revocations: &after.release.revocations,
+        checkpoint: Some(&after.release.checkpoint),
+        envelopes: &after.envelopes,
+    });
+    for commit in commits {
         let info = repo.commit_info(commit)?;
         if info.parents.len() > 1 {
             checker.violate(
@@ -140,9 +245,10 @@ pub fn verify_branch(
                 "is a merge: the branch is written one commit at a time",
             );
         }
+        let previous = before.as_ref().map(State::view).or(start);
         let state = match read_state(repo, branch, commit) {
             Ok(files) => {
-                let checkpoint = checker.check_checkpoint(commit, before.as_ref(), &files);
+                let checkpoint = checker.check_checkpoint(commit, previous, &files);
                 State {
                     index: files.index,
                     revocations: files.revocations,
@@ -164,26 +270,67 @@ pub fn verify_branch(
                 continue;
             }
         };
-        checker.step(commit, before.as_ref(), &state);
+        checker.step(commit, previous, &state);
         before = Some(state);
     }
     let mut violations = checker.violations;
-    if violations.is_empty()
-        && let Some(checkpoint) = before.and_then(|state| state.checkpoint)
-    {
-        match check_freshness(repo, branch, tip, &checkpoint, freshness) {
-            Ok(()) => remember(repo, branch, &checkpoint)?,
-            Err(ReleaseError::Rejected { violation, .. }) => violations.push(violation),
-            Err(err) => return Err(err),
-        }
+    if !violations.is_empty() {
+        return Ok(Verification::Violated(violations));
     }
-    Ok(violations)
+    let (index, revocations, checkpoint, envelopes) = match (before, after) {
+        (Some(state), _) => (
+            state.index,
+            state.revocations,
+            state.checkpoint,
+            state.envelopes,
+        ),
+        // Nothing new on top of the earlier verification.
+        (None, Some(after)) => (
+            after.release.index.clone(),
+            after.release.revocations.clone(),
+            Some(after.release.checkpoint.clone()),
+            after.envelopes.clone(),
+        ),
+        (None, None) => (Index::default(), Vec::new(), None, HashMap::new()),
+    };
+    let Some(checkpoint) = checkpoint else {
+        // A state without a valid checkpoint was reported above; this
+        // keeps a tip with none from ever counting as verified.
+        return Ok(Verification::Violated(vec![Violation {
+            commit: tip.to_string(),
+            reason: Reason::UnsignedState,
+            message: format!("no valid {CHECKPOINT_PATH}"),
+        }]));
+    };
+    match check_freshness(repo, branch, tip, &checkpoint, freshness) {
+        Ok(()) => remember(repo, branch, &checkpoint)?,
+        Err(ReleaseError::Rejected { violation, .. }) => violations.push(violation),
+        Err(err) => return Err(err),
+    }
+    if !violations.is_empty() {
+        return Ok(Verification::Violated(violations));
+    }
+    Ok(Verification::Verified(Box::new(VerifiedBranch {
+        release: VerifiedRelease::verified(
+            source,
+            tip,
+            checkpoint,
+            index,
+            revocations,
+            main_reference,
+        ),
+        envelopes,
+        main_tip,
+        signers,
+    })))
 }
 
 struct Checker<'a> {
     repo: &'a Repo,
     main: Main<'a>,
     violations: Vec<Violation>,
+    /// Where each entry's envelopes go once they verified.
+    envelopes: &'a (dyn Fn(VerifiedEntry<'_>) + Sync),
 }
 
 impl Checker<'_> {
@@ -201,7 +348,7 @@ impl Checker<'_> {
     fn check_checkpoint(
         &mut self,
         commit: Oid,
-        before: Option<&State>,
+        before: Option<StateView<'_>>,
         files: &super::StateFiles,
     ) -> Option<Checkpoint> {
         let checkpoint = &files.checkpoint;
@@ -257,7 +404,7 @@ impl Checker<'_> {
                 ),
             );
         }
-        let previous = before.and_then(|b| b.checkpoint.as_ref());
+        let previous = before.and_then(|b| b.checkpoint);
         let expected_version = previous.map_or(1, |p| p.version + 1);
         let expected_previous = previous.and_then(|p| p.hash().ok());
         if version != expected_version || checkpoint.previous != expected_previous {
@@ -284,7 +431,7 @@ impl Checker<'_> {
     }
 
     /// `state` at `commit`, whose parent held `before`.
-    fn step(&mut self, commit: Oid, before: Option<&State>, state: &State) {
+    fn step(&mut self, commit: Oid, before: Option<StateView<'_>>, state: &State) {
         let empty = State {
             index: Index {
                 format: INDEX_FORMAT.to_owned(),
@@ -294,9 +441,9 @@ impl Checker<'_> {
             checkpoint: None,
             envelopes: HashMap::new(),
         };
-        let before = before.unwrap_or(&empty);
+        let before = before.unwrap_or_else(|| empty.view());
         // Append-only: nothing before may change or go.
-        for (path, id) in &before.envelopes {
+        for (path, id) in before.envelopes {
             match state.envelopes.get(path) {
                 None => self.violate(commit, Reason::HistoryRewritten, format!("deletes {path}")),
                 Some(now) if now != id => {
@@ -343,8 +490,8 @@ impl Checker<'_> {
                 added.push((name, entry));
             }
         }
-        let old = &before.revocations;
-        if state.revocations.get(..old.len()) != Some(old.as_slice()) {
+        let old = before.revocations;
+        if state.revocations.get(..old.len()) != Some(old) {
             self.violate(
                 commit,
                 Reason::HistoryRewritten,
@@ -359,7 +506,7 @@ impl Checker<'_> {
                 .and_then(|c| main.position(c))
         };
         let window = (
-            position_of(before.checkpoint.as_ref(), &self.main),
+            position_of(before.checkpoint, &self.main),
             position_of(state.checkpoint.as_ref(), &self.main),
         );
         let mut referenced: HashSet<String> = HashSet::new();
@@ -368,25 +515,36 @@ impl Checker<'_> {
         // each violation put back where a serial pass would have reported
         // it (the number of violations found before its entry, then the
         // entry's place).
+        // An entry's envelopes that verified go to the caller from there.
         let (judged, found) = std::sync::mpsc::channel();
+        let envelopes = self.envelopes;
+        let pending = Pending::default();
         rayon::in_place_scope(|scope| {
             for (place, (name, entry)) in added.into_iter().enumerate() {
                 referenced.extend(entry.hashes().map(envelope_path));
                 if let Some(check) = self.check_entry(commit, name, entry, state, window) {
                     let slot = (self.violations.len(), place);
                     let judged = judged.clone();
+                    let ticket = pending.enter();
                     scope.spawn(move |_| {
-                        // The receiver outlives the scope: sending cannot fail.
-                        let _ = judged.send((slot, check.run()));
+                        match check.run() {
+                            Ok(verified) => envelopes(VerifiedEntry {
+                                name,
+                                entry,
+                                envelopes: verified,
+                            }),
+                            // The receiver outlives the scope: sending cannot fail.
+                            Err(violation) => {
+                                let _ = judged.send((slot, violation));
+                            }
+                        }
+                        drop(ticket);
                     });
                 }
             }
         });
         drop(judged);
-        let mut found: Vec<((usize, usize), (Reason, String))> = found
-            .into_iter()
-            .filter_map(|(slot, violation)| Some((slot, violation?)))
-            .collect();
+        let mut found: Vec<((usize, usize), (Reason, String))> = found.into_iter().collect();
         found.sort_by_key(|(slot, _)| *slot);
         for ((slot, _), (reason, message)) in found.into_iter().rev() {
             self.violations.insert(
@@ -572,6 +730,49 @@ impl Checker<'_> {
     }
 }
 
+/// Entries read but not yet judged, at most: the Git reads run ahead of
+/// the checks, and each entry waiting holds its envelopes' bytes, so a
+/// commit of thousands of releases would otherwise hold them all at once.
+const MAX_PENDING: usize = 64;
+
+/// How many entries wait to be judged; the reader waits at
+/// [`MAX_PENDING`].
+#[derive(Default)]
+struct Pending {
+    count: Mutex<usize>,
+    done: Condvar,
+}
+
+/// One entry waiting; dropping it (when judged, or if judging panics)
+/// lets the reader go on.
+struct Ticket<'p>(&'p Pending);
+
+impl Pending {
+    fn enter(&self) -> Ticket<'_> {
+        let mut count = self.count.lock().unwrap_or_else(PoisonError::into_inner);
+        // A reader that is itself one of rayon's threads does not wait: it
+        // could be the one the checks need.
+        if rayon::current_thread_index().is_none() {
+            while *count >= MAX_PENDING {
+                count = self
+                    .done
+                    .wait(count)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        *count += 1;
+        Ticket(self)
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let mut count = self.0.count.lock().unwrap_or_else(PoisonError::into_inner);
+        *count = count.saturating_sub(1);
+        self.0.done.notify_one();
+    }
+}
+
 /// An index entry with what Git holds for it, judged apart from the Git
 /// reads (and so in parallel).
 struct EntryCheck<'e> {
@@ -593,11 +794,12 @@ struct EntryCheck<'e> {
 /// What an entry check read, or the violation already certain.
 type Judged<T> = Result<T, (Reason, String)>;
 
-impl EntryCheck<'_> {
+impl<'e> EntryCheck<'e> {
     /// The policy file's hash is the entry's, its envelope is signed by a
-    /// trusted signer over that hash and says what the entry says; else
-    /// the first violation.
-    fn run(self) -> Option<(Reason, String)> {
+    /// trusted signer over that hash and says what the entry says, and so
+    /// is each rendering's: the envelopes (native first, by hash); else the
+    /// first violation.
+    fn run(self) -> Judged<Vec<(&'e str, Vec<u8>)>> {
         let EntryCheck {
             name,
             entry,
@@ -613,57 +815,55 @@ impl EntryCheck<'_> {
         match content_hash_of(source, file, policy) {
             Ok(found) if found == *hash => {}
             Ok(found) => {
-                return Some((
+                return Err((
                     Reason::ContentMismatch,
                     format!("`{name}` {hash}: {file} at {source} has hash {found}"),
                 ));
             }
             Err(message) => {
-                return Some((
+                return Err((
                     Reason::ContentMismatch,
                     format!("`{name}` {hash}: {message}"),
                 ));
             }
         }
-        let trust = match trust {
-            Ok(trust) => trust,
-            Err(violation) => return Some(violation),
-        };
-        let bytes = match envelope.and_then(|bytes| verified_envelope(bytes, hash, &trust)) {
-            Ok(bytes) => bytes,
-            Err(violation) => return Some(violation),
-        };
-        let Ok(envelope) = crate::crypto::verify::Envelope::parse(&bytes) else {
-            return Some((Reason::BadEnvelope, format!("{path} does not parse")));
-        };
-        let payload_name = envelope
-            .payload()
-            .get("policy_name")
-            .and_then(serde_json::Value::as_str);
-        if envelope.signer_did() != entry.signer_did {
-            Some((
-                Reason::BadEnvelope,
-                format!(
-                    "`{name}` entry says signer {}, {path} is signed by {}",
-                    entry.signer_did,
-                    envelope.signer_did()
-                ),
-            ))
-        } else if payload_name != Some(name) {
-            Some((
-                Reason::BadEnvelope,
-                format!(
-                    "{path} is policy `{}`, indexed as `{name}`",
-                    payload_name.unwrap_or("(none)")
-                ),
-            ))
-        } else {
-            renderings.into_iter().find_map(|rendering| {
-                rendering
-                    .and_then(|(hash, bytes)| verified_envelope(bytes, hash, &trust))
-                    .err()
-            })
+        let trust = trust?;
+        let bytes = envelope.and_then(|bytes| verified_envelope(bytes, hash, &trust))?;
+        {
+            let Ok(envelope) = crate::crypto::verify::Envelope::parse(&bytes) else {
+                return Err((Reason::BadEnvelope, format!("{path} does not parse")));
+            };
+            let payload_name = envelope
+                .payload()
+                .get("policy_name")
+                .and_then(serde_json::Value::as_str);
+            if envelope.signer_did() != entry.signer_did {
+                return Err((
+                    Reason::BadEnvelope,
+                    format!(
+                        "`{name}` entry says signer {}, {path} is signed by {}",
+                        entry.signer_did,
+                        envelope.signer_did()
+                    ),
+                ));
+            }
+            if payload_name != Some(name) {
+                return Err((
+                    Reason::BadEnvelope,
+                    format!(
+                        "{path} is policy `{}`, indexed as `{name}`",
+                        payload_name.unwrap_or("(none)")
+                    ),
+                ));
+            }
         }
+        let mut verified = Vec::with_capacity(1 + renderings.len());
+        verified.push((hash.as_str(), bytes));
+        for rendering in renderings {
+            let (hash, bytes) = rendering?;
+            verified.push((hash, verified_envelope(bytes, hash, &trust)?));
+        }
+        Ok(verified)
     }
 }
 

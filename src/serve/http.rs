@@ -140,7 +140,7 @@ fn get_wpc(state: &ReleaseState, raw: &str, if_none_match: Option<&HeaderValue>)
     let fresh = if_none_match.is_some_and(|tags| {
         tags.to_str().is_ok_and(|tags| {
             tags.split(',')
-                .any(|tag| tag.trim() == rendering.etag || tag.trim() == "*")
+                .any(|tag| tag.trim().as_bytes() == rendering.etag.as_bytes() || tag.trim() == "*")
         })
     });
     let mut reply = if fresh {
@@ -151,9 +151,7 @@ fn get_wpc(state: &ReleaseState, raw: &str, if_none_match: Option<&HeaderValue>)
         json_reply(StatusCode::OK, rendering.body.clone())
     };
     let headers = reply.headers_mut();
-    if let Ok(etag) = HeaderValue::from_str(&rendering.etag) {
-        headers.insert(ETAG, etag);
-    }
+    headers.insert(ETAG, rendering.etag.clone());
     headers.insert(CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     reply
 }
@@ -303,7 +301,7 @@ fn decide(state: &ReleaseState, body: &[u8]) -> Reply {
             provider: call.provider,
             env: call.env,
         });
-        decisions.push(decision.report(&rendering.name, rendering.hash()));
+        decisions.push(decision.report(rendering.name(), rendering.hash()));
     }
     let body = if batch {
         json!({"ok": true, "decisions": decisions})

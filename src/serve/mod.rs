@@ -160,7 +160,7 @@ impl Registry {
         if *rejected == Some(tip) {
             return;
         }
-        match ReleaseState::load(source) {
+        match served.state.reload(source) {
             Ok(state) => {
                 let fields = json!({
                     "release_commit": state.release_commit.to_string(),
@@ -172,8 +172,6 @@ impl Registry {
                 }));
                 self.event("reloaded", fields);
             }
-            // Moved again while verifying: the next poll sees where to.
-            Err(StateError::Moved(_)) => {}
             Err(err) => {
                 *rejected = Some(tip);
                 self.degrade(
