@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod cst;
 pub mod decide;
 pub mod diff;
+pub mod envelopes;
 pub mod fsio;
 pub mod git;
 pub mod github;

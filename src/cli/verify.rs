@@ -1,16 +1,11 @@
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use super::args::{FreshnessArgs, Place, open};
 use super::rejected_or;
 use super::{Outcome, print};
-use crate::bundle::commit_sig;
-use crate::claw::ClawVersion;
-use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::trusted::TrustedSigners;
-use crate::crypto::verify::{ReasonCode, Trust, VerifyFailure, verify_envelope};
-use crate::policy::schema::{self, Schema};
+use crate::crypto::verify::Trust;
+use crate::envelopes;
 use crate::release::{ReleaseError, VerifiedRelease};
 
 #[derive(Debug, clap::Args)]
@@ -37,43 +32,6 @@ pub struct Args {
 enum VerifyFormat {
     Text,
     Json,
-}
-
-#[derive(Serialize)]
-struct Verdict {
-    file: String,
-    valid: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    policy_hash_b64u: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    signer_did: Option<String>,
-    /// The commit a valid commit signature names.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    commit_sha: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    failure: Option<Failure>,
-}
-
-/// A reason code and its message, from either kind of document.
-#[derive(Serialize)]
-struct Failure {
-    code: &'static str,
-    message: String,
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
-    }
-}
-
-impl From<VerifyFailure> for Failure {
-    fn from(failure: VerifyFailure) -> Failure {
-        Failure {
-            code: failure.code().as_str(),
-            message: failure.message().to_owned(),
-        }
-    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -104,63 +62,20 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     for path in &args.envelopes {
         // An unreadable file is an I/O error (exit 2), not an invalid envelope.
         let bytes = crate::fsio::read(path, crate::fsio::ENVELOPE)?;
-        verdicts.push(verdict(path, &bytes, &trust));
+        verdicts.push(envelopes::judge(path, &bytes, &trust));
     }
     if let Some(state) = &release {
-        let branch = &state.source.branch;
-        for v in &mut verdicts {
-            if let Some(hash) = v
-                .policy_hash_b64u
-                .as_deref()
-                .filter(|h| state.revocation(h).is_some())
-            {
-                v.failure = Some(
-                    VerifyFailure::new(
-                        ReasonCode::Revoked,
-                        format!("{hash} is revoked on `{branch}`"),
-                    )
-                    .into(),
-                );
-                v.valid = false;
-            }
-        }
+        envelopes::hold_to_revocations(&mut verdicts, state);
     }
     let all_valid = verdicts.iter().all(|v| v.valid);
-    match args.format {
-        VerifyFormat::Json => {
-            let doc = serde_json::json!({
-                "format": "wpc-verify/1",
-                "trusted_signers_checked": args.trusted.is_some(),
-                "results": verdicts,
-            });
-            print(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
-        }
-        VerifyFormat::Text => {
-            let mut out = String::new();
-            for v in &verdicts {
-                match (&v.failure, &v.policy_hash_b64u, &v.signer_did) {
-                    (Some(failure), _, _) => {
-                        out.push_str(&format!("INVALID {} {failure}\n", v.file))
-                    }
-                    (None, None, Some(signer)) => {
-                        let sha = v.commit_sha.as_deref().unwrap_or_default();
-                        out.push_str(&format!(
-                            "VALID   {} commit {sha} signed by {signer}\n",
-                            v.file
-                        ));
-                    }
-                    (None, Some(hash), Some(signer)) => {
-                        out.push_str(&format!("VALID   {} {hash} signed by {signer}\n", v.file));
-                    }
-                    _ => {}
-                }
-            }
-            if args.trusted.is_none() {
-                out.push_str("note: no --trusted file: any valid signer was accepted\n");
-            }
-            print(&out)?;
-        }
-    }
+    let checked = args.trusted.is_some();
+    print(&match args.format {
+        VerifyFormat::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&envelopes::json(&verdicts, checked))?
+        ),
+        VerifyFormat::Text => envelopes::text(&verdicts, checked),
+    })?;
     Ok(if all_valid {
         Outcome::Clean
     } else {
@@ -187,57 +102,4 @@ fn verified_release(
         &source,
         &freshness.freshness(),
     ))
-}
-
-fn verdict(path: &std::path::Path, bytes: &[u8], trust: &Trust) -> Verdict {
-    let file = path.display().to_string();
-    let failed = |failure: VerifyFailure| Verdict {
-        file: file.clone(),
-        valid: false,
-        policy_hash_b64u: None,
-        signer_did: None,
-        commit_sha: None,
-        failure: Some(failure.into()),
-    };
-    // A commit signature is not an envelope: the library checks it whole.
-    if let Ok(value) = crate::crypto::verify::parse_json(bytes)
-        && commit_sig::is_commit_sig(&value)
-    {
-        let verified = commit_sig::verify(&value);
-        return Verdict {
-            file,
-            valid: verified.is_ok(),
-            policy_hash_b64u: None,
-            signer_did: verified.as_ref().ok().map(|c| c.signer.to_string()),
-            commit_sha: verified.as_ref().ok().map(|c| c.commit_sha.clone()),
-            failure: verified.err().map(|f| Failure {
-                code: f.code.as_str(),
-                message: f.message,
-            }),
-        };
-    }
-    let verified = match verify_envelope::<WorkPolicyContract>(bytes, trust) {
-        Ok(verified) => verified,
-        Err(failure) => return failed(failure),
-    };
-    // A Claw rendering fetched from the release branch is checked against
-    // the protocol's schema of its version, a native payload against wpc's.
-    let errors = match ClawVersion::of_payload(verified.payload()) {
-        Some(version) => version.schema_errors(verified.payload()),
-        None => schema::errors(Schema::Policy, verified.payload()),
-    };
-    if let Some(first) = errors.first() {
-        return failed(VerifyFailure::new(
-            ReasonCode::SchemaValidationFailed,
-            format!("payload is not a valid WPC: {first}"),
-        ));
-    }
-    Verdict {
-        file,
-        valid: true,
-        policy_hash_b64u: Some(verified.payload_hash_b64u().to_owned()),
-        signer_did: Some(verified.signer().to_string()),
-        commit_sha: None,
-        failure: None,
-    }
 }

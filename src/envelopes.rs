@@ -1,0 +1,162 @@
+//! `wpc verify`: signed WPC envelopes (native or a Claw rendering, each
+//! against its own schema) and commit signatures, judged one by one, and
+//! optionally held to the revocations of a verified release branch.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::bundle::commit_sig;
+use crate::claw::ClawVersion;
+use crate::crypto::envelope::WorkPolicyContract;
+use crate::crypto::verify::{ReasonCode, Trust, VerifyFailure, verify_envelope};
+use crate::policy::schema::{self, Schema};
+use crate::release::VerifiedRelease;
+
+/// What one document is.
+#[derive(Serialize)]
+pub struct Verdict {
+    pub file: String,
+    pub valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_hash_b64u: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer_did: Option<String>,
+    /// The commit a valid commit signature names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_sha: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+}
+
+/// A reason code and its message, from either kind of document.
+#[derive(Serialize)]
+pub struct Failure {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl From<VerifyFailure> for Failure {
+    fn from(failure: VerifyFailure) -> Failure {
+        Failure {
+            code: failure.code().as_str(),
+            message: failure.message().to_owned(),
+        }
+    }
+}
+
+/// Judge one document: a commit signature whole, an envelope by its
+/// signature (against `trust`) and its payload's schema.
+pub fn judge(path: &Path, bytes: &[u8], trust: &Trust) -> Verdict {
+    let file = path.display().to_string();
+    let failed = |failure: VerifyFailure| Verdict {
+        file: file.clone(),
+        valid: false,
+        policy_hash_b64u: None,
+        signer_did: None,
+        commit_sha: None,
+        failure: Some(failure.into()),
+    };
+    // A commit signature is not an envelope: the library checks it whole.
+    if let Ok(value) = crate::crypto::verify::parse_json(bytes)
+        && commit_sig::is_commit_sig(&value)
+    {
+        let verified = commit_sig::verify(&value);
+        return Verdict {
+            file,
+            valid: verified.is_ok(),
+            policy_hash_b64u: None,
+            signer_did: verified.as_ref().ok().map(|c| c.signer.to_string()),
+            commit_sha: verified.as_ref().ok().map(|c| c.commit_sha.clone()),
+            failure: verified.err().map(|f| Failure {
+                code: f.code.as_str(),
+                message: f.message,
+            }),
+        };
+    }
+    let verified = match verify_envelope::<WorkPolicyContract>(bytes, trust) {
+        Ok(verified) => verified,
+        Err(failure) => return failed(failure),
+    };
+    // A Claw rendering fetched from the release branch is checked against
+    // the protocol's schema of its version, a native payload against wpc's.
+    let errors = match ClawVersion::of_payload(verified.payload()) {
+        Some(version) => version.schema_errors(verified.payload()),
+        None => schema::errors(Schema::Policy, verified.payload()),
+    };
+    if let Some(first) = errors.first() {
+        return failed(VerifyFailure::new(
+            ReasonCode::SchemaValidationFailed,
+            format!("payload is not a valid WPC: {first}"),
+        ));
+    }
+    Verdict {
+        file,
+        valid: true,
+        policy_hash_b64u: Some(verified.payload_hash_b64u().to_owned()),
+        signer_did: Some(verified.signer().to_string()),
+        commit_sha: None,
+        failure: None,
+    }
+}
+
+/// Mark every verdict whose hash `release` revokes as invalid (`REVOKED`).
+pub fn hold_to_revocations(verdicts: &mut [Verdict], release: &VerifiedRelease) {
+    let branch = &release.source.branch;
+    for v in verdicts {
+        if let Some(hash) = v
+            .policy_hash_b64u
+            .as_deref()
+            .filter(|h| release.revocation(h).is_some())
+        {
+            v.failure = Some(
+                VerifyFailure::new(
+                    ReasonCode::Revoked,
+                    format!("{hash} is revoked on `{branch}`"),
+                )
+                .into(),
+            );
+            v.valid = false;
+        }
+    }
+}
+
+/// The `--format json` document.
+pub fn json(verdicts: &[Verdict], trusted_signers_checked: bool) -> serde_json::Value {
+    serde_json::json!({
+        "format": "wpc-verify/1",
+        "trusted_signers_checked": trusted_signers_checked,
+        "results": verdicts,
+    })
+}
+
+/// A line per document, and a note when any signer was accepted.
+pub fn text(verdicts: &[Verdict], trusted_signers_checked: bool) -> String {
+    let mut out = String::new();
+    for v in verdicts {
+        match (&v.failure, &v.policy_hash_b64u, &v.signer_did) {
+            (Some(failure), _, _) => {
+                let _ = writeln!(out, "INVALID {} {failure}", v.file);
+            }
+            (None, None, Some(signer)) => {
+                let sha = v.commit_sha.as_deref().unwrap_or_default();
+                let _ = writeln!(out, "VALID   {} commit {sha} signed by {signer}", v.file);
+            }
+            (None, Some(hash), Some(signer)) => {
+                let _ = writeln!(out, "VALID   {} {hash} signed by {signer}", v.file);
+            }
+            _ => {}
+        }
+    }
+    if !trusted_signers_checked {
+        out.push_str("note: no --trusted file: any valid signer was accepted\n");
+    }
+    out
+}
