@@ -8,8 +8,6 @@ use std::path::Path;
 
 use crate::bundle;
 use crate::config::Config;
-use crate::crypto::did::DidKey;
-use crate::crypto::trusted::TrustedSigners;
 use crate::decide::suite::{self, CASE_FAILED};
 use crate::lint::{self, CheckError};
 use crate::openclaw::{self, LoadOptions, mappings};
@@ -285,26 +283,11 @@ fn bundle_stage(
         }
         Err(err) => return Err(CiError::Bundles(err.to_string())),
     };
-    let mut gateway = Vec::new();
-    for did in &config.settings.bundles.gateway_signers {
-        gateway.push(
-            DidKey::parse(did)
-                .map_err(|e| CiError::Bundles(format!("gateway signer {did}: {e}")))?,
-        );
-    }
-    let trusted_file = config.root.join(crate::crypto::trusted::DEFAULT_PATH);
-    let mut approvers = Vec::new();
-    if trusted_file.is_file() {
-        let trusted =
-            TrustedSigners::load(&trusted_file).map_err(|e| CiError::Bundles(e.to_string()))?;
-        gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
-        approvers = trusted.approvers().to_vec();
-    }
+    let trust = crate::resolve::bundle_trust(config, &[], None, unverified_evidence)
+        .map_err(|e| CiError::Bundles(e.to_string()))?;
+    let options = trust.options;
     let source = PolicySource::for_config(config, &crate::release::Freshness::default())
         .map_err(|e| CiError::Bundles(e.to_string()))?;
-    let mut options = bundle::Options::for_gateway_signers(&gateway);
-    options.approvers = approvers;
-    options.unverified_evidence = unverified_evidence;
     let entries = bundle::batch::verify_under_claimed(&paths, &source, &options, &[])
         .map_err(|e| CiError::Bundles(e.to_string()))?;
     let findings: Vec<Finding> = entries

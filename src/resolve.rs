@@ -10,8 +10,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::bundle::policy::{Lookup, PolicyCheck, PolicyLookup};
+use crate::bundle::{self, UnverifiedEvidence};
 use crate::config::Config;
+use crate::crypto::did::{DidError, DidKey};
 use crate::crypto::envelope::WorkPolicyContract;
+use crate::crypto::trusted::{self, TrustedSigners, TrustedSignersError};
 use crate::crypto::verify::{Trust, VerifyFailure, verify_envelope};
 use crate::fsio;
 use crate::git::Repo;
@@ -49,6 +52,74 @@ pub enum ResolveError {
         branch: String,
         error: release::FetchError,
     },
+    #[error("gateway signer {did}: {error}")]
+    GatewaySigner { did: String, error: DidError },
+    #[error(transparent)]
+    TrustedSigners(#[from] TrustedSignersError),
+}
+
+/// The keys proof bundles are checked against, and the trusted-signers
+/// file they came from.
+#[derive(Debug)]
+pub struct BundleTrust {
+    /// Gateway receipt signers and human approvers set; the rest default.
+    pub options: bundle::Options,
+    pub trusted: Option<TrustedSigners>,
+}
+
+impl BundleTrust {
+    /// Whose signatures a policy envelope named by `--policy` must carry:
+    /// the release signers of the trusted-signers file, else anyone's (and
+    /// the output says so).
+    pub fn release_trust(&self) -> Trust {
+        match &self.trusted {
+            Some(t) if !t.release_signers().is_empty() => {
+                Trust::only(t.release_signers().iter().map(|s| &s.did))
+            }
+            _ => Trust::any_signer_unchecked(),
+        }
+    }
+}
+
+/// What `wpc bundle verify` and `wpc ci` trust for bundles: the gateway
+/// signers of `[bundles] gateway_signers` and `extra_gateway_signers`, and
+/// the gateway signers and approvers of `trusted_file`, else of the policy
+/// repository's own `keys/trusted-signers.toml` (in a repository only: a
+/// file that happens to lie under the current folder is not a trust root).
+pub fn bundle_trust(
+    config: &Config,
+    extra_gateway_signers: &[String],
+    trusted_file: Option<&Path>,
+    unverified_evidence: UnverifiedEvidence,
+) -> Result<BundleTrust, ResolveError> {
+    let repository_file = config
+        .file
+        .as_ref()
+        .map(|_| config.root.join(trusted::DEFAULT_PATH))
+        .filter(|path| path.is_file());
+    let trusted = match trusted_file.or(repository_file.as_deref()) {
+        Some(path) => Some(TrustedSigners::load(path)?),
+        None => None,
+    };
+    let mut gateway = extra_gateway_signers
+        .iter()
+        .chain(&config.settings.bundles.gateway_signers)
+        .map(|did| {
+            DidKey::parse(did).map_err(|error| ResolveError::GatewaySigner {
+                did: did.clone(),
+                error,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(trusted) = &trusted {
+        gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
+    }
+    let mut options = bundle::Options::for_gateway_signers(&gateway);
+    if let Some(trusted) = &trusted {
+        options.approvers = trusted.approvers().to_vec();
+    }
+    options.unverified_evidence = unverified_evidence;
+    Ok(BundleTrust { options, trusted })
 }
 
 /// Resolves `--policy`: a TOML policy file, a signed WPC envelope (`.json`,

@@ -7,10 +7,8 @@ use crate::bundle::batch;
 use crate::bundle::render::{self, BundleFormat, Context};
 use crate::bundle::{Options, UnverifiedEvidence, causal};
 use crate::config::Config;
-use crate::crypto::did::DidKey;
 use crate::crypto::envelope::parse_rfc3339;
-use crate::crypto::trusted::TrustedSigners;
-use crate::crypto::verify::{MAX_ENVELOPE_BYTES, Trust};
+use crate::crypto::verify::MAX_ENVELOPE_BYTES;
 use crate::resolve::{self, PolicySource};
 
 #[derive(Debug, clap::Args)]
@@ -120,31 +118,14 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let config = super::usable_config(Config::discover(&cwd))?;
     // In a policy repository its own trusted signers apply, as in `wpc ci`.
-    let repository_trusted = config
-        .file
-        .as_ref()
-        .map(|_| config.root.join(crate::crypto::trusted::DEFAULT_PATH))
-        .filter(|path| path.is_file());
-    let trusted = match args.trusted.as_ref().or(repository_trusted.as_ref()) {
-        Some(path) => Some(TrustedSigners::load(path)?),
-        None => None,
-    };
-
-    let mut gateway: Vec<DidKey> = Vec::new();
-    for did in args
-        .gateway_signers
-        .iter()
-        .chain(&config.settings.bundles.gateway_signers)
-    {
-        gateway.push(DidKey::parse(did).with_context(|| format!("gateway signer {did}"))?);
-    }
-    if let Some(trusted) = &trusted {
-        gateway.extend(trusted.gateway_signers().iter().map(|s| s.did.clone()));
-    }
-    let mut options = Options::for_gateway_signers(&gateway);
-    if let Some(trusted) = &trusted {
-        options.approvers = trusted.approvers().to_vec();
-    }
+    let trust = resolve::bundle_trust(
+        &config,
+        &args.gateway_signers,
+        args.trusted.as_deref(),
+        args.unverified_evidence,
+    )?;
+    let release_trust = trust.release_trust();
+    let mut options = trust.options;
     if let Some(text) = &args.now {
         options.now = parse_rfc3339(text).with_context(|| "--now".to_owned())?;
     }
@@ -152,16 +133,9 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     options.causal = causal::Policy::resolve(args.causal_profile, args.causal_mode, None)
         .map_err(|failure| anyhow::anyhow!("{}: {}", failure.code, failure.message))?;
     options.max_bundle_bytes = args.max_bundle_bytes;
-    options.unverified_evidence = args.unverified_evidence;
 
     let policy = match &args.policy {
         Some(spec) => {
-            let release_trust = match &trusted {
-                Some(t) if !t.release_signers().is_empty() => {
-                    Trust::only(t.release_signers().iter().map(|s| &s.did))
-                }
-                _ => Trust::any_signer_unchecked(),
-            };
             let (mut check, warning) =
                 resolve::resolve(spec, &release_trust, &config, &args.freshness.freshness())?;
             if let Some(warning) = warning {
