@@ -18,11 +18,12 @@ use crate::crypto::trusted::{self, TrustedSigners, TrustedSignersError};
 use crate::crypto::verify::{Trust, VerifyFailure, verify_envelope};
 use crate::fsio;
 use crate::git::Repo;
-use crate::policy::Policy;
 use crate::policy::files::{self, CollectError};
 use crate::policy::model::Wpc;
 use crate::policy::schema::{self, Schema};
+use crate::policy::{Document, Policy};
 use crate::release::{self, Freshness, VerifiedRelease};
+use crate::report::Finding;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -122,7 +123,40 @@ pub fn bundle_trust(
     Ok(BundleTrust { options, trusted })
 }
 
-/// Resolves `--policy`: a TOML policy file, a signed WPC envelope (`.json`,
+/// Why a policy file holds no usable policy.
+#[derive(Debug)]
+pub enum PolicyFileError {
+    /// A signed envelope whose hash or signature does not verify.
+    Envelope(VerifyFailure),
+    /// A policy (from TOML or an envelope's payload) that is not valid.
+    Invalid(Vec<Finding>),
+}
+
+/// The one loader of a policy named by its file: TOML, or a signed WPC
+/// envelope (JSON, told apart by content: it starts with `{`) whose hash
+/// and signature are verified against `trust`. An unreadable file is the
+/// outer error (exit 2); a file that holds no valid policy the inner one
+/// (exit 1, with what to report).
+pub fn policy_file(
+    file: &Path,
+    trust: &Trust,
+) -> Result<Result<Policy, PolicyFileError>, fsio::ReadError> {
+    let bytes = fsio::read(file, fsio::ENVELOPE)?;
+    if bytes.trim_ascii_start().starts_with(b"{") {
+        return Ok(match verify_envelope::<WorkPolicyContract>(&bytes, trust) {
+            Ok(verified) => Policy::from_document(Document::detached(verified.into_payload()))
+                .map_err(PolicyFileError::Invalid),
+            Err(failure) => Err(PolicyFileError::Envelope(failure)),
+        });
+    }
+    Ok(crate::policy::decode_source(file, bytes)
+        .map_err(|finding| vec![finding])
+        .and_then(Document::parse)
+        .and_then(Policy::from_document)
+        .map_err(PolicyFileError::Invalid))
+}
+
+/// Resolves `--policy`: a TOML policy file, a signed WPC envelope (JSON,
 /// verified against `release_trust`), or a policy hash looked up by
 /// [`PolicySource`] (the release branch when there is one). With the
 /// check, the source's warning when a hash was looked up among the working
@@ -137,13 +171,19 @@ pub fn resolve(
     // Whatever exists there is read as a file, so a FIFO or a device is
     // refused by name (crate::fsio) rather than taken for a hash.
     if !path.is_dir() && std::fs::symlink_metadata(path).is_ok() {
-        let check = if path.extension().is_some_and(|e| e == "json") {
-            let bytes = fsio::read(path, fsio::ENVELOPE)?;
-            from_envelope(&bytes, release_trust, spec)?
-        } else {
-            load_toml(path)?
-        };
-        return Ok((check, None));
+        let policy = policy_file(path, release_trust)?.map_err(|error| match error {
+            PolicyFileError::Envelope(failure) => ResolveError::Envelope {
+                what: spec.to_owned(),
+                failure,
+            },
+            PolicyFileError::Invalid(findings) => ResolveError::InvalidPolicy {
+                path: path.to_owned(),
+                first: findings
+                    .first()
+                    .map_or_else(String::new, |f| format!("{}: {}", f.position(), f.message)),
+            },
+        })?;
+        return Ok((checked(policy.wpc, policy.hash, spec)?, None));
     }
     if !is_hash(spec) {
         return Err(ResolveError::NotFound(spec.to_owned()));
@@ -184,16 +224,6 @@ fn from_envelope(bytes: &[u8], trust: &Trust, what: &str) -> Result<PolicyCheck,
             problem: e.to_string(),
         })?;
     checked(wpc, hash, what)
-}
-
-fn load_toml(path: &Path) -> Result<PolicyCheck, ResolveError> {
-    let policy = Policy::load(path).map_err(|findings| ResolveError::InvalidPolicy {
-        path: path.to_owned(),
-        first: findings
-            .first()
-            .map_or_else(String::new, |f| format!("{}: {}", f.position(), f.message)),
-    })?;
-    checked(policy.wpc, policy.hash, &path.display().to_string())
 }
 
 fn checked(wpc: Wpc, hash: String, what: &str) -> Result<PolicyCheck, ResolveError> {

@@ -2,15 +2,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::hash::load_or_report;
+use super::hash::{load_or_report, report_invalid};
 use super::{Outcome, color_stdout, eprint, print, usable_config};
 use crate::config::Config;
 use crate::crypto::did::DidKey;
-use crate::crypto::envelope::WorkPolicyContract;
-use crate::crypto::verify::{Trust, verify_envelope};
+use crate::crypto::verify::Trust;
 use crate::openclaw::{self, AuditOptions, Env, LoadOptions, Target, ToolMap, mappings};
-use crate::policy::{Document, Policy};
+use crate::policy::Policy;
 use crate::report::{Finding, Format, Report, Severity};
+use crate::resolve;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -185,40 +185,22 @@ fn jobs(
     Ok(Some(jobs))
 }
 
-/// A policy file, or a signed WPC envelope (`.json`) whose signature must
-/// verify, by the `[release] signer` of `wpc.toml` when one is configured.
+/// A policy file, or a signed WPC envelope whose signature must verify, by
+/// the `[release] signer` of `wpc.toml` when one is configured.
 fn load_policy(file: &Path, config: &Config) -> anyhow::Result<Option<Policy>> {
-    if file.extension().is_none_or(|ext| ext != "json") {
-        return load_or_report(file);
-    }
-    let bytes = crate::fsio::read(file, crate::fsio::ENVELOPE)?;
     let trust = match &config.settings.release.signer {
         Some(did) => Trust::only([&DidKey::parse(did)?]),
-        None => {
-            eprint(&format!(
-                "note: {}: signature verified, but no [release] signer in wpc.toml says whose it must be\n",
-                file.display()
-            ));
-            Trust::any_signer_unchecked()
-        }
+        None => Trust::any_signer_unchecked(),
     };
-    let verified = match verify_envelope::<WorkPolicyContract>(&bytes, &trust) {
-        Ok(verified) => verified,
-        Err(failure) => {
-            eprint(&format!(
-                "{}: invalid envelope: {failure}\n",
-                file.display()
-            ));
-            return Ok(None);
-        }
-    };
-    match Policy::from_document(Document::detached(verified.into_payload())) {
-        Ok(policy) => Ok(Some(policy)),
-        Err(findings) => {
-            eprint(&Report::new(findings, 1).render(Format::Text, &[], false));
-            Ok(None)
-        }
+    let loaded = resolve::policy_file(file, &trust)?;
+    let envelope = file.extension().is_some_and(|ext| ext == "json");
+    if loaded.is_ok() && envelope && config.settings.release.signer.is_none() {
+        eprint(&format!(
+            "note: {}: signature verified, but no [release] signer in wpc.toml says whose it must be\n",
+            file.display()
+        ));
     }
+    report_invalid(file, loaded)
 }
 
 fn target(policy: Policy, tool_map: &ToolMap, agent: Option<String>) -> anyhow::Result<Target> {
@@ -266,28 +248,10 @@ fn explain(
         ))?;
         return Ok(Outcome::Clean);
     }
-    let mut out = String::new();
-    for e in &explanations {
-        out.push_str(&format!(
-            "{} agent `{}` ({}, sandbox mode {}): {} tools\n",
-            e.config,
-            e.agent,
-            e.path,
-            e.sandbox_mode,
-            e.available.len()
-        ));
-        out.push_str(&format!("  available: {}\n", e.available.join(", ")));
-        for r in &e.removed {
-            out.push_str(&format!(
-                "  - {:<22} removed by {}: {}",
-                r.tool, r.layer, r.reason
-            ));
-            if let Some(at) = &r.at {
-                out.push_str(&format!(" ({at})"));
-            }
-            out.push('\n');
-        }
-    }
-    print(&out)?;
+    let text: String = explanations
+        .iter()
+        .map(openclaw::Explanation::text)
+        .collect();
+    print(&text)?;
     Ok(Outcome::Clean)
 }

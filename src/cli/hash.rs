@@ -2,11 +2,11 @@ use std::path::PathBuf;
 
 use super::{Outcome, eprint, print};
 use crate::claw::{self, CanonicalPayload, ClawVersion, ExportError};
-use crate::crypto::envelope::WorkPolicyContract;
-use crate::crypto::verify::{Trust, verify_envelope};
+use crate::crypto::verify::Trust;
+use crate::policy::Policy;
 use crate::policy::document::unreadable_in_brief;
-use crate::policy::{Document, Policy};
 use crate::report::{Format, Report, Severity};
+use crate::resolve::{self, PolicyFileError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -87,33 +87,32 @@ pub(super) fn claw_payload(
     }
 }
 
-/// Load a policy for a command that needs a valid one, from its TOML file or
-/// from a signed envelope (JSON, whose hash and signature are verified; who
-/// signed it is `wpc verify --trusted`'s question). A missing file is an
-/// error (exit 2); an invalid policy or envelope prints why to stderr and
-/// yields `None` (exit 1).
+/// Load a policy for a command that needs a valid one ([`resolve::policy_file`];
+/// who signed an envelope is `wpc verify --trusted`'s question). A missing
+/// file is an error (exit 2); an invalid policy or envelope prints why to
+/// stderr and yields `None` (exit 1).
 pub(super) fn load_or_report(file: &std::path::Path) -> anyhow::Result<Option<Policy>> {
-    let bytes = crate::fsio::read(file, crate::fsio::ENVELOPE)?;
-    let loaded = if bytes.trim_ascii_start().starts_with(b"{") {
-        match verify_envelope::<WorkPolicyContract>(&bytes, &Trust::any_signer_unchecked()) {
-            Ok(verified) => Policy::from_document(Document::detached(verified.into_payload())),
-            Err(failure) => {
-                eprint(&format!(
-                    "{}: invalid envelope: {failure}\n",
-                    file.display()
-                ));
-                return Ok(None);
-            }
-        }
-    } else {
-        crate::policy::decode_source(file, bytes)
-            .map_err(|finding| vec![finding])
-            .and_then(Document::parse)
-            .and_then(Policy::from_document)
-    };
+    report_invalid(
+        file,
+        resolve::policy_file(file, &Trust::any_signer_unchecked())?,
+    )
+}
+
+/// The policy, or `None` with why it is not one printed to stderr.
+pub(super) fn report_invalid(
+    file: &std::path::Path,
+    loaded: Result<Policy, PolicyFileError>,
+) -> anyhow::Result<Option<Policy>> {
     match loaded {
         Ok(policy) => Ok(Some(policy)),
-        Err(findings) => {
+        Err(PolicyFileError::Envelope(failure)) => {
+            eprint(&format!(
+                "{}: invalid envelope: {failure}\n",
+                file.display()
+            ));
+            Ok(None)
+        }
+        Err(PolicyFileError::Invalid(findings)) => {
             let report = Report::new(unreadable_in_brief(findings), 1);
             eprint(&report.render_brief(false));
             Ok(None)

@@ -238,6 +238,35 @@ pub struct RemovedTool {
     pub at: Option<String>,
 }
 
+impl Explanation {
+    /// The agent, its available tools, and each removed tool with the layer
+    /// and entry that removed it.
+    pub fn text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = format!(
+            "{} agent `{}` ({}, sandbox mode {}): {} tools\n  available: {}\n",
+            self.config,
+            self.agent,
+            self.path,
+            self.sandbox_mode,
+            self.available.len(),
+            self.available.join(", ")
+        );
+        for r in &self.removed {
+            let _ = write!(
+                out,
+                "  - {:<22} removed by {}: {}",
+                r.tool, r.layer, r.reason
+            );
+            if let Some(at) = &r.at {
+                let _ = write!(out, " ({at})");
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
 /// Every agent's effective tools (or one agent's). Loading errors come back
 /// as findings.
 pub fn explain(
