@@ -22,13 +22,15 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::export::{ManifestCodes, check_issue_times, check_manifest, jcs_hash};
+use super::export::{
+    ManifestCodes, check_issue_times, check_manifest, first_schema_error, jcs_hash,
+};
 use super::reason::{Code, Failure};
 use super::{
     BundleReport, Evidence, EvidenceStatus, Identifiers, Options, UnverifiedEvidence, causal,
     verify_bundle,
 };
-use crate::claw::schema::{self, ClawSchema};
+use crate::claw::schema::ClawSchema;
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::{EnvelopeKind, JsonStringify, parse_rfc3339};
 use crate::crypto::stringify::stringify_hash_b64u;
@@ -168,16 +170,7 @@ fn unverified_metadata(value: &Value, options: &Options, report: &mut BundleRepo
 /// The aggregate's own checks, first failure only; its payload's
 /// `expires_at`, if any.
 fn check_envelope(value: &Value, now: Timestamp) -> Result<Option<Timestamp>, Failure> {
-    if let Some(error) = schema::validate(ClawSchema::AggregateBundleEnvelope, value)
-        .into_iter()
-        .next()
-    {
-        return Err(Failure::new(
-            Code::SchemaValidationFailed,
-            error.pointer,
-            error.message,
-        ));
-    }
+    first_schema_error(ClawSchema::AggregateBundleEnvelope, value)?;
     let text = |pointer: &str| {
         value
             .pointer(pointer)

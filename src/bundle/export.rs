@@ -104,18 +104,22 @@ pub fn verify(value: &Value, options: &Options) -> BundleReport {
     report
 }
 
-/// The export bundle's own checks, first failure only.
-fn check_export(value: &Value, now: Timestamp) -> Result<(), Failure> {
-    if let Some(error) = schema::validate(ClawSchema::ExportBundle, value)
-        .into_iter()
-        .next()
-    {
-        return Err(Failure::new(
+/// The first error of `value` against the protocol's `schema`, as the
+/// failure the reference verifier reports for it.
+pub(super) fn first_schema_error(schema: ClawSchema, value: &Value) -> Result<(), Failure> {
+    match schema::validate(schema, value).into_iter().next() {
+        Some(error) => Err(Failure::new(
             Code::SchemaValidationFailed,
             error.pointer,
             error.message,
-        ));
+        )),
+        None => Ok(()),
     }
+}
+
+/// The export bundle's own checks, first failure only.
+fn check_export(value: &Value, now: Timestamp) -> Result<(), Failure> {
+    first_schema_error(ClawSchema::ExportBundle, value)?;
     let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default();
     let time = |key: &str| {
         parse_rfc3339(text(key)).map_err(|err| {
