@@ -20,7 +20,6 @@ use crate::fsio;
 use crate::git::Repo;
 use crate::policy::files::{self, CollectError};
 use crate::policy::model::Wpc;
-use crate::policy::schema::{self, Schema};
 use crate::policy::{Document, Policy};
 use crate::release::{self, Freshness, VerifiedRelease};
 use crate::report::Finding;
@@ -143,11 +142,7 @@ pub fn policy_file(
 ) -> Result<Result<Policy, PolicyFileError>, fsio::ReadError> {
     let bytes = fsio::read(file, fsio::ENVELOPE)?;
     if bytes.trim_ascii_start().starts_with(b"{") {
-        return Ok(match verify_envelope::<WorkPolicyContract>(&bytes, trust) {
-            Ok(verified) => Policy::from_document(Document::detached(verified.into_payload()))
-                .map_err(PolicyFileError::Invalid),
-            Err(failure) => Err(PolicyFileError::Envelope(failure)),
-        });
+        return Ok(envelope_policy(&bytes, trust));
     }
     Ok(crate::policy::decode_source(file, bytes)
         .map_err(|finding| vec![finding])
@@ -203,27 +198,31 @@ fn is_hash(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The policy a signed WPC envelope carries, its hash and signature
+/// verified against `trust`.
+fn envelope_policy(bytes: &[u8], trust: &Trust) -> Result<Policy, PolicyFileError> {
+    match verify_envelope::<WorkPolicyContract>(bytes, trust) {
+        Ok(verified) => Policy::from_document(Document::detached(verified.into_payload()))
+            .map_err(PolicyFileError::Invalid),
+        Err(failure) => Err(PolicyFileError::Envelope(failure)),
+    }
+}
+
 /// A signed WPC envelope, verified against `trust`, as a check.
 fn from_envelope(bytes: &[u8], trust: &Trust, what: &str) -> Result<PolicyCheck, ResolveError> {
-    let verified = verify_envelope::<WorkPolicyContract>(bytes, trust).map_err(|failure| {
-        ResolveError::Envelope {
+    let policy = envelope_policy(bytes, trust).map_err(|error| match error {
+        PolicyFileError::Envelope(failure) => ResolveError::Envelope {
             what: what.to_owned(),
             failure,
-        }
+        },
+        PolicyFileError::Invalid(findings) => ResolveError::NotAPolicy {
+            what: what.to_owned(),
+            problem: findings
+                .first()
+                .map_or_else(String::new, |f| format!("{}: {}", f.position(), f.message)),
+        },
     })?;
-    if let Some(first) = schema::errors(Schema::Policy, verified.payload()).first() {
-        return Err(ResolveError::NotAPolicy {
-            what: what.to_owned(),
-            problem: first.to_string(),
-        });
-    }
-    let hash = verified.payload_hash_b64u().to_owned();
-    let wpc: Wpc =
-        serde_json::from_value(verified.into_payload()).map_err(|e| ResolveError::NotAPolicy {
-            what: what.to_owned(),
-            problem: e.to_string(),
-        })?;
-    checked(wpc, hash, what)
+    checked(policy.wpc, policy.hash, what)
 }
 
 fn checked(wpc: Wpc, hash: String, what: &str) -> Result<PolicyCheck, ResolveError> {
