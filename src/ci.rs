@@ -8,12 +8,12 @@ use std::path::Path;
 
 use crate::bundle;
 use crate::config::Config;
-use crate::decide::suite::{self, CASE_FAILED};
+use crate::decide::suite::CASE_FAILED;
 use crate::lint::{self, CheckError};
 use crate::openclaw::{self, LoadOptions, mappings};
 use crate::report::baseline::{self, Baseline};
 use crate::report::{Finding, Report, RuleInfo, Severity};
-use crate::resolve::PolicySource;
+use crate::resolve::Workspace;
 
 /// One stage of the run.
 #[derive(Debug)]
@@ -73,8 +73,6 @@ pub enum CiError {
     #[error(transparent)]
     Check(#[from] CheckError),
     #[error(transparent)]
-    Tests(#[from] crate::policy::files::CollectError),
-    #[error(transparent)]
     Audit(#[from] crate::openclaw::mappings::MappingError),
     #[error("bundles: {0}")]
     Bundles(String),
@@ -87,12 +85,14 @@ pub fn run(
     config_findings: Vec<Finding>,
     unverified_evidence: bundle::UnverifiedEvidence,
 ) -> Result<CiReport, CiError> {
-    let revocations = crate::release::revocations_for_lint(config);
-    let check = lint::check(config, config_findings, &[], revocations)?;
+    let read_release =
+        crate::release::lint_reads_revocations(config) || !config.settings.bundles.paths.is_empty();
+    let mut workspace = Workspace::load(config, config_findings, read_release)?;
+    let check = workspace.check();
     let checked = check.files_checked;
     let check = Stage::from_report("check", check, checked);
 
-    let tests = suite::run_all(&[config.policies_dir()], &config.root)?;
+    let tests = workspace.test();
     // The check stage reports syntax errors in full; here once per file.
     let mut findings = crate::policy::document::unreadable_in_brief(tests.problems.clone());
     findings.extend(tests.failures());
@@ -111,7 +111,7 @@ pub fn run(
         Stage::from_report("audit", Report::new(findings, configs), configs)
     };
 
-    let bundles = bundle_stage(config, unverified_evidence)?;
+    let bundles = bundle_stage(workspace, unverified_evidence)?;
     Ok(CiReport {
         stages: vec![check, test, audit, bundles],
         stale_baseline: Vec::new(),
@@ -263,9 +263,10 @@ pub const BUNDLE_INVALID: &str = "BND001";
 /// chain, receipts, trusted gateway signers), under the WPC each bundle
 /// claims (released, else working), and for replay across the set.
 fn bundle_stage(
-    config: &Config,
+    workspace: Workspace<'_>,
     unverified_evidence: bundle::UnverifiedEvidence,
 ) -> Result<Stage, CiError> {
+    let config = workspace.config;
     let specs: Vec<String> = config
         .settings
         .bundles
@@ -286,7 +287,8 @@ fn bundle_stage(
     let trust = crate::resolve::bundle_trust(config, &[], None, unverified_evidence)
         .map_err(|e| CiError::Bundles(e.to_string()))?;
     let options = trust.options;
-    let source = PolicySource::for_config(config, &crate::release::Freshness::default())
+    let source = workspace
+        .into_policy_source()
         .map_err(|e| CiError::Bundles(e.to_string()))?;
     let entries = bundle::batch::verify_under_claimed(&paths, &source, &options, &[])
         .map_err(|e| CiError::Bundles(e.to_string()))?;

@@ -41,19 +41,42 @@ pub fn policies_at(
 
 /// The trusted signers of `keys/trusted-signers.toml` (under `root`) at
 /// `commit`; an error names what is missing or invalid.
-pub fn trusted_signers_at(repo: &Repo, root: &str, commit: Oid) -> Result<TrustedSigners, String> {
+pub fn trusted_signers_at(
+    repo: &Repo,
+    root: &str,
+    commit: Oid,
+) -> Result<TrustedSigners, SignersError> {
     let path = join(root.trim_matches('/'), trusted::DEFAULT_PATH);
-    let bytes = match repo.file_id(commit, &path).map_err(|e| e.to_string())? {
-        Some(id) => read_policy_file(repo, commit, &path, id)
-            .map_err(|e| e.to_string())?
-            .map_err(|f| f.message)?,
-        None => return Err(format!("no {path} at commit {commit}")),
+    let bytes = match repo.file_id(commit, &path)? {
+        Some(id) => read_policy_file(repo, commit, &path, id)?.map_err(SignersError::Unreadable)?,
+        None => return Err(SignersError::Missing { path, commit }),
     };
-    let source = decode_source(Path::new(&path), bytes).map_err(|f| f.message)?;
-    let invalid =
-        |f: Vec<Finding>| format!("{path} at {commit} is not valid ({} problems)", f.len());
+    let source = decode_source(Path::new(&path), bytes).map_err(SignersError::Unreadable)?;
+    let invalid = |findings: Vec<Finding>| SignersError::Invalid {
+        path: path.clone(),
+        commit,
+        problems: findings.len(),
+    };
     let doc = Document::parse(source).map_err(invalid)?;
     TrustedSigners::from_document(&doc).map_err(invalid)
+}
+
+/// Why the trusted signers at a commit could not be read.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum SignersError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("no {path} at commit {commit}")]
+    Missing { path: String, commit: Oid },
+    /// Too large, or not UTF-8: the finding says which.
+    #[error("{}", .0.message)]
+    Unreadable(Finding),
+    #[error("{path} at {commit} is not valid ({problems} problems)")]
+    Invalid {
+        path: String,
+        commit: Oid,
+        problems: usize,
+    },
 }
 
 /// Why the policy folder's root could not be found.

@@ -162,7 +162,7 @@ impl ProblemKind {
 /// The lint rule that reports [`gaps`].
 pub const INEXACT_CODE: &str = "WPC026";
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("cannot export to Claw WPC {version}: {}", join(problems))]
     Unexportable {

@@ -1,6 +1,7 @@
 //! Policy tests (docs/testing-policies.md): `NAME.test.toml` beside `NAME.toml`, each
 //! `[[case]]` a call and the verdict the policy must give it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -138,9 +139,26 @@ pub fn run_matching(
     filter: Option<&Regex>,
 ) -> Result<TestRun, CollectError> {
     let (test_files, problems) = files::collect_tests(inputs, root)?;
+    Ok(run_files(&test_files, problems, &[], filter))
+}
+
+/// Run every case of `test_files` (collected with `problems`), testing the
+/// policies of `loaded` as they were loaded (a run that already read the
+/// policies folder does not read them again) and reading any other.
+pub fn run_collected(test_files: &[PathBuf], problems: Vec<Finding>, loaded: &[Policy]) -> TestRun {
+    run_files(test_files, problems, loaded, None)
+}
+
+fn run_files(
+    test_files: &[PathBuf],
+    problems: Vec<Finding>,
+    loaded: &[Policy],
+    filter: Option<&Regex>,
+) -> TestRun {
+    let loaded: HashMap<&Path, &Policy> = loaded.iter().map(|p| (p.doc.source.path(), p)).collect();
     let results: Vec<Result<SuiteResult, Vec<Finding>>> = test_files
         .par_iter()
-        .map(|file| run_file(file, filter))
+        .map(|file| run_file(file, &loaded, filter))
         .collect();
     let mut run = TestRun {
         problems,
@@ -156,17 +174,21 @@ pub fn run_matching(
             }
         }
     }
-    Ok(run)
+    run
 }
 
 /// Load a test file and its policy and run every case. Problems with either
 /// file (syntax, schema, a missing policy) are findings; a failing case is
 /// not, it is a result.
 pub fn run(test_file: &Path) -> Result<SuiteResult, Vec<Finding>> {
-    run_file(test_file, None)
+    run_file(test_file, &HashMap::new(), None)
 }
 
-fn run_file(test_file: &Path, filter: Option<&Regex>) -> Result<SuiteResult, Vec<Finding>> {
+fn run_file(
+    test_file: &Path,
+    loaded: &HashMap<&Path, &Policy>,
+    filter: Option<&Regex>,
+) -> Result<SuiteResult, Vec<Finding>> {
     let doc = Document::parse(read_source(test_file).map_err(|f| vec![f])?)?;
     let findings = schema::check(Schema::TestFile, &doc);
     if !findings.is_empty() {
@@ -190,10 +212,15 @@ fn run_file(test_file: &Path, filter: Option<&Regex>) -> Result<SuiteResult, Vec
         .help("a test file `NAME.test.toml` tests the policy `NAME.toml` in the same folder")
     };
     let policy_file = policy_path(test_file).ok_or_else(|| vec![missing_policy(test_file)])?;
-    if !policy_file.is_file() {
-        return Err(vec![missing_policy(&policy_file)]);
-    }
-    let policy = Policy::load(&policy_file)?;
+    let read;
+    let policy = match loaded.get(policy_file.as_path()) {
+        Some(policy) => *policy,
+        None if !policy_file.is_file() => return Err(vec![missing_policy(&policy_file)]),
+        None => {
+            read = Policy::load(&policy_file)?;
+            &read
+        }
+    };
     let not_compiled = |err: super::CompileError| {
         vec![
             policy
@@ -217,7 +244,7 @@ fn run_file(test_file: &Path, filter: Option<&Regex>) -> Result<SuiteResult, Vec
         .map(|(_, case)| &case.call)
         .zip(&decisions)
         .collect();
-    let coverage = coverage::measure(&policy, &runs).map_err(not_compiled)?;
+    let coverage = coverage::measure(policy, &runs).map_err(not_compiled)?;
     let cases = selected
         .into_iter()
         .zip(decisions)

@@ -14,8 +14,9 @@ pub use git2::Oid;
 pub const MAX_ENTRIES: usize = 200_000;
 
 /// Errors keep git2's message only (not its class and code), and no
-/// `source`, so a chained report does not repeat it.
-#[derive(Debug, thiserror::Error)]
+/// `source`, so a chained report does not repeat it. `Clone`, as results
+/// read from history are cached.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum GitError {
     #[error("{path}: not in a Git repository ({message})")]
     Open { path: PathBuf, message: String },

@@ -47,28 +47,49 @@ pub fn check(
     inputs: &[PathBuf],
     revocations: Revocations,
 ) -> Result<Report, CheckError> {
-    let (paths, mut findings) = if inputs.is_empty() {
+    let whole_repository = inputs.is_empty();
+    let (paths, mut findings) = if whole_repository {
         files::collect_dir(&config.policies_dir(), &config.root)?
     } else {
         files::collect(inputs, &config.root)?
     };
     findings.extend(config_findings);
+    let (policies, load_findings) = Policy::load_all(&paths);
+    findings.extend(load_findings);
+    let report = if whole_repository {
+        check_repository(config, findings, &paths, &policies, revocations)
+    } else {
+        let files_checked = files_checked(config, &paths);
+        lint(
+            config,
+            findings,
+            &policies,
+            None,
+            &HashSet::new(),
+            files_checked,
+        )
+    };
+    // Freeing ten thousand documents takes long enough to show on one thread.
+    policies.into_par_iter().for_each(drop);
+    Ok(report)
+}
 
-    let loaded: Vec<Result<Policy, Vec<Finding>>> =
-        paths.par_iter().map(|path| Policy::load(path)).collect();
-    let mut policies = Vec::with_capacity(loaded.len());
-    for result in loaded {
-        match result {
-            Ok(policy) => policies.push(policy),
-            Err(errors) => findings.extend(errors),
-        }
-    }
-    // Repository-wide rules (secrets, trusted signers) run when a repository
-    // is checked, not for a list of files.
-    let repository = inputs.is_empty().then(|| repository(&config.root, &paths));
+/// Check a whole repository whose policies folder the caller collected
+/// (`paths`) and loaded (`policies`, with `findings` of collecting and
+/// loading them and of `config`): the per-policy rules, the cross-policy
+/// rules, the repository-wide rules (secrets, trusted signers) and the
+/// release branch's `revocations`.
+pub fn check_repository(
+    config: &Config,
+    mut findings: Vec<Finding>,
+    paths: &[PathBuf],
+    policies: &[Policy],
+    revocations: Revocations,
+) -> Report {
+    let repository = repository(&config.root, paths);
     let revoked = match revocations {
-        Revocations::Verified(hashes) if inputs.is_empty() => hashes,
-        Revocations::Untrusted { branch, error } if inputs.is_empty() => {
+        Revocations::Verified(hashes) => hashes,
+        Revocations::Untrusted { branch, error } => {
             findings.push(
                 Finding::new(
                     super::rules::revoked_hash::CODE,
@@ -81,20 +102,21 @@ pub fn check(
             );
             HashSet::new()
         }
-        _ => HashSet::new(),
+        Revocations::NotRead => HashSet::new(),
     };
-    let files_checked = paths.len() + usize::from(config.file.is_some());
-    let report = lint(
+    lint(
         config,
         findings,
-        &policies,
-        repository.as_ref(),
+        policies,
+        Some(&repository),
         &revoked,
-        files_checked,
-    );
-    // Freeing ten thousand documents takes long enough to show on one thread.
-    policies.into_par_iter().for_each(drop);
-    Ok(report)
+        files_checked(config, paths),
+    )
+}
+
+/// The policy files and the config, if there is one.
+fn files_checked(config: &Config, paths: &[PathBuf]) -> usize {
+    paths.len() + usize::from(config.file.is_some())
 }
 
 /// Lint policies that were loaded elsewhere (from a Git revision, say),

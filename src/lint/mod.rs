@@ -16,7 +16,7 @@ use crate::decide::Engine;
 use crate::policy::{Document, Policy};
 use crate::report::{Described, Finding, Registry, Severity};
 
-pub use check::{CheckError, Revocations, check, check_policies};
+pub use check::{CheckError, Revocations, check, check_policies, check_repository};
 pub use rules::revoked_hash::CODE as REVOKED_HASH;
 
 pub use crate::report::RuleMeta;

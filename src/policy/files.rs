@@ -79,8 +79,13 @@ fn collect_named(
 
 /// The policies folder of a repository, which must be a folder.
 pub fn collect_dir(dir: &Path, root: &Path) -> Result<(Vec<PathBuf>, Vec<Finding>), CollectError> {
+    require_dir(dir)?;
+    collect(&[dir.to_path_buf()], root)
+}
+
+fn require_dir(dir: &Path) -> Result<(), CollectError> {
     match std::fs::metadata(dir) {
-        Ok(meta) if meta.is_dir() => collect(&[dir.to_path_buf()], root),
+        Ok(meta) if meta.is_dir() => Ok(()),
         Ok(_) => Err(CollectError::NotADirectory {
             path: dir.to_path_buf(),
         }),
@@ -88,6 +93,39 @@ pub fn collect_dir(dir: &Path, root: &Path) -> Result<(Vec<PathBuf>, Vec<Finding
             path: dir.to_path_buf(),
         }),
     }
+}
+
+/// The policy files and the policy test files under the policies folder,
+/// found in one walk: a command that needs both reads the folder once.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub policies: Vec<PathBuf>,
+    /// Files skipped while collecting policies (links, FIFOs).
+    pub policy_problems: Vec<Finding>,
+    pub tests: Vec<PathBuf>,
+    pub test_problems: Vec<Finding>,
+}
+
+/// The policies and tests of the policies folder `dir`, as
+/// [`collect_dir`] and [`collect_tests`] would find them.
+pub fn collect_dir_with_tests(dir: &Path, root: &Path) -> Result<Collected, CollectError> {
+    require_dir(dir)?;
+    let (files, problems) =
+        collect_named(&[dir.to_path_buf()], root, |name| name.ends_with(".toml"))?;
+    let is_test = |path: &Path| {
+        path.file_name()
+            .is_some_and(|name| name.to_string_lossy().ends_with(TEST_SUFFIX))
+    };
+    let (tests, policies) = files.into_iter().partition(|path| is_test(path));
+    let (test_problems, policy_problems) = problems
+        .into_iter()
+        .partition(|f: &Finding| f.file().is_some_and(is_test));
+    Ok(Collected {
+        policies,
+        policy_problems,
+        tests,
+        test_problems,
+    })
 }
 
 fn walk(
@@ -194,6 +232,39 @@ mod tests {
         let (files, findings) = collect(&[p.to_path_buf()], p).unwrap();
         assert_eq!(files, [p.join("a.toml"), p.join("sub/b.toml")]);
         assert!(findings.is_empty());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn one_walk_finds_what_the_policy_walk_and_the_test_walk_find() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        for name in [
+            "a.toml",
+            "a.test.toml",
+            "notes.md",
+            "sub/b.toml",
+            "sub/b.test.toml",
+        ] {
+            let path = p.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        crate::fsio::make_fifo(&p.join("fifo.toml"));
+        crate::fsio::make_fifo(&p.join("fifo.test.toml"));
+        let both = collect_dir_with_tests(p, p).unwrap();
+        let policies = collect_dir(p, p).unwrap();
+        let tests = collect_tests(&[p.to_path_buf()], p).unwrap();
+        assert_eq!(both.policies, policies.0);
+        assert_eq!(both.policy_problems, policies.1);
+        assert_eq!(both.tests, tests.0);
+        assert_eq!(both.test_problems, tests.1);
+        assert_eq!(both.policies, [p.join("a.toml"), p.join("sub/b.toml")]);
+        assert_eq!(both.test_problems.len(), 1);
+        assert!(matches!(
+            collect_dir_with_tests(&p.join("a.toml"), p),
+            Err(CollectError::NotADirectory { .. })
+        ));
     }
 
     #[test]

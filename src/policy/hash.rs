@@ -34,7 +34,7 @@ pub fn short(hash: &str) -> &str {
 
 /// A payload that RFC 8785 cannot canonicalize (for example a number that is
 /// not an IEEE 754 double).
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("payload cannot be canonicalized (RFC 8785): {0}")]
 pub struct HashError(String);
 

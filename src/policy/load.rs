@@ -50,6 +50,23 @@ impl Policy {
         Policy::from_document(Document::parse(source)?)
     }
 
+    /// Load every policy of `paths` (in parallel): those that load, in
+    /// order, and the findings of those that do not.
+    pub fn load_all(paths: &[std::path::PathBuf]) -> (Vec<Policy>, Vec<Finding>) {
+        use rayon::prelude::*;
+        let loaded: Vec<Result<Policy, Vec<Finding>>> =
+            paths.par_iter().map(|path| Policy::load(path)).collect();
+        let mut policies = Vec::with_capacity(loaded.len());
+        let mut findings = Vec::new();
+        for result in loaded {
+            match result {
+                Ok(policy) => policies.push(policy),
+                Err(errors) => findings.extend(errors),
+            }
+        }
+        (policies, findings)
+    }
+
     pub fn name(&self) -> &str {
         &self.wpc.policy_name
     }

@@ -9,17 +9,16 @@
 
 use std::collections::HashMap;
 
-use super::verify::trust_at;
 use super::{ReleaseError, Source};
-use crate::claw::{self, ClawVersion, ExportSettings};
+use crate::claw::{self, ClawVersion, ExportError, ExportSettings};
 use crate::crypto::did::DidKey;
 use crate::crypto::verify::Trust;
-use crate::git::{Oid, Repo};
+use crate::git::{GitError, Oid, Repo};
 use crate::policy::document::MAX_FILE_BYTES;
-use crate::policy::hash::policy_hash_b64u;
+use crate::policy::hash::{HashError, policy_hash_b64u};
 use crate::policy::{Document, Policy, decode_source};
-use crate::report::Severity;
-use crate::revision::config_at;
+use crate::report::{Finding, Severity};
+use crate::revision::{SignersError, config_at, trusted_signers_at};
 
 /// Main's first-parent history, and the trust and content read from it.
 pub(crate) struct Main<'a> {
@@ -30,12 +29,12 @@ pub(crate) struct Main<'a> {
     /// Oldest first.
     chain: Vec<Oid>,
     position: HashMap<Oid, usize>,
-    trust: HashMap<Oid, Result<Trust, String>>,
-    hashes: HashMap<Oid, Result<String, String>>,
+    trust: HashMap<Oid, Result<Trust, AnchorError>>,
+    hashes: HashMap<Oid, Result<String, AnchorError>>,
     /// (policy blob, `wpc.toml` blob, version) → the rendering's hash.
-    renderings: HashMap<(Oid, Option<Oid>, ClawVersion), Result<String, String>>,
+    renderings: HashMap<(Oid, Option<Oid>, ClawVersion), Result<String, AnchorError>>,
     /// `wpc.toml` blob → its export settings.
-    exports: HashMap<Option<Oid>, Result<ExportSettings, String>>,
+    exports: HashMap<Option<Oid>, Result<ExportSettings, AnchorError>>,
 }
 
 impl<'a> Main<'a> {
@@ -82,15 +81,15 @@ impl<'a> Main<'a> {
 
     /// The signers that authorize the releases of main commit `commit`:
     /// those of its first parent, or its own for the root commit.
-    pub(crate) fn authorizing(&mut self, commit: Oid) -> Result<Trust, String> {
+    pub(crate) fn authorizing(&mut self, commit: Oid) -> Result<Trust, AnchorError> {
         let at = match self.position(commit) {
             Some(0) => commit,
             Some(i) => self.chain[i - 1],
             None => {
-                return Err(format!(
-                    "{commit} is not on the history of {}",
-                    self.reference
-                ));
+                return Err(AnchorError::NotOnMain {
+                    commit,
+                    reference: self.reference.clone(),
+                });
             }
         };
         self.signers_at(at)
@@ -110,17 +109,19 @@ impl<'a> Main<'a> {
     }
 
     /// The release signers listed at `commit`.
-    fn signers_at(&mut self, commit: Oid) -> Result<Trust, String> {
+    fn signers_at(&mut self, commit: Oid) -> Result<Trust, AnchorError> {
         if let Some(cached) = self.trust.get(&commit) {
             return cached.clone();
         }
-        let loaded = trust_at(self.repo, &self.root, commit);
+        let loaded = trusted_signers_at(self.repo, &self.root, commit)
+            .map(|signers| Trust::only(signers.release_signers().iter().map(|s| &s.did)))
+            .map_err(AnchorError::from);
         self.trust.insert(commit, loaded.clone());
         loaded
     }
 
     /// The policy hash of the file `path` at main commit `commit`.
-    pub(crate) fn content_hash(&mut self, commit: Oid, path: &str) -> Result<String, String> {
+    pub(crate) fn content_hash(&mut self, commit: Oid, path: &str) -> Result<String, AnchorError> {
         let id = self.policy_blob(commit, path)?;
         if let Some(cached) = self.hashes.get(&id) {
             return cached.clone();
@@ -141,13 +142,10 @@ impl<'a> Main<'a> {
         commit: Oid,
         path: &str,
         version: ClawVersion,
-    ) -> Result<String, String> {
+    ) -> Result<String, AnchorError> {
         let id = self.policy_blob(commit, path)?;
         let config_file = super::join(&self.root, crate::config::FILE_NAME);
-        let config_id = self
-            .repo
-            .file_id(commit, &config_file)
-            .map_err(|e| e.to_string())?;
+        let config_id = self.repo.file_id(commit, &config_file)?;
         let key = (id, config_id, version);
         if let Some(cached) = self.renderings.get(&key) {
             return cached.clone();
@@ -166,16 +164,19 @@ impl<'a> Main<'a> {
         commit: Oid,
         config_id: Option<Oid>,
         config_file: &str,
-    ) -> Result<ExportSettings, String> {
+    ) -> Result<ExportSettings, AnchorError> {
         if let Some(cached) = self.exports.get(&config_id) {
             return cached.clone();
         }
         let mut findings = Vec::new();
         let loaded = config_at(self.repo, commit, &self.root, &mut findings)
-            .map_err(|e| e.to_string())
+            .map_err(AnchorError::from)
             .and_then(|config| {
                 if findings.iter().any(|f| f.severity == Severity::Error) {
-                    Err(format!("{config_file} at {commit} has errors"))
+                    Err(AnchorError::ConfigErrors {
+                        config: config_file.to_owned(),
+                        commit,
+                    })
                 } else {
                     Ok(config.claw_export())
                 }
@@ -192,15 +193,18 @@ impl<'a> Main<'a> {
         path: &str,
         version: ClawVersion,
         hash: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), AnchorError> {
         let expected = self.rendering_hash(commit, path, version)?;
         if expected == hash {
             Ok(())
         } else {
-            Err(format!(
-                "its {} rendering is {hash}, but {path} at {commit} renders as {expected}",
-                version.rendering()
-            ))
+            Err(AnchorError::RenderingMismatch {
+                version,
+                hash: hash.to_owned(),
+                path: path.to_owned(),
+                commit,
+                expected,
+            })
         }
     }
 
@@ -211,56 +215,117 @@ impl<'a> Main<'a> {
         id: Oid,
         settings: &ExportSettings,
         version: ClawVersion,
-    ) -> Result<String, String> {
+    ) -> Result<String, AnchorError> {
         if !settings.enabled(version) {
-            return Err(format!(
-                "{} at {commit} does not enable the {} export",
-                crate::config::FILE_NAME,
-                version.rendering()
-            ));
+            return Err(AnchorError::ExportDisabled { commit, version });
         }
         let policy = Policy::from_document(parse_policy(
             commit,
             path,
             self.read_policy(commit, path, id)?,
         )?)
-        .map_err(|f| {
-            format!(
-                "{path} at {commit} is not a valid policy ({} problems)",
-                f.len()
-            )
+        .map_err(|findings| AnchorError::Invalid {
+            path: path.to_owned(),
+            commit,
+            problems: findings.len(),
         })?;
         claw::render(&policy, version, settings)
             .map(|rendered| rendered.hash)
-            .map_err(|e| format!("{path} at {commit}: {e}"))
+            .map_err(|error| AnchorError::Unexportable {
+                path: path.to_owned(),
+                commit,
+                error,
+            })
     }
 
     /// The blob of the file `path` at main commit `commit`.
-    pub(crate) fn policy_blob(&self, commit: Oid, path: &str) -> Result<Oid, String> {
+    pub(crate) fn policy_blob(&self, commit: Oid, path: &str) -> Result<Oid, AnchorError> {
         self.repo
-            .file_id(commit, path)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no file {path} at {commit}"))
+            .file_id(commit, path)?
+            .ok_or_else(|| AnchorError::NoFile {
+                path: path.to_owned(),
+                commit,
+            })
     }
 
     /// The bytes of blob `id`, the file `path` at main commit `commit`,
     /// refused beyond the size of a policy.
-    pub(crate) fn read_policy(&self, commit: Oid, path: &str, id: Oid) -> Result<Vec<u8>, String> {
-        self.repo
-            .read_blob(commit, path, id, MAX_FILE_BYTES + 1)
-            .map_err(|e| e.to_string())
+    pub(crate) fn read_policy(
+        &self,
+        commit: Oid,
+        path: &str,
+        id: Oid,
+    ) -> Result<Vec<u8>, AnchorError> {
+        Ok(self.repo.read_blob(commit, path, id, MAX_FILE_BYTES + 1)?)
     }
 }
 
 /// `bytes`, the file `path` at main commit `commit`, parsed.
-fn parse_policy(commit: Oid, path: &str, bytes: Vec<u8>) -> Result<Document, String> {
-    let source = decode_source(std::path::Path::new(path), bytes).map_err(|f| f.message)?;
-    Document::parse(source)
-        .map_err(|f| format!("{path} at {commit} does not parse ({} problems)", f.len()))
+fn parse_policy(commit: Oid, path: &str, bytes: Vec<u8>) -> Result<Document, AnchorError> {
+    let source =
+        decode_source(std::path::Path::new(path), bytes).map_err(AnchorError::Unreadable)?;
+    Document::parse(source).map_err(|findings| AnchorError::Unparsable {
+        path: path.to_owned(),
+        commit,
+        problems: findings.len(),
+    })
 }
 
 /// The policy hash of `bytes`, the file `path` at main commit `commit`.
-pub(crate) fn content_hash_of(commit: Oid, path: &str, bytes: Vec<u8>) -> Result<String, String> {
+pub(crate) fn content_hash_of(
+    commit: Oid,
+    path: &str,
+    bytes: Vec<u8>,
+) -> Result<String, AnchorError> {
     let doc = parse_policy(commit, path, bytes)?;
-    policy_hash_b64u(&doc.value).map_err(|e| e.to_string())
+    Ok(policy_hash_b64u(&doc.value)?)
+}
+
+/// Why main cannot confirm what a release claims of one of its commits.
+/// `Clone`, as what is read from main is cached per commit and blob.
+#[derive(Clone, Debug, thiserror::Error)]
+pub(crate) enum AnchorError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("{commit} is not on the history of {reference}")]
+    NotOnMain { commit: Oid, reference: String },
+    #[error(transparent)]
+    Signers(#[from] SignersError),
+    #[error("no file {path} at {commit}")]
+    NoFile { path: String, commit: Oid },
+    /// Too large, or not UTF-8: the finding says which.
+    #[error("{}", .0.message)]
+    Unreadable(Finding),
+    #[error("{path} at {commit} does not parse ({problems} problems)")]
+    Unparsable {
+        path: String,
+        commit: Oid,
+        problems: usize,
+    },
+    #[error("{path} at {commit} is not a valid policy ({problems} problems)")]
+    Invalid {
+        path: String,
+        commit: Oid,
+        problems: usize,
+    },
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error("{config} at {commit} has errors")]
+    ConfigErrors { config: String, commit: Oid },
+    #[error("{} at {commit} does not enable the {} export", crate::config::FILE_NAME, .version.rendering())]
+    ExportDisabled { commit: Oid, version: ClawVersion },
+    #[error("{path} at {commit}: {error}")]
+    Unexportable {
+        path: String,
+        commit: Oid,
+        error: ExportError,
+    },
+    #[error("its {} rendering is {hash}, but {path} at {commit} renders as {expected}", .version.rendering())]
+    RenderingMismatch {
+        version: ClawVersion,
+        hash: String,
+        path: String,
+        commit: Oid,
+        expected: String,
+    },
 }

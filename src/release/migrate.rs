@@ -132,7 +132,7 @@ pub fn migrate(
             let trust = match main.authorizing(commit) {
                 Ok(trust) => trust,
                 Err(message) => {
-                    violate(Reason::UntrustedSigner, message);
+                    violate(Reason::UntrustedSigner, message.to_string());
                     continue;
                 }
             };

@@ -67,7 +67,10 @@ pub use github::{ApprovalsError, GithubApprovals};
 pub use memory::{MEMORY_PATH, Memory, MemoryError, Seen};
 pub use migrate::migrate;
 pub use revoke::{RevokeError, Revoked, revocation_message, revoke};
-pub use state::{Freshness, VerifiedRelease, revocations_for_lint};
+pub use state::{
+    Freshness, VerifiedRelease, lint_reads_revocations, read_verified, revocations_for_lint,
+    revocations_in,
+};
 pub use verify::{
     Reason, Verification, VerifiedBranch, VerifiedEntry, Violation, verify_branch,
     verify_branch_from,

@@ -141,15 +141,15 @@ impl VerifiedRelease {
             Ok(found) => {
                 return Err(mismatch(format!("{path} at {commit} has hash {found}")));
             }
-            Err(message) => return Err(mismatch(message)),
+            Err(error) => return Err(mismatch(error.to_string())),
         }
         if let Some(version) = rendering {
             main.check_rendering(commit, path, version, hash)
-                .map_err(mismatch)?;
+                .map_err(|error| mismatch(error.to_string()))?;
         }
         let trust = main
             .authorizing(commit)
-            .map_err(|m| rejected(Reason::UntrustedSigner, m))?;
+            .map_err(|error| rejected(Reason::UntrustedSigner, error.to_string()))?;
         let envelope = |hash: &str| -> Result<Vec<u8>, FetchError> {
             let envelope_file = envelope_path(hash);
             let bytes = repo
@@ -327,17 +327,48 @@ pub(crate) fn check_freshness(
 /// branch that does not verify, or cannot be read, is untrusted: its
 /// revocations are unknown, and the check fails closed.
 pub fn revocations_for_lint(config: &Config) -> lint::Revocations {
-    if config.settings.lint.rules.get(lint::REVOKED_HASH) == Some(&Level::Off) {
+    if !lint_reads_revocations(config) {
         return lint::Revocations::NotRead;
     }
-    let verified = super::locate(config).and_then(|located| {
-        located
-            .map(|(repo, source)| VerifiedRelease::load(&repo, &source, &Freshness::default()))
-            .transpose()
-    });
-    match verified {
+    let read = read_verified(config, &Freshness::default());
+    revocations_in(
+        config,
+        read.as_ref()
+            .map(|found| found.as_ref().map(|(_, state)| state)),
+    )
+}
+
+/// Whether the linter asks for revocations (the revoked-hash rule is on).
+pub fn lint_reads_revocations(config: &Config) -> bool {
+    config.settings.lint.rules.get(lint::REVOKED_HASH) != Some(&Level::Off)
+}
+
+/// The release branch of `config`'s repository, verified ([`VerifiedRelease::load`]);
+/// `None` without a repository or branch.
+pub fn read_verified(
+    config: &Config,
+    freshness: &Freshness,
+) -> Result<Option<(Repo, VerifiedRelease)>, ReleaseError> {
+    let Some((repo, source)) = super::locate(config)? else {
+        return Ok(None);
+    };
+    let state = VerifiedRelease::load(&repo, &source, freshness)?;
+    Ok(Some((repo, state)))
+}
+
+/// What a read of the release branch (`read`: as [`read_verified`] returns
+/// it) tells the linter: the revoked hashes of a branch that verified; a
+/// branch that does not verify is untrusted.
+pub fn revocations_in(
+    config: &Config,
+    read: Result<Option<&VerifiedRelease>, &ReleaseError>,
+) -> lint::Revocations {
+    if !lint_reads_revocations(config) {
+        return lint::Revocations::NotRead;
+    }
+    match read {
         Ok(Some(state)) => {
-            lint::Revocations::Verified(state.revocations.into_iter().map(|r| r.hash).collect())
+            lint::Revocations::Verified(state.revocations.iter().map(|r| r.hash.clone()).collect())
         }
         Ok(None) => lint::Revocations::NotRead,
         Err(err) => lint::Revocations::Untrusted {

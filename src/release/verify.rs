@@ -25,7 +25,6 @@ use crate::crypto::did::DidKey;
 use crate::crypto::trusted::DEFAULT_PATH as SIGNERS_PATH;
 use crate::crypto::verify::{Trust, verify_signature};
 use crate::git::{Oid, Repo};
-use crate::revision::trusted_signers_at;
 
 /// Why a release branch (or one of its states) is rejected. Stable codes:
 /// scripts and docs rely on them.
@@ -865,13 +864,4 @@ impl<'e> EntryCheck<'e> {
         }
         Ok(verified)
     }
-}
-
-/// The release signers of `keys/trusted-signers.toml` (under `root`) at
-/// commit `source`.
-pub(crate) fn trust_at(repo: &Repo, root: &str, source: Oid) -> Result<Trust, String> {
-    let signers = trusted_signers_at(repo, root, source)?;
-    Ok(Trust::only(
-        signers.release_signers().iter().map(|s| &s.did),
-    ))
 }

@@ -6,6 +6,10 @@
 //! bundles stage of `wpc ci` and `wpc replay` all resolve through here, so a
 //! hash means the same WPC to each of them.
 
+mod workspace;
+
+pub use workspace::Workspace;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -259,12 +263,8 @@ impl PolicySource {
         config: &Config,
         freshness: &Freshness,
     ) -> Result<PolicySource, ResolveError> {
-        if let Some((repo, source)) = release::locate(config)? {
-            let state = VerifiedRelease::load(&repo, &source, freshness)?;
-            return Ok(PolicySource::Released {
-                repo,
-                state: Box::new(state),
-            });
+        if let Some((repo, state)) = release::read_verified(config, freshness)? {
+            return Ok(PolicySource::released(repo, state));
         }
         let dir = config.policies_dir();
         let (paths, _) =
@@ -272,18 +272,30 @@ impl PolicySource {
                 dir: dir.clone(),
                 error,
             })?;
-        // A policy that does not load is `wpc check`'s finding; it has no
-        // hash to be found by.
-        let policies = paths
-            .iter()
-            .filter_map(|path| Policy::load(path).ok())
-            .map(|policy| (policy.hash, policy.wpc))
-            .collect();
-        Ok(PolicySource::Working {
-            dir,
-            policies,
+        let (policies, _) = Policy::load_all(&paths);
+        Ok(PolicySource::working(config, &policies))
+    }
+
+    /// The release branch, as verified by [`release::read_verified`].
+    pub fn released(repo: Repo, state: VerifiedRelease) -> PolicySource {
+        PolicySource::Released {
+            repo,
+            state: Box::new(state),
+        }
+    }
+
+    /// The working `policies` of `config`'s policies folder, for a
+    /// repository without a release branch. A policy that does not load is
+    /// `wpc check`'s finding; it has no hash to be found by.
+    pub fn working(config: &Config, policies: &[Policy]) -> PolicySource {
+        PolicySource::Working {
+            dir: config.policies_dir(),
+            policies: policies
+                .iter()
+                .map(|policy| (policy.hash.clone(), policy.wpc.clone()))
+                .collect(),
             branch: release::branch_name(config).to_owned(),
-        })
+        }
     }
 
     /// Where lookups go, for reports: "released on `B`" or "among the
