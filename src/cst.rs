@@ -222,7 +222,7 @@ fn failure(code: CstCode, pointer: &str, message: String) -> CstFailure {
 /// (a `kid` in the header picks among keys that have one).
 fn authenticate(token: &str, issuers: &Issuers) -> Result<Map<String, Value>, CstFailure> {
     let (header, claims, signing_input, signature) =
-        decode(token).map_err(|message| failure(CstCode::TokenMalformed, "", message))?;
+        decode(token).map_err(|error| failure(CstCode::TokenMalformed, "", error.to_string()))?;
     if header.get("alg").and_then(Value::as_str) != Some("EdDSA") {
         return Err(failure(
             CstCode::TokenUnsupportedAlg,
@@ -345,27 +345,24 @@ fn scope(claims: &Map<String, Value>, scope_hash: &str) -> Option<CstFailure> {
 
 type Decoded = (Map<String, Value>, Map<String, Value>, String, Vec<u8>);
 
-fn decode(token: &str) -> Result<Decoded, String> {
+fn decode(token: &str) -> Result<Decoded, MalformedToken> {
     if token.len() > MAX_TOKEN_BYTES {
-        return Err(format!("the token is over {MAX_TOKEN_BYTES} bytes"));
+        return Err(MalformedToken::TooLong);
     }
     let parts: Vec<&str> = token.split('.').collect();
     let [header, claims, signature] = parts.as_slice() else {
-        return Err(format!(
-            "a compact JWS has 3 dot-separated parts, not {}",
-            parts.len()
-        ));
+        return Err(MalformedToken::Parts(parts.len()));
     };
-    let segment = |name: &str, text: &str| {
+    let segment = |name: &'static str, text: &str| {
         URL_SAFE_NO_PAD
             .decode(text)
-            .map_err(|_| format!("the {name} is not base64url without padding"))
+            .map_err(|_| MalformedToken::NotBase64Url(name))
     };
-    let object = |name: &str, text: &str| -> Result<Map<String, Value>, String> {
+    let object = |name: &'static str, text: &str| -> Result<Map<String, Value>, MalformedToken> {
         let bytes = segment(name, text)?;
         match serde_json::from_slice(&bytes) {
             Ok(Value::Object(map)) => Ok(map),
-            _ => Err(format!("the {name} is not a JSON object")),
+            _ => Err(MalformedToken::NotAnObject(name)),
         }
     };
     Ok((
@@ -374,6 +371,19 @@ fn decode(token: &str) -> Result<Decoded, String> {
         format!("{header}.{claims}"),
         segment("signature", signature)?,
     ))
+}
+
+/// Why a token is not a compact JWS wpc can read (`TOKEN_MALFORMED`).
+#[derive(Debug, thiserror::Error)]
+enum MalformedToken {
+    #[error("the token is over {MAX_TOKEN_BYTES} bytes")]
+    TooLong,
+    #[error("a compact JWS has 3 dot-separated parts, not {0}")]
+    Parts(usize),
+    #[error("the {0} is not base64url without padding")]
+    NotBase64Url(&'static str),
+    #[error("the {0} is not a JSON object")]
+    NotAnObject(&'static str),
 }
 
 /// `token_scope_hash_b64u` recomputed from the claims
