@@ -282,15 +282,8 @@ fn timed(
     }
 }
 
-/// A bundle built as the reference harness builds it: one event, the
-/// receipts bound to it, `extra` merged into the payload, signed by the
-/// agent.
-fn scenario_bundle(id: &str, receipts: &[Receipt], extra: Value) -> Vec<u8> {
-    let run_id = format!(
-        "run_firewall_{}",
-        id.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-    );
-    let agent_did = agent_key().did_str().to_owned();
+/// The one `llm_call` event of a scenario's run, and its hash.
+fn llm_call_event(run_id: &str) -> (Value, String) {
     let mut event = json!({
         "event_id": format!("evt_{run_id}"),
         "run_id": run_id,
@@ -301,6 +294,19 @@ fn scenario_bundle(id: &str, receipts: &[Receipt], extra: Value) -> Vec<u8> {
     });
     let event_hash = event_hash_b64u(event.as_object().unwrap());
     event["event_hash_b64u"] = json!(event_hash);
+    (event, event_hash)
+}
+
+/// A bundle built as the reference harness builds it: one event, the
+/// receipts bound to it, `extra` merged into the payload, signed by the
+/// agent.
+fn scenario_bundle(id: &str, receipts: &[Receipt], extra: Value) -> Vec<u8> {
+    let run_id = format!(
+        "run_firewall_{}",
+        id.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    let agent_did = agent_key().did_str().to_owned();
+    let (event, event_hash) = llm_call_event(&run_id);
     let receipts: Vec<Value> = receipts
         .iter()
         .map(|r| {
@@ -1281,16 +1287,7 @@ fn completeness_payload(id: &str, scenario: &str) -> Value {
         id.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
             .to_lowercase()
     );
-    let mut event = json!({
-        "event_id": format!("evt_{run_id}"),
-        "run_id": run_id,
-        "event_type": "llm_call",
-        "timestamp": "2026-02-17T00:00:00Z",
-        "payload_hash_b64u": "ibhRTWt5gh47v4X1fAtBRKwEKCHZir1w-de3fNfCEu8",
-        "prev_hash_b64u": null,
-    });
-    let event_hash = event_hash_b64u(event.as_object().unwrap());
-    event["event_hash_b64u"] = json!(event_hash);
+    let (event, event_hash) = llm_call_event(&run_id);
     let chain = json!([event]);
     let receipt = |run: &str, forged| json!([completeness_receipt(run, &event_hash, forged)]);
     let mut payload = json!({
