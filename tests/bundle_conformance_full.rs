@@ -2,8 +2,9 @@
 //! The Claw protocol's full conformance set (tests/vectors/clawsig/
 //! conformance-full): every top-level vector of a kind wpc implements gives
 //! the manifest's verdict and reason code under the documented fixed clock,
-//! and every causal scenario descriptor, rebuilt as the reference harness
-//! builds it, gives its expected status and code.
+//! and every causal and completeness scenario descriptor, rebuilt as the
+//! reference harness builds it, gives its expected status and code (and
+//! completeness classification).
 
 use std::path::Path;
 
@@ -281,15 +282,8 @@ fn timed(
     }
 }
 
-/// A bundle built as the reference harness builds it: one event, the
-/// receipts bound to it, `extra` merged into the payload, signed by the
-/// agent.
-fn scenario_bundle(id: &str, receipts: &[Receipt], extra: Value) -> Vec<u8> {
-    let run_id = format!(
-        "run_firewall_{}",
-        id.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-    );
-    let agent_did = agent_key().did_str().to_owned();
+/// The one `llm_call` event of a scenario's run, and its hash.
+fn llm_call_event(run_id: &str) -> (Value, String) {
     let mut event = json!({
         "event_id": format!("evt_{run_id}"),
         "run_id": run_id,
@@ -300,6 +294,19 @@ fn scenario_bundle(id: &str, receipts: &[Receipt], extra: Value) -> Vec<u8> {
     });
     let event_hash = event_hash_b64u(event.as_object().unwrap());
     event["event_hash_b64u"] = json!(event_hash);
+    (event, event_hash)
+}
+
+/// A bundle built as the reference harness builds it: one event, the
+/// receipts bound to it, `extra` merged into the payload, signed by the
+/// agent.
+fn scenario_bundle(id: &str, receipts: &[Receipt], extra: Value) -> Vec<u8> {
+    let run_id = format!(
+        "run_firewall_{}",
+        id.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    let agent_did = agent_key().did_str().to_owned();
+    let (event, event_hash) = llm_call_event(&run_id);
     let receipts: Vec<Value> = receipts
         .iter()
         .map(|r| {
@@ -1215,4 +1222,341 @@ fn a_tampered_aggregate_is_invalid() {
         aggregate_verdict(&resigned(&unsorted)),
         (false, "UNSORTED_MEMBER_ARRAY".to_owned())
     );
+}
+
+// ---- completeness -----------------------------------------------------------
+
+/// The attester of the completeness scenarios' attestations.
+fn attester_key() -> wpc::crypto::keys::SigningKey {
+    wpc::bundle::kit::key(31)
+}
+
+/// A signature that does not verify, in place of the reference harness's
+/// random one.
+fn forged_signature() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 64])
+}
+
+/// The gateway receipt of a completeness scenario, bound to `run_id`.
+fn completeness_receipt(run_id: &str, event_hash: &str, forged: bool) -> Value {
+    let payload = json!({
+        "receipt_version": "1",
+        "receipt_id": format!("gw_{run_id}"),
+        "gateway_id": "gw_completeness_001",
+        "provider": "openai",
+        "model": "gpt-4.1",
+        "request_hash_b64u": "req_hash_completeness_001",
+        "response_hash_b64u": "res_hash_completeness_001",
+        "tokens_input": 100,
+        "tokens_output": 200,
+        "latency_ms": 220,
+        "timestamp": "2026-02-17T00:00:00Z",
+        "binding": {"run_id": run_id, "event_hash_b64u": event_hash},
+    });
+    let mut envelope = serde_json::to_value(
+        SignedEnvelope::sign::<GatewayReceipt>(
+            payload,
+            &gateway_key(),
+            "2026-02-17T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    if forged {
+        envelope["signature_b64u"] = json!(forged_signature());
+    }
+    envelope
+}
+
+/// An attestation reference about the agent by the attester (or carrying
+/// a forged signature).
+fn attestation(forged: bool) -> Value {
+    let mut value = wpc::bundle::kit::attestation(&attester_key(), agent_key().did_str()).unwrap();
+    if forged {
+        value["signature_b64u"] = json!(forged_signature());
+    }
+    value
+}
+
+/// The payload of a completeness scenario, built as the reference harness
+/// builds it (one event; the receipts and attestations the scenario names).
+fn completeness_payload(id: &str, scenario: &str) -> Value {
+    let run_id = format!(
+        "run_{}",
+        id.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            .to_lowercase()
+    );
+    let (event, event_hash) = llm_call_event(&run_id);
+    let chain = json!([event]);
+    let receipt = |run: &str, forged| json!([completeness_receipt(run, &event_hash, forged)]);
+    let mut payload = json!({
+        "bundle_version": "1",
+        "bundle_id": format!("bundle_{run_id}"),
+        "agent_did": agent_key().did_str(),
+    });
+    let (chain, receipts, attestations) = match scenario {
+        "complete_evidence_bound" => (Some(chain), Some(receipt(&run_id, false)), None),
+        "partial_event_chain_only" => (Some(chain), None, None),
+        "partial_envelope_only" => (None, None, Some(json!([attestation(true)]))),
+        // The reference gives the attester an empty allowlist here; wpc has
+        // no attester allowlist at all.
+        "partial_attestation_class_unverified" => {
+            (Some(chain), None, Some(json!([attestation(false)])))
+        }
+        "incomplete_receipt_class_unverified" => (Some(chain), Some(receipt(&run_id, true)), None),
+        "inconsistent_binding_context_missing" => (None, Some(receipt(&run_id, false)), None),
+        "inconsistent_receipt_binding_mismatch" => (
+            Some(chain),
+            Some(receipt(&format!("{run_id}_wrong"), false)),
+            None,
+        ),
+        other => panic!("no builder for scenario {other}"),
+    };
+    for (key, value) in [
+        ("event_chain", chain),
+        ("receipts", receipts),
+        ("attestations", attestations),
+    ] {
+        if let Some(value) = value {
+            payload[key] = value;
+        }
+    }
+    payload
+}
+
+fn sign_bundle(payload: Value) -> Vec<u8> {
+    let issued_at: Timestamp = "2026-02-17T00:00:00Z".parse().unwrap();
+    serde_json::to_vec(
+        &SignedEnvelope::sign::<ProofBundle>(payload, &agent_key(), issued_at).unwrap(),
+    )
+    .unwrap()
+}
+
+fn completeness_options(profile: wpc::bundle::completeness::Profile) -> Options {
+    Options {
+        now: NOW.parse().unwrap(),
+        unverified_evidence: UnverifiedEvidence::Warn,
+        completeness: profile,
+        ..Options::for_gateway_signers(&[gateway_key().did()])
+    }
+}
+
+/// Status, first code (`OK` when valid), every code, and the classification
+/// (`LEVEL/REASON`).
+fn classified(bytes: &[u8], options: &Options) -> (String, String, Vec<String>, String) {
+    let report = verify_bundle(bytes, options);
+    let status = if report.valid { "VALID" } else { "INVALID" };
+    let codes: Vec<String> = report
+        .codes()
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    let first = codes.first().cloned().unwrap_or_else(|| "OK".to_owned());
+    let class = report.completeness.map_or_else(String::new, |c| {
+        format!("{}/{}", c.level.as_str(), c.reason_code.as_str())
+    });
+    (status.to_owned(), first, codes, class)
+}
+
+/// The completeness descriptors, each rebuilt as the reference harness
+/// builds it and verified under both profiles. The service profile agrees
+/// on verdict, error code and classification for all seven; wpc's default
+/// agrees on every classification, is INVALID where a receipt fails its own
+/// checks (the receipt's code first, `EVIDENCE_MISMATCH` after it), and so
+/// differs from the service on one verdict, by design (docs/bundles.md).
+#[test]
+fn every_completeness_scenario_gives_its_status_and_classification() {
+    use wpc::bundle::completeness::Profile;
+    let dir = Path::new(DIR).join("clawverify-completeness");
+    let manifest = read_json(&dir.join("manifest.v1.json"));
+    let (mut service_agrees, mut strict_agrees) = (0, 0);
+    for case in manifest["cases"].as_array().unwrap() {
+        let case = read_json(&dir.join(case.as_str().unwrap()));
+        let id = case["id"].as_str().unwrap();
+        let expected = &case["expected"];
+        let bytes = sign_bundle(completeness_payload(id, case["scenario"].as_str().unwrap()));
+        let class = format!(
+            "{}/{}",
+            expected["completeness_verdict"].as_str().unwrap(),
+            expected["completeness_reason_code"].as_str().unwrap()
+        );
+        let error = expected["error_code"].as_str();
+
+        let (status, first, _, got) = classified(&bytes, &completeness_options(Profile::Service));
+        assert_eq!(
+            (status.as_str(), got.as_str()),
+            (expected["status"].as_str().unwrap(), class.as_str()),
+            "service {id}"
+        );
+        assert_eq!(first, error.unwrap_or("OK"), "service {id}");
+        service_agrees += 1;
+
+        let (status, first, codes, got) =
+            classified(&bytes, &completeness_options(Profile::Strict));
+        assert_eq!(got, class, "strict {id}");
+        if status == expected["status"] && error.is_none_or(|code| codes.iter().any(|c| c == code))
+        {
+            strict_agrees += 1;
+        } else {
+            assert_eq!(
+                (id, status.as_str(), first.as_str()),
+                (
+                    "valid-incomplete-receipt-class-unverified",
+                    "INVALID",
+                    "RECEIPT_VERIFICATION_FAILED"
+                )
+            );
+        }
+    }
+    assert_eq!((service_agrees, strict_agrees), (7, 6));
+}
+
+/// Every leaf of the event chain and of the gateway receipt of a COMPLETE
+/// bundle, changed in turn and the bundle signed again by its agent: never
+/// VALID and COMPLETE. wpc's default rejects each; the service profile
+/// rejects it or classifies it down. The receipt envelope's `issued_at` is
+/// the one field no signature covers.
+#[test]
+fn a_tampered_complete_bundle_is_rejected_or_classified_down() {
+    use wpc::bundle::completeness::Profile;
+    let payload = completeness_payload("tamper", "complete_evidence_bound");
+    let complete = (
+        "VALID".to_owned(),
+        "COMPLETE/COMPLETE_EVIDENCE_BOUND".to_owned(),
+    );
+    let verdicts = |payload: &Value| {
+        let bytes = sign_bundle(payload.clone());
+        [Profile::Strict, Profile::Service].map(|profile| {
+            let (status, _, _, class) = classified(&bytes, &completeness_options(profile));
+            (status, class)
+        })
+    };
+    assert_eq!(verdicts(&payload), [complete.clone(), complete.clone()]);
+
+    let mut leaves = Vec::new();
+    collect_leaves(&payload["event_chain"], "/event_chain", &mut leaves);
+    collect_leaves(&payload["receipts"], "/receipts", &mut leaves);
+    let mut mutants = 0;
+    for (pointer, leaf) in leaves {
+        if pointer == "/receipts/0/issued_at" {
+            continue;
+        }
+        let changed = match leaf {
+            Value::String(text) => json!(format!("{text}x")),
+            Value::Number(n) => json!(n.as_f64().unwrap() + 1.0),
+            Value::Null => json!("x"),
+            other => panic!("{pointer}: {other}"),
+        };
+        let mut tampered = payload.clone();
+        *tampered.pointer_mut(&pointer).unwrap() = changed;
+        let [strict, service] = verdicts(&tampered);
+        assert_eq!(strict.0, "INVALID", "{pointer}");
+        assert_ne!(service, complete, "{pointer}");
+        mutants += 1;
+    }
+    assert!(mutants > 20, "{mutants}");
+
+    // Evidence taken away, added or forged, then signed again.
+    let without = |key: &str| {
+        let mut p = payload.clone();
+        p.as_object_mut().unwrap().remove(key);
+        p
+    };
+    let cases = [
+        // No chain to bind the receipt to: INCONSISTENT everywhere.
+        (
+            without("event_chain"),
+            ["INVALID", "INVALID"],
+            "INCONSISTENT/BINDING_CONTEXT_MISSING",
+        ),
+        // The receipt dropped: the chain alone.
+        (
+            without("receipts"),
+            ["VALID", "VALID"],
+            "PARTIAL/EVENT_CHAIN_ONLY",
+        ),
+        // The agent signs its own "gateway" receipt: no trusted signer.
+        (
+            {
+                let mut p = payload.clone();
+                let receipt = p["receipts"][0]["payload"].clone();
+                p["receipts"][0] = serde_json::to_value(
+                    SignedEnvelope::sign::<GatewayReceipt>(
+                        receipt,
+                        &agent_key(),
+                        Timestamp::UNIX_EPOCH,
+                    )
+                    .unwrap(),
+                )
+                .unwrap();
+                p
+            },
+            ["INVALID", "VALID"],
+            "INCOMPLETE/RECEIPT_CLASS_UNVERIFIED",
+        ),
+        // The receipt's binding removed and the chain with it: wpc used to
+        // accept an unbound receipt in a chainless bundle.
+        (
+            {
+                let mut p = without("event_chain");
+                let receipt = {
+                    let mut r = p["receipts"][0]["payload"].clone();
+                    r.as_object_mut().unwrap().remove("binding");
+                    r
+                };
+                p["receipts"][0] = serde_json::to_value(
+                    SignedEnvelope::sign::<GatewayReceipt>(
+                        receipt,
+                        &gateway_key(),
+                        Timestamp::UNIX_EPOCH,
+                    )
+                    .unwrap(),
+                )
+                .unwrap();
+                p
+            },
+            ["INVALID", "INVALID"],
+            "INCONSISTENT/BINDING_CONTEXT_MISSING",
+        ),
+        // An attestation the agent signs about itself: its signature
+        // verifies, nobody trusts the attester: PARTIAL, not COMPLETE.
+        (
+            {
+                let mut p = payload.clone();
+                let att =
+                    wpc::bundle::kit::attestation(&agent_key(), agent_key().did_str()).unwrap();
+                p["attestations"] = json!([att]);
+                p
+            },
+            ["VALID", "VALID"],
+            "PARTIAL/ATTESTATION_CLASS_UNVERIFIED",
+        ),
+    ];
+    for (i, (tampered, statuses, class)) in cases.into_iter().enumerate() {
+        let got = verdicts(&tampered);
+        assert_eq!(
+            got.clone().map(|(status, _)| status),
+            statuses.map(str::to_owned),
+            "case {i}"
+        );
+        assert!(got.iter().all(|(_, c)| c == class), "case {i}: {got:?}");
+    }
+}
+
+/// Every scalar below `value`, with its pointer.
+fn collect_leaves(value: &Value, pointer: &str, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                collect_leaves(child, &format!("{pointer}/{key}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                collect_leaves(child, &format!("{pointer}/{i}"), out);
+            }
+        }
+        leaf => out.push((pointer.to_owned(), leaf.clone())),
+    }
 }

@@ -95,6 +95,7 @@ pub fn verify(value: &Value, options: &Options) -> BundleReport {
         run_id: None,
         failures: Vec::new(),
         evidence: Vec::new(),
+        completeness: None,
         identifiers: Identifiers::default(),
         aggregate: None,
     };

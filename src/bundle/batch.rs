@@ -299,6 +299,7 @@ pub fn verify_under_claimed<L: PolicyLookup>(
             max_bundle_bytes: base.max_bundle_bytes,
             approvers: base.approvers.clone(),
             unverified_evidence: base.unverified_evidence,
+            completeness: base.completeness,
         };
         let group: Vec<PathBuf> = indexes.iter().map(|&i| paths[i].clone()).collect();
         let entries = verify_all(&group, &options)?;

@@ -383,6 +383,22 @@ pub fn sign_tool_receipt_v2(payload: Value, co_signers: usize) -> Result<Value, 
     Ok(value)
 }
 
+/// An attestation reference by `attester` about `subject_did`, signed as
+/// the protocol signs one: over JCS of the object with `signature_b64u`
+/// set to `""`.
+pub fn attestation(attester: &SigningKey, subject_did: &str) -> Result<Value, SignError> {
+    let mut value = json!({
+        "attestation_id": "att_1",
+        "attestation_type": "third_party",
+        "attester_did": attester.did_str(),
+        "subject_did": subject_did,
+        "signature_b64u": "",
+    });
+    let signed = canonical_json(&value).map_err(|err| SignError::Hash(err.to_string()))?;
+    value["signature_b64u"] = json!(URL_SAFE_NO_PAD.encode(attester.sign(&signed).to_bytes()));
+    Ok(value)
+}
+
 /// The bundle envelope `bundle` with its (edited) payload signed again by
 /// the agent key: for tests of what a receipt proves on its own.
 pub fn resign(bundle: &Value) -> Result<Value, SignError> {

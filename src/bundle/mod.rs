@@ -19,14 +19,16 @@
 //! Steps 1-4 stop at the first failure: nothing inside a bundle whose
 //! signature does not verify is worth reading. After them, every remaining
 //! check runs and reports: event chain, gateway receipts, receipt binding,
-//! tool / side-effect / human-approval receipts, expiry, and, with a policy,
-//! the checks of [`policy`]. Replay across bundles is [`batch`]'s job.
+//! tool / side-effect / human-approval receipts, expiry, causal binding, the
+//! [`completeness`] classification, and, with a policy, the checks of
+//! [`policy`]. Replay across bundles is [`batch`]'s job.
 
 pub mod aggregate;
 pub mod approval;
 pub mod batch;
 pub mod causal;
 pub mod commit_sig;
+pub mod completeness;
 pub mod export;
 pub mod kit;
 pub mod policy;
@@ -93,6 +95,8 @@ pub struct Options {
     pub approvers: Vec<TrustedApprover>,
     /// Evidence classes wpc does not verify: INVALID, or a warning.
     pub unverified_evidence: UnverifiedEvidence,
+    /// What a gateway receipt that fails its checks does to the verdict.
+    pub completeness: completeness::Profile,
 }
 
 impl Options {
@@ -122,6 +126,7 @@ impl Options {
             max_bundle_bytes: MAX_ENVELOPE_BYTES as u64,
             approvers: Vec::new(),
             unverified_evidence: UnverifiedEvidence::Fail,
+            completeness: completeness::Profile::Strict,
         }
     }
 }
@@ -186,6 +191,10 @@ pub struct BundleReport {
     pub run_id: Option<String>,
     pub failures: Vec<Failure>,
     pub evidence: Vec<Evidence>,
+    /// The protocol's completeness classification, once the bundle's
+    /// signature verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<completeness::Completeness>,
     #[serde(skip)]
     pub identifiers: Identifiers,
     /// An aggregate bundle's own fields and its members' verdicts.
@@ -202,6 +211,7 @@ impl BundleReport {
             run_id: None,
             failures: vec![failure],
             evidence: Vec::new(),
+            completeness: None,
             identifiers: Identifiers::default(),
             aggregate: None,
         }
@@ -330,6 +340,7 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
     if let Some(failure) = causal::check(&payload, &options.causal) {
         checker.failures.push(failure);
     }
+    checker.completeness();
     if let Some(check) = &options.policy {
         policy::check(
             check,
@@ -393,6 +404,9 @@ struct Checker<'a> {
     /// Each gateway receipt's recomputed payload hash, by index, where the
     /// bundle's serialization gave it.
     receipt_hashes: Vec<Option<String>>,
+    /// What the completeness classification reads.
+    counts: completeness::Counts,
+    completeness: Option<completeness::Completeness>,
 }
 
 impl<'a> Checker<'a> {
@@ -414,6 +428,8 @@ impl<'a> Checker<'a> {
             identifiers,
             chain: None,
             receipt_hashes,
+            counts: completeness::Counts::default(),
+            completeness: None,
         }
     }
 
@@ -499,6 +515,8 @@ impl<'a> Checker<'a> {
             hashes.push(written.to_owned());
         }
         let valid = self.failures.len() == before;
+        self.counts.chain_declared = true;
+        self.counts.chain_valid = valid;
         self.identifiers.run_id = Some(run_id.clone());
         self.evidence.push(Evidence {
             kind: "event_chain",
@@ -617,70 +635,90 @@ impl<'a> Checker<'a> {
     }
 
     /// Each gateway receipt envelope: the envelope checks with the trusted
-    /// gateway signers, payload sanity, then its binding.
+    /// gateway signers, payload sanity, then its binding. Under the
+    /// service's completeness profile a receipt's failures only lower the
+    /// counts: whether they matter is the classification's question.
     fn gateway_receipts(&mut self) {
         let receipts = self.items("receipts");
         if receipts.is_empty() {
             return;
         }
-        let before = self.failures.len();
+        self.counts.receipts = receipts.len();
         for (i, receipt) in receipts.iter().enumerate() {
-            let payload_at = format!("/payload/receipts/{i}/payload");
-            let at = || format!("/payload/receipts/{i}");
-            let hash = self.receipt_hashes.get_mut(i).and_then(Option::take);
-            let verified = verify_embedded_with_hash::<GatewayReceipt>(
-                receipt,
-                hash,
-                &self.options.gateway_trust,
-            );
-            if let Err(failure) = verified {
-                let inner = Failure::from_envelope(&at(), &failure);
-                self.fail(
-                    Code::ReceiptVerificationFailed,
-                    inner.pointer,
-                    format!("gateway receipt: {}: {}", failure.code(), failure.message()),
-                );
-                continue;
+            let before = self.failures.len();
+            let signed = self.gateway_receipt(i, receipt);
+            let passed = self.failures.len() == before;
+            if signed {
+                self.counts.receipts_signed += 1;
             }
-            let payload = receipt.get("payload").unwrap_or(&Value::Null);
-            for (field, max) in [
-                ("tokens_input", 10_000_000),
-                ("tokens_output", 10_000_000),
-                ("latency_ms", 3_600_000),
-            ] {
-                let ok = payload
-                    .get(field)
-                    .and_then(Value::as_u64)
-                    .is_some_and(|n| n <= max);
-                if !ok {
-                    self.fail(
-                        Code::ReceiptVerificationFailed,
-                        format!("{payload_at}/{field}"),
-                        format!("gateway receipt: {field} must be an integer from 0 to {max}"),
-                    );
-                }
+            if signed && passed && self.chain.is_some() {
+                self.counts.receipts_bound += 1;
             }
-            self.receipt_id(&payload_at, payload);
-            if let Some(nonce) = payload
-                .get("binding")
-                .and_then(|b| b.get("nonce"))
-                .and_then(Value::as_str)
-            {
-                self.identifiers
-                    .nonces
-                    .push((format!("{payload_at}/binding/nonce"), nonce.to_owned()));
+            if self.options.completeness == completeness::Profile::Service {
+                self.failures.truncate(before);
             }
-            self.binding(&payload_at, payload.get("binding"), true);
         }
+        let bound = self.counts.receipts_bound;
         self.evidence.push(Evidence {
             kind: "receipts",
             count: receipts.len(),
-            status: if self.failures.len() == before {
+            status: if bound == receipts.len() {
                 EvidenceStatus::Verified
+            } else if bound > 0 && self.options.completeness == completeness::Profile::Service {
+                EvidenceStatus::PartlyVerified
             } else {
                 EvidenceStatus::Unverified
             },
         });
+    }
+
+    /// One gateway receipt; whether its hash and signature verified (by a
+    /// trusted signer).
+    fn gateway_receipt(&mut self, i: usize, receipt: &Value) -> bool {
+        let payload_at = format!("/payload/receipts/{i}/payload");
+        let at = format!("/payload/receipts/{i}");
+        let hash = self.receipt_hashes.get_mut(i).and_then(Option::take);
+        let verified =
+            verify_embedded_with_hash::<GatewayReceipt>(receipt, hash, &self.options.gateway_trust);
+        if let Err(failure) = verified {
+            let inner = Failure::from_envelope(&at, &failure);
+            self.fail(
+                Code::ReceiptVerificationFailed,
+                inner.pointer,
+                format!("gateway receipt: {}: {}", failure.code(), failure.message()),
+            );
+            return false;
+        }
+        let payload = receipt.get("payload").unwrap_or(&Value::Null);
+        for (field, max) in [
+            ("tokens_input", 10_000_000),
+            ("tokens_output", 10_000_000),
+            ("latency_ms", 3_600_000),
+        ] {
+            let ok = payload
+                .get(field)
+                .and_then(Value::as_u64)
+                .is_some_and(|n| n <= max);
+            if !ok {
+                self.fail(
+                    Code::ReceiptVerificationFailed,
+                    format!("{payload_at}/{field}"),
+                    format!("gateway receipt: {field} must be an integer from 0 to {max}"),
+                );
+            }
+        }
+        self.receipt_id(&payload_at, payload);
+        if let Some(nonce) = payload
+            .get("binding")
+            .and_then(|b| b.get("nonce"))
+            .and_then(Value::as_str)
+        {
+            self.identifiers
+                .nonces
+                .push((format!("{payload_at}/binding/nonce"), nonce.to_owned()));
+        }
+        self.binding(&payload_at, payload.get("binding"), true);
+        true
     }
 
     /// Tool receipts: each one's own signatures and selective disclosures
@@ -833,6 +871,20 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The protocol's completeness classification; an `INCONSISTENT`
+    /// bundle is INVALID in every profile.
+    fn completeness(&mut self) {
+        let attestations = self.items("attestations");
+        self.counts.attestations = attestations.len();
+        self.counts.attestations_signed = attestations
+            .iter()
+            .filter(|a| completeness::attestation_signed(a))
+            .count();
+        let classified = completeness::classify(&self.counts);
+        self.failures.extend(classified.failure());
+        self.completeness = Some(classified);
+    }
+
     fn finish(mut self) -> BundleReport {
         // Duplicate receipt ids within one bundle are a replay too.
         let mut seen: HashMap<&str, &str> = HashMap::new();
@@ -854,6 +906,7 @@ impl<'a> Checker<'a> {
             run_id: self.identifiers.run_id.clone(),
             failures: self.failures,
             evidence: self.evidence,
+            completeness: self.completeness,
             identifiers: self.identifiers,
             aggregate: None,
         }

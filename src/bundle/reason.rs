@@ -69,6 +69,9 @@ pub enum Code {
     RateLimitExceeded,
     /// Evidence wpc does not verify, under `--unverified-evidence fail`.
     EvidenceUnverified,
+    /// The bundle's completeness is INCONSISTENT: receipts it cannot be, or
+    /// is not, bound to.
+    EvidenceMismatch,
     /// An export or aggregate bundle issued after the verification time (beyond 5
     /// minutes of clock skew).
     FutureTimestampPoisoning,
@@ -95,7 +98,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 67] = [
+    pub const ALL: [Code; 68] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -144,6 +147,7 @@ impl Code {
         Code::RateLimitWindowInvalid,
         Code::RateLimitExceeded,
         Code::EvidenceUnverified,
+        Code::EvidenceMismatch,
         Code::FutureTimestampPoisoning,
         Code::MissingRequiredField,
         Code::AggregateSignerMismatch,
@@ -216,6 +220,7 @@ impl Code {
             Code::RateLimitWindowInvalid => "RATE_LIMIT_WINDOW_INVALID",
             Code::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
             Code::EvidenceUnverified => "EVIDENCE_UNVERIFIED",
+            Code::EvidenceMismatch => "EVIDENCE_MISMATCH",
             Code::FutureTimestampPoisoning => "FUTURE_TIMESTAMP_POISONING",
             Code::MissingRequiredField => "MISSING_REQUIRED_FIELD",
             Code::AggregateSignerMismatch => "AGGREGATE_SIGNER_MISMATCH",
@@ -375,6 +380,9 @@ impl Code {
             }
             Code::EvidenceUnverified => {
                 "the bundle carries evidence wpc does not verify (--unverified-evidence fail)"
+            }
+            Code::EvidenceMismatch => {
+                "the bundle's receipts cannot be bound to its event chain (completeness INCONSISTENT)"
             }
             Code::ReplayedBundleId => "the same bundle_id appears in two bundles",
             Code::ReplayedRunId => "the same run id appears in two bundles",

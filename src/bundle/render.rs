@@ -151,6 +151,9 @@ fn text(entries: &[Entry], context: &Context) -> String {
         if let Some(evidence) = evidence_summary(&entry.report) {
             out.push_str(&format!("  evidence: {evidence}\n"));
         }
+        if let Some(completeness) = &entry.report.completeness {
+            out.push_str(&format!("  completeness: {completeness}\n"));
+        }
         if let Some(aggregate) = &entry.report.aggregate {
             out.push_str(&format!("  {}\n", aggregate_line(aggregate)));
             for member in &aggregate.members {
@@ -196,19 +199,24 @@ fn aggregate_line(aggregate: &Aggregate) -> String {
     )
 }
 
-/// `member /payload/artifacts/member_bundles/0 VALID bundle_1`, or with the
-/// codes of an invalid one (and its bundle id when its signature verified).
+/// `member /payload/artifacts/member_bundles/0 VALID bundle_1, completeness
+/// PARTIAL (EVENT_CHAIN_ONLY)`, or with the codes of an invalid one (and its
+/// bundle id and completeness when its signature verified).
 fn member_line(member: &Member) -> String {
     let id = member
         .report
         .bundle_id
         .as_deref()
         .map_or_else(String::new, |id| format!(" {id}"));
+    let completeness = member
+        .report
+        .completeness
+        .map_or_else(String::new, |c| format!(", completeness {c}"));
     if member.report.valid {
-        format!("member {} VALID{id}", member.pointer)
+        format!("member {} VALID{id}{completeness}", member.pointer)
     } else {
         format!(
-            "member {} INVALID{id} {}",
+            "member {} INVALID{id} {}{completeness}",
             member.pointer,
             codes(&member.report)
         )
@@ -218,7 +226,7 @@ fn member_line(member: &Member) -> String {
 fn markdown(entries: &[Entry], context: &Context) -> String {
     let (valid, invalid) = summary(entries);
     let mut out = format!(
-        "## Proof bundles: {valid} valid, {invalid} invalid\n\n| bundle | verdict | reasons | evidence |\n|---|---|---|---|\n"
+        "## Proof bundles: {valid} valid, {invalid} invalid\n\n| bundle | verdict | reasons | evidence | completeness |\n|---|---|---|---|---|\n"
     );
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     for entry in entries {
@@ -244,8 +252,12 @@ fn markdown(entries: &[Entry], context: &Context) -> String {
         }
         let reasons = reasons.join("<br>");
         let evidence = evidence_summary(&entry.report).unwrap_or_default();
+        let completeness = entry
+            .report
+            .completeness
+            .map_or_else(String::new, |c| c.to_string());
         out.push_str(&format!(
-            "| `{}` | {verdict} | {reasons} | {} |\n",
+            "| `{}` | {verdict} | {reasons} | {} | {completeness} |\n",
             cell(&entry.path.display().to_string()),
             cell(&evidence)
         ));
@@ -322,6 +334,9 @@ fn junit_case(name: String, kind: &str, report: &BundleReport) -> TestCase {
             format!("{status} ({})", evidence.count),
         ));
     }
+    if let Some(completeness) = &report.completeness {
+        case.add_property(("completeness".to_owned(), completeness.to_string()));
+    }
     case
 }
 
@@ -367,7 +382,8 @@ pub fn rules() -> Vec<RuleInfo> {
     rules.push(RuleInfo {
         code: EVIDENCE_RULE,
         name: EVIDENCE_RULE,
-        summary: "which evidence classes of a bundle were verified, partly verified or not verified",
+        summary: "which evidence classes of a bundle were verified, partly verified or not \
+                  verified, and its completeness",
         help_uri: format!("{}/bundles.md#evidence-classes", crate::DOCS_URL),
     });
     rules
@@ -414,14 +430,19 @@ fn sarif(entries: &[Entry], context: &Context) -> String {
                     }),
             );
         }
-        if let Some(evidence) = evidence_summary(&entry.report) {
+        let note: Vec<String> = evidence_summary(&entry.report)
+            .map(|evidence| format!("evidence: {evidence}"))
+            .into_iter()
+            .chain(
+                entry
+                    .report
+                    .completeness
+                    .map(|c| format!("completeness: {c}")),
+            )
+            .collect();
+        if !note.is_empty() {
             findings.push(
-                Finding::new(
-                    EVIDENCE_RULE,
-                    Severity::Info,
-                    format!("evidence: {evidence}"),
-                )
-                .in_file(&entry.path),
+                Finding::new(EVIDENCE_RULE, Severity::Info, note.join("; ")).in_file(&entry.path),
             );
         }
     }
