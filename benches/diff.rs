@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use git2::{Index, IndexEntry, IndexTime, Oid, Repository, Signature};
-use wpc::diff::{self, Format, approvals};
+use wpc::diff::{self, approvals};
 use wpc::git::Repo;
 
 const POLICIES: usize = 10_000;
@@ -119,7 +119,7 @@ fn bench(c: &mut Criterion) {
         let diff = diff::diff_revisions(&repo, base, head, "").expect("diff");
         let required = diff.requirements().expect("rules");
         let statuses = approvals::evaluate(&required, &[]);
-        let text = diff::render(&diff, &statuses, false, Format::Markdown);
+        let text = diff::render::markdown(&diff, &statuses, false);
         (diff, text)
     };
     let (diff, _) = run();

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::bundle::batch::BatchError;
 use crate::config::Config;
-use crate::diff::{self, DiffError, Format, PatternError, RevisionDiff, approvals};
+use crate::diff::{self, DiffError, PatternError, RevisionDiff, approvals};
 use crate::git::{GitError, Oid, Repo};
 use crate::github::{self, Client, GithubError, RepoName, State};
 use crate::lint;
@@ -127,7 +127,7 @@ pub async fn run(client: &Client, request: &Request<'_>) -> Result<Outcome, BotE
     let (state, description) = status(&errors, &statuses);
 
     let mut body = format!("{MARKER}\n");
-    body.push_str(&diff::render(&diff, &statuses, true, Format::Markdown));
+    body.push_str(&diff::render::markdown(&diff, &statuses, true));
     let mut gateway_signers_checked = None;
     let replay_glob = request
         .replay
@@ -165,7 +165,7 @@ pub async fn run(client: &Client, request: &Request<'_>) -> Result<Outcome, BotE
         )
         .await?;
 
-    let mut summary = diff::render(&diff, &statuses, true, Format::Text);
+    let mut summary = diff::render::text(&diff, &statuses, true);
     let _ = writeln!(
         summary,
         "\n{CONTEXT}: {} ({description})\ncomment: {}",

@@ -103,6 +103,22 @@ pub struct CstReport {
     pub failures: Vec<CstFailure>,
 }
 
+/// The formats of `wpc cst check`.
+pub const FORMATS: crate::report::Formats =
+    crate::report::Formats(&[crate::report::Format::Text, crate::report::Format::Json]);
+
+impl CstReport {
+    /// The `format` and `version` of `wpc cst check --format json`.
+    pub const ENVELOPE: crate::report::Envelope = crate::report::Envelope::new("wpc-cst-check", 1);
+
+    /// The `wpc cst check --format json` document: the envelope, then the
+    /// report's keys.
+    pub fn json(&self) -> Value {
+        // Plain data: serializing it cannot fail.
+        Self::ENVELOPE.wrap(serde_json::to_value(self).unwrap_or_default())
+    }
+}
+
 /// Issuer keys a token may be signed with, each with its JWKS `kid` if any.
 #[derive(Clone, Debug, Default)]
 pub struct Issuers(Vec<(Option<String>, [u8; 32])>);

@@ -13,6 +13,7 @@ use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{ReasonCode, Trust, VerifyFailure, verify_envelope};
 use crate::policy::schema::{self, Schema};
 use crate::release::VerifiedRelease;
+use crate::report::{Envelope, Format, Formats, Unsupported};
 
 /// What one document is.
 #[derive(Serialize)]
@@ -128,12 +129,42 @@ pub fn hold_to_revocations(verdicts: &mut [Verdict], release: &VerifiedRelease) 
     }
 }
 
+/// The `format` and `version` of the `--format json` document.
+pub const ENVELOPE: Envelope = Envelope::new("wpc-verify", 1);
+
 /// The `--format json` document.
 pub fn json(verdicts: &[Verdict], trusted_signers_checked: bool) -> serde_json::Value {
     serde_json::json!({
-        "format": "wpc-verify/1",
+        "format": ENVELOPE.format,
+        "version": ENVELOPE.version,
         "trusted_signers_checked": trusted_signers_checked,
         "results": verdicts,
+    })
+}
+
+/// The formats of `wpc verify`.
+pub const FORMATS: Formats = Formats(&[Format::Text, Format::Json]);
+
+/// The verdicts in `format`, one of [`FORMATS`].
+pub fn render(
+    verdicts: &[Verdict],
+    trusted_signers_checked: bool,
+    format: Format,
+) -> Result<String, Unsupported> {
+    Ok(match format {
+        Format::Text => text(verdicts, trusted_signers_checked),
+        // A Value always serializes.
+        Format::Json => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json(verdicts, trusted_signers_checked))
+                .unwrap_or_default()
+        ),
+        Format::Sarif | Format::Github | Format::Junit | Format::Markdown => {
+            return Err(Unsupported {
+                format,
+                output: "envelope verification",
+            });
+        }
     })
 }
 

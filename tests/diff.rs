@@ -60,7 +60,8 @@ fn a_widening_change_in_a_bare_repository_exits_1_in_every_format() {
         .map(|e| e.to_string())
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
-    assert_eq!(json["format"], "wpc-diff/1");
+    assert_eq!(json["format"], "wpc-diff");
+    assert_eq!(json["version"], 1);
     assert_eq!(json["config"], serde_json::json!([]));
     assert_eq!(json["widens"], true);
     let policy = &json["policies"][0];

@@ -523,7 +523,8 @@ fn explain_tools_names_the_removing_layer() {
         ],
     );
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let agents: Vec<&str> = json
+    assert_eq!(json["format"], "wpc-explain-tools");
+    let agents: Vec<&str> = json["agents"]
         .as_array()
         .unwrap()
         .iter()
@@ -686,7 +687,7 @@ fn effective_tools_match_the_openclaw_runtime() {
     let out = wpc(dir.path()).args(&args).output().unwrap();
     let explained: Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut compared = 0;
-    for scope in explained.as_array().unwrap() {
+    for scope in explained["agents"].as_array().unwrap() {
         let index: usize = scope["config"].as_str().unwrap()[1..]
             .trim_end_matches(".json5")
             .parse()

@@ -151,7 +151,8 @@ fn replay_reports_the_calls_whose_decision_changes() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", support::stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["format"], "wpc-replay/1");
+    assert_eq!(report["format"], "wpc-replay");
+    assert_eq!(report["version"], 1);
     assert_eq!(report["counted"], 2);
     let shop = &report["policies"][0];
     assert_eq!(shop["policy"], "shop");

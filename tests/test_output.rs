@@ -101,7 +101,8 @@ fn test_json_matches_its_schema_and_counts_each_rule() {
         "{:?}",
         schema_errors(&report)
     );
-    assert_eq!(report["format"], "wpc-test-report/1");
+    assert_eq!(report["format"], "wpc-test-report");
+    assert_eq!(report["version"], 1);
     assert_eq!(report["summary"]["passed"], 2);
     assert_eq!(report["summary"]["failed"], 1);
     let failing = &report["cases"][2];

@@ -12,17 +12,19 @@ use super::aggregate::{Aggregate, Member};
 use super::batch::Entry;
 use super::reason::Code;
 use super::{BundleReport, EvidenceStatus, UnverifiedEvidence};
-use crate::report::{Finding, Format, Report, RuleInfo, Severity};
+use crate::report::{Envelope, Finding, Format, Formats, Report, RuleInfo, Severity, Unsupported};
 
-/// `--format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum BundleFormat {
-    Text,
-    Json,
-    Junit,
-    Markdown,
-    Sarif,
-}
+/// The formats of `wpc bundle verify`.
+pub const FORMATS: Formats = Formats(&[
+    Format::Text,
+    Format::Json,
+    Format::Junit,
+    Format::Markdown,
+    Format::Sarif,
+]);
+
+/// The `format` and `version` of the JSON document.
+pub const ENVELOPE: Envelope = Envelope::new("wpc-bundle-verify", 1);
 
 /// What the run was checked against, for the summary.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -40,14 +42,21 @@ pub struct Context {
     pub unverified_evidence: UnverifiedEvidence,
 }
 
-pub fn render(format: BundleFormat, entries: &[Entry], context: &Context) -> String {
-    match format {
-        BundleFormat::Text => text(entries, context),
-        BundleFormat::Markdown => markdown(entries, context),
-        BundleFormat::Json => json(entries, context),
-        BundleFormat::Junit => junit(entries),
-        BundleFormat::Sarif => sarif(entries, context),
-    }
+/// Render in `format`, one of [`FORMATS`].
+pub fn render(format: Format, entries: &[Entry], context: &Context) -> Result<String, Unsupported> {
+    Ok(match format {
+        Format::Text => text(entries, context),
+        Format::Markdown => markdown(entries, context),
+        Format::Json => json(entries, context),
+        Format::Junit => junit(entries),
+        Format::Sarif => sarif(entries, context),
+        Format::Github => {
+            return Err(Unsupported {
+                format,
+                output: "bundle verification",
+            });
+        }
+    })
 }
 
 fn codes(report: &BundleReport) -> String {
@@ -286,7 +295,8 @@ fn json(entries: &[Entry], context: &Context) -> String {
     }
     let (valid, invalid) = summary(entries);
     let doc = serde_json::json!({
-        "format": "wpc-bundle-verify/1",
+        "format": ENVELOPE.format,
+        "version": ENVELOPE.version,
         "context": context,
         "summary": { "total": entries.len(), "valid": valid, "invalid": invalid },
         "notes": notes(entries, context),
@@ -450,7 +460,7 @@ fn sarif(entries: &[Entry], context: &Context) -> String {
     // `wpc ci`'s in code scanning.
     Report::new(findings, entries.len())
         .found_by("bundle-verify")
-        .render(Format::Sarif, &rules(), false)
+        .sarif(&rules())
 }
 
 fn pointer_or_root(pointer: &str) -> &str {

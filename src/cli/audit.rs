@@ -9,7 +9,7 @@ use crate::crypto::did::DidKey;
 use crate::crypto::verify::Trust;
 use crate::openclaw::{self, AuditOptions, Env, LoadOptions, Target, ToolMap, mappings};
 use crate::policy::Policy;
-use crate::report::{Finding, Format, Report, Severity};
+use crate::report::{self, FailOn, Finding, Format, Report};
 use crate::resolve;
 
 #[derive(Debug, clap::Args)]
@@ -50,17 +50,11 @@ struct OpenclawArgs {
     /// Use this `wpc.toml` instead of discovering one.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value_t = Format::Text, value_parser = report::FORMATS)]
     format: Format,
     /// The lowest severity that fails the audit.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     fail_on: FailOn,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum FailOn {
-    Error,
-    Warning,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -91,12 +85,8 @@ fn run_openclaw(args: OpenclawArgs) -> anyhow::Result<Outcome> {
         findings.extend(openclaw::audit(path, target.as_ref(), &options));
     }
     let report = Report::new(findings, jobs.len()).found_by("audit-openclaw");
-    print(&report.render(args.format, &openclaw::REGISTRY.infos(), color_stdout()))?;
-    let threshold = match args.fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-    };
-    Ok(if report.fails_at(threshold) {
+    print(&report.render(args.format, &openclaw::REGISTRY.infos(), color_stdout())?)?;
+    Ok(if report.fails_at(args.fail_on.threshold()) {
         Outcome::Failed
     } else {
         Outcome::Clean
@@ -233,7 +223,7 @@ fn explain(
             format,
             &openclaw::REGISTRY.infos(),
             color_stdout(),
-        ))?;
+        )?)?;
         return Ok(Outcome::Failed);
     }
     if let Some(id) = agent {
@@ -244,7 +234,7 @@ fn explain(
     if matches!(format, Format::Json) {
         print(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&explanations)?
+            serde_json::to_string_pretty(&openclaw::explanations_json(&explanations))?
         ))?;
         return Ok(Outcome::Clean);
     }

@@ -4,11 +4,12 @@ use anyhow::{Context as _, bail};
 
 use super::{Outcome, print};
 use crate::bundle::batch;
-use crate::bundle::render::{self, BundleFormat, Context};
+use crate::bundle::render::{self, Context};
 use crate::bundle::{Options, UnverifiedEvidence, causal};
 use crate::config::Config;
 use crate::crypto::envelope::parse_rfc3339;
 use crate::crypto::verify::MAX_ENVELOPE_BYTES;
+use crate::report::Format;
 use crate::resolve::{self, PolicySource};
 
 #[derive(Debug, clap::Args)]
@@ -83,8 +84,8 @@ struct VerifyArgs {
     #[arg(long, value_name = "BYTES", default_value_t = MAX_ENVELOPE_BYTES as u64,
           value_parser = clap::value_parser!(u64).range(1..=MAX_ENVELOPE_BYTES as u64))]
     max_bundle_bytes: u64,
-    #[arg(long, value_enum, default_value_t = BundleFormat::Text)]
-    format: BundleFormat,
+    #[arg(long, default_value_t = Format::Text, value_parser = render::FORMATS)]
+    format: Format,
     /// A bundle carrying evidence wpc does not verify (urm, web receipts,
     /// attestations, metadata, ...), which could have made it INVALID:
     /// `fail` makes it INVALID (EVIDENCE_UNVERIFIED), `warn` keeps its
@@ -209,7 +210,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         Some(source) => batch::verify_under_claimed(&paths, source, &options, &args.revoked)?,
         None => batch::verify_all(&paths, &options)?,
     };
-    print(&render::render(args.format, &entries, &context))?;
+    print(&render::render(args.format, &entries, &context)?)?;
     Ok(if entries.iter().all(|e| e.report.valid) {
         Outcome::Clean
     } else {

@@ -6,7 +6,7 @@ use super::{Outcome, color_stdout, eprint, print};
 use crate::config::{Config, FILE_NAME};
 use crate::lint;
 use crate::report::baseline::Baseline;
-use crate::report::{Format, Severity};
+use crate::report::{self, FailOn, Format};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,7 +16,7 @@ pub struct Args {
     /// Use this `wpc.toml` instead of discovering one.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value_t = Format::Text, value_parser = report::FORMATS)]
     format: Format,
     /// The lowest severity that fails the check.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
@@ -66,12 +66,6 @@ impl BaselineArgs {
     }
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum FailOn {
-    Error,
-    Warning,
-}
-
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let (config, config_findings, inputs) = resolve(args.config.as_deref(), &args.paths)?;
     // A repository's check also holds policies to the release branch's
@@ -90,16 +84,14 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         &lint::REGISTRY.infos(),
         color_stdout(),
         args.baseline.verbose,
-    ))?;
-    let threshold = match args.fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-    };
-    Ok(if report.fails_at(threshold) && !args.exit_zero {
-        Outcome::Failed
-    } else {
-        Outcome::Clean
-    })
+    )?)?;
+    Ok(
+        if report.fails_at(args.fail_on.threshold()) && !args.exit_zero {
+            Outcome::Failed
+        } else {
+            Outcome::Clean
+        },
+    )
 }
 
 /// The config and what to check. A single folder holding `wpc.toml` is a

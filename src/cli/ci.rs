@@ -8,7 +8,6 @@ use super::{Outcome, color_stdout, print};
 use crate::bundle::UnverifiedEvidence;
 use crate::ci;
 use crate::fsio::write_atomically;
-use crate::report::Format;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -47,12 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         let listed = args.baseline.verbose && !stage.report.suppressed().is_empty();
         if !stage.report.findings().is_empty() || listed {
             out.push_str(&format!("== {}\n", stage.name));
-            out.push_str(&stage.report.render_verbose(
-                Format::Text,
-                &rules,
-                color_stdout(),
-                args.baseline.verbose,
-            ));
+            out.push_str(&stage.report.text(color_stdout(), args.baseline.verbose));
         }
     }
     if args.baseline.verbose {
@@ -62,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     out.push_str(&report.summary_text());
     if std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true") {
-        out.push_str(&all.render(Format::Github, &rules, false));
+        out.push_str(&all.github());
         append_to_actions_file("GITHUB_STEP_SUMMARY", &report.summary_markdown())?;
     }
     if std::env::var_os("GITHUB_OUTPUT").is_some() {
@@ -80,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         )?;
     }
     if let Some(sarif) = &args.sarif {
-        let sarif_log = all.found_by("ci").render(Format::Sarif, &rules, false);
+        let sarif_log = all.found_by("ci").sarif(&rules);
         write_atomically(sarif, &sarif_log)?;
     }
     print(&out)?;

@@ -8,6 +8,7 @@ use crate::crypto::did::DidKey;
 use crate::crypto::envelope::parse_rfc3339;
 use crate::crypto::verify::Trust;
 use crate::cst::{self, CstReport, Issuers, TokenPolicy};
+use crate::report::Format;
 use crate::resolve;
 
 #[derive(Debug, clap::Args)]
@@ -63,9 +64,9 @@ struct CheckArgs {
     /// Compare exp with this time (RFC 3339) instead of now.
     #[arg(long, value_name = "TIME")]
     now: Option<String>,
-    /// Print the verdict and the claims as JSON.
-    #[arg(long)]
-    json: bool,
+    /// json: the verdict and the claims as a `wpc-cst-check` document.
+    #[arg(long, default_value_t = Format::Text, value_parser = cst::FORMATS)]
+    format: Format,
 }
 
 /// The token text: the argument itself, or the contents of the file it names.
@@ -119,11 +120,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             hash: &policy.hash,
         }),
     );
-    if args.json {
-        print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
-    } else {
-        print(&text(&report, &policy.hash))?;
-    }
+    print(&match args.format {
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&report.json())?),
+        _ => text(&report, &policy.hash),
+    })?;
     Ok(if report.valid {
         Outcome::Clean
     } else {

@@ -5,7 +5,8 @@ use serde_json::{Map, Value};
 
 use super::hash::load_or_report;
 use super::{Outcome, print};
-use crate::decide::{Call, Engine, Verdict};
+use crate::decide::{self, Call, Engine, Verdict};
+use crate::report::Format;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -37,16 +38,9 @@ pub struct Args {
     /// The job's environment, e.g. `prod` (gates see `env`).
     #[arg(long, default_value = "", hide_default_value = true)]
     env: String,
-    #[arg(long, value_enum, default_value_t = DecideFormat::Text)]
-    format: DecideFormat,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum DecideFormat {
-    /// `VERDICT: explanation`.
-    Text,
-    /// A `wpc-decision/1` object.
-    Json,
+    /// text: `VERDICT: explanation`; json: a `wpc-decision` object.
+    #[arg(long, default_value_t = Format::Text, value_parser = decide::FORMATS)]
+    format: Format,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -64,14 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     };
     let engine = Engine::new(&policy.wpc)?;
     let decision = engine.decide(&call);
-    let text = match args.format {
-        DecideFormat::Text => format!("{}: {decision}\n", decision.verdict),
-        DecideFormat::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&decision.report(policy.name(), &policy.hash))?
-        ),
-    };
-    print(&text)?;
+    print(&decision.render(args.format, policy.name(), &policy.hash)?)?;
     Ok(if decision.verdict == Verdict::Allow {
         Outcome::Clean
     } else {

@@ -1,10 +1,10 @@
 use std::path::PathBuf;
 
 use super::{Outcome, eprint, print};
-use crate::diff::{self, Format, RevisionDiff, approvals};
+use crate::diff::{self, RevisionDiff, approvals};
 use crate::git::Repo;
 use crate::replay::{self, versions::Revisions};
-use crate::report::{self, Report};
+use crate::report::{Format, Report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -12,7 +12,7 @@ pub struct Args {
     base: String,
     /// The revision with the changes.
     head: String,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value_t = Format::Text, value_parser = diff::render::FORMATS)]
     format: Format,
     /// The repository (any folder in it, or a bare repository).
     #[arg(long, value_name = "PATH", default_value = ".")]
@@ -51,7 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let required = diff.requirements()?;
     let statuses = approvals::evaluate(&required, &[]);
-    print(&diff::render(&diff, &statuses, false, args.format))?;
+    print(&diff::render(&diff, &statuses, false, args.format)?)?;
     let mut changed = 0;
     if !args.replay.is_empty() {
         let versions = Revisions::new(&repo, base, head, &root, None)?;
@@ -82,6 +82,6 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 pub(super) fn report_findings(diff: &RevisionDiff) {
     if !diff.findings.is_empty() {
         let report = Report::new(diff.findings.clone(), 0);
-        eprint(&report.render(report::Format::Text, &[], false));
+        eprint(&report.text(false, false));
     }
 }

@@ -5,7 +5,7 @@ use crate::claw::{self, CanonicalPayload, ClawVersion, ExportError};
 use crate::crypto::verify::Trust;
 use crate::policy::Policy;
 use crate::policy::document::unreadable_in_brief;
-use crate::report::{Format, Report, Severity};
+use crate::report::{Report, Severity};
 use crate::resolve::{self, PolicyFileError};
 
 #[derive(Debug, clap::Args)]
@@ -80,7 +80,7 @@ pub(super) fn claw_payload(
                 })
                 .collect();
             let report = Report::new(findings, 1);
-            eprint(&report.render(Format::Text, &[], false));
+            eprint(&report.text(false, false));
             Ok(None)
         }
         Err(other) => Err(other.into()),

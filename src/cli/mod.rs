@@ -188,17 +188,17 @@ fn usable_config(
         crate::config::ConfigError,
     >,
 ) -> anyhow::Result<crate::config::Config> {
-    use crate::report::{Format, Report};
+    use crate::report::Report;
     match crate::config::usable(loaded) {
         Ok(usable) => {
             if !usable.warnings.is_empty() {
-                eprint(&Report::new(usable.warnings, 1).render(Format::Text, &[], false));
+                eprint(&Report::new(usable.warnings, 1).text(false, false));
             }
             Ok(usable.config)
         }
         Err(err) => {
             if let crate::config::ConfigError::Invalid { findings, .. } = &err {
-                eprint(&Report::new(findings.clone(), 1).render(Format::Text, &[], false));
+                eprint(&Report::new(findings.clone(), 1).text(false, false));
             }
             Err(err.into())
         }

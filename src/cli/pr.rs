@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use super::{Outcome, eprint, print, warn_unchecked_gateways};
 use crate::bot::{self, Request};
 use crate::github::{self, Client, RepoName, State};
-use crate::report::{self, Report};
+use crate::report::Report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -104,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     })?;
     if !outcome.findings.is_empty() {
         let report = Report::new(outcome.findings, 0);
-        eprint(&report.render(report::Format::Text, &[], false));
+        eprint(&report.text(false, false));
     }
     if let Some(checked) = outcome.gateway_signers_checked {
         warn_unchecked_gateways(checked);

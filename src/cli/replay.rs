@@ -7,8 +7,9 @@ use crate::config::Config;
 use crate::policy::Policy;
 use crate::release::Freshness;
 use crate::replay;
-use crate::replay::render::{self, ReplayFormat};
+use crate::replay::render;
 use crate::replay::versions::Working;
+use crate::report::Format;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -25,8 +26,8 @@ pub struct Args {
     /// named like the one each bundle claims.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = ReplayFormat::Text)]
-    format: ReplayFormat,
+    #[arg(long, default_value_t = Format::Text, value_parser = render::FORMATS)]
+    format: Format,
     /// Changed calls shown per policy.
     #[arg(long, value_name = "N", default_value_t = replay::DEFAULT_EXAMPLES)]
     examples: usize,
@@ -69,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         &replayed.impact,
         replayed.counted,
         args.format,
-    ))?;
+    )?)?;
     Ok(if replayed.impact.changed() == 0 {
         Outcome::Clean
     } else {

@@ -10,7 +10,7 @@ use crate::crypto::envelope::{SignedEnvelope, WorkPolicyContract, parse_rfc3339}
 use crate::fsio::write_atomically;
 use crate::lint;
 use crate::policy::Policy;
-use crate::report::{Format, Severity};
+use crate::report::Severity;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         lint::Revocations::NotRead,
     )?;
     if report.fails_at(Severity::Error) {
-        eprint(&report.render(Format::Text, &lint::REGISTRY.infos(), false));
+        eprint(&report.text(false, false));
         eprint("error: not signed: the policy has errors\n");
         return Ok(Outcome::Failed);
     }

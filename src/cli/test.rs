@@ -7,12 +7,13 @@ use super::check::resolve;
 use super::{Outcome, color_stdout, print, usable_config};
 use crate::config::Config;
 use crate::decide::suite;
-use crate::decide::test_report::{self, Options, TestFormat};
+use crate::decide::test_report::{self, Options};
 use crate::fsio;
 use crate::policy::document::unreadable_in_brief;
 use crate::policy::{Policy, files};
 use crate::release::Freshness;
 use crate::replay::{self, generate, versions::Working};
+use crate::report::Format;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -31,10 +32,10 @@ pub struct Args {
     /// Use this `wpc.toml` instead of discovering one.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Output format: text for people, json (wpc-test-report/1) or junit
+    /// Output format: text for people, json (wpc-test-report) or junit
     /// (JUnit XML) for CI tools.
-    #[arg(long, value_enum, default_value_t = TestFormat::Text)]
-    format: TestFormat,
+    #[arg(long, default_value_t = Format::Text, value_parser = test_report::FORMATS)]
+    format: Format,
     /// List every case, not only the failing ones (text).
     #[arg(short, long)]
     verbose: bool,
@@ -106,7 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         min_coverage: args.min_coverage,
         color: color_stdout(),
     };
-    print(&test_report::render(&run, args.format, &options))?;
+    print(&test_report::render(&run, args.format, &options)?)?;
     let below = args
         .min_coverage
         .is_some_and(|minimum| test_report::below_minimum(&run, minimum));

@@ -7,6 +7,7 @@ use crate::crypto::trusted::TrustedSigners;
 use crate::crypto::verify::Trust;
 use crate::envelopes;
 use crate::release::{ReleaseError, VerifiedRelease};
+use crate::report::Format;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,8 +18,8 @@ pub struct Args {
     /// Without it, any valid signature is accepted and the output says so.
     #[arg(long, value_name = "FILE")]
     trusted: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
-    format: VerifyFormat,
+    #[arg(long, default_value_t = Format::Text, value_parser = envelopes::FORMATS)]
+    format: Format,
     /// Also reject envelopes whose hash is revoked on this release branch
     /// (of the repository holding the current folder), after verifying the
     /// branch's tip against main and this repository's verifier memory.
@@ -26,12 +27,6 @@ pub struct Args {
     release_branch: Option<String>,
     #[command(flatten)]
     freshness: FreshnessArgs,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-enum VerifyFormat {
-    Text,
-    Json,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
@@ -69,13 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     }
     let all_valid = verdicts.iter().all(|v| v.valid);
     let checked = args.trusted.is_some();
-    print(&match args.format {
-        VerifyFormat::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&envelopes::json(&verdicts, checked))?
-        ),
-        VerifyFormat::Text => envelopes::text(&verdicts, checked),
-    })?;
+    print(&envelopes::render(&verdicts, checked, args.format)?)?;
     Ok(if all_valid {
         Outcome::Clean
     } else {

@@ -22,9 +22,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::policy::model::{Approval, Requirement, Wpc};
+use crate::report::{Envelope, Format, Formats, Unsupported};
 use gate::{Gate, SyntaxError};
 
 /// Largest `content` a decision reads.
+/// The `format` and `version` of `wpc decide --format json`.
+pub const DECISION: Envelope = Envelope::new("wpc-decision", 1);
+
+/// The formats of `wpc decide`.
+pub const FORMATS: Formats = Formats(&[Format::Text, Format::Json]);
+
 pub const MAX_CONTENT_BYTES: usize = 1024 * 1024;
 /// Largest `args`, measured as compact JSON.
 pub const MAX_ARGS_BYTES: usize = 64 * 1024;
@@ -171,11 +178,36 @@ impl fmt::Display for Decision {
 }
 
 impl Decision {
-    /// The `wpc-decision/1` object: what `wpc decide --format json` prints
+    /// `wpc decide`'s output in `format`, one of [`FORMATS`]: `VERDICT:
+    /// explanation`, or the [`Decision::report`] object.
+    pub fn render(
+        &self,
+        format: Format,
+        policy: &str,
+        policy_hash: &str,
+    ) -> Result<String, Unsupported> {
+        Ok(match format {
+            Format::Text => format!("{}: {self}\n", self.verdict),
+            // A Value always serializes.
+            Format::Json => format!(
+                "{}\n",
+                serde_json::to_string_pretty(&self.report(policy, policy_hash)).unwrap_or_default()
+            ),
+            Format::Sarif | Format::Github | Format::Junit | Format::Markdown => {
+                return Err(Unsupported {
+                    format,
+                    output: "a decision",
+                });
+            }
+        })
+    }
+
+    /// The `wpc-decision` object: what `wpc decide --format json` prints
     /// and `wpc serve` answers to `POST /v1/decide`.
     pub fn report(&self, policy: &str, policy_hash: &str) -> Value {
         let mut out = Map::new();
-        out.insert("format".to_owned(), Value::from("wpc-decision/1"));
+        out.insert("format".to_owned(), Value::from(DECISION.format));
+        out.insert("version".to_owned(), Value::from(DECISION.version));
         out.insert("policy".to_owned(), Value::from(policy));
         out.insert("policy_hash".to_owned(), Value::from(policy_hash));
         out.insert("explanation".to_owned(), Value::from(self.to_string()));

@@ -1,4 +1,4 @@
-//! Output of `wpc test`: text for people, `wpc-test-report/1` JSON
+//! Output of `wpc test`: text for people, `wpc-test-report` JSON
 //! (schema/wpc-test-report.v1.schema.json) and JUnit XML for CI tools.
 
 use std::fmt::Write as _;
@@ -10,18 +10,13 @@ use serde_json::Value;
 use super::Verdict;
 use super::coverage::{self, Coverage, RuleKind};
 use super::suite::{CaseResult, TestRun};
-use crate::report::{Format, Report};
+use crate::report::{Envelope, Format, Formats, Report, Unsupported};
 
-/// The `format` of the JSON document.
-pub const FORMAT: &str = "wpc-test-report/1";
+/// The `format` and `version` of the JSON document.
+pub const ENVELOPE: Envelope = Envelope::new("wpc-test-report", 1);
 
-/// `--format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum TestFormat {
-    Text,
-    Json,
-    Junit,
-}
+/// The formats of `wpc test`.
+pub const FORMATS: Formats = Formats(&[Format::Text, Format::Json, Format::Junit]);
 
 /// What to show besides failures and the summary.
 #[derive(Clone, Copy, Debug, Default)]
@@ -52,12 +47,19 @@ pub fn below_minimum(run: &TestRun, minimum: f64) -> bool {
     coverage::percent(covered, total) < minimum
 }
 
-pub fn render(run: &TestRun, format: TestFormat, options: &Options) -> String {
-    match format {
-        TestFormat::Text => text(run, options),
-        TestFormat::Json => json(run, options),
-        TestFormat::Junit => junit(run),
-    }
+/// Render in `format`, one of [`FORMATS`].
+pub fn render(run: &TestRun, format: Format, options: &Options) -> Result<String, Unsupported> {
+    Ok(match format {
+        Format::Text => text(run, options),
+        Format::Json => json(run, options),
+        Format::Junit => junit(run),
+        Format::Sarif | Format::Github | Format::Markdown => {
+            return Err(Unsupported {
+                format,
+                output: "a test run",
+            });
+        }
+    })
 }
 
 fn cases(run: &TestRun) -> impl Iterator<Item = &CaseResult> {
@@ -129,10 +131,11 @@ fn coverage_text(run: &TestRun, options: &Options, out: &mut String) {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
-    format: &'static str,
+    #[serde(flatten)]
+    envelope: Envelope,
     summary: Summary,
     cases: Vec<JsonCase<'a>>,
-    /// Test files or policies that could not be run, as `wpc-findings/1`
+    /// Test files or policies that could not be run, as `wpc-findings`
     /// findings.
     problems: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -205,7 +208,7 @@ fn json(run: &TestRun, options: &Options) -> String {
             explanation: case.decision.to_string(),
         })
         .collect();
-    let findings = Report::new(run.problems.clone(), run.files).render(Format::Json, &[], false);
+    let findings = Report::new(run.problems.clone(), run.files).json();
     let problems = serde_json::from_str::<Value>(&findings)
         .ok()
         .and_then(|mut doc| doc.get_mut("findings").map(Value::take))
@@ -225,7 +228,7 @@ fn json(run: &TestRun, options: &Options) -> String {
         }
     });
     let report = JsonReport {
-        format: FORMAT,
+        envelope: ENVELOPE,
         summary: Summary {
             files: run.files,
             passed: run.passed(),

@@ -10,7 +10,7 @@
 
 pub mod approvals;
 mod classify;
-mod render;
+pub mod render;
 mod revisions;
 mod tools;
 
@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::policy::Policy;
 
 pub use approvals::{ApprovalClass, PatternError, Requirement, RequirementStatus};
-pub use render::{Format, render};
+pub use render::render;
 pub use revisions::{DiffError, RevisionDiff, diff_revisions};
 
 /// What a change does to what the agent may do.

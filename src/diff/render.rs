@@ -1,5 +1,5 @@
-//! A revision diff as text (terminal), JSON (`wpc-diff/1`) or Markdown (the
-//! pull request comment).
+//! A revision diff as text (terminal), JSON (`wpc-diff` version 1) or
+//! Markdown (the pull request comment).
 
 use std::fmt::Write as _;
 
@@ -9,14 +9,14 @@ use super::RevisionDiff;
 use super::approvals::{CONFIG_NAME, RequirementStatus};
 use super::{Change, PolicyDiff, Severity, Version};
 use crate::policy::hash::short as short_hash;
+use crate::report::{Envelope, Format, Formats, Unsupported};
 use crate::revision::short;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-    Markdown,
-}
+/// The formats of a diff.
+pub const FORMATS: Formats = Formats(&[Format::Text, Format::Json, Format::Markdown]);
+
+/// The `format` and `version` of the JSON document.
+pub const ENVELOPE: Envelope = Envelope::new("wpc-diff", 1);
 
 /// GitHub refuses comments over 65,536 characters; policy sections stop
 /// before this many and a line says how many were left out.
@@ -32,12 +32,18 @@ pub fn render(
     statuses: &[RequirementStatus],
     reviewed: bool,
     format: Format,
-) -> String {
-    match format {
+) -> Result<String, Unsupported> {
+    Ok(match format {
         Format::Text => text(diff, statuses, reviewed),
         Format::Json => json(diff, statuses, reviewed),
         Format::Markdown => markdown(diff, statuses, reviewed),
-    }
+        Format::Sarif | Format::Github | Format::Junit => {
+            return Err(Unsupported {
+                format,
+                output: "a diff",
+            });
+        }
+    })
 }
 
 fn hashes(policy: &PolicyDiff) -> String {
@@ -70,7 +76,7 @@ fn summary(diff: &RevisionDiff) -> String {
     }
 }
 
-fn text(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool) -> String {
+pub fn text(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool) -> String {
     let mut out = format!(
         "wpc diff {}..{}: {}\n",
         short(diff.base),
@@ -153,7 +159,8 @@ fn approved_part(by: &str) -> String {
 
 fn json(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool) -> String {
     let value = json!({
-        "format": "wpc-diff/1",
+        "format": ENVELOPE.format,
+        "version": ENVELOPE.version,
         "base": diff.base.to_string(),
         "head": diff.head.to_string(),
         "widens": diff.widens(),
@@ -199,7 +206,7 @@ fn icon(severity: Severity) -> &'static str {
     }
 }
 
-fn markdown(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool) -> String {
+pub fn markdown(diff: &RevisionDiff, statuses: &[RequirementStatus], reviewed: bool) -> String {
     let mut out = format!(
         "### wpc policy diff `{}` → `{}`\n\n{}.\n",
         short(diff.base),

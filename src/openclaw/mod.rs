@@ -238,6 +238,17 @@ pub struct RemovedTool {
     pub at: Option<String>,
 }
 
+/// The `format` and `version` of `wpc audit openclaw --explain-tools
+/// --format json`.
+pub const EXPLAIN_ENVELOPE: crate::report::Envelope =
+    crate::report::Envelope::new("wpc-explain-tools", 1);
+
+/// The `--explain-tools --format json` document: the envelope and the agents.
+pub fn explanations_json(explanations: &[Explanation]) -> serde_json::Value {
+    // Plain data: serializing it cannot fail.
+    EXPLAIN_ENVELOPE.wrap(serde_json::json!({ "agents": explanations }))
+}
+
 impl Explanation {
     /// The agent, its available tools, and each removed tool with the layer
     /// and entry that removed it.

@@ -3,8 +3,7 @@
 use std::fmt::Write as _;
 
 use super::{Plan, Violation};
-use crate::lint;
-use crate::report::{Format, Report};
+use crate::report::Report;
 
 /// One line per released version (and its renderings), then the counts and
 /// where the branch is.
@@ -63,7 +62,7 @@ pub fn refused(plan: &Plan) -> String {
         );
         if !refused.findings.is_empty() {
             let report = Report::new(refused.findings.clone(), 1);
-            out.push_str(&report.render(Format::Text, &lint::REGISTRY.infos(), false));
+            out.push_str(&report.text(false, false));
         }
     }
     out

@@ -1,26 +1,30 @@
-//! Output of a replay: text for people, `wpc-replay/1` JSON for tools.
+//! Output of a replay: text for people, `wpc-replay` JSON for tools.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use super::{CallKind, Impact, PolicyImpact};
+use crate::report::{Envelope, Format, Formats, Unsupported};
 
-/// The `format` of the JSON document.
-pub const FORMAT: &str = "wpc-replay/1";
+/// The `format` and `version` of the JSON document.
+pub const ENVELOPE: Envelope = Envelope::new("wpc-replay", 1);
 
-/// `--format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReplayFormat {
-    Text,
-    Json,
-}
+/// The formats of `wpc replay`.
+pub const FORMATS: Formats = Formats(&[Format::Text, Format::Json]);
 
-pub fn render(impact: &Impact, counted: usize, format: ReplayFormat) -> String {
-    match format {
-        ReplayFormat::Text => text(impact, counted),
-        ReplayFormat::Json => json(impact, counted),
-    }
+/// Render in `format`, one of [`FORMATS`].
+pub fn render(impact: &Impact, counted: usize, format: Format) -> Result<String, Unsupported> {
+    Ok(match format {
+        Format::Text => text(impact, counted),
+        Format::Json => json(impact, counted),
+        Format::Sarif | Format::Github | Format::Junit | Format::Markdown => {
+            return Err(Unsupported {
+                format,
+                output: "a replay",
+            });
+        }
+    })
 }
 
 fn kind(kind: CallKind) -> &'static str {
@@ -93,7 +97,8 @@ pub fn summary(policy: &PolicyImpact) -> String {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
-    format: &'static str,
+    #[serde(flatten)]
+    envelope: Envelope,
     counted: usize,
     changed: usize,
     policies: &'a [PolicyImpact],
@@ -115,7 +120,7 @@ struct JsonUnresolved {
 
 fn json(impact: &Impact, counted: usize) -> String {
     let report = JsonReport {
-        format: FORMAT,
+        envelope: ENVELOPE,
         counted,
         changed: impact.changed(),
         policies: &impact.policies,

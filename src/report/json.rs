@@ -1,15 +1,17 @@
-//! `wpc-findings/1`: the documented JSON output (schema/wpc-findings.v1.schema.json).
+//! `wpc-findings` version 1: the documented JSON output
+//! (schema/wpc-findings.v1.schema.json).
 
 use serde::Serialize;
 
 use super::baseline::Entry;
-use super::{Finding, Report, Severity, Suppression};
+use super::{Envelope, Finding, Report, Severity, Suppression};
 
-pub const FORMAT: &str = "wpc-findings/1";
+pub const ENVELOPE: Envelope = Envelope::new("wpc-findings", 1);
 
 #[derive(Serialize)]
 struct Document<'a> {
-    format: &'static str,
+    #[serde(flatten)]
+    envelope: Envelope,
     files_checked: usize,
     summary: Summary,
     findings: Vec<JsonFinding<'a>>,
@@ -79,7 +81,7 @@ struct Span {
 
 pub(super) fn render(report: &Report) -> String {
     let document = Document {
-        format: FORMAT,
+        envelope: ENVELOPE,
         files_checked: report.files_checked,
         summary: Summary {
             errors: report.count(Severity::Error),

@@ -9,6 +9,7 @@
 
 pub mod baseline;
 pub mod fingerprint;
+pub mod format;
 mod github;
 mod json;
 pub mod registry;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use format::{Envelope, FailOn, Format, Formats, Unsupported};
 pub use registry::{Described, Registry};
 pub use source::SourceFile;
 
@@ -162,18 +164,9 @@ impl RuleMeta {
     }
 }
 
-/// The output formats of commands that report findings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Human-readable, with source snippets.
-    Text,
-    /// `wpc-findings/1` JSON (schema/wpc-findings.v1.schema.json).
-    Json,
-    /// SARIF 2.1.0, for GitHub code scanning.
-    Sarif,
-    /// GitHub Actions workflow commands (annotations).
-    Github,
-}
+/// The formats findings render in: `wpc-findings` JSON
+/// (schema/wpc-findings.v1.schema.json), SARIF, GitHub annotations, text.
+pub const FORMATS: Formats = Formats(&[Format::Text, Format::Json, Format::Sarif, Format::Github]);
 
 /// Why a finding does not count toward the verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -337,9 +330,14 @@ impl Report {
         out
     }
 
-    /// Render in `format`. `rules` describes every rule that can appear (SARIF
-    /// lists them all); `color` only affects `Format::Text`.
-    pub fn render(&self, format: Format, rules: &[RuleInfo], color: bool) -> String {
+    /// Render in `format`, one of [`FORMATS`]. `rules` describes every rule
+    /// that can appear (SARIF lists them all); `color` only affects text.
+    pub fn render(
+        &self,
+        format: Format,
+        rules: &[RuleInfo],
+        color: bool,
+    ) -> Result<String, Unsupported> {
         self.render_verbose(format, rules, color, false)
     }
 
@@ -352,13 +350,39 @@ impl Report {
         rules: &[RuleInfo],
         color: bool,
         verbose: bool,
-    ) -> String {
-        match format {
-            Format::Text => text::render(self, color, verbose),
-            Format::Json => json::render(self),
-            Format::Sarif => sarif::render(self, rules),
-            Format::Github => github::render(self),
-        }
+    ) -> Result<String, Unsupported> {
+        Ok(match format {
+            Format::Text => self.text(color, verbose),
+            Format::Json => self.json(),
+            Format::Sarif => self.sarif(rules),
+            Format::Github => self.github(),
+            Format::Junit | Format::Markdown => {
+                return Err(Unsupported {
+                    format,
+                    output: "a report of findings",
+                });
+            }
+        })
+    }
+
+    /// The report as text, rustc style.
+    pub fn text(&self, color: bool, verbose: bool) -> String {
+        text::render(self, color, verbose)
+    }
+
+    /// The report as a SARIF 2.1.0 log listing `rules`.
+    pub fn sarif(&self, rules: &[RuleInfo]) -> String {
+        sarif::render(self, rules)
+    }
+
+    /// The report as a `wpc-findings` JSON document.
+    pub fn json(&self) -> String {
+        json::render(self)
+    }
+
+    /// The report as GitHub workflow commands.
+    pub fn github(&self) -> String {
+        github::render(self)
     }
 }
 

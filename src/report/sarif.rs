@@ -133,7 +133,7 @@ fn to_i64(n: usize) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Format, SourceFile};
+    use crate::report::SourceFile;
 
     fn fingerprints_and_lines(text: &str) -> Vec<(String, i64)> {
         let source = SourceFile::new("policies/p.toml", text);
@@ -146,8 +146,7 @@ mod tests {
             })
             .collect();
         let sarif: serde_json::Value =
-            serde_json::from_str(&Report::new(findings, 1).render(Format::Sarif, &[], false))
-                .unwrap();
+            serde_json::from_str(&Report::new(findings, 1).sarif(&[])).unwrap();
         sarif["runs"][0]["results"]
             .as_array()
             .unwrap()
