@@ -36,6 +36,12 @@ pub(crate) struct Main<'a> {
     renderings: HashMap<(Oid, Option<Oid>, ClawVersion), Result<String, String>>,
     /// `wpc.toml` blob → its export settings.
     exports: HashMap<Option<Oid>, Result<ExportSettings, String>>,
+    /// (main commit, path) → the file's blob there. An entry's policy file
+    /// is looked up for its content and again for each of its renderings,
+    /// and each lookup reads the policies folder's tree (10,000 entries
+    /// for 10,000 policies): verifying a branch of 10,000 releases spent a
+    /// third of its time there.
+    files: HashMap<(Oid, String), Result<Option<Oid>, String>>,
 }
 
 impl<'a> Main<'a> {
@@ -56,6 +62,7 @@ impl<'a> Main<'a> {
             hashes: HashMap::new(),
             renderings: HashMap::new(),
             exports: HashMap::new(),
+            files: HashMap::new(),
         })
     }
 
@@ -144,10 +151,7 @@ impl<'a> Main<'a> {
     ) -> Result<String, String> {
         let id = self.policy_blob(commit, path)?;
         let config_file = super::join(&self.root, crate::config::FILE_NAME);
-        let config_id = self
-            .repo
-            .file_id(commit, &config_file)
-            .map_err(|e| e.to_string())?;
+        let config_id = self.file_id(commit, &config_file)?;
         let key = (id, config_id, version);
         if let Some(cached) = self.renderings.get(&key) {
             return cached.clone();
@@ -236,11 +240,20 @@ impl<'a> Main<'a> {
     }
 
     /// The blob of the file `path` at main commit `commit`.
-    pub(crate) fn policy_blob(&self, commit: Oid, path: &str) -> Result<Oid, String> {
-        self.repo
-            .file_id(commit, path)
-            .map_err(|e| e.to_string())?
+    pub(crate) fn policy_blob(&mut self, commit: Oid, path: &str) -> Result<Oid, String> {
+        self.file_id(commit, path)?
             .ok_or_else(|| format!("no file {path} at {commit}"))
+    }
+
+    /// The blob of `path` at main commit `commit`, if there is a file.
+    fn file_id(&mut self, commit: Oid, path: &str) -> Result<Option<Oid>, String> {
+        let key = (commit, path.to_owned());
+        if let Some(cached) = self.files.get(&key) {
+            return cached.clone();
+        }
+        let found = self.repo.file_id(commit, path).map_err(|e| e.to_string());
+        self.files.insert(key, found.clone());
+        found
     }
 
     /// The bytes of blob `id`, the file `path` at main commit `commit`,
