@@ -1,8 +1,9 @@
 //! `wpc serve` under bounded loopback load: a release branch of 10,000
 //! released versions, the server as a child process, 64 keep-alive
 //! connections for a fixed time per route. Prints requests/s, p50/p99
-//! latency, the server's CPU time and peak RSS, and `wpc fetch` per call
-//! for comparison. The client runs on the same machine and takes its share
+//! latency, the server's CPU time, its RSS after start-up and after each
+//! route (anonymous and file-backed) and its peak, `wpc fetch` per call
+//! for comparison, and the machine's load averages before and after. The client runs on the same machine and takes its share
 //! of the CPU; the server's CPU time per request says what it costs alone.
 //!
 //! Goals: ≥ 20,000 GET/s with p99 ≤ 5 ms, ≥ 10,000 decisions/s, RSS with
@@ -126,6 +127,28 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
+/// The 1-, 5- and 15-minute load averages: the machine is shared, and
+/// every figure is read against them.
+fn load_averages() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The server's resident memory now: total, then anonymous (the heap) and
+/// file-backed (the binary's pages and mapped Git packs).
+fn rss(pid: u32) -> String {
+    format!(
+        "RSS {} MB (anonymous {} MB, file-backed {} MB)",
+        status_kb(pid, "VmRSS:") / 1024,
+        status_kb(pid, "RssAnon:") / 1024,
+        status_kb(pid, "RssFile:") / 1024
+    )
+}
+
 fn status_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap_or_default()
@@ -211,6 +234,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5.0);
+    println!("load averages at the start: {}", load_averages());
     let dir = tempfile::tempdir().unwrap();
     let hashes = repository(dir.path());
     assert_eq!(hashes.len(), VERSIONS);
@@ -228,9 +252,9 @@ fn main() {
     }
     let pid = server.id();
     println!(
-        "server verified and loaded {VERSIONS} versions in {:.2} s; RSS {} MB",
+        "server verified and loaded {VERSIONS} versions in {:.2} s; {}",
         started.elapsed().as_secs_f64(),
-        status_kb(pid, "VmRSS:") / 1024
+        rss(pid)
     );
 
     let get = |i: usize| {
@@ -244,6 +268,7 @@ fn main() {
     println!(
         "GET /v1/wpc/{{hash}}: {rps:.0} requests/s, p50 {p50:.2} ms, p99 {p99:.2} ms, server CPU {cpu:.3} s per 1,000 ({CONNECTIONS} connections, {seconds} s)"
     );
+    println!("server after GET: {}", rss(pid));
     let tools = ["read", "exec", "search", "repo.write"];
     let decide = |i: usize| {
         let body = format!(
@@ -262,8 +287,8 @@ fn main() {
         "POST /v1/decide: {rps:.0} decisions/s, p50 {p50:.2} ms, p99 {p99:.2} ms, server CPU {cpu:.3} s per 1,000 (first decision per policy compiles it)"
     );
     println!(
-        "server RSS {} MB now, peak {} MB, with {VERSIONS} released versions",
-        status_kb(pid, "VmRSS:") / 1024,
+        "server after decide (every version's policy compiled): {}; peak RSS {} MB; {VERSIONS} released versions",
+        rss(pid),
         status_kb(pid, "VmHWM:") / 1024
     );
     let _ = server.kill();
@@ -278,4 +303,5 @@ fn main() {
         "wpc fetch: {:.0} ms per call ({calls} calls; each opens the repository and verifies one envelope)",
         started.elapsed().as_secs_f64() * 1000.0 / calls as f64
     );
+    println!("load averages at the end: {}", load_averages());
 }
