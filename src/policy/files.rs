@@ -214,21 +214,29 @@ fn not_regular(path: &Path, kind: &'static str) -> Finding {
 mod tests {
     use super::*;
 
+    /// Empty files `names` under `dir`, with their folders.
+    fn touch(dir: &Path, names: &[&str]) {
+        for name in names {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+    }
+
     #[test]
     fn walks_policies_skips_tests_and_hidden() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        for name in [
-            "a.toml",
-            "a.test.toml",
-            "notes.md",
-            ".hidden.toml",
-            "sub/b.toml",
-        ] {
-            let path = p.join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, "").unwrap();
-        }
+        touch(
+            p,
+            &[
+                "a.toml",
+                "a.test.toml",
+                "notes.md",
+                ".hidden.toml",
+                "sub/b.toml",
+            ],
+        );
         let (files, findings) = collect(&[p.to_path_buf()], p).unwrap();
         assert_eq!(files, [p.join("a.toml"), p.join("sub/b.toml")]);
         assert!(findings.is_empty());
@@ -239,17 +247,16 @@ mod tests {
     fn one_walk_finds_what_the_policy_walk_and_the_test_walk_find() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        for name in [
-            "a.toml",
-            "a.test.toml",
-            "notes.md",
-            "sub/b.toml",
-            "sub/b.test.toml",
-        ] {
-            let path = p.join(name);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, "").unwrap();
-        }
+        touch(
+            p,
+            &[
+                "a.toml",
+                "a.test.toml",
+                "notes.md",
+                "sub/b.toml",
+                "sub/b.test.toml",
+            ],
+        );
         crate::fsio::make_fifo(&p.join("fifo.toml"));
         crate::fsio::make_fifo(&p.join("fifo.test.toml"));
         let both = collect_dir_with_tests(p, p).unwrap();
