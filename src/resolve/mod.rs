@@ -177,9 +177,7 @@ pub fn resolve(
             },
             PolicyFileError::Invalid(findings) => ResolveError::InvalidPolicy {
                 path: path.to_owned(),
-                first: findings
-                    .first()
-                    .map_or_else(String::new, |f| format!("{}: {}", f.position(), f.message)),
+                first: first_problem(&findings),
             },
         })?;
         return Ok((checked(policy.wpc, policy.hash, spec)?, None));
@@ -192,6 +190,13 @@ pub fn resolve(
         Lookup::Found(check) => Ok((*check, source.warning())),
         Lookup::Unknown(why) => Err(ResolveError::Unknown(why)),
     }
+}
+
+/// The first of the findings that make a file not a policy, located.
+fn first_problem(findings: &[Finding]) -> String {
+    findings
+        .first()
+        .map_or_else(String::new, |f| format!("{}: {}", f.position(), f.message))
 }
 
 /// SHA-256 in base64url without padding.
@@ -221,9 +226,7 @@ fn from_envelope(bytes: &[u8], trust: &Trust, what: &str) -> Result<PolicyCheck,
         },
         PolicyFileError::Invalid(findings) => ResolveError::NotAPolicy {
             what: what.to_owned(),
-            problem: findings
-                .first()
-                .map_or_else(String::new, |f| format!("{}: {}", f.position(), f.message)),
+            problem: first_problem(&findings),
         },
     })?;
     checked(policy.wpc, policy.hash, what)
