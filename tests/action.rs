@@ -2,7 +2,7 @@
 //! (`action/run.sh`), exercised with a simulated GitHub Actions environment.
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

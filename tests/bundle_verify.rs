@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-mod support;
+use crate::support;
 
 use base64::Engine as _;
 use base64::alphabet::URL_SAFE;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-mod support;
+use crate::support;
 
 use support::run;
 use wpc::bundle::kit::{Shape, bundle_bytes};

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

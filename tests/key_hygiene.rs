@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
 
-mod support;
+use crate::support;
 
 use support::{copy_dir, root, run, stderr, stdout, wpc};
 

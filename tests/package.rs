@@ -3,7 +3,7 @@
 //! schemas), so the published crate builds.
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 use wpc::bundle::kit::{self, Shape};
 
-mod support;
+use crate::support;
 
 use support::{git, run, stdout};
 

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use wpc::bundle::kit::{self, Shape};
 
-mod support;
+use crate::support;
 
 use support::{root, run, stdout};
 

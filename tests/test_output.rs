@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Output;
 
-mod support;
+use crate::support;
 
 use support::{root, run, stdout};
 

@@ -5,7 +5,7 @@
 //! dropped revocation) or as "revoked" (a forged one).
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Output;

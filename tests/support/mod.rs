@@ -2,7 +2,7 @@
 //! ambient settings that change its output scrubbed, and real Git
 //! repositories built in temporary folders through git2 objects.
 
-#![allow(dead_code)] // each test file uses its own part of the helpers
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failing test
 
 use std::path::{Path, PathBuf};
 
