@@ -46,10 +46,12 @@ pub struct CacheLimits {
 }
 
 impl CacheLimits {
-    /// 16 MiB of bodies: the native bodies of some 13,000 small versions.
-    pub const DEFAULT_BODY_BYTES: u64 = 16 << 20;
-    /// The engines of 4,096 versions: some 14 MB for small policies.
-    pub const DEFAULT_ENGINES: usize = 4096;
+    /// 4 MiB of bodies: some 3,400 of small policies. A body read again
+    /// costs little (docs/serve.md, "Memory and caches"), so the cache is
+    /// for the hot set, not for all of a large branch.
+    pub const DEFAULT_BODY_BYTES: u64 = 4 << 20;
+    /// The engines of 1,024 versions: some 4 MB for small policies.
+    pub const DEFAULT_ENGINES: usize = 1024;
 }
 
 impl Default for CacheLimits {
