@@ -243,25 +243,36 @@ pub fn too_large(len: u64, limit: u64) -> BundleReport {
     ))
 }
 
-/// Verifies one proof bundle envelope.
+/// Verifies one proof bundle envelope (or an export or aggregate bundle).
 pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
-    if bytes.len() as u64 > options.max_bundle_bytes {
-        return too_large(bytes.len() as u64, options.max_bundle_bytes);
+    match parse_bundle(bytes, options.max_bundle_bytes) {
+        Ok(value) => verify_value(value, options),
+        Err(report) => report,
+    }
+}
+
+/// A bundle file's JSON, parsed within bounds: at most `limit` bytes and
+/// [`read::MAX_JSON_VALUES`] values. `Err`: the verdict on a file that is
+/// not such JSON (`MALFORMED_ENVELOPE`).
+pub fn parse_bundle(bytes: &[u8], limit: u64) -> Result<Value, BundleReport> {
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64, limit));
     }
     if !read::values_within(bytes, read::MAX_JSON_VALUES) {
-        return BundleReport::failed(Failure::new(
+        return Err(BundleReport::failed(Failure::new(
             Code::MalformedEnvelope,
             "",
             format!(
                 "more than {} JSON values; no valid bundle has that many",
                 read::MAX_JSON_VALUES
             ),
-        ));
+        )));
     }
-    let value = match parse_json(bytes) {
-        Ok(value) => value,
-        Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
-    };
+    parse_json(bytes).map_err(|failure| BundleReport::failed(Failure::from_envelope("", &failure)))
+}
+
+/// Verifies a bundle file's JSON, as [`parse_bundle`] gives it.
+pub fn verify_value(value: Value, options: &Options) -> BundleReport {
     if export::is_export_bundle(&value) {
         return export::verify(&value, options);
     }
