@@ -253,7 +253,9 @@ type Ask = (
 /// Each file is read and parsed once, within the memory budget, by the
 /// worker that verifies it. `source` is only used from the calling thread
 /// (a repository handle need not be shared between threads): workers ask it
-/// for a hash they have not seen, and each hash is looked up once.
+/// for a hash they have not seen, and each hash is looked up once. The
+/// calling thread waits on them, so it must not be a worker of the global
+/// rayon pool (with one thread, nothing would run).
 pub fn verify_under_claimed<L: PolicyLookup>(
     paths: &[PathBuf],
     source: &L,
