@@ -244,7 +244,7 @@ impl CiReport {
                     finding.severity,
                     finding.code,
                     finding.position(),
-                    finding.message.replace('|', "\\|").replace('\n', " ")
+                    finding.one_line().replace('|', "\\|")
                 );
             }
             if worst.len() > 20 {
