@@ -282,7 +282,7 @@ fn command_examples() {
     if std::env::var_os(CLEAN_ENV).is_none() {
         let mut child = Command::new(std::env::current_exe().unwrap());
         child
-            .args(["--exact", "command_examples", "--nocapture"])
+            .args(["--exact", "docs::command_examples", "--nocapture"])
             .current_dir(root())
             .env_clear()
             .env(CLEAN_ENV, "1");

@@ -2,11 +2,15 @@
 //! `mcp:SERVER/TOOL` names, which server entry and tool patterns a tool
 //! meets, and the definition hash a pin holds.
 
+use std::path::Path;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::model::{Mcp, McpServer};
+use crate::fsio;
+use crate::report::{Envelope, Format, Formats, Unsupported};
 
 /// What every MCP tool name starts with.
 pub const PREFIX: &str = "mcp:";
@@ -225,6 +229,72 @@ pub fn pins(response: &Value) -> Result<Vec<Pin>, PinError> {
         out.push(pin);
     }
     Ok(out)
+}
+
+/// The `format` and `version` of `wpc mcp pin --format json`.
+pub const PINS: Envelope = Envelope::new("wpc-mcp-pins", 1);
+
+/// The formats of `wpc mcp pin`.
+pub const FORMATS: Formats = Formats(&[Format::Text, Format::Json]);
+
+/// Why `wpc mcp pin` printed no pins.
+#[derive(Debug, thiserror::Error)]
+pub enum PinFileError {
+    /// The file could not be read: a usage or I/O error.
+    #[error(transparent)]
+    Read(#[from] fsio::ReadError),
+    #[error("{path}: not JSON: {source}")]
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("{path}: {source}")]
+    Pins { path: String, source: PinError },
+}
+
+/// The pins of `server`'s tools from a saved `tools/list` response, in the
+/// response's order.
+pub fn pin_file(path: &Path) -> Result<Vec<Pin>, PinFileError> {
+    let text = fsio::read_to_string(path, fsio::MCP_TOOLS_LIST)?;
+    let shown = || path.display().to_string();
+    let response: Value = serde_json::from_str(&text).map_err(|source| PinFileError::Json {
+        path: shown(),
+        source,
+    })?;
+    pins(&response).map_err(|source| PinFileError::Pins {
+        path: shown(),
+        source,
+    })
+}
+
+/// `wpc mcp pin`'s output: the `[constraints.mcp.pinned_tools]` table to
+/// paste into a policy, or the `wpc-mcp-pins` object.
+pub fn render_pins(server: &str, pins: &[Pin], format: Format) -> Result<String, Unsupported> {
+    match format {
+        Format::Text => {
+            let mut out = String::from("[constraints.mcp.pinned_tools]\n");
+            for pin in pins {
+                out.push_str(&format!("\"{server}/{}\" = \"{}\"\n", pin.tool, pin.hash));
+            }
+            Ok(out)
+        }
+        Format::Json => {
+            let pinned: Map<String, Value> = pins
+                .iter()
+                .map(|p| (format!("{server}/{}", p.tool), Value::from(p.hash.clone())))
+                .collect();
+            let body = serde_json::json!({"server": server, "pinned_tools": pinned});
+            // A Value always serializes.
+            Ok(format!(
+                "{}\n",
+                serde_json::to_string_pretty(&PINS.wrap(body)).unwrap_or_default()
+            ))
+        }
+        Format::Sarif | Format::Github | Format::Junit | Format::Markdown => Err(Unsupported {
+            format,
+            output: "MCP pins",
+        }),
+    }
 }
 
 /// Whether `given` is the pinned hash (hex compared without regard to case).
