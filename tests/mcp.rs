@@ -212,3 +212,14 @@ fn bad_counters_responses_and_server_names_are_refused() {
         assert!(stdout(&out).is_empty());
     }
 }
+
+#[test]
+fn policy_tests_give_mcp_fields_and_counters() {
+    let out = run(&root(), &["test", "tests/fixtures/mcp/agent.test.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("2 passed, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
+}
