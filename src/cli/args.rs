@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::crypto::keys::{SIGNING_KEY_ENV, SigningKey};
 use crate::git::Repo;
 use crate::release::{Freshness, Source};
+use crate::report::baseline::Choice;
 
 #[derive(Debug, clap::Args)]
 pub struct Place {
@@ -57,4 +58,32 @@ pub fn load_key(file: Option<&Path>) -> anyhow::Result<SigningKey> {
             Err(_) => anyhow::bail!("no signing key: pass --key FILE or set {SIGNING_KEY_ENV}"),
         },
     })
+}
+
+/// The baseline options of `check` and `ci`.
+#[derive(Debug, clap::Args)]
+pub struct BaselineArgs {
+    /// Findings listed in this baseline file (see --write-baseline) are
+    /// reported as suppressed and do not fail.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    baseline: Option<PathBuf>,
+    /// Write every finding not suppressed in the source to this baseline
+    /// file (replacing it), and report them as suppressed.
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Also list the suppressed findings and the baseline entries no longer
+    /// found (in text; JSON and SARIF always carry them).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+impl BaselineArgs {
+    /// Which baseline to apply.
+    pub fn choice(&self) -> Choice {
+        match (&self.write_baseline, &self.baseline) {
+            (Some(path), _) => Choice::Write(path.clone()),
+            (None, Some(path)) => Choice::Read(path.clone()),
+            (None, None) => Choice::None,
+        }
+    }
 }

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 
-use super::{Outcome, print};
+use super::output::{Outcome, print};
 use crate::bundle::batch;
 use crate::bundle::render::{self, Context};
 use crate::bundle::{Options, UnverifiedEvidence, causal};
@@ -117,7 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
 
 fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let config = super::usable_config(Config::discover(&cwd))?;
+    let config = super::output::usable_config(Config::discover(&cwd))?;
     // In a policy repository its own trusted signers apply, as in `wpc ci`.
     let trust = resolve::bundle_trust(
         &config,
@@ -140,7 +140,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
             let (mut check, warning) =
                 resolve::resolve(spec, &release_trust, &config, &args.freshness.freshness())?;
             if let Some(warning) = warning {
-                super::eprint(&format!("note: {warning}\n"));
+                super::output::eprint(&format!("note: {warning}\n"));
             }
             check.revoked |= args.revoked.contains(&check.hash);
             Some(check)
@@ -192,7 +192,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
         (None, Some(_)) => {
             let source = PolicySource::for_config(&config, &args.freshness.freshness())?;
             if let Some(warning) = source.warning() {
-                super::eprint(&format!("note: {warning}\n"));
+                super::output::eprint(&format!("note: {warning}\n"));
             }
             Some(source)
         }

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 
-use super::{Outcome, print};
+use super::output::{Outcome, print};
 use crate::config::Config;
 use crate::crypto::did::DidKey;
 use crate::crypto::envelope::parse_rfc3339;
@@ -91,7 +91,7 @@ pub fn now_seconds(now: Option<&str>) -> anyhow::Result<i64> {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let Command::Check(args) = args.command;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let config = super::usable_config(Config::discover(&cwd))?;
+    let config = super::output::usable_config(Config::discover(&cwd))?;
     let issuers = args.issuer.issuers()?;
     let (policy, _) = resolve::resolve(
         &args.policy,
@@ -102,7 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if policy.revoked {
         // A hash resolved through the release branch may be revoked there:
         // no token pinned to it is valid.
-        super::eprint(&format!(
+        super::output::eprint(&format!(
             "error: policy {} is revoked on the release branch
 ",
             policy.hash
