@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
+
+use crate::crypto::envelope::parse_rfc3339;
 use crate::crypto::keys::{SIGNING_KEY_ENV, SigningKey};
 use crate::git::Repo;
 use crate::release::{Freshness, Source};
@@ -86,4 +89,23 @@ impl BaselineArgs {
             (None, None) => Choice::None,
         }
     }
+}
+
+/// Where a token issuer's key comes from (`cst check`, `bundle verify --cst`).
+#[derive(Debug, Default, clap::Args)]
+pub struct IssuerArgs {
+    /// The token service's did:key.
+    #[arg(long, value_name = "DID", conflicts_with = "jwks")]
+    pub issuer: Option<String>,
+    /// The token service's JWKS document (Ed25519 `OKP` keys).
+    #[arg(long, value_name = "FILE")]
+    pub jwks: Option<PathBuf>,
+}
+
+/// `--now TIME` (RFC 3339), else now.
+pub fn parse_now(now: Option<&str>) -> anyhow::Result<jiff::Timestamp> {
+    Ok(match now {
+        Some(text) => parse_rfc3339(text).with_context(|| format!("--now {text}"))?,
+        None => jiff::Timestamp::now(),
+    })
 }

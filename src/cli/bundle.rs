@@ -60,7 +60,7 @@ struct VerifyArgs {
     #[command(flatten)]
     freshness: super::args::FreshnessArgs,
     #[command(flatten)]
-    issuer: super::cst::IssuerArgs,
+    issuer: super::args::IssuerArgs,
     /// A revoked policy hash (repeatable): bundles under it are INVALID.
     #[arg(long, value_name = "HASH", allow_hyphen_values = true)]
     revoked: Vec<String>,
@@ -151,10 +151,13 @@ fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
     let scope_hash = match &args.cst {
         None => args.scope_hash.clone(),
         Some(token) => {
-            let token = super::cst::read_token(token)?;
+            let token = crate::cst::read_token(token)?;
             let report = crate::cst::check(
                 &token,
-                &args.issuer.issuers()?,
+                &crate::cst::Issuers::from_key(
+                    args.issuer.issuer.as_deref(),
+                    args.issuer.jwks.as_deref(),
+                )?,
                 now.as_second(),
                 policy.as_ref().map(|p| crate::cst::TokenPolicy {
                     wpc: &p.wpc,

@@ -7,9 +7,11 @@
 //! hash means the same WPC to each of them.
 
 mod named;
+mod token;
 mod workspace;
 
 pub use named::{NamedPolicyError, claw_payload, hash, valid_policy};
+pub use token::{TokenCheckError, TokenPlan, check_token};
 pub use workspace::Workspace;
 
 use std::collections::HashMap;
