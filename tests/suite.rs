@@ -30,6 +30,7 @@ mod exit_codes;
 mod file_inputs;
 mod formats;
 mod key_hygiene;
+mod mcp;
 mod openclaw;
 mod package;
 mod pr;

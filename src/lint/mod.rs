@@ -168,7 +168,8 @@ pub(crate) mod testing {
     pub use crate::policy::testing::{CLEAN, policy};
 
     /// Run one rule over policies (as if in one repository) and return each
-    /// finding as `line:column message`.
+    /// finding as `line:column message`, each related place after it as
+    /// ` [line:column label]`.
     pub fn run(rule: &dyn Rule, settings: &LintSettings, texts: &[&str]) -> Vec<String> {
         run_with_claw(rule, settings, &ExportSettings::default(), texts)
     }
@@ -190,7 +191,12 @@ pub(crate) mod testing {
             .into_iter()
             .map(|f| {
                 let loc = f.location.unwrap();
-                format!("{}:{} {}", loc.line, loc.column, f.message)
+                let mut line = format!("{}:{} {}", loc.line, loc.column, f.message);
+                for related in &f.related {
+                    let at = &related.location;
+                    line.push_str(&format!(" [{}:{} {}]", at.line, at.column, related.label));
+                }
+                line
             })
             .collect()
     }

@@ -6,8 +6,12 @@
 //! bundles stage of `wpc ci` and `wpc replay` all resolve through here, so a
 //! hash means the same WPC to each of them.
 
+mod named;
+mod token;
 mod workspace;
 
+pub use named::{NamedPolicyError, claw_payload, hash, valid_policy};
+pub use token::{TokenCheckError, TokenPlan, check_token};
 pub use workspace::Workspace;
 
 use std::collections::HashMap;

@@ -12,13 +12,24 @@ impl Rule for DeadAllow {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let tools = &policy.wpc.constraints.tool_policy;
         for (i, allow) in tools.allow.iter().enumerate() {
-            if let Some(deny) = tools.deny.iter().find(|deny| includes(deny, allow)) {
-                cx.report(
+            if let Some((j, deny)) = tools
+                .deny
+                .iter()
+                .enumerate()
+                .find(|(_, deny)| includes(deny, allow))
+            {
+                let finding = cx.report(
                     &policy.doc,
                     &format!("/constraints/tool_policy/allow/{i}"),
                     format!("allow `{allow}` never takes effect: deny `{deny}` covers it"),
-                )
-                .help = Some("deny wins; remove the allow, or narrow the deny".to_owned());
+                );
+                finding.help = Some("deny wins; remove the allow, or narrow the deny".to_owned());
+                finding.related.push(
+                    policy
+                        .doc
+                        .locate(&format!("/constraints/tool_policy/deny/{j}"))
+                        .annotated("the deny that covers it"),
+                );
             }
         }
     }
@@ -34,7 +45,9 @@ mod tests {
         let text = CLEAN.replace("deny = [\"exec\"]", "deny = [\"repo.*\"]");
         assert_eq!(
             run_default(&DeadAllow, &[&text]),
-            ["6:18 allow `repo.comment` never takes effect: deny `repo.*` covers it"]
+            [
+                "6:18 allow `repo.comment` never takes effect: deny `repo.*` covers it [7:9 the deny that covers it]"
+            ]
         );
     }
 

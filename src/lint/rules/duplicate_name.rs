@@ -14,15 +14,20 @@ impl Rule for DuplicateName {
         for policy in policies {
             match first.get(policy.name()) {
                 Some(earlier) => {
-                    cx.report(
+                    let finding = cx.report(
                         &policy.doc,
                         "/policy_name",
                         format!("policy name `{}` is already used", policy.name()),
-                    )
-                    .help = Some(format!(
-                        "first used in {}; releases and diffs pair policies by name",
-                        earlier.doc.source.path().display()
-                    ));
+                    );
+                    finding.help = Some(
+                        "releases and diffs pair policies by name; rename one of them".to_owned(),
+                    );
+                    finding.related.push(
+                        earlier
+                            .doc
+                            .locate("/policy_name")
+                            .annotated("first used here"),
+                    );
                 }
                 None => {
                     first.insert(policy.name(), policy);
@@ -41,7 +46,7 @@ mod tests {
     fn fires_on_the_second_use() {
         assert_eq!(
             run_default(&DuplicateName, &[CLEAN, CLEAN]),
-            ["2:15 policy name `p` is already used"]
+            ["2:15 policy name `p` is already used [2:15 first used here]"]
         );
     }
 
