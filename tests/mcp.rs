@@ -223,3 +223,63 @@ fn policy_tests_give_mcp_fields_and_counters() {
         stdout(&out)
     );
 }
+
+#[test]
+fn check_reports_unlisted_tools_unpinned_tools_limits_over_budget_and_unknown_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = std::fs::read_to_string(root().join(POLICY))
+        .unwrap()
+        // A server with no tool list, a tool with no pin, a limit over the budget.
+        .replace(
+            "url = \"https://docs.acme.example/mcp\"\ntools = [\"search\"]\n",
+            "url = \"https://docs.acme.example/mcp\"\n",
+        )
+        .replace(
+            "tools = [\"get_issue\", \"add_issue_comment\"]",
+            "tools = [\"get_issue\", \"add_issue_comment\", \"list_issues\"]",
+        )
+        .replace("max = 20\n", "max = 800\n");
+    std::fs::write(dir.path().join("agent.toml"), &policy).unwrap();
+    let out = run(dir.path(), &["check", "agent.toml", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "warnings only: {}",
+        stdout(&out)
+    );
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut codes: Vec<(String, u64)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["span"]["line"].as_u64().unwrap(),
+            )
+        })
+        .filter(|(code, _)| code != "WPC018")
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            ("WPC029".to_owned(), 32),
+            ("WPC030".to_owned(), 30),
+            ("WPC031".to_owned(), 44)
+        ],
+        "{}",
+        stdout(&out)
+    );
+
+    let weekly = policy.replace("per = \"1h\"", "per = \"1w\"");
+    std::fs::write(dir.path().join("agent.toml"), weekly).unwrap();
+    let out = run(dir.path(), &["check", "agent.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("error[WPC002]: `constraints.rate_limits[0].per`: does not match"),
+        "{text}"
+    );
+    assert!(text.contains("s, m, h or d"), "{text}");
+}
