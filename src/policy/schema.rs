@@ -145,11 +145,40 @@ fn describe(schema: &Value, doc: &Document, err: &ValidationError<'_>) -> Vec<Fi
                 ),
             )]
         }
-        kind => vec![error(
-            doc.value_span(&pointer),
-            format!("`{path}`: {}", reason(kind, err)),
-        )],
+        kind => {
+            let mut finding = error(
+                doc.value_span(&pointer),
+                format!("`{path}`: {}", reason(kind, err)),
+            );
+            if let Some(help) = value_help(&pointer, kind) {
+                finding = finding.help(help.to_owned());
+            }
+            vec![finding]
+        }
     }
+}
+
+/// What to write instead, where a pattern alone does not say.
+fn value_help(pointer: &str, kind: &ValidationErrorKind) -> Option<&'static str> {
+    let is_pattern = matches!(kind, ValidationErrorKind::Pattern { .. });
+    if is_pattern && pointer.starts_with("/constraints/rate_limits/") && pointer.ends_with("/per") {
+        return Some(
+            "a window is a positive count and one unit: s, m, h or d (`30s`, `1h`, `7d`; a week is `7d`)",
+        );
+    }
+    let limit_entry = pointer
+        .strip_prefix("/constraints/rate_limits/")
+        .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()));
+    let one_of = matches!(
+        kind,
+        ValidationErrorKind::OneOfMultipleValid { .. } | ValidationErrorKind::OneOfNotValid { .. }
+    );
+    if limit_entry && one_of {
+        return Some(
+            "a rate limit counts the calls of tools or of models: give exactly one of `tool` and `model`",
+        );
+    }
+    None
 }
 
 fn table_name(pointer: &str, path: &str) -> String {
@@ -300,6 +329,27 @@ max_tool_calls = 500
 [binding]
 cst_scope_hash_required = true
 "#;
+
+    #[test]
+    fn an_unknown_window_unit_is_located_with_the_units_there_are() {
+        let doc = Document::parse(SourceFile::new(
+            "p.toml",
+            MCP_POLICY.replacen(r#"per = "1h""#, r#"per = "1w""#, 1),
+        ))
+        .unwrap();
+        let found = check(Schema::Policy, &doc);
+        assert_eq!(found.len(), 1);
+        let loc = found[0].location.as_ref().unwrap();
+        assert_eq!((loc.line, loc.column), (22, 7));
+        assert!(
+            found[0]
+                .message
+                .starts_with("`constraints.rate_limits[0].per`: does not match"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[0].help.as_deref().unwrap().contains("s, m, h or d"));
+    }
 
     #[test]
     fn mcp_rate_limits_and_budget_are_valid_keys() {
