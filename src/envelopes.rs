@@ -191,3 +191,74 @@ pub fn text(verdicts: &[Verdict], trusted_signers_checked: bool) -> String {
     }
     out
 }
+
+/// What the command line asked of `wpc verify`.
+#[derive(Debug)]
+pub struct Plan {
+    /// Envelope or commit-signature files.
+    pub envelopes: Vec<std::path::PathBuf>,
+    /// Only the `[[release_signer]]`s of this trusted-signers file.
+    pub trusted: Option<std::path::PathBuf>,
+    /// Hold the envelopes to this release branch's revocations.
+    pub release_branch: Option<String>,
+    pub freshness: crate::release::Freshness,
+    pub format: Format,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyCommandError {
+    #[error("--min-checkpoint needs --release-branch")]
+    FreshnessWithoutBranch,
+    #[error(transparent)]
+    Trusted(#[from] crate::crypto::trusted::TrustedSignersError),
+    #[error(transparent)]
+    Open(#[from] crate::release::OpenError),
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
+    #[error(transparent)]
+    Read(#[from] crate::fsio::ReadError),
+    #[error(transparent)]
+    Format(#[from] Unsupported),
+}
+
+/// `wpc verify`: judge each envelope; with a release branch (of the
+/// repository holding the current folder, verified against main and the
+/// verifier memory first), hold them to its revocations. A branch that
+/// does not verify fails with nothing on stdout, as its revocations are
+/// unknown; an unreadable file is an error, not an invalid envelope.
+pub fn verify(plan: &Plan) -> Result<crate::report::Output, VerifyCommandError> {
+    let trust = match &plan.trusted {
+        Some(path) => {
+            let signers = crate::crypto::trusted::TrustedSigners::load(path)?;
+            Trust::only(signers.release_signers().iter().map(|s| &s.did))
+        }
+        None => Trust::any_signer_unchecked(),
+    };
+    let release = match &plan.release_branch {
+        Some(branch) => {
+            let (repo, source) =
+                crate::release::Source::open(Path::new("."), None, Some(branch.as_str()))?;
+            match VerifiedRelease::load(&repo, &source, &plan.freshness) {
+                Ok(state) => Some(state),
+                Err(err) if err.is_rejection() => {
+                    return Ok(crate::report::Output::failure(format!("error: {err}\n")));
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        None if plan.freshness.min_checkpoint.is_some() => {
+            return Err(VerifyCommandError::FreshnessWithoutBranch);
+        }
+        None => None,
+    };
+    let mut verdicts = Vec::new();
+    for path in &plan.envelopes {
+        let bytes = crate::fsio::read(path, crate::fsio::ENVELOPE)?;
+        verdicts.push(judge(path, &bytes, &trust));
+    }
+    if let Some(state) = &release {
+        hold_to_revocations(&mut verdicts, state);
+    }
+    let stdout = render(&verdicts, plan.trusted.is_some(), plan.format)?;
+    Ok(crate::report::Output::stdout(stdout).failing_if(!verdicts.iter().all(|v| v.valid)))
+}
