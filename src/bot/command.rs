@@ -1,13 +1,18 @@
-//! `wpc pr` as a command: which pull request (flags, else the Actions
-//! environment), the GitHub client on its own runtime, one [`run`](super::run)
-//! and what to show.
+//! `wpc pr` and `wpc diff` as commands. `pr`: which pull request (flags,
+//! else the Actions environment), the GitHub client on its own runtime, one
+//! [`run`](super::run) and what to show; `diff`: the same diff and replay
+//! between two revisions, printed instead of posted.
 
 use std::path::{Path, PathBuf};
 
 use super::{BotError, Request};
+use crate::diff::{self, DiffError, PatternError, approvals};
 use crate::fsio::ReadError;
+use crate::git::{GitError, Repo};
 use crate::github::{self, Client, GithubError, RepoName, State};
-use crate::report::{Output, Report};
+use crate::replay::{self, ReplayError, versions::Revisions};
+use crate::report::{Format, Output, Report, Unsupported};
+use crate::revision::RootError;
 
 /// What the command line asked of `wpc pr`.
 #[derive(Debug)]
@@ -104,4 +109,92 @@ fn event_number(path: &Path) -> Result<u64, PrCommandError> {
         .pointer("/pull_request/number")
         .and_then(serde_json::Value::as_u64)
         .ok_or_else(|| PrCommandError::NotAPullRequestEvent(path.to_path_buf()))
+}
+
+/// What the command line asked of `wpc diff`.
+#[derive(Debug)]
+pub struct DiffPlan {
+    pub base: String,
+    pub head: String,
+    pub format: Format,
+    /// Any folder in the repository.
+    pub repo: PathBuf,
+    /// The folder holding `wpc.toml`; default: found at `base`.
+    pub root: Option<String>,
+    /// Proof bundles whose calls to replay under both revisions.
+    pub replay: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiffCommandError {
+    #[error(
+        "--replay is shown in the text and markdown formats; for JSON run `wpc replay --format json`"
+    )]
+    ReplayAsJson,
+    /// `stderr`: the findings saying which, to show before the error.
+    #[error(
+        "some policies could not be read (see above); no diff printed: fix them, then diff again"
+    )]
+    Unreadable { stderr: String },
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Root(#[from] RootError),
+    #[error(transparent)]
+    Diff(#[from] DiffError),
+    #[error(transparent)]
+    Approvals(#[from] PatternError),
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    #[error(transparent)]
+    Format(#[from] Unsupported),
+}
+
+/// `wpc diff`: the semantic diff of the policies between two revisions and
+/// the approvals it requires, failing when something widens; with bundles
+/// to replay, the calls whose decision changes too (failing when any does).
+pub fn diff(plan: &DiffPlan) -> Result<Output, DiffCommandError> {
+    if !plan.replay.is_empty() && plan.format == Format::Json {
+        return Err(DiffCommandError::ReplayAsJson);
+    }
+    let repo = Repo::discover(&plan.repo)?;
+    let base = repo.resolve(&plan.base)?;
+    let head = repo.resolve(&plan.head)?;
+    let root = match &plan.root {
+        Some(root) => root.clone(),
+        None => crate::revision::find_root(&repo, base, &plan.repo)?,
+    };
+    let diff = diff::diff_revisions(&repo, base, head, &root)?;
+    let mut out = Output::default();
+    if !diff.findings.is_empty() {
+        out.note(&Report::new(diff.findings.clone(), 0).text(false, false));
+    }
+    if diff.has_errors() {
+        return Err(DiffCommandError::Unreadable { stderr: out.stderr });
+    }
+    let required = diff.requirements()?;
+    let statuses = approvals::evaluate(&required, &[]);
+    out.stdout = diff::render(&diff, &statuses, false, plan.format)?;
+    let mut changed = 0;
+    if !plan.replay.is_empty() {
+        let versions = Revisions::new(&repo, base, head, &root, None)?;
+        let replayed = replay::replay_globs(
+            &plan.replay,
+            &diff.config,
+            replay::DEFAULT_EXAMPLES,
+            |hash| versions.resolve(hash),
+        )?;
+        if !replayed.gateway_signers_checked {
+            out.note(replay::UNCHECKED_GATEWAYS);
+        }
+        changed = replayed.impact.changed();
+        out.stdout.push_str(&match plan.format {
+            Format::Markdown => replay::render::markdown(&replayed.impact, replayed.counted),
+            _ => format!(
+                "\n{}",
+                replay::render::text(&replayed.impact, replayed.counted)
+            ),
+        });
+    }
+    Ok(out.failing_if(diff.widens() || changed > 0))
 }
