@@ -204,6 +204,29 @@ pub(crate) mod testing {
     pub fn run_default(rule: &dyn Rule, texts: &[&str]) -> Vec<String> {
         run(rule, &LintSettings::default(), texts)
     }
+
+    /// [`run_default`] as the runner of [`rule_tests!`](crate::rule_tests):
+    /// an input is the texts of the policies.
+    pub fn lint(rule: &dyn Rule) -> impl Fn(&[&str]) -> Vec<String> + '_ {
+        move |texts| run_default(rule, texts)
+    }
+
+    /// [`run_with_claw`] with the default settings, as the runner of
+    /// [`rule_tests!`](crate::rule_tests).
+    pub fn lint_claw(
+        rule: &dyn Rule,
+        claw: ExportSettings,
+    ) -> impl Fn(&[&str]) -> Vec<String> + '_ {
+        move |texts| run_with_claw(rule, &LintSettings::default(), &claw, texts)
+    }
+
+    /// A Claw export of every protocol version, with an issuer.
+    pub fn every_claw_version() -> ExportSettings {
+        ExportSettings {
+            versions: crate::claw::ClawVersion::ALL.to_vec(),
+            issuer_did: Some("did:web:x.example".into()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -358,6 +358,18 @@ pub(crate) mod testing {
         run_with(rule, text, None)
     }
 
+    /// [`run`] as the runner of [`rule_tests!`](crate::rule_tests).
+    pub fn audit(rule: &dyn Rule) -> impl Fn(&str) -> Vec<String> + '_ {
+        move |text| run(rule, text)
+    }
+
+    /// [`run_with`] a target from a policy text, as the runner of
+    /// [`rule_tests!`](crate::rule_tests).
+    pub fn audit_under<'a>(rule: &'a dyn Rule, policy: &str) -> impl Fn(&str) -> Vec<String> + 'a {
+        let target = target(policy);
+        move |text| run_with(rule, text, Some(&target))
+    }
+
     /// A target from a policy text, with the default tool map.
     pub fn target(policy: &str) -> Target {
         Target::new(

@@ -100,3 +100,67 @@ impl<R: ?Sized + Described + 'static> Registry<R> {
         problems
     }
 }
+
+/// Declare a rule's unit tests as a table: one `#[test]` per named case, each
+/// running the rule over one or more inputs and checking what it finds. The
+/// first expression makes the runner (each engine's `testing` module has
+/// them: a closure from an input to the findings as strings). An expected
+/// value is a count (`0`: quiet), the exact findings (`["1:1 ..."]`) or a count
+/// and a text the first finding contains (`(1, "denies")`).
+///
+/// ```ignore
+/// crate::rule_tests! { audit(&BindRw);
+///     fires_without_ro: "{...}" => 2;
+///     quiet_on_ro: "{...}" => 0, "{...}" => 0;
+/// }
+/// ```
+#[cfg(test)]
+#[macro_export]
+macro_rules! rule_tests {
+    ($run:expr; $($name:ident: $($input:expr => $expected:expr),+;)+) => {
+        $(
+            #[test]
+            fn $name() {
+                $(
+                    $crate::report::registry::Expected::check(
+                        $expected,
+                        &$run($input),
+                        stringify!($input),
+                    );
+                )+
+            }
+        )+
+    };
+}
+
+/// What a case of [`rule_tests!`](crate::rule_tests) expects of the findings.
+#[cfg(test)]
+pub trait Expected {
+    /// Panic, naming the input, unless `found` is as expected.
+    fn check(self, found: &[String], input: &str);
+}
+
+/// So many findings.
+#[cfg(test)]
+impl Expected for usize {
+    fn check(self, found: &[String], input: &str) {
+        assert_eq!(found.len(), self, "{input}: {found:#?}");
+    }
+}
+
+/// Exactly these findings, in this order.
+#[cfg(test)]
+impl<const N: usize> Expected for [&str; N] {
+    fn check(self, found: &[String], input: &str) {
+        assert_eq!(found, self, "{input}");
+    }
+}
+
+/// So many findings, the first containing this text.
+#[cfg(test)]
+impl Expected for (usize, &str) {
+    fn check(self, found: &[String], input: &str) {
+        assert_eq!(found.len(), self.0, "{input}: {found:#?}");
+        assert!(found[0].contains(self.1), "{input}: {found:#?}");
+    }
+}

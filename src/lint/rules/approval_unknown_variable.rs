@@ -39,7 +39,7 @@ impl Rule for ApprovalUnknownVariable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
+    use crate::lint::testing::{CLEAN, lint};
 
     fn gated(when: &str) -> String {
         format!(
@@ -47,20 +47,11 @@ mod tests {
         )
     }
 
-    #[test]
-    fn fires_for_unknown_names() {
-        assert_eq!(
-            run_default(
-                &ApprovalUnknownVariable,
-                &[&gated("user == 'bob' && tool == 'read'")]
-            ),
-            ["22:8 `when` reads unknown variable `user`; evaluating it fails and denies the call"]
-        );
-    }
-
-    #[test]
-    fn quiet_for_context_and_bound_variables() {
-        let when = "args.exists(k, k == 'path') && env == 'prod' && model.startsWith(provider)";
-        assert!(run_default(&ApprovalUnknownVariable, &[&gated(when)]).is_empty());
+    crate::rule_tests! { lint(&ApprovalUnknownVariable);
+        fires_for_unknown_names:
+            &[&gated("user == 'bob' && tool == 'read'")]
+                => ["22:8 `when` reads unknown variable `user`; evaluating it fails and denies the call"];
+        quiet_for_context_and_bound_variables:
+            &[&gated("args.exists(k, k == 'path') && env == 'prod' && model.startsWith(provider)")] => 0;
     }
 }

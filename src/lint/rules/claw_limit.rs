@@ -17,34 +17,21 @@ impl Rule for ClawLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claw::{ClawVersion, ExportSettings};
-    use crate::config::LintSettings;
-    use crate::lint::testing::{CLEAN, run_with_claw};
+    use crate::lint::testing::{CLEAN, every_claw_version, lint_claw};
 
-    #[test]
-    fn fires_when_v1_lists_or_v2_statements_overflow() {
+    fn many_models() -> String {
         let models: Vec<String> = (0..300).map(|i| format!("\"m{i}\"")).collect();
-        let text = CLEAN.replace(
+        CLEAN.replace(
             "receipts_required = true",
             &format!(
                 "receipts_required = true\nallowed_models = [{}]",
                 models.join(", ")
             ),
-        );
-        let both = ExportSettings {
-            versions: ClawVersion::ALL.to_vec(),
-            issuer_did: Some("did:web:x.example".into()),
-        };
-        let found = run_with_claw(&ClawLimit, &LintSettings::default(), &both, &[&text]);
-        assert_eq!(found.len(), 2, "{found:?}");
+        )
     }
 
-    #[test]
-    fn quiet_within_limits() {
-        let both = ExportSettings {
-            versions: ClawVersion::ALL.to_vec(),
-            issuer_did: Some("did:web:x.example".into()),
-        };
-        assert!(run_with_claw(&ClawLimit, &LintSettings::default(), &both, &[CLEAN]).is_empty());
+    crate::rule_tests! { lint_claw(&ClawLimit, every_claw_version());
+        fires_when_v1_lists_or_v2_statements_overflow: &[&many_models()] => 2;
+        quiet_within_limits: &[CLEAN] => 0;
     }
 }

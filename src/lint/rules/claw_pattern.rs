@@ -17,13 +17,10 @@ impl Rule for ClawPattern {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claw::{ClawVersion, ExportSettings};
-    use crate::config::LintSettings;
-    use crate::lint::testing::{CLEAN, run_with_claw};
+    use crate::lint::testing::{CLEAN, every_claw_version, lint_claw};
 
-    #[test]
-    fn fires_for_question_marks_and_classes() {
-        let text = CLEAN
+    fn patterns() -> String {
+        CLEAN
             .replace(
                 "allow = [\"read\", \"repo.comment\"]",
                 "allow = [\"read?\"]",
@@ -31,21 +28,11 @@ mod tests {
             .replace(
                 "receipts_required = true",
                 "receipts_required = true\nallowed_models = [\"gpt-[45]\"]",
-            );
-        let both = ExportSettings {
-            versions: ClawVersion::ALL.to_vec(),
-            issuer_did: Some("did:web:x.example".into()),
-        };
-        let found = run_with_claw(&ClawPattern, &LintSettings::default(), &both, &[&text]);
-        assert_eq!(found.len(), 2, "{found:?}");
+            )
     }
 
-    #[test]
-    fn quiet_for_stars_and_literals() {
-        let both = ExportSettings {
-            versions: ClawVersion::ALL.to_vec(),
-            issuer_did: Some("did:web:x.example".into()),
-        };
-        assert!(run_with_claw(&ClawPattern, &LintSettings::default(), &both, &[CLEAN]).is_empty());
+    crate::rule_tests! { lint_claw(&ClawPattern, every_claw_version());
+        fires_for_question_marks_and_classes: &[&patterns()] => 2;
+        quiet_for_stars_and_literals: &[CLEAN] => 0;
     }
 }

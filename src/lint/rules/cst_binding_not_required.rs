@@ -23,19 +23,10 @@ impl Rule for CstBindingNotRequired {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
+    use crate::lint::testing::{CLEAN, lint};
 
-    #[test]
-    fn fires_when_not_required() {
-        let text = CLEAN.replace(
-            "cst_scope_hash_required = true",
-            "cst_scope_hash_required = false",
-        );
-        assert_eq!(run_default(&CstBindingNotRequired, &[&text]).len(), 1);
-    }
-
-    #[test]
-    fn quiet_when_required() {
-        assert!(run_default(&CstBindingNotRequired, &[CLEAN]).is_empty());
+    crate::rule_tests! { lint(&CstBindingNotRequired);
+        fires_when_not_required: &[&CLEAN.replace("cst_scope_hash_required = true", "cst_scope_hash_required = false")] => 1;
+        quiet_when_required: &[CLEAN] => 0;
     }
 }

@@ -51,7 +51,7 @@ impl Rule for DeadApprovalGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
+    use crate::lint::testing::{CLEAN, lint};
 
     fn gated(when: &str) -> String {
         format!(
@@ -59,28 +59,12 @@ mod tests {
         )
     }
 
-    #[test]
-    fn fires_for_denied_and_never_allowed_tools() {
-        assert_eq!(
-            run_default(
-                &DeadApprovalGate,
-                &[&gated("tool == 'exec' || tool in ['repo.comentt', 'read']")]
-            ),
-            [
+    crate::rule_tests! { lint(&DeadApprovalGate);
+        fires_for_denied_and_never_allowed_tools:
+            &[&gated("tool == 'exec' || tool in ['repo.comentt', 'read']")] => [
                 "22:8 this gate names tool `exec`, but the policy denies it (`exec`, constraints.tool_policy.deny[0]): the gate can never apply to it [7:9 the deny that matches `exec`]",
                 "22:8 this gate names tool `repo.comentt`, but no allow pattern matches it: the gate can never apply to it",
-            ]
-        );
-    }
-
-    #[test]
-    fn quiet_for_allowed_tools_and_negations() {
-        assert!(
-            run_default(
-                &DeadApprovalGate,
-                &[&gated("tool == 'repo.comment' && tool != 'exec'")]
-            )
-            .is_empty()
-        );
+            ];
+        quiet_for_allowed_tools_and_negations: &[&gated("tool == 'repo.comment' && tool != 'exec'")] => 0;
     }
 }

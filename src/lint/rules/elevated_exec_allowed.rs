@@ -24,16 +24,10 @@ impl Rule for ElevatedExecAllowed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
+    use crate::lint::testing::{CLEAN, lint};
 
-    #[test]
-    fn fires_when_allowed() {
-        let text = CLEAN.replace("elevated_exec = \"deny\"", "elevated_exec = \"allow\"");
-        assert_eq!(run_default(&ElevatedExecAllowed, &[&text]).len(), 1);
-    }
-
-    #[test]
-    fn quiet_when_denied() {
-        assert!(run_default(&ElevatedExecAllowed, &[CLEAN]).is_empty());
+    crate::rule_tests! { lint(&ElevatedExecAllowed);
+        fires_when_allowed: &[&CLEAN.replace("elevated_exec = \"deny\"", "elevated_exec = \"allow\"")] => 1;
+        quiet_when_denied: &[CLEAN] => 0;
     }
 }

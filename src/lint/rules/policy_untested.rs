@@ -35,15 +35,11 @@ impl Rule for PolicyUntested {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
+    use crate::lint::testing::{CLEAN, lint};
 
-    #[test]
-    fn fires_without_a_test_file() {
-        // The test helper's policy lives at `policies/p.toml`, which has no
-        // test file beside it.
-        assert_eq!(
-            run_default(&PolicyUntested, &[CLEAN]),
-            ["2:15 no test file `p.test.toml` for this policy"]
-        );
+    crate::rule_tests! { lint(&PolicyUntested);
+        // The test helper's policy lives at `policies/p.toml`, which has no test
+        // file beside it.
+        fires_without_a_test_file: &[CLEAN] => ["2:15 no test file `p.test.toml` for this policy"];
     }
 }

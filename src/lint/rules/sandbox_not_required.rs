@@ -25,19 +25,12 @@ impl Rule for SandboxNotRequired {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
+    use crate::lint::testing::{CLEAN, lint};
 
-    #[test]
-    fn fires_when_not_required() {
-        let text = CLEAN.replace("required = true", "required = false");
-        assert_eq!(
-            run_default(&SandboxNotRequired, &[&text]),
-            ["10:12 `sandbox.required = false` lets the agent's tools run on the host"]
-        );
-    }
-
-    #[test]
-    fn quiet_when_required() {
-        assert!(run_default(&SandboxNotRequired, &[CLEAN]).is_empty());
+    crate::rule_tests! { lint(&SandboxNotRequired);
+        fires_when_not_required:
+            &[&CLEAN.replace("required = true", "required = false")]
+                => ["10:12 `sandbox.required = false` lets the agent's tools run on the host"];
+        quiet_when_required: &[CLEAN] => 0;
     }
 }

@@ -38,28 +38,10 @@ impl Rule for DangerousNodeCommands {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openclaw::testing::run;
+    use crate::openclaw::testing::audit;
 
-    #[test]
-    fn fires_on_sms_send() {
-        assert_eq!(
-            run(
-                &DangerousNodeCommands,
-                "{gateway: {nodes: {commands: {allow: ['sms.send', 'ping']}}}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_when_also_denied() {
-        assert!(
-            run(
-                &DangerousNodeCommands,
-                "{gateway: {nodes: {commands: {allow: ['sms.send'], deny: ['sms.send']}}}}"
-            )
-            .is_empty()
-        );
+    crate::rule_tests! { audit(&DangerousNodeCommands);
+        fires_on_sms_send: "{gateway: {nodes: {commands: {allow: ['sms.send', 'ping']}}}}" => 1;
+        quiet_when_also_denied: "{gateway: {nodes: {commands: {allow: ['sms.send'], deny: ['sms.send']}}}}" => 0;
     }
 }

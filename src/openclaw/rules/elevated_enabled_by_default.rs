@@ -20,21 +20,10 @@ impl Rule for ElevatedEnabledByDefault {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openclaw::testing::run;
+    use crate::openclaw::testing::audit;
 
-    #[test]
-    fn fires_when_unset() {
-        assert_eq!(run(&ElevatedEnabledByDefault, "{}").len(), 1);
-    }
-
-    #[test]
-    fn quiet_when_false() {
-        assert!(
-            run(
-                &ElevatedEnabledByDefault,
-                "{tools: {elevated: {enabled: false}}}"
-            )
-            .is_empty()
-        );
+    crate::rule_tests! { audit(&ElevatedEnabledByDefault);
+        fires_when_unset: "{}" => 1;
+        quiet_when_false: "{tools: {elevated: {enabled: false}}}" => 0;
     }
 }

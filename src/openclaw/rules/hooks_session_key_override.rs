@@ -36,25 +36,10 @@ impl Rule for HooksSessionKeyOverride {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openclaw::testing::run;
+    use crate::openclaw::testing::audit;
 
-    #[test]
-    fn fires_when_enabled() {
-        let found = run(
-            &HooksSessionKeyOverride,
-            "{hooks: {enabled: true, allowRequestSessionKey: true}}",
-        );
-        assert!(found[0].contains("no `allowedSessionKeyPrefixes`"));
-    }
-
-    #[test]
-    fn quiet_when_off() {
-        assert!(
-            run(
-                &HooksSessionKeyOverride,
-                "{hooks: {enabled: true, allowRequestSessionKey: false}}"
-            )
-            .is_empty()
-        );
+    crate::rule_tests! { audit(&HooksSessionKeyOverride);
+        fires_when_enabled: "{hooks: {enabled: true, allowRequestSessionKey: true}}" => (1, "no `allowedSessionKeyPrefixes`");
+        quiet_when_off: "{hooks: {enabled: true, allowRequestSessionKey: false}}" => 0;
     }
 }

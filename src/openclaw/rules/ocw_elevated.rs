@@ -30,17 +30,10 @@ impl Rule for Elevated {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openclaw::testing::{run_with, target};
+    use crate::openclaw::testing::audit_under;
 
-    #[test]
-    fn fires_when_unset() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert_eq!(run_with(&Elevated, "{}", Some(&t)).len(), 1);
-    }
-
-    #[test]
-    fn quiet_when_false() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert!(run_with(&Elevated, "{tools: {elevated: {enabled: false}}}", Some(&t)).is_empty());
+    crate::rule_tests! { audit_under(&Elevated, crate::policy::testing::CLEAN);
+        fires_when_unset: "{}" => 1;
+        quiet_when_false: "{tools: {elevated: {enabled: false}}}" => 0;
     }
 }

@@ -37,32 +37,10 @@ impl Rule for SandboxMode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openclaw::testing::{run_with, target};
+    use crate::openclaw::testing::audit_under;
 
-    #[test]
-    fn fires_on_non_main() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert_eq!(
-            run_with(
-                &SandboxMode,
-                "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}",
-                Some(&t)
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_on_all() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert!(
-            run_with(
-                &SandboxMode,
-                "{agents: {defaults: {sandbox: {mode: 'all'}}}}",
-                Some(&t)
-            )
-            .is_empty()
-        );
+    crate::rule_tests! { audit_under(&SandboxMode, crate::policy::testing::CLEAN);
+        fires_on_non_main: "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}" => 1;
+        quiet_on_all: "{agents: {defaults: {sandbox: {mode: 'all'}}}}" => 0;
     }
 }

@@ -30,22 +30,10 @@ impl Rule for ProfileFull {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::openclaw::testing::run;
+    use crate::openclaw::testing::audit;
 
-    #[test]
-    fn fires_on_full() {
-        assert_eq!(
-            run(
-                &ProfileFull,
-                "{tools: {profile: 'full'}, agents: {entries: {a: {tools: {profile: 'full'}}}}}"
-            )
-            .len(),
-            2
-        );
-    }
-
-    #[test]
-    fn quiet_on_coding() {
-        assert!(run(&ProfileFull, "{tools: {profile: 'coding'}}").is_empty());
+    crate::rule_tests! { audit(&ProfileFull);
+        fires_on_full: "{tools: {profile: 'full'}, agents: {entries: {a: {tools: {profile: 'full'}}}}}" => 2;
+        quiet_on_coding: "{tools: {profile: 'coding'}}" => 0;
     }
 }
