@@ -6,6 +6,35 @@
 //! and write `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks
 //! the rest.
 
+/// A rule file's unit tests as a table: a `tests` module holding
+/// [`rule_tests!`](crate::rule_tests) whose cases are the texts of the
+/// policies the rule checks (`&[CLEAN, ...]`), with the default settings and,
+/// after `with`, the Claw export settings. A file whose tests need more writes
+/// that module itself.
+///
+/// ```ignore
+/// crate::lint::lint_tests! { ElevatedExecAllowed;
+///     fires_when_allowed: &[&CLEAN.replace("deny", "allow")] => 1;
+///     quiet_when_denied: &[CLEAN] => 0;
+/// }
+/// ```
+macro_rules! lint_tests {
+    ($rule:ident $(with $claw:expr)?; $($cases:tt)+) => {
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+            #[allow(unused_imports)]
+            use $crate::lint::testing::CLEAN;
+
+            $crate::rule_tests! {
+                $crate::lint::testing::lint(&$rule, None $(.or(Some($claw)))?);
+                $($cases)+
+            }
+        }
+    };
+}
+pub(crate) use lint_tests;
+
 mod check;
 mod rules;
 pub mod suppress;
@@ -205,18 +234,14 @@ pub(crate) mod testing {
         run(rule, &LintSettings::default(), texts)
     }
 
-    /// [`run_default`] as the runner of [`rule_tests!`](crate::rule_tests):
-    /// an input is the texts of the policies.
-    pub fn lint(rule: &dyn Rule) -> impl Fn(&[&str]) -> Vec<String> + '_ {
-        move |texts| run_default(rule, texts)
-    }
-
-    /// [`run_with_claw`] with the default settings, as the runner of
-    /// [`rule_tests!`](crate::rule_tests).
-    pub fn lint_claw(
+    /// [`run_with_claw`] with the default settings and the Claw export
+    /// settings, if any: the runner of [`lint_tests!`] and of
+    /// [`rule_tests!`](crate::rule_tests) in rule files.
+    pub fn lint(
         rule: &dyn Rule,
-        claw: ExportSettings,
+        claw: Option<ExportSettings>,
     ) -> impl Fn(&[&str]) -> Vec<String> + '_ {
+        let claw = claw.unwrap_or_default();
         move |texts| run_with_claw(rule, &LintSettings::default(), &claw, texts)
     }
 

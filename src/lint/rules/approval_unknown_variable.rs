@@ -47,7 +47,7 @@ mod tests {
         )
     }
 
-    crate::rule_tests! { lint(&ApprovalUnknownVariable);
+    crate::rule_tests! { lint(&ApprovalUnknownVariable, None);
         fires_for_unknown_names:
             &[&gated("user == 'bob' && tool == 'read'")]
                 => ["22:8 `when` reads unknown variable `user`; evaluating it fails and denies the call"];

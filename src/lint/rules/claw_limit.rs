@@ -17,7 +17,7 @@ impl Rule for ClawLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::testing::{CLEAN, every_claw_version, lint_claw};
+    use crate::lint::testing::{CLEAN, every_claw_version, lint};
 
     fn many_models() -> String {
         let models: Vec<String> = (0..300).map(|i| format!("\"m{i}\"")).collect();
@@ -30,7 +30,7 @@ mod tests {
         )
     }
 
-    crate::rule_tests! { lint_claw(&ClawLimit, every_claw_version());
+    crate::rule_tests! { lint(&ClawLimit, Some(every_claw_version()));
         fires_when_v1_lists_or_v2_statements_overflow: &[&many_models()] => 2;
         quiet_within_limits: &[CLEAN] => 0;
     }

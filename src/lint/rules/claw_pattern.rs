@@ -17,7 +17,7 @@ impl Rule for ClawPattern {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::testing::{CLEAN, every_claw_version, lint_claw};
+    use crate::lint::testing::{CLEAN, every_claw_version, lint};
 
     fn patterns() -> String {
         CLEAN
@@ -31,7 +31,7 @@ mod tests {
             )
     }
 
-    crate::rule_tests! { lint_claw(&ClawPattern, every_claw_version());
+    crate::rule_tests! { lint(&ClawPattern, Some(every_claw_version()));
         fires_for_question_marks_and_classes: &[&patterns()] => 2;
         quiet_for_stars_and_literals: &[CLEAN] => 0;
     }

@@ -20,13 +20,7 @@ impl Rule for CstBindingNotRequired {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, lint};
-
-    crate::rule_tests! { lint(&CstBindingNotRequired);
-        fires_when_not_required: &[&CLEAN.replace("cst_scope_hash_required = true", "cst_scope_hash_required = false")] => 1;
-        quiet_when_required: &[CLEAN] => 0;
-    }
+crate::lint::lint_tests! { CstBindingNotRequired;
+    fires_when_not_required: &[&CLEAN.replace("cst_scope_hash_required = true", "cst_scope_hash_required = false")] => 1;
+    quiet_when_required: &[CLEAN] => 0;
 }

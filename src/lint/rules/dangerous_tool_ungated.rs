@@ -97,7 +97,7 @@ mod tests {
         )
     }
 
-    crate::rule_tests! { lint(&DangerousToolUngated);
+    crate::rule_tests! { lint(&DangerousToolUngated, None);
         fires_for_an_ungated_dangerous_tool:
             &[&allowing("\"deploy.prod\"")]
                 => ["6:10 allow `deploy.prod` lets the agent use dangerous tool `deploy.*` with no approval gate"],

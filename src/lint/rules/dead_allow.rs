@@ -35,17 +35,11 @@ impl Rule for DeadAllow {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, lint};
-
-    crate::rule_tests! { lint(&DeadAllow);
-        fires_when_a_deny_covers_an_allow:
-            &[&CLEAN.replace("deny = [\"exec\"]", "deny = [\"repo.*\"]")]
-                => ["6:18 allow `repo.comment` never takes effect: deny `repo.*` covers it [7:9 the deny that covers it]"];
-        // Allowing `repo.*` but denying `repo.merge` is the normal way to carve.
-        quiet_for_a_carve_out:
-            &[&CLEAN.replace("\"repo.comment\"]", "\"repo.*\"]").replace("[\"exec\"]", "[\"repo.merge\"]")] => 0;
-    }
+crate::lint::lint_tests! { DeadAllow;
+    fires_when_a_deny_covers_an_allow:
+        &[&CLEAN.replace("deny = [\"exec\"]", "deny = [\"repo.*\"]")]
+            => ["6:18 allow `repo.comment` never takes effect: deny `repo.*` covers it [7:9 the deny that covers it]"];
+    // Allowing `repo.*` but denying `repo.merge` is the normal way to carve.
+    quiet_for_a_carve_out:
+        &[&CLEAN.replace("\"repo.comment\"]", "\"repo.*\"]").replace("[\"exec\"]", "[\"repo.merge\"]")] => 0;
 }

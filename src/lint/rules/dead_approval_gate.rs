@@ -59,7 +59,7 @@ mod tests {
         )
     }
 
-    crate::rule_tests! { lint(&DeadApprovalGate);
+    crate::rule_tests! { lint(&DeadApprovalGate, None);
         fires_for_denied_and_never_allowed_tools:
             &[&gated("tool == 'exec' || tool in ['repo.comentt', 'read']")] => [
                 "22:8 this gate names tool `exec`, but the policy denies it (`exec`, constraints.tool_policy.deny[0]): the gate can never apply to it [7:9 the deny that matches `exec`]",

@@ -37,13 +37,7 @@ impl Rule for DuplicateName {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, lint};
-
-    crate::rule_tests! { lint(&DuplicateName);
-        fires_on_the_second_use: &[CLEAN, CLEAN] => ["2:15 policy name `p` is already used [2:15 first used here]"];
-        quiet_for_distinct_names: &[CLEAN, &CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"")] => 0;
-    }
+crate::lint::lint_tests! { DuplicateName;
+    fires_on_the_second_use: &[CLEAN, CLEAN] => ["2:15 policy name `p` is already used [2:15 first used here]"];
+    quiet_for_distinct_names: &[CLEAN, &CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"")] => 0;
 }

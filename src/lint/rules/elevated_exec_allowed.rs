@@ -21,13 +21,7 @@ impl Rule for ElevatedExecAllowed {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, lint};
-
-    crate::rule_tests! { lint(&ElevatedExecAllowed);
-        fires_when_allowed: &[&CLEAN.replace("elevated_exec = \"deny\"", "elevated_exec = \"allow\"")] => 1;
-        quiet_when_denied: &[CLEAN] => 0;
-    }
+crate::lint::lint_tests! { ElevatedExecAllowed;
+    fires_when_allowed: &[&CLEAN.replace("elevated_exec = \"deny\"", "elevated_exec = \"allow\"")] => 1;
+    quiet_when_denied: &[CLEAN] => 0;
 }

@@ -30,16 +30,10 @@ impl Rule for ModelCallsUnreceipted {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, lint};
-
-    crate::rule_tests! { lint(&ModelCallsUnreceipted);
-        fires_without_route_or_receipts:
-            &[&CLEAN.replace("receipts_required = true", "receipts_required = false")]
-                => ["16:21 `model_calls.receipts_required` is not true: a call without a receipt is accepted"],
-            &[&CLEAN.replace("route_via = \"clawproxy\"\n", "")] => 1;
-        quiet_when_routed_with_receipts: &[CLEAN] => 0;
-    }
+crate::lint::lint_tests! { ModelCallsUnreceipted;
+    fires_without_route_or_receipts:
+        &[&CLEAN.replace("receipts_required = true", "receipts_required = false")]
+            => ["16:21 `model_calls.receipts_required` is not true: a call without a receipt is accepted"],
+        &[&CLEAN.replace("route_via = \"clawproxy\"\n", "")] => 1;
+    quiet_when_routed_with_receipts: &[CLEAN] => 0;
 }

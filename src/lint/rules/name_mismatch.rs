@@ -35,15 +35,9 @@ impl Rule for NameMismatch {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, lint};
-
-    crate::rule_tests! { lint(&NameMismatch);
-        fires_when_the_stem_differs:
-            &[&CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"")]
-                => ["2:15 `policy_name` is `q` but the file is `p.toml`"];
-        quiet_when_they_agree: &[CLEAN] => 0;
-    }
+crate::lint::lint_tests! { NameMismatch;
+    fires_when_the_stem_differs:
+        &[&CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"")]
+            => ["2:15 `policy_name` is `q` but the file is `p.toml`"];
+    quiet_when_they_agree: &[CLEAN] => 0;
 }

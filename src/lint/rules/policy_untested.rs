@@ -32,14 +32,8 @@ impl Rule for PolicyUntested {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, lint};
-
-    crate::rule_tests! { lint(&PolicyUntested);
-        // The test helper's policy lives at `policies/p.toml`, which has no test
-        // file beside it.
-        fires_without_a_test_file: &[CLEAN] => ["2:15 no test file `p.test.toml` for this policy"];
-    }
+crate::lint::lint_tests! { PolicyUntested;
+    // The test helper's policy lives at `policies/p.toml`, which has no test
+    // file beside it.
+    fires_without_a_test_file: &[CLEAN] => ["2:15 no test file `p.test.toml` for this policy"];
 }

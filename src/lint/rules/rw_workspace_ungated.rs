@@ -24,19 +24,12 @@ impl Rule for RwWorkspaceUngated {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, lint};
-
-    fn rw() -> String {
-        CLEAN.replace("\"ro\"", "\"rw\"")
-    }
-
-    crate::rule_tests! { lint(&RwWorkspaceUngated);
-        fires_for_rw_without_gates: &[&rw()] => 1;
-        quiet_for_ro_or_gated_rw:
-            &[CLEAN] => 0,
-            &[&format!("{}\n[[constraints.approvals]]\nwhen = \"tool == 'write'\"\nrequire = \"ticket_id\"\n", rw())] => 0;
-    }
+crate::lint::lint_tests! { RwWorkspaceUngated;
+    fires_for_rw_without_gates: &[&CLEAN.replace("\"ro\"", "\"rw\"")] => 1;
+    quiet_for_ro_or_gated_rw:
+        &[CLEAN] => 0,
+        &[&format!(
+            "{}\n[[constraints.approvals]]\nwhen = \"tool == 'write'\"\nrequire = \"ticket_id\"\n",
+            CLEAN.replace("\"ro\"", "\"rw\"")
+        )] => 0;
 }

@@ -22,15 +22,9 @@ impl Rule for SandboxNotRequired {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, lint};
-
-    crate::rule_tests! { lint(&SandboxNotRequired);
-        fires_when_not_required:
-            &[&CLEAN.replace("required = true", "required = false")]
-                => ["10:12 `sandbox.required = false` lets the agent's tools run on the host"];
-        quiet_when_required: &[CLEAN] => 0;
-    }
+crate::lint::lint_tests! { SandboxNotRequired;
+    fires_when_not_required:
+        &[&CLEAN.replace("required = true", "required = false")]
+            => ["10:12 `sandbox.required = false` lets the agent's tools run on the host"];
+    quiet_when_required: &[CLEAN] => 0;
 }

@@ -23,15 +23,9 @@ impl Rule for WildcardAllow {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, lint};
-
-    crate::rule_tests! { lint(&WildcardAllow);
-        fires_on_star:
-            &[&CLEAN.replace("allow = [\"read\", ", "allow = [\"*\", ")]
-                => ["6:10 allow `*` allows every tool, including ones added later"];
-        quiet_for_a_family_glob: &[&CLEAN.replace("\"repo.comment\"]", "\"repo.*\"]")] => 0;
-    }
+crate::lint::lint_tests! { WildcardAllow;
+    fires_on_star:
+        &[&CLEAN.replace("allow = [\"read\", ", "allow = [\"*\", ")]
+            => ["6:10 allow `*` allows every tool, including ones added later"];
+    quiet_for_a_family_glob: &[&CLEAN.replace("\"repo.comment\"]", "\"repo.*\"]")] => 0;
 }

@@ -22,13 +22,7 @@ impl Rule for AutoAllowSkills {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&AutoAllowSkills);
-        fires_when_on: "{tools: {exec: {autoAllowSkills: true}}}" => 1;
-        quiet_when_off: "{tools: {exec: {autoAllowSkills: false}}}" => 0;
-    }
+crate::openclaw::audit_tests! { AutoAllowSkills;
+    fires_when_on: "{tools: {exec: {autoAllowSkills: true}}}" => 1;
+    quiet_when_off: "{tools: {exec: {autoAllowSkills: false}}}" => 0;
 }

@@ -17,13 +17,7 @@ impl Rule for BindNonAbsolute {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&BindNonAbsolute);
-        fires_on_relative_and_volumes: "{agents: {defaults: {sandbox: {docker: {binds: ['data:/data', './x:/x']}}}}}" => 2;
-        quiet_on_absolute: "{agents: {defaults: {sandbox: {docker: {binds: ['/srv/x:/x:ro']}}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { BindNonAbsolute;
+    fires_on_relative_and_volumes: "{agents: {defaults: {sandbox: {docker: {binds: ['data:/data', './x:/x']}}}}}" => 2;
+    quiet_on_absolute: "{agents: {defaults: {sandbox: {docker: {binds: ['/srv/x:/x:ro']}}}}}" => 0;
 }

@@ -30,13 +30,7 @@ impl Rule for BindRw {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&BindRw);
-        fires_without_ro: "{agents: {defaults: {sandbox: {docker: {binds: ['/a:/a', '/b:/b:rw', '/c:/c:ro']}}}}}" => 2;
-        quiet_on_ro: "{agents: {defaults: {sandbox: {docker: {binds: ['/c:/c:ro,z']}}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { BindRw;
+    fires_without_ro: "{agents: {defaults: {sandbox: {docker: {binds: ['/a:/a', '/b:/b:rw', '/c:/c:ro']}}}}}" => 2;
+    quiet_on_ro: "{agents: {defaults: {sandbox: {docker: {binds: ['/c:/c:ro,z']}}}}}" => 0;
 }

@@ -50,17 +50,11 @@ impl Rule for ControlUiOrigins {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&ControlUiOrigins);
-        fires_on_missing_and_wildcard_origins:
-            "{gateway: {bind: 'lan'}}" => 1,
-            "{gateway: {controlUi: {allowedOrigins: ['*'], dangerouslyAllowHostHeaderOriginFallback: true}}}" => (2, "warning");
-        quiet_with_explicit_origins:
-            "{gateway: {bind: 'lan', controlUi: {allowedOrigins: ['https://ui.example']}}}" => 0,
-            "{gateway: {bind: 'lan', controlUi: {enabled: false}}}" => 0;
-    }
+crate::openclaw::audit_tests! { ControlUiOrigins;
+    fires_on_missing_and_wildcard_origins:
+        "{gateway: {bind: 'lan'}}" => 1,
+        "{gateway: {controlUi: {allowedOrigins: ['*'], dangerouslyAllowHostHeaderOriginFallback: true}}}" => (2, "warning");
+    quiet_with_explicit_origins:
+        "{gateway: {bind: 'lan', controlUi: {allowedOrigins: ['https://ui.example']}}}" => 0,
+        "{gateway: {bind: 'lan', controlUi: {enabled: false}}}" => 0;
 }

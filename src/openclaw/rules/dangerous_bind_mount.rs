@@ -132,15 +132,9 @@ mod blocked_tests {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&DangerousBindMount);
-        fires_on_the_docker_socket:
-            "{agents: {defaults: {sandbox: {docker: {binds: ['/var/run/docker.sock:/var/run/docker.sock:ro']}}}}}" => (1, "targets blocked path `/var/run`"),
-            "{agents: {entries: {a: {sandbox: {docker: {binds: ['/home/me/.ssh:/k']}}}}}}" => 1;
-        quiet_on_project_paths: "{agents: {defaults: {sandbox: {docker: {binds: ['/srv/repo:/repo:ro']}}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { DangerousBindMount;
+    fires_on_the_docker_socket:
+        "{agents: {defaults: {sandbox: {docker: {binds: ['/var/run/docker.sock:/var/run/docker.sock:ro']}}}}}" => (1, "targets blocked path `/var/run`"),
+        "{agents: {entries: {a: {sandbox: {docker: {binds: ['/home/me/.ssh:/k']}}}}}}" => 1;
+    quiet_on_project_paths: "{agents: {defaults: {sandbox: {docker: {binds: ['/srv/repo:/repo:ro']}}}}}" => 0;
 }

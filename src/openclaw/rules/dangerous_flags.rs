@@ -26,13 +26,7 @@ impl Rule for DangerousFlags {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&DangerousFlags);
-        fires_on_each_flag: "{agents: {defaults: {sandbox: {docker: {dangerouslyAllowExternalBindSources: true, dangerouslyAllowContainerNamespaceJoin: false}}}}, browser: {ssrfPolicy: {dangerouslyAllowPrivateNetwork: true}}}" => 2;
-        quiet_without_flags: "{gateway: {bind: 'loopback'}}" => 0;
-    }
+crate::openclaw::audit_tests! { DangerousFlags;
+    fires_on_each_flag: "{agents: {defaults: {sandbox: {docker: {dangerouslyAllowExternalBindSources: true, dangerouslyAllowContainerNamespaceJoin: false}}}}, browser: {ssrfPolicy: {dangerouslyAllowPrivateNetwork: true}}}" => 2;
+    quiet_without_flags: "{gateway: {bind: 'loopback'}}" => 0;
 }

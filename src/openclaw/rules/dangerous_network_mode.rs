@@ -23,13 +23,7 @@ impl Rule for DangerousNetworkMode {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&DangerousNetworkMode);
-        fires_on_host_and_container: "{agents: {defaults: {sandbox: {docker: {network: 'host'}}}, entries: {a: {sandbox: {docker: {network: 'container:db'}}}}}}" => 2;
-        quiet_on_none_and_bridge: "{agents: {defaults: {sandbox: {docker: {network: 'bridge'}}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { DangerousNetworkMode;
+    fires_on_host_and_container: "{agents: {defaults: {sandbox: {docker: {network: 'host'}}}, entries: {a: {sandbox: {docker: {network: 'container:db'}}}}}}" => 2;
+    quiet_on_none_and_bridge: "{agents: {defaults: {sandbox: {docker: {network: 'bridge'}}}}}" => 0;
 }

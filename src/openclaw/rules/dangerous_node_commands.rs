@@ -35,13 +35,7 @@ impl Rule for DangerousNodeCommands {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&DangerousNodeCommands);
-        fires_on_sms_send: "{gateway: {nodes: {commands: {allow: ['sms.send', 'ping']}}}}" => 1;
-        quiet_when_also_denied: "{gateway: {nodes: {commands: {allow: ['sms.send'], deny: ['sms.send']}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { DangerousNodeCommands;
+    fires_on_sms_send: "{gateway: {nodes: {commands: {allow: ['sms.send', 'ping']}}}}" => 1;
+    quiet_when_also_denied: "{gateway: {nodes: {commands: {allow: ['sms.send'], deny: ['sms.send']}}}}" => 0;
 }

@@ -44,15 +44,9 @@ impl Rule for ElevatedAllowFromWildcard {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&ElevatedAllowFromWildcard);
-        fires_on_a_wildcard: "{tools: {elevated: {enabled: true, allowFrom: {telegram: ['*']}}}}" => ["1:59 error `allowFrom.telegram` contains `*`: every telegram sender may run exec on the host"];
-        quiet_when_disabled_or_listed:
-            "{tools: {elevated: {enabled: false, allowFrom: {telegram: ['*']}}}}" => 0,
-            "{tools: {elevated: {allowFrom: {telegram: ['123']}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { ElevatedAllowFromWildcard;
+    fires_on_a_wildcard: "{tools: {elevated: {enabled: true, allowFrom: {telegram: ['*']}}}}" => ["1:59 error `allowFrom.telegram` contains `*`: every telegram sender may run exec on the host"];
+    quiet_when_disabled_or_listed:
+        "{tools: {elevated: {enabled: false, allowFrom: {telegram: ['*']}}}}" => 0,
+        "{tools: {elevated: {allowFrom: {telegram: ['123']}}}}" => 0;
 }

@@ -17,13 +17,7 @@ impl Rule for ElevatedEnabledByDefault {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&ElevatedEnabledByDefault);
-        fires_when_unset: "{}" => 1;
-        quiet_when_false: "{tools: {elevated: {enabled: false}}}" => 0;
-    }
+crate::openclaw::audit_tests! { ElevatedEnabledByDefault;
+    fires_when_unset: "{}" => 1;
+    quiet_when_false: "{tools: {elevated: {enabled: false}}}" => 0;
 }

@@ -27,13 +27,7 @@ impl Rule for ExecHostSandboxNoSandbox {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&ExecHostSandboxNoSandbox);
-        fires_when_sandbox_is_off: "{tools: {exec: {host: 'sandbox'}}}" => 1;
-        quiet_when_sandboxed: "{tools: {exec: {host: 'sandbox'}}, agents: {defaults: {sandbox: {mode: 'all'}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { ExecHostSandboxNoSandbox;
+    fires_when_sandbox_is_off: "{tools: {exec: {host: 'sandbox'}}}" => 1;
+    quiet_when_sandboxed: "{tools: {exec: {host: 'sandbox'}}, agents: {defaults: {sandbox: {mode: 'all'}}}}" => 0;
 }

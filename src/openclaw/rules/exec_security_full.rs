@@ -32,15 +32,9 @@ impl Rule for ExecSecurityFull {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&ExecSecurityFull);
-        fires_critical_with_open_channels:
-            "{tools: {exec: {security: 'full'}}, channels: {telegram: {dmPolicy: 'open'}}}" => (1, " error "),
-            "{agents: {entries: {a: {tools: {exec: {mode: 'full'}}}}}}" => (1, " warning ");
-        quiet_on_allowlist: "{tools: {exec: {mode: 'allowlist'}}}" => 0;
-    }
+crate::openclaw::audit_tests! { ExecSecurityFull;
+    fires_critical_with_open_channels:
+        "{tools: {exec: {security: 'full'}}, channels: {telegram: {dmPolicy: 'open'}}}" => (1, " error "),
+        "{agents: {entries: {a: {tools: {exec: {mode: 'full'}}}}}}" => (1, " warning ");
+    quiet_on_allowlist: "{tools: {exec: {mode: 'allowlist'}}}" => 0;
 }

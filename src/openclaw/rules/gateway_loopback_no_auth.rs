@@ -18,15 +18,9 @@ impl Rule for GatewayLoopbackNoAuth {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&GatewayLoopbackNoAuth);
-        fires_on_an_empty_config: "{}" => 1;
-        quiet_with_auth_or_without_ui:
-            "{gateway: {auth: {mode: 'token', token: 'x'}}}" => 0,
-            "{gateway: {controlUi: {enabled: false}}}" => 0;
-    }
+crate::openclaw::audit_tests! { GatewayLoopbackNoAuth;
+    fires_on_an_empty_config: "{}" => 1;
+    quiet_with_auth_or_without_ui:
+        "{gateway: {auth: {mode: 'token', token: 'x'}}}" => 0,
+        "{gateway: {controlUi: {enabled: false}}}" => 0;
 }

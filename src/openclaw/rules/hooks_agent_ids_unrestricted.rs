@@ -29,15 +29,9 @@ impl Rule for HooksAgentIdsUnrestricted {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&HooksAgentIdsUnrestricted);
-        fires_when_unset_or_wildcard:
-            "{hooks: {enabled: true}}" => 1,
-            "{hooks: {enabled: true, allowedAgentIds: ['*']}}" => 1;
-        quiet_with_a_list: "{hooks: {enabled: true, allowedAgentIds: []}}" => 0;
-    }
+crate::openclaw::audit_tests! { HooksAgentIdsUnrestricted;
+    fires_when_unset_or_wildcard:
+        "{hooks: {enabled: true}}" => 1,
+        "{hooks: {enabled: true, allowedAgentIds: ['*']}}" => 1;
+    quiet_with_a_list: "{hooks: {enabled: true, allowedAgentIds: []}}" => 0;
 }

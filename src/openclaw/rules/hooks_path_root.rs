@@ -24,13 +24,7 @@ impl Rule for HooksPathRoot {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&HooksPathRoot);
-        fires_on_root: "{hooks: {enabled: true, path: '/'}}" => 1;
-        quiet_on_a_sub_path: "{hooks: {enabled: true, path: '/hooks'}}" => 0;
-    }
+crate::openclaw::audit_tests! { HooksPathRoot;
+    fires_on_root: "{hooks: {enabled: true, path: '/'}}" => 1;
+    quiet_on_a_sub_path: "{hooks: {enabled: true, path: '/hooks'}}" => 0;
 }

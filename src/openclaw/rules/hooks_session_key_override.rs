@@ -33,13 +33,7 @@ impl Rule for HooksSessionKeyOverride {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&HooksSessionKeyOverride);
-        fires_when_enabled: "{hooks: {enabled: true, allowRequestSessionKey: true}}" => (1, "no `allowedSessionKeyPrefixes`");
-        quiet_when_off: "{hooks: {enabled: true, allowRequestSessionKey: false}}" => 0;
-    }
+crate::openclaw::audit_tests! { HooksSessionKeyOverride;
+    fires_when_enabled: "{hooks: {enabled: true, allowRequestSessionKey: true}}" => (1, "no `allowedSessionKeyPrefixes`");
+    quiet_when_off: "{hooks: {enabled: true, allowRequestSessionKey: false}}" => 0;
 }

@@ -23,15 +23,9 @@ impl Rule for HooksTokenReuse {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&HooksTokenReuse);
-        fires_on_reuse: "{hooks: {enabled: true, token: 'same'}, gateway: {auth: {token: 'same'}}}" => 1;
-        quiet_on_distinct_tokens_or_disabled_hooks:
-            "{hooks: {enabled: true, token: 'a'}, gateway: {auth: {token: 'b'}}}" => 0,
-            "{hooks: {token: 'same'}, gateway: {auth: {token: 'same'}}}" => 0;
-    }
+crate::openclaw::audit_tests! { HooksTokenReuse;
+    fires_on_reuse: "{hooks: {enabled: true, token: 'same'}, gateway: {auth: {token: 'same'}}}" => 1;
+    quiet_on_distinct_tokens_or_disabled_hooks:
+        "{hooks: {enabled: true, token: 'a'}, gateway: {auth: {token: 'b'}}}" => 0,
+        "{hooks: {token: 'same'}, gateway: {auth: {token: 'same'}}}" => 0;
 }

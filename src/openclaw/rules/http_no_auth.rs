@@ -18,15 +18,9 @@ impl Rule for HttpNoAuth {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&HttpNoAuth);
-        fires_critical_when_exposed:
-            "{gateway: {bind: 'lan', auth: {mode: 'none'}}}" => (1, " error "),
-            "{}" => (1, " warning ");
-        quiet_with_a_password: "{gateway: {auth: {mode: 'password', password: {source: 'env', id: 'P'}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { HttpNoAuth;
+    fires_critical_when_exposed:
+        "{gateway: {bind: 'lan', auth: {mode: 'none'}}}" => (1, " error "),
+        "{}" => (1, " warning ");
+    quiet_with_a_password: "{gateway: {auth: {mode: 'password', password: {source: 'env', id: 'P'}}}}" => 0;
 }

@@ -30,13 +30,7 @@ impl Rule for LiteralSecret {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&LiteralSecret);
-        fires_on_literals: "{gateway: {auth: {password: 'hunter2'}}, channels: {telegram: {botToken: '123:abc'}}}" => 2;
-        quiet_on_env_and_secret_refs: "{gateway: {auth: {token: '${OPENCLAW_GATEWAY_TOKEN}', password: {source: 'env', id: 'P'}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { LiteralSecret;
+    fires_on_literals: "{gateway: {auth: {password: 'hunter2'}}, channels: {telegram: {botToken: '123:abc'}}}" => 2;
+    quiet_on_env_and_secret_refs: "{gateway: {auth: {token: '${OPENCLAW_GATEWAY_TOKEN}', password: {source: 'env', id: 'P'}}}}" => 0;
 }

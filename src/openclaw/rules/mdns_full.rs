@@ -18,13 +18,7 @@ impl Rule for MdnsFull {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&MdnsFull);
-        fires_on_full: "{discovery: {mdns: {mode: 'full'}}}" => 1;
-        quiet_on_minimal: "{discovery: {mdns: {mode: 'minimal'}}}" => 0;
-    }
+crate::openclaw::audit_tests! { MdnsFull;
+    fires_on_full: "{discovery: {mdns: {mode: 'full'}}}" => 1;
+    quiet_on_minimal: "{discovery: {mdns: {mode: 'minimal'}}}" => 0;
 }

@@ -29,13 +29,7 @@ impl Rule for DeniedTool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit_under;
-
-    crate::rule_tests! { audit_under(&DeniedTool, crate::policy::testing::CLEAN);
-        fires_on_reachable_exec: "{tools: {allow: ['read', 'bash']}}" => (1, "deny pattern `exec`");
-        quiet_when_denied: "{tools: {allow: ['read'], deny: ['exec']}}" => 0;
-    }
+crate::openclaw::audit_tests! { DeniedTool under crate::policy::testing::CLEAN;
+    fires_on_reachable_exec: "{tools: {allow: ['read', 'bash']}}" => (1, "deny pattern `exec`");
+    quiet_when_denied: "{tools: {allow: ['read'], deny: ['exec']}}" => 0;
 }

@@ -27,13 +27,7 @@ impl Rule for Elevated {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit_under;
-
-    crate::rule_tests! { audit_under(&Elevated, crate::policy::testing::CLEAN);
-        fires_when_unset: "{}" => 1;
-        quiet_when_false: "{tools: {elevated: {enabled: false}}}" => 0;
-    }
+crate::openclaw::audit_tests! { Elevated under crate::policy::testing::CLEAN;
+    fires_when_unset: "{}" => 1;
+    quiet_when_false: "{tools: {elevated: {enabled: false}}}" => 0;
 }

@@ -26,13 +26,7 @@ impl Rule for PluginTools {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit_under;
-
-    crate::rule_tests! { audit_under(&PluginTools, crate::policy::testing::CLEAN);
-        fires_with_the_coding_profile: "{tools: {profile: 'coding'}}" => 1;
-        quiet_when_plugins_are_denied: "{tools: {profile: 'coding', deny: ['group:plugins']}}" => 0;
-    }
+crate::openclaw::audit_tests! { PluginTools under crate::policy::testing::CLEAN;
+    fires_with_the_coding_profile: "{tools: {profile: 'coding'}}" => 1;
+    quiet_when_plugins_are_denied: "{tools: {profile: 'coding', deny: ['group:plugins']}}" => 0;
 }

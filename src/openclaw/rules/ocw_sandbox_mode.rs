@@ -34,13 +34,7 @@ impl Rule for SandboxMode {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit_under;
-
-    crate::rule_tests! { audit_under(&SandboxMode, crate::policy::testing::CLEAN);
-        fires_on_non_main: "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}" => 1;
-        quiet_on_all: "{agents: {defaults: {sandbox: {mode: 'all'}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { SandboxMode under crate::policy::testing::CLEAN;
+    fires_on_non_main: "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}" => 1;
+    quiet_on_all: "{agents: {defaults: {sandbox: {mode: 'all'}}}}" => 0;
 }

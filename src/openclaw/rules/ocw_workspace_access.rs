@@ -47,13 +47,7 @@ fn name(access: Access) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit_under;
-
-    crate::rule_tests! { audit_under(&WorkspaceAccess, crate::policy::testing::CLEAN);
-        fires_on_rw_against_ro: "{agents: {entries: {a: {sandbox: {workspaceAccess: 'rw'}}}}}" => 1;
-        quiet_on_ro_or_default: "{agents: {defaults: {sandbox: {workspaceAccess: 'ro'}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { WorkspaceAccess under crate::policy::testing::CLEAN;
+    fires_on_rw_against_ro: "{agents: {entries: {a: {sandbox: {workspaceAccess: 'rw'}}}}}" => 1;
+    quiet_on_ro_or_default: "{agents: {defaults: {sandbox: {workspaceAccess: 'ro'}}}}" => 0;
 }

@@ -29,13 +29,7 @@ impl Rule for OpenChannelsControlPlane {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&OpenChannelsControlPlane);
-        fires_when_gateway_is_reachable: "{channels: {telegram: {dmPolicy: 'open'}}, tools: {profile: 'messaging'}}" => 1;
-        quiet_when_denied: "{channels: {telegram: {dmPolicy: 'open'}}, tools: {deny: ['group:automation']}}" => 0;
-    }
+crate::openclaw::audit_tests! { OpenChannelsControlPlane;
+    fires_when_gateway_is_reachable: "{channels: {telegram: {dmPolicy: 'open'}}, tools: {profile: 'messaging'}}" => 1;
+    quiet_when_denied: "{channels: {telegram: {dmPolicy: 'open'}}, tools: {deny: ['group:automation']}}" => 0;
 }

@@ -28,17 +28,11 @@ impl Rule for OpenChannelsElevated {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&OpenChannelsElevated);
-        fires_when_open_and_elevated_by_default:
-            "{channels: {whatsapp: {groupPolicy: 'open'}}}" => 1,
-            "{channels: {x: {accounts: {a: {dm: {policy: 'open'}}}}}}" => 1;
-        quiet_when_elevated_is_off:
-            "{tools: {elevated: {enabled: false}}, channels: {whatsapp: {groupPolicy: 'open'}}}" => 0,
-            "{channels: {whatsapp: {groupPolicy: 'allowlist'}}}" => 0;
-    }
+crate::openclaw::audit_tests! { OpenChannelsElevated;
+    fires_when_open_and_elevated_by_default:
+        "{channels: {whatsapp: {groupPolicy: 'open'}}}" => 1,
+        "{channels: {x: {accounts: {a: {dm: {policy: 'open'}}}}}}" => 1;
+    quiet_when_elevated_is_off:
+        "{tools: {elevated: {enabled: false}}, channels: {whatsapp: {groupPolicy: 'open'}}}" => 0,
+        "{channels: {whatsapp: {groupPolicy: 'allowlist'}}}" => 0;
 }

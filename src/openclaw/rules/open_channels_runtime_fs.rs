@@ -45,17 +45,11 @@ impl Rule for OpenChannelsRuntimeFs {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&OpenChannelsRuntimeFs);
-        fires_for_each_unsandboxed_agent:
-            "{channels: {telegram: {dmPolicy: 'open'}}, agents: {entries: {a: {}, b: {sandbox: {mode: 'all'}}}}}" => 2,
-            "{channels: {telegram: {dmPolicy: 'open'}}, tools: {deny: ['group:runtime']}}" => (1, " warning ");
-        quiet_when_sandboxed_or_closed:
-            "{agents: {defaults: {sandbox: {mode: 'all'}}}, channels: {telegram: {dmPolicy: 'open'}}}" => 0,
-            "{channels: {telegram: {dmPolicy: 'pairing'}}}" => 0;
-    }
+crate::openclaw::audit_tests! { OpenChannelsRuntimeFs;
+    fires_for_each_unsandboxed_agent:
+        "{channels: {telegram: {dmPolicy: 'open'}}, agents: {entries: {a: {}, b: {sandbox: {mode: 'all'}}}}}" => 2,
+        "{channels: {telegram: {dmPolicy: 'open'}}, tools: {deny: ['group:runtime']}}" => (1, " warning ");
+    quiet_when_sandboxed_or_closed:
+        "{agents: {defaults: {sandbox: {mode: 'all'}}}, channels: {telegram: {dmPolicy: 'open'}}}" => 0,
+        "{channels: {telegram: {dmPolicy: 'pairing'}}}" => 0;
 }

@@ -49,15 +49,9 @@ pub(super) fn is_placeholder(value: &str) -> bool {
         .contains(&v.as_str())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&PlaceholderSecret);
-        fires_on_placeholders:
-            "{gateway: {auth: {mode: 'token', token: 'changeme'}}}" => 1,
-            "{gateway: {auth: {password: ''}}, hooks: {enabled: true, token: '<token>'}}" => 2;
-        quiet_on_real_secrets: "{gateway: {auth: {token: '${OPENCLAW_GATEWAY_TOKEN}'}}}" => 0;
-    }
+crate::openclaw::audit_tests! { PlaceholderSecret;
+    fires_on_placeholders:
+        "{gateway: {auth: {mode: 'token', token: 'changeme'}}}" => 1,
+        "{gateway: {auth: {password: ''}}, hooks: {enabled: true, token: '<token>'}}" => 2;
+    quiet_on_real_secrets: "{gateway: {auth: {token: '${OPENCLAW_GATEWAY_TOKEN}'}}}" => 0;
 }

@@ -31,15 +31,9 @@ impl Rule for PluginsNoAllowlist {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&PluginsNoAllowlist);
-        fires_without_allow: "{mcp: {servers: {gh: {command: 'x'}}}}" => 1;
-        quiet_with_allow_or_nothing:
-            "{plugins: {allow: ['gh'], entries: {gh: {}}}}" => 0,
-            "{}" => 0;
-    }
+crate::openclaw::audit_tests! { PluginsNoAllowlist;
+    fires_without_allow: "{mcp: {servers: {gh: {command: 'x'}}}}" => 1;
+    quiet_with_allow_or_nothing:
+        "{plugins: {allow: ['gh'], entries: {gh: {}}}}" => 0,
+        "{}" => 0;
 }

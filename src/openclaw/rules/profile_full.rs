@@ -27,13 +27,7 @@ impl Rule for ProfileFull {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&ProfileFull);
-        fires_on_full: "{tools: {profile: 'full'}, agents: {entries: {a: {tools: {profile: 'full'}}}}}" => 2;
-        quiet_on_coding: "{tools: {profile: 'coding'}}" => 0;
-    }
+crate::openclaw::audit_tests! { ProfileFull;
+    fires_on_full: "{tools: {profile: 'full'}, agents: {entries: {a: {tools: {profile: 'full'}}}}}" => 2;
+    quiet_on_coding: "{tools: {profile: 'coding'}}" => 0;
 }

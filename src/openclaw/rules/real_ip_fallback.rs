@@ -28,13 +28,7 @@ impl Rule for RealIpFallback {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&RealIpFallback);
-        fires_when_enabled: "{gateway: {bind: 'lan', allowRealIpFallback: true}}" => 1;
-        quiet_when_off: "{gateway: {allowRealIpFallback: false}}" => 0;
-    }
+crate::openclaw::audit_tests! { RealIpFallback;
+    fires_when_enabled: "{gateway: {bind: 'lan', allowRealIpFallback: true}}" => 1;
+    quiet_when_off: "{gateway: {allowRealIpFallback: false}}" => 0;
 }

@@ -31,19 +31,13 @@ impl Rule for SandboxOffRuntimeTools {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&SandboxOffRuntimeTools);
-        fires_on_the_default_config:
-            "{}" => ["1:1 warning agent `defaults` has exec, process while its sandbox mode is `off`: commands run on the gateway host"],
-            "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}" => 1;
-        // Another session of the agent may run on another model.
-        a_provider_policy_does_not_hide_exec_from_the_audit: "{tools: {byProvider: {openai: {deny: ['group:runtime']}}}, agents: {entries: {a: {model: 'openai/gpt-5'}}}}" => 2;
-        quiet_when_sandboxed_or_without_runtime:
-            "{agents: {defaults: {sandbox: {mode: 'all'}}}}" => 0,
-            "{tools: {profile: 'messaging'}}" => 0;
-    }
+crate::openclaw::audit_tests! { SandboxOffRuntimeTools;
+    fires_on_the_default_config:
+        "{}" => ["1:1 warning agent `defaults` has exec, process while its sandbox mode is `off`: commands run on the gateway host"],
+        "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}" => 1;
+    // Another session of the agent may run on another model.
+    a_provider_policy_does_not_hide_exec_from_the_audit: "{tools: {byProvider: {openai: {deny: ['group:runtime']}}}, agents: {entries: {a: {model: 'openai/gpt-5'}}}}" => 2;
+    quiet_when_sandboxed_or_without_runtime:
+        "{agents: {defaults: {sandbox: {mode: 'all'}}}}" => 0,
+        "{tools: {profile: 'messaging'}}" => 0;
 }

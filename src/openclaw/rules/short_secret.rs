@@ -27,15 +27,9 @@ impl Rule for ShortSecret {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&ShortSecret);
-        fires_on_short_tokens: "{gateway: {auth: {token: 'abc123'}}}" => 1;
-        quiet_on_long_or_env_tokens:
-            "{gateway: {auth: {token: '${T}'}}}" => 0,
-            "{gateway: {auth: {token: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}}}" => 0;
-    }
+crate::openclaw::audit_tests! { ShortSecret;
+    fires_on_short_tokens: "{gateway: {auth: {token: 'abc123'}}}" => 1;
+    quiet_on_long_or_env_tokens:
+        "{gateway: {auth: {token: '${T}'}}}" => 0,
+        "{gateway: {auth: {token: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}}}" => 0;
 }

@@ -19,13 +19,7 @@ impl Rule for TailscaleFunnel {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&TailscaleFunnel);
-        fires_on_funnel: "{gateway: {tailscale: {mode: 'funnel'}}}" => 1;
-        quiet_on_serve: "{gateway: {tailscale: {mode: 'serve'}}}" => 0;
-    }
+crate::openclaw::audit_tests! { TailscaleFunnel;
+    fires_on_funnel: "{gateway: {tailscale: {mode: 'funnel'}}}" => 1;
+    quiet_on_serve: "{gateway: {tailscale: {mode: 'serve'}}}" => 0;
 }

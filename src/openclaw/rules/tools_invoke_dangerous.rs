@@ -35,13 +35,7 @@ impl Rule for ToolsInvokeDangerous {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&ToolsInvokeDangerous);
-        fires_on_exec: "{gateway: {bind: 'lan', tools: {allow: ['bash', 'read']}}}" => 1;
-        quiet_on_safe_tools: "{gateway: {tools: {allow: ['read'], deny: []}}}" => 0;
-    }
+crate::openclaw::audit_tests! { ToolsInvokeDangerous;
+    fires_on_exec: "{gateway: {bind: 'lan', tools: {allow: ['bash', 'read']}}}" => 1;
+    quiet_on_safe_tools: "{gateway: {tools: {allow: ['read'], deny: []}}}" => 0;
 }

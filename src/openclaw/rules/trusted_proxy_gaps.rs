@@ -53,13 +53,7 @@ impl Rule for TrustedProxyGaps {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&TrustedProxyGaps);
-        fires_on_each_gap: "{gateway: {auth: {mode: 'trusted-proxy', trustedProxy: {deviceAutoApprove: {enabled: true, scopes: ['operator.admin']}}}}}" => 3;
-        quiet_when_complete: "{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy', trustedProxy: {userHeader: 'x-user'}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { TrustedProxyGaps;
+    fires_on_each_gap: "{gateway: {auth: {mode: 'trusted-proxy', trustedProxy: {deviceAutoApprove: {enabled: true, scopes: ['operator.admin']}}}}}" => 3;
+    quiet_when_complete: "{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy', trustedProxy: {userHeader: 'x-user'}}}}" => 0;
 }

@@ -25,13 +25,7 @@ impl Rule for UnconfinedProfile {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::audit;
-
-    crate::rule_tests! { audit(&UnconfinedProfile);
-        fires_on_unconfined: "{agents: {defaults: {sandbox: {docker: {seccompProfile: 'unconfined', apparmorProfile: 'Unconfined'}}}}}" => 2;
-        quiet_on_defaults: "{agents: {defaults: {sandbox: {docker: {seccompProfile: '/etc/seccomp.json'}}}}}" => 0;
-    }
+crate::openclaw::audit_tests! { UnconfinedProfile;
+    fires_on_unconfined: "{agents: {defaults: {sandbox: {docker: {seccompProfile: 'unconfined', apparmorProfile: 'Unconfined'}}}}}" => 2;
+    quiet_on_defaults: "{agents: {defaults: {sandbox: {docker: {seccompProfile: '/etc/seccomp.json'}}}}}" => 0;
 }
