@@ -24,7 +24,7 @@ macro_rules! lint_tests {
         mod tests {
             use super::*;
             #[allow(unused_imports)]
-            use $crate::lint::testing::CLEAN;
+            use $crate::lint::testing::{CLEAN, gated};
 
             $crate::rule_tests! {
                 $crate::lint::testing::lint(&$rule, None $(.or(Some($claw)))?);
@@ -243,6 +243,13 @@ pub(crate) mod testing {
     ) -> impl Fn(&[&str]) -> Vec<String> + '_ {
         let claw = claw.unwrap_or_default();
         move |texts| run_with_claw(rule, &LintSettings::default(), &claw, texts)
+    }
+
+    /// [`CLEAN`] with an approval gate on `when` (a CEL expression).
+    pub fn gated(when: &str) -> String {
+        format!(
+            "{CLEAN}\n[[constraints.approvals]]\nwhen = \"{when}\"\nrequire = \"human_approval\"\n"
+        )
     }
 
     /// A Claw export of every protocol version, with an issuer.

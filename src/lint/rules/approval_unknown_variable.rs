@@ -36,22 +36,10 @@ impl Rule for ApprovalUnknownVariable {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, lint};
-
-    fn gated(when: &str) -> String {
-        format!(
-            "{CLEAN}\n[[constraints.approvals]]\nwhen = \"{when}\"\nrequire = \"human_approval\"\n"
-        )
-    }
-
-    crate::rule_tests! { lint(&ApprovalUnknownVariable, None);
-        fires_for_unknown_names:
-            &[&gated("user == 'bob' && tool == 'read'")]
-                => ["22:8 `when` reads unknown variable `user`; evaluating it fails and denies the call"];
-        quiet_for_context_and_bound_variables:
-            &[&gated("args.exists(k, k == 'path') && env == 'prod' && model.startsWith(provider)")] => 0;
-    }
+crate::lint::lint_tests! { ApprovalUnknownVariable;
+    fires_for_unknown_names:
+        &[&gated("user == 'bob' && tool == 'read'")]
+            => ["22:8 `when` reads unknown variable `user`; evaluating it fails and denies the call"];
+    quiet_for_context_and_bound_variables:
+        &[&gated("args.exists(k, k == 'path') && env == 'prod' && model.startsWith(provider)")] => 0;
 }
