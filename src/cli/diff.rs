@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use super::{Outcome, eprint, print};
+use super::output::{Outcome, eprint, print};
 use crate::diff::{self, RevisionDiff, approvals};
 use crate::git::Repo;
 use crate::replay::{self, versions::Revisions};
@@ -61,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             replay::DEFAULT_EXAMPLES,
             |hash| versions.resolve(hash),
         )?;
-        super::warn_unchecked_gateways(replayed.gateway_signers_checked);
+        super::output::warn_unchecked_gateways(replayed.gateway_signers_checked);
         changed = replayed.impact.changed();
         print(&match args.format {
             Format::Markdown => replay::render::markdown(&replayed.impact, replayed.counted),

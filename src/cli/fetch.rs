@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
 use super::args::{FreshnessArgs, Place, open};
-use super::rejected_or;
-use super::{Outcome, print};
+use super::output::rejected_or;
+use super::output::{Outcome, print};
 use crate::crypto::trusted::TrustedSigners;
 use crate::crypto::verify::Trust;
 use crate::release;
@@ -53,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         Err(release::FetchError::Release(err)) => rejected_or(err),
         Err(err @ release::FetchError::BadHash(_)) => Err(err.into()),
         Err(err) => {
-            super::eprint(&format!("error: {err}\n"));
+            super::output::eprint(&format!("error: {err}\n"));
             Ok(Outcome::Failed)
         }
     }

@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::{Outcome, eprint, print, usable_config};
+use super::output::{Outcome, eprint, print, usable_config};
 use crate::config::Config;
 use crate::fsio::write_atomically;
 use crate::policy::document::unreadable_in_brief;

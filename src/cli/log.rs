@@ -1,8 +1,8 @@
 use std::fmt::Write as _;
 
 use super::args::{FreshnessArgs, Place, open};
-use super::rejected_or;
-use super::{Outcome, print};
+use super::output::rejected_or;
+use super::output::{Outcome, print};
 use crate::release::VerifiedRelease;
 
 #[derive(Debug, clap::Args)]

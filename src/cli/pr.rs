@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::{Outcome, eprint, print, warn_unchecked_gateways};
+use super::output::{Outcome, eprint, print, warn_unchecked_gateways};
 use crate::bot::{self, Request};
 use crate::github::{self, Client, RepoName, State};
 use crate::report::Report;

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::{Outcome, print, usable_config, warn_unchecked_gateways};
+use super::output::{Outcome, print, usable_config, warn_unchecked_gateways};
 use crate::config::Config;
 use crate::policy::Policy;
 use crate::release::Freshness;

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 
 use super::args::{Place, load_key, open};
-use super::{Outcome, eprint, print, rejected_or};
+use super::output::{Outcome, eprint, print, rejected_or};
 use crate::crypto::envelope::parse_rfc3339;
 use crate::git::{self, GitError};
 use crate::release::{self, ReleaseError, RevokeError, Revoked};

@@ -3,8 +3,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::args::load_key;
-use super::check::resolve;
-use super::{Outcome, eprint, print};
+use super::output::{Outcome, eprint, print};
+use crate::config::Config;
 use crate::crypto::artifact;
 use crate::crypto::envelope::{SignedEnvelope, WorkPolicyContract, parse_rfc3339};
 use crate::fsio::write_atomically;
@@ -47,12 +47,11 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         return write_envelope(&envelope, args.out.as_deref());
     }
     // A policy is signed only if it would pass `wpc check` at error level.
-    let (config, config_findings, inputs) =
-        resolve(args.config.as_deref(), std::slice::from_ref(&args.file))?;
+    let selection = Config::select(args.config.as_deref(), std::slice::from_ref(&args.file))?;
     let report = lint::check(
-        &config,
-        config_findings,
-        &inputs,
+        &selection.config,
+        selection.findings,
+        &selection.inputs,
         lint::Revocations::NotRead,
     )?;
     if report.fails_at(Severity::Error) {

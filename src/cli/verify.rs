@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
 use super::args::{FreshnessArgs, Place, open};
-use super::rejected_or;
-use super::{Outcome, print};
+use super::output::rejected_or;
+use super::output::{Outcome, print};
 use crate::crypto::trusted::TrustedSigners;
 use crate::crypto::verify::Trust;
 use crate::envelopes;

@@ -100,6 +100,9 @@ fn strictest(like: &Wpc) -> Wpc {
             model_calls: like.constraints.model_calls.clone(),
             egress: like.constraints.egress.clone(),
             token: like.constraints.token.clone(),
+            mcp: like.constraints.mcp.clone(),
+            rate_limits: like.constraints.rate_limits.clone(),
+            budget: like.constraints.budget.clone(),
         },
         binding: Binding {
             cst_scope_hash_required: true,

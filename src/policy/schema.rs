@@ -269,6 +269,72 @@ mod tests {
             .collect()
     }
 
+    const MCP_POLICY: &str = r#"wpc_version = "1"
+policy_name = "p"
+purpose = "x"
+[constraints.tool_policy]
+allow = ["mcp:github/*"]
+deny = []
+[constraints.sandbox]
+required = true
+workspaceAccess = "ro"
+elevated_exec = "deny"
+[constraints.mcp]
+deny_servers = ["scratch-*"]
+[[constraints.mcp.servers]]
+name = "github"
+transport = "stdio"
+tools = ["get_issue"]
+[constraints.mcp.pinned_tools]
+"github/get_issue" = "0000000000000000000000000000000000000000000000000000000000000000"
+[[constraints.rate_limits]]
+tool = "mcp:github/get_issue"
+max = 20
+per = "1h"
+[[constraints.rate_limits]]
+model = "claude-*"
+max = 100
+per = "1m"
+[constraints.budget]
+max_tool_calls = 500
+[binding]
+cst_scope_hash_required = true
+"#;
+
+    #[test]
+    fn mcp_rate_limits_and_budget_are_valid_keys() {
+        assert_eq!(findings(Schema::Policy, MCP_POLICY), []);
+        let doc = Document::parse(SourceFile::new("p.toml", MCP_POLICY)).unwrap();
+        let wpc: crate::policy::Wpc = serde_json::from_value(doc.value.clone()).unwrap();
+        let mcp = wpc.constraints.mcp.unwrap();
+        assert_eq!(mcp.pin("github", "get_issue").map(str::len), Some(64));
+        assert_eq!(wpc.constraints.rate_limits[0].window_seconds(), Some(3600));
+    }
+
+    #[test]
+    fn unknown_window_units_bad_pins_and_limits_without_a_subject_are_rejected() {
+        for (from, to) in [
+            (r#"per = "1h""#, r#"per = "1w""#),
+            (r#"per = "1h""#, r#"per = "0h""#),
+            (
+                r#""github/get_issue" = "0000"#,
+                r#""github/get_issue" = "ABCD"#,
+            ),
+            (r#""github/get_issue""#, r#""github""#),
+            ("tool = \"mcp:github/get_issue\"\n", ""),
+            (
+                r#"model = "claude-*""#,
+                "model = \"claude-*\"\ntool = \"x\"",
+            ),
+            ("max_tool_calls = 500", ""),
+            (r#"transport = "stdio""#, r#"transport = "ws""#),
+        ] {
+            let text = MCP_POLICY.replacen(from, to, 1);
+            assert_ne!(text, MCP_POLICY, "{from}");
+            assert!(!findings(Schema::Policy, &text).is_empty(), "{to}");
+        }
+    }
+
     #[test]
     fn shipped_schemas_compile() {
         assert!(Schema::Policy.compiled().is_ok());

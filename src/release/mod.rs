@@ -40,6 +40,7 @@ mod memory;
 mod migrate;
 pub mod render;
 mod revoke;
+pub mod run;
 mod state;
 mod verify;
 
@@ -243,6 +244,8 @@ pub enum ReleaseError {
         path: String,
         commit: Oid,
     },
+    #[error(transparent)]
+    Approvals(#[from] ApprovalsError),
     #[error("cannot serialize {0}: {1}")]
     Serialize(&'static str, String),
 }

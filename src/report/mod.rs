@@ -12,6 +12,7 @@ pub mod fingerprint;
 pub mod format;
 mod github;
 mod json;
+pub mod output;
 pub mod registry;
 mod sarif;
 mod source;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use format::{Envelope, FailOn, Format, Formats, Unsupported};
+pub use output::Output;
 pub use registry::{Described, Registry};
 pub use source::SourceFile;
 

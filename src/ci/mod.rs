@@ -2,6 +2,10 @@
 //! one report: `check`, `test`, the OpenClaw audit of every `[[openclaw]]`
 //! mapping, and proof bundle verification of `[bundles] paths`.
 
+pub mod bundles;
+pub mod check;
+pub mod command;
+
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
