@@ -415,12 +415,6 @@ mod tests {
                 meta.code
             );
         }
-        insta::assert_snapshot!(
-            REGISTRY
-                .all()
-                .map(|m| format!("{} {}", m.code, m.name))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        insta::assert_snapshot!(crate::policy::testing::rule_listing(REGISTRY.all()));
     }
 }

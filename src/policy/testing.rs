@@ -3,7 +3,7 @@
 //! unit tests are written in ([`rule_tests!`](crate::rule_tests)).
 
 use super::{Document, Policy};
-use crate::report::SourceFile;
+use crate::report::{RuleMeta, SourceFile};
 
 /// A valid, quiet policy to start tests from.
 pub const CLEAN: &str = r#"wpc_version = "1"
@@ -30,6 +30,15 @@ cst_scope_hash_required = true
 pub fn policy(text: &str) -> Policy {
     let doc = Document::parse(SourceFile::new("policies/p.toml", text)).unwrap();
     Policy::from_document(doc).unwrap()
+}
+
+/// Each rule's `CODE name`, one a line: what each rule engine's registry
+/// snapshot pins (codes are stable: the list only ever grows).
+pub fn rule_listing(rules: impl Iterator<Item = &'static RuleMeta>) -> String {
+    rules
+        .map(|m| format!("{} {}", m.code, m.name))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Declare a rule's unit tests as a table: one `#[test]` per named case, each
