@@ -26,30 +26,7 @@ impl Rule for PluginTools {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::{run_with, target};
-
-    #[test]
-    fn fires_with_the_coding_profile() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert_eq!(
-            run_with(&PluginTools, "{tools: {profile: 'coding'}}", Some(&t)).len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_when_plugins_are_denied() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert!(
-            run_with(
-                &PluginTools,
-                "{tools: {profile: 'coding', deny: ['group:plugins']}}",
-                Some(&t)
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { PluginTools under crate::policy::testing::CLEAN;
+    fires_with_the_coding_profile: "{tools: {profile: 'coding'}}" => 1;
+    quiet_when_plugins_are_denied: "{tools: {profile: 'coding', deny: ['group:plugins']}}" => 0;
 }
