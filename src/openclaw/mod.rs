@@ -14,6 +14,7 @@ pub mod conformance;
 pub mod json5;
 pub mod load;
 pub mod mappings;
+pub mod mcp;
 mod rules;
 pub mod scope;
 pub mod tools;
@@ -356,6 +357,11 @@ pub(crate) mod testing {
 
     pub fn run(rule: &dyn Rule, text: &str) -> Vec<String> {
         run_with(rule, text, None)
+    }
+
+    /// The test policy `CLEAN` with more tables (e.g. `[constraints.mcp]`).
+    pub fn with_clean(tables: &str) -> String {
+        format!("{}{tables}", crate::policy::testing::CLEAN)
     }
 
     /// A target from a policy text, with the default tool map.
