@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::{FreshnessArgs, Place, open};
-use super::{Outcome, print};
+use super::output::{Outcome, print};
 use crate::serve::{self, CacheLimits, Options, ReleaseState, ServeError, Source, StateError};
 
 #[derive(Debug, clap::Args)]
@@ -85,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
     match result {
         Ok(()) => Ok(Outcome::Clean),
         Err(ServeError::State(err @ StateError::Unverified { .. })) => {
-            super::eprint(&format!("error: {err}\n"));
+            super::output::eprint(&format!("error: {err}\n"));
             Ok(Outcome::Failed)
         }
         Err(err) => Err(err.into()),

@@ -325,6 +325,7 @@ fn decide(state: &ReleaseState, body: &[u8]) -> Reply {
             model: call.model,
             provider: call.provider,
             env: call.env,
+            ..Call::default()
         });
         decisions.push(decision.report(rendering.name(), rendering.hash()));
     }
