@@ -46,7 +46,7 @@ pub struct CacheLimits {
 }
 
 impl CacheLimits {
-    /// 4 MiB of bodies: some 3,400 of small policies. A body read again
+    /// 4 MiB of bodies: some 3,300 of small policies. A body read again
     /// costs little (docs/serve.md, "Memory and caches"), so the cache is
     /// for the hot set, not for all of a large branch.
     pub const DEFAULT_BODY_BYTES: u64 = 4 << 20;
