@@ -197,6 +197,8 @@ pub enum ConfigError {
     Missing { path: PathBuf },
     #[error(transparent)]
     Unreadable(#[from] crate::fsio::ReadError),
+    #[error("cannot read the current folder")]
+    CurrentDir(#[source] std::io::Error),
     #[error("cannot resolve {path}: {source}")]
     Io {
         path: PathBuf,
@@ -253,6 +255,18 @@ pub fn usable(loaded: Result<(Config, Vec<Finding>), ConfigError>) -> Result<Usa
     })
 }
 
+/// The config a command runs under and what it was given to act on: see
+/// [`Config::select`].
+#[derive(Debug)]
+pub struct Selection {
+    pub config: Config,
+    /// What loading `wpc.toml` found (empty without one).
+    pub findings: Vec<Finding>,
+    /// The files and folders named on the command line; empty for a whole
+    /// repository.
+    pub inputs: Vec<PathBuf>,
+}
+
 impl Config {
     /// What the export to the Claw protocol's payloads is set to: `[release]
     /// claw` (the versions every release carries) and `[claw] issuer_did`.
@@ -260,6 +274,33 @@ impl Config {
         crate::claw::ExportSettings {
             versions: self.settings.release.claw.clone(),
             issuer_did: self.settings.claw.issuer_did.clone(),
+        }
+    }
+
+    /// The one loader of `wpc.toml` for a command: `config_file` when
+    /// given; else a single folder holding `wpc.toml` is a repository (its
+    /// config, its policies folder); else the config found above the first
+    /// of `paths` (or the current folder), and `paths` are what to act on.
+    pub fn select(config_file: Option<&Path>, paths: &[PathBuf]) -> Result<Selection, ConfigError> {
+        let selection =
+            |(config, findings): (Config, Vec<Finding>), inputs: Vec<PathBuf>| Selection {
+                config,
+                findings,
+                inputs,
+            };
+        if let Some(file) = config_file {
+            return Ok(selection(Config::load(file)?, paths.to_vec()));
+        }
+        match paths {
+            [] => {
+                let cwd = std::env::current_dir().map_err(ConfigError::CurrentDir)?;
+                Ok(selection(Config::discover(&cwd)?, Vec::new()))
+            }
+            [single] if single.join(FILE_NAME).is_file() => Ok(selection(
+                Config::load(&single.join(FILE_NAME))?,
+                Vec::new(),
+            )),
+            [first, ..] => Ok(selection(Config::discover(first)?, paths.to_vec())),
         }
     }
 

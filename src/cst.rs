@@ -9,6 +9,7 @@
 //! library (aws-lc-rs); see `docs/bundles.md`.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,6 +21,7 @@ use crate::crypto::did::DidKey;
 use crate::crypto::verify::verify_signature;
 use crate::policy::hash::policy_hash_b64u;
 use crate::policy::model::Wpc;
+use crate::report::Output;
 
 /// Tokens longer than this are rejected unread.
 pub const MAX_TOKEN_BYTES: usize = crate::fsio::TOKEN.bytes;
@@ -111,6 +113,36 @@ impl CstReport {
     /// The `format` and `version` of `wpc cst check --format json`.
     pub const ENVELOPE: crate::report::Envelope = crate::report::Envelope::new("wpc-cst-check", 1);
 
+    /// `wpc cst check`'s output in `format` (text or JSON), for the policy
+    /// `policy_hash`: failing unless the token is valid.
+    pub fn render(&self, format: crate::report::Format, policy_hash: &str) -> Output {
+        let stdout = match format {
+            crate::report::Format::Json => {
+                // Plain data: pretty-printing a JSON value cannot fail.
+                let json = serde_json::to_string_pretty(&self.json()).unwrap_or_default();
+                format!("{json}\n")
+            }
+            _ => self.text(policy_hash),
+        };
+        Output::stdout(stdout).failing_if(!self.valid)
+    }
+
+    fn text(&self, policy_hash: &str) -> String {
+        let mut out = String::new();
+        if self.valid {
+            out.push_str(&format!("VALID   token for policy {policy_hash}\n"));
+        } else {
+            out.push_str("INVALID token\n");
+            for failure in &self.failures {
+                out.push_str(&format!("  {failure}\n"));
+            }
+        }
+        if let Some(hash) = &self.scope_hash_b64u {
+            out.push_str(&format!("scope hash {hash}\n"));
+        }
+        out
+    }
+
     /// The `wpc cst check --format json` document: the envelope, then the
     /// report's keys.
     pub fn json(&self) -> Value {
@@ -155,6 +187,56 @@ impl Issuers {
             return Err(JwksError::NoEd25519);
         }
         Ok(Issuers(out))
+    }
+}
+
+/// Why no issuer key was read.
+#[derive(Debug, thiserror::Error)]
+pub enum IssuerError {
+    #[error("give the token issuer's key: --issuer DID or --jwks FILE")]
+    Missing,
+    #[error("--issuer {did}")]
+    Did {
+        did: String,
+        source: crate::crypto::did::DidError,
+    },
+    #[error(transparent)]
+    Read(#[from] crate::fsio::ReadError),
+    #[error("{}: {error}", path.display())]
+    Jwks { path: PathBuf, error: JwksError },
+}
+
+impl Issuers {
+    /// The issuer's key: a did:key, else the keys of a JWKS file.
+    pub fn from_key(did: Option<&str>, jwks: Option<&Path>) -> Result<Issuers, IssuerError> {
+        match (did, jwks) {
+            (Some(did), _) => DidKey::parse(did)
+                .map(|key| Issuers::did(&key))
+                .map_err(|source| IssuerError::Did {
+                    did: did.to_owned(),
+                    source,
+                }),
+            (None, Some(path)) => {
+                let text = crate::fsio::read_to_string(path, crate::fsio::JWKS)?;
+                Issuers::jwks(&text).map_err(|error| IssuerError::Jwks {
+                    path: path.to_path_buf(),
+                    error,
+                })
+            }
+            (None, None) => Err(IssuerError::Missing),
+        }
+    }
+}
+
+/// The token text: `arg` itself, or the contents of the file it names.
+pub fn read_token(arg: &str) -> Result<String, crate::fsio::ReadError> {
+    let path = Path::new(arg);
+    // Anything at that path (a FIFO too) is read as a file, or refused.
+    if path.exists() {
+        let text = crate::fsio::read_to_string(path, crate::fsio::TOKEN)?;
+        Ok(text.trim().to_owned())
+    } else {
+        Ok(arg.trim().to_owned())
     }
 }
 

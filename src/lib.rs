@@ -4,6 +4,7 @@
 //! The binary in `src/main.rs` is a thin layer over this library; nothing in
 //! the library prints.
 
+pub mod audit;
 pub mod bot;
 pub mod bundle;
 pub mod ci;

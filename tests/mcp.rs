@@ -341,3 +341,39 @@ fn diff_adding_a_server_is_critical_and_dropping_limits_widens() {
     let out = run(repo.path(), &["diff", &head, &back]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+// ---- wpc audit openclaw -------------------------------------------------------
+
+/// `wpc audit openclaw` of the fixture config against the fixture policy, as
+/// `(code, severity, message)`.
+fn audit(config: &str) -> (i32, Vec<(String, String, String)>) {
+    let out = run(
+        &root(),
+        &[
+            "audit", "openclaw", config, "--policy", POLICY, "--format", "json",
+        ],
+    );
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let rows = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
+            (s("code"), s("severity"), s("message"))
+        })
+        .collect();
+    (out.status.code().unwrap(), rows)
+}
+
+#[test]
+fn the_openclaw_audit_checks_each_mcp_server_and_tool() {
+    let (code, rows) = audit("tests/fixtures/mcp/openclaw.json5");
+    assert_eq!(code, 1);
+    let mcp: Vec<String> = rows
+        .iter()
+        .filter(|(c, ..)| ["OCW008", "OCW009", "OCW010", "OCW011"].contains(&c.as_str()))
+        .map(|(c, s, m)| format!("{c} {s} {m}"))
+        .collect();
+    insta::assert_snapshot!(mcp.join("\n"));
+}

@@ -9,6 +9,7 @@ mod architecture;
 mod bundle_approvals;
 mod bundle_conformance;
 mod bundle_conformance_full;
+mod bundle_conformance_service;
 mod bundle_evidence;
 mod bundle_verify;
 mod ci_bundles;

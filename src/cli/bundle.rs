@@ -1,16 +1,13 @@
 use std::path::PathBuf;
 
-use anyhow::{Context as _, bail};
-
-use super::{Outcome, print};
-use crate::bundle::batch;
-use crate::bundle::render::{self, Context};
-use crate::bundle::{Options, UnverifiedEvidence, causal};
+use super::args::{FreshnessArgs, IssuerArgs, parse_now};
+use super::output::{Outcome, emit, usable_selection};
+use crate::bundle::render;
+use crate::bundle::{UnverifiedEvidence, causal};
+use crate::ci::bundles::{self, Plan};
 use crate::config::Config;
-use crate::crypto::envelope::parse_rfc3339;
 use crate::crypto::verify::MAX_ENVELOPE_BYTES;
 use crate::report::Format;
-use crate::resolve::{self, PolicySource};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -58,9 +55,9 @@ struct VerifyArgs {
     #[arg(long, value_name = "TOKEN|FILE")]
     cst: Option<String>,
     #[command(flatten)]
-    freshness: super::args::FreshnessArgs,
+    freshness: FreshnessArgs,
     #[command(flatten)]
-    issuer: super::cst::IssuerArgs,
+    issuer: IssuerArgs,
     /// A revoked policy hash (repeatable): bundles under it are INVALID.
     #[arg(long, value_name = "HASH", allow_hyphen_values = true)]
     revoked: Vec<String>,
@@ -95,7 +92,7 @@ struct VerifyArgs {
     /// Verify only shard I of N (1-based): a deterministic partition of the
     /// bundle files by path hash, for spreading a fleet over an Actions
     /// matrix. Replay is then detected within the shard only.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    #[arg(long, value_name = "I/N", value_parser = bundles::parse_shard)]
     shard: Option<(u64, u64)>,
     /// The final pass after a sharded matrix: only replay across the whole
     /// set (bundle, run and receipt ids, nonces), holding identifiers only.
@@ -110,169 +107,31 @@ struct VerifyArgs {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    match args.command {
-        Command::Verify(args) => verify(args),
-    }
-}
-
-fn verify(args: VerifyArgs) -> anyhow::Result<Outcome> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let config = super::usable_config(Config::discover(&cwd))?;
-    // In a policy repository its own trusted signers apply, as in `wpc ci`.
-    let trust = resolve::bundle_trust(
-        &config,
-        &args.gateway_signers,
-        args.trusted.as_deref(),
-        args.unverified_evidence,
-    )?;
-    let release_trust = trust.release_trust();
-    let mut options = trust.options;
-    if let Some(text) = &args.now {
-        options.now = parse_rfc3339(text).with_context(|| "--now".to_owned())?;
-    }
-    let now = options.now;
-    options.causal = causal::Policy::resolve(args.causal_profile, args.causal_mode, None)
-        .map_err(|failure| anyhow::anyhow!("{}: {}", failure.code, failure.message))?;
-    options.max_bundle_bytes = args.max_bundle_bytes;
-
-    let policy = match &args.policy {
-        Some(spec) => {
-            let (mut check, warning) =
-                resolve::resolve(spec, &release_trust, &config, &args.freshness.freshness())?;
-            if let Some(warning) = warning {
-                super::eprint(&format!("note: {warning}\n"));
-            }
-            check.revoked |= args.revoked.contains(&check.hash);
-            Some(check)
-        }
-        None => None,
+    let Command::Verify(args) = args.command;
+    let (config, _) = usable_selection(Config::select(None, &[]))?;
+    let plan = Plan {
+        paths: args.paths,
+        trusted: args.trusted,
+        gateway_signers: args.gateway_signers,
+        policy: args.policy,
+        scope_hash: args.scope_hash,
+        cst: args.cst,
+        issuer: args.issuer.issuer,
+        jwks: args.issuer.jwks,
+        freshness: args.freshness.freshness(),
+        revoked: args.revoked,
+        now: args
+            .now
+            .as_deref()
+            .map(|now| parse_now(Some(now)))
+            .transpose()?,
+        causal_mode: args.causal_mode,
+        causal_profile: args.causal_profile,
+        max_bundle_bytes: args.max_bundle_bytes,
+        format: args.format,
+        unverified_evidence: args.unverified_evidence,
+        shard: args.shard,
+        replay_only: args.replay_only,
     };
-
-    let scope_hash = match &args.cst {
-        None => args.scope_hash.clone(),
-        Some(token) => {
-            let token = super::cst::read_token(token)?;
-            let report = crate::cst::check(
-                &token,
-                &args.issuer.issuers()?,
-                now.as_second(),
-                policy.as_ref().map(|p| crate::cst::TokenPolicy {
-                    wpc: &p.wpc,
-                    hash: &p.hash,
-                }),
-            );
-            if !report.valid {
-                let reasons: Vec<String> =
-                    report.failures.iter().map(ToString::to_string).collect();
-                bail!("--cst: the token is not valid: {}", reasons.join("; "));
-            }
-            report.scope_hash_b64u
-        }
-    };
-
-    let specs = if args.paths.is_empty() {
-        config.settings.bundles.paths.clone()
-    } else {
-        args.paths.clone()
-    };
-    if specs.is_empty() {
-        bail!("no bundles given, and wpc.toml has no [bundles] paths");
-    }
-    let mut paths = batch::collect(&specs)?;
-    if let Some((index, count)) = args.shard {
-        paths = batch::shard(paths, index, count);
-    }
-    if args.replay_only {
-        // Policy and scope checks are the shards' job.
-        return replay_only(&paths, &options);
-    }
-    // In a policy repository without --policy, each bundle is checked under
-    // the WPC it claims, as `wpc ci` does.
-    let claimed_from = match (&policy, &config.file) {
-        (None, Some(_)) => {
-            let source = PolicySource::for_config(&config, &args.freshness.freshness())?;
-            if let Some(warning) = source.warning() {
-                super::eprint(&format!("note: {warning}\n"));
-            }
-            Some(source)
-        }
-        _ => None,
-    };
-    let context = Context {
-        gateway_signers_checked: options.gateway_signers_checked,
-        policy_hash: policy.as_ref().map(|p| p.hash.clone()),
-        claimed_from: claimed_from.as_ref().map(PolicySource::describe),
-        unverified_evidence: options.unverified_evidence,
-    };
-    options.policy = policy;
-    options.scope_hash = scope_hash;
-    let entries = match &claimed_from {
-        Some(source) => batch::verify_under_claimed(&paths, source, &options, &args.revoked)?,
-        None => batch::verify_all(&paths, &options)?,
-    };
-    print(&render::render(args.format, &entries, &context)?)?;
-    Ok(if entries.iter().all(|e| e.report.valid) {
-        Outcome::Clean
-    } else {
-        Outcome::Failed
-    })
-}
-
-/// `--replay-only`: one line per replay, per bundle that took no part, a
-/// summary.
-fn replay_only(paths: &[PathBuf], options: &Options) -> anyhow::Result<Outcome> {
-    let report = batch::replay_only(paths, options)?;
-    let mut out = String::new();
-    for replay in &report.replays {
-        out.push_str(&format!(
-            "REPLAY  {} {}\n",
-            replay.path.display(),
-            replay.failure
-        ));
-    }
-    for (path, codes) in &report.skipped {
-        let codes: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
-        out.push_str(&format!(
-            "INVALID {} {} (not checked for replay)\n",
-            path.display(),
-            codes.join(" ")
-        ));
-    }
-    out.push_str(&format!(
-        "{} bundles: {} replays, {} invalid\n",
-        report.bundles,
-        report.replays.len(),
-        report.skipped.len()
-    ));
-    if !options.gateway_signers_checked {
-        out.push_str(
-            "note: no trusted gateway signers given (--trusted, --gateway-signer or wpc.toml \
-             [bundles] gateway_signers): any valid gateway receipt signer was accepted\n",
-        );
-    }
-    print(&out)?;
-    Ok(if report.replays.is_empty() && report.skipped.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Failed
-    })
-}
-
-/// `I/N` with 1 ≤ I ≤ N.
-fn parse_shard(text: &str) -> Result<(u64, u64), String> {
-    let parse = |s: &str| {
-        s.trim()
-            .parse::<u64>()
-            .map_err(|_| format!("`{text}` is not I/N"))
-    };
-    let (index, count) = text
-        .split_once('/')
-        .ok_or_else(|| format!("`{text}` is not I/N"))?;
-    let (index, count) = (parse(index)?, parse(count)?);
-    if index == 0 || index > count {
-        return Err(format!(
-            "shard {index} of {count}: I must lie between 1 and N"
-        ));
-    }
-    Ok((index, count))
+    emit(bundles::run(&config, &plan)?)
 }

@@ -1,9 +1,9 @@
 use std::path::PathBuf;
 
-use super::hash::{claw_payload, load_or_report};
-use super::{Outcome, print, usable_config};
+use super::output::{Outcome, emit, print, usable_config};
 use crate::claw::ClawVersion;
 use crate::policy::hash::canonical_json;
+use crate::resolve::{claw_payload, valid_policy};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,8 +29,9 @@ enum Target {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let Some(policy) = load_or_report(&args.file)? else {
-        return Ok(Outcome::Failed);
+    let policy = match valid_policy(&args.file)? {
+        Ok(policy) => policy,
+        Err(invalid) => return emit(invalid),
     };
     let claw = |version| claw_payload(&args.file, &policy, version);
     let bytes = match args.target {
@@ -41,8 +42,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
                 _ => ClawVersion::V2,
             };
             match claw(version)? {
-                Some(rendered) => rendered.bytes,
-                None => return Ok(Outcome::Failed),
+                Ok(rendered) => rendered.bytes,
+                Err(unexportable) => return emit(unexportable),
             }
         }
         Target::Openclaw => {

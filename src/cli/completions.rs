@@ -1,6 +1,7 @@
 use clap::CommandFactory as _;
 
-use super::{Cli, Outcome, print};
+use super::Cli;
+use super::output::{Outcome, print};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

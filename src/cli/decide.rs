@@ -3,10 +3,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde_json::{Map, Value};
 
-use super::hash::load_or_report;
-use super::{Outcome, print};
+use super::output::{Outcome, emit, print};
 use crate::decide::{self, Call, Counters, Engine, Verdict};
 use crate::report::Format;
+use crate::resolve::valid_policy;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -133,8 +133,9 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             output_tokens: args.output_tokens,
         },
     };
-    let Some(policy) = load_or_report(&args.policy)? else {
-        return Ok(Outcome::Failed);
+    let policy = match valid_policy(&args.policy)? {
+        Ok(policy) => policy,
+        Err(invalid) => return emit(invalid),
     };
     let engine = Engine::new(&policy.wpc)?;
     let decision = engine.decide(&call);

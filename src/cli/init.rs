@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use super::{Outcome, print};
+use super::output::{Outcome, print};
 use crate::scaffold;
 
 /// Creates wpc.toml, policies/ with one policy and its tests,

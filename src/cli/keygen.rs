@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use super::{Outcome, print};
+use super::output::{Outcome, print};
 use crate::crypto::keys::SigningKey;
 
 /// Where the key goes without `--out`: the current folder.

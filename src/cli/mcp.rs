@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use super::{Outcome, eprint, print};
+use super::output::{Outcome, eprint, print};
 use crate::policy::mcp::{self, PinFileError};
 use crate::report::Format;
 

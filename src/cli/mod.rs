@@ -1,9 +1,7 @@
 //! The command line: clap definitions and one small module per subcommand.
-//! Each parses its arguments, calls the library and renders the result; this
-//! is the only layer that prints.
-//!
-//! Exit codes, the same for every command and format: 0 clean, 1 findings or
-//! a failed verification, 2 usage, configuration or I/O errors.
+//! Each parses its arguments into what one library function takes, calls it
+//! and writes what it returns ([`output`]); this is the only layer that
+//! prints. This file is the dispatch only.
 
 mod args;
 mod audit;
@@ -24,6 +22,7 @@ mod log;
 mod man;
 mod mcp;
 mod new;
+mod output;
 mod pr;
 mod release;
 mod replay;
@@ -34,7 +33,6 @@ mod sign;
 mod test;
 mod verify;
 
-use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -118,26 +116,7 @@ enum Command {
     Serve(serve::Args),
 }
 
-/// Exit status of a command that ran to completion.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Nothing to report (exit 0).
-    Clean,
-    /// Findings or a failed verification (exit 1).
-    Failed,
-}
-
-impl From<Outcome> for ExitCode {
-    fn from(outcome: Outcome) -> ExitCode {
-        match outcome {
-            Outcome::Clean => ExitCode::SUCCESS,
-            Outcome::Failed => ExitCode::from(1),
-        }
-    }
-}
-
-/// Usage, configuration and I/O errors: exit 2.
-pub const EXIT_ERROR: u8 = 2;
+pub use output::{EXIT_ERROR, Outcome};
 
 /// Run the CLI on the process's arguments.
 pub fn main() -> ExitCode {
@@ -172,83 +151,5 @@ pub fn main() -> ExitCode {
         Command::Log(args) => log::run(args),
         Command::Serve(args) => serve::run(args),
     };
-    match result {
-        Ok(outcome) => outcome.into(),
-        Err(err) => {
-            let mut stderr = anstream::stderr();
-            // Nothing sensible is left to do if stderr is gone.
-            let _ = writeln!(stderr, "error: {err:#}");
-            ExitCode::from(EXIT_ERROR)
-        }
-    }
-}
-
-/// The config for a command that acts on it (every one but `check` and
-/// `ci`): warnings go to stderr and the command goes on; errors go to stderr
-/// and stop it with exit 2, like any other configuration error.
-fn usable_config(
-    loaded: Result<
-        (crate::config::Config, Vec<crate::report::Finding>),
-        crate::config::ConfigError,
-    >,
-) -> anyhow::Result<crate::config::Config> {
-    use crate::report::Report;
-    match crate::config::usable(loaded) {
-        Ok(usable) => {
-            if !usable.warnings.is_empty() {
-                eprint(&Report::new(usable.warnings, 1).text(false, false));
-            }
-            Ok(usable.config)
-        }
-        Err(err) => {
-            if let crate::config::ConfigError::Invalid { findings, .. } = &err {
-                eprint(&Report::new(findings.clone(), 1).text(false, false));
-            }
-            Err(err.into())
-        }
-    }
-}
-
-/// Colour for text on stdout: only on a terminal, never with `NO_COLOR`.
-fn color_stdout() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
-}
-
-/// Write to stdout; a closed pipe (`wpc check | head`) is not an error worth
-/// a message, but any other failure is.
-fn print(text: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
-        _ => Ok(()),
-    }
-}
-
-/// Write to stderr (diagnostics that must not mix with machine output).
-fn eprint(text: &str) {
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
-}
-
-/// A release branch that breaks a trust rule is exit 1 with its reason; any
-/// other error is exit 2.
-fn rejected_or(err: crate::release::ReleaseError) -> anyhow::Result<Outcome> {
-    if err.is_rejection() {
-        eprint(&format!("error: {err}\n"));
-        Ok(Outcome::Failed)
-    } else {
-        Err(err.into())
-    }
-}
-
-/// Bundles read without `[bundles] gateway_signers` trusted any signer.
-fn warn_unchecked_gateways(checked: bool) {
-    if !checked {
-        eprint(
-            "warning: no gateway signers configured ([bundles] gateway_signers): any valid \
-             gateway receipt signer was accepted\n",
-        );
-    }
+    output::exit_code(result)
 }

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use super::{Outcome, print};
+use super::output::{Outcome, print};
 use crate::scaffold;
 
 /// Writes `DIR/NAME.toml` and `DIR/NAME.test.toml`; refuses to overwrite.

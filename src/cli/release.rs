@@ -1,13 +1,8 @@
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
-use super::args::{FreshnessArgs, Place, load_key, open};
-use super::{Outcome, eprint, print, rejected_or};
-use crate::crypto::envelope::parse_rfc3339;
-use crate::git::{self, GitError};
-use crate::github;
-use crate::release::{self, GithubApprovals, PullRequests, ReleaseError, Request, render};
+use super::args::{FreshnessArgs, Place, load_key, open, parse_now};
+use super::output::{Outcome, emit};
+use crate::release::run;
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -65,112 +60,23 @@ struct MigrateArgs {
     now: Option<String>,
 }
 
-fn parse_now(now: Option<&str>) -> anyhow::Result<jiff::Timestamp> {
-    Ok(match now {
-        Some(text) => parse_rfc3339(text).with_context(|| format!("--now {text}"))?,
-        None => jiff::Timestamp::now(),
-    })
-}
-
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    match args.action {
-        Some(Action::Verify(verify)) => run_verify(&verify),
-        Some(Action::Migrate(migrate)) => run_migrate(&migrate),
-        None => run_release(&args.run),
-    }
-}
-
-fn run_release(args: &RunArgs) -> anyhow::Result<Outcome> {
-    let key = load_key(args.key.as_deref())?;
-    let now = parse_now(args.now.as_deref())?;
-    let (repo, source) = open(&args.place)?;
-    let github = github_approvals()?;
-    let request = Request {
-        source: &source,
-        key: &key,
-        now,
-        pull_requests: github.as_ref().map(|g| g as &dyn PullRequests),
-        dry_run: args.dry_run,
-    };
-    // Another run that moved the branch first makes publishing fail: start
-    // over from its tip.
-    let (published, raced) = git::retry_on_conflict(
-        || {
-            let plan = release::prepare(&repo, &request)?;
-            release::publish(&repo, &plan).map(|()| plan)
-        },
-        |err| matches!(err, ReleaseError::Git(GitError::Conflict { .. })),
-    );
-    let plan = match published {
-        Ok(plan) => plan,
-        Err(err) => return rejected_or(err),
-    };
-    if repo.resolve("HEAD").ok() != Some(plan.main_tip) {
-        eprint(&format!(
-            "note: released from {} at {}, not from HEAD: releases always come from main\n",
-            plan.main_reference, plan.main_tip
-        ));
-    }
-    if raced && plan.commit.is_none() && !args.dry_run {
-        print(&format!(
-            "nothing to do: another run already released {} up to {}\n",
-            source.branch, plan.main_tip
-        ))?;
-    }
-    print(&render::summary(&plan, &source.branch, args.dry_run))?;
-    eprint(&render::refused(&plan));
-    Ok(if plan.refused.is_empty() {
-        Outcome::Clean
-    } else {
-        Outcome::Failed
+    emit(match args.action {
+        Some(Action::Verify(verify)) => {
+            let (repo, source) = open(&verify.place)?;
+            run::verify(&repo, &source, &verify.freshness.freshness())?
+        }
+        Some(Action::Migrate(migrate)) => {
+            let key = load_key(migrate.key.as_deref())?;
+            let now = parse_now(migrate.now.as_deref())?;
+            let (repo, source) = open(&migrate.place)?;
+            run::migrate_branch(&repo, &source, &key, now)?
+        }
+        None => {
+            let key = load_key(args.run.key.as_deref())?;
+            let now = parse_now(args.run.now.as_deref())?;
+            let (repo, source) = open(&args.run.place)?;
+            run::release(&repo, &source, &key, now, args.run.dry_run)?
+        }
     })
-}
-
-fn run_verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
-    let (repo, source) = open(&args.place)?;
-    let branch = &source.branch;
-    let violations = match release::verify_branch(&repo, &source, &args.freshness.freshness()) {
-        Ok(violations) => violations,
-        Err(err) => return rejected_or(err),
-    };
-    if violations.is_empty() {
-        print(&format!("{branch}: valid\n"))?;
-        return Ok(Outcome::Clean);
-    }
-    print(&render::violations(branch, &violations))?;
-    Ok(Outcome::Failed)
-}
-
-fn run_migrate(args: &MigrateArgs) -> anyhow::Result<Outcome> {
-    let key = load_key(args.key.as_deref())?;
-    let now = parse_now(args.now.as_deref())?;
-    let (repo, source) = open(&args.place)?;
-    match release::migrate(&repo, &source, &key, now) {
-        Ok(Ok(checkpoint)) => {
-            print(&format!(
-                "{}: migrated; checkpoint {} over main commit {}\n",
-                source.branch, checkpoint.version, checkpoint.main_commit
-            ))?;
-            Ok(Outcome::Clean)
-        }
-        Ok(Err(violations)) => {
-            print(&render::violations(&source.branch, &violations))?;
-            eprint(
-                "error: not migrated: the branch does not hold against main; nothing was written\n",
-            );
-            Ok(Outcome::Failed)
-        }
-        Err(err) => rejected_or(err),
-    }
-}
-
-/// Approvals read from GitHub when `GITHUB_TOKEN` and `GITHUB_REPOSITORY`
-/// are set; without them PR numbers are still recorded.
-fn github_approvals() -> anyhow::Result<Option<GithubApprovals>> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let (Some(token), Some(repo)) = (env("GITHUB_TOKEN"), env("GITHUB_REPOSITORY")) else {
-        return Ok(None);
-    };
-    let api_url = env("GITHUB_API_URL").unwrap_or_else(|| github::DEFAULT_API_URL.to_owned());
-    Ok(Some(GithubApprovals::new(&token, &api_url, repo.parse()?)?))
 }

@@ -1,4 +1,4 @@
-use super::{Outcome, print};
+use super::output::{Outcome, print};
 use crate::{lint, openclaw};
 
 #[derive(Debug, clap::Args)]

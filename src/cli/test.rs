@@ -1,18 +1,12 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use regex::Regex;
 
-use super::check::resolve;
-use super::{Outcome, color_stdout, print, usable_config};
+use super::output::{Outcome, color_stdout, emit, usable_selection};
 use crate::config::Config;
-use crate::decide::suite;
-use crate::decide::test_report::{self, Options};
-use crate::fsio;
-use crate::policy::document::unreadable_in_brief;
-use crate::policy::{Policy, files};
-use crate::release::Freshness;
-use crate::replay::{self, generate, versions::Working};
+use crate::decide::test_report::{self, Options, Plan};
+use crate::replay::generate;
 use crate::report::Format;
 
 #[derive(Debug, clap::Args)]
@@ -77,8 +71,14 @@ struct GenerateArgs {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    if let Some(Command::Generate(generate_args)) = args.command {
-        return generate(&generate_args);
+    if let Some(Command::Generate(generate)) = args.command {
+        let (config, _) = usable_selection(Config::select(None, &[]))?;
+        let policy = &generate.policy;
+        return emit(generate::into_test_file(
+            policy,
+            &generate.from_bundles,
+            &config,
+        )?);
     }
     let filter = args
         .filter
@@ -86,36 +86,23 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .map(Regex::new)
         .transpose()
         .context("--filter is not a valid regular expression")?;
-    let (config, findings, inputs) = resolve(args.config.as_deref(), &args.paths)?;
-    let config = usable_config(Ok((config, findings)))?;
-    let inputs = if inputs.is_empty() {
-        vec![config.policies_dir()]
-    } else {
-        inputs.iter().map(|path| as_test_input(path)).collect()
+    let (config, inputs) = usable_selection(Config::select(args.config.as_deref(), &args.paths))?;
+    let plan = Plan {
+        inputs: match inputs.is_empty() {
+            true => vec![config.policies_dir()],
+            false => inputs,
+        },
+        root: config.root,
+        filter,
+        format: args.format,
+        options: Options {
+            verbose: args.verbose,
+            coverage: args.coverage,
+            min_coverage: args.min_coverage,
+            color: color_stdout(),
+        },
     };
-    let mut run = suite::run_matching(&inputs, &config.root, filter.as_ref())?;
-    if let Some(pattern) = &args.filter
-        && run.problems.is_empty()
-        && run.suites.iter().all(|s| s.cases.is_empty())
-    {
-        anyhow::bail!("no test case matches --filter `{pattern}`");
-    }
-    run.problems = unreadable_in_brief(std::mem::take(&mut run.problems));
-    let options = Options {
-        verbose: args.verbose,
-        coverage: args.coverage,
-        min_coverage: args.min_coverage,
-        color: color_stdout(),
-    };
-    print(&test_report::render(&run, args.format, &options)?)?;
-    let below = args
-        .min_coverage
-        .is_some_and(|minimum| test_report::below_minimum(&run, minimum));
-    Ok(if run.failed() == 0 && !below {
-        Outcome::Clean
-    } else {
-        Outcome::Failed
-    })
+    emit(test_report::output(&plan)?)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,60 +115,4 @@ fn percent(text: &str) -> Result<f64, NotAPercentage> {
         Ok(value) if (0.0..=100.0).contains(&value) => Ok(value),
         _ => Err(NotAPercentage(text.to_owned())),
     }
-}
-
-/// A policy file given on the command line stands for its test file.
-fn as_test_input(path: &Path) -> PathBuf {
-    let is_policy = path.is_file() && !path.to_string_lossy().ends_with(files::TEST_SUFFIX);
-    match suite::test_path(path) {
-        Some(test) if is_policy => test,
-        _ => path.to_path_buf(),
-    }
-}
-
-fn generate(args: &GenerateArgs) -> anyhow::Result<Outcome> {
-    let policy = Policy::load(&args.policy).map_err(|findings| {
-        let first = findings
-            .first()
-            .map(|f| format!("{}: {}", f.position(), f.message));
-        anyhow::anyhow!(
-            "{} is not a valid policy: {}",
-            args.policy.display(),
-            first.unwrap_or_default()
-        )
-    })?;
-    let test_file = suite::test_path(&args.policy)
-        .with_context(|| format!("{} is not a NAME.toml policy file", args.policy.display()))?;
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let config = usable_config(Config::discover(&cwd))?;
-    let versions = Working::new(&config, &Freshness::default(), None)?;
-    let read = replay::read_globs(&args.from_bundles, &config)?;
-    super::warn_unchecked_gateways(read.gateway_signers_checked);
-    let (recordings, rejected) = (read.counted, read.rejected);
-    let existing = match test_file.is_file() {
-        true => Some(
-            fsio::read_to_string(&test_file, fsio::TOML)
-                .with_context(|| format!("cannot read {}", test_file.display()))?,
-        ),
-        false => None,
-    };
-    let name = policy.name().to_owned();
-    let of_policy = |recording: &replay::Recording| {
-        recording.claimed.as_deref().is_some_and(|hash| {
-            hash == policy.hash || versions.resolve(hash).is_ok_and(|pair| pair.policy == name)
-        })
-    };
-    let generated = generate::cases(&policy, &recordings, of_policy, existing.as_deref())
-        .with_context(|| format!("{}", test_file.display()))?;
-    if generated.added > 0 {
-        crate::fsio::write_atomically(&test_file, &generated.text)?;
-    }
-    print(&format!(
-        "{}: {} case(s) added from {} verified bundle(s); {} bundle(s) rejected\n",
-        test_file.display(),
-        generated.added,
-        recordings.len(),
-        rejected.len()
-    ))?;
-    Ok(Outcome::Clean)
 }

@@ -2,15 +2,19 @@
 //! (schema/wpc-test-report.v1.schema.json) and JUnit XML for CI tools.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use quick_junit::{NonSuccessKind, Report as Junit, TestCase, TestCaseStatus, TestSuite};
+use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::Verdict;
 use super::coverage::{self, Coverage, RuleKind};
-use super::suite::{CaseResult, TestRun};
-use crate::report::{Envelope, Format, Formats, Report, Unsupported};
+use super::suite::{self, CaseResult, TestRun};
+use crate::policy::document::unreadable_in_brief;
+use crate::policy::files::{CollectError, TEST_SUFFIX};
+use crate::report::{Envelope, Format, Formats, Output, Report, Unsupported};
 
 /// The `format` and `version` of the JSON document.
 pub const ENVELOPE: Envelope = Envelope::new("wpc-test-report", 1);
@@ -45,6 +49,63 @@ pub fn coverage_totals(run: &TestRun) -> (usize, usize) {
 pub fn below_minimum(run: &TestRun, minimum: f64) -> bool {
     let (covered, total) = coverage_totals(run);
     coverage::percent(covered, total) < minimum
+}
+
+/// What the command line asked of `wpc test`.
+#[derive(Debug)]
+pub struct Plan {
+    /// Test files, policies (standing for their test files) or folders.
+    pub inputs: Vec<PathBuf>,
+    /// The repository root test files are shown relative to.
+    pub root: PathBuf,
+    /// Only the cases whose name this matches.
+    pub filter: Option<Regex>,
+    pub format: Format,
+    pub options: Options,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TestCommandError {
+    #[error(transparent)]
+    Collect(#[from] CollectError),
+    #[error("no test case matches --filter `{0}`")]
+    NoMatch(String),
+    #[error(transparent)]
+    Format(#[from] Unsupported),
+}
+
+/// Run the tests `plan` names and render them: failing when a case fails,
+/// a test file or policy is invalid, or coverage is below the minimum. A
+/// filter that matches no case is an error.
+pub fn output(plan: &Plan) -> Result<Output, TestCommandError> {
+    let inputs: Vec<PathBuf> = plan.inputs.iter().map(|path| as_test_input(path)).collect();
+    let mut run = suite::run_matching(&inputs, &plan.root, plan.filter.as_ref())?;
+    if let Some(filter) = &plan.filter
+        && run.problems.is_empty()
+        && run.suites.iter().all(|s| s.cases.is_empty())
+    {
+        return Err(TestCommandError::NoMatch(filter.as_str().to_owned()));
+    }
+    run.problems = unreadable_in_brief(std::mem::take(&mut run.problems));
+    let stdout = render(&run, plan.format, &plan.options)?;
+    let below = plan
+        .options
+        .min_coverage
+        .is_some_and(|minimum| below_minimum(&run, minimum));
+    Ok(Output {
+        stdout,
+        stderr: String::new(),
+        failed: run.failed() > 0 || below,
+    })
+}
+
+/// A policy file given on the command line stands for its test file.
+fn as_test_input(path: &Path) -> PathBuf {
+    let is_policy = path.is_file() && !path.to_string_lossy().ends_with(TEST_SUFFIX);
+    match suite::test_path(path) {
+        Some(test) if is_policy => test,
+        _ => path.to_path_buf(),
+    }
 }
 
 /// Render in `format`, one of [`FORMATS`].

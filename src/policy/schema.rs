@@ -25,6 +25,16 @@ pub enum Schema {
 }
 
 impl Schema {
+    /// The schema's file in `schema/`.
+    pub fn file(self) -> &'static str {
+        match self {
+            Schema::Policy => "wpc.v1.schema.json",
+            Schema::Config => "wpc-config.v1.schema.json",
+            Schema::TestFile => "wpc-test.v1.schema.json",
+            Schema::TrustedSigners => "trusted-signers.v1.schema.json",
+        }
+    }
+
     /// The schema document, as shipped in `schema/`.
     pub fn source(self) -> &'static str {
         match self {
@@ -35,14 +45,14 @@ impl Schema {
         }
     }
 
-    fn compiled(self) -> &'static Result<Compiled, String> {
-        static POLICY: LazyLock<Result<Compiled, String>> =
+    fn compiled(self) -> &'static Result<Compiled, SchemaBuildError> {
+        static POLICY: LazyLock<Result<Compiled, SchemaBuildError>> =
             LazyLock::new(|| Compiled::new(Schema::Policy));
-        static CONFIG: LazyLock<Result<Compiled, String>> =
+        static CONFIG: LazyLock<Result<Compiled, SchemaBuildError>> =
             LazyLock::new(|| Compiled::new(Schema::Config));
-        static TEST_FILE: LazyLock<Result<Compiled, String>> =
+        static TEST_FILE: LazyLock<Result<Compiled, SchemaBuildError>> =
             LazyLock::new(|| Compiled::new(Schema::TestFile));
-        static TRUSTED_SIGNERS: LazyLock<Result<Compiled, String>> =
+        static TRUSTED_SIGNERS: LazyLock<Result<Compiled, SchemaBuildError>> =
             LazyLock::new(|| Compiled::new(Schema::TrustedSigners));
         match self {
             Schema::Policy => &POLICY,
@@ -53,17 +63,24 @@ impl Schema {
     }
 }
 
+/// Why a shipped schema does not build (a test rules it out).
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaBuildError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Schema(#[from] ValidationError<'static>),
+}
+
 struct Compiled {
     schema: Value,
     validator: Validator,
 }
 
 impl Compiled {
-    fn new(which: Schema) -> Result<Compiled, String> {
-        let schema: Value = serde_json::from_str(which.source()).map_err(|e| e.to_string())?;
-        let validator = jsonschema::draft202012::options()
-            .build(&schema)
-            .map_err(|e| e.to_string())?;
+    fn new(which: Schema) -> Result<Compiled, SchemaBuildError> {
+        let schema: Value = serde_json::from_str(which.source())?;
+        let validator = jsonschema::draft202012::options().build(&schema)?;
         Ok(Compiled { schema, validator })
     }
 }
@@ -86,7 +103,10 @@ pub fn check(schema: Schema, doc: &Document) -> Vec<Finding> {
             return vec![Finding::new(
                 SCHEMA,
                 Severity::Error,
-                format!("internal error: the built-in {schema:?} schema does not compile: {err}"),
+                format!(
+                    "internal error: the built-in schema {} does not compile: {err}",
+                    schema.file()
+                ),
             )];
         }
     };

@@ -22,6 +22,19 @@ pub struct GithubApprovals {
 }
 
 impl GithubApprovals {
+    /// Approvals read from GitHub when `GITHUB_TOKEN` and
+    /// `GITHUB_REPOSITORY` are set (`GITHUB_API_URL` too, for GitHub
+    /// Enterprise); without them PR numbers are still recorded.
+    pub fn from_env() -> Result<Option<GithubApprovals>, ApprovalsError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let (Some(token), Some(repo)) = (env("GITHUB_TOKEN"), env("GITHUB_REPOSITORY")) else {
+            return Ok(None);
+        };
+        let api_url =
+            env("GITHUB_API_URL").unwrap_or_else(|| crate::github::DEFAULT_API_URL.to_owned());
+        Ok(Some(GithubApprovals::new(&token, &api_url, repo.parse()?)?))
+    }
+
     pub fn new(
         token: &str,
         api_url: &str,
@@ -41,7 +54,7 @@ impl GithubApprovals {
 }
 
 impl PullRequests for GithubApprovals {
-    fn approvers(&self, pr: u64) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
+    fn approvers(&self, pr: u64) -> Result<Vec<String>, ApprovalsError> {
         self.runtime.block_on(async {
             let pull = self.client.pull_request(&self.repo, pr).await?;
             let reviews = self.client.reviews(&self.repo, pr).await?;

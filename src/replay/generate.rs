@@ -4,9 +4,17 @@
 
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
-use super::{CallKind, Recording};
+use std::path::{Path, PathBuf};
+
+use super::versions::Working;
+use super::{CallKind, Recording, ReplayError};
+use crate::config::Config;
+use crate::decide::suite;
 use crate::decide::{CompileError, Engine};
+use crate::fsio::{self, ReadError, WriteError};
 use crate::policy::Policy;
+use crate::release::Freshness;
+use crate::report::Output;
 
 /// `name` of a case, at most (schema/wpc-test.v1.schema.json).
 const MAX_NAME_CHARS: usize = 200;
@@ -20,6 +28,83 @@ pub enum GenerateError {
     NotCases,
     #[error(transparent)]
     Compile(#[from] CompileError),
+}
+
+/// Why `wpc test generate` wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum IntoTestFileError {
+    #[error("{} is not a valid policy: {first}", path.display())]
+    InvalidPolicy { path: PathBuf, first: String },
+    #[error("{} is not a NAME.toml policy file", .0.display())]
+    NotAPolicyFile(PathBuf),
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    #[error("cannot read {}", path.display())]
+    ReadTests { path: PathBuf, source: ReadError },
+    #[error("{}", path.display())]
+    Cases {
+        path: PathBuf,
+        source: GenerateError,
+    },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// `wpc test generate`: add to the test file of `policy_file` a case for
+/// each tool the verified bundles `globs` match call (those that claim the
+/// policy, by hash or a released or working version of its name), and say
+/// how many.
+pub fn into_test_file(
+    policy_file: &Path,
+    globs: &[String],
+    config: &Config,
+) -> Result<Output, IntoTestFileError> {
+    let policy = super::command::load_policy(policy_file)
+        .map_err(|(path, first)| IntoTestFileError::InvalidPolicy { path, first })?;
+    let test_file = suite::test_path(policy_file)
+        .ok_or_else(|| IntoTestFileError::NotAPolicyFile(policy_file.to_path_buf()))?;
+    let versions = Working::new(config, &Freshness::default(), None)?;
+    let read = super::read_globs(globs, config)?;
+    let mut out = Output::default();
+    if !read.gateway_signers_checked {
+        out.note(super::UNCHECKED_GATEWAYS);
+    }
+    let (recordings, rejected) = (read.counted, read.rejected);
+    let existing = match test_file.is_file() {
+        true => Some(
+            fsio::read_to_string(&test_file, fsio::TOML).map_err(|source| {
+                IntoTestFileError::ReadTests {
+                    path: test_file.clone(),
+                    source,
+                }
+            })?,
+        ),
+        false => None,
+    };
+    let name = policy.name().to_owned();
+    let of_policy = |recording: &Recording| {
+        recording.claimed.as_deref().is_some_and(|hash| {
+            hash == policy.hash || versions.resolve(hash).is_ok_and(|pair| pair.policy == name)
+        })
+    };
+    let generated =
+        cases(&policy, &recordings, of_policy, existing.as_deref()).map_err(|source| {
+            IntoTestFileError::Cases {
+                path: test_file.clone(),
+                source,
+            }
+        })?;
+    if generated.added > 0 {
+        fsio::write_atomically(&test_file, &generated.text)?;
+    }
+    out.stdout = format!(
+        "{}: {} case(s) added from {} verified bundle(s); {} bundle(s) rejected\n",
+        test_file.display(),
+        generated.added,
+        recordings.len(),
+        rejected.len()
+    );
+    Ok(out)
 }
 
 /// The test file with the new cases, and how many were added.

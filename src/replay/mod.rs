@@ -18,9 +18,15 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod command;
 pub mod generate;
 pub mod render;
 pub mod versions;
+
+/// The warning for bundles read without `[bundles] gateway_signers`: any
+/// signer was trusted.
+pub const UNCHECKED_GATEWAYS: &str = "warning: no gateway signers configured ([bundles] \
+    gateway_signers): any valid gateway receipt signer was accepted\n";
 
 use crate::bundle::batch::{self, BatchError, Entry};
 use crate::bundle::read::{self, Contents};

@@ -58,6 +58,42 @@ pub enum BaselineError {
     Write(#[from] fsio::WriteError),
 }
 
+/// Which baseline a command applies (`--baseline`, `--write-baseline`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Choice {
+    #[default]
+    None,
+    /// Read this baseline.
+    Read(PathBuf),
+    /// Write the findings of this run to this file first, then apply them.
+    Write(PathBuf),
+}
+
+impl Choice {
+    /// The baseline to apply: the one [`Choice::Read`] names, or `current`
+    /// (the findings of this run) written to the [`Choice::Write`] file,
+    /// with the note saying so (for stderr).
+    pub fn resolve(
+        &self,
+        current: impl FnOnce() -> Baseline,
+    ) -> Result<(Option<Baseline>, String), BaselineError> {
+        match self {
+            Choice::None => Ok((None, String::new())),
+            Choice::Read(path) => Ok((Some(Baseline::load(path)?), String::new())),
+            Choice::Write(path) => {
+                let baseline = current();
+                baseline.write(path)?;
+                let note = format!(
+                    "wrote {} findings to the baseline {}\n",
+                    baseline.findings.len(),
+                    path.display()
+                );
+                Ok((Some(baseline), note))
+            }
+        }
+    }
+}
+
 impl Baseline {
     /// Read and check the baseline at `path`: its format and version, and
     /// that every fingerprint is one wpc could have written (a SHA-256 in

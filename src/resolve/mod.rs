@@ -6,8 +6,12 @@
 //! bundles stage of `wpc ci` and `wpc replay` all resolve through here, so a
 //! hash means the same WPC to each of them.
 
+mod named;
+mod token;
 mod workspace;
 
+pub use named::{NamedPolicyError, claw_payload, hash, valid_policy};
+pub use token::{TokenCheckError, TokenPlan, check_token};
 pub use workspace::Workspace;
 
 use std::collections::HashMap;
@@ -43,8 +47,11 @@ pub enum ResolveError {
     NotAPolicy { what: String, problem: String },
     #[error("{} is not a valid policy: {first}", path.display())]
     InvalidPolicy { path: PathBuf, first: String },
-    #[error("{what}: {message}")]
-    Unusable { what: String, message: String },
+    #[error("{what}: {source}")]
+    Unusable {
+        what: String,
+        source: crate::bundle::policy::PolicyCheckError,
+    },
     #[error("--policy: {0}")]
     Unknown(String),
     #[error("cannot list the policies in {}: {error}", dir.display())]
@@ -233,9 +240,9 @@ fn from_envelope(bytes: &[u8], trust: &Trust, what: &str) -> Result<PolicyCheck,
 }
 
 fn checked(wpc: Wpc, hash: String, what: &str) -> Result<PolicyCheck, ResolveError> {
-    PolicyCheck::new(wpc, hash).map_err(|message| ResolveError::Unusable {
+    PolicyCheck::new(wpc, hash).map_err(|source| ResolveError::Unusable {
         what: what.to_owned(),
-        message,
+        source,
     })
 }
 

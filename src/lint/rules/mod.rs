@@ -1,5 +1,33 @@
 //! One lint rule per file.
 
+/// Declare a rule that reports the Claw export problems of one kind, for
+/// every exported version (after `only`: that version alone): its metadata
+/// as [`crate::rule!`] and its check, [`report_claw_problems`].
+macro_rules! claw_rule {
+    (
+        $rule:ident, $code:literal, $name:literal, $severity:ident, $summary:literal,
+        $kind:ident $(only $version:ident)?
+    ) => {
+        crate::rule! { $rule, $code, $name, $severity, $summary }
+
+        impl crate::lint::Rule for $rule {
+            fn check_policy(
+                &self,
+                policy: &crate::policy::Policy,
+                _engine: &crate::decide::Engine,
+                cx: &mut crate::lint::Context<'_>,
+            ) {
+                crate::lint::rules::report_claw_problems(
+                    crate::claw::ProblemKind::$kind,
+                    None $(.or(Some(crate::claw::ClawVersion::$version)))?,
+                    policy,
+                    cx,
+                );
+            }
+        }
+    };
+}
+
 pub mod approval_unknown_variable;
 pub mod approval_when_syntax;
 pub mod approval_without_approvers;

@@ -2,6 +2,10 @@
 //! one report: `check`, `test`, the OpenClaw audit of every `[[openclaw]]`
 //! mapping, and proof bundle verification of `[bundles] paths`.
 
+pub mod bundles;
+pub mod check;
+pub mod command;
+
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -75,7 +79,9 @@ pub enum CiError {
     #[error(transparent)]
     Audit(#[from] crate::openclaw::mappings::MappingError),
     #[error("bundles: {0}")]
-    Bundles(String),
+    Bundles(bundle::batch::BatchError),
+    #[error("bundles: {0}")]
+    BundlePolicies(crate::resolve::ResolveError),
 }
 
 /// Run every stage on the repository of `config`; `unverified_evidence`:
@@ -244,7 +250,7 @@ impl CiReport {
                     finding.severity,
                     finding.code,
                     finding.position(),
-                    finding.message.replace('|', "\\|").replace('\n', " ")
+                    finding.one_line().replace('|', "\\|")
                 );
             }
             if worst.len() > 20 {
@@ -282,16 +288,16 @@ fn bundle_stage(
         Err(bundle::batch::BatchError::NoMatch(_)) => {
             return Ok(Stage::skipped("bundles", "no file matches [bundles] paths"));
         }
-        Err(err) => return Err(CiError::Bundles(err.to_string())),
+        Err(err) => return Err(CiError::Bundles(err)),
     };
     let trust = crate::resolve::bundle_trust(config, &[], None, unverified_evidence)
-        .map_err(|e| CiError::Bundles(e.to_string()))?;
+        .map_err(CiError::BundlePolicies)?;
     let options = trust.options;
     let source = workspace
         .into_policy_source()
-        .map_err(|e| CiError::Bundles(e.to_string()))?;
+        .map_err(CiError::BundlePolicies)?;
     let entries = bundle::batch::verify_under_claimed(&paths, &source, &options, &[])
-        .map_err(|e| CiError::Bundles(e.to_string()))?;
+        .map_err(CiError::Bundles)?;
     let findings: Vec<Finding> = entries
         .iter()
         .filter(|e| !e.report.valid)

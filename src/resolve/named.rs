@@ -1,0 +1,107 @@
+//! A policy named by its file on the command line, for the commands that
+//! need a valid one (`hash`, `compile`, `decide`, `audit`): loaded by
+//! [`policy_file`](super::policy_file), or the reason it is not one, ready
+//! for stderr.
+
+use std::path::Path;
+
+use super::{PolicyFileError, policy_file};
+use crate::claw::{self, CanonicalPayload, ClawVersion, ExportError};
+use crate::config::{Config, ConfigError};
+use crate::crypto::verify::Trust;
+use crate::fsio::ReadError;
+use crate::policy::Policy;
+use crate::policy::document::unreadable_in_brief;
+use crate::report::{Output, Report, Severity};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NamedPolicyError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the wpc.toml above the policy has errors (run `wpc check`)")]
+    ConfigFindings,
+    #[error(transparent)]
+    Export(#[from] ExportError),
+}
+
+impl PolicyFileError {
+    /// Why `file` holds no usable policy, in brief, for stderr.
+    pub fn brief(&self, file: &Path) -> String {
+        match self {
+            PolicyFileError::Envelope(failure) => {
+                format!("{}: invalid envelope: {failure}\n", file.display())
+            }
+            PolicyFileError::Invalid(findings) => {
+                Report::new(unreadable_in_brief(findings.clone()), 1).render_brief(false)
+            }
+        }
+    }
+}
+
+/// A policy for a command that needs a valid one (who signed an envelope is
+/// `wpc verify --trusted`'s question). A missing file is the outer error
+/// (exit 2); an invalid policy or envelope the failing [`Output`] saying
+/// why (exit 1).
+pub fn valid_policy(file: &Path) -> Result<Result<Policy, Output>, ReadError> {
+    Ok(policy_file(file, &Trust::any_signer_unchecked())?
+        .map_err(|err| Output::failure(err.brief(file))))
+}
+
+/// The policy's Claw protocol export, with `[claw]` settings from the
+/// `wpc.toml` above `file`. A policy that cannot be exported is the failing
+/// [`Output`] with its problems, located in the policy.
+pub fn claw_payload(
+    file: &Path,
+    policy: &Policy,
+    version: ClawVersion,
+) -> Result<Result<CanonicalPayload, Output>, NamedPolicyError> {
+    let (config, findings) = Config::discover(file)?;
+    if !findings.is_empty() {
+        return Err(NamedPolicyError::ConfigFindings);
+    }
+    match claw::render(policy, version, &config.claw_export()) {
+        Ok(rendered) => Ok(Ok(rendered)),
+        Err(ExportError::Unexportable { problems, .. }) => {
+            let findings = problems
+                .into_iter()
+                .map(|p| {
+                    policy
+                        .doc
+                        .finding_at(&p.pointer, p.kind.code(), Severity::Error, p.message)
+                })
+                .collect();
+            Ok(Err(Output::failure(
+                Report::new(findings, 1).text(false, false),
+            )))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `wpc hash`: the hash of the policy in `file`, or of its Claw `version`
+/// export; `short`, its 12-character display form.
+pub fn hash(
+    file: &Path,
+    version: Option<ClawVersion>,
+    short: bool,
+) -> Result<Output, NamedPolicyError> {
+    let policy = match valid_policy(file)? {
+        Ok(policy) => policy,
+        Err(invalid) => return Ok(invalid),
+    };
+    let full = match version {
+        None => policy.hash,
+        Some(version) => match claw_payload(file, &policy, version)? {
+            Ok(rendered) => rendered.hash,
+            Err(unexportable) => return Ok(unexportable),
+        },
+    };
+    let hash = if short {
+        crate::policy::hash::short(&full)
+    } else {
+        &full
+    };
+    Ok(Output::stdout(format!("{hash}\n")))
+}
