@@ -9,7 +9,10 @@
 //! Goals: ≥ 20,000 GET/s with p99 ≤ 5 ms, ≥ 10,000 decisions/s, RSS with
 //! 10,000 versions ≤ 100 MB.
 //!
-//! `cargo bench --bench serve` (`SERVE_BENCH_SECONDS`, default 5 per route)
+//! `cargo bench --bench serve` (`SERVE_BENCH_SECONDS`, default 5 per route;
+//! `SERVE_BENCH_REPO=DIR` keeps the released repository in DIR and uses it
+//! again on the next run; `SERVE_BENCH_ARGS` adds options to `wpc serve`,
+//! such as `--body-cache-kib 8192`)
 
 // A benchmark whose fixed repository does not build has nothing to measure.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
@@ -97,6 +100,17 @@ fn repository(dir: &Path) -> Vec<String> {
         "released {VERSIONS} versions in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    native_hashes(dir)
+}
+
+/// The native hash of every released version.
+fn native_hashes(dir: &Path) -> Vec<String> {
+    released(dir, false)
+}
+
+/// Every released hash: each version's native one, and with `renderings`
+/// its Claw renderings' too.
+fn released(dir: &Path, renderings: bool) -> Vec<String> {
     let index = run(dir, "git", &["show", "wpc-releases:index.json"]);
     let index: serde_json::Value = serde_json::from_str(&index).unwrap();
     index["policies"]
@@ -104,7 +118,15 @@ fn repository(dir: &Path) -> Vec<String> {
         .unwrap()
         .values()
         .flat_map(|v| v.as_array().unwrap().iter())
-        .map(|e| e["hash"].as_str().unwrap().to_owned())
+        .flat_map(|e| {
+            let claw = e["renderings"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(move |_| renderings)
+                .map(|(_, hash)| hash.as_str().unwrap().to_owned());
+            std::iter::once(e["hash"].as_str().unwrap().to_owned()).chain(claw)
+        })
         .collect()
 }
 
@@ -235,15 +257,24 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5.0);
     println!("load averages at the start: {}", load_averages());
-    let dir = tempfile::tempdir().unwrap();
-    let hashes = repository(dir.path());
+    let temporary = tempfile::tempdir().unwrap();
+    let kept = std::env::var_os("SERVE_BENCH_REPO").map(std::path::PathBuf::from);
+    let dir = kept.as_deref().unwrap_or(temporary.path());
+    let hashes = if dir.join(".git").is_dir() {
+        native_hashes(dir)
+    } else {
+        repository(dir)
+    };
     assert_eq!(hashes.len(), VERSIONS);
+    let extra = std::env::var("SERVE_BENCH_ARGS").unwrap_or_default();
+    println!("wpc serve {extra}");
 
     let addr = free_port();
     let started = Instant::now();
     let mut server: Child = Command::new(WPC)
         .args(["serve", "--listen", &addr.to_string()])
-        .current_dir(dir.path())
+        .args(extra.split_whitespace())
+        .current_dir(dir)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -269,6 +300,22 @@ fn main() {
         "GET /v1/wpc/{{hash}}: {rps:.0} requests/s, p50 {p50:.2} ms, p99 {p99:.2} ms, server CPU {cpu:.3} s per 1,000 ({CONNECTIONS} connections, {seconds} s)"
     );
     println!("server after GET: {}", rss(pid));
+    // Every rendering: three times the bodies, more than the default cache
+    // holds, so most of these read their envelope from Git again.
+    let every = released(dir, true);
+    let get_every = |i: usize| {
+        format!(
+            "GET /v1/wpc/{} HTTP/1.1\r\nHost: bench\r\n\r\n",
+            every[i.wrapping_mul(7) % every.len()]
+        )
+        .into_bytes()
+    };
+    let (rps, p50, p99, cpu) = load(addr, pid, seconds, get_every);
+    println!(
+        "GET /v1/wpc/{{hash}} over all {} hashes (native and Claw renderings): {rps:.0} requests/s, p50 {p50:.2} ms, p99 {p99:.2} ms, server CPU {cpu:.3} s per 1,000",
+        every.len()
+    );
+    println!("server after GET of every hash: {}", rss(pid));
     let tools = ["read", "exec", "search", "repo.write"];
     let decide = |i: usize| {
         let body = format!(
@@ -297,7 +344,7 @@ fn main() {
     let calls = 5;
     let started = Instant::now();
     for hash in hashes.iter().take(calls) {
-        run(dir.path(), WPC, &["fetch", hash]);
+        run(dir, WPC, &["fetch", hash]);
     }
     println!(
         "wpc fetch: {:.0} ms per call ({calls} calls; each opens the repository and verifies one envelope)",

@@ -252,7 +252,7 @@ fn quote_errors(body: &mut String, errors: &[Finding]) {
             "- `{}` {}: {}",
             finding.position(),
             finding.code,
-            finding.message.replace(['\n', '\r'], " ")
+            finding.one_line()
         );
     }
     if errors.len() > MAX_QUOTED_FINDINGS {

@@ -51,6 +51,8 @@ pub const EVENT: Limit = Limit::new(16 * MIB, "GitHub event payloads");
 pub const VERIFIER_MEMORY: Limit = Limit::new(MIB, "verifier memories");
 /// Baselines of accepted findings (`check --baseline`, `ci --baseline`).
 pub const BASELINE: Limit = Limit::new(16 * MIB, "baselines");
+/// Saved MCP `tools/list` responses (`wpc mcp pin`).
+pub const MCP_TOOLS_LIST: Limit = Limit::new(16 * MIB, "MCP tools/list responses");
 
 impl Limit {
     pub const fn new(bytes: usize, kind: &'static str) -> Limit {
@@ -380,6 +382,7 @@ mod tests {
             EVENT,
             VERIFIER_MEMORY,
             BASELINE,
+            MCP_TOOLS_LIST,
         ] {
             let shown = limit.to_string();
             let size = shown.split(" for ").next().unwrap();

@@ -734,3 +734,32 @@ fn a_pinned_checkpoint_refuses_an_older_branch_and_is_remembered() {
         serde_json::from_slice(&std::fs::read(&memory).unwrap()).unwrap();
     assert_eq!(remembered["branches"]["wpc-releases"]["version"], 1);
 }
+
+/// The Action fails closed by default: a bundle carrying evidence wpc does
+/// not verify fails the `bundles` command (as it fails `ci`), and input
+/// `unverified-evidence: warn` accepts it with a warning.
+#[test]
+fn bundles_fail_closed_on_unverified_evidence_by_default() {
+    let (_dir, repo) = copy_example();
+    let name = "proofs/deployer/rollout-staging-v2.4.0.json";
+    let file = repo.join(name);
+    let mut bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    bundle["payload"]["metadata"] = serde_json::json!({"harness": {"id": "kit", "version": "1"}});
+    let bundle = wpc::bundle::kit::resign(&bundle).unwrap();
+    std::fs::write(&file, serde_json::to_vec_pretty(&bundle).unwrap()).unwrap();
+
+    let run = run_action_with(&repo, "bundles", &[("WPC_BUNDLES", name)]);
+    let stdout = String::from_utf8(run.out.stdout).unwrap();
+    assert_eq!(run.out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("EVIDENCE_UNVERIFIED"), "{stdout}");
+
+    let run = run_action_with(
+        &repo,
+        "bundles",
+        &[("WPC_BUNDLES", name), ("WPC_UNVERIFIED_EVIDENCE", "warn")],
+    );
+    let stdout = String::from_utf8(run.out.stdout).unwrap();
+    assert_eq!(run.out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("unverified metadata"), "{stdout}");
+}

@@ -280,9 +280,13 @@ const CLEAN_ENV: &str = "WPC_DOCS_CLEAN_ENV";
 #[test]
 fn command_examples() {
     if std::env::var_os(CLEAN_ENV).is_none() {
+        // This test's own name in the suite (`docs::command_examples`), from
+        // the module path, so a moved file cannot make the child run nothing.
+        let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+        let name = format!("{module}::command_examples");
         let mut child = Command::new(std::env::current_exe().unwrap());
         child
-            .args(["--exact", "command_examples", "--nocapture"])
+            .args(["--exact", &name, "--nocapture"])
             .current_dir(root())
             .env_clear()
             .env(CLEAN_ENV, "1");
@@ -295,9 +299,14 @@ fn command_examples() {
         let out = child.output().unwrap();
         assert!(
             out.status.success(),
-            "the documented examples differ (regenerate: TRYCMD=overwrite cargo test --test docs):\n{}{}",
+            "the documented examples differ (regenerate: TRYCMD=overwrite cargo test --test suite docs::):\n{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("test result: ok. 1 passed"),
+            "the child process ran no examples:\n{}",
+            String::from_utf8_lossy(&out.stdout)
         );
         return;
     }

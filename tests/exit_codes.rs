@@ -129,6 +129,15 @@ fn cases(command: &str) -> Vec<(&'static str, Vec<&'static str>, i32)> {
             ],
             2,
         )],
+        "mcp pin" => vec![
+            c(
+                "clean",
+                &["mcp", "pin", "tools.json", "--server", "github"],
+                0,
+            ),
+            c("finding", &["mcp", "pin", "README.md", "--server", "x"], 1),
+            c("io", &["mcp", "pin", "missing.json", "--server", "x"], 2),
+        ],
         "release" => vec![c("io", &["release"], 2)],
         "release verify" => vec![
             c("io", &["release", "verify"], 2),
@@ -175,6 +184,7 @@ fn cases(command: &str) -> Vec<(&'static str, Vec<&'static str>, i32)> {
 fn policy_repo(dir: &Path) {
     support::init_in(dir);
     std::fs::write(dir.join("broken.toml"), "wpc_version = \n").unwrap();
+    std::fs::write(dir.join("tools.json"), r#"{"tools": []}"#).unwrap();
 }
 
 fn git_repo(dir: &Path) {

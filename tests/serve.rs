@@ -832,3 +832,143 @@ fn claw_renderings_are_served_by_their_hash_decided_by_the_native_policy_and_rev
             .contains(&format!("\"hash\":\"{native}\""))
     );
 }
+
+#[test]
+fn a_cache_too_small_for_the_bodies_still_serves_each_as_released_and_decides_alike() {
+    let repo = released("examples/repo");
+    let hashes = released_hashes(repo.path());
+    let normal = Server::start(repo.path(), &[]);
+    // About two bodies' worth, and one compiled policy: nearly every
+    // request reads its envelope again or compiles its policy again.
+    let small = Server::start(
+        repo.path(),
+        &["--body-cache-kib", "4", "--engine-cache", "1"],
+    );
+    for round in 0..3 {
+        for hash in hashes.iter().skip(round) {
+            let path = format!("/v1/wpc/{hash}");
+            let (a, b) = (
+                request(normal.addr, "GET", &path, None),
+                request(small.addr, "GET", &path, None),
+            );
+            assert_eq!((a.status, b.status), (200, 200), "{hash}");
+            assert_eq!(a.body, b.body, "{hash}");
+            assert_eq!(a.header("etag"), b.header("etag"), "{hash}");
+            gateway_fetch(&small.base(), hash, SIGNER).unwrap();
+            for tool in ["read", "exec", "repo.write"] {
+                let call = format!(r#"{{"policy_hash":"{hash}","tool":"{tool}"}}"#);
+                let (a, b) = (
+                    request(normal.addr, "POST", "/v1/decide", Some(&call)),
+                    request(small.addr, "POST", "/v1/decide", Some(&call)),
+                );
+                assert_eq!((a.status, b.status), (200, 200), "{call}");
+                assert_eq!(a.json(), b.json(), "{call}");
+            }
+        }
+    }
+    let health = request(small.addr, "GET", "/health", None).json();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert!(health.get("refused").is_none(), "{health}");
+}
+
+#[test]
+fn concurrent_gets_of_every_hash_return_bodies_that_hash_to_their_ids() {
+    let repo = released("examples/repo");
+    let hashes = released_hashes(repo.path());
+    // A cache smaller than the bodies, so reads, inserts and evictions race.
+    let server = Server::start(repo.path(), &["--body-cache-kib", "8"]);
+    let base = server.base();
+    std::thread::scope(|scope| {
+        for thread in 0..8 {
+            let (hashes, base) = (&hashes, &base);
+            scope.spawn(move || {
+                for round in 0..4 {
+                    for i in 0..hashes.len() {
+                        let hash = &hashes[(i + thread + round) % hashes.len()];
+                        // The payload's JCS hash is the id, and the
+                        // signature verifies against the trusted signer.
+                        gateway_fetch(base, hash, SIGNER)
+                            .unwrap_or_else(|err| panic!("{hash}: {err}"));
+                    }
+                }
+            });
+        }
+    });
+    let health = request(server.addr, "GET", "/health", None).json();
+    assert_eq!(health["status"], "ok", "{health}");
+}
+
+/// The loose object file of `id` in the repository at `repo`.
+fn loose_object(repo: &Path, id: &str) -> PathBuf {
+    let path = repo.join(".git/objects").join(&id[..2]).join(&id[2..]);
+    assert!(path.is_file(), "{} is not a loose object", path.display());
+    path
+}
+
+#[test]
+fn an_envelope_changed_in_the_object_database_after_verification_is_refused() {
+    let repo = released("docs/commands/release-demo");
+    let claw = released_versions(repo.path())[0].1[0].1.clone();
+    let blob = |hash: &str| {
+        support::git(
+            repo.path(),
+            &["rev-parse", &format!("wpc-releases:wpc/{hash}.json")],
+        )
+        .trim()
+        .to_owned()
+    };
+    let server = Server::start(repo.path(), &[]);
+    let addr = server.addr;
+    let call = format!(r#"{{"policy_hash":"{DEMO_HASH}","tool":"read"}}"#);
+    // The native envelope's blob id now names the claw-v1 envelope's bytes
+    // (a valid object, signed by the trusted signer, but not the one
+    // verified under this hash), before anything was cached.
+    let target = loose_object(repo.path(), &blob(DEMO_HASH));
+    std::fs::remove_file(&target).unwrap();
+    std::fs::copy(loose_object(repo.path(), &blob(&claw)), &target).unwrap();
+
+    for _ in 0..2 {
+        let reply = request(addr, "GET", &format!("/v1/wpc/{DEMO_HASH}"), None);
+        assert_eq!(reply.status, 500);
+        let body = reply.json();
+        assert_eq!(body["ok"], false);
+        assert_eq!(body["error"]["code"], "WPC_INTEGRITY", "{body}");
+        assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
+        assert!(reply.header("etag").is_none());
+        assert!(!String::from_utf8_lossy(&reply.body).contains(&claw));
+        assert_eq!(
+            gateway_fetch(&server.base(), DEMO_HASH, SIGNER),
+            Err("WPC_REGISTRY_ERROR 500".into())
+        );
+    }
+    // Deciding needs the same envelope: refused alike.
+    let decide = request(addr, "POST", "/v1/decide", Some(&call));
+    assert_eq!(decide.status, 500);
+    assert_eq!(decide.json()["error"]["code"], "WPC_INTEGRITY");
+    // The document whose object is intact is still served.
+    gateway_fetch(&server.base(), &claw, SIGNER).unwrap();
+
+    let health = request(addr, "GET", "/health", None).json();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["refused"], 5, "{health}");
+    let reason = health["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(DEMO_HASH) && reason.contains("not the one verified"),
+        "{reason}"
+    );
+    // Each refusal is logged with the request's id and why.
+    let refused = wait_for(|| {
+        let refused: Vec<Value> = server
+            .log()
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["event"] == "refused")
+            .collect();
+        (refused.len() == 5).then_some(refused)
+    });
+    assert!(
+        refused
+            .iter()
+            .all(|v| v["id"].is_u64() && v["reason"].as_str().unwrap().contains(DEMO_HASH))
+    );
+}

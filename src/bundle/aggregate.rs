@@ -766,24 +766,37 @@ impl<'a> Fleet<'a> {
     }
 }
 
+/// Why a member has no single run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum MemberRunError {
+    #[error("event {index} has another run_id, `{run_id}`")]
+    OtherRun { index: usize, run_id: String },
+    #[error("event {index} has no run_id")]
+    NoRun { index: usize },
+    #[error("the event chain is empty")]
+    Empty,
+}
+
 /// A member's run: a non-empty event chain with one non-empty `run_id`.
-fn member_run(payload: &Value) -> Result<String, String> {
+fn member_run(payload: &Value) -> Result<String, MemberRunError> {
     let events = payload
         .get("event_chain")
         .and_then(Value::as_array)
         .map_or(&[][..], Vec::as_slice);
     let mut run: Option<&str> = None;
-    for (i, event) in events.iter().enumerate() {
+    for (index, event) in events.iter().enumerate() {
         match event.get("run_id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() && run.is_none_or(|run| run == id) => run = Some(id),
             Some(id) if !id.is_empty() => {
-                return Err(format!("event {i} has another run_id, `{id}`"));
+                return Err(MemberRunError::OtherRun {
+                    index,
+                    run_id: id.to_owned(),
+                });
             }
-            _ => return Err(format!("event {i} has no run_id")),
+            _ => return Err(MemberRunError::NoRun { index }),
         }
     }
-    run.map(str::to_owned)
-        .ok_or_else(|| "the event chain is empty".to_owned())
+    run.map(str::to_owned).ok_or(MemberRunError::Empty)
 }
 
 /// A causal identifier as the reference reads it: a string, trimmed, not

@@ -144,6 +144,49 @@ pub fn claims_approval(receipt: &Value, run_id: &str) -> bool {
             == Some(run_id)
 }
 
+/// Why an approval claim does not satisfy a gate, for the report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unaccepted {
+    #[error("{at} is unsigned: only the agent's own bundle signature covers it")]
+    Unsigned { at: String },
+    #[error("{at} does not verify: {reason}")]
+    DoesNotVerify { at: String, reason: String },
+    #[error("{at} is signed by the agent itself ({signer})")]
+    SelfApproved { at: String, signer: String },
+    #[error(
+        "{at} is signed by {signer}, which is no [[approver]] of the trusted signers{}",
+        if *none_trusted {
+            " (none is trusted: --trusted FILE, or the repository's keys/trusted-signers.toml)"
+        } else {
+            ""
+        }
+    )]
+    Untrusted {
+        at: String,
+        signer: String,
+        /// No approver is trusted at all.
+        none_trusted: bool,
+    },
+    #[error(
+        "{at} is signed by approver {signer} (teams: {}), who is not one of the gate's \
+         approvers ({})",
+        teams.join(", "),
+        gate.join(", ")
+    )]
+    OtherTeam {
+        at: String,
+        signer: String,
+        teams: Vec<String>,
+        gate: Vec<String>,
+    },
+    #[error("{at}/policy_hash_b64u approves policy `{hash}`, not `{expected}`")]
+    OtherPolicy {
+        at: String,
+        hash: String,
+        expected: String,
+    },
+}
+
 /// `Ok` when the approval claim `receipt` satisfies `gate`: signed, the
 /// signature verifies, not by the agent, by a trusted approver serving the
 /// gate, for this policy if it names one. `Err`: why not, for the report.
@@ -152,47 +195,47 @@ pub fn judge(
     at: &str,
     gate: &Gate<'_>,
     approvers: &[TrustedApprover],
-) -> Result<(), String> {
+) -> Result<(), Unaccepted> {
     let signer = match verify(receipt, at, gate.now) {
         Ok(Some(signer)) => signer,
-        Ok(None) => {
-            return Err(format!(
-                "{at} is unsigned: only the agent's own bundle signature covers it"
-            ));
-        }
+        Ok(None) => return Err(Unaccepted::Unsigned { at: at.to_owned() }),
         Err(failure) => {
-            return Err(format!("{at} does not verify: {}", failure.message));
+            return Err(Unaccepted::DoesNotVerify {
+                at: at.to_owned(),
+                reason: failure.message,
+            });
         }
     };
     if signer.as_str() == gate.agent_did {
-        return Err(format!("{at} is signed by the agent itself ({signer})"));
+        return Err(Unaccepted::SelfApproved {
+            at: at.to_owned(),
+            signer: signer.as_str().to_owned(),
+        });
     }
     let Some(approver) = approvers.iter().find(|a| a.did == signer) else {
-        let hint = if approvers.is_empty() {
-            " (none is trusted: --trusted FILE, or the repository's keys/trusted-signers.toml)"
-        } else {
-            ""
-        };
-        return Err(format!(
-            "{at} is signed by {signer}, which is no [[approver]] of the trusted signers{hint}"
-        ));
+        return Err(Unaccepted::Untrusted {
+            at: at.to_owned(),
+            signer: signer.as_str().to_owned(),
+            none_trusted: approvers.is_empty(),
+        });
     };
     if !approver.serves(gate.approvers) {
-        return Err(format!(
-            "{at} is signed by approver {signer} (teams: {}), who is not one of the gate's \
-             approvers ({})",
-            approver.teams.join(", "),
-            gate.approvers.join(", ")
-        ));
+        return Err(Unaccepted::OtherTeam {
+            at: at.to_owned(),
+            signer: signer.as_str().to_owned(),
+            teams: approver.teams.clone(),
+            gate: gate.approvers.to_vec(),
+        });
     }
     let (payload, payload_at) = payload(receipt, at);
     if let Some(hash) = payload.get("policy_hash_b64u").and_then(Value::as_str)
         && hash != gate.policy_hash
     {
-        return Err(format!(
-            "{payload_at}/policy_hash_b64u approves policy `{hash}`, not `{}`",
-            gate.policy_hash
-        ));
+        return Err(Unaccepted::OtherPolicy {
+            at: payload_at,
+            hash: hash.to_owned(),
+            expected: gate.policy_hash.to_owned(),
+        });
     }
     Ok(())
 }
@@ -264,7 +307,7 @@ mod tests {
             (signed(approval("run_1"), 21), "no [[approver]]"),
         ];
         for (receipt, why) in cases {
-            let err = judge(&receipt).unwrap_err();
+            let err = judge(&receipt).unwrap_err().to_string();
             assert!(err.contains(why), "{err}");
         }
         let platform = [approver(20, &["acme/platform"])];
@@ -274,17 +317,18 @@ mod tests {
             &gate(&security, &agent),
             &platform,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("not one of the gate's approvers"), "{err}");
 
         let mut other_policy = approval("run_1");
         other_policy["policy_hash_b64u"] = json!("B".repeat(43));
-        let err = judge(&signed(other_policy, 20)).unwrap_err();
+        let err = judge(&signed(other_policy, 20)).unwrap_err().to_string();
         assert!(err.contains("approves policy"), "{err}");
 
         let mut tampered = signed(approval("run_1"), 20);
         tampered["payload"]["approval_type"] = json!("auto_approve");
-        let err = judge(&tampered).unwrap_err();
+        let err = judge(&tampered).unwrap_err().to_string();
         assert!(err.contains("does not verify"), "{err}");
     }
 

@@ -5,9 +5,9 @@
 //! per bundle is its [`BundleReport`] and the identifiers replay detection
 //! needs, so memory grows with the number of bundles, not their size.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, mpsc};
 
 use globset::Glob;
 use rayon::prelude::*;
@@ -187,37 +187,17 @@ pub fn detect_replay(entries: &mut [Entry]) {
     }
 }
 
-/// The policy hash each bundle claims ([`super::policy::claimed_hash`];
+/// The policy hash a bundle file claims ([`super::policy::claimed_hash`];
 /// an export bundle's nested bundle, an aggregate's first member that
-/// claims one), with its pointer, in input order; `None` for a bundle that names none or
-/// is not JSON (its verification says why). Read in parallel, nothing kept.
-pub fn claimed_policies(
-    paths: &[PathBuf],
-    limit: u64,
-) -> Result<Vec<Option<(String, String)>>, BatchError> {
-    paths
-        .par_iter()
-        .map(|path| {
-            let _grant = IN_FLIGHT.take(read::size_hint(path).min(limit));
-            let bytes = match read::read_file(path, limit)? {
-                Contents::Bytes(bytes) if read::values_within(&bytes, read::MAX_JSON_VALUES) => {
-                    bytes
-                }
-                _ => return Ok(None),
-            };
-            let value: serde_json::Value = match serde_json::from_slice(&bytes) {
-                Ok(value) => value,
-                Err(_) => return Ok(None),
-            };
-            Ok(proof_envelopes(&value)
-                .into_iter()
-                .find_map(|(prefix, envelope)| {
-                    let payload = envelope.get("payload")?;
-                    super::policy::claimed_hash(payload)
-                        .map(|(at, hash)| (prefix.clone() + &at, hash.to_owned()))
-                }))
+/// claims one), with its pointer; `None` for a bundle that names none.
+fn claimed_policy(value: &serde_json::Value) -> Option<(String, String)> {
+    proof_envelopes(value)
+        .into_iter()
+        .find_map(|(prefix, envelope)| {
+            let payload = envelope.get("payload")?;
+            super::policy::claimed_hash(payload)
+                .map(|(at, hash)| (prefix.clone() + &at, hash.to_owned()))
         })
-        .collect()
 }
 
 /// The proof bundle envelopes of a bundle file, each with its pointer: the
@@ -250,72 +230,156 @@ fn proof_envelopes(value: &serde_json::Value) -> Vec<(String, &serde_json::Value
     nested(String::new(), value).into_iter().collect()
 }
 
+/// The options to verify the bundles claiming one policy hash with, and,
+/// when the hash names no WPC the source knows, why.
+struct Claimed {
+    options: Options,
+    unknown: Option<String>,
+}
+
+/// A worker's question to the thread that owns the policy source: the
+/// [`Claimed`] for a hash (`None`: the bundle claims none).
+type Ask = (
+    Option<String>,
+    mpsc::Sender<Result<Arc<Claimed>, BatchError>>,
+);
+
 /// Each bundle verified under the WPC it claims (its receipts'
 /// `binding.policy_hash`, looked up in `source`; `revoked` adds hashes to
 /// the source's revocations), with the rest of `base`, then replay across
 /// the set. A bundle that claims no WPC, or one `source` does not know, is
 /// verified against the protocol and fails `POLICY_UNKNOWN`.
+///
+/// Each file is read and parsed once, within the memory budget, by the
+/// worker that verifies it. `source` is only used from the calling thread
+/// (a repository handle need not be shared between threads): workers ask it
+/// for a hash they have not seen, and each hash is looked up once. The
+/// calling thread waits on them, so it must not be a worker of the global
+/// rayon pool (with one thread, nothing would run).
 pub fn verify_under_claimed<L: PolicyLookup>(
     paths: &[PathBuf],
     source: &L,
     base: &Options,
     revoked: &[String],
 ) -> Result<Vec<Entry>, BatchError> {
-    let claims = claimed_policies(paths, base.max_bundle_bytes)?;
-    // One verification per claimed WPC, each looked up once; bundles keep
-    // their input order for replay detection.
-    let mut groups: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
-    for (index, claim) in claims.iter().enumerate() {
-        groups
-            .entry(claim.as_ref().map(|(_, hash)| hash.as_str()))
-            .or_default()
-            .push(index);
-    }
-    let mut verified: Vec<Option<Entry>> = paths.iter().map(|_| None).collect();
-    for (hash, indexes) in groups {
-        let (policy, unknown) = match hash {
-            None => (
-                None,
-                Some("no receipt is bound to a policy (binding.policy_hash)".to_owned()),
-            ),
-            Some(hash) => match source
-                .lookup(hash)
-                .map_err(|e| BatchError::Policies(Box::new(e)))?
-            {
-                Lookup::Found(mut check) => {
-                    check.revoked |= revoked.contains(&check.hash);
-                    (Some(*check), None)
-                }
-                Lookup::Unknown(why) => (None, Some(why)),
-            },
-        };
-        let options = Options {
-            gateway_trust: base.gateway_trust.clone(),
-            gateway_signers_checked: base.gateway_signers_checked,
-            now: base.now,
-            policy,
-            scope_hash: base.scope_hash.clone(),
-            causal: base.causal,
-            max_bundle_bytes: base.max_bundle_bytes,
-            approvers: base.approvers.clone(),
-            unverified_evidence: base.unverified_evidence,
-            completeness: base.completeness,
-        };
-        let group: Vec<PathBuf> = indexes.iter().map(|&i| paths[i].clone()).collect();
-        let entries = verify_all(&group, &options)?;
-        for (index, mut entry) in indexes.into_iter().zip(entries) {
-            if let Some(why) = &unknown {
-                let pointer = claims[index].as_ref().map_or("", |(at, _)| at.as_str());
-                entry
-                    .report
-                    .add(Failure::new(Code::PolicyUnknown, pointer, why.clone()));
-            }
-            verified[index] = Some(entry);
+    let known: Mutex<HashMap<Option<String>, Arc<Claimed>>> = Mutex::new(HashMap::new());
+    let (ask, asked) = mpsc::channel::<Ask>();
+    let verified = std::thread::scope(|scope| {
+        let known = &known;
+        let workers = scope.spawn(move || {
+            paths
+                .par_iter()
+                .map_with(ask, |ask, path| verify_claimed_file(path, base, ask, known))
+                .collect::<Result<Vec<Entry>, BatchError>>()
+        });
+        // Answered until every worker is done (the last sender dropped).
+        let mut answers: HashMap<Option<String>, Arc<Claimed>> = HashMap::new();
+        for (hash, reply) in asked {
+            let answer = match answers.get(&hash) {
+                Some(claimed) => Ok(Arc::clone(claimed)),
+                None => claimed(source, hash.as_deref(), base, revoked).map(|claimed| {
+                    let claimed = Arc::new(claimed);
+                    answers.insert(hash, Arc::clone(&claimed));
+                    claimed
+                }),
+            };
+            // A worker that gave up (another bundle's error) no longer listens.
+            let _ = reply.send(answer);
         }
-    }
-    let mut entries: Vec<Entry> = verified.into_iter().flatten().collect();
+        workers
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    let mut entries = verified?;
     detect_replay(&mut entries);
     Ok(entries)
+}
+
+/// What verifying under `hash` means: its WPC from `source`, or none.
+fn claimed<L: PolicyLookup>(
+    source: &L,
+    hash: Option<&str>,
+    base: &Options,
+    revoked: &[String],
+) -> Result<Claimed, BatchError> {
+    let (policy, unknown) = match hash {
+        None => (
+            None,
+            Some("no receipt is bound to a policy (binding.policy_hash)".to_owned()),
+        ),
+        Some(hash) => match source
+            .lookup(hash)
+            .map_err(|e| BatchError::Policies(Box::new(e)))?
+        {
+            Lookup::Found(mut check) => {
+                check.revoked |= revoked.contains(&check.hash);
+                (Some(*check), None)
+            }
+            Lookup::Unknown(why) => (None, Some(why)),
+        },
+    };
+    let options = Options {
+        gateway_trust: base.gateway_trust.clone(),
+        gateway_signers_checked: base.gateway_signers_checked,
+        now: base.now,
+        policy,
+        scope_hash: base.scope_hash.clone(),
+        causal: base.causal,
+        max_bundle_bytes: base.max_bundle_bytes,
+        approvers: base.approvers.clone(),
+        unverified_evidence: base.unverified_evidence,
+        completeness: base.completeness,
+    };
+    Ok(Claimed { options, unknown })
+}
+
+/// Reads, parses and verifies one bundle file under the WPC it claims, as
+/// [`verify_file`] does with fixed options.
+fn verify_claimed_file(
+    path: &Path,
+    base: &Options,
+    ask: &mpsc::Sender<Ask>,
+    known: &Mutex<HashMap<Option<String>, Arc<Claimed>>>,
+) -> Result<Entry, BatchError> {
+    let limit = base.max_bundle_bytes;
+    let _grant = IN_FLIGHT.take(read::size_hint(path).min(limit));
+    let parsed = match read::read_file(path, limit)? {
+        Contents::Bytes(bytes) => super::parse_bundle(&bytes, limit),
+        Contents::TooLarge(len) => Err(super::too_large(len, limit)),
+    };
+    let claim = parsed.as_ref().ok().and_then(claimed_policy);
+    let hash = claim.as_ref().map(|(_, hash)| hash.clone());
+    let cached = known
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&hash)
+        .cloned();
+    let claimed = match cached {
+        Some(claimed) => claimed,
+        None => {
+            let (reply, answer) = mpsc::channel();
+            let gone = || BatchError::Policies("the policy lookup stopped".into());
+            ask.send((hash.clone(), reply)).map_err(|_| gone())?;
+            let claimed = answer.recv().map_err(|_| gone())??;
+            known
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(hash, Arc::clone(&claimed));
+            claimed
+        }
+    };
+    let mut report = match parsed {
+        Ok(value) => super::verify_value(value, &claimed.options),
+        Err(report) => report,
+    };
+    if let Some(why) = &claimed.unknown {
+        let pointer = claim.as_ref().map_or("", |(at, _)| at.as_str());
+        report.add(Failure::new(Code::PolicyUnknown, pointer, why.clone()));
+    }
+    Ok(Entry {
+        path: path.to_path_buf(),
+        report,
+    })
 }
 
 /// One replay found by [`replay_only`].
@@ -526,5 +590,82 @@ mod replay_only_tests {
         assert_eq!(report.skipped.len(), 1);
         assert!(report.skipped[0].0.ends_with("0-forged.json"));
         assert_eq!(report.bundles, 6);
+    }
+}
+
+#[cfg(test)]
+mod claimed_tests {
+    use std::cell::RefCell;
+
+    use super::*;
+    use crate::bundle::kit::{self, Shape};
+
+    /// A policy store that knows no WPC and counts the lookups; a `RefCell`
+    /// makes it usable from one thread only.
+    #[derive(Default)]
+    struct Counting {
+        asked: RefCell<Vec<String>>,
+    }
+
+    impl PolicyLookup for Counting {
+        type Error = std::io::Error;
+
+        fn lookup(&self, hash: &str) -> Result<Lookup, std::io::Error> {
+            self.asked.borrow_mut().push(hash.to_owned());
+            Ok(Lookup::Unknown(format!("no `{hash}` here")))
+        }
+    }
+
+    /// Each claimed hash is looked up once, on the calling thread, whatever
+    /// the number of bundles claiming it; every bundle gets its verdict, in
+    /// input order, with the hash's pointer.
+    #[test]
+    fn each_claimed_hash_is_looked_up_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for seq in 1..=12 {
+            let shape = Shape {
+                seq,
+                policy_hash: (seq % 3 != 0).then(|| ["A", "B"][(seq % 2) as usize].repeat(43)),
+                ..Shape::default()
+            };
+            let path = dir.path().join(format!("{seq:02}.json"));
+            std::fs::write(&path, kit::bundle_bytes(&shape).unwrap()).unwrap();
+            paths.push(path);
+        }
+        let junk = dir.path().join("junk.json");
+        std::fs::write(&junk, b"{not json").unwrap();
+        paths.push(junk);
+
+        let source = Counting::default();
+        let entries = verify_under_claimed(&paths, &source, &Options::any_gateway(), &[]).unwrap();
+        let mut asked = source.asked.into_inner();
+        asked.sort();
+        assert_eq!(asked, ["A".repeat(43), "B".repeat(43)]);
+        let files: Vec<&PathBuf> = entries.iter().map(|e| &e.path).collect();
+        assert_eq!(files, paths.iter().collect::<Vec<_>>());
+        for (seq, entry) in (1..).zip(&entries) {
+            let unknown = entry
+                .report
+                .failures
+                .iter()
+                .find(|f| f.code == Code::PolicyUnknown)
+                .unwrap();
+            if seq <= 12 && seq % 3 != 0 {
+                assert!(
+                    unknown.pointer.ends_with("/binding/policy_hash"),
+                    "{unknown:?}"
+                );
+            } else {
+                assert_eq!(unknown.pointer, "", "{unknown:?}");
+            }
+            assert!(!entry.report.valid);
+        }
+        assert_eq!(
+            entries[12].report.failures[0].code,
+            Code::MalformedEnvelope,
+            "{:?}",
+            entries[12].report
+        );
     }
 }

@@ -822,3 +822,88 @@ fn coverage(payload: &Value, mode: CoverageMode) -> Option<Failure> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A gateway receipt with a causal `binding`, issued when it happened.
+    fn receipt(id: &str, at: &str, binding: Value) -> Value {
+        json!({
+            "issued_at": at,
+            "payload": {"receipt_id": id, "timestamp": at, "binding": binding},
+        })
+    }
+
+    /// The five causally broken graphs of issue 16, each on its own: a
+    /// dangling parent span, a dangling tool span, a cycle, a confidence of
+    /// 1.5 and a child earlier than its parent.
+    #[test]
+    fn each_broken_graph_gives_its_code() {
+        let root = || {
+            receipt(
+                "r1",
+                "2026-02-17T00:00:01Z",
+                json!({"span_id": "a", "phase": "execution", "attribution_confidence": 1}),
+            )
+        };
+        let child = |at: &str, binding: Value| receipt("r2", at, binding);
+        let t2 = "2026-02-17T00:00:02Z";
+        let cases = [
+            (
+                vec![child(
+                    t2,
+                    json!({"span_id": "b", "parent_span_id": "m", "phase": "execution"}),
+                )],
+                Code::CausalReferenceDangling,
+                "/payload/receipts/1/payload/binding/parent_span_id",
+            ),
+            (
+                vec![child(
+                    t2,
+                    json!({"span_id": "b", "parent_span_id": "a", "tool_span_id": "m", "phase": "execution"}),
+                )],
+                Code::CausalReferenceDangling,
+                "/payload/receipts/1/payload/binding/tool_span_id",
+            ),
+            (
+                vec![
+                    child(t2, json!({"span_id": "x", "parent_span_id": "y"})),
+                    receipt("r3", t2, json!({"span_id": "y", "parent_span_id": "x"})),
+                ],
+                Code::CausalCycleDetected,
+                "",
+            ),
+            (
+                vec![child(
+                    t2,
+                    json!({"span_id": "b", "parent_span_id": "a", "attribution_confidence": 1.5}),
+                )],
+                Code::CausalConfidenceOutOfRange,
+                "/payload/receipts/1/payload/binding/attribution_confidence",
+            ),
+            (
+                vec![child(
+                    "2026-02-17T00:00:00Z",
+                    json!({"span_id": "b", "parent_span_id": "a", "phase": "execution"}),
+                )],
+                Code::CausalClockContradiction,
+                "",
+            ),
+        ];
+        let fine = json!({"receipts": [root(), child(t2, json!({"span_id": "b", "parent_span_id": "a", "phase": "execution"}))]});
+        assert_eq!(check(&fine, &Policy::default()), None);
+        for (broken, code, pointer) in cases {
+            let mut receipts = vec![root()];
+            receipts.extend(broken);
+            let payload = json!({ "receipts": receipts });
+            let failure = check(&payload, &Policy::default()).unwrap();
+            assert_eq!(failure.code, code, "{failure:?}");
+            if !pointer.is_empty() {
+                assert_eq!(failure.pointer, pointer, "{failure:?}");
+            }
+        }
+    }
+}

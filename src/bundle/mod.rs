@@ -37,6 +37,7 @@ pub mod read;
 pub mod reason;
 pub mod render;
 pub mod tool_receipt;
+pub mod x402;
 
 use std::collections::{HashMap, HashSet};
 
@@ -243,25 +244,36 @@ pub fn too_large(len: u64, limit: u64) -> BundleReport {
     ))
 }
 
-/// Verifies one proof bundle envelope.
+/// Verifies one proof bundle envelope (or an export or aggregate bundle).
 pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
-    if bytes.len() as u64 > options.max_bundle_bytes {
-        return too_large(bytes.len() as u64, options.max_bundle_bytes);
+    match parse_bundle(bytes, options.max_bundle_bytes) {
+        Ok(value) => verify_value(value, options),
+        Err(report) => report,
+    }
+}
+
+/// A bundle file's JSON, parsed within bounds: at most `limit` bytes and
+/// [`read::MAX_JSON_VALUES`] values. `Err`: the verdict on a file that is
+/// not such JSON (`MALFORMED_ENVELOPE`).
+pub fn parse_bundle(bytes: &[u8], limit: u64) -> Result<Value, BundleReport> {
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64, limit));
     }
     if !read::values_within(bytes, read::MAX_JSON_VALUES) {
-        return BundleReport::failed(Failure::new(
+        return Err(BundleReport::failed(Failure::new(
             Code::MalformedEnvelope,
             "",
             format!(
                 "more than {} JSON values; no valid bundle has that many",
                 read::MAX_JSON_VALUES
             ),
-        ));
+        )));
     }
-    let value = match parse_json(bytes) {
-        Ok(value) => value,
-        Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
-    };
+    parse_json(bytes).map_err(|failure| BundleReport::failed(Failure::from_envelope("", &failure)))
+}
+
+/// Verifies a bundle file's JSON, as [`parse_bundle`] gives it.
+pub fn verify_value(value: Value, options: &Options) -> BundleReport {
     if export::is_export_bundle(&value) {
         return export::verify(&value, options);
     }
@@ -644,20 +656,35 @@ impl<'a> Checker<'a> {
             return;
         }
         self.counts.receipts = receipts.len();
+        let mut x402_claims = Vec::new();
         for (i, receipt) in receipts.iter().enumerate() {
             let before = self.failures.len();
             let signed = self.gateway_receipt(i, receipt);
-            let passed = self.failures.len() == before;
-            if signed {
+            // A receipt whose x402 claim is malformed does not verify, as in
+            // the reference: it counts as unverified evidence.
+            let claim = receipt.get("payload").and_then(x402::claim);
+            let claim_ok = claim.as_ref().is_none_or(|c| c.problem.is_none());
+            let passed = self.failures.len() == before && claim_ok;
+            let bound = signed && passed && self.chain.is_some();
+            if signed && claim_ok {
                 self.counts.receipts_signed += 1;
             }
-            if signed && passed && self.chain.is_some() {
+            if bound {
                 self.counts.receipts_bound += 1;
             }
             if self.options.completeness == completeness::Profile::Service {
                 self.failures.truncate(before);
             }
+            if let Some(claim) = claim {
+                x402_claims.push(x402::Checked {
+                    index: i,
+                    claim,
+                    signed,
+                    bound,
+                });
+            }
         }
+        self.x402(&x402_claims);
         let bound = self.counts.receipts_bound;
         self.evidence.push(Evidence {
             kind: "receipts",
@@ -666,6 +693,48 @@ impl<'a> Checker<'a> {
                 EvidenceStatus::Verified
             } else if bound > 0 && self.options.completeness == completeness::Profile::Service {
                 EvidenceStatus::PartlyVerified
+            } else {
+                EvidenceStatus::Unverified
+            },
+        });
+    }
+
+    /// The x402 payment claims of the gateway receipts: each must be
+    /// complete and its receipt verified and bound, and no payment
+    /// authorization may pay twice ([`x402`]).
+    fn x402(&mut self, claims: &[x402::Checked]) {
+        if claims.is_empty() {
+            return;
+        }
+        let verdict = x402::judge(claims);
+        if let Some((reason, index, field)) = verdict {
+            let at = format!("/payload/receipts/{index}/payload");
+            let (pointer, why) = match reason {
+                x402::Reason::PaymentAuthReplay => (
+                    format!("{at}/metadata/x402_payment_auth_hash_b64u"),
+                    "another gateway receipt of the bundle claims the same payment authorization",
+                ),
+                x402::Reason::ExecutionBindingMismatch => (
+                    at,
+                    "the receipt claiming the payment does not verify, or is not bound to this \
+                     run and one of its events",
+                ),
+                _ => (
+                    format!("{at}{}", field.unwrap_or_default()),
+                    "the payment claim is incomplete or malformed",
+                ),
+            };
+            self.fail(
+                Code::EvidenceMismatch,
+                pointer,
+                format!("x402 payment binding failed ({reason}): {why}"),
+            );
+        }
+        self.evidence.push(Evidence {
+            kind: "x402_payments",
+            count: claims.len(),
+            status: if verdict.is_none() {
+                EvidenceStatus::Verified
             } else {
                 EvidenceStatus::Unverified
             },

@@ -10,7 +10,7 @@ use super::reason::{Code, Failure};
 use super::{Chain, approval, gateway_binding, items, text};
 use crate::crypto::trusted::TrustedApprover;
 use crate::decide::reach::Models;
-use crate::decide::{Call, Engine, Verdict};
+use crate::decide::{Call, CompileError, Engine, Verdict};
 use crate::policy::model::{Requirement, Wpc};
 
 /// Event types that record a model call, which a gateway receipt must cover
@@ -30,9 +30,9 @@ pub struct PolicyCheck {
 }
 
 impl PolicyCheck {
-    pub fn new(wpc: Wpc, hash: String) -> Result<PolicyCheck, String> {
-        let engine = Engine::new(&wpc).map_err(|e| e.to_string())?;
-        let models = Models::new(&wpc).map_err(|e| format!("allowed_models: {e}"))?;
+    pub fn new(wpc: Wpc, hash: String) -> Result<PolicyCheck, PolicyCheckError> {
+        let engine = Engine::new(&wpc).map_err(PolicyCheckError::Tools)?;
+        let models = Models::new(&wpc).map_err(PolicyCheckError::Models)?;
         Ok(PolicyCheck {
             hash,
             wpc,
@@ -41,6 +41,17 @@ impl PolicyCheck {
             revoked: false,
         })
     }
+}
+
+/// Why a WPC cannot be made ready to check bundles against: a pattern that
+/// does not compile (`wpc check` reports it; this is the fail-closed path
+/// for one that was not checked).
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyCheckError {
+    #[error(transparent)]
+    Tools(CompileError),
+    #[error("allowed_models: {0}")]
+    Models(CompileError),
 }
 
 /// What a lookup found.
@@ -154,7 +165,14 @@ pub fn check(
             fail(
                 Code::ProviderNotAllowed,
                 format!("{at}/provider"),
-                format!("provider `{provider}` is not in allowed_providers {allowed:?}"),
+                format!(
+                    "provider `{provider}` is not in allowed_providers ({})",
+                    allowed
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             );
         }
         let model = text(receipt_payload, "model");
@@ -296,7 +314,7 @@ impl Approvals<'_> {
             let at = format!("/payload/human_approval_receipts/{i}");
             match approval::judge(receipt, &at, &gate, self.approvers) {
                 Ok(()) => return Ok(()),
-                Err(reason) => reasons.push(reason),
+                Err(reason) => reasons.push(reason.to_string()),
             }
         }
         if reasons.is_empty() {

@@ -382,7 +382,8 @@ impl Code {
                 "the bundle carries evidence wpc does not verify (--unverified-evidence fail)"
             }
             Code::EvidenceMismatch => {
-                "the bundle's receipts cannot be bound to its event chain (completeness INCONSISTENT)"
+                "the bundle's receipts cannot be bound to its event chain (completeness INCONSISTENT), \
+                 or an x402 payment claim does not bind to this execution"
             }
             Code::ReplayedBundleId => "the same bundle_id appears in two bundles",
             Code::ReplayedRunId => "the same run id appears in two bundles",

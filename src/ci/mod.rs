@@ -250,7 +250,7 @@ impl CiReport {
                     finding.severity,
                     finding.code,
                     finding.position(),
-                    finding.message.replace('|', "\\|").replace('\n', " ")
+                    finding.one_line().replace('|', "\\|")
                 );
             }
             if worst.len() > 20 {

@@ -20,6 +20,7 @@ mod init;
 mod keygen;
 mod log;
 mod man;
+mod mcp;
 mod new;
 mod output;
 mod pr;
@@ -94,6 +95,8 @@ enum Command {
     Bundle(bundle::Args),
     /// Check Claw scoped tokens (CST) against a policy.
     Cst(cst::Args),
+    /// MCP tools: pin their definitions (`wpc mcp pin`).
+    Mcp(mcp::Args),
     /// Release the policies changed since the last release: check, sign and
     /// append them to the release branch (`wpc release verify` checks it).
     Release(release::Args),
@@ -127,6 +130,7 @@ pub fn main() -> ExitCode {
         Command::Compile(args) => compile::run(args),
         Command::Rule(args) => rule::run(args),
         Command::Decide(args) => decide::run(args),
+        Command::Mcp(args) => mcp::run(args),
         Command::Test(args) => test::run(args),
         Command::Replay(args) => replay::run(args),
         Command::New(args) => new::run(args),

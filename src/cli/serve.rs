@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::args::{FreshnessArgs, Place, open};
 use super::output::{Outcome, print};
-use crate::serve::{self, Options, ReleaseState, ServeError, Source, StateError};
+use crate::serve::{self, CacheLimits, Options, ReleaseState, ServeError, Source, StateError};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -36,6 +36,14 @@ pub struct Args {
     /// export there) and exit, instead of serving.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["listen", "public"])]
     export: Option<PathBuf>,
+    /// KiB of rendered policy bodies kept in memory (bodies not kept are
+    /// read from the repository and checked again); 0 keeps none.
+    #[arg(long, value_name = "KIB", default_value_t = CacheLimits::DEFAULT_BODY_BYTES / 1024, conflicts_with = "export")]
+    body_cache_kib: u64,
+    /// Compiled policies (one per version decided on) kept in memory;
+    /// 0 keeps none.
+    #[arg(long, value_name = "N", default_value_t = CacheLimits::DEFAULT_ENGINES, conflicts_with = "export")]
+    engine_cache: usize,
     /// Milliseconds a client gets to send its request line and headers.
     #[arg(long, value_name = "MS", hide = true)]
     header_timeout_ms: Option<u64>,
@@ -67,6 +75,10 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             if let Some(ms) = args.request_timeout_ms {
                 options.request_timeout = Duration::from_millis(ms);
             }
+            options.caches = CacheLimits {
+                body_bytes: args.body_cache_kib.saturating_mul(1024),
+                engines: args.engine_cache,
+            };
             serve::run(source, &options, Arc::new(log_line))
         }
     };

@@ -14,14 +14,16 @@ pub mod test_report;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use globset::{Candidate, Glob, GlobSet, GlobSetBuilder};
+use globset::{Candidate, Glob, GlobMatcher, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::policy::model::{Approval, Requirement, Wpc};
+use crate::policy::mcp::{self, ServerStanding};
+use crate::policy::model::{Approval, Budget, Mcp, RateLimit, Requirement, Wpc};
 use crate::report::{Envelope, Format, Formats, Unsupported};
 use gate::{Gate, SyntaxError};
 
@@ -55,7 +57,72 @@ pub struct Call {
     pub provider: String,
     #[serde(default)]
     pub env: String,
+    /// The transport of the MCP server an `mcp:` tool is called on
+    /// (`stdio`, `sse`, `streamable-http`), as the caller is connected.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mcp_transport: String,
+    /// The MCP server's URL, or its stdio command.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub mcp_url: String,
+    /// The definition hash of the MCP tool the runtime holds (lowercase hex
+    /// SHA-256, docs/wpc-format.md#pinned-tool-definitions).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub definition_hash: String,
+    /// What the job has done so far, for rate limits and the budget.
+    #[serde(default, skip_serializing_if = "Counters::is_empty")]
+    pub counters: Counters,
 }
+
+/// The counter context of a decision (docs/wpc-format.md#rate-limits-and-budget):
+/// the caller counts, wpc keeps no state between decisions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counters {
+    /// Calls per tool name in the current window; a tool not named was not
+    /// called.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub calls_so_far: BTreeMap<String, u64>,
+    /// The job's totals so far; one not given is not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_calls: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_tokens: Option<u64>,
+}
+
+impl Counters {
+    pub fn is_empty(&self) -> bool {
+        *self == Counters::default()
+    }
+
+    /// `calls_so_far` from `TOOL=N` items (`wpc decide --calls-so-far`);
+    /// a tool named twice adds up.
+    pub fn parse_calls_so_far(items: &[String]) -> Result<BTreeMap<String, u64>, CounterError> {
+        let mut out = BTreeMap::new();
+        for item in items {
+            let bad = || CounterError(item.clone());
+            let (tool, count) = item.rsplit_once('=').ok_or_else(bad)?;
+            let count: u64 = count.trim().parse().map_err(|_| bad())?;
+            if tool.is_empty() {
+                return Err(bad());
+            }
+            let sum: &mut u64 = out.entry(tool.to_owned()).or_default();
+            *sum = sum.saturating_add(count);
+        }
+        Ok(out)
+    }
+}
+
+/// A `--calls-so-far` item that is not `TOOL=N`.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not TOOL=N (a tool name and a count of calls, e.g. `repo.comment=19`)")]
+pub struct CounterError(String);
+
+/// Most tools `calls_so_far` may name.
+pub const MAX_COUNTED_TOOLS: usize = 4096;
 
 impl Call {
     pub fn tool(tool: impl Into<String>) -> Call {
@@ -110,6 +177,88 @@ pub enum Basis {
     },
     /// A call variable exceeds its bound: denied without evaluating gates.
     InputTooLarge { field: &'static str, limit: usize },
+    /// `constraints.mcp` is set and an `mcp:` name is not `mcp:SERVER/TOOL`.
+    McpNameInvalid,
+    /// `constraints.mcp.deny_servers[index]` matches the server.
+    McpServerDenied {
+        index: usize,
+        pattern: String,
+        server: String,
+    },
+    /// No entry of `constraints.mcp.servers` names the server.
+    McpServerNotAllowed { server: String },
+    /// `constraints.mcp.servers[index].<key>` is not what the call states
+    /// (`given` empty: the call did not say).
+    McpServerMismatch {
+        index: usize,
+        key: &'static str,
+        expected: String,
+        given: String,
+    },
+    /// `constraints.mcp.servers[index].deny_tools[pattern_index]` matched.
+    McpToolDenied {
+        index: usize,
+        pattern_index: usize,
+        pattern: String,
+    },
+    /// `constraints.mcp.servers[index].tools` matches no tool of that name.
+    McpToolNotAllowed { index: usize },
+    /// `constraints.mcp.servers[index].tools[pattern_index]` matched (and
+    /// no deny did).
+    McpToolAllowed {
+        index: usize,
+        pattern_index: usize,
+        pattern: String,
+    },
+    /// The tool is pinned and the call gave no definition hash.
+    McpToolPinMissing { key: String },
+    /// The tool is pinned to another definition hash.
+    McpToolPinMismatch {
+        key: String,
+        pinned: String,
+        given: String,
+    },
+    /// `constraints.rate_limits[index]` would be exceeded by this call:
+    /// `count` calls so far in the window.
+    RateLimitExceeded {
+        index: usize,
+        pattern: String,
+        max: u64,
+        per: String,
+        count: u64,
+    },
+    /// `constraints.budget.<key>` is (or with this call would be) exceeded.
+    BudgetExceeded {
+        key: &'static str,
+        max: u64,
+        used: u64,
+    },
+}
+
+impl Basis {
+    /// The stable code of a decision that MCP pins, rate limits or the
+    /// budget made (`MCP_TOOL_PIN_MISMATCH`, `RATE_LIMIT_EXCEEDED`,
+    /// `BUDGET_EXCEEDED`, ...); `None` for the tool policy's own bases.
+    pub fn code(&self) -> Option<&'static str> {
+        Some(match self {
+            Basis::McpNameInvalid => "MCP_NAME_INVALID",
+            Basis::McpServerDenied { .. } => "MCP_SERVER_DENIED",
+            Basis::McpServerNotAllowed { .. } => "MCP_SERVER_NOT_ALLOWED",
+            Basis::McpServerMismatch { .. } => "MCP_SERVER_MISMATCH",
+            Basis::McpToolDenied { .. } => "MCP_TOOL_DENIED",
+            Basis::McpToolNotAllowed { .. } => "MCP_TOOL_NOT_ALLOWED",
+            Basis::McpToolPinMissing { .. } => "MCP_TOOL_PIN_MISSING",
+            Basis::McpToolPinMismatch { .. } => "MCP_TOOL_PIN_MISMATCH",
+            Basis::RateLimitExceeded { .. } => "RATE_LIMIT_EXCEEDED",
+            Basis::BudgetExceeded { .. } => "BUDGET_EXCEEDED",
+            Basis::DenyPattern { .. }
+            | Basis::AllowPattern { .. }
+            | Basis::DefaultDeny
+            | Basis::GateFailed { .. }
+            | Basis::InputTooLarge { .. }
+            | Basis::McpToolAllowed { .. } => return None,
+        })
+    }
 }
 
 /// An approval a gated call needs.
@@ -161,6 +310,19 @@ impl fmt::Display for Decision {
             Basis::InputTooLarge { field, limit } => {
                 write!(f, "`{field}` is larger than {limit} bytes; failing closed")?;
             }
+            Basis::McpToolAllowed {
+                index,
+                pattern_index,
+                pattern,
+            } => write!(
+                f,
+                "tool `{tool}` matches `{pattern}` (constraints.mcp.servers[{index}].tools[{pattern_index}]) and no deny pattern"
+            )?,
+            basis => {
+                let code = basis.code().unwrap_or_default();
+                write!(f, "{code}: ")?;
+                explain_limit(f, tool, basis)?;
+            }
         }
         for required in &self.approvals {
             write!(
@@ -211,11 +373,103 @@ impl Decision {
         out.insert("policy".to_owned(), Value::from(policy));
         out.insert("policy_hash".to_owned(), Value::from(policy_hash));
         out.insert("explanation".to_owned(), Value::from(self.to_string()));
+        if let Some(code) = self.basis.code() {
+            out.insert("code".to_owned(), Value::from(code));
+        }
         // A Decision is plain data: serializing it cannot fail.
         if let Ok(Value::Object(fields)) = serde_json::to_value(self) {
             out.extend(fields);
         }
         Value::Object(out)
+    }
+}
+
+/// The explanation of a basis that has a code, after the code.
+fn explain_limit(f: &mut fmt::Formatter<'_>, tool: &str, basis: &Basis) -> fmt::Result {
+    match basis {
+        Basis::McpNameInvalid => write!(
+            f,
+            "`{tool}` is not an MCP tool name `mcp:SERVER/TOOL` (constraints.mcp is set; failing closed)"
+        ),
+        Basis::McpServerDenied {
+            index,
+            pattern,
+            server,
+        } => write!(
+            f,
+            "MCP server `{server}` matches `{pattern}` (constraints.mcp.deny_servers[{index}]): every tool of a denied server is denied"
+        ),
+        Basis::McpServerNotAllowed { server } => {
+            write!(f, "MCP server `{server}` is not in constraints.mcp.servers")
+        }
+        Basis::McpServerMismatch {
+            index,
+            key,
+            expected,
+            given,
+        } => {
+            if given.is_empty() {
+                write!(
+                    f,
+                    "constraints.mcp.servers[{index}].{key} is `{expected}` and the call does not state the server's {key}; failing closed"
+                )
+            } else {
+                write!(
+                    f,
+                    "the server's {key} `{given}` is not `{expected}` (constraints.mcp.servers[{index}].{key})"
+                )
+            }
+        }
+        Basis::McpToolDenied {
+            index,
+            pattern_index,
+            pattern,
+        } => write!(
+            f,
+            "tool `{tool}` matches `{pattern}` (constraints.mcp.servers[{index}].deny_tools[{pattern_index}])"
+        ),
+        Basis::McpToolNotAllowed { index } => write!(
+            f,
+            "tool `{tool}` matches none of constraints.mcp.servers[{index}].tools"
+        ),
+        Basis::McpToolPinMissing { key } => write!(
+            f,
+            "tool `{tool}` is pinned (constraints.mcp.pinned_tools.\"{key}\") and the call gives no definition hash; failing closed"
+        ),
+        Basis::McpToolPinMismatch { key, pinned, given } => write!(
+            f,
+            "tool `{tool}`'s definition hash `{given}` is not the pinned `{pinned}` (constraints.mcp.pinned_tools.\"{key}\"): the server changed the tool since it was pinned"
+        ),
+        Basis::RateLimitExceeded {
+            index,
+            pattern,
+            max,
+            per,
+            count,
+        } => write!(
+            f,
+            "{count} calls of `{pattern}` so far in the window; one more exceeds {max} per {per} (constraints.rate_limits[{index}])"
+        ),
+        Basis::BudgetExceeded { key, max, used } => {
+            let what = key.strip_prefix("max_").unwrap_or(key).replace('_', " ");
+            if *key == "max_tool_calls" {
+                write!(
+                    f,
+                    "{used} {what} so far; one more exceeds constraints.budget.{key} = {max}"
+                )
+            } else {
+                write!(
+                    f,
+                    "{used} {what} so far exceed constraints.budget.{key} = {max}: the job may call no more tools"
+                )
+            }
+        }
+        Basis::DenyPattern { .. }
+        | Basis::AllowPattern { .. }
+        | Basis::DefaultDeny
+        | Basis::GateFailed { .. }
+        | Basis::InputTooLarge { .. }
+        | Basis::McpToolAllowed { .. } => Ok(()),
     }
 }
 
@@ -243,6 +497,19 @@ pub struct Engine {
     deny_set: GlobSet,
     gates: Vec<CompiledGate>,
     env: Arc<cel::Env>,
+    mcp: Option<Mcp>,
+    rate_limits: Vec<CompiledLimit>,
+    budget: Option<Budget>,
+}
+
+/// A tool rate limit with its pattern compiled (model limits are not
+/// decided per tool call, docs/wpc-format.md#rate-limits-and-budget).
+#[derive(Debug)]
+struct CompiledLimit {
+    index: usize,
+    limit: RateLimit,
+    pattern: String,
+    matcher: GlobMatcher,
 }
 
 impl fmt::Debug for Engine {
@@ -281,6 +548,24 @@ impl Engine {
                 }
             })
             .collect();
+        let mut rate_limits = Vec::new();
+        for (index, limit) in wpc.constraints.rate_limits.iter().enumerate() {
+            let Some(pattern) = &limit.tool else {
+                continue;
+            };
+            let matcher = Glob::new(pattern)
+                .map_err(|source| CompileError {
+                    pattern: pattern.clone(),
+                    source,
+                })?
+                .compile_matcher();
+            rate_limits.push(CompiledLimit {
+                index,
+                limit: limit.clone(),
+                pattern: pattern.clone(),
+                matcher,
+            });
+        }
         Ok(Engine {
             allow_set: glob_set(&tools.allow)?,
             deny_set: glob_set(&tools.deny)?,
@@ -288,6 +573,9 @@ impl Engine {
             deny: tools.deny.clone(),
             gates,
             env,
+            mcp: wpc.constraints.mcp.clone(),
+            rate_limits,
+            budget: wpc.constraints.budget.clone(),
         })
     }
 
@@ -309,18 +597,13 @@ impl Engine {
         if let Some((field, limit)) = oversized(call) {
             return decision(Verdict::Deny, Basis::InputTooLarge { field, limit });
         }
-        let candidate = Candidate::new(&call.tool);
-        if let Some(index) = first_match(&self.deny_set, &candidate) {
-            let pattern = self.deny[index].clone();
-            return decision(Verdict::Deny, Basis::DenyPattern { index, pattern });
+        let allowed = match self.allowed(call) {
+            Ok(allowed) => allowed,
+            Err(denied) => return decision(Verdict::Deny, denied),
+        };
+        if let Err(denied) = self.within_limits(call) {
+            return decision(Verdict::Deny, denied);
         }
-        let Some(index) = first_match(&self.allow_set, &candidate) else {
-            return decision(Verdict::Deny, Basis::DefaultDeny);
-        };
-        let allowed = Basis::AllowPattern {
-            index,
-            pattern: self.allow[index].clone(),
-        };
         match self.fired_gates(call) {
             Ok(approvals) if approvals.is_empty() => decision(Verdict::Allow, allowed),
             Ok(approvals) => Decision {
@@ -329,6 +612,167 @@ impl Engine {
             },
             Err(failed) => decision(Verdict::Deny, failed),
         }
+    }
+
+    /// Why the tool may be called (an allow pattern, or its MCP server's
+    /// tool list), or why not: the MCP server checks, the deny patterns,
+    /// the allow patterns, then the pin (docs/wpc-format.md#mcp-servers-and-tools).
+    fn allowed(&self, call: &Call) -> Result<Basis, Basis> {
+        let candidate = Candidate::new(&call.tool);
+        let deny_pattern = || {
+            first_match(&self.deny_set, &candidate).map(|index| Basis::DenyPattern {
+                index,
+                pattern: self.deny[index].clone(),
+            })
+        };
+        let allow_pattern = || match first_match(&self.allow_set, &candidate) {
+            Some(index) => Ok(Basis::AllowPattern {
+                index,
+                pattern: self.allow[index].clone(),
+            }),
+            None => Err(Basis::DefaultDeny),
+        };
+        let Some(mcp_policy) = self.mcp.as_ref().filter(|_| mcp::is_mcp(&call.tool)) else {
+            if let Some(denied) = deny_pattern() {
+                return Err(denied);
+            }
+            return allow_pattern();
+        };
+        let name = mcp::parse(&call.tool).ok_or(Basis::McpNameInvalid)?;
+        let (index, entry) = match mcp::standing(mcp_policy, name.server) {
+            ServerStanding::Denied { index, pattern } => {
+                return Err(Basis::McpServerDenied {
+                    index,
+                    pattern: pattern.to_owned(),
+                    server: name.server.to_owned(),
+                });
+            }
+            ServerStanding::Unlisted => {
+                return Err(Basis::McpServerNotAllowed {
+                    server: name.server.to_owned(),
+                });
+            }
+            ServerStanding::Listed { index, entry } => (index, entry),
+        };
+        if let Some(transport) = entry.transport
+            && call.mcp_transport != transport.as_str()
+        {
+            return Err(Basis::McpServerMismatch {
+                index,
+                key: "transport",
+                expected: transport.as_str().to_owned(),
+                given: call.mcp_transport.clone(),
+            });
+        }
+        if let Some(url) = &entry.url
+            && (call.mcp_url.is_empty() || !mcp::matches(url, &call.mcp_url))
+        {
+            return Err(Basis::McpServerMismatch {
+                index,
+                key: "url",
+                expected: url.clone(),
+                given: call.mcp_url.clone(),
+            });
+        }
+        let deny_tools = entry.deny_tools.as_deref().unwrap_or_default();
+        if let Some(pattern_index) = mcp::first_match(deny_tools, name.tool) {
+            return Err(Basis::McpToolDenied {
+                index,
+                pattern_index,
+                pattern: deny_tools[pattern_index].clone(),
+            });
+        }
+        if let Some(denied) = deny_pattern() {
+            return Err(denied);
+        }
+        let allowed = match &entry.tools {
+            Some(tools) => match mcp::first_match(tools, name.tool) {
+                Some(pattern_index) => Basis::McpToolAllowed {
+                    index,
+                    pattern_index,
+                    pattern: tools[pattern_index].clone(),
+                },
+                None => return Err(Basis::McpToolNotAllowed { index }),
+            },
+            None => allow_pattern()?,
+        };
+        if let Some(pinned) = mcp_policy.pin(name.server, name.tool) {
+            let key = name.pin_key();
+            if call.definition_hash.is_empty() {
+                return Err(Basis::McpToolPinMissing { key });
+            }
+            if !mcp::pin_matches(pinned, &call.definition_hash) {
+                return Err(Basis::McpToolPinMismatch {
+                    key,
+                    pinned: pinned.to_owned(),
+                    given: call.definition_hash.clone(),
+                });
+            }
+        }
+        Ok(allowed)
+    }
+
+    /// The first rate limit or budget line this call would exceed.
+    fn within_limits(&self, call: &Call) -> Result<(), Basis> {
+        let counters = &call.counters;
+        for compiled in &self.rate_limits {
+            if !compiled.matcher.is_match(&call.tool) {
+                continue;
+            }
+            let count = counters
+                .calls_so_far
+                .iter()
+                .filter(|(tool, _)| compiled.matcher.is_match(tool.as_str()))
+                .fold(0u64, |sum, (_, n)| sum.saturating_add(*n));
+            if count >= compiled.limit.max {
+                return Err(Basis::RateLimitExceeded {
+                    index: compiled.index,
+                    pattern: compiled.pattern.clone(),
+                    max: compiled.limit.max,
+                    per: compiled.limit.per.clone(),
+                    count,
+                });
+            }
+        }
+        let Some(budget) = &self.budget else {
+            return Ok(());
+        };
+        // This call is one more tool call; the model totals are only over
+        // budget once they already exceed it.
+        let lines = [
+            (
+                "max_tool_calls",
+                budget.max_tool_calls,
+                counters.tool_calls,
+                1,
+            ),
+            (
+                "max_model_calls",
+                budget.max_model_calls,
+                counters.model_calls,
+                0,
+            ),
+            (
+                "max_input_tokens",
+                budget.max_input_tokens,
+                counters.input_tokens,
+                0,
+            ),
+            (
+                "max_output_tokens",
+                budget.max_output_tokens,
+                counters.output_tokens,
+                0,
+            ),
+        ];
+        for (key, max, used, this_call) in lines {
+            if let (Some(max), Some(used)) = (max, used)
+                && used.saturating_add(this_call) > max
+            {
+                return Err(Basis::BudgetExceeded { key, max, used });
+            }
+        }
+        Ok(())
     }
 
     /// The gates whose `when` is true for `call`, or the first that fails.
@@ -413,12 +857,22 @@ fn oversized(call: &Call) -> Option<(&'static str, usize)> {
         ("model", &call.model),
         ("provider", &call.provider),
         ("env", &call.env),
+        ("mcp_transport", &call.mcp_transport),
+        ("mcp_url", &call.mcp_url),
+        ("definition_hash", &call.definition_hash),
     ];
     if let Some((field, _)) = fields
         .iter()
         .find(|(_, value)| value.len() > MAX_FIELD_BYTES)
     {
         return Some((field, MAX_FIELD_BYTES));
+    }
+    let counted = &call.counters.calls_so_far;
+    if counted.len() > MAX_COUNTED_TOOLS {
+        return Some(("calls_so_far", MAX_COUNTED_TOOLS));
+    }
+    if counted.keys().any(|tool| tool.len() > MAX_FIELD_BYTES) {
+        return Some(("calls_so_far", MAX_FIELD_BYTES));
     }
     if call.content.len() > MAX_CONTENT_BYTES {
         return Some(("content", MAX_CONTENT_BYTES));

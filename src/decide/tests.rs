@@ -311,3 +311,287 @@ fn a_gate_covers_another_only_when_each_disjunct_reappears() {
         assert!(!gate(not_proven).covers(&old), "{not_proven}");
     }
 }
+
+const MCP_POLICY: &str = r#"wpc_version = "1"
+policy_name = "p"
+purpose = "t"
+[constraints.tool_policy]
+allow = ["repo.comment", "mcp:docs/*", "mcp:*"]
+deny = ["mcp:*/drop_*"]
+[constraints.sandbox]
+required = true
+workspaceAccess = "ro"
+elevated_exec = "deny"
+[[constraints.approvals]]
+when = "tool == 'mcp:github/add_issue_comment'"
+require = "human_approval"
+[constraints.mcp]
+deny_servers = ["scratch-*"]
+[[constraints.mcp.servers]]
+name = "github"
+transport = "stdio"
+tools = ["get_issue", "add_issue_comment", "drop_label"]
+deny_tools = ["delete_*"]
+[[constraints.mcp.servers]]
+name = "docs"
+url = "https://docs.example/*"
+[[constraints.mcp.servers]]
+name = "scratch-pad"
+[constraints.mcp.pinned_tools]
+"github/get_issue" = "1111111111111111111111111111111111111111111111111111111111111111"
+[[constraints.rate_limits]]
+tool = "repo.*"
+max = 20
+per = "1h"
+[[constraints.rate_limits]]
+model = "claude-*"
+max = 1
+per = "1m"
+[constraints.budget]
+max_tool_calls = 100
+max_model_calls = 10
+max_input_tokens = 5000
+max_output_tokens = 1000
+[binding]
+cst_scope_hash_required = true
+"#;
+
+const PIN: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+
+fn mcp_call(tool: &str) -> Call {
+    Call {
+        mcp_transport: "stdio".into(),
+        mcp_url: "https://docs.example/mcp".into(),
+        definition_hash: PIN.into(),
+        ..Call::tool(tool)
+    }
+}
+
+fn code(e: &Engine, call: &Call) -> (Verdict, Option<&'static str>) {
+    let d = e.decide(call);
+    (d.verdict, d.basis.code())
+}
+
+#[test]
+fn mcp_servers_are_checked_before_the_tool_policy() {
+    let e = Engine::new(&policy(MCP_POLICY).wpc).unwrap();
+    let allow = (Verdict::Allow, None);
+    let deny = |code| (Verdict::Deny, Some(code));
+    // The server's tool list allows; the tool policy's `mcp:*` cannot
+    // bring in a denied or unlisted server.
+    assert_eq!(code(&e, &mcp_call("mcp:github/get_issue")), allow);
+    assert_eq!(
+        code(&e, &mcp_call("mcp:scratch-pad/x")),
+        deny("MCP_SERVER_DENIED")
+    );
+    assert_eq!(
+        code(&e, &mcp_call("mcp:linear/x")),
+        deny("MCP_SERVER_NOT_ALLOWED")
+    );
+    assert_eq!(code(&e, &mcp_call("mcp:linear")), deny("MCP_NAME_INVALID"));
+    // The server's own lists: deny_tools, then its allow-list, whatever
+    // `mcp:*` in the tool policy says.
+    assert_eq!(
+        code(&e, &mcp_call("mcp:github/delete_repo")),
+        deny("MCP_TOOL_DENIED")
+    );
+    assert_eq!(
+        code(&e, &mcp_call("mcp:github/list_repos")),
+        deny("MCP_TOOL_NOT_ALLOWED")
+    );
+    // A tool policy deny pattern still wins over the server's list.
+    let d = e.decide(&mcp_call("mcp:github/drop_label"));
+    assert!(
+        matches!(d.basis, Basis::DenyPattern { index: 0, .. }),
+        "{d}"
+    );
+    // A server without a tool list: the tool policy decides.
+    let d = e.decide(&mcp_call("mcp:docs/search"));
+    assert!(
+        matches!(d.basis, Basis::AllowPattern { index: 1, .. }),
+        "{d}"
+    );
+    // Gates see the MCP name.
+    assert_eq!(
+        e.decide(&mcp_call("mcp:github/add_issue_comment")).verdict,
+        Verdict::Approval
+    );
+}
+
+#[test]
+fn transports_urls_and_pins_fail_closed() {
+    let e = Engine::new(&policy(MCP_POLICY).wpc).unwrap();
+    let deny = |code| (Verdict::Deny, Some(code));
+    for call in [
+        Call {
+            mcp_transport: String::new(),
+            ..mcp_call("mcp:github/get_issue")
+        },
+        Call {
+            mcp_transport: "sse".into(),
+            ..mcp_call("mcp:github/get_issue")
+        },
+        Call {
+            mcp_url: String::new(),
+            ..mcp_call("mcp:docs/search")
+        },
+        Call {
+            mcp_url: "https://evil.example/mcp".into(),
+            ..mcp_call("mcp:docs/search")
+        },
+    ] {
+        assert_eq!(code(&e, &call), deny("MCP_SERVER_MISMATCH"), "{call:?}");
+    }
+    let no_hash = Call {
+        definition_hash: String::new(),
+        ..mcp_call("mcp:github/get_issue")
+    };
+    assert_eq!(code(&e, &no_hash), deny("MCP_TOOL_PIN_MISSING"));
+    let other = Call {
+        definition_hash: "2".repeat(64),
+        ..mcp_call("mcp:github/get_issue")
+    };
+    let d = e.decide(&other);
+    assert_eq!(d.basis.code(), Some("MCP_TOOL_PIN_MISMATCH"));
+    assert!(d.to_string().contains("the server changed the tool"), "{d}");
+    assert_eq!(d.report("p", "h")["code"], json!("MCP_TOOL_PIN_MISMATCH"));
+    // The same hash in capitals is the same hash; an unpinned tool needs none.
+    let upper = Call {
+        definition_hash: PIN.to_uppercase(),
+        ..mcp_call("mcp:github/get_issue")
+    };
+    assert_eq!(e.decide(&upper).verdict, Verdict::Allow);
+    let unpinned = Call {
+        definition_hash: String::new(),
+        ..mcp_call("mcp:github/add_issue_comment")
+    };
+    assert_eq!(e.decide(&unpinned).verdict, Verdict::Approval);
+}
+
+#[test]
+fn without_constraints_mcp_an_mcp_name_is_a_tool_name() {
+    let e = engine(&["mcp:github/*"], &[], &[]);
+    assert_eq!(verdict(&e, "mcp:github/anything"), Verdict::Allow);
+    assert_eq!(verdict(&e, "mcp:linear/x"), Verdict::Deny);
+}
+
+#[test]
+fn rate_limits_add_up_every_tool_their_pattern_matches() {
+    let e = Engine::new(&policy(MCP_POLICY).wpc).unwrap();
+    let call = |counts: &[(&str, u64)]| Call {
+        counters: Counters {
+            calls_so_far: counts.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect(),
+            ..Counters::default()
+        },
+        ..Call::tool("repo.comment")
+    };
+    assert_eq!(e.decide(&call(&[])).verdict, Verdict::Allow);
+    assert_eq!(
+        e.decide(&call(&[("repo.comment", 19)])).verdict,
+        Verdict::Allow
+    );
+    // Other tools of the pattern count; tools outside it do not.
+    let d = e.decide(&call(&[
+        ("repo.comment", 12),
+        ("repo.review", 8),
+        ("exec", 99),
+    ]));
+    assert_eq!(
+        d.basis,
+        Basis::RateLimitExceeded {
+            index: 0,
+            pattern: "repo.*".into(),
+            max: 20,
+            per: "1h".into(),
+            count: 20
+        }
+    );
+    assert!(
+        d.to_string().starts_with("RATE_LIMIT_EXCEEDED: 20 calls"),
+        "{d}"
+    );
+    // Model limits are not decided per tool call.
+    let model = Call {
+        model: "claude-x".into(),
+        ..call(&[])
+    };
+    assert_eq!(e.decide(&model).verdict, Verdict::Allow);
+}
+
+#[test]
+fn the_budget_counts_this_tool_call_and_the_job_so_far() {
+    let e = Engine::new(&policy(MCP_POLICY).wpc).unwrap();
+    let with = |counters: Counters| Call {
+        counters,
+        ..Call::tool("repo.comment")
+    };
+    let over = |counters: Counters| e.decide(&with(counters)).basis.code();
+    assert_eq!(over(Counters::default()), None);
+    let at = Counters {
+        tool_calls: Some(99),
+        model_calls: Some(10),
+        input_tokens: Some(5000),
+        output_tokens: Some(1000),
+        ..Counters::default()
+    };
+    assert_eq!(over(at.clone()), None);
+    for counters in [
+        Counters {
+            tool_calls: Some(100),
+            ..at.clone()
+        },
+        Counters {
+            model_calls: Some(11),
+            ..at.clone()
+        },
+        Counters {
+            input_tokens: Some(5001),
+            ..at.clone()
+        },
+        Counters {
+            output_tokens: Some(1001),
+            ..at.clone()
+        },
+    ] {
+        assert_eq!(over(counters), Some("BUDGET_EXCEEDED"));
+    }
+}
+
+#[test]
+fn calls_so_far_parse_and_add_up() {
+    let items = ["a=1", "b.c=2", "a=3", "mcp:x/y=4"].map(String::from);
+    let parsed = Counters::parse_calls_so_far(&items).unwrap();
+    assert_eq!(parsed["a"], 4);
+    assert_eq!(parsed["mcp:x/y"], 4);
+    for bad in ["a", "=1", "a=-1", "a=x", "a=1.5"] {
+        assert!(
+            Counters::parse_calls_so_far(&[bad.to_owned()]).is_err(),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn oversized_counters_and_mcp_fields_fail_closed() {
+    let e = Engine::new(&policy(MCP_POLICY).wpc).unwrap();
+    let mut call = mcp_call("mcp:github/get_issue");
+    call.definition_hash = "1".repeat(MAX_FIELD_BYTES + 1);
+    assert!(matches!(
+        e.decide(&call).basis,
+        Basis::InputTooLarge {
+            field: "definition_hash",
+            ..
+        }
+    ));
+    let mut call = Call::tool("repo.comment");
+    call.counters.calls_so_far = (0..=MAX_COUNTED_TOOLS)
+        .map(|i| (i.to_string(), 0))
+        .collect();
+    assert!(matches!(
+        e.decide(&call).basis,
+        Basis::InputTooLarge {
+            field: "calls_so_far",
+            ..
+        }
+    ));
+}

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Number, Value};
 use toml::de::{DeTable, DeValue};
 
-use crate::report::{Finding, Severity, SourceFile};
+use crate::report::{Finding, Location, Severity, SourceFile};
 
 /// The code for documents that cannot be read as TOML at all.
 pub const SYNTAX: &str = "WPC001";
@@ -161,6 +161,11 @@ impl Document {
             Some(key) if key.start <= node.value.start => key.start..node.value.end,
             _ => node.value.clone(),
         }
+    }
+
+    /// Where the value at `pointer` is (as [`Document::value_span`]).
+    pub fn locate(&self, pointer: &str) -> Location {
+        self.source.locate(self.value_span(pointer))
     }
 
     /// A finding located at the value at `pointer`.

@@ -6,6 +6,7 @@ pub mod files;
 pub mod fmt;
 pub mod hash;
 mod load;
+pub mod mcp;
 pub mod model;
 pub mod pattern;
 pub mod schema;

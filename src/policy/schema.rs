@@ -165,11 +165,40 @@ fn describe(schema: &Value, doc: &Document, err: &ValidationError<'_>) -> Vec<Fi
                 ),
             )]
         }
-        kind => vec![error(
-            doc.value_span(&pointer),
-            format!("`{path}`: {}", reason(kind, err)),
-        )],
+        kind => {
+            let mut finding = error(
+                doc.value_span(&pointer),
+                format!("`{path}`: {}", reason(kind, err)),
+            );
+            if let Some(help) = value_help(&pointer, kind) {
+                finding = finding.help(help.to_owned());
+            }
+            vec![finding]
+        }
     }
+}
+
+/// What to write instead, where a pattern alone does not say.
+fn value_help(pointer: &str, kind: &ValidationErrorKind) -> Option<&'static str> {
+    let is_pattern = matches!(kind, ValidationErrorKind::Pattern { .. });
+    if is_pattern && pointer.starts_with("/constraints/rate_limits/") && pointer.ends_with("/per") {
+        return Some(
+            "a window is a positive count and one unit: s, m, h or d (`30s`, `1h`, `7d`; a week is `7d`)",
+        );
+    }
+    let limit_entry = pointer
+        .strip_prefix("/constraints/rate_limits/")
+        .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()));
+    let one_of = matches!(
+        kind,
+        ValidationErrorKind::OneOfMultipleValid { .. } | ValidationErrorKind::OneOfNotValid { .. }
+    );
+    if limit_entry && one_of {
+        return Some(
+            "a rate limit counts the calls of tools or of models: give exactly one of `tool` and `model`",
+        );
+    }
+    None
 }
 
 fn table_name(pointer: &str, path: &str) -> String {
@@ -287,6 +316,93 @@ mod tests {
                 (loc.line, loc.column, f.message)
             })
             .collect()
+    }
+
+    const MCP_POLICY: &str = r#"wpc_version = "1"
+policy_name = "p"
+purpose = "x"
+[constraints.tool_policy]
+allow = ["mcp:github/*"]
+deny = []
+[constraints.sandbox]
+required = true
+workspaceAccess = "ro"
+elevated_exec = "deny"
+[constraints.mcp]
+deny_servers = ["scratch-*"]
+[[constraints.mcp.servers]]
+name = "github"
+transport = "stdio"
+tools = ["get_issue"]
+[constraints.mcp.pinned_tools]
+"github/get_issue" = "0000000000000000000000000000000000000000000000000000000000000000"
+[[constraints.rate_limits]]
+tool = "mcp:github/get_issue"
+max = 20
+per = "1h"
+[[constraints.rate_limits]]
+model = "claude-*"
+max = 100
+per = "1m"
+[constraints.budget]
+max_tool_calls = 500
+[binding]
+cst_scope_hash_required = true
+"#;
+
+    #[test]
+    fn an_unknown_window_unit_is_located_with_the_units_there_are() {
+        let doc = Document::parse(SourceFile::new(
+            "p.toml",
+            MCP_POLICY.replacen(r#"per = "1h""#, r#"per = "1w""#, 1),
+        ))
+        .unwrap();
+        let found = check(Schema::Policy, &doc);
+        assert_eq!(found.len(), 1);
+        let loc = found[0].location.as_ref().unwrap();
+        assert_eq!((loc.line, loc.column), (22, 7));
+        assert!(
+            found[0]
+                .message
+                .starts_with("`constraints.rate_limits[0].per`: does not match"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[0].help.as_deref().unwrap().contains("s, m, h or d"));
+    }
+
+    #[test]
+    fn mcp_rate_limits_and_budget_are_valid_keys() {
+        assert_eq!(findings(Schema::Policy, MCP_POLICY), []);
+        let doc = Document::parse(SourceFile::new("p.toml", MCP_POLICY)).unwrap();
+        let wpc: crate::policy::Wpc = serde_json::from_value(doc.value.clone()).unwrap();
+        let mcp = wpc.constraints.mcp.unwrap();
+        assert_eq!(mcp.pin("github", "get_issue").map(str::len), Some(64));
+        assert_eq!(wpc.constraints.rate_limits[0].window_seconds(), Some(3600));
+    }
+
+    #[test]
+    fn unknown_window_units_bad_pins_and_limits_without_a_subject_are_rejected() {
+        for (from, to) in [
+            (r#"per = "1h""#, r#"per = "1w""#),
+            (r#"per = "1h""#, r#"per = "0h""#),
+            (
+                r#""github/get_issue" = "0000"#,
+                r#""github/get_issue" = "ABCD"#,
+            ),
+            (r#""github/get_issue""#, r#""github""#),
+            ("tool = \"mcp:github/get_issue\"\n", ""),
+            (
+                r#"model = "claude-*""#,
+                "model = \"claude-*\"\ntool = \"x\"",
+            ),
+            ("max_tool_calls = 500", ""),
+            (r#"transport = "stdio""#, r#"transport = "ws""#),
+        ] {
+            let text = MCP_POLICY.replacen(from, to, 1);
+            assert_ne!(text, MCP_POLICY, "{from}");
+            assert!(!findings(Schema::Policy, &text).is_empty(), "{to}");
+        }
     }
 
     #[test]

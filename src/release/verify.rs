@@ -143,6 +143,14 @@ pub struct VerifiedBranch {
     signers: Option<Oid>,
 }
 
+impl VerifiedBranch {
+    /// The blob of the envelope of `hash` at the tip: the one verified
+    /// (envelopes are append-only, never rewritten).
+    pub fn envelope_blob(&self, hash: &str) -> Option<Oid> {
+        self.envelopes.get(&envelope_path(hash)).copied()
+    }
+}
+
 /// The envelopes of one index entry, verified against main: the native one
 /// first, then each rendering's, with their bytes as stored.
 pub struct VerifiedEntry<'a> {

@@ -23,7 +23,8 @@ fn command(finding: &Finding) -> String {
         props.push(format!("col={}", loc.column));
     }
     props.push(format!("title={}", escape_property(finding.code)));
-    let mut message = finding.message.clone();
+    // An annotation has one place: the others are named in its text.
+    let mut message = finding.one_line();
     if let Some(help) = &finding.help {
         message.push_str("\nhelp: ");
         message.push_str(help);

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::baseline::Entry;
-use super::{Envelope, Finding, Report, Severity, Suppression};
+use super::{Envelope, Finding, Location, Report, Severity, Suppression};
 
 pub const ENVELOPE: Envelope = Envelope::new("wpc-findings", 1);
 
@@ -67,6 +67,15 @@ struct JsonFinding<'a> {
     file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     span: Option<Span>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related: Vec<JsonRelated<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonRelated<'a> {
+    file: String,
+    span: Span,
+    label: &'a str,
 }
 
 #[derive(Serialize)]
@@ -118,16 +127,27 @@ fn finding(f: &Finding) -> JsonFinding<'_> {
         message: &f.message,
         help: f.help.as_deref(),
         file: f.file().map(|p| p.to_string_lossy().into_owned()),
-        span: f.location.as_ref().map(|loc| {
-            let (end_line, end_column) = loc.source.line_col(loc.range.end);
-            Span {
-                line: loc.line,
-                column: loc.column,
-                end_line,
-                end_column,
-                byte_start: loc.range.start,
-                byte_end: loc.range.end,
-            }
-        }),
+        span: f.location.as_ref().map(span),
+        related: f
+            .related
+            .iter()
+            .map(|r| JsonRelated {
+                file: r.location.path().to_string_lossy().into_owned(),
+                span: span(&r.location),
+                label: &r.label,
+            })
+            .collect(),
+    }
+}
+
+fn span(loc: &Location) -> Span {
+    let (end_line, end_column) = loc.source.line_col(loc.range.end);
+    Span {
+        line: loc.line,
+        column: loc.column,
+        end_line,
+        end_column,
+        byte_start: loc.range.start,
+        byte_end: loc.range.end,
     }
 }

@@ -69,6 +69,29 @@ impl Location {
     pub fn path(&self) -> &Path {
         self.source.path()
     }
+
+    /// `file:line:col`.
+    pub fn position(&self) -> String {
+        format!("{}:{}:{}", self.path().display(), self.line, self.column)
+    }
+
+    /// This location as a finding's second place, saying what is there.
+    pub fn annotated(self, label: impl Into<String>) -> Related {
+        Related {
+            location: self,
+            label: label.into(),
+        }
+    }
+}
+
+/// A further place a finding points at, labelled with what is there: the
+/// deny that covers a dead allow, the file that used a name first. Every
+/// output format shows them after the finding's own location; they take no
+/// part in its fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Related {
+    pub location: Location,
+    pub label: String,
 }
 
 /// One problem found in one place.
@@ -85,6 +108,8 @@ pub struct Finding {
     /// A file the finding is about when there is no span in it (a missing
     /// file, an unreadable one).
     pub path: Option<PathBuf>,
+    /// Other places the finding points at, in the order they are shown.
+    pub related: Vec<Related>,
 }
 
 impl Finding {
@@ -96,6 +121,7 @@ impl Finding {
             location: None,
             help: None,
             path: None,
+            related: Vec::new(),
         }
     }
 
@@ -114,6 +140,26 @@ impl Finding {
         self
     }
 
+    /// Adds a labelled second place (see [`Location::annotated`]).
+    pub fn with_related(mut self, related: Related) -> Self {
+        self.related.push(related);
+        self
+    }
+
+    /// The message on one line, each related place after it as
+    /// `; label: file:line:col`: for outputs with one line per finding.
+    pub fn one_line(&self) -> String {
+        let mut line = self.message.replace(['\n', '\r'], " ");
+        for related in &self.related {
+            line.push_str(&format!(
+                "; {}: {}",
+                related.label.replace(['\n', '\r'], " "),
+                related.location.position()
+            ));
+        }
+        line
+    }
+
     /// The file this finding is about, if any.
     pub fn file(&self) -> Option<&Path> {
         self.location
@@ -125,7 +171,7 @@ impl Finding {
     /// `file:line:col`, `file`, or nothing.
     pub fn position(&self) -> String {
         match (&self.location, &self.path) {
-            (Some(loc), _) => format!("{}:{}:{}", loc.path().display(), loc.line, loc.column),
+            (Some(loc), _) => loc.position(),
             (None, Some(path)) => path.display().to_string(),
             (None, None) => String::new(),
         }

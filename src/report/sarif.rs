@@ -1,11 +1,12 @@
 //! SARIF 2.1.0 through `serde-sarif`, for GitHub code scanning.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde_sarif::sarif;
 
 use super::fingerprint::KEY as FINGERPRINT;
-use super::{Finding, Report, RuleInfo, Severity, Suppression, portable_path as uri};
+use super::{Finding, Location, Report, RuleInfo, Severity, Suppression, portable_path as uri};
 
 pub(super) fn render(report: &Report, rules: &[RuleInfo]) -> String {
     let driver = sarif::ToolComponent::builder()
@@ -105,25 +106,47 @@ fn result(finding: &Finding, rules: &[RuleInfo]) -> sarif::Result {
         .position(|r| r.code == finding.code)
         .map(to_i64);
     result.locations = finding.file().map(|file| {
-        let mut physical = sarif::PhysicalLocation::builder()
-            .artifact_location(sarif::ArtifactLocation::builder().uri(uri(file)).build())
-            .build();
-        physical.region = finding.location.as_ref().map(|loc| {
-            let (end_line, end_column) = loc.source.line_col(loc.range.end);
-            sarif::Region::builder()
-                .start_line(to_i64(loc.line))
-                .start_column(to_i64(loc.column))
-                .end_line(to_i64(end_line))
-                .end_column(to_i64(end_column))
-                .build()
-        });
         vec![
             sarif::Location::builder()
-                .physical_location(physical)
+                .physical_location(physical(file, finding.location.as_ref()))
                 .build(),
         ]
     });
+    if !finding.related.is_empty() {
+        result.related_locations = Some(
+            finding
+                .related
+                .iter()
+                .zip(0..)
+                .map(|(related, id)| {
+                    let at = &related.location;
+                    let mut location = sarif::Location::builder()
+                        .physical_location(physical(at.path(), Some(at)))
+                        .message(sarif::Message::builder().text(&related.label).build())
+                        .build();
+                    location.id = Some(id);
+                    location
+                })
+                .collect(),
+        );
+    }
     result
+}
+
+fn physical(file: &Path, location: Option<&Location>) -> sarif::PhysicalLocation {
+    let mut physical = sarif::PhysicalLocation::builder()
+        .artifact_location(sarif::ArtifactLocation::builder().uri(uri(file)).build())
+        .build();
+    physical.region = location.map(|loc| {
+        let (end_line, end_column) = loc.source.line_col(loc.range.end);
+        sarif::Region::builder()
+            .start_line(to_i64(loc.line))
+            .start_column(to_i64(loc.column))
+            .end_line(to_i64(end_line))
+            .end_column(to_i64(end_column))
+            .build()
+    });
+    physical
 }
 
 fn to_i64(n: usize) -> i64 {

@@ -1,8 +1,8 @@
 //! rustc-style text: a snippet with a caret under the offending value.
 
-use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use annotate_snippets::{Annotation, AnnotationKind, Group, Level, Renderer, Snippet};
 
-use super::{Finding, Report, Severity, Suppression};
+use super::{Finding, Related, Report, Severity, Suppression};
 
 /// `verbose` also lists the suppressed findings and stale baseline entries,
 /// which are otherwise only counted.
@@ -64,19 +64,50 @@ fn group(finding: &Finding) -> Group<'_> {
     let title = level(finding.severity)
         .primary_title(finding.message.as_str())
         .id(finding.code);
+    // Related places in the finding's own file are marked in its snippet;
+    // those in other files get a snippet each, in the order given.
+    let mut elsewhere: Vec<&Related> = Vec::new();
     let mut group = match (&finding.location, &finding.path) {
-        (Some(loc), _) => title.element(
-            Snippet::source(loc.source.text())
+        (Some(loc), _) => {
+            let mut snippet = Snippet::source(loc.source.text())
                 .path(loc.path().to_string_lossy())
-                .annotation(AnnotationKind::Primary.span(loc.range.clone())),
-        ),
-        (None, Some(path)) => title.element(Level::NOTE.message(format!("in {}", path.display()))),
-        (None, None) => Group::with_title(title),
+                .annotation(AnnotationKind::Primary.span(loc.range.clone()));
+            for related in &finding.related {
+                if related.location.source == loc.source {
+                    snippet = snippet.annotation(context(related));
+                } else {
+                    elsewhere.push(related);
+                }
+            }
+            title.element(snippet)
+        }
+        (None, Some(path)) => {
+            elsewhere.extend(&finding.related);
+            title.element(Level::NOTE.message(format!("in {}", path.display())))
+        }
+        (None, None) => {
+            elsewhere.extend(&finding.related);
+            Group::with_title(title)
+        }
     };
+    for related in elsewhere {
+        let at = &related.location;
+        group = group.element(
+            Snippet::source(at.source.text())
+                .path(at.path().to_string_lossy())
+                .annotation(context(related)),
+        );
+    }
     if let Some(help) = &finding.help {
         group = group.element(Level::HELP.message(help.as_str()));
     }
     group
+}
+
+fn context(related: &Related) -> Annotation<'_> {
+    AnnotationKind::Context
+        .span(related.location.range.clone())
+        .label(related.label.as_str())
 }
 
 fn summary(report: &Report) -> String {
@@ -119,5 +150,33 @@ fn plural(n: usize, word: &str) -> String {
         format!("{n} {stem}ies")
     } else {
         format!("{n} {word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::SourceFile;
+
+    #[test]
+    fn related_places_in_other_files_get_their_own_snippet() {
+        let first = SourceFile::new("a.toml", "policy_name = \"p\"\n");
+        let second = SourceFile::new("b.toml", "\npolicy_name = \"p\"\n");
+        let finding = Finding::new("WPC004", Severity::Error, "policy name `p` is already used")
+            .at(&second, 15..18)
+            .with_related(first.locate(14..17).annotated("first used here"));
+        let text = render(&Report::new(vec![finding], 2), false, false);
+        let expected = "\
+error[WPC004]: policy name `p` is already used
+ --> b.toml:2:15
+  |
+2 | policy_name = \"p\"
+  |               ^^^
+  |
+ ::: a.toml:1:15
+  |
+1 | policy_name = \"p\"
+  |               --- first used here";
+        assert!(text.starts_with(expected), "{text}");
     }
 }

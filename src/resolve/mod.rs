@@ -50,8 +50,11 @@ pub enum ResolveError {
     NotAPolicy { what: String, problem: String },
     #[error("{} is not a valid policy: {first}", path.display())]
     InvalidPolicy { path: PathBuf, first: String },
-    #[error("{what}: {message}")]
-    Unusable { what: String, message: String },
+    #[error("{what}: {source}")]
+    Unusable {
+        what: String,
+        source: crate::bundle::policy::PolicyCheckError,
+    },
     #[error("--policy: {0}")]
     Unknown(String),
     #[error("cannot list the policies in {}: {error}", dir.display())]
@@ -240,9 +243,9 @@ fn from_envelope(bytes: &[u8], trust: &Trust, what: &str) -> Result<PolicyCheck,
 }
 
 fn checked(wpc: Wpc, hash: String, what: &str) -> Result<PolicyCheck, ResolveError> {
-    PolicyCheck::new(wpc, hash).map_err(|message| ResolveError::Unusable {
+    PolicyCheck::new(wpc, hash).map_err(|source| ResolveError::Unusable {
         what: what.to_owned(),
-        message,
+        source,
     })
 }
 

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use super::state::{ReleaseState, is_policy_hash};
+use super::store::BodyError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -23,6 +24,8 @@ pub enum ExportError {
     NotAnExport(PathBuf),
     #[error("{0} is a symbolic link; export to a real folder")]
     Link(PathBuf),
+    #[error(transparent)]
+    Refused(#[from] BodyError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
@@ -73,7 +76,7 @@ pub fn export(state: &ReleaseState, dir: &Path) -> Result<Exported, ExportError>
     for rendering in state.renderings() {
         // The hash names a file: only the 43-character alphabet gets here.
         if is_policy_hash(rendering.hash()) {
-            write(wpc.join(rendering.hash()), &rendering.body)?;
+            write(wpc.join(rendering.hash()), &state.read_body(rendering)?)?;
             documents += 1;
         }
     }

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::state::{Lookup, ReleaseState, is_policy_hash};
+use super::store::{BodyError, EngineError};
 use crate::decide::Call;
 
 /// Largest request body read (the registry's limit).
@@ -137,10 +138,11 @@ fn get_wpc(state: &ReleaseState, raw: &str, if_none_match: Option<&HeaderValue>)
         Lookup::Revoked { reason } => return revoked(&hash, reason),
         Lookup::Unknown => return error(StatusCode::NOT_FOUND, "WPC_NOT_FOUND", "WPC not found"),
     };
+    let etag = rendering.etag();
     let fresh = if_none_match.is_some_and(|tags| {
         tags.to_str().is_ok_and(|tags| {
             tags.split(',')
-                .any(|tag| tag.trim().as_bytes() == rendering.etag.as_bytes() || tag.trim() == "*")
+                .any(|tag| tag.trim().as_bytes() == etag.as_bytes() || tag.trim() == "*")
         })
     });
     let mut reply = if fresh {
@@ -148,10 +150,13 @@ fn get_wpc(state: &ReleaseState, raw: &str, if_none_match: Option<&HeaderValue>)
         *reply.status_mut() = StatusCode::NOT_MODIFIED;
         reply
     } else {
-        json_reply(StatusCode::OK, rendering.body.clone())
+        match state.body(rendering) {
+            Ok(body) => json_reply(StatusCode::OK, body),
+            Err(err) => return refused(&hash, &err),
+        }
     };
     let headers = reply.headers_mut();
-    headers.insert(ETAG, rendering.etag.clone());
+    headers.insert(ETAG, etag);
     headers.insert(CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     reply
 }
@@ -164,6 +169,25 @@ fn revoked(hash: &str, reason: &str) -> Reply {
         "WPC_REVOKED",
         &format!("WPC {hash} is revoked: {reason}"),
     )
+}
+
+/// Marks a reply refused because a body did not read back as it verified:
+/// the access log names why (the client is told only that it failed).
+#[derive(Clone, Debug)]
+pub struct Refused(pub String);
+
+/// 500: the object database no longer holds what verified; nothing is
+/// served in its place.
+fn refused(hash: &str, err: &BodyError) -> Reply {
+    let mut reply = error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "WPC_INTEGRITY",
+        &format!(
+            "the stored envelope of {hash} no longer matches what was verified; it is not served"
+        ),
+    );
+    reply.extensions_mut().insert(Refused(err.to_string()));
+    reply
 }
 
 async fn read_body<B>(request: Request<B>) -> Result<Bytes, Reply>
@@ -282,8 +306,9 @@ fn decide(state: &ReleaseState, body: &[u8]) -> Reply {
                 );
             }
         };
-        let engine = match rendering.engine() {
+        let engine = match state.engine(rendering) {
             Ok(engine) => engine,
+            Err(EngineError::Body(err)) => return refused(&call.policy_hash, &err),
             Err(err) => {
                 return error(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -300,6 +325,7 @@ fn decide(state: &ReleaseState, body: &[u8]) -> Reply {
             model: call.model,
             provider: call.provider,
             env: call.env,
+            ..Call::default()
         });
         decisions.push(decision.report(rendering.name(), rendering.hash()));
     }

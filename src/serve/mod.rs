@@ -13,6 +13,7 @@
 mod export;
 mod http;
 mod state;
+mod store;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -33,7 +34,8 @@ use tokio::sync::Semaphore;
 use crate::git::{Oid, Repo};
 pub use export::{ExportError, export};
 pub use http::MAX_BODY_BYTES;
-pub use state::{EngineError, Lookup, ReleaseState, Rendering, Source, StateError};
+pub use state::{Lookup, ReleaseState, Rendering, Source, StateError};
+pub use store::{BodyError, CacheLimits, EngineError};
 
 /// The default `--listen`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -54,6 +56,8 @@ pub struct Options {
     pub poll_interval: Duration,
     /// How long open connections get to finish after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// How many rendered bodies and compiled engines are kept.
+    pub caches: CacheLimits,
 }
 
 impl Options {
@@ -66,6 +70,7 @@ impl Options {
             max_connections: 1024,
             poll_interval: Duration::from_millis(200),
             shutdown_grace: Duration::from_secs(10),
+            caches: CacheLimits::default(),
         }
     }
 }
@@ -231,6 +236,9 @@ impl Registry {
             "micros": u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         });
         (self.log)(&line.to_string());
+        if let Some(http::Refused(reason)) = reply.extensions().get::<http::Refused>() {
+            self.event("refused", json!({"id": id, "reason": reason}));
+        }
         reply
     }
 }
@@ -354,7 +362,7 @@ pub async fn shutdown_signal() {
 /// port 0 can be used).
 pub fn run(source: Source, options: &Options, log: Log) -> Result<(), ServeError> {
     check_listen(options)?;
-    let state = ReleaseState::load(&source)?;
+    let state = ReleaseState::load_with(&source, options.caches)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

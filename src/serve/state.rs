@@ -2,25 +2,24 @@
 //! `wpc serve` answers comes from a [`ReleaseState`], built only from a
 //! branch whose whole history verified under the release trust rules (every
 //! entry anchored in main, every state signed by a checkpoint, no rollback
-//! from what this repository has seen), from the envelope bytes that
-//! verification read and checked: nothing is read or verified twice. A
-//! reload verifies only the commits on top of the served state.
+//! from what this repository has seen). Of each envelope it keeps what
+//! finds and checks the body verification built from it (the blob, the
+//! body's digest); the bodies themselves come from the [`Store`] when
+//! asked. Nothing is verified twice: a reload verifies only the commits on
+//! top of the served state.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::HeaderValue;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use crate::decide::{CompileError, Engine};
+use super::store::{self, BodyError, CacheLimits, Digest, Doc, EngineError, Store, compact_json};
+use crate::decide::Engine;
 use crate::git::{GitError, Oid, Repo};
-use crate::policy::{Document, Policy};
 use crate::release::{
     self, Freshness, ReleaseError, Revocation, Verification, VerifiedBranch, VerifiedEntry,
     VerifiedRelease, Violation, envelope_path,
@@ -70,137 +69,27 @@ pub enum StateError {
     BadHash { branch: String, hash: String },
 }
 
-/// Why a released envelope cannot be decided on (never expected for an
-/// envelope that verified, but a server does not panic on it).
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error("the envelope of {0} is not JSON with a payload")]
-    Envelope(String),
-    #[error("the payload of {hash} is not a valid policy ({count} problems)")]
-    Invalid { hash: String, count: usize },
-    #[error(transparent)]
-    Compile(#[from] CompileError),
-}
-
 /// One released version, shared by the renderings of its hashes: the
-/// policy that decides under any of them.
+/// policy that decides under any of them is its native envelope's.
 #[derive(Debug)]
 struct Released {
     name: Arc<str>,
-    /// The native envelope, a slice of the native rendering's body.
-    policy: Bytes,
-    /// Compiled on first use, and kept while the version is served.
-    engine: OnceLock<Result<Engine, EngineError>>,
+    native: Doc,
 }
 
-/// One served document: the registry's 200 body for its hash.
+/// One served document: where the registry's 200 body for its hash is
+/// and what it must hash to (see [`Store`]).
 #[derive(Debug)]
 pub struct Rendering {
     /// `native`, `claw-v1` or `claw-v2`.
     pub kind: &'static str,
-    /// `{"ok":true,"policy_hash_b64u":H,"envelope":E}` with the envelope
-    /// as stored on the branch, less the whitespace between its tokens.
-    pub body: Bytes,
-    /// A strong validator of `body`.
-    pub etag: HeaderValue,
-    hash: Arc<str>,
+    doc: Doc,
     version: Arc<Released>,
 }
 
-/// Where bodies and ETags are kept: appended to shared chunks rather than
-/// allocated one by one. Thousands of small buffers that live as long as
-/// the state, made on the verifier's threads between the allocations
-/// verification frees, would pin the heap's pages; a chunk this size is
-/// mapped apart from the heap.
-#[derive(Default)]
-struct Slab {
-    chunk: BytesMut,
-}
-
-const CHUNK: usize = 1 << 20;
-
-impl Slab {
-    /// `parts` one after the other, as one `Bytes`.
-    fn add(&mut self, parts: &[&[u8]]) -> Bytes {
-        let len = parts.iter().map(|p| p.len()).sum();
-        if self.chunk.capacity() - self.chunk.len() < len {
-            self.chunk = BytesMut::with_capacity(CHUNK.max(len));
-        }
-        for part in parts {
-            self.chunk.extend_from_slice(part);
-        }
-        self.chunk.split().freeze()
-    }
-}
-
 impl Rendering {
-    /// The registry's body for `hash` with its `envelope` (compacted), its
-    /// ETag, and where the envelope is in the body.
-    fn body(
-        slab: &mut Slab,
-        hash: &str,
-        envelope: &[u8],
-    ) -> (Bytes, HeaderValue, std::ops::Range<usize>) {
-        const HEAD: &[u8] = b"{\"ok\":true,\"policy_hash_b64u\":\"";
-        const MIDDLE: &[u8] = b"\",\"envelope\":";
-        let parts: [&[u8]; 5] = [HEAD, hash.as_bytes(), MIDDLE, envelope, b"}"];
-        let mut digest = Sha256::new();
-        for part in parts {
-            digest.update(part);
-        }
-        let digest = URL_SAFE_NO_PAD.encode(digest.finalize());
-        let body = slab.add(&parts);
-        let start = HEAD.len() + hash.len() + MIDDLE.len();
-        let etag = slab.add(&[b"\"", digest.as_bytes(), b"\""]);
-        // Base64url and quotes are visible ASCII: always a header value.
-        let etag = HeaderValue::from_maybe_shared(etag)
-            .unwrap_or_else(|_| HeaderValue::from_static("\"\""));
-        (body, etag, start..start + envelope.len())
-    }
-
-    /// The renderings of the envelopes of one verified index entry, the
-    /// native one first.
-    fn of_entry(slab: &Mutex<Slab>, verified: VerifiedEntry<'_>) -> Vec<Rendering> {
-        let VerifiedEntry {
-            name,
-            entry,
-            envelopes,
-        } = verified;
-        let name: Arc<str> = Arc::from(name);
-        let mut out: Vec<Rendering> = Vec::with_capacity(envelopes.len());
-        let mut version: Option<Arc<Released>> = None;
-        for (hash, mut envelope) in envelopes {
-            compact_json(&mut envelope);
-            let (body, etag, range) = {
-                let mut slab = slab.lock().unwrap_or_else(PoisonError::into_inner);
-                Rendering::body(&mut slab, hash, &envelope)
-            };
-            let version = version
-                .get_or_insert_with(|| {
-                    // The native envelope comes first: the policy is kept
-                    // once, inside its own body.
-                    Arc::new(Released {
-                        name: name.clone(),
-                        policy: body.slice(range),
-                        engine: OnceLock::new(),
-                    })
-                })
-                .clone();
-            out.push(Rendering {
-                kind: entry
-                    .rendering_of(hash)
-                    .map_or("native", |claw| claw.rendering()),
-                body,
-                etag,
-                hash: Arc::from(hash),
-                version,
-            });
-        }
-        out
-    }
-
     pub fn hash(&self) -> &str {
-        &self.hash
+        &self.doc.hash
     }
 
     /// The policy released under this hash.
@@ -208,54 +97,43 @@ impl Rendering {
         &self.version.name
     }
 
-    /// The version's policy compiled for deciding, built once.
-    pub fn engine(&self) -> Result<&Engine, &EngineError> {
-        let version = &self.version;
-        version
-            .engine
-            .get_or_init(|| compile(&self.hash, &version.policy))
-            .as_ref()
+    /// A strong validator of the body (its SHA-256), known without
+    /// reading it.
+    pub fn etag(&self) -> HeaderValue {
+        self.doc.etag()
     }
 }
 
-fn compile(hash: &str, envelope: &[u8]) -> Result<Engine, EngineError> {
-    let payload = serde_json::from_slice::<Value>(envelope)
-        .ok()
-        .and_then(|mut v| v.get_mut("payload").map(Value::take))
-        .ok_or_else(|| EngineError::Envelope(hash.to_owned()))?;
-    let policy =
-        Policy::from_document(Document::detached(payload)).map_err(|f| EngineError::Invalid {
-            hash: hash.to_owned(),
-            count: f.len(),
-        })?;
-    Ok(Engine::new(&policy.wpc)?)
+/// What verification recorded of one index entry's envelopes, made on the
+/// verifier's threads: the policy's name, then each envelope's kind, hash
+/// and body digest, the native one first.
+struct Recorded {
+    name: Arc<str>,
+    docs: Vec<(&'static str, Arc<str>, Digest)>,
 }
 
-/// `json` (valid JSON) without the whitespace between its tokens: the
-/// same JSON value, byte for byte in every token (no key order, number or
-/// string is rewritten), so the signature and the payload hash a client
-/// recomputes are the same. Stored envelopes are indented; the server holds
-/// thousands of them.
-fn compact_json(json: &mut Vec<u8>) {
-    let mut in_string = false;
-    let mut escaped = false;
-    json.retain(|&byte| {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-            true
-        } else if byte == b'"' {
-            in_string = true;
-            true
-        } else {
-            !matches!(byte, b' ' | b'\n' | b'\r' | b'\t')
+impl Recorded {
+    fn of_entry(verified: VerifiedEntry<'_>) -> Recorded {
+        let VerifiedEntry {
+            name,
+            entry,
+            envelopes,
+        } = verified;
+        let docs = envelopes
+            .into_iter()
+            .map(|(hash, mut envelope)| {
+                compact_json(&mut envelope);
+                let kind = entry
+                    .rendering_of(hash)
+                    .map_or("native", |claw| claw.rendering());
+                (kind, Arc::from(hash), store::digest(hash, &envelope))
+            })
+            .collect();
+        Recorded {
+            name: Arc::from(name),
+            docs,
         }
-    });
+    }
 }
 
 /// What a hash is in a state.
@@ -285,38 +163,50 @@ pub struct ReleaseState {
     revoked: HashMap<String, String>,
     /// `GET /v1/releases`, rendered once.
     pub releases: Bytes,
+    /// Where bodies and engines come from; shared with the states loaded
+    /// after it.
+    store: Arc<Store>,
 }
 
 impl ReleaseState {
     /// Verify the whole branch, then read it. Anything short of a branch
     /// that verifies is an error: a server keeps its last good state.
     pub fn load(source: &Source) -> Result<ReleaseState, StateError> {
-        ReleaseState::verify(source, None)
+        ReleaseState::load_with(source, CacheLimits::default())
+    }
+
+    /// [`ReleaseState::load`] with caches of these sizes (kept by every
+    /// state reloaded from this one).
+    pub fn load_with(source: &Source, limits: CacheLimits) -> Result<ReleaseState, StateError> {
+        ReleaseState::verify(source, None, limits)
     }
 
     /// The branch as it is now: only the commits on top of this state are
     /// verified when the branch (and main) grew from it, the whole history
     /// otherwise; the renderings this state serves are kept.
     pub fn reload(&self, source: &Source) -> Result<ReleaseState, StateError> {
-        ReleaseState::verify(source, Some(self))
+        ReleaseState::verify(source, Some(self), self.store.limits())
     }
 
-    fn verify(source: &Source, before: Option<&ReleaseState>) -> Result<ReleaseState, StateError> {
+    fn verify(
+        source: &Source,
+        before: Option<&ReleaseState>,
+        limits: CacheLimits,
+    ) -> Result<ReleaseState, StateError> {
         let repo = Repo::open(&source.repo)?;
         let branch = source.branch().to_owned();
         if repo.branch_tip(&branch)?.is_none() {
             return Err(StateError::NoBranch(branch));
         }
-        // Each entry's envelopes become its renderings as they verify, on
-        // the verifier's threads; they are kept only if all verifies.
-        let slab = Mutex::new(Slab::default());
-        let made: Mutex<HashMap<Arc<str>, Arc<Rendering>>> = Mutex::default();
+        // Each entry's envelopes are recorded as they verify, on the
+        // verifier's threads; the bytes are not kept.
+        let recorded: Mutex<Vec<Recorded>> = Mutex::default();
         let keep = |verified: VerifiedEntry<'_>| {
-            let renderings = Rendering::of_entry(&slab, verified);
-            let mut made = made.lock().unwrap_or_else(PoisonError::into_inner);
-            for rendering in renderings {
-                made.insert(rendering.hash.clone(), Arc::new(rendering));
-            }
+            let entry = Recorded::of_entry(verified);
+            recorded
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(entry);
         };
         let verified = match release::verify_branch_from(
             &repo,
@@ -328,8 +218,34 @@ impl ReleaseState {
             Verification::Verified(verified) => *verified,
             Verification::Violated(violations) => return Err(unverified(branch, &violations)),
         };
-        let made = made.into_inner().unwrap_or_else(PoisonError::into_inner);
         let state = &verified.release;
+        let missing = |hash: &str| StateError::MissingEnvelope {
+            branch: branch.clone(),
+            path: envelope_path(hash),
+            commit: state.tip,
+        };
+        let mut made: HashMap<Arc<str>, Arc<Rendering>> = HashMap::new();
+        for Recorded { name, docs } in recorded
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            let mut version: Option<Arc<Released>> = None;
+            for (kind, hash, digest) in docs {
+                let blob = verified
+                    .envelope_blob(&hash)
+                    .ok_or_else(|| missing(&hash))?;
+                let doc = Doc { hash, blob, digest };
+                let version = version
+                    .get_or_insert_with(|| {
+                        Arc::new(Released {
+                            name: name.clone(),
+                            native: doc.clone(),
+                        })
+                    })
+                    .clone();
+                made.insert(doc.hash.clone(), Arc::new(Rendering { kind, doc, version }));
+            }
+        }
         let mut revoked: HashMap<String, String> = HashMap::new();
         let mut renderings: HashMap<Arc<str>, Arc<Rendering>> = HashMap::new();
         for entry in state.index.policies.values().flatten() {
@@ -355,12 +271,8 @@ impl ReleaseState {
                 let rendering = made
                     .get(hash)
                     .or_else(|| before.and_then(|b| b.renderings.get(hash)))
-                    .ok_or_else(|| StateError::MissingEnvelope {
-                        branch: branch.clone(),
-                        path: envelope_path(hash),
-                        commit: state.tip,
-                    })?;
-                renderings.insert(rendering.hash.clone(), rendering.clone());
+                    .ok_or_else(|| missing(hash))?;
+                renderings.insert(rendering.doc.hash.clone(), rendering.clone());
             }
         }
         for revocation in &state.revocations {
@@ -372,6 +284,10 @@ impl ReleaseState {
         let release_commit = state.tip;
         let checkpoint_version = state.checkpoint.version;
         let main_commit = state.checkpoint.main_commit.clone();
+        let store = match before {
+            Some(before) => before.store.clone(),
+            None => Arc::new(Store::new(source.repo.clone(), limits)),
+        };
         Ok(ReleaseState {
             branch,
             release_commit,
@@ -381,6 +297,7 @@ impl ReleaseState {
             renderings,
             revoked,
             releases,
+            store,
         })
     }
 
@@ -392,6 +309,30 @@ impl ReleaseState {
             Some(rendering) => Lookup::Served(rendering),
             None => Lookup::Unknown,
         }
+    }
+
+    /// The registry's 200 body of `rendering`, as verified: from the cache,
+    /// else read from the object database and checked.
+    pub fn body(&self, rendering: &Rendering) -> Result<Bytes, BodyError> {
+        self.store.body(&rendering.doc, self.release_commit)
+    }
+
+    /// [`ReleaseState::body`] read and checked, not cached (an export
+    /// reads every body once).
+    pub fn read_body(&self, rendering: &Rendering) -> Result<Bytes, BodyError> {
+        self.store.read(&rendering.doc, self.release_commit)
+    }
+
+    /// The compiled policy that decides under `rendering`'s hash: its
+    /// version's native envelope, compiled on first use and cached.
+    pub fn engine(&self, rendering: &Rendering) -> Result<Arc<Engine>, EngineError> {
+        self.store
+            .engine(&rendering.version.native, self.release_commit)
+    }
+
+    /// Bodies and compiled engines cached now.
+    pub fn cached(&self) -> (usize, usize) {
+        self.store.cached()
     }
 
     /// Every served rendering, in no particular order.
@@ -416,10 +357,15 @@ impl ReleaseState {
 
     /// `GET /health` (the registry's `status`, `version` and
     /// `signingEnabled`, then what is served); `degraded` names why the
-    /// branch's newest state is not the one served.
+    /// branch's newest state is not the one served. A body refused since
+    /// the server started (read back unlike what verified) degrades it too:
+    /// `refused` counts them, and `reason` names the last unless the branch
+    /// is the reason.
     pub fn health(&self, degraded: Option<&str>) -> Bytes {
+        let (refused, refusal) = self.store.refusals();
+        let reason = degraded.map(str::to_owned).or(refusal);
         let mut health = json!({
-            "status": if degraded.is_some() { "degraded" } else { "ok" },
+            "status": if reason.is_some() { "degraded" } else { "ok" },
             "version": env!("CARGO_PKG_VERSION"),
             "signingEnabled": false,
             "branch": self.branch,
@@ -430,8 +376,13 @@ impl ReleaseState {
             "versions": self.versions(),
             "revoked": self.revoked.len(),
         });
-        if let (Some(reason), Some(fields)) = (degraded, health.as_object_mut()) {
-            fields.insert("reason".to_owned(), Value::from(reason));
+        if let Some(fields) = health.as_object_mut() {
+            if refused > 0 {
+                fields.insert("refused".to_owned(), Value::from(refused));
+            }
+            if let Some(reason) = reason {
+                fields.insert("reason".to_owned(), Value::from(reason));
+            }
         }
         Bytes::from(health.to_string())
     }
@@ -552,47 +503,4 @@ pub fn is_policy_hash(hash: &str) -> bool {
         && hash
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compacting_keeps_the_json_value_and_every_token() {
-        let stored = br#"{
-  "payload": { "purpose": "a \"quoted\" \\ tab\t and  spaces",
-    "n": 1.50, "list": [ 1 , 2 ] },
-  "signature_b64u": "ab_-"
-}
-"#;
-        let mut out = stored.to_vec();
-        compact_json(&mut out);
-        assert_eq!(
-            String::from_utf8_lossy(&out),
-            r#"{"payload":{"purpose":"a \"quoted\" \\ tab\t and  spaces","n":1.50,"list":[1,2]},"signature_b64u":"ab_-"}"#
-        );
-        let before: Value = serde_json::from_slice(stored).unwrap();
-        let after: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(before, after);
-    }
-
-    #[test]
-    fn a_body_holds_the_compacted_envelope_and_its_etag_is_its_digest() {
-        let hash = "_omUfu3k5KkSWLDdK7oemnSY1gKvu5lbEe4RGfTbpWA";
-        let mut envelope = b"{ \"a\" : [ 1 ] }\n".to_vec();
-        compact_json(&mut envelope);
-        let mut slab = Slab::default();
-        let (body, etag, range) = Rendering::body(&mut slab, hash, &envelope);
-        let (again, _, _) = Rendering::body(&mut slab, hash, &envelope);
-        assert_eq!(body, again);
-        assert_eq!(
-            &body[..],
-            format!(r#"{{"ok":true,"policy_hash_b64u":"{hash}","envelope":{{"a":[1]}}}}"#)
-                .as_bytes()
-        );
-        assert_eq!(&body[range], br#"{"a":[1]}"#);
-        let digest = URL_SAFE_NO_PAD.encode(Sha256::digest(&body));
-        assert_eq!(etag.as_bytes(), format!("\"{digest}\"").as_bytes());
-    }
 }

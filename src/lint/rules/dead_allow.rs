@@ -12,38 +12,34 @@ impl Rule for DeadAllow {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
         let tools = &policy.wpc.constraints.tool_policy;
         for (i, allow) in tools.allow.iter().enumerate() {
-            if let Some(deny) = tools.deny.iter().find(|deny| includes(deny, allow)) {
-                cx.report(
+            if let Some((j, deny)) = tools
+                .deny
+                .iter()
+                .enumerate()
+                .find(|(_, deny)| includes(deny, allow))
+            {
+                let finding = cx.report(
                     &policy.doc,
                     &format!("/constraints/tool_policy/allow/{i}"),
                     format!("allow `{allow}` never takes effect: deny `{deny}` covers it"),
-                )
-                .help = Some("deny wins; remove the allow, or narrow the deny".to_owned());
+                );
+                finding.help = Some("deny wins; remove the allow, or narrow the deny".to_owned());
+                finding.related.push(
+                    policy
+                        .doc
+                        .locate(&format!("/constraints/tool_policy/deny/{j}"))
+                        .annotated("the deny that covers it"),
+                );
             }
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_when_a_deny_covers_an_allow() {
-        let text = CLEAN.replace("deny = [\"exec\"]", "deny = [\"repo.*\"]");
-        assert_eq!(
-            run_default(&DeadAllow, &[&text]),
-            ["6:18 allow `repo.comment` never takes effect: deny `repo.*` covers it"]
-        );
-    }
-
-    #[test]
-    fn quiet_for_a_carve_out() {
-        // Allowing `repo.*` but denying `repo.merge` is the normal way to carve.
-        let text = CLEAN
-            .replace("\"repo.comment\"]", "\"repo.*\"]")
-            .replace("[\"exec\"]", "[\"repo.merge\"]");
-        assert!(run_default(&DeadAllow, &[&text]).is_empty());
-    }
+crate::lint::lint_tests! { DeadAllow;
+    fires_when_a_deny_covers_an_allow:
+        &[&CLEAN.replace("deny = [\"exec\"]", "deny = [\"repo.*\"]")]
+            => ["6:18 allow `repo.comment` never takes effect: deny `repo.*` covers it [7:9 the deny that covers it]"];
+    // Allowing `repo.*` but denying `repo.merge` is the normal way to carve.
+    quiet_for_a_carve_out:
+        &[&CLEAN.replace("\"repo.comment\"]", "\"repo.*\"]").replace("[\"exec\"]", "[\"repo.merge\"]")] => 0;
 }

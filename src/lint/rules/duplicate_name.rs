@@ -14,15 +14,20 @@ impl Rule for DuplicateName {
         for policy in policies {
             match first.get(policy.name()) {
                 Some(earlier) => {
-                    cx.report(
+                    let finding = cx.report(
                         &policy.doc,
                         "/policy_name",
                         format!("policy name `{}` is already used", policy.name()),
-                    )
-                    .help = Some(format!(
-                        "first used in {}; releases and diffs pair policies by name",
-                        earlier.doc.source.path().display()
-                    ));
+                    );
+                    finding.help = Some(
+                        "releases and diffs pair policies by name; rename one of them".to_owned(),
+                    );
+                    finding.related.push(
+                        earlier
+                            .doc
+                            .locate("/policy_name")
+                            .annotated("first used here"),
+                    );
                 }
                 None => {
                     first.insert(policy.name(), policy);
@@ -32,22 +37,7 @@ impl Rule for DuplicateName {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_on_the_second_use() {
-        assert_eq!(
-            run_default(&DuplicateName, &[CLEAN, CLEAN]),
-            ["2:15 policy name `p` is already used"]
-        );
-    }
-
-    #[test]
-    fn quiet_for_distinct_names() {
-        let other = CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"");
-        assert!(run_default(&DuplicateName, &[CLEAN, &other]).is_empty());
-    }
+crate::lint::lint_tests! { DuplicateName;
+    fires_on_the_second_use: &[CLEAN, CLEAN] => ["2:15 policy name `p` is already used [2:15 first used here]"];
+    quiet_for_distinct_names: &[CLEAN, &CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"")] => 0;
 }

@@ -1,0 +1,57 @@
+use std::path::PathBuf;
+
+use super::output::{Outcome, eprint, print};
+use crate::policy::mcp::{self, PinFileError};
+use crate::report::Format;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print the pins of every tool of a saved MCP `tools/list` response:
+    /// exit 0 printed, 1 not a valid response, 2 usage or I/O.
+    Pin(PinArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PinArgs {
+    /// The server's `tools/list` response (the JSON-RPC response, or its
+    /// `result`), saved as JSON.
+    response: PathBuf,
+    /// The server's name in the policy (`constraints.mcp.servers[].name`).
+    #[arg(long, value_name = "NAME", value_parser = server_name)]
+    server: String,
+    /// text: the `[constraints.mcp.pinned_tools]` table; json: a
+    /// `wpc-mcp-pins` object.
+    #[arg(long, default_value_t = Format::Text, value_parser = mcp::FORMATS)]
+    format: Format,
+}
+
+fn server_name(name: &str) -> Result<String, String> {
+    if mcp::is_server_name(name) {
+        Ok(name.to_owned())
+    } else {
+        Err(
+            "a server name is 1 to 64 letters, digits, `_`, `.` or `-`, not starting with `.`"
+                .to_owned(),
+        )
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<Outcome> {
+    let Command::Pin(args) = args.command;
+    let pins = match mcp::pin_file(&args.response) {
+        Ok(pins) => pins,
+        Err(PinFileError::Read(err)) => return Err(err.into()),
+        Err(err) => {
+            eprint(&format!("error: {err}\n"));
+            return Ok(Outcome::Failed);
+        }
+    };
+    print(&mcp::render_pins(&args.server, &pins, args.format)?)?;
+    Ok(Outcome::Clean)
+}
