@@ -4,9 +4,10 @@
 //! conformance gaps (`OCW0xx`). Also the reverse: the config fragment that
 //! realises a WPC ([`compile`]).
 //!
-//! Adding a rule: write `rules/<name>.rs` with a `static META` and a type
-//! implementing [`Rule`], add it to [`REGISTRY`], and write
-//! `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks the rest.
+//! Adding a rule: write `rules/<name>.rs` declaring its type with
+//! [`crate::rule!`], implementing [`Rule`] for it and its tests with
+//! [`audit_tests!`], add it to [`REGISTRY`], and write `docs/rules/<CODE>.md`.
+//! The `registry_is_consistent` test checks the rest.
 
 /// A rule file's unit tests as a table: a `tests` module holding
 /// [`rule_tests!`](crate::rule_tests) whose cases are config texts the rule
