@@ -186,6 +186,9 @@ pub static REGISTRY: Registry<dyn Rule> = Registry {
         &rules::claw_export_inexact::ClawExportInexact,
         &rules::suppression_without_reason::SuppressionWithoutReason,
         &rules::suppression_unused::SuppressionUnused,
+        &rules::mcp_server_without_tools::McpServerWithoutTools,
+        &rules::mcp_tool_unpinned::McpToolUnpinned,
+        &rules::rate_limit_over_budget::RateLimitOverBudget,
     ],
 };
 

@@ -41,6 +41,7 @@ pub mod conformance;
 pub mod json5;
 pub mod load;
 pub mod mappings;
+pub mod mcp;
 mod rules;
 pub mod scope;
 pub mod tools;
@@ -389,6 +390,11 @@ pub(crate) mod testing {
     ) -> impl Fn(&str) -> Vec<String> + 'a {
         let target = policy.map(target);
         move |text| run_with(rule, text, target.as_ref())
+    }
+
+    /// The test policy `CLEAN` with more tables (e.g. `[constraints.mcp]`).
+    pub fn with_clean(tables: &str) -> String {
+        format!("{}{tables}", crate::policy::testing::CLEAN)
     }
 
     /// A target from a policy text, with the default tool map.

@@ -345,6 +345,58 @@ pub fn effective<'a>(root: &'a Node, scope: &Scope<'a>) -> Vec<ToolState<'a>> {
         .collect()
 }
 
+/// Whether the MCP tool `name` (`<safe-server-name>__<tool>`, owned by the
+/// plugin `bundle-mcp`) is available to `scope`: `None`, or the first policy
+/// that removes it. An entry matches it by its name (globs included), by the
+/// plugin id `bundle-mcp` or by `group:plugins`; being optional, it needs an
+/// opt-in: a profile that includes plugin tools, or an allow entry naming the
+/// plugin, its group or the tool (a bare `*` outside a profile does not).
+pub fn mcp_tool<'a>(root: &'a Node, scope: &Scope<'a>, name: &str) -> Option<Removal<'a>> {
+    let name = name.to_ascii_lowercase();
+    let layers = layers(root, scope);
+    let opted_in = layers.iter().any(|l| {
+        l.allow.as_ref().is_some_and(|a| {
+            a.iter().any(|e| {
+                e.names_plugins()
+                    || (l.profile && e.text == "*")
+                    || (e.node.is_some() && e.text != "*" && e.matches(&name))
+            })
+        })
+    });
+    if !opted_in {
+        return Some(Removal {
+            layer: "optional plugin tools".to_owned(),
+            reason: format!(
+                "`{name}` is not opted in (needs profile coding, messaging or full, or `bundle-mcp`, `group:plugins` or the tool in an allow list)"
+            ),
+            node: None,
+            model_only: false,
+        });
+    }
+    layers.iter().find_map(|l| l.removes_plugin_tool(&name))
+}
+
+impl<'a> Layer<'a> {
+    fn removes_plugin_tool(&self, tool: &str) -> Option<Removal<'a>> {
+        let hit = |e: &Entry<'_>| e.names_plugins() || e.matches(tool);
+        if let Some(deny) = self.deny.iter().find(|e| hit(e)) {
+            return Some(Removal {
+                layer: self.name.clone(),
+                reason: format!("denied by `{}`", deny.text),
+                node: deny.node,
+                model_only: self.model_only,
+            });
+        }
+        let allow = self.allow.as_ref().filter(|a| !a.is_empty())?;
+        (!allow.iter().any(hit)).then(|| Removal {
+            layer: self.name.clone(),
+            reason: "not in its allow list".to_owned(),
+            node: self.allow_node,
+            model_only: self.model_only,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,5 +500,72 @@ mod tests {
           agents: {entries: {o: {model: 'openai/gpt-5'}, c: {model: {primary: 'anthropic/claude-x'}}}}}";
         assert!(!available(text, "o").contains(&"exec"));
         assert_eq!(available(text, "c"), ["session_status", "gateway"]);
+    }
+
+    fn mcp_available(text: &str, agent: &str, tool: &str) -> bool {
+        let root = crate::openclaw::json5::parse(&SourceFile::new("c", text.to_owned()))
+            .unwrap()
+            .0;
+        let scopes = scopes(&root);
+        let scope = scopes.iter().find(|s| s.id == agent).unwrap();
+        mcp_tool(&root, scope, tool).is_none()
+    }
+
+    #[test]
+    fn mcp_tools_need_an_opt_in_and_match_by_name_plugin_or_group() {
+        let tool = "github__get_issue";
+        assert!(!mcp_available("{}", "defaults", tool));
+        assert!(!mcp_available("{tools: {allow: ['*']}}", "defaults", tool));
+        assert!(mcp_available(
+            "{tools: {profile: 'coding'}}",
+            "defaults",
+            tool
+        ));
+        assert!(mcp_available(
+            "{tools: {profile: 'full'}}",
+            "defaults",
+            tool
+        ));
+        assert!(!mcp_available(
+            "{tools: {profile: 'minimal'}}",
+            "defaults",
+            tool
+        ));
+        assert!(mcp_available(
+            "{tools: {allow: ['GitHub__*']}}",
+            "defaults",
+            tool
+        ));
+        assert!(mcp_available(
+            "{tools: {allow: ['github__get_issue']}}",
+            "defaults",
+            tool
+        ));
+        assert!(mcp_available(
+            "{tools: {profile: 'minimal', alsoAllow: ['github__get_issue']}}",
+            "defaults",
+            tool
+        ));
+        assert!(!mcp_available(
+            "{tools: {allow: ['github__get_issue']}}",
+            "defaults",
+            "github__delete_repo"
+        ));
+        assert!(!mcp_available(
+            "{tools: {profile: 'coding', deny: ['github__*']}}",
+            "defaults",
+            tool
+        ));
+        assert!(!mcp_available(
+            "{tools: {profile: 'coding', deny: ['group:plugins']}}",
+            "defaults",
+            tool
+        ));
+        // Sandboxed sessions need them in the sandbox allow list too.
+        let sandboxed =
+            "{tools: {profile: 'coding'}, agents: {defaults: {sandbox: {mode: 'all'}}}}";
+        assert!(!mcp_available(sandboxed, "defaults", tool));
+        let allowed = "{tools: {profile: 'coding', sandbox: {tools: {alsoAllow: ['github__*']}}}, agents: {defaults: {sandbox: {mode: 'all'}}}}";
+        assert!(mcp_available(allowed, "defaults", tool));
     }
 }

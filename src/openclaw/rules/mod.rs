@@ -29,8 +29,11 @@ mod literal_secret;
 mod mdns_full;
 mod ocw_denied_tool;
 mod ocw_elevated;
+mod ocw_mcp_pins;
+mod ocw_mcp_server;
+mod ocw_mcp_server_mismatch;
+mod ocw_mcp_tool;
 mod ocw_network;
-mod ocw_plugin_tools;
 mod ocw_sandbox_mode;
 mod ocw_tool_outside;
 mod ocw_workspace_access;
@@ -92,7 +95,10 @@ pub static REGISTRY: Registry<dyn Rule> = Registry {
         &ocw_workspace_access::WorkspaceAccess,
         &ocw_elevated::Elevated,
         &ocw_network::Network,
-        &ocw_plugin_tools::PluginTools,
+        &ocw_mcp_server::McpServer,
+        &ocw_mcp_server_mismatch::McpServerMismatch,
+        &ocw_mcp_tool::McpTool,
+        &ocw_mcp_pins::McpPins,
     ],
 };
 

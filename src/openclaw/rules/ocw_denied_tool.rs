@@ -1,3 +1,4 @@
+use crate::openclaw::catalog::MCP;
 use crate::openclaw::conformance::ToolVerdict;
 use crate::openclaw::{Context, Rule};
 
@@ -12,7 +13,8 @@ impl Rule for DeniedTool {
         let root = cx.root;
         for agent in cx.target_agents() {
             let at = agent.tools_node(root);
-            for tool in agent.available() {
+            // MCP tools are decided per server and tool (OCW008–OCW011).
+            for tool in agent.available().filter(|t| *t != MCP) {
                 if let ToolVerdict::Denied(decision) = target.verdict(tool) {
                     cx.report(
                         at,

@@ -1,0 +1,92 @@
+use crate::openclaw::mcp::{self, Standing};
+use crate::openclaw::{Context, Rule};
+
+crate::rule! {
+    McpServer, "OCW008", "ocw-mcp-server", Error,
+    "an agent can use the tools of an MCP server the WPC does not allow"
+}
+
+impl Rule for McpServer {
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(target) = cx.target else { return };
+        let root = cx.root;
+        let servers = mcp::servers(root);
+        for agent in cx.target_agents() {
+            for server in &servers {
+                let why = match mcp::standing(target, &server.safe) {
+                    Standing::Allowed(_) => continue,
+                    Standing::Denied(pattern) => {
+                        format!("its `deny_servers` pattern `{pattern}` matches it")
+                    }
+                    Standing::NotAllowed if target.policy.wpc.constraints.mcp.is_some() => {
+                        "`[constraints.mcp]` does not list it".to_owned()
+                    }
+                    Standing::NotAllowed => format!(
+                        "no allow pattern of its tool policy admits a tool `mcp:{}/...`",
+                        server.safe
+                    ),
+                };
+                if !mcp::reach(root, &agent.scope, server).any() {
+                    continue;
+                }
+                cx.report(server.node, format!(
+                    "agent `{}` can use the tools of MCP server `{}` (`mcp:{}/*`), which WPC `{}` does not allow: {why}",
+                    agent.scope.id, server.name, server.safe, target.policy.name()
+                ))
+                .help = Some(format!(
+                    "deny `{}__*` for this agent, remove the server, or list `{}` in `[constraints.mcp] servers`",
+                    server.safe, server.safe
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openclaw::testing::{run_with, target, with_clean};
+
+    const MCP: &str = r#"
+[constraints.mcp]
+deny_servers = ["scratch*"]
+[[constraints.mcp.servers]]
+name = "github"
+"#;
+
+    #[test]
+    fn fires_for_unlisted_and_denied_servers_an_agent_reaches() {
+        let t = target(&with_clean(MCP));
+        let config = "{tools: {profile: 'coding'}, mcp: {servers: {github: {command: 'gh-mcp'}, linear: {url: 'https://l.example/mcp'}, scratch: {command: 'x'}}}}";
+        let found = run_with(&McpServer, config, Some(&t));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("`linear`") && found[0].contains("does not list it"));
+        assert!(found[1].contains("`scratch*`"));
+    }
+
+    #[test]
+    fn quiet_when_the_server_is_unreachable_or_there_is_no_wpc() {
+        let t = target(&with_clean(MCP));
+        let config = "{tools: {profile: 'minimal'}, mcp: {servers: {linear: {url: 'https://l.example/mcp'}}}}";
+        assert!(run_with(&McpServer, config, Some(&t)).is_empty());
+        let denied = "{tools: {profile: 'coding', deny: ['linear__*']}, mcp: {servers: {linear: {url: 'https://l.example/mcp'}}}}";
+        assert!(run_with(&McpServer, denied, Some(&t)).is_empty());
+        assert!(
+            run_with(
+                &McpServer,
+                "{tools: {profile: 'coding'}, mcp: {servers: {linear: {command: 'l'}}}}",
+                None
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn without_constraints_mcp_the_tool_policy_decides() {
+        let t = target(crate::policy::testing::CLEAN);
+        let config = "{tools: {profile: 'coding'}, mcp: {servers: {github: {command: 'gh-mcp'}}}}";
+        let found = run_with(&McpServer, config, Some(&t));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("no allow pattern"));
+    }
+}
