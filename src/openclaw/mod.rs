@@ -104,6 +104,21 @@ pub trait Rule: Described + Sync {
     fn check(&self, cx: &mut Context<'_>);
 }
 
+/// A WPC conformance rule that judges each agent alone: it runs only
+/// against a target, once per agent in the target's scope, in order.
+pub trait Conformance: Described + Sync {
+    fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>);
+}
+
+impl<R: Conformance> Rule for R {
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(target) = cx.target else { return };
+        for agent in cx.target_agents() {
+            self.check_agent(cx, target, agent);
+        }
+    }
+}
+
 pub use rules::REGISTRY;
 
 /// An agent scope with its effective tools.
