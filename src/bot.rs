@@ -10,6 +10,8 @@
 //! and bundle paths all come from the base); approvals count only from
 //! each reviewer's latest review of the head commit, never the author's.
 
+pub mod command;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

@@ -191,3 +191,146 @@ pub fn text(verdicts: &[Verdict], trusted_signers_checked: bool) -> String {
     }
     out
 }
+
+/// What the command line asked of `wpc verify`.
+#[derive(Debug)]
+pub struct Plan {
+    /// Envelope or commit-signature files.
+    pub envelopes: Vec<std::path::PathBuf>,
+    /// Only the `[[release_signer]]`s of this trusted-signers file.
+    pub trusted: Option<std::path::PathBuf>,
+    /// Hold the envelopes to this release branch's revocations.
+    pub release_branch: Option<String>,
+    pub freshness: crate::release::Freshness,
+    pub format: Format,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyCommandError {
+    #[error("--min-checkpoint needs --release-branch")]
+    FreshnessWithoutBranch,
+    #[error(transparent)]
+    Trusted(#[from] crate::crypto::trusted::TrustedSignersError),
+    #[error(transparent)]
+    Open(#[from] crate::release::OpenError),
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
+    #[error(transparent)]
+    Read(#[from] crate::fsio::ReadError),
+    #[error(transparent)]
+    Format(#[from] Unsupported),
+}
+
+/// `wpc verify`: judge each envelope; with a release branch (of the
+/// repository holding the current folder, verified against main and the
+/// verifier memory first), hold them to its revocations. A branch that
+/// does not verify fails with nothing on stdout, as its revocations are
+/// unknown; an unreadable file is an error, not an invalid envelope.
+pub fn verify(plan: &Plan) -> Result<crate::report::Output, VerifyCommandError> {
+    let trust = match &plan.trusted {
+        Some(path) => {
+            let signers = crate::crypto::trusted::TrustedSigners::load(path)?;
+            Trust::only(signers.release_signers().iter().map(|s| &s.did))
+        }
+        None => Trust::any_signer_unchecked(),
+    };
+    let release = match &plan.release_branch {
+        Some(branch) => {
+            let (repo, source) =
+                crate::release::Source::open(Path::new("."), None, Some(branch.as_str()))?;
+            match VerifiedRelease::load(&repo, &source, &plan.freshness) {
+                Ok(state) => Some(state),
+                Err(err) if err.is_rejection() => {
+                    return Ok(crate::report::Output::failure(format!("error: {err}\n")));
+                }
+                Err(err) => return Err(err.into()),
+            }
+        }
+        None if plan.freshness.min_checkpoint.is_some() => {
+            return Err(VerifyCommandError::FreshnessWithoutBranch);
+        }
+        None => None,
+    };
+    let mut verdicts = Vec::new();
+    for path in &plan.envelopes {
+        let bytes = crate::fsio::read(path, crate::fsio::ENVELOPE)?;
+        verdicts.push(judge(path, &bytes, &trust));
+    }
+    if let Some(state) = &release {
+        hold_to_revocations(&mut verdicts, state);
+    }
+    let stdout = render(&verdicts, plan.trusted.is_some(), plan.format)?;
+    Ok(crate::report::Output::stdout(stdout).failing_if(!verdicts.iter().all(|v| v.valid)))
+}
+
+/// What the command line asked of `wpc sign`.
+#[derive(Debug)]
+pub struct SignPlan {
+    /// The policy, or with `artifact` any regular file.
+    pub file: std::path::PathBuf,
+    /// Sign `file` as an artifact (`artifact_digest`), not as a policy.
+    pub artifact: bool,
+    /// Write the envelope here (atomically) instead of to stdout.
+    pub out: Option<std::path::PathBuf>,
+    pub issued_at: jiff::Timestamp,
+    /// The `wpc.toml` for the lint check; default: discovered.
+    pub config: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignCommandError {
+    #[error("{}: cannot load", .0.display())]
+    Unloadable(std::path::PathBuf),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Check(#[from] crate::lint::CheckError),
+    #[error(transparent)]
+    Artifact(#[from] crate::crypto::artifact::ArtifactError),
+    #[error(transparent)]
+    Sign(#[from] crate::crypto::envelope::SignError),
+    #[error(transparent)]
+    Write(#[from] crate::fsio::WriteError),
+}
+
+/// `wpc sign`: a policy is signed only if it would pass `wpc check` at
+/// error level (its findings and a failing output otherwise); an artifact
+/// is signed as it is.
+pub fn sign(
+    plan: &SignPlan,
+    key: &crate::crypto::keys::SigningKey,
+) -> Result<crate::report::Output, SignCommandError> {
+    use crate::crypto::envelope::{SignedEnvelope, WorkPolicyContract};
+    let envelope = if plan.artifact {
+        crate::crypto::artifact::sign_file(&plan.file, key, plan.issued_at)?
+    } else {
+        let selection = crate::config::Config::select(
+            plan.config.as_deref(),
+            std::slice::from_ref(&plan.file),
+        )?;
+        let report = crate::lint::check(
+            &selection.config,
+            selection.findings,
+            &selection.inputs,
+            crate::lint::Revocations::NotRead,
+        )?;
+        if report.fails_at(crate::report::Severity::Error) {
+            let mut failed = crate::report::Output::failure(report.text(false, false));
+            failed.note("error: not signed: the policy has errors\n");
+            return Ok(failed);
+        }
+        let policy = crate::policy::Policy::load(&plan.file)
+            .map_err(|_| SignCommandError::Unloadable(plan.file.clone()))?;
+        SignedEnvelope::sign::<WorkPolicyContract>(policy.doc.value, key, plan.issued_at)?
+    };
+    // Plain data: serializing an envelope cannot fail.
+    let mut json = serde_json::to_string_pretty(&envelope).unwrap_or_default();
+    json.push('\n');
+    match &plan.out {
+        Some(out) => {
+            crate::fsio::write_atomically(out, &json)?;
+            Ok(crate::report::Output::default())
+        }
+        None => Ok(crate::report::Output::stdout(json)),
+    }
+}

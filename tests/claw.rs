@@ -547,3 +547,232 @@ fn example_payloads() {
         }
     }
 }
+
+const MCP_TOOLS: &[&str] = &[
+    "mcp:github/get_issue",
+    "mcp:github/add_issue_comment",
+    "mcp:github/delete_repository",
+    "mcp:github/list_issues",
+    "mcp:docs/search",
+    "mcp:docs/x.merge",
+    "mcp:scratch-1/run",
+    "mcp:linear/create_issue",
+    "mcp:github",
+    "mcp:a/b/c",
+];
+const MCP_PATTERNS: &[&str] = &[
+    "mcp:github/*",
+    "mcp:docs/*",
+    "mcp:*",
+    "mcp:*/delete_*",
+    "*.merge",
+    "*",
+    "mcp:*/*",
+    "mcp:g*/get_*",
+    "read",
+];
+const PIN: &str = "446c68d84540f38bf5e629aeed5aaa80b514aeae9f4f43a6fe6e4d6dd6b28ce0";
+
+/// A random policy with `[constraints.mcp]` (servers with and without tool
+/// lists, denied servers, transports, URLs, pins) and MCP tool patterns.
+fn generated_mcp(rng: &mut Rng, n: usize) -> String {
+    let allow = list(rng, MCP_PATTERNS, 3);
+    let deny = list(rng, MCP_PATTERNS, 2);
+    let mut text = format!(
+        "wpc_version = \"1\"\npolicy_name = \"mcp-{n}\"\npurpose = \"generated\"\n\n\
+         [constraints.tool_policy]\nallow = {}\ndeny = {}\n\n\
+         [constraints.sandbox]\nrequired = true\nworkspaceAccess = \"ro\"\nelevated_exec = \"deny\"\n",
+        toml_list(&allow),
+        toml_list(&deny),
+    );
+    if rng.chance(40) {
+        text.push_str(
+            "\n[[constraints.approvals]]\nwhen = \"tool == 'mcp:github/add_issue_comment'\"\nrequire = \"human_approval\"\n",
+        );
+    }
+    text.push_str("\n[constraints.mcp]\n");
+    if rng.chance(50) {
+        text.push_str("deny_servers = [\"scratch-*\"]\n");
+    }
+    let servers: Vec<&str> = ["github", "docs", "scratch-1"]
+        .into_iter()
+        .filter(|_| rng.chance(70))
+        .collect();
+    if servers.is_empty() {
+        text.push_str("servers = []\n");
+    }
+    for server in servers {
+        text.push_str(&format!(
+            "\n[[constraints.mcp.servers]]\nname = \"{server}\"\n"
+        ));
+        if rng.chance(40) {
+            text.push_str("transport = \"stdio\"\n");
+        }
+        if rng.chance(30) {
+            text.push_str("url = \"https://mcp.example/*\"\n");
+        }
+        if rng.chance(60) {
+            let tools = list(
+                rng,
+                &["get_issue", "add_issue_comment", "search", "list_*", "*"],
+                3,
+            );
+            text.push_str(&format!("tools = {}\n", toml_list(&tools)));
+        }
+        if rng.chance(40) {
+            text.push_str("deny_tools = [\"delete_*\"]\n");
+        }
+    }
+    if rng.chance(60) {
+        text.push_str(&format!(
+            "\n[constraints.mcp.pinned_tools]\n\"github/get_issue\" = \"{PIN}\"\n"
+        ));
+    }
+    text.push_str("\n[binding]\ncst_scope_hash_required = true\n");
+    text
+}
+
+/// The same soundness property with `[constraints.mcp]`: the calls state
+/// (or not) the server's transport and URL and the tool's definition hash,
+/// natively and as the v2 context keys the export reads.
+#[test]
+fn the_v2_export_of_mcp_policies_never_allows_what_the_native_policy_denies() {
+    let mut rng = Rng(20);
+    let mut unsound = Vec::new();
+    let mut allowed = 0;
+    for n in 0..300 {
+        let text = generated_mcp(&mut rng, n);
+        let policy = parse(&format!("mcp-{n}"), &text);
+        let v2 = Evaluator::new(&v2_of(&policy)).unwrap();
+        let engine = Engine::new(&policy.wpc).unwrap();
+        for _ in 0..60 {
+            let tool = rng.pick(MCP_TOOLS).to_string();
+            let transport = rng.pick(&["", "stdio", "sse"]).to_string();
+            let url = rng
+                .pick(&["", "https://mcp.example/v1", "https://evil.example/"])
+                .to_string();
+            let hash = rng.pick(&["", PIN, "00"]).to_string();
+            let call = Call {
+                mcp_transport: transport.clone(),
+                mcp_url: url.clone(),
+                definition_hash: hash.clone(),
+                ..Call::tool(tool.clone())
+            };
+            let native = engine.decide(&call);
+            for approval in [None, Some("true")] {
+                let mut cx: BTreeMap<String, String> = BTreeMap::new();
+                cx.insert("Tool:Name".into(), tool.clone());
+                for (key, value) in [
+                    ("Mcp:Transport", &transport),
+                    ("Mcp:Url", &url),
+                    ("Tool:DefinitionHash", &hash),
+                ] {
+                    if !value.is_empty() {
+                        cx.insert(key.into(), value.clone());
+                    }
+                }
+                if let Some(a) = approval {
+                    cx.insert("Request:HasHumanApproval".into(), a.into());
+                }
+                let v2_allows = v2.evaluate("tool:execute", &tool, &cx).effect == Effect::Allow;
+                allowed += usize::from(v2_allows);
+                let denied_natively = native.verdict == Verdict::Deny
+                    || (native.verdict == Verdict::Approval && approval.is_none());
+                if v2_allows && denied_natively {
+                    unsound.push(format!("{tool} {call:?} {approval:?}: {native}\n{text}"));
+                }
+            }
+        }
+    }
+    // The export is not vacuous: it allows MCP tools.
+    assert!(allowed > 500, "only {allowed} allowed");
+    assert!(
+        unsound.is_empty(),
+        "{} unsound calls, first: {}",
+        unsound.len(),
+        unsound[0]
+    );
+}
+
+/// The MCP check can fail too: without the pin and transport statements,
+/// or the statements for malformed names, the export lets calls through.
+#[test]
+fn the_mcp_soundness_check_catches_a_weakened_export() {
+    let policy = parse(
+        "mcp",
+        &format!(
+            r#"wpc_version = "1"
+policy_name = "mcp"
+purpose = "pinned"
+
+[constraints.tool_policy]
+allow = ["mcp:*", "mcp:docs/*"]
+deny = ["mcp:*/delete_*"]
+
+[constraints.sandbox]
+required = true
+workspaceAccess = "ro"
+elevated_exec = "deny"
+
+[constraints.mcp]
+
+[[constraints.mcp.servers]]
+name = "github"
+transport = "stdio"
+tools = ["get_issue", "delete_repository"]
+
+[[constraints.mcp.servers]]
+name = "docs"
+
+[constraints.mcp.pinned_tools]
+"github/get_issue" = "{PIN}"
+
+[binding]
+cst_scope_hash_required = true
+"#
+        ),
+    );
+    let payload = v2_of(&policy);
+    let engine = Engine::new(&policy.wpc).unwrap();
+    let unsound = |payload: &serde_json::Value| {
+        let v2 = Evaluator::new(payload).unwrap();
+        let mut found = 0;
+        for tool in MCP_TOOLS.iter().chain(&["mcp:docs/", "mcp:docs"]) {
+            for (transport, hash) in [("", ""), ("stdio", ""), ("stdio", PIN), ("sse", PIN)] {
+                let call = Call {
+                    mcp_transport: transport.into(),
+                    definition_hash: hash.into(),
+                    ..Call::tool(*tool)
+                };
+                let mut cx = BTreeMap::from([("Tool:Name".to_owned(), tool.to_string())]);
+                for (key, value) in [("Mcp:Transport", transport), ("Tool:DefinitionHash", hash)] {
+                    if !value.is_empty() {
+                        cx.insert(key.into(), value.into());
+                    }
+                }
+                let allowed = v2.evaluate("tool:execute", tool, &cx).effect == Effect::Allow;
+                if allowed && engine.decide(&call).verdict != Verdict::Allow {
+                    found += 1;
+                }
+            }
+        }
+        found
+    };
+    assert_eq!(unsound(&payload), 0);
+    let sids: Vec<String> = payload["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sid"].as_str().unwrap().to_owned())
+        .filter(|sid| sid.starts_with("DenyMcp") || sid == "DenyTools")
+        .collect();
+    assert!(sids.len() >= 3, "{sids:?}");
+    for dropped in sids {
+        let mut weakened = payload.clone();
+        weakened["statements"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|s| s["sid"] != dropped.as_str());
+        assert!(unsound(&weakened) > 0, "dropping {dropped} went unnoticed");
+    }
+}

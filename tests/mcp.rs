@@ -224,6 +224,124 @@ fn policy_tests_give_mcp_fields_and_counters() {
     );
 }
 
+#[test]
+fn check_reports_unlisted_tools_unpinned_tools_limits_over_budget_and_unknown_units() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = std::fs::read_to_string(root().join(POLICY))
+        .unwrap()
+        // A server with no tool list, a tool with no pin, a limit over the budget.
+        .replace(
+            "url = \"https://docs.acme.example/mcp\"\ntools = [\"search\"]\n",
+            "url = \"https://docs.acme.example/mcp\"\n",
+        )
+        .replace(
+            "tools = [\"get_issue\", \"add_issue_comment\"]",
+            "tools = [\"get_issue\", \"add_issue_comment\", \"list_issues\"]",
+        )
+        .replace("max = 20\n", "max = 800\n");
+    std::fs::write(dir.path().join("agent.toml"), &policy).unwrap();
+    let out = run(dir.path(), &["check", "agent.toml", "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "warnings only: {}",
+        stdout(&out)
+    );
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut codes: Vec<(String, u64)> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_owned(),
+                f["span"]["line"].as_u64().unwrap(),
+            )
+        })
+        .filter(|(code, _)| code != "WPC018")
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            ("WPC029".to_owned(), 32),
+            ("WPC030".to_owned(), 30),
+            ("WPC031".to_owned(), 44)
+        ],
+        "{}",
+        stdout(&out)
+    );
+
+    let weekly = policy.replace("per = \"1h\"", "per = \"1w\"");
+    std::fs::write(dir.path().join("agent.toml"), weekly).unwrap();
+    let out = run(dir.path(), &["check", "agent.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("error[WPC002]: `constraints.rate_limits[0].per`: does not match"),
+        "{text}"
+    );
+    assert!(text.contains("s, m, h or d"), "{text}");
+}
+
+#[test]
+fn diff_adding_a_server_is_critical_and_dropping_limits_widens() {
+    let mut repo = support::TestRepo::new(true);
+    let mut files = support::example_repo();
+    let policy = std::fs::read_to_string(root().join(POLICY)).unwrap();
+    files.push(("policies/agent.toml".to_owned(), policy.clone()));
+    let changes: Vec<(&str, Option<&str>)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), Some(t.as_str())))
+        .collect();
+    let base = repo.commit(&changes);
+    let widened = policy
+        .replace(
+            "[constraints.mcp.pinned_tools]",
+            "[[constraints.mcp.servers]]\nname = \"linear\"\ntools = [\"create_issue\"]\n\n[constraints.mcp.pinned_tools]",
+        )
+        .replace(
+            "\"github/get_issue\" = \"446c68d84540f38bf5e629aeed5aaa80b514aeae9f4f43a6fe6e4d6dd6b28ce0\"\n",
+            "",
+        )
+        .replace("max_tool_calls = 500", "max_tool_calls = 5000");
+    let head = repo.commit(&[("policies/agent.toml", Some(&widened))]);
+    let out = run(repo.path(), &["diff", &base, &head, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let changes: Vec<(String, String, String)> = json["policies"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["class"].as_str().unwrap().to_owned(),
+                c["severity"].as_str().unwrap().to_owned(),
+                c["explanation"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("widening", "critical", "adds MCP server `linear`"),
+        (
+            "widening",
+            "high",
+            "drops the pin of MCP tool `github/get_issue`: any definition is accepted",
+        ),
+        ("widening", "high", "budget max_tool_calls 5000 (was 500)"),
+    ];
+    let expected: Vec<(String, String, String)> = expected
+        .iter()
+        .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+        .collect();
+    assert_eq!(changes, expected, "{}", stdout(&out));
+
+    // The reverse is a narrowing: exit 0.
+    let back = repo.commit(&[("policies/agent.toml", Some(&policy))]);
+    let out = run(repo.path(), &["diff", &head, &back]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
 // ---- wpc audit openclaw -------------------------------------------------------
 
 /// `wpc audit openclaw` of the fixture config against the fixture policy, as

@@ -79,7 +79,9 @@ pub enum CiError {
     #[error(transparent)]
     Audit(#[from] crate::openclaw::mappings::MappingError),
     #[error("bundles: {0}")]
-    Bundles(String),
+    Bundles(bundle::batch::BatchError),
+    #[error("bundles: {0}")]
+    BundlePolicies(crate::resolve::ResolveError),
 }
 
 /// Run every stage on the repository of `config`; `unverified_evidence`:
@@ -286,16 +288,16 @@ fn bundle_stage(
         Err(bundle::batch::BatchError::NoMatch(_)) => {
             return Ok(Stage::skipped("bundles", "no file matches [bundles] paths"));
         }
-        Err(err) => return Err(CiError::Bundles(err.to_string())),
+        Err(err) => return Err(CiError::Bundles(err)),
     };
     let trust = crate::resolve::bundle_trust(config, &[], None, unverified_evidence)
-        .map_err(|e| CiError::Bundles(e.to_string()))?;
+        .map_err(CiError::BundlePolicies)?;
     let options = trust.options;
     let source = workspace
         .into_policy_source()
-        .map_err(|e| CiError::Bundles(e.to_string()))?;
+        .map_err(CiError::BundlePolicies)?;
     let entries = bundle::batch::verify_under_claimed(&paths, &source, &options, &[])
-        .map_err(|e| CiError::Bundles(e.to_string()))?;
+        .map_err(CiError::Bundles)?;
     let findings: Vec<Finding> = entries
         .iter()
         .filter(|e| !e.report.valid)

@@ -321,20 +321,20 @@ impl ClawSchema {
         }
     }
 
-    fn validator(self) -> &'static Result<Validator, String> {
-        static PROOF_BUNDLE: LazyLock<Result<Validator, String>> =
+    fn validator(self) -> &'static Result<Validator, ClawSchemaBuildError> {
+        static PROOF_BUNDLE: LazyLock<Result<Validator, ClawSchemaBuildError>> =
             LazyLock::new(|| build(ClawSchema::ProofBundle));
-        static CLAIMS: LazyLock<Result<Validator, String>> =
+        static CLAIMS: LazyLock<Result<Validator, ClawSchemaBuildError>> =
             LazyLock::new(|| build(ClawSchema::ScopedTokenClaims));
-        static WPC_V1: LazyLock<Result<Validator, String>> =
+        static WPC_V1: LazyLock<Result<Validator, ClawSchemaBuildError>> =
             LazyLock::new(|| build(ClawSchema::WpcV1));
-        static WPC_V2: LazyLock<Result<Validator, String>> =
+        static WPC_V2: LazyLock<Result<Validator, ClawSchemaBuildError>> =
             LazyLock::new(|| build(ClawSchema::WpcV2));
-        static APPROVAL_ENVELOPE: LazyLock<Result<Validator, String>> =
+        static APPROVAL_ENVELOPE: LazyLock<Result<Validator, ClawSchemaBuildError>> =
             LazyLock::new(|| build(ClawSchema::HumanApprovalReceiptEnvelope));
-        static EXPORT_BUNDLE: LazyLock<Result<Validator, String>> =
+        static EXPORT_BUNDLE: LazyLock<Result<Validator, ClawSchemaBuildError>> =
             LazyLock::new(|| build(ClawSchema::ExportBundle));
-        static AGGREGATE_BUNDLE: LazyLock<Result<Validator, String>> =
+        static AGGREGATE_BUNDLE: LazyLock<Result<Validator, ClawSchemaBuildError>> =
             LazyLock::new(|| build(ClawSchema::AggregateBundleEnvelope));
         match self {
             ClawSchema::ProofBundle => &PROOF_BUNDLE,
@@ -393,27 +393,43 @@ pub fn validate(schema: ClawSchema, value: &Value) -> Vec<SchemaError> {
     }
 }
 
-fn build(schema: ClawSchema) -> Result<Validator, String> {
+/// Why the shipped Claw protocol schemas do not build (a test rules it out).
+#[derive(Debug, thiserror::Error)]
+pub enum ClawSchemaBuildError {
+    #[error("{path}: {error}")]
+    Json {
+        path: &'static str,
+        error: serde_json::Error,
+    },
+    #[error("{0}: no $id")]
+    NoId(&'static str),
+    #[error(transparent)]
+    Registry(#[from] jsonschema::ReferencingError),
+    #[error(transparent)]
+    Schema(#[from] jsonschema::ValidationError<'static>),
+}
+
+fn build(schema: ClawSchema) -> Result<Validator, ClawSchemaBuildError> {
     let mut resources = Vec::with_capacity(SOURCES.len());
     for (path, text) in SOURCES {
-        let value: Value = serde_json::from_str(text).map_err(|e| format!("{path}: {e}"))?;
+        let value: Value = serde_json::from_str(text)
+            .map_err(|error| ClawSchemaBuildError::Json { path, error })?;
         let id = value
             .get("$id")
             .and_then(Value::as_str)
-            .ok_or_else(|| format!("{path}: no $id"))?
+            .ok_or(ClawSchemaBuildError::NoId(path))?
             .to_owned();
         resources.push((id, value));
     }
     let registry = Registry::new()
         .extend(resources)
-        .and_then(|builder| builder.prepare())
-        .map_err(|e| e.to_string())?;
+        .and_then(|builder| builder.prepare())?;
     let root = serde_json::json!({ "$ref": schema.id() });
     jsonschema::draft202012::options()
         .with_registry(&registry)
         .should_validate_formats(true)
         .build(&root)
-        .map_err(|e| e.to_string())
+        .map_err(ClawSchemaBuildError::from)
 }
 
 #[cfg(test)]

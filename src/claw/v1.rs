@@ -94,12 +94,26 @@ pub(super) fn fields(wpc: &Wpc, payload: &mut Map<String, Value>) {
     }
 }
 
-pub(super) fn gaps(_wpc: &Wpc) -> Vec<Gap> {
-    vec![Gap {
-        pointer: "/constraints".to_owned(),
-        message: "a gateway enforcing the v1 export checks only the model provider and model \
+pub(super) fn gaps(wpc: &Wpc) -> Vec<Gap> {
+    let c = &wpc.constraints;
+    let mut out = Vec::new();
+    if c.mcp.is_some() || !c.rate_limits.is_empty() || c.budget.is_some() {
+        out.push(Gap {
+            pointer: "/constraints".to_owned(),
+            message: "v1 has no MCP servers, pins, rate limits or budget: a gateway enforcing \
+                      the v1 export does not check them (they travel in `metadata`)"
+                .to_owned(),
+        });
+    }
+    out.insert(
+        0,
+        Gap {
+            pointer: "/constraints".to_owned(),
+            message: "a gateway enforcing the v1 export checks only the model provider and model \
                   (`allowed_providers` and `allowed_models`); tool allow and deny, approval \
                   gates, workspace access and egress travel in `metadata` and are not enforced"
-            .to_owned(),
-    }]
+                .to_owned(),
+        },
+    );
+    out
 }

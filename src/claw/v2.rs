@@ -17,6 +17,7 @@ use super::{Gap, Problem, ProblemKind, providers};
 use crate::decide::gate::{self, Gate};
 use crate::decide::reach::Egress;
 use crate::policy::Wpc;
+use crate::policy::mcp::{self, ServerStanding};
 use crate::policy::model::{Requirement, WorkspaceAccess};
 use crate::policy::pattern;
 
@@ -101,8 +102,158 @@ fn chunked(
         .collect()
 }
 
-fn tools(wpc: &Wpc, out: &mut Vec<Value>) {
+/// The tool patterns the export allows and denies: the tool policy's, and
+/// with `[constraints.mcp]` the MCP servers' (docs/claw.md#mcp-tools).
+struct ToolSets {
+    allow: Vec<String>,
+    deny: Vec<String>,
+    /// v2 deny patterns for the `mcp:` names wpc refuses as malformed.
+    malformed: Vec<String>,
+    /// `constraints.tool_policy.allow` items left out: they could reach MCP
+    /// tools `[constraints.mcp]` decides, which v2 cannot follow.
+    dropped: Vec<usize>,
+}
+
+fn tool_sets(wpc: &Wpc) -> ToolSets {
     let policy = &wpc.constraints.tool_policy;
+    let Some(mcp_policy) = &wpc.constraints.mcp else {
+        return ToolSets {
+            allow: policy.allow.clone(),
+            deny: policy.deny.clone(),
+            malformed: Vec::new(),
+            dropped: Vec::new(),
+        };
+    };
+    let listed_without_tools = |server: &str| {
+        matches!(
+            mcp::standing(mcp_policy, server),
+            ServerStanding::Listed { entry, .. } if entry.tools.is_none()
+        )
+    };
+    let (mut allow, mut dropped) = (Vec::new(), Vec::new());
+    for (i, pattern) in policy.allow.iter().enumerate() {
+        // A v2 allow pattern reaches a name with a `/` only through a
+        // literal `/` of its own (its `*` and `?` stop at `/`), and an MCP
+        // name is `mcp:SERVER/TOOL`: a pattern without `/`, or one that
+        // matches no `mcp:` name, cannot reach an MCP tool.
+        let keep = match pattern.split_once('/') {
+            None => true,
+            Some((head, _)) => {
+                !pattern::overlaps(pattern, "mcp:*")
+                    || head.strip_prefix(mcp::PREFIX).is_some_and(|server| {
+                        mcp::is_server_name(server) && listed_without_tools(server)
+                    })
+            }
+        };
+        if keep {
+            allow.push(pattern.clone());
+        } else {
+            dropped.push(i);
+        }
+    }
+    let mut deny = policy.deny.clone();
+    for server in &mcp_policy.servers {
+        if !matches!(
+            mcp::standing(mcp_policy, &server.name),
+            ServerStanding::Listed { .. }
+        ) {
+            continue;
+        }
+        for tool in server.tools.iter().flatten() {
+            allow.push(mcp::name(&server.name, tool));
+        }
+        for tool in server.deny_tools.iter().flatten() {
+            deny.push(mcp::name(&server.name, tool));
+        }
+    }
+    for server in mcp_policy.deny_servers.iter().flatten() {
+        deny.push(format!("{}{server}/*", mcp::PREFIX));
+    }
+    // Names wpc refuses as not `mcp:SERVER/TOOL` that an allow pattern can
+    // still reach in v2: no `/` (`mcp:*` or `*` reach them), or an empty
+    // tool (`mcp:github/*` reaches `mcp:github/`). The server part of a
+    // kept allow is always literal, and no allow reaches a second `/`.
+    // These are v2 patterns already: spreading `/`s over their stars
+    // would deny every MCP tool.
+    let malformed = vec![format!("{}*", mcp::PREFIX), format!("{}*/", mcp::PREFIX)];
+    ToolSets {
+        allow,
+        deny,
+        malformed,
+        dropped,
+    }
+}
+
+/// What a caller must state for a listed server's tools, and the pins:
+/// each a Deny that applies unless the context carries the expected value
+/// (`StringNotEquals` and `StringNotLike` pass when the key is missing, so
+/// a caller that does not say is denied, as wpc denies it).
+fn mcp_statements(wpc: &Wpc, depth: usize, out: &mut Vec<Value>) {
+    let Some(mcp_policy) = &wpc.constraints.mcp else {
+        return;
+    };
+    let mut n = 0;
+    let mut deny_unless = |resources: Vec<String>, operator: &str, key: &str, value: &str| {
+        n += 1;
+        let mut s = statement(
+            &format!("DenyMcp{n}"),
+            "Deny",
+            &["tool:execute"],
+            &resources,
+        );
+        if let Some(object) = s.as_object_mut() {
+            object.insert("conditions".into(), json!({ operator: { key: value } }));
+        }
+        out.push(s);
+    };
+    for server in &mcp_policy.servers {
+        if !matches!(
+            mcp::standing(mcp_policy, &server.name),
+            ServerStanding::Listed { .. }
+        ) {
+            continue;
+        }
+        let all = deny_resources(&mcp::name(&server.name, "*"), depth);
+        if let Some(transport) = server.transport {
+            deny_unless(
+                all.clone(),
+                "StringNotEquals",
+                MCP_TRANSPORT,
+                transport.as_str(),
+            );
+        }
+        if let Some(url) = &server.url {
+            deny_unless(all, "StringNotLike", MCP_URL, url);
+        }
+    }
+    for (key, hash) in mcp_policy.pinned_tools.iter().flatten() {
+        deny_unless(
+            vec![format!("{}{key}", mcp::PREFIX)],
+            "StringNotEquals",
+            DEFINITION_HASH,
+            hash,
+        );
+    }
+}
+
+/// The context keys the export's MCP statements read.
+pub const MCP_TRANSPORT: &str = "Mcp:Transport";
+pub const MCP_URL: &str = "Mcp:Url";
+pub const DEFINITION_HASH: &str = "Tool:DefinitionHash";
+
+/// How many `/` the export's allow patterns can reach: every v2 `*` and
+/// `?` stops at `/`, so an allowed name has exactly as many as its pattern.
+fn slash_depth(allow: &[String]) -> usize {
+    allow
+        .iter()
+        .map(|p| allow_pattern(p).matches('/').count())
+        .max()
+        .unwrap_or(0)
+}
+
+fn tools(wpc: &Wpc, out: &mut Vec<Value>) {
+    let sets = tool_sets(wpc);
+    let depth = slash_depth(&sets.allow);
     let env = gate::environment();
     let gates: Vec<Option<Gate>> = wpc
         .constraints
@@ -119,10 +270,16 @@ fn tools(wpc: &Wpc, out: &mut Vec<Value>) {
             &["*".to_owned()],
         ));
     }
-    let deny: Vec<String> = dedup(policy.deny.iter().map(|p| deny_pattern(p)));
+    let deny: Vec<String> = dedup(
+        sets.deny
+            .iter()
+            .flat_map(|p| deny_resources(p, depth))
+            .chain(sets.malformed.iter().cloned()),
+    );
     out.extend(chunked("DenyTools", "Deny", &deny, None));
-    let allow: Vec<String> = dedup(policy.allow.iter().map(|p| allow_pattern(p)));
+    let allow: Vec<String> = dedup(sets.allow.iter().map(|p| allow_pattern(p)));
     out.extend(chunked("AllowTools", "Allow", &allow, None));
+    mcp_statements(wpc, depth, out);
     // A gate decided by the tool name becomes an approval requirement on
     // exactly its tools. Any other gate depends on the call (and wpc denies
     // a call whose `when` fails to evaluate), which v2 cannot test: its
@@ -130,12 +287,13 @@ fn tools(wpc: &Wpc, out: &mut Vec<Value>) {
     let (exact, undecided): (Vec<&Gate>, Vec<&Gate>) = gates
         .iter()
         .flatten()
-        .partition(|gate| decided_by_name(gate, &policy.allow));
+        .partition(|gate| decided_by_name(gate, &sets.allow));
     let tools_of = |gates: Vec<&Gate>| {
         dedup(
             gates
                 .into_iter()
-                .flat_map(|gate| gated_tools(gate, &policy.allow)),
+                .flat_map(|gate| gated_tools(gate, &sets.allow))
+                .flat_map(|p| deny_resources(&p, depth)),
         )
     };
     out.extend(chunked(
@@ -162,7 +320,7 @@ fn gated_tools(gate: &Gate, allow: &[String]) -> Vec<String> {
             return tools
                 .iter()
                 .filter(|tool| gate.for_tool(tool) != Some(false))
-                .map(|tool| deny_pattern(tool))
+                .cloned()
                 .collect();
         }
         None => allow.iter().collect(),
@@ -170,7 +328,7 @@ fn gated_tools(gate: &Gate, allow: &[String]) -> Vec<String> {
     candidates
         .into_iter()
         .filter(|p| is_wildcard(p) || gate.for_tool(p) != Some(false))
-        .map(|p| deny_pattern(p))
+        .cloned()
         .collect()
 }
 
@@ -198,6 +356,47 @@ fn deny_pattern(native: &str) -> String {
         return "*".to_owned();
     }
     collapse_stars(&native.replace('?', "*"))
+}
+
+/// A native deny pattern as v2 patterns that together match at least what
+/// it matches among names with at most `depth` `/`s: a native `*` runs
+/// across `/`, a v2 `*` does not, so each way of spreading the missing `/`s
+/// over the pattern's stars is one more pattern (`*.merge` at depth 1 is
+/// also `*/*.merge`). At depth 0 (no allow pattern names a `/`) it is the
+/// one pattern [`deny_pattern`] gives.
+fn deny_resources(native: &str, depth: usize) -> Vec<String> {
+    let base = deny_pattern(native);
+    let slashes = base.matches('/').count();
+    if base == "*" || !base.contains('*') || depth <= slashes {
+        return vec![base];
+    }
+    let parts: Vec<&str> = base.split('*').collect();
+    let mut out = Vec::new();
+    for extra in 0..=depth - slashes {
+        spread(&parts, 1, extra, parts[0].to_owned(), &mut out);
+    }
+    out
+}
+
+/// Every pattern made of `parts` joined by stars, `extra` more `/*` spread
+/// over the stars from `at` on.
+fn spread(parts: &[&str], at: usize, extra: usize, prefix: String, out: &mut Vec<String>) {
+    if at == parts.len() {
+        if extra == 0 {
+            out.push(prefix);
+        }
+        return;
+    }
+    for here in 0..=extra {
+        let star = format!("*{}", "/*".repeat(here));
+        spread(
+            parts,
+            at + 1,
+            extra - here,
+            format!("{prefix}{star}{}", parts[at]),
+            out,
+        );
+    }
 }
 
 /// A native allow pattern as a v2 pattern matching at most the same names,
@@ -322,8 +521,52 @@ fn workspace(access: WorkspaceAccess, out: &mut Vec<Value>) {
 
 pub(super) fn gaps(wpc: &Wpc) -> Vec<Gap> {
     let env = gate::environment();
-    let allow = &wpc.constraints.tool_policy.allow;
+    let sets = tool_sets(wpc);
+    let allow = &sets.allow;
     let mut out = Vec::new();
+    for i in &sets.dropped {
+        out.push(Gap {
+            pointer: format!("/constraints/tool_policy/allow/{i}"),
+            message: format!(
+                "v2 cannot follow `[constraints.mcp]` for `{}`: the export leaves it out, so \
+                 the MCP tools it reaches are denied unless a server's `tools` names them \
+                 (stricter than wpc)",
+                wpc.constraints.tool_policy.allow[*i]
+            ),
+        });
+    }
+    let conditioned = wpc.constraints.mcp.as_ref().is_some_and(|m| {
+        m.pinned_tools.as_ref().is_some_and(|p| !p.is_empty())
+            || m.servers
+                .iter()
+                .any(|s| s.transport.is_some() || s.url.is_some())
+    });
+    if conditioned {
+        out.push(Gap {
+            pointer: "/constraints/mcp".to_owned(),
+            message: format!(
+                "v2 checks a pinned tool's definition, and a server's transport and URL, only \
+                 through the context keys `{DEFINITION_HASH}`, `{MCP_TRANSPORT}` and \
+                 `{MCP_URL}`: an evaluator that does not pass them denies those tools"
+            ),
+        });
+    }
+    if !wpc.constraints.rate_limits.is_empty() {
+        out.push(Gap {
+            pointer: "/constraints/rate_limits".to_owned(),
+            message: "v2 has no rate limits: a gateway enforcing the export does not count \
+                      calls, so it allows what exceeds them (they travel in `metadata`)"
+                .to_owned(),
+        });
+    }
+    if wpc.constraints.budget.is_some() {
+        out.push(Gap {
+            pointer: "/constraints/budget".to_owned(),
+            message: "v2 has no budget: a gateway enforcing the export does not count calls or \
+                      tokens, so it allows a job past its budget (it travels in `metadata`)"
+                .to_owned(),
+        });
+    }
     for (i, approval) in wpc.constraints.approvals.iter().enumerate() {
         let Ok(gate) = Gate::compile(&env, &approval.when) else {
             continue;
@@ -359,4 +602,51 @@ pub(super) fn gaps(wpc: &Wpc) -> Vec<Gap> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deny_patterns_spread_the_slashes_an_allow_can_reach() {
+        assert_eq!(deny_resources("*.merge", 0), ["*.merge"]);
+        assert_eq!(deny_resources("*.merge", 1), ["*.merge", "*/*.merge"]);
+        assert_eq!(deny_resources("a*b*c", 1), ["a*b*c", "a*b*/*c", "a*/*b*c"]);
+        // A pattern that already has the `/`s, a literal, or everything.
+        assert_eq!(deny_resources("mcp:*/delete_*", 1), ["mcp:*/delete_*"]);
+        assert_eq!(deny_resources("exec", 2), ["exec"]);
+        assert_eq!(deny_resources("**", 3), ["*"]);
+        assert_eq!(slash_depth(&["read".into(), "mcp:github/*".into()]), 1);
+    }
+
+    #[test]
+    fn mcp_gaps_name_what_the_export_drops_and_cannot_count() {
+        let policy = crate::policy::testing::policy(&format!(
+            "{}\n[constraints.mcp]\n[[constraints.mcp.servers]]\nname = \"github\"\ntools = [\"get_issue\"]\n\
+             [[constraints.rate_limits]]\ntool = \"read\"\nmax = 1\nper = \"1h\"\n\
+             [constraints.budget]\nmax_tool_calls = 5\n",
+            crate::policy::testing::CLEAN.replace(
+                "allow = [\"read\", \"repo.comment\"]",
+                "allow = [\"read\", \"mcp:*/*\"]"
+            )
+        ));
+        let gaps: Vec<String> = gaps(&policy.wpc).into_iter().map(|g| g.pointer).collect();
+        assert_eq!(
+            gaps,
+            [
+                "/constraints/tool_policy/allow/1",
+                "/constraints/rate_limits",
+                "/constraints/budget"
+            ]
+        );
+        let statements = statements(&policy.wpc);
+        let allow = statements
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["sid"] == "AllowTools")
+            .unwrap();
+        assert_eq!(allow["resources"], json!(["read", "mcp:github/get_issue"]));
+    }
 }

@@ -1,11 +1,8 @@
 use std::path::PathBuf;
 
 use super::args::{FreshnessArgs, Place, open};
-use super::output::rejected_or;
-use super::output::{Outcome, print};
-use crate::crypto::trusted::TrustedSigners;
-use crate::crypto::verify::Trust;
-use crate::release;
+use super::output::{Outcome, emit};
+use crate::release::run;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,27 +31,11 @@ pub struct Args {
 /// unknown, tampered, untrusted, a branch that breaks a trust rule), 2 when
 /// the branch cannot be read or the hash is not a hash.
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let fetched = match (&args.from, &args.trusted) {
-        (Some(dir), Some(trusted)) => {
-            let signers = TrustedSigners::load(trusted)?;
-            let trust = Trust::only(signers.release_signers().iter().map(|s| &s.did));
-            release::fetch_from_dir(dir, &args.hash, &trust)
-        }
+    emit(match (&args.from, &args.trusted) {
+        (Some(dir), Some(trusted)) => run::fetch_exported(dir, trusted, &args.hash)?,
         _ => {
             let (repo, source) = open(&args.place)?;
-            release::fetch(&repo, &source, &args.hash, &args.freshness.freshness())
+            run::fetch_released(&repo, &source, &args.hash, &args.freshness.freshness())?
         }
-    };
-    match fetched {
-        Ok(bytes) => {
-            print(&String::from_utf8_lossy(&bytes))?;
-            Ok(Outcome::Clean)
-        }
-        Err(release::FetchError::Release(err)) => rejected_or(err),
-        Err(err @ release::FetchError::BadHash(_)) => Err(err.into()),
-        Err(err) => {
-            super::output::eprint(&format!("error: {err}\n"));
-            Ok(Outcome::Failed)
-        }
-    }
+    })
 }

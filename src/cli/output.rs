@@ -115,21 +115,3 @@ pub fn eprint(text: &str) {
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
 }
-
-/// A release branch that breaks a trust rule is exit 1 with its reason; any
-/// other error is exit 2.
-pub fn rejected_or(err: crate::release::ReleaseError) -> anyhow::Result<Outcome> {
-    if err.is_rejection() {
-        eprint(&format!("error: {err}\n"));
-        Ok(Outcome::Failed)
-    } else {
-        Err(err.into())
-    }
-}
-
-/// Bundles read without `[bundles] gateway_signers` trusted any signer.
-pub fn warn_unchecked_gateways(checked: bool) {
-    if !checked {
-        eprint(crate::replay::UNCHECKED_GATEWAYS);
-    }
-}

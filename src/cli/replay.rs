@@ -1,14 +1,9 @@
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
-use super::output::{Outcome, print, usable_config, warn_unchecked_gateways};
+use super::output::{Outcome, emit, usable_selection};
 use crate::config::Config;
-use crate::policy::Policy;
-use crate::release::Freshness;
-use crate::replay;
-use crate::replay::render;
-use crate::replay::versions::Working;
+use crate::replay::command::{self, Plan};
+use crate::replay::{self, render};
 use crate::report::Format;
 
 #[derive(Debug, clap::Args)]
@@ -37,43 +32,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let config = match &args.config {
-        Some(file) => usable_config(Config::load(file))?,
-        None => {
-            let cwd = std::env::current_dir().context("cannot read the current directory")?;
-            usable_config(Config::discover(&cwd))?
-        }
+    let (config, _) = usable_selection(Config::select(args.config.as_deref(), &[]))?;
+    let plan = Plan {
+        bundles: args.bundles,
+        policy: args.policy,
+        format: args.format,
+        examples: args.examples,
     };
-    let head = match &args.policy {
-        Some(path) => Some(
-            Policy::load(path)
-                .map_err(|findings| {
-                    let first = findings
-                        .first()
-                        .map(|f| format!("{}: {}", f.position(), f.message));
-                    anyhow::anyhow!(
-                        "{} is not a valid policy: {}",
-                        path.display(),
-                        first.unwrap_or_default()
-                    )
-                })?
-                .wpc,
-        ),
-        None => None,
-    };
-    let versions = Working::new(&config, &Freshness::default(), head)?;
-    let replayed = replay::replay_globs(&args.bundles, &config, args.examples, |hash| {
-        versions.resolve(hash)
-    })?;
-    warn_unchecked_gateways(replayed.gateway_signers_checked);
-    print(&render::render(
-        &replayed.impact,
-        replayed.counted,
-        args.format,
-    )?)?;
-    Ok(if replayed.impact.changed() == 0 {
-        Outcome::Clean
-    } else {
-        Outcome::Failed
-    })
+    emit(command::run(&config, &plan)?)
 }

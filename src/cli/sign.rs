@@ -1,16 +1,11 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 
 use super::args::load_key;
-use super::output::{Outcome, eprint, print};
-use crate::config::Config;
-use crate::crypto::artifact;
-use crate::crypto::envelope::{SignedEnvelope, WorkPolicyContract, parse_rfc3339};
-use crate::fsio::write_atomically;
-use crate::lint;
-use crate::policy::Policy;
-use crate::report::Severity;
+use super::output::{Outcome, emit};
+use crate::crypto::envelope::parse_rfc3339;
+use crate::envelopes::{self, SignPlan};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -42,35 +37,12 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         Some(text) => parse_rfc3339(text).with_context(|| format!("--issued-at {text}"))?,
         None => jiff::Timestamp::now(),
     };
-    if args.artifact {
-        let envelope = artifact::sign_file(&args.file, &key, issued_at)?;
-        return write_envelope(&envelope, args.out.as_deref());
-    }
-    // A policy is signed only if it would pass `wpc check` at error level.
-    let selection = Config::select(args.config.as_deref(), std::slice::from_ref(&args.file))?;
-    let report = lint::check(
-        &selection.config,
-        selection.findings,
-        &selection.inputs,
-        lint::Revocations::NotRead,
-    )?;
-    if report.fails_at(Severity::Error) {
-        eprint(&report.text(false, false));
-        eprint("error: not signed: the policy has errors\n");
-        return Ok(Outcome::Failed);
-    }
-    let policy = Policy::load(&args.file)
-        .map_err(|_| anyhow::anyhow!("{}: cannot load", args.file.display()))?;
-    let envelope = SignedEnvelope::sign::<WorkPolicyContract>(policy.doc.value, &key, issued_at)?;
-    write_envelope(&envelope, args.out.as_deref())
-}
-
-fn write_envelope(envelope: &SignedEnvelope, out: Option<&Path>) -> anyhow::Result<Outcome> {
-    let mut json = serde_json::to_string_pretty(envelope)?;
-    json.push('\n');
-    match out {
-        Some(out) => write_atomically(out, &json)?,
-        None => print(&json)?,
-    }
-    Ok(Outcome::Clean)
+    let plan = SignPlan {
+        file: args.file,
+        artifact: args.artifact,
+        out: args.out,
+        issued_at,
+        config: args.config,
+    };
+    emit(envelopes::sign(&plan, &key)?)
 }

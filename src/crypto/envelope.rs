@@ -78,54 +78,50 @@ pub trait EnvelopeKind {
     const EXTRA_FIELDS: &'static [&'static str] = &[];
 }
 
-/// A Work Policy Contract envelope (`work_policy_contract`, JCS hash).
-#[derive(Debug, Clone, Copy)]
-pub struct WorkPolicyContract;
+/// Declare an [`EnvelopeKind`]: its type, its `envelope_type` string, its
+/// hash rule and, after `;`, the constants it sets beyond those.
+macro_rules! envelope_kind {
+    ($(#[$doc:meta])* $kind:ident, $envelope_type:literal, $rule:ty $(; $($more:tt)*)?) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $kind;
 
-impl EnvelopeKind for WorkPolicyContract {
-    const ENVELOPE_TYPE: &'static str = "work_policy_contract";
-    type HashRule = Jcs;
+        impl EnvelopeKind for $kind {
+            const ENVELOPE_TYPE: &'static str = $envelope_type;
+            type HashRule = $rule;
+            $($($more)*)?
+        }
+    };
 }
 
-/// A proof bundle envelope (`proof_bundle`, `JSON.stringify` hash).
-#[derive(Debug, Clone, Copy)]
-pub struct ProofBundle;
-
-impl EnvelopeKind for ProofBundle {
-    const ENVELOPE_TYPE: &'static str = "proof_bundle";
-    type HashRule = JsonStringify;
+envelope_kind! {
+    /// A Work Policy Contract envelope (`work_policy_contract`, JCS hash).
+    WorkPolicyContract, "work_policy_contract", Jcs
 }
 
-/// A model gateway's receipt (`gateway_receipt`, `JSON.stringify` hash).
-#[derive(Debug, Clone, Copy)]
-pub struct GatewayReceipt;
-
-impl EnvelopeKind for GatewayReceipt {
-    const ENVELOPE_TYPE: &'static str = "gateway_receipt";
-    type HashRule = JsonStringify;
+envelope_kind! {
+    /// A proof bundle envelope (`proof_bundle`, `JSON.stringify` hash).
+    ProofBundle, "proof_bundle", JsonStringify
 }
 
-/// A tool dispatcher's signed receipt, v1 envelope (`tool_receipt`,
-/// `JSON.stringify` hash).
-#[derive(Debug, Clone, Copy)]
-pub struct ToolReceipt;
-
-impl EnvelopeKind for ToolReceipt {
-    const ENVELOPE_TYPE: &'static str = "tool_receipt";
-    type HashRule = JsonStringify;
+envelope_kind! {
+    /// A model gateway's receipt (`gateway_receipt`, `JSON.stringify` hash).
+    GatewayReceipt, "gateway_receipt", JsonStringify
 }
 
-/// A tool dispatcher's signed receipt, v2 envelope (`tool_receipt`,
-/// `envelope_version` "2", `JSON.stringify` hash). Its `co_signatures` sign
-/// the same `payload_hash_b64u` and are verified by
-/// [`crate::bundle::tool_receipt`]; the protocol allows this kind only
-/// inside a proof bundle, so only `verify_embedded` reads it.
-#[derive(Debug, Clone, Copy)]
-pub struct ToolReceiptV2;
+envelope_kind! {
+    /// A tool dispatcher's signed receipt, v1 envelope (`tool_receipt`,
+    /// `JSON.stringify` hash).
+    ToolReceipt, "tool_receipt", JsonStringify
+}
 
-impl EnvelopeKind for ToolReceiptV2 {
-    const ENVELOPE_TYPE: &'static str = "tool_receipt";
-    type HashRule = JsonStringify;
+envelope_kind! {
+    /// A tool dispatcher's signed receipt, v2 envelope (`tool_receipt`,
+    /// `envelope_version` "2", `JSON.stringify` hash). Its `co_signatures` sign
+    /// the same `payload_hash_b64u` and are verified by
+    /// [`crate::bundle::tool_receipt`]; the protocol allows this kind only
+    /// inside a proof bundle, so only `verify_embedded` reads it.
+    ToolReceiptV2, "tool_receipt", JsonStringify;
     const ENVELOPE_VERSION: &'static str = "2";
     const EXTRA_FIELDS: &'static [&'static str] = &["co_signatures"];
 }

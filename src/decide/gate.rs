@@ -27,6 +27,17 @@ impl std::fmt::Display for SyntaxError {
     }
 }
 
+/// Why a gate gave no verdict at run time.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum GateError {
+    /// The expression's value is not a boolean (its CEL type).
+    #[error("returned {0}, not a boolean")]
+    NotBoolean(cel::objects::ValueType),
+    /// The interpreter's error, shortened.
+    #[error("{0}")]
+    Execution(String),
+}
+
 /// The CEL environment every gate compiles and runs in: the standard library
 /// plus the string extension (`lowerAscii`, `split`, ...), built once.
 pub fn environment() -> Arc<Env> {
@@ -58,11 +69,11 @@ impl Gate {
     /// Run the expression. `Ok(b)` only for a boolean result; anything else
     /// (a run-time error, a non-boolean) is an `Err` with the reason, which
     /// the decision turns into a denial.
-    pub fn evaluate(&self, context: &Context<'_, '_>) -> Result<bool, String> {
+    pub fn evaluate(&self, context: &Context<'_, '_>) -> Result<bool, GateError> {
         match self.program.execute(context) {
             Ok(Value::Bool(fired)) => Ok(fired),
-            Ok(other) => Err(format!("returned {:?}, not a boolean", other.type_of())),
-            Err(err) => Err(shorten(err.to_string())),
+            Ok(other) => Err(GateError::NotBoolean(other.type_of())),
+            Err(err) => Err(GateError::Execution(shorten(err.to_string()))),
         }
     }
 

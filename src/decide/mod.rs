@@ -813,7 +813,7 @@ impl Engine {
                     };
                     let result = gate.evaluate(&cx);
                     context = Some(cx);
-                    result.map_err(failed)?
+                    result.map_err(|err| failed(err.to_string()))?
                 }
             };
             if fires {

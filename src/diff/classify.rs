@@ -6,11 +6,11 @@
 //! setting is never mistaken for a narrowing.
 
 use super::tools::{self, critical};
-use super::{Change, Class, Severity};
+use super::{Change, Class, Severity, mcp};
 use crate::decide::gate::{self, Gate};
 use crate::decide::requirement_name;
 use crate::policy::model::{
-    Approval, Binding, Constraints, ElevatedExec, ModelCalls, Network, Requirement, Sandbox,
+    Approval, Binding, Constraints, ElevatedExec, Mcp, ModelCalls, Network, Requirement, Sandbox,
     ToolPolicy, WorkspaceAccess, Wpc,
 };
 
@@ -29,6 +29,9 @@ pub fn compare(old: &Wpc, new: &Wpc) -> Vec<Change> {
         &mut out,
     );
     ttl(o, n, &mut out);
+    mcp::compare_mcp(o.mcp.as_ref(), n.mcp.as_ref(), &mut out);
+    mcp::compare_rate_limits(&o.rate_limits, &n.rate_limits, &mut out);
+    mcp::compare_budget(o.budget.as_ref(), n.budget.as_ref(), &mut out);
     binding(&old.binding, &new.binding, &mut out);
     text(old, new, &mut out);
     // Most severe first; the order within a severity is the order above.
@@ -100,7 +103,12 @@ fn strictest(like: &Wpc) -> Wpc {
             model_calls: like.constraints.model_calls.clone(),
             egress: like.constraints.egress.clone(),
             token: like.constraints.token.clone(),
-            mcp: like.constraints.mcp.clone(),
+            // The servers are what a new policy brings in; its denials
+            // and pins stay, so only the servers are judged.
+            mcp: like.constraints.mcp.as_ref().map(|m| Mcp {
+                servers: Vec::new(),
+                ..m.clone()
+            }),
             rate_limits: like.constraints.rate_limits.clone(),
             budget: like.constraints.budget.clone(),
         },

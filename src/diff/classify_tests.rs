@@ -51,6 +51,26 @@ fn remove(v: &mut Value, item: &str) {
     v.as_array_mut().unwrap().retain(|x| x != item);
 }
 
+const PIN: &str = "446c68d84540f38bf5e629aeed5aaa80b514aeae9f4f43a6fe6e4d6dd6b28ce0";
+
+/// The agent surface: MCP servers with tools and pins, a rate limit, a budget.
+fn agent(v: &mut Value) {
+    let c = c(v);
+    c["mcp"] = json!({
+        "servers": [
+            { "name": "github", "transport": "stdio", "tools": ["get_issue"], "deny_tools": ["delete_*"] }
+        ],
+        "deny_servers": ["scratch-*"],
+        "pinned_tools": { "github/get_issue": PIN }
+    });
+    c["rate_limits"] = json!([{ "tool": "repo.comment", "max": 20, "per": "1h" }]);
+    c["budget"] = json!({ "max_tool_calls": 500, "max_output_tokens": 100000 });
+}
+
+fn mcp(v: &mut Value) -> &mut Value {
+    &mut c(v)["mcp"]
+}
+
 /// (what, edit old, edit new, class, severity, explanation) for the first
 /// (most severe) change.
 #[rustfmt::skip]
@@ -149,6 +169,52 @@ const ROWS: &[(&str, Edit, Edit, Class, Severity, &str)] = &[
         Class::Widening, Severity::High, "CST scope hash no longer required"),
     ("hash pinning dropped", keep, |v| { v["binding"].as_object_mut().unwrap().remove("optional_policy_hash_pinning"); },
         Class::Widening, Severity::High, "policy hash pinning no longer required"),
+    ("MCP server added", agent, |v| { agent(v); mcp(v)["servers"].as_array_mut().unwrap().push(json!({ "name": "linear", "tools": ["create_issue"] })); },
+        Class::Widening, Severity::Critical, "adds MCP server `linear`"),
+    ("MCP server removed", agent, |v| { agent(v); mcp(v)["servers"] = json!([]); },
+        Class::Narrowing, Severity::Low, "no longer allows MCP server `github`"),
+    ("MCP server denied", agent, |v| { agent(v); push(&mut mcp(v)["deny_servers"], "git*"); },
+        Class::Narrowing, Severity::Low, "denies MCP servers `git*`"),
+    ("MCP server deny removed", agent, |v| { agent(v); mcp(v)["deny_servers"] = json!([]); },
+        Class::Widening, Severity::Critical, "no longer denies MCP servers `scratch-*`"),
+    ("MCP restrictions removed", agent, |v| { agent(v); c(v).as_object_mut().unwrap().remove("mcp"); },
+        Class::Widening, Severity::Critical, "MCP servers no longer restricted"),
+    ("MCP restrictions added", keep, agent,
+        Class::Narrowing, Severity::Low, "MCP servers restricted to `github`"),
+    ("MCP tool added", agent, |v| { agent(v); push(&mut mcp(v)["servers"][0]["tools"], "add_issue_comment"); },
+        Class::Widening, Severity::High, "allows tool of MCP server `github` `add_issue_comment`"),
+    ("MCP tool list dropped", agent, |v| { agent(v); mcp(v)["servers"][0].as_object_mut().unwrap().remove("tools"); },
+        Class::Widening, Severity::High, "any tool of MCP server `github` allowed (was `get_issue`)"),
+    ("MCP tool removed", agent, |v| { agent(v); mcp(v)["servers"][0]["tools"] = json!([]); },
+        Class::Narrowing, Severity::Low, "no longer allows tool of MCP server `github` `get_issue`"),
+    ("MCP tool deny removed", agent, |v| { agent(v); mcp(v)["servers"][0]["deny_tools"] = json!([]); },
+        Class::Widening, Severity::High, "MCP server `github`: no longer denies tool `delete_*`"),
+    ("MCP transport dropped", agent, |v| { agent(v); mcp(v)["servers"][0].as_object_mut().unwrap().remove("transport"); },
+        Class::Widening, Severity::High, "MCP server `github`: transport any (was `stdio`)"),
+    ("MCP pin dropped", agent, |v| { agent(v); mcp(v)["pinned_tools"] = json!({}); },
+        Class::Widening, Severity::High, "drops the pin of MCP tool `github/get_issue`"),
+    ("MCP tool re-pinned", agent, |v| { agent(v); mcp(v)["pinned_tools"]["github/get_issue"] = json!("0".repeat(64)); },
+        Class::Widening, Severity::High, "re-pins MCP tool `github/get_issue` to `000000000000` (was `446c68d84540`)"),
+    ("MCP tool pinned", |v| { agent(v); mcp(v)["pinned_tools"] = json!({}); }, agent,
+        Class::Narrowing, Severity::Low, "pins MCP tool `github/get_issue`"),
+    ("rate limit raised", agent, |v| { agent(v); c(v)["rate_limits"][0]["max"] = json!(50); },
+        Class::Widening, Severity::High, "rate limit of tool `repo.comment`: 50 per 1h (was 20 per 1h)"),
+    ("rate limit window shortened", agent, |v| { agent(v); c(v)["rate_limits"][0]["per"] = json!("1m"); },
+        Class::Widening, Severity::High, "rate limit of tool `repo.comment`: 20 per 1m (was 20 per 1h)"),
+    ("rate limit lowered and lengthened", agent, |v| { agent(v); c(v)["rate_limits"][0] = json!({ "tool": "repo.comment", "max": 10, "per": "1d" }); },
+        Class::Narrowing, Severity::Low, "rate limit of tool `repo.comment`: 10 per 1d (was 20 per 1h)"),
+    ("rate limit removed", agent, |v| { agent(v); c(v)["rate_limits"] = json!([]); },
+        Class::Widening, Severity::High, "removes the rate limit of tool `repo.comment` (20 per 1h)"),
+    ("rate limit added", agent, |v| { agent(v); c(v)["rate_limits"].as_array_mut().unwrap().push(json!({ "model": "claude-*", "max": 60, "per": "1m" })); },
+        Class::Narrowing, Severity::Low, "adds a rate limit of model `claude-*` (60 per 1m)"),
+    ("budget raised", agent, |v| { agent(v); c(v)["budget"]["max_tool_calls"] = json!(1000); },
+        Class::Widening, Severity::High, "budget max_tool_calls 1000 (was 500)"),
+    ("budget line removed", agent, |v| { agent(v); c(v)["budget"] = json!({ "max_tool_calls": 500 }); },
+        Class::Widening, Severity::High, "budget max_output_tokens unbounded (was 100000)"),
+    ("budget lowered", agent, |v| { agent(v); c(v)["budget"]["max_tool_calls"] = json!(100); },
+        Class::Narrowing, Severity::Low, "budget max_tool_calls 100 (was 500)"),
+    ("budget added", keep, |v| c(v)["budget"] = json!({ "max_model_calls": 10 }),
+        Class::Narrowing, Severity::Low, "budget max_model_calls 10 (was unbounded)"),
     ("purpose reworded", keep, |v| v["purpose"] = json!("Review more carefully."),
         Class::Neutral, Severity::Info, "purpose reworded"),
     ("metadata changed", keep, |v| v["metadata"]["owner"] = json!("security"),
@@ -215,6 +281,22 @@ fn new_and_removed_policies() {
         (Class::Removed, Severity::Low)
     );
     assert!(!change.widens());
+}
+
+#[test]
+fn a_new_policy_with_mcp_servers_is_critical() {
+    let mut with = base();
+    agent(&mut with);
+    let change = added(&wpc(with));
+    assert_eq!(change.severity, Severity::Critical);
+    assert!(
+        change.explanation.ends_with("; adds MCP server `github`"),
+        "{}",
+        change.explanation
+    );
+    let mut same = base();
+    agent(&mut same);
+    assert!(compare(&wpc(same.clone()), &wpc(same)).is_empty());
 }
 
 #[test]

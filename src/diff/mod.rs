@@ -10,6 +10,7 @@
 
 pub mod approvals;
 mod classify;
+mod mcp;
 pub mod render;
 mod revisions;
 mod tools;

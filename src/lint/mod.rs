@@ -6,6 +6,35 @@
 //! and write `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks
 //! the rest.
 
+/// A rule file's unit tests as a table: a `tests` module holding
+/// [`rule_tests!`](crate::rule_tests) whose cases are the texts of the
+/// policies the rule checks (`&[CLEAN, ...]`), with the default settings and,
+/// after `with`, the Claw export settings. A file whose tests need more writes
+/// that module itself.
+///
+/// ```ignore
+/// crate::lint::lint_tests! { ElevatedExecAllowed;
+///     fires_when_allowed: &[&CLEAN.replace("deny", "allow")] => 1;
+///     quiet_when_denied: &[CLEAN] => 0;
+/// }
+/// ```
+macro_rules! lint_tests {
+    ($rule:ident $(with $claw:expr)?; $($cases:tt)+) => {
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+            #[allow(unused_imports)]
+            use $crate::lint::testing::{CLEAN, every_claw_version, gated};
+
+            $crate::rule_tests! {
+                $crate::lint::testing::lint(&$rule, None $(.or(Some($claw)))?);
+                $($cases)+
+            }
+        }
+    };
+}
+pub(crate) use lint_tests;
+
 mod check;
 mod rules;
 pub mod suppress;
@@ -157,6 +186,9 @@ pub static REGISTRY: Registry<dyn Rule> = Registry {
         &rules::claw_export_inexact::ClawExportInexact,
         &rules::suppression_without_reason::SuppressionWithoutReason,
         &rules::suppression_unused::SuppressionUnused,
+        &rules::mcp_server_without_tools::McpServerWithoutTools,
+        &rules::mcp_tool_unpinned::McpToolUnpinned,
+        &rules::rate_limit_over_budget::RateLimitOverBudget,
     ],
 };
 
@@ -204,6 +236,32 @@ pub(crate) mod testing {
     pub fn run_default(rule: &dyn Rule, texts: &[&str]) -> Vec<String> {
         run(rule, &LintSettings::default(), texts)
     }
+
+    /// [`run_with_claw`] with the default settings and the Claw export
+    /// settings, if any: the runner of [`lint_tests!`] and of
+    /// [`rule_tests!`](crate::rule_tests) in rule files.
+    pub fn lint(
+        rule: &dyn Rule,
+        claw: Option<ExportSettings>,
+    ) -> impl Fn(&[&str]) -> Vec<String> + '_ {
+        let claw = claw.unwrap_or_default();
+        move |texts| run_with_claw(rule, &LintSettings::default(), &claw, texts)
+    }
+
+    /// [`CLEAN`] with an approval gate on `when` (a CEL expression).
+    pub fn gated(when: &str) -> String {
+        format!(
+            "{CLEAN}\n[[constraints.approvals]]\nwhen = \"{when}\"\nrequire = \"human_approval\"\n"
+        )
+    }
+
+    /// A Claw export of every protocol version, with an issuer.
+    pub fn every_claw_version() -> ExportSettings {
+        ExportSettings {
+            versions: crate::claw::ClawVersion::ALL.to_vec(),
+            issuer_did: Some("did:web:x.example".into()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -236,12 +294,6 @@ mod tests {
     fn registry_is_consistent() {
         assert_eq!(REGISTRY.inconsistencies(), Vec::<String>::new());
         // Codes are stable: this list only ever grows.
-        insta::assert_snapshot!(
-            REGISTRY
-                .all()
-                .map(|m| format!("{} {}", m.code, m.name))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        insta::assert_snapshot!(crate::policy::testing::rule_listing(REGISTRY.all()));
     }
 }

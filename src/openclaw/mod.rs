@@ -8,6 +8,32 @@
 //! implementing [`Rule`], add it to [`REGISTRY`], and write
 //! `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks the rest.
 
+/// A rule file's unit tests as a table: a `tests` module holding
+/// [`rule_tests!`](crate::rule_tests) whose cases are config texts the rule
+/// audits, under the target made from a policy text when one follows
+/// `under`. A file whose tests need more writes that module itself.
+///
+/// ```ignore
+/// crate::openclaw::audit_tests! { BindRw;
+///     fires_without_ro: "{...}" => 2;
+///     quiet_on_ro: "{...}" => 0;
+/// }
+/// ```
+macro_rules! audit_tests {
+    ($rule:ident $(under $policy:expr)?; $($cases:tt)+) => {
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+
+            $crate::rule_tests! {
+                $crate::openclaw::testing::audit(&$rule, None $(.or(Some($policy)))?);
+                $($cases)+
+            }
+        }
+    };
+}
+pub(crate) use audit_tests;
+
 pub mod catalog;
 pub mod compile;
 pub mod conformance;
@@ -355,8 +381,14 @@ pub(crate) mod testing {
             .collect()
     }
 
-    pub fn run(rule: &dyn Rule, text: &str) -> Vec<String> {
-        run_with(rule, text, None)
+    /// [`run_with`] the target made from a policy text, if any: the runner
+    /// of [`audit_tests!`].
+    pub fn audit<'a>(
+        rule: &'a dyn Rule,
+        policy: Option<&str>,
+    ) -> impl Fn(&str) -> Vec<String> + 'a {
+        let target = policy.map(target);
+        move |text| run_with(rule, text, target.as_ref())
     }
 
     /// The test policy `CLEAN` with more tables (e.g. `[constraints.mcp]`).
@@ -389,12 +421,6 @@ mod tests {
                 meta.code
             );
         }
-        insta::assert_snapshot!(
-            REGISTRY
-                .all()
-                .map(|m| format!("{} {}", m.code, m.name))
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
+        insta::assert_snapshot!(crate::policy::testing::rule_listing(REGISTRY.all()));
     }
 }

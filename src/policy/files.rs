@@ -214,6 +214,17 @@ fn not_regular(path: &Path, kind: &'static str) -> Finding {
 mod tests {
     use super::*;
 
+    /// Two policies (one in a sub-folder), their tests, a hidden policy and
+    /// a file that is not one.
+    const TREE: &[&str] = &[
+        "a.toml",
+        "a.test.toml",
+        "notes.md",
+        ".hidden.toml",
+        "sub/b.toml",
+        "sub/b.test.toml",
+    ];
+
     /// Empty files `names` under `dir`, with their folders.
     fn touch(dir: &Path, names: &[&str]) {
         for name in names {
@@ -227,16 +238,7 @@ mod tests {
     fn walks_policies_skips_tests_and_hidden() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        touch(
-            p,
-            &[
-                "a.toml",
-                "a.test.toml",
-                "notes.md",
-                ".hidden.toml",
-                "sub/b.toml",
-            ],
-        );
+        touch(p, TREE);
         let (files, findings) = collect(&[p.to_path_buf()], p).unwrap();
         assert_eq!(files, [p.join("a.toml"), p.join("sub/b.toml")]);
         assert!(findings.is_empty());
@@ -247,16 +249,7 @@ mod tests {
     fn one_walk_finds_what_the_policy_walk_and_the_test_walk_find() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        touch(
-            p,
-            &[
-                "a.toml",
-                "a.test.toml",
-                "notes.md",
-                "sub/b.toml",
-                "sub/b.test.toml",
-            ],
-        );
+        touch(p, TREE);
         crate::fsio::make_fifo(&p.join("fifo.toml"));
         crate::fsio::make_fifo(&p.join("fifo.test.toml"));
         let both = collect_dir_with_tests(p, p).unwrap();

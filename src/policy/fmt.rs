@@ -203,3 +203,89 @@ a = 2
         assert_eq!(before.value, after.value);
     }
 }
+
+/// What `wpc fmt` is asked to do.
+#[derive(Debug)]
+pub struct Plan {
+    /// Policy files or folders; empty: `policies_dir`.
+    pub paths: Vec<std::path::PathBuf>,
+    /// The repository's policies folder and root (paths are shown relative
+    /// to it).
+    pub policies_dir: std::path::PathBuf,
+    pub root: std::path::PathBuf,
+    /// Change nothing: print a diff of each file not formatted, and fail.
+    pub check: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FmtCommandError {
+    #[error(transparent)]
+    Collect(#[from] super::files::CollectError),
+    #[error("{}: cannot format", path.display())]
+    Format {
+        path: std::path::PathBuf,
+        source: toml_edit::TomlError,
+    },
+    #[error(transparent)]
+    Write(#[from] crate::fsio::WriteError),
+}
+
+/// `wpc fmt`: rewrite each policy in the canonical layout (or, with
+/// `check`, show the diff); files that are not well-formed TOML are
+/// reported and fail, never rewritten.
+pub fn run(plan: &Plan) -> Result<crate::report::Output, FmtCommandError> {
+    use super::files;
+    let (paths, skipped) = if plan.paths.is_empty() {
+        files::collect_dir(&plan.policies_dir, &plan.root)?
+    } else {
+        files::collect(&plan.paths, &plan.root)?
+    };
+    let mut problems = skipped;
+    let mut out = crate::report::Output::default();
+    for path in &paths {
+        let source = match super::read_source(path) {
+            Ok(source) => source,
+            Err(finding) => {
+                problems.push(finding);
+                continue;
+            }
+        };
+        // Only well-formed TOML is formatted; report the rest with locations.
+        if let Err(findings) = super::Document::parse(source.clone())
+            && findings.iter().any(|f| f.code == super::document::SYNTAX)
+        {
+            problems.extend(findings);
+            continue;
+        }
+        let formatted = format(source.text()).map_err(|source| FmtCommandError::Format {
+            path: path.clone(),
+            source,
+        })?;
+        if formatted == source.text() {
+            continue;
+        }
+        if plan.check {
+            out.failed = true;
+            out.stdout
+                .push_str(&unified_diff(path, source.text(), &formatted));
+        } else {
+            crate::fsio::write_atomically(path, &formatted)?;
+            out.stdout
+                .push_str(&std::format!("formatted {}\n", path.display()));
+        }
+    }
+    if !problems.is_empty() {
+        let problems = super::document::unreadable_in_brief(problems);
+        out.note(&crate::report::Report::new(problems, paths.len()).render_brief(false));
+        out.failed = true;
+    }
+    Ok(out)
+}
+
+fn unified_diff(path: &std::path::Path, old: &str, new: &str) -> String {
+    let name = path.display().to_string();
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .header(&std::format!("a/{name}"), &std::format!("b/{name}"))
+        .to_string()
+}

@@ -40,10 +40,14 @@ pub fn is_mcp(tool: &str) -> bool {
 }
 
 /// The server and tool of `mcp:SERVER/TOOL`; `None` when the name is not
-/// of that shape (or either part breaks the schema's patterns).
+/// of that shape: one `/`, neither part empty. The characters of each part
+/// are not checked here: a server the policy does not list is denied
+/// anyway, and a check no Claw export can repeat would make the export
+/// weaker than the decision.
 pub fn parse(name: &str) -> Option<McpName<'_>> {
     let (server, tool) = name.strip_prefix(PREFIX)?.split_once('/')?;
-    (is_server_name(server) && is_tool_name(tool)).then_some(McpName { server, tool })
+    (!server.is_empty() && !tool.is_empty() && !tool.contains('/'))
+        .then_some(McpName { server, tool })
 }
 
 /// `mcp:SERVER/TOOL`.
@@ -334,13 +338,12 @@ mod tests {
             "mcp:github",
             "mcp:/get_issue",
             "mcp:github/",
-            "mcp:git hub/x",
             "mcp:github/a/b",
-            "mcp:.github/x",
-            "mcp:*/x",
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
+        // Odd characters parse; no entry of the schema can name such a server.
+        assert!(parse("mcp:git hub/x").is_some());
         assert!(is_mcp("mcp:x") && !is_mcp("repo.comment"));
         assert!(is_tool_name(&"a".repeat(128)) && !is_tool_name(&"a".repeat(129)));
         assert!(is_server_name(&"a".repeat(64)) && !is_server_name(&"a".repeat(65)));

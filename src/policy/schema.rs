@@ -25,6 +25,16 @@ pub enum Schema {
 }
 
 impl Schema {
+    /// The schema's file in `schema/`.
+    pub fn file(self) -> &'static str {
+        match self {
+            Schema::Policy => "wpc.v1.schema.json",
+            Schema::Config => "wpc-config.v1.schema.json",
+            Schema::TestFile => "wpc-test.v1.schema.json",
+            Schema::TrustedSigners => "trusted-signers.v1.schema.json",
+        }
+    }
+
     /// The schema document, as shipped in `schema/`.
     pub fn source(self) -> &'static str {
         match self {
@@ -35,14 +45,14 @@ impl Schema {
         }
     }
 
-    fn compiled(self) -> &'static Result<Compiled, String> {
-        static POLICY: LazyLock<Result<Compiled, String>> =
+    fn compiled(self) -> &'static Result<Compiled, SchemaBuildError> {
+        static POLICY: LazyLock<Result<Compiled, SchemaBuildError>> =
             LazyLock::new(|| Compiled::new(Schema::Policy));
-        static CONFIG: LazyLock<Result<Compiled, String>> =
+        static CONFIG: LazyLock<Result<Compiled, SchemaBuildError>> =
             LazyLock::new(|| Compiled::new(Schema::Config));
-        static TEST_FILE: LazyLock<Result<Compiled, String>> =
+        static TEST_FILE: LazyLock<Result<Compiled, SchemaBuildError>> =
             LazyLock::new(|| Compiled::new(Schema::TestFile));
-        static TRUSTED_SIGNERS: LazyLock<Result<Compiled, String>> =
+        static TRUSTED_SIGNERS: LazyLock<Result<Compiled, SchemaBuildError>> =
             LazyLock::new(|| Compiled::new(Schema::TrustedSigners));
         match self {
             Schema::Policy => &POLICY,
@@ -53,17 +63,24 @@ impl Schema {
     }
 }
 
+/// Why a shipped schema does not build (a test rules it out).
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaBuildError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Schema(#[from] ValidationError<'static>),
+}
+
 struct Compiled {
     schema: Value,
     validator: Validator,
 }
 
 impl Compiled {
-    fn new(which: Schema) -> Result<Compiled, String> {
-        let schema: Value = serde_json::from_str(which.source()).map_err(|e| e.to_string())?;
-        let validator = jsonschema::draft202012::options()
-            .build(&schema)
-            .map_err(|e| e.to_string())?;
+    fn new(which: Schema) -> Result<Compiled, SchemaBuildError> {
+        let schema: Value = serde_json::from_str(which.source())?;
+        let validator = jsonschema::draft202012::options().build(&schema)?;
         Ok(Compiled { schema, validator })
     }
 }
@@ -86,7 +103,10 @@ pub fn check(schema: Schema, doc: &Document) -> Vec<Finding> {
             return vec![Finding::new(
                 SCHEMA,
                 Severity::Error,
-                format!("internal error: the built-in {schema:?} schema does not compile: {err}"),
+                format!(
+                    "internal error: the built-in schema {} does not compile: {err}",
+                    schema.file()
+                ),
             )];
         }
     };
@@ -145,11 +165,40 @@ fn describe(schema: &Value, doc: &Document, err: &ValidationError<'_>) -> Vec<Fi
                 ),
             )]
         }
-        kind => vec![error(
-            doc.value_span(&pointer),
-            format!("`{path}`: {}", reason(kind, err)),
-        )],
+        kind => {
+            let mut finding = error(
+                doc.value_span(&pointer),
+                format!("`{path}`: {}", reason(kind, err)),
+            );
+            if let Some(help) = value_help(&pointer, kind) {
+                finding = finding.help(help.to_owned());
+            }
+            vec![finding]
+        }
     }
+}
+
+/// What to write instead, where a pattern alone does not say.
+fn value_help(pointer: &str, kind: &ValidationErrorKind) -> Option<&'static str> {
+    let is_pattern = matches!(kind, ValidationErrorKind::Pattern { .. });
+    if is_pattern && pointer.starts_with("/constraints/rate_limits/") && pointer.ends_with("/per") {
+        return Some(
+            "a window is a positive count and one unit: s, m, h or d (`30s`, `1h`, `7d`; a week is `7d`)",
+        );
+    }
+    let limit_entry = pointer
+        .strip_prefix("/constraints/rate_limits/")
+        .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()));
+    let one_of = matches!(
+        kind,
+        ValidationErrorKind::OneOfMultipleValid { .. } | ValidationErrorKind::OneOfNotValid { .. }
+    );
+    if limit_entry && one_of {
+        return Some(
+            "a rate limit counts the calls of tools or of models: give exactly one of `tool` and `model`",
+        );
+    }
+    None
 }
 
 fn table_name(pointer: &str, path: &str) -> String {
@@ -300,6 +349,27 @@ max_tool_calls = 500
 [binding]
 cst_scope_hash_required = true
 "#;
+
+    #[test]
+    fn an_unknown_window_unit_is_located_with_the_units_there_are() {
+        let doc = Document::parse(SourceFile::new(
+            "p.toml",
+            MCP_POLICY.replacen(r#"per = "1h""#, r#"per = "1w""#, 1),
+        ))
+        .unwrap();
+        let found = check(Schema::Policy, &doc);
+        assert_eq!(found.len(), 1);
+        let loc = found[0].location.as_ref().unwrap();
+        assert_eq!((loc.line, loc.column), (22, 7));
+        assert!(
+            found[0]
+                .message
+                .starts_with("`constraints.rate_limits[0].per`: does not match"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[0].help.as_deref().unwrap().contains("s, m, h or d"));
+    }
 
     #[test]
     fn mcp_rate_limits_and_budget_are_valid_keys() {

@@ -54,7 +54,7 @@ impl GithubApprovals {
 }
 
 impl PullRequests for GithubApprovals {
-    fn approvers(&self, pr: u64) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
+    fn approvers(&self, pr: u64) -> Result<Vec<String>, ApprovalsError> {
         self.runtime.block_on(async {
             let pull = self.client.pull_request(&self.repo, pr).await?;
             let reviews = self.client.reviews(&self.repo, pr).await?;

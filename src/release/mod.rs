@@ -232,10 +232,7 @@ pub enum ReleaseError {
     #[error("cannot encode: {0}")]
     Encode(#[from] HashError),
     #[error("pull request #{pr}: {error}")]
-    PullRequest {
-        pr: u64,
-        error: Box<dyn std::error::Error + Send + Sync>,
-    },
+    PullRequest { pr: u64, error: ApprovalsError },
     #[error(
         "the signing key {did} is not a [[release_signer]] in {path} as of {commit}'s first parent: nothing was released"
     )]
@@ -525,7 +522,7 @@ pub(crate) fn rfc3339(time: Timestamp) -> String {
 /// tests. Only asked for commits that name a pull request.
 pub trait PullRequests {
     /// The logins whose approval stands on pull request `pr`.
-    fn approvers(&self, pr: u64) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>>;
+    fn approvers(&self, pr: u64) -> Result<Vec<String>, ApprovalsError>;
 }
 
 /// The pull request a first-parent commit came from: `Merge pull request #N`

@@ -1,19 +1,23 @@
-//! The `wpc release` commands end to end: release (retrying when another
-//! run moved the branch first), verify and migrate, each as the [`Output`]
-//! to show. A release branch that breaks a trust rule is a failing output
-//! naming the reason (exit 1), not an error.
+//! The commands on the release branch end to end: `wpc release` (retrying
+//! when another run moved the branch first), `release verify`, `release
+//! migrate`, `fetch`, `log` and `revoke`, each as the [`Output`] to show. A
+//! release branch that breaks a trust rule is a failing output naming the
+//! reason (exit 1), not an error.
+
+use std::fmt::Write as _;
+use std::path::Path;
 
 use jiff::Timestamp;
 
 use super::{
-    GithubApprovals, PullRequests, ReleaseError, Request, Source, prepare, publish, render,
-    verify_branch,
+    FetchError, Freshness, GithubApprovals, PullRequests, ReleaseError, Request, RevokeError,
+    Revoked, Source, VerifiedRelease, prepare, publish, render, verify_branch,
 };
 use crate::crypto::keys::SigningKey;
+use crate::crypto::trusted::{TrustedSigners, TrustedSignersError};
+use crate::crypto::verify::Trust;
 use crate::git::{self, GitError, Repo};
 use crate::report::Output;
-
-use super::Freshness;
 
 /// A rejection as the failing output; any other error stays one.
 fn rejected(err: ReleaseError) -> Result<Output, ReleaseError> {
@@ -108,5 +112,142 @@ pub fn migrate_branch(
             failed: true,
         }),
         Err(err) => rejected(err),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Release(#[from] ReleaseError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Revoke(#[from] RevokeError),
+    #[error(transparent)]
+    Trusted(#[from] TrustedSignersError),
+    #[error("`{policy}` was never released on `{branch}`")]
+    NeverReleased { policy: String, branch: String },
+}
+
+/// A fetched envelope on stdout; one that does not verify (revoked,
+/// unknown, tampered, untrusted, a branch that breaks a trust rule) the
+/// failing output; a branch that cannot be read or a hash that is not one,
+/// an error.
+fn fetched(result: Result<Vec<u8>, FetchError>) -> Result<Output, CommandError> {
+    match result {
+        Ok(bytes) => Ok(Output::stdout(String::from_utf8_lossy(&bytes))),
+        Err(FetchError::Release(err)) => Ok(rejected(err)?),
+        Err(err @ FetchError::BadHash(_)) => Err(err.into()),
+        Err(err) => Ok(Output::failure(format!("error: {err}\n"))),
+    }
+}
+
+/// `wpc fetch`: the verified envelope of a released hash.
+pub fn fetch_released(
+    repo: &Repo,
+    source: &Source,
+    hash: &str,
+    freshness: &Freshness,
+) -> Result<Output, CommandError> {
+    fetched(super::fetch(repo, source, hash, freshness))
+}
+
+/// `wpc fetch --from DIR`: the same from a checkout or export of the
+/// branch, signed by a `[[release_signer]]` of `trusted`.
+pub fn fetch_exported(dir: &Path, trusted: &Path, hash: &str) -> Result<Output, CommandError> {
+    let signers = TrustedSigners::load(trusted)?;
+    let trust = Trust::only(signers.release_signers().iter().map(|s| &s.did));
+    fetched(super::fetch_from_dir(dir, hash, &trust))
+}
+
+/// `wpc log`: the release history of the verified tip (of `policy` only),
+/// newest first. A rolled-back or edited branch is refused rather than
+/// shown without its revocations.
+pub fn log(
+    repo: &Repo,
+    source: &Source,
+    freshness: &Freshness,
+    policy: Option<&str>,
+) -> Result<Output, CommandError> {
+    let state = match VerifiedRelease::load(repo, source, freshness) {
+        Ok(state) => state,
+        Err(err) => return Ok(rejected(err)?),
+    };
+    let mut out = String::new();
+    let mut shown = 0;
+    for (name, entries) in &state.index.policies {
+        if policy.is_some_and(|p| p != name) {
+            continue;
+        }
+        shown += 1;
+        let _ = writeln!(out, "{name}");
+        for e in entries.iter().rev() {
+            let _ = write!(
+                out,
+                "  {}  {}  commit {}",
+                e.released_at,
+                e.hash,
+                e.commit.get(..12).unwrap_or(&e.commit)
+            );
+            if let Some(pr) = e.pr {
+                let _ = write!(out, "  PR #{pr}");
+            }
+            if !e.approved_by.is_empty() {
+                let _ = write!(out, "  approved by {}", e.approved_by.join(", "));
+            }
+            if let Some(r) = state.revocation(&e.hash) {
+                let _ = write!(out, "  REVOKED {} ({})", r.revoked_at, r.reason);
+            }
+            out.push('\n');
+            for (version, hash) in &e.renderings {
+                let _ = writeln!(out, "    {:<8}{hash}", version.rendering());
+            }
+        }
+    }
+    if let (Some(policy), 0) = (policy, shown) {
+        return Err(CommandError::NeverReleased {
+            policy: policy.to_owned(),
+            branch: source.branch.clone(),
+        });
+    }
+    Ok(Output::stdout(out))
+}
+
+/// `wpc revoke`: a signed revocation of `hash` (and every rendering of its
+/// version) on the release branch, retried when another writer moved the
+/// branch first. An unknown hash or an untrusted key is the failing output.
+pub fn revoke_hash(
+    repo: &Repo,
+    source: &Source,
+    hash: &str,
+    reason: &str,
+    key: &SigningKey,
+    now: Timestamp,
+) -> Result<Output, CommandError> {
+    let branch = &source.branch;
+    let (revoked, _) = git::retry_on_conflict(
+        || super::revoke(repo, source, hash, reason, key, now),
+        |err| {
+            matches!(
+                err,
+                RevokeError::Release(ReleaseError::Git(GitError::Conflict { .. }))
+            )
+        },
+    );
+    match revoked {
+        Ok(Revoked::Now { commit, version }) if version != hash => Ok(Output::stdout(format!(
+            "revoked {hash} (version {version}, with all its renderings); {branch} is at {commit}\n"
+        ))),
+        Ok(Revoked::Now { commit, .. }) => Ok(Output::stdout(format!(
+            "revoked {hash}; {branch} is at {commit}\n"
+        ))),
+        Ok(Revoked::Already(at)) => Ok(Output::stdout(format!(
+            "nothing to do: {hash} was already revoked at {at}\n"
+        ))),
+        Err(RevokeError::Release(err)) => Ok(rejected(err)?),
+        Err(err @ (RevokeError::Unknown(..) | RevokeError::UntrustedKey(_))) => {
+            Ok(Output::failure(format!("error: {err}\n")))
+        }
+        Err(err) => Err(err.into()),
     }
 }

@@ -59,15 +59,8 @@ pub fn into_test_file(
     globs: &[String],
     config: &Config,
 ) -> Result<Output, IntoTestFileError> {
-    let policy = Policy::load(policy_file).map_err(|findings| {
-        let first = findings
-            .first()
-            .map(|f| format!("{}: {}", f.position(), f.message));
-        IntoTestFileError::InvalidPolicy {
-            path: policy_file.to_path_buf(),
-            first: first.unwrap_or_default(),
-        }
-    })?;
+    let policy = super::command::load_policy(policy_file)
+        .map_err(|(path, first)| IntoTestFileError::InvalidPolicy { path, first })?;
     let test_file = suite::test_path(policy_file)
         .ok_or_else(|| IntoTestFileError::NotAPolicyFile(policy_file.to_path_buf()))?;
     let versions = Working::new(config, &Freshness::default(), None)?;

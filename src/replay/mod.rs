@@ -18,6 +18,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
+pub mod command;
 pub mod generate;
 pub mod render;
 pub mod versions;

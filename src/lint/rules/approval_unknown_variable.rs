@@ -36,31 +36,10 @@ impl Rule for ApprovalUnknownVariable {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    fn gated(when: &str) -> String {
-        format!(
-            "{CLEAN}\n[[constraints.approvals]]\nwhen = \"{when}\"\nrequire = \"human_approval\"\n"
-        )
-    }
-
-    #[test]
-    fn fires_for_unknown_names() {
-        assert_eq!(
-            run_default(
-                &ApprovalUnknownVariable,
-                &[&gated("user == 'bob' && tool == 'read'")]
-            ),
-            ["22:8 `when` reads unknown variable `user`; evaluating it fails and denies the call"]
-        );
-    }
-
-    #[test]
-    fn quiet_for_context_and_bound_variables() {
-        let when = "args.exists(k, k == 'path') && env == 'prod' && model.startsWith(provider)";
-        assert!(run_default(&ApprovalUnknownVariable, &[&gated(when)]).is_empty());
-    }
+crate::lint::lint_tests! { ApprovalUnknownVariable;
+    fires_for_unknown_names:
+        &[&gated("user == 'bob' && tool == 'read'")]
+            => ["22:8 `when` reads unknown variable `user`; evaluating it fails and denies the call"];
+    quiet_for_context_and_bound_variables:
+        &[&gated("args.exists(k, k == 'path') && env == 'prod' && model.startsWith(provider)")] => 0;
 }

@@ -1,17 +1,7 @@
-use crate::claw::ProblemKind;
-use crate::decide::Engine;
-use crate::lint::{Context, Rule};
-use crate::policy::Policy;
-
-crate::rule! {
+claw_rule! {
     ClawIssuerMissing, "WPC022", "claw-issuer-missing", Error,
-    "Claw export is enabled and the policy has no issuer_did"
-}
-
-impl Rule for ClawIssuerMissing {
-    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
-        super::report_claw_problems(ProblemKind::IssuerMissing, None, policy, cx);
-    }
+    "Claw export is enabled and the policy has no issuer_did",
+    IssuerMissing
 }
 
 #[cfg(test)]

@@ -1,23 +1,13 @@
-use crate::claw::{ClawVersion, ProblemKind};
-use crate::decide::Engine;
-use crate::lint::{Context, Rule};
-use crate::policy::Policy;
-
-crate::rule! {
+claw_rule! {
     ClawV1Unexpressible, "WPC023", "claw-v1-unexpressible", Error,
-    "the Claw WPC v1 export cannot name a provider or an empty list"
-}
-
-impl Rule for ClawV1Unexpressible {
-    fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
-        super::report_claw_problems(ProblemKind::V1Vocabulary, Some(ClawVersion::V1), policy, cx);
-    }
+    "the Claw WPC v1 export cannot name a provider or an empty list",
+    V1Vocabulary only V1
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claw::ExportSettings;
+    use crate::claw::{ClawVersion, ExportSettings};
     use crate::config::LintSettings;
     use crate::lint::testing::{CLEAN, run_with_claw};
 

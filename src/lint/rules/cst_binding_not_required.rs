@@ -20,22 +20,7 @@ impl Rule for CstBindingNotRequired {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_when_not_required() {
-        let text = CLEAN.replace(
-            "cst_scope_hash_required = true",
-            "cst_scope_hash_required = false",
-        );
-        assert_eq!(run_default(&CstBindingNotRequired, &[&text]).len(), 1);
-    }
-
-    #[test]
-    fn quiet_when_required() {
-        assert!(run_default(&CstBindingNotRequired, &[CLEAN]).is_empty());
-    }
+crate::lint::lint_tests! { CstBindingNotRequired;
+    fires_when_not_required: &[&CLEAN.replace("cst_scope_hash_required = true", "cst_scope_hash_required = false")] => 1;
+    quiet_when_required: &[CLEAN] => 0;
 }

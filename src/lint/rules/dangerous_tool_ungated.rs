@@ -88,7 +88,7 @@ fn names_tool(gate: &Approval, allow: &str, risky: &str) -> bool {
 mod tests {
     use super::*;
     use crate::config::LintSettings;
-    use crate::lint::testing::{CLEAN, run, run_default};
+    use crate::lint::testing::{CLEAN, lint, run};
 
     fn allowing(tools: &str) -> String {
         CLEAN.replace(
@@ -97,31 +97,20 @@ mod tests {
         )
     }
 
-    #[test]
-    fn fires_for_an_ungated_dangerous_tool() {
-        assert_eq!(
-            run_default(&DangerousToolUngated, &[&allowing("\"deploy.prod\"")]),
-            [
-                "6:10 allow `deploy.prod` lets the agent use dangerous tool `deploy.*` with no approval gate"
-            ]
-        );
-        // A pattern that reaches a dangerous tool counts too.
-        assert_eq!(
-            run_default(&DangerousToolUngated, &[&allowing("\"repo.*\"")]).len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_when_gated_denied_or_harmless() {
-        let gated = format!(
-            "{}\n[[constraints.approvals]]\nwhen = \"tool == 'deploy.prod'\"\nrequire = \"human_approval\"\n",
-            allowing("\"deploy.prod\"")
-        );
-        assert!(run_default(&DangerousToolUngated, &[&gated]).is_empty());
-        // `exec` is allowed and denied: deny wins, nothing dangerous remains.
-        assert!(run_default(&DangerousToolUngated, &[&allowing("\"exec\"")]).is_empty());
-        assert!(run_default(&DangerousToolUngated, &[CLEAN]).is_empty());
+    crate::rule_tests! { lint(&DangerousToolUngated, None);
+        fires_for_an_ungated_dangerous_tool:
+            &[&allowing("\"deploy.prod\"")]
+                => ["6:10 allow `deploy.prod` lets the agent use dangerous tool `deploy.*` with no approval gate"],
+            // A pattern that reaches a dangerous tool counts too.
+            &[&allowing("\"repo.*\"")] => 1;
+        quiet_when_gated_denied_or_harmless:
+            &[&format!(
+                "{}\n[[constraints.approvals]]\nwhen = \"tool == 'deploy.prod'\"\nrequire = \"human_approval\"\n",
+                allowing("\"deploy.prod\"")
+            )] => 0,
+            // `exec` is allowed and denied: deny wins, nothing dangerous remains.
+            &[&allowing("\"exec\"")] => 0,
+            &[CLEAN] => 0;
     }
 
     #[test]

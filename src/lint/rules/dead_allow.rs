@@ -35,28 +35,11 @@ impl Rule for DeadAllow {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_when_a_deny_covers_an_allow() {
-        let text = CLEAN.replace("deny = [\"exec\"]", "deny = [\"repo.*\"]");
-        assert_eq!(
-            run_default(&DeadAllow, &[&text]),
-            [
-                "6:18 allow `repo.comment` never takes effect: deny `repo.*` covers it [7:9 the deny that covers it]"
-            ]
-        );
-    }
-
-    #[test]
-    fn quiet_for_a_carve_out() {
-        // Allowing `repo.*` but denying `repo.merge` is the normal way to carve.
-        let text = CLEAN
-            .replace("\"repo.comment\"]", "\"repo.*\"]")
-            .replace("[\"exec\"]", "[\"repo.merge\"]");
-        assert!(run_default(&DeadAllow, &[&text]).is_empty());
-    }
+crate::lint::lint_tests! { DeadAllow;
+    fires_when_a_deny_covers_an_allow:
+        &[&CLEAN.replace("deny = [\"exec\"]", "deny = [\"repo.*\"]")]
+            => ["6:18 allow `repo.comment` never takes effect: deny `repo.*` covers it [7:9 the deny that covers it]"];
+    // Allowing `repo.*` but denying `repo.merge` is the normal way to carve.
+    quiet_for_a_carve_out:
+        &[&CLEAN.replace("\"repo.comment\"]", "\"repo.*\"]").replace("[\"exec\"]", "[\"repo.merge\"]")] => 0;
 }

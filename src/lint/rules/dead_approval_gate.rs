@@ -48,39 +48,11 @@ impl Rule for DeadApprovalGate {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    fn gated(when: &str) -> String {
-        format!(
-            "{CLEAN}\n[[constraints.approvals]]\nwhen = \"{when}\"\nrequire = \"human_approval\"\n"
-        )
-    }
-
-    #[test]
-    fn fires_for_denied_and_never_allowed_tools() {
-        assert_eq!(
-            run_default(
-                &DeadApprovalGate,
-                &[&gated("tool == 'exec' || tool in ['repo.comentt', 'read']")]
-            ),
-            [
-                "22:8 this gate names tool `exec`, but the policy denies it (`exec`, constraints.tool_policy.deny[0]): the gate can never apply to it [7:9 the deny that matches `exec`]",
-                "22:8 this gate names tool `repo.comentt`, but no allow pattern matches it: the gate can never apply to it",
-            ]
-        );
-    }
-
-    #[test]
-    fn quiet_for_allowed_tools_and_negations() {
-        assert!(
-            run_default(
-                &DeadApprovalGate,
-                &[&gated("tool == 'repo.comment' && tool != 'exec'")]
-            )
-            .is_empty()
-        );
-    }
+crate::lint::lint_tests! { DeadApprovalGate;
+    fires_for_denied_and_never_allowed_tools:
+        &[&gated("tool == 'exec' || tool in ['repo.comentt', 'read']")] => [
+            "22:8 this gate names tool `exec`, but the policy denies it (`exec`, constraints.tool_policy.deny[0]): the gate can never apply to it [7:9 the deny that matches `exec`]",
+            "22:8 this gate names tool `repo.comentt`, but no allow pattern matches it: the gate can never apply to it",
+        ];
+    quiet_for_allowed_tools_and_negations: &[&gated("tool == 'repo.comment' && tool != 'exec'")] => 0;
 }

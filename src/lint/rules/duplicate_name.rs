@@ -37,22 +37,7 @@ impl Rule for DuplicateName {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_on_the_second_use() {
-        assert_eq!(
-            run_default(&DuplicateName, &[CLEAN, CLEAN]),
-            ["2:15 policy name `p` is already used [2:15 first used here]"]
-        );
-    }
-
-    #[test]
-    fn quiet_for_distinct_names() {
-        let other = CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"");
-        assert!(run_default(&DuplicateName, &[CLEAN, &other]).is_empty());
-    }
+crate::lint::lint_tests! { DuplicateName;
+    fires_on_the_second_use: &[CLEAN, CLEAN] => ["2:15 policy name `p` is already used [2:15 first used here]"];
+    quiet_for_distinct_names: &[CLEAN, &CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"")] => 0;
 }

@@ -21,19 +21,7 @@ impl Rule for ElevatedExecAllowed {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_when_allowed() {
-        let text = CLEAN.replace("elevated_exec = \"deny\"", "elevated_exec = \"allow\"");
-        assert_eq!(run_default(&ElevatedExecAllowed, &[&text]).len(), 1);
-    }
-
-    #[test]
-    fn quiet_when_denied() {
-        assert!(run_default(&ElevatedExecAllowed, &[CLEAN]).is_empty());
-    }
+crate::lint::lint_tests! { ElevatedExecAllowed;
+    fires_when_allowed: &[&CLEAN.replace("elevated_exec = \"deny\"", "elevated_exec = \"allow\"")] => 1;
+    quiet_when_denied: &[CLEAN] => 0;
 }

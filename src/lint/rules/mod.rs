@@ -1,5 +1,33 @@
 //! One lint rule per file.
 
+/// Declare a rule that reports the Claw export problems of one kind, for
+/// every exported version (after `only`: that version alone): its metadata
+/// as [`crate::rule!`] and its check, [`report_claw_problems`].
+macro_rules! claw_rule {
+    (
+        $rule:ident, $code:literal, $name:literal, $severity:ident, $summary:literal,
+        $kind:ident $(only $version:ident)?
+    ) => {
+        crate::rule! { $rule, $code, $name, $severity, $summary }
+
+        impl crate::lint::Rule for $rule {
+            fn check_policy(
+                &self,
+                policy: &crate::policy::Policy,
+                _engine: &crate::decide::Engine,
+                cx: &mut crate::lint::Context<'_>,
+            ) {
+                crate::lint::rules::report_claw_problems(
+                    crate::claw::ProblemKind::$kind,
+                    None $(.or(Some(crate::claw::ClawVersion::$version)))?,
+                    policy,
+                    cx,
+                );
+            }
+        }
+    };
+}
+
 pub mod approval_unknown_variable;
 pub mod approval_when_syntax;
 pub mod approval_without_approvers;
@@ -14,9 +42,12 @@ pub mod dead_allow;
 pub mod dead_approval_gate;
 pub mod duplicate_name;
 pub mod elevated_exec_allowed;
+pub mod mcp_server_without_tools;
+pub mod mcp_tool_unpinned;
 pub mod model_calls_unreceipted;
 pub mod name_mismatch;
 pub mod policy_untested;
+pub mod rate_limit_over_budget;
 pub mod revoked_hash;
 pub mod rw_workspace_ungated;
 pub mod sandbox_not_required;

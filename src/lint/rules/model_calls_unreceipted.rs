@@ -30,26 +30,10 @@ impl Rule for ModelCallsUnreceipted {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_without_route_or_receipts() {
-        let no_receipts = CLEAN.replace("receipts_required = true", "receipts_required = false");
-        assert_eq!(
-            run_default(&ModelCallsUnreceipted, &[&no_receipts]),
-            [
-                "16:21 `model_calls.receipts_required` is not true: a call without a receipt is accepted"
-            ]
-        );
-        let no_route = CLEAN.replace("route_via = \"clawproxy\"\n", "");
-        assert_eq!(run_default(&ModelCallsUnreceipted, &[&no_route]).len(), 1);
-    }
-
-    #[test]
-    fn quiet_when_routed_with_receipts() {
-        assert!(run_default(&ModelCallsUnreceipted, &[CLEAN]).is_empty());
-    }
+crate::lint::lint_tests! { ModelCallsUnreceipted;
+    fires_without_route_or_receipts:
+        &[&CLEAN.replace("receipts_required = true", "receipts_required = false")]
+            => ["16:21 `model_calls.receipts_required` is not true: a call without a receipt is accepted"],
+        &[&CLEAN.replace("route_via = \"clawproxy\"\n", "")] => 1;
+    quiet_when_routed_with_receipts: &[CLEAN] => 0;
 }

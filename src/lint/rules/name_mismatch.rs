@@ -35,22 +35,9 @@ impl Rule for NameMismatch {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_when_the_stem_differs() {
-        let text = CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"");
-        assert_eq!(
-            run_default(&NameMismatch, &[&text]),
-            ["2:15 `policy_name` is `q` but the file is `p.toml`"]
-        );
-    }
-
-    #[test]
-    fn quiet_when_they_agree() {
-        assert!(run_default(&NameMismatch, &[CLEAN]).is_empty());
-    }
+crate::lint::lint_tests! { NameMismatch;
+    fires_when_the_stem_differs:
+        &[&CLEAN.replace("policy_name = \"p\"", "policy_name = \"q\"")]
+            => ["2:15 `policy_name` is `q` but the file is `p.toml`"];
+    quiet_when_they_agree: &[CLEAN] => 0;
 }

@@ -32,18 +32,8 @@ impl Rule for PolicyUntested {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_without_a_test_file() {
-        // The test helper's policy lives at `policies/p.toml`, which has no
-        // test file beside it.
-        assert_eq!(
-            run_default(&PolicyUntested, &[CLEAN]),
-            ["2:15 no test file `p.test.toml` for this policy"]
-        );
-    }
+crate::lint::lint_tests! { PolicyUntested;
+    // The test helper's policy lives at `policies/p.toml`, which has no test
+    // file beside it.
+    fires_without_a_test_file: &[CLEAN] => ["2:15 no test file `p.test.toml` for this policy"];
 }

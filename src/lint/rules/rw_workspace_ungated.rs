@@ -24,24 +24,12 @@ impl Rule for RwWorkspaceUngated {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_for_rw_without_gates() {
-        let text = CLEAN.replace("\"ro\"", "\"rw\"");
-        assert_eq!(run_default(&RwWorkspaceUngated, &[&text]).len(), 1);
-    }
-
-    #[test]
-    fn quiet_for_ro_or_gated_rw() {
-        assert!(run_default(&RwWorkspaceUngated, &[CLEAN]).is_empty());
-        let gated = format!(
+crate::lint::lint_tests! { RwWorkspaceUngated;
+    fires_for_rw_without_gates: &[&CLEAN.replace("\"ro\"", "\"rw\"")] => 1;
+    quiet_for_ro_or_gated_rw:
+        &[CLEAN] => 0,
+        &[&format!(
             "{}\n[[constraints.approvals]]\nwhen = \"tool == 'write'\"\nrequire = \"ticket_id\"\n",
             CLEAN.replace("\"ro\"", "\"rw\"")
-        );
-        assert!(run_default(&RwWorkspaceUngated, &[&gated]).is_empty());
-    }
+        )] => 0;
 }

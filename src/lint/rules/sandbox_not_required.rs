@@ -22,22 +22,9 @@ impl Rule for SandboxNotRequired {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_when_not_required() {
-        let text = CLEAN.replace("required = true", "required = false");
-        assert_eq!(
-            run_default(&SandboxNotRequired, &[&text]),
-            ["10:12 `sandbox.required = false` lets the agent's tools run on the host"]
-        );
-    }
-
-    #[test]
-    fn quiet_when_required() {
-        assert!(run_default(&SandboxNotRequired, &[CLEAN]).is_empty());
-    }
+crate::lint::lint_tests! { SandboxNotRequired;
+    fires_when_not_required:
+        &[&CLEAN.replace("required = true", "required = false")]
+            => ["10:12 `sandbox.required = false` lets the agent's tools run on the host"];
+    quiet_when_required: &[CLEAN] => 0;
 }

@@ -23,23 +23,9 @@ impl Rule for WildcardAllow {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lint::testing::{CLEAN, run_default};
-
-    #[test]
-    fn fires_on_star() {
-        let text = CLEAN.replace("allow = [\"read\", ", "allow = [\"*\", ");
-        assert_eq!(
-            run_default(&WildcardAllow, &[&text]),
-            ["6:10 allow `*` allows every tool, including ones added later"]
-        );
-    }
-
-    #[test]
-    fn quiet_for_a_family_glob() {
-        let text = CLEAN.replace("\"repo.comment\"]", "\"repo.*\"]");
-        assert!(run_default(&WildcardAllow, &[&text]).is_empty());
-    }
+crate::lint::lint_tests! { WildcardAllow;
+    fires_on_star:
+        &[&CLEAN.replace("allow = [\"read\", ", "allow = [\"*\", ")]
+            => ["6:10 allow `*` allows every tool, including ones added later"];
+    quiet_for_a_family_glob: &[&CLEAN.replace("\"repo.comment\"]", "\"repo.*\"]")] => 0;
 }

@@ -22,27 +22,7 @@ impl Rule for AutoAllowSkills {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_when_on() {
-        assert_eq!(
-            run(&AutoAllowSkills, "{tools: {exec: {autoAllowSkills: true}}}").len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_when_off() {
-        assert!(
-            run(
-                &AutoAllowSkills,
-                "{tools: {exec: {autoAllowSkills: false}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { AutoAllowSkills;
+    fires_when_on: "{tools: {exec: {autoAllowSkills: true}}}" => 1;
+    quiet_when_off: "{tools: {exec: {autoAllowSkills: false}}}" => 0;
 }

@@ -17,31 +17,7 @@ impl Rule for BindNonAbsolute {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_relative_and_volumes() {
-        assert_eq!(
-            run(
-                &BindNonAbsolute,
-                "{agents: {defaults: {sandbox: {docker: {binds: ['data:/data', './x:/x']}}}}}"
-            )
-            .len(),
-            2
-        );
-    }
-
-    #[test]
-    fn quiet_on_absolute() {
-        assert!(
-            run(
-                &BindNonAbsolute,
-                "{agents: {defaults: {sandbox: {docker: {binds: ['/srv/x:/x:ro']}}}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { BindNonAbsolute;
+    fires_on_relative_and_volumes: "{agents: {defaults: {sandbox: {docker: {binds: ['data:/data', './x:/x']}}}}}" => 2;
+    quiet_on_absolute: "{agents: {defaults: {sandbox: {docker: {binds: ['/srv/x:/x:ro']}}}}}" => 0;
 }

@@ -30,24 +30,7 @@ impl Rule for BindRw {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_without_ro() {
-        assert_eq!(run(&BindRw, "{agents: {defaults: {sandbox: {docker: {binds: ['/a:/a', '/b:/b:rw', '/c:/c:ro']}}}}}").len(), 2);
-    }
-
-    #[test]
-    fn quiet_on_ro() {
-        assert!(
-            run(
-                &BindRw,
-                "{agents: {defaults: {sandbox: {docker: {binds: ['/c:/c:ro,z']}}}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { BindRw;
+    fires_without_ro: "{agents: {defaults: {sandbox: {docker: {binds: ['/a:/a', '/b:/b:rw', '/c:/c:ro']}}}}}" => 2;
+    quiet_on_ro: "{agents: {defaults: {sandbox: {docker: {binds: ['/c:/c:ro,z']}}}}}" => 0;
 }

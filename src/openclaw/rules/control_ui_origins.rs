@@ -50,37 +50,11 @@ impl Rule for ControlUiOrigins {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_missing_and_wildcard_origins() {
-        assert_eq!(run(&ControlUiOrigins, "{gateway: {bind: 'lan'}}").len(), 1);
-        let found = run(
-            &ControlUiOrigins,
-            "{gateway: {controlUi: {allowedOrigins: ['*'], dangerouslyAllowHostHeaderOriginFallback: true}}}",
-        );
-        assert_eq!(found.len(), 2);
-        assert!(found[0].contains("warning"));
-    }
-
-    #[test]
-    fn quiet_with_explicit_origins() {
-        assert!(
-            run(
-                &ControlUiOrigins,
-                "{gateway: {bind: 'lan', controlUi: {allowedOrigins: ['https://ui.example']}}}"
-            )
-            .is_empty()
-        );
-        assert!(
-            run(
-                &ControlUiOrigins,
-                "{gateway: {bind: 'lan', controlUi: {enabled: false}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { ControlUiOrigins;
+    fires_on_missing_and_wildcard_origins:
+        "{gateway: {bind: 'lan'}}" => 1,
+        "{gateway: {controlUi: {allowedOrigins: ['*'], dangerouslyAllowHostHeaderOriginFallback: true}}}" => (2, "warning");
+    quiet_with_explicit_origins:
+        "{gateway: {bind: 'lan', controlUi: {allowedOrigins: ['https://ui.example']}}}" => 0,
+        "{gateway: {bind: 'lan', controlUi: {enabled: false}}}" => 0;
 }

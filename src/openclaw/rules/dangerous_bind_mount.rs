@@ -132,37 +132,9 @@ mod blocked_tests {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_the_docker_socket() {
-        let found = run(
-            &DangerousBindMount,
-            "{agents: {defaults: {sandbox: {docker: {binds: ['/var/run/docker.sock:/var/run/docker.sock:ro']}}}}}",
-        );
-        assert_eq!(found.len(), 1);
-        assert!(found[0].contains("targets blocked path `/var/run`"));
-        assert_eq!(
-            run(
-                &DangerousBindMount,
-                "{agents: {entries: {a: {sandbox: {docker: {binds: ['/home/me/.ssh:/k']}}}}}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_on_project_paths() {
-        assert!(
-            run(
-                &DangerousBindMount,
-                "{agents: {defaults: {sandbox: {docker: {binds: ['/srv/repo:/repo:ro']}}}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { DangerousBindMount;
+    fires_on_the_docker_socket:
+        "{agents: {defaults: {sandbox: {docker: {binds: ['/var/run/docker.sock:/var/run/docker.sock:ro']}}}}}" => (1, "targets blocked path `/var/run`"),
+        "{agents: {entries: {a: {sandbox: {docker: {binds: ['/home/me/.ssh:/k']}}}}}}" => 1;
+    quiet_on_project_paths: "{agents: {defaults: {sandbox: {docker: {binds: ['/srv/repo:/repo:ro']}}}}}" => 0;
 }

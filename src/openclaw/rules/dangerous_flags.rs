@@ -26,19 +26,7 @@ impl Rule for DangerousFlags {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_each_flag() {
-        let text = "{agents: {defaults: {sandbox: {docker: {dangerouslyAllowExternalBindSources: true, dangerouslyAllowContainerNamespaceJoin: false}}}}, browser: {ssrfPolicy: {dangerouslyAllowPrivateNetwork: true}}}";
-        assert_eq!(run(&DangerousFlags, text).len(), 2);
-    }
-
-    #[test]
-    fn quiet_without_flags() {
-        assert!(run(&DangerousFlags, "{gateway: {bind: 'loopback'}}").is_empty());
-    }
+crate::openclaw::audit_tests! { DangerousFlags;
+    fires_on_each_flag: "{agents: {defaults: {sandbox: {docker: {dangerouslyAllowExternalBindSources: true, dangerouslyAllowContainerNamespaceJoin: false}}}}, browser: {ssrfPolicy: {dangerouslyAllowPrivateNetwork: true}}}" => 2;
+    quiet_without_flags: "{gateway: {bind: 'loopback'}}" => 0;
 }

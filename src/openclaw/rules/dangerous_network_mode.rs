@@ -23,24 +23,7 @@ impl Rule for DangerousNetworkMode {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_host_and_container() {
-        assert_eq!(run(&DangerousNetworkMode, "{agents: {defaults: {sandbox: {docker: {network: 'host'}}}, entries: {a: {sandbox: {docker: {network: 'container:db'}}}}}}").len(), 2);
-    }
-
-    #[test]
-    fn quiet_on_none_and_bridge() {
-        assert!(
-            run(
-                &DangerousNetworkMode,
-                "{agents: {defaults: {sandbox: {docker: {network: 'bridge'}}}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { DangerousNetworkMode;
+    fires_on_host_and_container: "{agents: {defaults: {sandbox: {docker: {network: 'host'}}}, entries: {a: {sandbox: {docker: {network: 'container:db'}}}}}}" => 2;
+    quiet_on_none_and_bridge: "{agents: {defaults: {sandbox: {docker: {network: 'bridge'}}}}}" => 0;
 }

@@ -35,31 +35,7 @@ impl Rule for DangerousNodeCommands {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_sms_send() {
-        assert_eq!(
-            run(
-                &DangerousNodeCommands,
-                "{gateway: {nodes: {commands: {allow: ['sms.send', 'ping']}}}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_when_also_denied() {
-        assert!(
-            run(
-                &DangerousNodeCommands,
-                "{gateway: {nodes: {commands: {allow: ['sms.send'], deny: ['sms.send']}}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { DangerousNodeCommands;
+    fires_on_sms_send: "{gateway: {nodes: {commands: {allow: ['sms.send', 'ping']}}}}" => 1;
+    quiet_when_also_denied: "{gateway: {nodes: {commands: {allow: ['sms.send'], deny: ['sms.send']}}}}" => 0;
 }

@@ -44,39 +44,9 @@ impl Rule for ElevatedAllowFromWildcard {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_a_wildcard() {
-        assert_eq!(
-            run(
-                &ElevatedAllowFromWildcard,
-                "{tools: {elevated: {enabled: true, allowFrom: {telegram: ['*']}}}}"
-            ),
-            [
-                "1:59 error `allowFrom.telegram` contains `*`: every telegram sender may run exec on the host"
-            ]
-        );
-    }
-
-    #[test]
-    fn quiet_when_disabled_or_listed() {
-        assert!(
-            run(
-                &ElevatedAllowFromWildcard,
-                "{tools: {elevated: {enabled: false, allowFrom: {telegram: ['*']}}}}"
-            )
-            .is_empty()
-        );
-        assert!(
-            run(
-                &ElevatedAllowFromWildcard,
-                "{tools: {elevated: {allowFrom: {telegram: ['123']}}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { ElevatedAllowFromWildcard;
+    fires_on_a_wildcard: "{tools: {elevated: {enabled: true, allowFrom: {telegram: ['*']}}}}" => ["1:59 error `allowFrom.telegram` contains `*`: every telegram sender may run exec on the host"];
+    quiet_when_disabled_or_listed:
+        "{tools: {elevated: {enabled: false, allowFrom: {telegram: ['*']}}}}" => 0,
+        "{tools: {elevated: {allowFrom: {telegram: ['123']}}}}" => 0;
 }

@@ -17,24 +17,7 @@ impl Rule for ElevatedEnabledByDefault {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_when_unset() {
-        assert_eq!(run(&ElevatedEnabledByDefault, "{}").len(), 1);
-    }
-
-    #[test]
-    fn quiet_when_false() {
-        assert!(
-            run(
-                &ElevatedEnabledByDefault,
-                "{tools: {elevated: {enabled: false}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { ElevatedEnabledByDefault;
+    fires_when_unset: "{}" => 1;
+    quiet_when_false: "{tools: {elevated: {enabled: false}}}" => 0;
 }

@@ -27,31 +27,7 @@ impl Rule for ExecHostSandboxNoSandbox {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_when_sandbox_is_off() {
-        assert_eq!(
-            run(
-                &ExecHostSandboxNoSandbox,
-                "{tools: {exec: {host: 'sandbox'}}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_when_sandboxed() {
-        assert!(
-            run(
-                &ExecHostSandboxNoSandbox,
-                "{tools: {exec: {host: 'sandbox'}}, agents: {defaults: {sandbox: {mode: 'all'}}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { ExecHostSandboxNoSandbox;
+    fires_when_sandbox_is_off: "{tools: {exec: {host: 'sandbox'}}}" => 1;
+    quiet_when_sandboxed: "{tools: {exec: {host: 'sandbox'}}, agents: {defaults: {sandbox: {mode: 'all'}}}}" => 0;
 }

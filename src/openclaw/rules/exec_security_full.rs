@@ -32,30 +32,9 @@ impl Rule for ExecSecurityFull {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_critical_with_open_channels() {
-        let found = run(
-            &ExecSecurityFull,
-            "{tools: {exec: {security: 'full'}}, channels: {telegram: {dmPolicy: 'open'}}}",
-        );
-        assert_eq!(found.len(), 1);
-        assert!(found[0].contains(" error "));
-        assert!(
-            run(
-                &ExecSecurityFull,
-                "{agents: {entries: {a: {tools: {exec: {mode: 'full'}}}}}}"
-            )[0]
-            .contains(" warning ")
-        );
-    }
-
-    #[test]
-    fn quiet_on_allowlist() {
-        assert!(run(&ExecSecurityFull, "{tools: {exec: {mode: 'allowlist'}}}").is_empty());
-    }
+crate::openclaw::audit_tests! { ExecSecurityFull;
+    fires_critical_with_open_channels:
+        "{tools: {exec: {security: 'full'}}, channels: {telegram: {dmPolicy: 'open'}}}" => (1, " error "),
+        "{agents: {entries: {a: {tools: {exec: {mode: 'full'}}}}}}" => (1, " warning ");
+    quiet_on_allowlist: "{tools: {exec: {mode: 'allowlist'}}}" => 0;
 }

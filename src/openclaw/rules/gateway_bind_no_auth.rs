@@ -17,33 +17,9 @@ impl Rule for GatewayBindNoAuth {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_lan_without_auth() {
-        assert_eq!(
-            run(
-                &GatewayBindNoAuth,
-                "{gateway: {bind: 'lan', auth: {mode: 'none'}}}"
-            ),
-            [
-                "1:18 error the gateway is bound beyond loopback but has no token, password or trusted-proxy auth; anyone who reaches the port controls the agents"
-            ]
-        );
-    }
-
-    #[test]
-    fn quiet_with_a_token_or_on_loopback() {
-        assert!(
-            run(
-                &GatewayBindNoAuth,
-                "{gateway: {bind: 'lan', auth: {token: '${TOKEN}'}}}"
-            )
-            .is_empty()
-        );
-        assert!(run(&GatewayBindNoAuth, "{gateway: {auth: {mode: 'none'}}}").is_empty());
-    }
+crate::openclaw::audit_tests! { GatewayBindNoAuth;
+    fires_on_lan_without_auth: "{gateway: {bind: 'lan', auth: {mode: 'none'}}}" => ["1:18 error the gateway is bound beyond loopback but has no token, password or trusted-proxy auth; anyone who reaches the port controls the agents"];
+    quiet_with_a_token_or_on_loopback:
+        "{gateway: {bind: 'lan', auth: {token: '${TOKEN}'}}}" => 0,
+        "{gateway: {auth: {mode: 'none'}}}" => 0;
 }

@@ -18,31 +18,9 @@ impl Rule for GatewayLoopbackNoAuth {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_an_empty_config() {
-        assert_eq!(run(&GatewayLoopbackNoAuth, "{}").len(), 1);
-    }
-
-    #[test]
-    fn quiet_with_auth_or_without_ui() {
-        assert!(
-            run(
-                &GatewayLoopbackNoAuth,
-                "{gateway: {auth: {mode: 'token', token: 'x'}}}"
-            )
-            .is_empty()
-        );
-        assert!(
-            run(
-                &GatewayLoopbackNoAuth,
-                "{gateway: {controlUi: {enabled: false}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { GatewayLoopbackNoAuth;
+    fires_on_an_empty_config: "{}" => 1;
+    quiet_with_auth_or_without_ui:
+        "{gateway: {auth: {mode: 'token', token: 'x'}}}" => 0,
+        "{gateway: {controlUi: {enabled: false}}}" => 0;
 }

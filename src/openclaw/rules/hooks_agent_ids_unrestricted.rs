@@ -29,35 +29,9 @@ impl Rule for HooksAgentIdsUnrestricted {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_when_unset_or_wildcard() {
-        assert_eq!(
-            run(&HooksAgentIdsUnrestricted, "{hooks: {enabled: true}}").len(),
-            1
-        );
-        assert_eq!(
-            run(
-                &HooksAgentIdsUnrestricted,
-                "{hooks: {enabled: true, allowedAgentIds: ['*']}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_with_a_list() {
-        assert!(
-            run(
-                &HooksAgentIdsUnrestricted,
-                "{hooks: {enabled: true, allowedAgentIds: []}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { HooksAgentIdsUnrestricted;
+    fires_when_unset_or_wildcard:
+        "{hooks: {enabled: true}}" => 1,
+        "{hooks: {enabled: true, allowedAgentIds: ['*']}}" => 1;
+    quiet_with_a_list: "{hooks: {enabled: true, allowedAgentIds: []}}" => 0;
 }

@@ -24,21 +24,7 @@ impl Rule for HooksPathRoot {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_root() {
-        assert_eq!(
-            run(&HooksPathRoot, "{hooks: {enabled: true, path: '/'}}").len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_on_a_sub_path() {
-        assert!(run(&HooksPathRoot, "{hooks: {enabled: true, path: '/hooks'}}").is_empty());
-    }
+crate::openclaw::audit_tests! { HooksPathRoot;
+    fires_on_root: "{hooks: {enabled: true, path: '/'}}" => 1;
+    quiet_on_a_sub_path: "{hooks: {enabled: true, path: '/hooks'}}" => 0;
 }

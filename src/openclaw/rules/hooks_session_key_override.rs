@@ -33,28 +33,7 @@ impl Rule for HooksSessionKeyOverride {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_when_enabled() {
-        let found = run(
-            &HooksSessionKeyOverride,
-            "{hooks: {enabled: true, allowRequestSessionKey: true}}",
-        );
-        assert!(found[0].contains("no `allowedSessionKeyPrefixes`"));
-    }
-
-    #[test]
-    fn quiet_when_off() {
-        assert!(
-            run(
-                &HooksSessionKeyOverride,
-                "{hooks: {enabled: true, allowRequestSessionKey: false}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { HooksSessionKeyOverride;
+    fires_when_enabled: "{hooks: {enabled: true, allowRequestSessionKey: true}}" => (1, "no `allowedSessionKeyPrefixes`");
+    quiet_when_off: "{hooks: {enabled: true, allowRequestSessionKey: false}}" => 0;
 }

@@ -23,38 +23,9 @@ impl Rule for HooksTokenReuse {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_reuse() {
-        assert_eq!(
-            run(
-                &HooksTokenReuse,
-                "{hooks: {enabled: true, token: 'same'}, gateway: {auth: {token: 'same'}}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_on_distinct_tokens_or_disabled_hooks() {
-        assert!(
-            run(
-                &HooksTokenReuse,
-                "{hooks: {enabled: true, token: 'a'}, gateway: {auth: {token: 'b'}}}"
-            )
-            .is_empty()
-        );
-        assert!(
-            run(
-                &HooksTokenReuse,
-                "{hooks: {token: 'same'}, gateway: {auth: {token: 'same'}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { HooksTokenReuse;
+    fires_on_reuse: "{hooks: {enabled: true, token: 'same'}, gateway: {auth: {token: 'same'}}}" => 1;
+    quiet_on_distinct_tokens_or_disabled_hooks:
+        "{hooks: {enabled: true, token: 'a'}, gateway: {auth: {token: 'b'}}}" => 0,
+        "{hooks: {token: 'same'}, gateway: {auth: {token: 'same'}}}" => 0;
 }

@@ -18,29 +18,9 @@ impl Rule for HttpNoAuth {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_critical_when_exposed() {
-        let found = run(
-            &HttpNoAuth,
-            "{gateway: {bind: 'lan', auth: {mode: 'none'}}}",
-        );
-        assert!(found[0].contains(" error "), "{found:?}");
-        assert!(run(&HttpNoAuth, "{}")[0].contains(" warning "));
-    }
-
-    #[test]
-    fn quiet_with_a_password() {
-        assert!(
-            run(
-                &HttpNoAuth,
-                "{gateway: {auth: {mode: 'password', password: {source: 'env', id: 'P'}}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { HttpNoAuth;
+    fires_critical_when_exposed:
+        "{gateway: {bind: 'lan', auth: {mode: 'none'}}}" => (1, " error "),
+        "{}" => (1, " warning ");
+    quiet_with_a_password: "{gateway: {auth: {mode: 'password', password: {source: 'env', id: 'P'}}}}" => 0;
 }

@@ -30,18 +30,7 @@ impl Rule for LiteralSecret {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_literals() {
-        assert_eq!(run(&LiteralSecret, "{gateway: {auth: {password: 'hunter2'}}, channels: {telegram: {botToken: '123:abc'}}}").len(), 2);
-    }
-
-    #[test]
-    fn quiet_on_env_and_secret_refs() {
-        assert!(run(&LiteralSecret, "{gateway: {auth: {token: '${OPENCLAW_GATEWAY_TOKEN}', password: {source: 'env', id: 'P'}}}}").is_empty());
-    }
+crate::openclaw::audit_tests! { LiteralSecret;
+    fires_on_literals: "{gateway: {auth: {password: 'hunter2'}}, channels: {telegram: {botToken: '123:abc'}}}" => 2;
+    quiet_on_env_and_secret_refs: "{gateway: {auth: {token: '${OPENCLAW_GATEWAY_TOKEN}', password: {source: 'env', id: 'P'}}}}" => 0;
 }

@@ -18,21 +18,7 @@ impl Rule for MdnsFull {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_full() {
-        assert_eq!(
-            run(&MdnsFull, "{discovery: {mdns: {mode: 'full'}}}").len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_on_minimal() {
-        assert!(run(&MdnsFull, "{discovery: {mdns: {mode: 'minimal'}}}").is_empty());
-    }
+crate::openclaw::audit_tests! { MdnsFull;
+    fires_on_full: "{discovery: {mdns: {mode: 'full'}}}" => 1;
+    quiet_on_minimal: "{discovery: {mdns: {mode: 'minimal'}}}" => 0;
 }

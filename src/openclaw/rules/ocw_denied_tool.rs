@@ -31,29 +31,7 @@ impl Rule for DeniedTool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::{run_with, target};
-
-    #[test]
-    fn fires_on_reachable_exec() {
-        let t = target(crate::policy::testing::CLEAN);
-        let found = run_with(&DeniedTool, "{tools: {allow: ['read', 'bash']}}", Some(&t));
-        assert_eq!(found.len(), 1);
-        assert!(found[0].contains("deny pattern `exec`"), "{found:?}");
-    }
-
-    #[test]
-    fn quiet_when_denied() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert!(
-            run_with(
-                &DeniedTool,
-                "{tools: {allow: ['read'], deny: ['exec']}}",
-                Some(&t)
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { DeniedTool under crate::policy::testing::CLEAN;
+    fires_on_reachable_exec: "{tools: {allow: ['read', 'bash']}}" => (1, "deny pattern `exec`");
+    quiet_when_denied: "{tools: {allow: ['read'], deny: ['exec']}}" => 0;
 }

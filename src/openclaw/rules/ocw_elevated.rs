@@ -27,20 +27,7 @@ impl Rule for Elevated {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::{run_with, target};
-
-    #[test]
-    fn fires_when_unset() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert_eq!(run_with(&Elevated, "{}", Some(&t)).len(), 1);
-    }
-
-    #[test]
-    fn quiet_when_false() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert!(run_with(&Elevated, "{tools: {elevated: {enabled: false}}}", Some(&t)).is_empty());
-    }
+crate::openclaw::audit_tests! { Elevated under crate::policy::testing::CLEAN;
+    fires_when_unset: "{}" => 1;
+    quiet_when_false: "{tools: {elevated: {enabled: false}}}" => 0;
 }

@@ -34,35 +34,7 @@ impl Rule for SandboxMode {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::{run_with, target};
-
-    #[test]
-    fn fires_on_non_main() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert_eq!(
-            run_with(
-                &SandboxMode,
-                "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}",
-                Some(&t)
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_on_all() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert!(
-            run_with(
-                &SandboxMode,
-                "{agents: {defaults: {sandbox: {mode: 'all'}}}}",
-                Some(&t)
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { SandboxMode under crate::policy::testing::CLEAN;
+    fires_on_non_main: "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}" => 1;
+    quiet_on_all: "{agents: {defaults: {sandbox: {mode: 'all'}}}}" => 0;
 }

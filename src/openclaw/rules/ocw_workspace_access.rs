@@ -47,35 +47,7 @@ fn name(access: Access) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::{run_with, target};
-
-    #[test]
-    fn fires_on_rw_against_ro() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert_eq!(
-            run_with(
-                &WorkspaceAccess,
-                "{agents: {entries: {a: {sandbox: {workspaceAccess: 'rw'}}}}}",
-                Some(&t)
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_on_ro_or_default() {
-        let t = target(crate::policy::testing::CLEAN);
-        assert!(
-            run_with(
-                &WorkspaceAccess,
-                "{agents: {defaults: {sandbox: {workspaceAccess: 'ro'}}}}",
-                Some(&t)
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { WorkspaceAccess under crate::policy::testing::CLEAN;
+    fires_on_rw_against_ro: "{agents: {entries: {a: {sandbox: {workspaceAccess: 'rw'}}}}}" => 1;
+    quiet_on_ro_or_default: "{agents: {defaults: {sandbox: {workspaceAccess: 'ro'}}}}" => 0;
 }

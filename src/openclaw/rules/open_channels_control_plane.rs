@@ -29,31 +29,7 @@ impl Rule for OpenChannelsControlPlane {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_when_gateway_is_reachable() {
-        assert_eq!(
-            run(
-                &OpenChannelsControlPlane,
-                "{channels: {telegram: {dmPolicy: 'open'}}, tools: {profile: 'messaging'}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_when_denied() {
-        assert!(
-            run(
-                &OpenChannelsControlPlane,
-                "{channels: {telegram: {dmPolicy: 'open'}}, tools: {deny: ['group:automation']}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { OpenChannelsControlPlane;
+    fires_when_gateway_is_reachable: "{channels: {telegram: {dmPolicy: 'open'}}, tools: {profile: 'messaging'}}" => 1;
+    quiet_when_denied: "{channels: {telegram: {dmPolicy: 'open'}}, tools: {deny: ['group:automation']}}" => 0;
 }

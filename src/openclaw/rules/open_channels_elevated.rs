@@ -28,46 +28,11 @@ impl Rule for OpenChannelsElevated {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_when_open_and_elevated_by_default() {
-        assert_eq!(
-            run(
-                &OpenChannelsElevated,
-                "{channels: {whatsapp: {groupPolicy: 'open'}}}"
-            )
-            .len(),
-            1
-        );
-        assert_eq!(
-            run(
-                &OpenChannelsElevated,
-                "{channels: {x: {accounts: {a: {dm: {policy: 'open'}}}}}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_when_elevated_is_off() {
-        assert!(
-            run(
-                &OpenChannelsElevated,
-                "{tools: {elevated: {enabled: false}}, channels: {whatsapp: {groupPolicy: 'open'}}}"
-            )
-            .is_empty()
-        );
-        assert!(
-            run(
-                &OpenChannelsElevated,
-                "{channels: {whatsapp: {groupPolicy: 'allowlist'}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { OpenChannelsElevated;
+    fires_when_open_and_elevated_by_default:
+        "{channels: {whatsapp: {groupPolicy: 'open'}}}" => 1,
+        "{channels: {x: {accounts: {a: {dm: {policy: 'open'}}}}}}" => 1;
+    quiet_when_elevated_is_off:
+        "{tools: {elevated: {enabled: false}}, channels: {whatsapp: {groupPolicy: 'open'}}}" => 0,
+        "{channels: {whatsapp: {groupPolicy: 'allowlist'}}}" => 0;
 }

@@ -45,29 +45,11 @@ impl Rule for OpenChannelsRuntimeFs {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_for_each_unsandboxed_agent() {
-        let text = "{channels: {telegram: {dmPolicy: 'open'}}, agents: {entries: {a: {}, b: {sandbox: {mode: 'all'}}}}}";
-        assert_eq!(run(&OpenChannelsRuntimeFs, text).len(), 2);
-        let fs_only =
-            "{channels: {telegram: {dmPolicy: 'open'}}, tools: {deny: ['group:runtime']}}";
-        assert!(run(&OpenChannelsRuntimeFs, fs_only)[0].contains(" warning "));
-    }
-
-    #[test]
-    fn quiet_when_sandboxed_or_closed() {
-        assert!(run(&OpenChannelsRuntimeFs, "{agents: {defaults: {sandbox: {mode: 'all'}}}, channels: {telegram: {dmPolicy: 'open'}}}").is_empty());
-        assert!(
-            run(
-                &OpenChannelsRuntimeFs,
-                "{channels: {telegram: {dmPolicy: 'pairing'}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { OpenChannelsRuntimeFs;
+    fires_for_each_unsandboxed_agent:
+        "{channels: {telegram: {dmPolicy: 'open'}}, agents: {entries: {a: {}, b: {sandbox: {mode: 'all'}}}}}" => 2,
+        "{channels: {telegram: {dmPolicy: 'open'}}, tools: {deny: ['group:runtime']}}" => (1, " warning ");
+    quiet_when_sandboxed_or_closed:
+        "{agents: {defaults: {sandbox: {mode: 'all'}}}, channels: {telegram: {dmPolicy: 'open'}}}" => 0,
+        "{channels: {telegram: {dmPolicy: 'pairing'}}}" => 0;
 }

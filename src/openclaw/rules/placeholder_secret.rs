@@ -49,39 +49,9 @@ pub(super) fn is_placeholder(value: &str) -> bool {
         .contains(&v.as_str())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_placeholders() {
-        assert_eq!(
-            run(
-                &PlaceholderSecret,
-                "{gateway: {auth: {mode: 'token', token: 'changeme'}}}"
-            )
-            .len(),
-            1
-        );
-        assert_eq!(
-            run(
-                &PlaceholderSecret,
-                "{gateway: {auth: {password: ''}}, hooks: {enabled: true, token: '<token>'}}"
-            )
-            .len(),
-            2
-        );
-    }
-
-    #[test]
-    fn quiet_on_real_secrets() {
-        assert!(
-            run(
-                &PlaceholderSecret,
-                "{gateway: {auth: {token: '${OPENCLAW_GATEWAY_TOKEN}'}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { PlaceholderSecret;
+    fires_on_placeholders:
+        "{gateway: {auth: {mode: 'token', token: 'changeme'}}}" => 1,
+        "{gateway: {auth: {password: ''}}, hooks: {enabled: true, token: '<token>'}}" => 2;
+    quiet_on_real_secrets: "{gateway: {auth: {token: '${OPENCLAW_GATEWAY_TOKEN}'}}}" => 0;
 }

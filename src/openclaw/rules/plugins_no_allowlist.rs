@@ -31,32 +31,9 @@ impl Rule for PluginsNoAllowlist {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_without_allow() {
-        assert_eq!(
-            run(
-                &PluginsNoAllowlist,
-                "{mcp: {servers: {gh: {command: 'x'}}}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_with_allow_or_nothing() {
-        assert!(
-            run(
-                &PluginsNoAllowlist,
-                "{plugins: {allow: ['gh'], entries: {gh: {}}}}"
-            )
-            .is_empty()
-        );
-        assert!(run(&PluginsNoAllowlist, "{}").is_empty());
-    }
+crate::openclaw::audit_tests! { PluginsNoAllowlist;
+    fires_without_allow: "{mcp: {servers: {gh: {command: 'x'}}}}" => 1;
+    quiet_with_allow_or_nothing:
+        "{plugins: {allow: ['gh'], entries: {gh: {}}}}" => 0,
+        "{}" => 0;
 }

@@ -27,25 +27,7 @@ impl Rule for ProfileFull {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_full() {
-        assert_eq!(
-            run(
-                &ProfileFull,
-                "{tools: {profile: 'full'}, agents: {entries: {a: {tools: {profile: 'full'}}}}}"
-            )
-            .len(),
-            2
-        );
-    }
-
-    #[test]
-    fn quiet_on_coding() {
-        assert!(run(&ProfileFull, "{tools: {profile: 'coding'}}").is_empty());
-    }
+crate::openclaw::audit_tests! { ProfileFull;
+    fires_on_full: "{tools: {profile: 'full'}, agents: {entries: {a: {tools: {profile: 'full'}}}}}" => 2;
+    quiet_on_coding: "{tools: {profile: 'coding'}}" => 0;
 }

@@ -28,25 +28,7 @@ impl Rule for RealIpFallback {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_when_enabled() {
-        assert_eq!(
-            run(
-                &RealIpFallback,
-                "{gateway: {bind: 'lan', allowRealIpFallback: true}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_when_off() {
-        assert!(run(&RealIpFallback, "{gateway: {allowRealIpFallback: false}}").is_empty());
-    }
+crate::openclaw::audit_tests! { RealIpFallback;
+    fires_when_enabled: "{gateway: {bind: 'lan', allowRealIpFallback: true}}" => 1;
+    quiet_when_off: "{gateway: {allowRealIpFallback: false}}" => 0;
 }

@@ -31,45 +31,13 @@ impl Rule for SandboxOffRuntimeTools {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_the_default_config() {
-        assert_eq!(
-            run(&SandboxOffRuntimeTools, "{}"),
-            [
-                "1:1 warning agent `defaults` has exec, process while its sandbox mode is `off`: commands run on the gateway host"
-            ]
-        );
-        assert_eq!(
-            run(
-                &SandboxOffRuntimeTools,
-                "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn a_provider_policy_does_not_hide_exec_from_the_audit() {
-        // Another session of the agent may run on another model.
-        let text = "{tools: {byProvider: {openai: {deny: ['group:runtime']}}}, agents: {entries: {a: {model: 'openai/gpt-5'}}}}";
-        assert_eq!(run(&SandboxOffRuntimeTools, text).len(), 2);
-    }
-
-    #[test]
-    fn quiet_when_sandboxed_or_without_runtime() {
-        assert!(
-            run(
-                &SandboxOffRuntimeTools,
-                "{agents: {defaults: {sandbox: {mode: 'all'}}}}"
-            )
-            .is_empty()
-        );
-        assert!(run(&SandboxOffRuntimeTools, "{tools: {profile: 'messaging'}}").is_empty());
-    }
+crate::openclaw::audit_tests! { SandboxOffRuntimeTools;
+    fires_on_the_default_config:
+        "{}" => ["1:1 warning agent `defaults` has exec, process while its sandbox mode is `off`: commands run on the gateway host"],
+        "{agents: {defaults: {sandbox: {mode: 'non-main'}}}}" => 1;
+    // Another session of the agent may run on another model.
+    a_provider_policy_does_not_hide_exec_from_the_audit: "{tools: {byProvider: {openai: {deny: ['group:runtime']}}}, agents: {entries: {a: {model: 'openai/gpt-5'}}}}" => 2;
+    quiet_when_sandboxed_or_without_runtime:
+        "{agents: {defaults: {sandbox: {mode: 'all'}}}}" => 0,
+        "{tools: {profile: 'messaging'}}" => 0;
 }

@@ -27,28 +27,9 @@ impl Rule for ShortSecret {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_short_tokens() {
-        assert_eq!(
-            run(&ShortSecret, "{gateway: {auth: {token: 'abc123'}}}").len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_on_long_or_env_tokens() {
-        assert!(run(&ShortSecret, "{gateway: {auth: {token: '${T}'}}}").is_empty());
-        assert!(
-            run(
-                &ShortSecret,
-                "{gateway: {auth: {token: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { ShortSecret;
+    fires_on_short_tokens: "{gateway: {auth: {token: 'abc123'}}}" => 1;
+    quiet_on_long_or_env_tokens:
+        "{gateway: {auth: {token: '${T}'}}}" => 0,
+        "{gateway: {auth: {token: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}}}" => 0;
 }

@@ -19,21 +19,7 @@ impl Rule for TailscaleFunnel {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_funnel() {
-        assert_eq!(
-            run(&TailscaleFunnel, "{gateway: {tailscale: {mode: 'funnel'}}}").len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_on_serve() {
-        assert!(run(&TailscaleFunnel, "{gateway: {tailscale: {mode: 'serve'}}}").is_empty());
-    }
+crate::openclaw::audit_tests! { TailscaleFunnel;
+    fires_on_funnel: "{gateway: {tailscale: {mode: 'funnel'}}}" => 1;
+    quiet_on_serve: "{gateway: {tailscale: {mode: 'serve'}}}" => 0;
 }

@@ -35,31 +35,7 @@ impl Rule for ToolsInvokeDangerous {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_exec() {
-        assert_eq!(
-            run(
-                &ToolsInvokeDangerous,
-                "{gateway: {bind: 'lan', tools: {allow: ['bash', 'read']}}}"
-            )
-            .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn quiet_on_safe_tools() {
-        assert!(
-            run(
-                &ToolsInvokeDangerous,
-                "{gateway: {tools: {allow: ['read'], deny: []}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { ToolsInvokeDangerous;
+    fires_on_exec: "{gateway: {bind: 'lan', tools: {allow: ['bash', 'read']}}}" => 1;
+    quiet_on_safe_tools: "{gateway: {tools: {allow: ['read'], deny: []}}}" => 0;
 }

@@ -53,20 +53,7 @@ impl Rule for TrustedProxyGaps {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_each_gap() {
-        let text = "{gateway: {auth: {mode: 'trusted-proxy', trustedProxy: {deviceAutoApprove: {enabled: true, scopes: ['operator.admin']}}}}}";
-        assert_eq!(run(&TrustedProxyGaps, text).len(), 3);
-    }
-
-    #[test]
-    fn quiet_when_complete() {
-        let text = "{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy', trustedProxy: {userHeader: 'x-user'}}}}";
-        assert!(run(&TrustedProxyGaps, text).is_empty());
-    }
+crate::openclaw::audit_tests! { TrustedProxyGaps;
+    fires_on_each_gap: "{gateway: {auth: {mode: 'trusted-proxy', trustedProxy: {deviceAutoApprove: {enabled: true, scopes: ['operator.admin']}}}}}" => 3;
+    quiet_when_complete: "{gateway: {trustedProxies: ['10.0.0.1'], auth: {mode: 'trusted-proxy', trustedProxy: {userHeader: 'x-user'}}}}" => 0;
 }

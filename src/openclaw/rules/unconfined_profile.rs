@@ -25,24 +25,7 @@ impl Rule for UnconfinedProfile {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::openclaw::testing::run;
-
-    #[test]
-    fn fires_on_unconfined() {
-        assert_eq!(run(&UnconfinedProfile, "{agents: {defaults: {sandbox: {docker: {seccompProfile: 'unconfined', apparmorProfile: 'Unconfined'}}}}}").len(), 2);
-    }
-
-    #[test]
-    fn quiet_on_defaults() {
-        assert!(
-            run(
-                &UnconfinedProfile,
-                "{agents: {defaults: {sandbox: {docker: {seccompProfile: '/etc/seccomp.json'}}}}}"
-            )
-            .is_empty()
-        );
-    }
+crate::openclaw::audit_tests! { UnconfinedProfile;
+    fires_on_unconfined: "{agents: {defaults: {sandbox: {docker: {seccompProfile: 'unconfined', apparmorProfile: 'Unconfined'}}}}}" => 2;
+    quiet_on_defaults: "{agents: {defaults: {sandbox: {docker: {seccompProfile: '/etc/seccomp.json'}}}}}" => 0;
 }
