@@ -250,3 +250,65 @@ mod tests {
         ));
     }
 }
+
+/// `wpc new`: the policy `name` from `template` and its test file in
+/// `dir`, never overwriting; the files written.
+pub fn new_policy(
+    name: &str,
+    template: &str,
+    dir: &Path,
+) -> Result<crate::report::Output, ScaffoldError> {
+    let files = policy_files(name, template, dir)?;
+    write(&files, false)?;
+    Ok(crate::report::Output::stdout(written(&files)))
+}
+
+/// `wpc init`: a policy repository in `root` (overwriting only with
+/// `force`); the files written and what to run next.
+pub fn init(root: &Path, force: bool) -> Result<crate::report::Output, ScaffoldError> {
+    let files = repo_files(root)?;
+    write(&files, force)?;
+    let mut out = written(&files);
+    out.push_str("next: `wpc check` and `wpc test` in that folder\n");
+    Ok(crate::report::Output::stdout(out))
+}
+
+fn written(files: &Files) -> String {
+    files
+        .iter()
+        .map(|(path, _)| format!("wrote {}\n", path.display()))
+        .collect()
+}
+
+/// Where `wpc keygen` writes without `--out`: the current folder.
+const DEFAULT_KEY_FILE: &str = "wpc-signing-key.pem";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeygenError {
+    #[error(
+        "not writing a secret key into the Git work tree at {}, where it could be committed: pass --out FILE to say where it goes (outside the repository, or an ignored path)",
+        .0.display()
+    )]
+    InWorkTree(PathBuf),
+    #[error(transparent)]
+    Key(#[from] crate::crypto::keys::KeyError),
+}
+
+/// `wpc keygen`: a new signing key written to `out` (mode 0600, never
+/// overwriting), its did:key on stdout. Without `out`, the current folder,
+/// unless that is inside a Git work tree, where a key is one `git add .`
+/// away from being published.
+pub fn keygen(out: Option<&Path>) -> Result<crate::report::Output, KeygenError> {
+    let out = match out {
+        Some(out) => out.to_path_buf(),
+        None => {
+            if let Some(tree) = crate::git::work_tree_containing(Path::new(".")) {
+                return Err(KeygenError::InWorkTree(tree));
+            }
+            PathBuf::from(DEFAULT_KEY_FILE)
+        }
+    };
+    let key = crate::crypto::keys::SigningKey::generate()?;
+    key.write_new(&out)?;
+    Ok(crate::report::Output::stdout(format!("{}\n", key.did())))
+}

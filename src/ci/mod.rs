@@ -371,3 +371,35 @@ fn files_with_errors(report: &Report) -> usize {
         .collect::<HashSet<&Path>>()
         .len()
 }
+
+/// `wpc rule`: the documentation of the rule `code` (a code or a name), of
+/// either engine.
+pub fn rule_doc(code: &str) -> Result<crate::report::Output, UnknownRule> {
+    lint::REGISTRY
+        .find(code)
+        .or_else(|| openclaw::REGISTRY.find(code))
+        .map(|meta| crate::report::Output::stdout(meta.doc))
+        .ok_or_else(|| UnknownRule(code.to_owned()))
+}
+
+/// `wpc rule --list`: every rule of both engines with its default level and
+/// summary.
+pub fn rule_list() -> crate::report::Output {
+    let mut out = String::new();
+    for meta in lint::REGISTRY.all().chain(openclaw::REGISTRY.all()) {
+        let _ = writeln!(
+            out,
+            "{:<8} {:<30} {:<8} {}",
+            meta.code,
+            meta.name,
+            meta.default_severity.as_str(),
+            meta.summary
+        );
+    }
+    crate::report::Output::stdout(out)
+}
+
+/// A rule code or name of neither engine.
+#[derive(Debug, thiserror::Error)]
+#[error("no rule `{0}` (see `wpc rule --list`)")]
+pub struct UnknownRule(pub String);

@@ -1,9 +1,9 @@
 use std::path::PathBuf;
 
-use super::output::{Outcome, emit, print, usable_config};
+use super::output::{Outcome, emit, usable_config};
 use crate::claw::ClawVersion;
-use crate::policy::hash::canonical_json;
-use crate::resolve::{claw_payload, valid_policy};
+use crate::config::Config;
+use crate::resolve::{self, CompileTarget};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,32 +29,14 @@ enum Target {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let policy = match valid_policy(&args.file)? {
-        Ok(policy) => policy,
-        Err(invalid) => return emit(invalid),
-    };
-    let claw = |version| claw_payload(&args.file, &policy, version);
-    let bytes = match args.target {
-        Target::Native => canonical_json(&policy.doc.value)?,
-        Target::ClawV1 | Target::ClawV2 => {
-            let version = match args.target {
-                Target::ClawV1 => ClawVersion::V1,
-                _ => ClawVersion::V2,
-            };
-            match claw(version)? {
-                Ok(rendered) => rendered.bytes,
-                Err(unexportable) => return emit(unexportable),
-            }
-        }
+    let target = match args.target {
+        Target::Native => CompileTarget::Native,
+        Target::ClawV1 => CompileTarget::Claw(ClawVersion::V1),
+        Target::ClawV2 => CompileTarget::Claw(ClawVersion::V2),
+        // The tool map of the `wpc.toml` above the policy.
         Target::Openclaw => {
-            let config = usable_config(crate::config::Config::discover(&args.file))?;
-            let tool_map =
-                crate::openclaw::ToolMap::with_overrides(&config.settings.openclaw_audit.tool_map);
-            let target = crate::openclaw::Target::new(policy, tool_map, None)?;
-            print(&crate::openclaw::compile::fragment(&target))?;
-            return Ok(Outcome::Clean);
+            CompileTarget::Openclaw(Box::new(usable_config(Config::discover(&args.file))?))
         }
     };
-    print(&format!("{}\n", String::from_utf8_lossy(&bytes)))?;
-    Ok(Outcome::Clean)
+    emit(resolve::compile(&args.file, &target)?)
 }

@@ -3,10 +3,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde_json::{Map, Value};
 
-use super::output::{Outcome, emit, print};
-use crate::decide::{self, Call, Counters, Engine, Verdict};
+use super::output::{Outcome, emit};
+use crate::decide::{self, Call, Counters};
 use crate::report::Format;
-use crate::resolve::valid_policy;
+use crate::resolve;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -133,18 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
             output_tokens: args.output_tokens,
         },
     };
-    let policy = match valid_policy(&args.policy)? {
-        Ok(policy) => policy,
-        Err(invalid) => return emit(invalid),
-    };
-    let engine = Engine::new(&policy.wpc)?;
-    let decision = engine.decide(&call);
-    print(&decision.render(args.format, policy.name(), &policy.hash)?)?;
-    Ok(if decision.verdict == Verdict::Allow {
-        Outcome::Clean
-    } else {
-        Outcome::Failed
-    })
+    emit(resolve::decide(&args.policy, &call, args.format)?)
 }
 
 fn parse_args(json: Option<&str>) -> anyhow::Result<Map<String, Value>> {

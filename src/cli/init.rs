@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use super::output::{Outcome, print};
+use super::output::{Outcome, emit};
 use crate::scaffold;
 
 /// Creates wpc.toml, policies/ with one policy and its tests,
@@ -17,13 +17,5 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let files = scaffold::repo_files(&args.dir)?;
-    scaffold::write(&files, args.force)?;
-    let mut out: String = files
-        .iter()
-        .map(|(path, _)| format!("wrote {}\n", path.display()))
-        .collect();
-    out.push_str("next: `wpc check` and `wpc test` in that folder\n");
-    print(&out)?;
-    Ok(Outcome::Clean)
+    emit(scaffold::init(&args.dir, args.force)?)
 }

@@ -1,10 +1,7 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::output::{Outcome, print};
-use crate::crypto::keys::SigningKey;
-
-/// Where the key goes without `--out`: the current folder.
-const DEFAULT_OUT: &str = "wpc-signing-key.pem";
+use super::output::{Outcome, emit};
+use crate::scaffold;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,22 +13,5 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let out = match args.out {
-        Some(out) => out,
-        None => {
-            // The current folder is usually the policy repository, where a
-            // key is one `git add .` away from being published.
-            if let Some(tree) = crate::git::work_tree_containing(Path::new(".")) {
-                anyhow::bail!(
-                    "not writing a secret key into the Git work tree at {}, where it could be committed: pass --out FILE to say where it goes (outside the repository, or an ignored path)",
-                    tree.display()
-                );
-            }
-            PathBuf::from(DEFAULT_OUT)
-        }
-    };
-    let key = SigningKey::generate()?;
-    key.write_new(&out)?;
-    print(&format!("{}\n", key.did()))?;
-    Ok(Outcome::Clean)
+    emit(scaffold::keygen(args.out.as_deref())?)
 }

@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use super::output::{Outcome, print};
+use super::output::{Outcome, emit};
 use crate::scaffold;
 
 /// Writes `DIR/NAME.toml` and `DIR/NAME.test.toml`; refuses to overwrite.
@@ -18,12 +18,5 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let files = scaffold::policy_files(&args.name, &args.template, &args.dir)?;
-    scaffold::write(&files, false)?;
-    let written: String = files
-        .iter()
-        .map(|(path, _)| format!("wrote {}\n", path.display()))
-        .collect();
-    print(&written)?;
-    Ok(Outcome::Clean)
+    emit(scaffold::new_policy(&args.name, &args.template, &args.dir)?)
 }

@@ -38,10 +38,25 @@ pub fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
         Err(err) => {
             let mut stderr = anstream::stderr();
             // Nothing sensible is left to do if stderr is gone.
-            let _ = writeln!(stderr, "error: {err:#}");
+            let _ = writeln!(stderr, "error: {}", message(&err));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// The error and its causes, `: `-separated, each cause once: a library
+/// error that already names its source in its message (`cannot write X:
+/// why`) does not get it repeated.
+fn message(err: &anyhow::Error) -> String {
+    let mut message = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
 }
 
 /// Writes a library function's [`Output`]: stderr, then stdout.
@@ -113,5 +128,26 @@ pub fn print(text: &str) -> anyhow::Result<()> {
 pub fn eprint(text: &str) {
     if !text.is_empty() {
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot write x: {source}")]
+    struct Named {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let named = anyhow::Error::new(Named {
+            source: std::io::Error::other("disk full"),
+        });
+        assert_eq!(message(&named), "cannot write x: disk full");
+        let context = anyhow::Error::new(std::io::Error::other("bad")).context("--now x");
+        assert_eq!(message(&context), "--now x: bad");
     }
 }

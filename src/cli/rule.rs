@@ -1,5 +1,5 @@
-use super::output::{Outcome, print};
-use crate::{lint, openclaw};
+use super::output::{Outcome, emit};
+use crate::ci;
 
 #[derive(Debug, clap::Args)]
 #[command(arg_required_else_help = true)]
@@ -12,27 +12,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    if args.list {
-        let mut out = String::new();
-        for meta in lint::REGISTRY.all().chain(openclaw::REGISTRY.all()) {
-            out.push_str(&format!(
-                "{:<8} {:<30} {:<8} {}\n",
-                meta.code,
-                meta.name,
-                meta.default_severity.as_str(),
-                meta.summary
-            ));
-        }
-        print(&out)?;
-        return Ok(Outcome::Clean);
-    }
-    let code = args.code.unwrap_or_default();
-    let Some(meta) = lint::REGISTRY
-        .find(&code)
-        .or_else(|| openclaw::REGISTRY.find(&code))
-    else {
-        anyhow::bail!("no rule `{code}` (see `wpc rule --list`)");
-    };
-    print(meta.doc)?;
-    Ok(Outcome::Clean)
+    emit(match args.list {
+        true => ci::rule_list(),
+        false => ci::rule_doc(&args.code.unwrap_or_default())?,
+    })
 }

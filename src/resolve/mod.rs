@@ -10,7 +10,10 @@ mod named;
 mod token;
 mod workspace;
 
-pub use named::{NamedPolicyError, claw_payload, hash, valid_policy};
+pub use named::{
+    CompileCommandError, CompileTarget, DecideCommandError, NamedPolicyError, claw_payload,
+    compile, decide, hash, valid_policy,
+};
 pub use token::{TokenCheckError, TokenPlan, check_token};
 pub use workspace::Workspace;
 

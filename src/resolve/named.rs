@@ -105,3 +105,77 @@ pub fn hash(
     };
     Ok(Output::stdout(format!("{hash}\n")))
 }
+
+/// What `wpc compile` produces.
+#[derive(Debug)]
+pub enum CompileTarget {
+    /// The canonical payload (RFC 8785 JSON).
+    Native,
+    /// A Claw protocol WPC payload.
+    Claw(ClawVersion),
+    /// The OpenClaw config fragment that realises the policy, with the
+    /// tool map of this config.
+    Openclaw(Box<Config>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompileCommandError {
+    #[error(transparent)]
+    Policy(#[from] NamedPolicyError),
+    #[error(transparent)]
+    Hash(#[from] crate::policy::hash::HashError),
+    #[error(transparent)]
+    Openclaw(#[from] crate::decide::CompileError),
+}
+
+/// `wpc compile`: the policy in `file` as `target`.
+pub fn compile(file: &Path, target: &CompileTarget) -> Result<Output, CompileCommandError> {
+    let policy = match valid_policy(file).map_err(NamedPolicyError::from)? {
+        Ok(policy) => policy,
+        Err(invalid) => return Ok(invalid),
+    };
+    let bytes = match target {
+        CompileTarget::Native => crate::policy::hash::canonical_json(&policy.doc.value)?,
+        CompileTarget::Claw(version) => match claw_payload(file, &policy, *version)? {
+            Ok(rendered) => rendered.bytes,
+            Err(unexportable) => return Ok(unexportable),
+        },
+        CompileTarget::Openclaw(config) => {
+            let tool_map =
+                crate::openclaw::ToolMap::with_overrides(&config.settings.openclaw_audit.tool_map);
+            let target = crate::openclaw::Target::new(policy, tool_map, None)?;
+            return Ok(Output::stdout(crate::openclaw::compile::fragment(&target)));
+        }
+    };
+    Ok(Output::stdout(format!(
+        "{}\n",
+        String::from_utf8_lossy(&bytes)
+    )))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecideCommandError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Compile(#[from] crate::decide::CompileError),
+    #[error(transparent)]
+    Format(#[from] crate::report::Unsupported),
+}
+
+/// `wpc decide`: the decision of the policy in `file` on `call`, failing
+/// unless it allows.
+pub fn decide(
+    file: &Path,
+    call: &crate::decide::Call,
+    format: crate::report::Format,
+) -> Result<Output, DecideCommandError> {
+    let policy = match valid_policy(file)? {
+        Ok(policy) => policy,
+        Err(invalid) => return Ok(invalid),
+    };
+    let engine = crate::decide::Engine::new(&policy.wpc)?;
+    let decision = engine.decide(call);
+    let stdout = decision.render(format, policy.name(), &policy.hash)?;
+    Ok(Output::stdout(stdout).failing_if(decision.verdict != crate::decide::Verdict::Allow))
+}
