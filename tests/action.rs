@@ -148,14 +148,14 @@ fn ci_on_the_example_passes() {
     assert!(run.outputs.contains("result=passed\n"), "{}", run.outputs);
     // The info findings of WPC026 (what the Claw exports enforce
     // differently) count, and do not fail the run.
-    assert!(run.outputs.contains("findings=10\n"), "{}", run.outputs);
+    assert!(run.outputs.contains("findings=11\n"), "{}", run.outputs);
     assert!(
         run.outputs.contains("invalid-bundles=0\n"),
         "{}",
         run.outputs
     );
     assert!(
-        run.summary.contains("| check | ✅ passed | 5 | 0 |"),
+        run.summary.contains("| check | ✅ passed | 6 | 0 |"),
         "{}",
         run.summary
     );
@@ -163,7 +163,7 @@ fn ci_on_the_example_passes() {
     // repository, so against the working policies.
     assert!(
         run.summary.contains(
-            "| bundles | ✅ passed | 5 | 0 | no release branch `wpc-releases`: bundles checked \
+            "| bundles | ✅ passed | 6 | 0 | no release branch `wpc-releases`: bundles checked \
              against the working policies |"
         ),
         "{}",
@@ -192,13 +192,13 @@ fn ci_on_a_broken_copy_fails_with_annotations_summary_and_outputs() {
     // to the old one, which is no working policy any more (and this copy
     // has no release branch to find it on).
     assert!(
-        run.outputs.contains("findings=13\ninvalid-bundles=2\n"),
+        run.outputs.contains("findings=14\ninvalid-bundles=2\n"),
         "{}",
         run.outputs
     );
     assert!(stdout.contains("POLICY_UNKNOWN"), "{stdout}");
     assert!(
-        run.summary.contains("| check | ❌ failed | 4 | 1 |"),
+        run.summary.contains("| check | ❌ failed | 5 | 1 |"),
         "{}",
         run.summary
     );
@@ -210,7 +210,7 @@ fn check_command_counts_findings() {
     let (_dir, repo) = copy_example();
     let run = run_action(&repo, "check");
     assert_eq!(run.out.status.code(), Some(0));
-    assert_eq!(run.outputs, "findings=10\nresult=passed\n");
+    assert_eq!(run.outputs, "findings=11\nresult=passed\n");
 }
 
 #[test]

@@ -135,7 +135,7 @@ fn ci_fails_on_unverified_evidence_by_default() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("EVIDENCE_UNVERIFIED"), "{text}");
     assert!(
-        text.contains("bundles  FAILED   4 passed, 1 failed"),
+        text.contains("bundles  FAILED   5 passed, 1 failed"),
         "{text}"
     );
 

@@ -244,7 +244,7 @@ fn check_cli_exports(dir: &Path, files: &[PathBuf]) -> usize {
 fn examples_templates_and_generated_policies_export_valid_payloads() {
     let examples = root().join("examples/repo");
     let example_files = policy_files(&examples.join("policies"));
-    assert_eq!(example_files.len(), 4);
+    assert_eq!(example_files.len(), 5);
     check_cli_exports(&examples, &example_files);
 
     let dir = tempfile::tempdir().unwrap();

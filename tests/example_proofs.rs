@@ -79,6 +79,20 @@ const VALID: &[Job] = &[
         provider: "anthropic",
         model: "claude-haiku-4-5",
     },
+    Job {
+        file: "proofs/issue-triager/triage-issue-412.json",
+        policy: "issue-triager",
+        seq: 5001,
+        tools: &[
+            "mcp:github/get_issue",
+            "mcp:github/add_issue_comment",
+            "mcp:github/get_issue",
+            "mcp:github/add_issue_comment",
+        ],
+        approvals: 0,
+        provider: "anthropic",
+        model: "claude-sonnet-4-5",
+    },
 ];
 
 /// Jobs that break their WPC: `proofs-invalid/`, outside `[bundles] paths`.
@@ -107,6 +121,25 @@ const INVALID: &[(Job, &str)] = &[
             model: "claude-haiku-4-5",
         },
         "TOOL_NOT_ALLOWED",
+    ),
+    (
+        // Four comments within seconds: the WPC allows three an hour.
+        Job {
+            file: "proofs-invalid/triager-comment-flood.json",
+            policy: "issue-triager",
+            seq: 9003,
+            tools: &[
+                "mcp:github/get_issue",
+                "mcp:github/add_issue_comment",
+                "mcp:github/add_issue_comment",
+                "mcp:github/add_issue_comment",
+                "mcp:github/add_issue_comment",
+            ],
+            approvals: 0,
+            provider: "anthropic",
+            model: "claude-sonnet-4-5",
+        },
+        "RATE_LIMIT_EXCEEDED",
     ),
 ];
 

@@ -377,3 +377,100 @@ fn the_openclaw_audit_checks_each_mcp_server_and_tool() {
         .collect();
     insta::assert_snapshot!(mcp.join("\n"));
 }
+
+// ---- wpc bundle verify --policy -----------------------------------------------
+
+/// A bundle of `tools` under the fixture policy as `policy_text` changes
+/// it, written to `dir/NAME.json`.
+fn write_bundle(
+    dir: &std::path::Path,
+    name: &str,
+    hash: &str,
+    tools: &[&str],
+    edit: impl FnOnce(&mut Value),
+) {
+    use wpc::bundle::kit::{self, Shape};
+    let shape = Shape {
+        seq: 7,
+        receipts: 2,
+        tools: tools.iter().map(|t| (*t).to_owned()).collect(),
+        approvals: 0,
+        model: "claude-test".to_owned(),
+        policy_hash: Some(hash.to_owned()),
+        scope_hash: Some(wpc::policy::hash::sha256_b64u(b"scope")),
+        ..Shape::default()
+    };
+    let mut bundle = kit::bundle_value(&shape).unwrap();
+    edit(&mut bundle["payload"]);
+    let bundle = kit::resign(&bundle).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.json")),
+        serde_json::to_vec(&bundle).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn bundle_verify_counts_calls_against_limits_budget_and_pins() {
+    let dir = tempfile::tempdir().unwrap();
+    // The fixture's limit of 20 comments an hour, lowered to 2.
+    let text = std::fs::read_to_string(root().join(POLICY))
+        .unwrap()
+        .replace("max = 20\n", "max = 2\n");
+    let policy_path = dir.path().join("agent.toml");
+    std::fs::write(&policy_path, text).unwrap();
+    let hash = wpc::policy::Policy::load(&policy_path).unwrap().hash;
+    let comment = "mcp:github/add_issue_comment";
+    write_bundle(
+        dir.path(),
+        "ok",
+        &hash,
+        &["mcp:github/get_issue", comment, comment],
+        |_| {},
+    );
+    write_bundle(
+        dir.path(),
+        "over",
+        &hash,
+        &[comment, comment, comment],
+        |_| {},
+    );
+    write_bundle(dir.path(), "pin", &hash, &["mcp:github/get_issue"], |p| {
+        p["tool_receipts"][0]["binding"]["tool_definition_hash"] = Value::from("00".repeat(32));
+    });
+    write_bundle(dir.path(), "claims", &hash, &["read"], |p| {
+        p["rate_limit_claims"] = serde_json::json!([{
+            "claim_version": "1", "scope": "tool", "scope_key": comment,
+            "window_start": "2026-02-12T00:00:00.000Z", "window_end": "2026-02-12T00:10:00.000Z",
+            "max_requests": 50, "observed_requests": 1, "run_id": "run_7"}]);
+    });
+    let verify = |name: &str| {
+        let out = run(
+            dir.path(),
+            &[
+                "bundle",
+                "verify",
+                &format!("{name}.json"),
+                "--policy",
+                "agent.toml",
+            ],
+        );
+        (out.status.code().unwrap(), stdout(&out))
+    };
+    let (code, out) = verify("ok");
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = verify("over");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("RATE_LIMIT_EXCEEDED"), "{out}");
+    assert!(
+        out.contains("3 tool calls of `mcp:github/add_issue_comment` within 1h"),
+        "{out}"
+    );
+    let (code, out) = verify("pin");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("MCP_TOOL_PIN_MISMATCH"), "{out}");
+    let (code, out) = verify("claims");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("RATE_LIMIT_CLAIM_INCONSISTENT"), "{out}");
+    assert!(out.contains("the claim allows 50 requests"), "{out}");
+}

@@ -431,7 +431,7 @@ fn levels_are_configurable() {
 fn the_example_repo_audits_clean_through_its_mapping() {
     let out = run(&root().join("examples/repo"), &["audit", "openclaw"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert_eq!(stdout(&out), "4 files checked: no findings\n");
+    assert_eq!(stdout(&out), "5 files checked: no findings\n");
 }
 
 #[test]
@@ -484,7 +484,7 @@ fn compiled_fragments_conform_to_their_policy() {
         assert!(ocw.is_empty(), "{name}: {ocw:?}");
         compiled += 1;
     }
-    assert_eq!(compiled, 4);
+    assert_eq!(compiled, 5);
 }
 
 #[test]

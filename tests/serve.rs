@@ -585,6 +585,41 @@ fn decide_answers_as_wpc_decide_does_single_and_batch() {
         )),
         (404, "WPC_NOT_FOUND".into())
     );
+    // The MCP variables and the counter context are taken as `wpc decide`
+    // takes them (docs/wpc-format.md#rate-limits-and-budget).
+    let call = serde_json::json!({
+        "policy_hash": DEMO_HASH, "tool": "read", "mcp_transport": "stdio",
+        "definition_hash": "ab", "counters": {"calls_so_far": {"read": 2}, "tool_calls": 3}
+    });
+    let reply = request(server.addr, "POST", "/v1/decide", Some(&call.to_string()));
+    assert_eq!(reply.status, 200);
+    let out = support::run(
+        repo.path(),
+        &[
+            "decide",
+            "envelope.json",
+            "--tool",
+            "read",
+            "--mcp-transport",
+            "stdio",
+            "--definition-hash",
+            "ab",
+            "--calls-so-far",
+            "read=2",
+            "--tool-calls",
+            "3",
+            "--format",
+            "json",
+        ],
+    );
+    let expected: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reply.json()["verdict"], expected["verdict"]);
+    assert_eq!(
+        code(&format!(
+            r#"{{"policy_hash":"{DEMO_HASH}","tool":"read","counters":{{"calls":1}}}}"#
+        )),
+        (400, "INVALID_REQUEST".into())
+    );
     assert_eq!(request(server.addr, "GET", "/v1/decide", None).status, 404);
 }
 

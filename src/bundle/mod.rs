@@ -31,6 +31,7 @@ pub mod commit_sig;
 pub mod completeness;
 pub mod export;
 pub mod kit;
+pub mod limits;
 pub mod policy;
 pub mod rate_limit;
 pub mod read;

@@ -6,11 +6,13 @@ use serde_json::Value;
 
 use jiff::Timestamp;
 
+use super::limits::{self, Limits};
 use super::reason::{Code, Failure};
 use super::{Chain, approval, gateway_binding, items, text};
 use crate::crypto::trusted::TrustedApprover;
 use crate::decide::reach::Models;
-use crate::decide::{Call, CompileError, Engine, Verdict};
+use crate::decide::{Basis, Call, CompileError, Engine, Verdict};
+use crate::policy::mcp as wpc_mcp;
 use crate::policy::model::{Requirement, Wpc};
 
 /// Event types that record a model call, which a gateway receipt must cover
@@ -25,6 +27,7 @@ pub struct PolicyCheck {
     pub wpc: Wpc,
     engine: Engine,
     models: Models,
+    limits: Limits,
     /// The hash is on a revocation list.
     pub revoked: bool,
 }
@@ -33,11 +36,17 @@ impl PolicyCheck {
     pub fn new(wpc: Wpc, hash: String) -> Result<PolicyCheck, PolicyCheckError> {
         let engine = Engine::new(&wpc).map_err(PolicyCheckError::Tools)?;
         let models = Models::new(&wpc).map_err(PolicyCheckError::Models)?;
+        let limits = Limits::new(
+            &wpc.constraints.rate_limits,
+            wpc.constraints.budget.as_ref(),
+        )
+        .map_err(PolicyCheckError::Limits)?;
         Ok(PolicyCheck {
             hash,
             wpc,
             engine,
             models,
+            limits,
             revoked: false,
         })
     }
@@ -52,6 +61,8 @@ pub enum PolicyCheckError {
     Tools(CompileError),
     #[error("allowed_models: {0}")]
     Models(CompileError),
+    #[error("rate_limits: {0}")]
+    Limits(CompileError),
 }
 
 /// What a lookup found.
@@ -188,6 +199,8 @@ pub fn check(
     if model_calls.and_then(|m| m.receipts_required) == Some(true) {
         receipts_required(payload, chain, &mut fail);
     }
+    limits::check(&policy.limits, payload, &mut fail);
+    limits::check_claims(&policy.limits, payload, &mut fail);
 
     let approvals = Approvals {
         payload,
@@ -200,9 +213,16 @@ pub fn check(
     for (i, receipt) in items(payload, "tool_receipts").iter().enumerate() {
         let (tool_payload, at) = tool_payload(receipt, i);
         let tool = text(tool_payload, "tool_name");
-        let decision = policy.engine.decide(&Call::tool(tool));
+        let decision = policy
+            .engine
+            .decide(&tool_call(&policy.wpc, tool, tool_payload));
         match decision.verdict {
             Verdict::Allow => {}
+            Verdict::Deny if matches!(decision.basis, Basis::McpToolPinMismatch { .. }) => fail(
+                Code::McpToolPinMismatch,
+                format!("{at}/binding/{DEFINITION_HASH}"),
+                format!("not allowed: {decision}"),
+            ),
             Verdict::Deny => fail(
                 Code::ToolNotAllowed,
                 format!("{at}/tool_name"),
@@ -233,6 +253,47 @@ pub fn check(
             );
         }
     }
+}
+
+/// The key of a tool receipt's `binding` that records the definition hash
+/// of the MCP tool called (docs/bundles.md#mcp-tools-rate-limits-and-budget).
+pub const DEFINITION_HASH: &str = "tool_definition_hash";
+
+/// The call a tool receipt records, as the decision function sees it. For an
+/// MCP tool of a server the WPC lists, the receipt's `binding` may record
+/// the server's transport and URL (`mcp_transport`, `mcp_url`) and the
+/// tool's definition hash ([`DEFINITION_HASH`]); what it does not record is
+/// not compared (taken as the WPC's own), since receipts need not carry it.
+fn tool_call(wpc: &Wpc, tool: &str, receipt: &Value) -> Call {
+    let mut call = Call::tool(tool);
+    let Some(mcp) = &wpc.constraints.mcp else {
+        return call;
+    };
+    let Some(name) = wpc_mcp::parse(tool) else {
+        return call;
+    };
+    let binding = |key: &str| {
+        receipt
+            .get("binding")
+            .and_then(|b| b.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let entry = mcp.server(name.server).map(|(_, e)| e);
+    call.mcp_transport = binding("mcp_transport")
+        .or_else(|| {
+            entry
+                .and_then(|e| e.transport)
+                .map(|t| t.as_str().to_owned())
+        })
+        .unwrap_or_default();
+    call.mcp_url = binding("mcp_url")
+        .or_else(|| entry.and_then(|e| e.url.clone()))
+        .unwrap_or_default();
+    call.definition_hash = binding(DEFINITION_HASH)
+        .or_else(|| mcp.pin(name.server, name.tool).map(str::to_owned))
+        .unwrap_or_default();
+    call
 }
 
 /// The payload of `tool_receipts[i]` (an envelope's, or the item itself)

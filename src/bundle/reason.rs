@@ -41,6 +41,10 @@ pub enum Code {
     ProviderNotAllowed,
     ModelNotAllowed,
     ToolNotAllowed,
+    /// A tool receipt records a definition hash other than the WPC's pin.
+    McpToolPinMismatch,
+    /// The receipts exceed a line of the WPC's `[constraints.budget]`.
+    BudgetExceeded,
     ApprovalMissing,
     /// Human approval receipts are bound to the run, but none is signed by
     /// a trusted approver of the gate (unsigned, signed by the agent, or by
@@ -98,7 +102,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 68] = [
+    pub const ALL: [Code; 70] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -123,6 +127,8 @@ impl Code {
         Code::ProviderNotAllowed,
         Code::ModelNotAllowed,
         Code::ToolNotAllowed,
+        Code::McpToolPinMismatch,
+        Code::BudgetExceeded,
         Code::ApprovalMissing,
         Code::ApprovalUntrusted,
         Code::ScopeHashMismatch,
@@ -196,6 +202,8 @@ impl Code {
             Code::ProviderNotAllowed => "PROVIDER_NOT_ALLOWED",
             Code::ModelNotAllowed => "MODEL_NOT_ALLOWED",
             Code::ToolNotAllowed => "TOOL_NOT_ALLOWED",
+            Code::McpToolPinMismatch => "MCP_TOOL_PIN_MISMATCH",
+            Code::BudgetExceeded => "BUDGET_EXCEEDED",
             Code::ApprovalMissing => "APPROVAL_MISSING",
             Code::ApprovalUntrusted => "APPROVAL_UNTRUSTED",
             Code::ScopeHashMismatch => "SCOPE_HASH_MISMATCH",
@@ -284,6 +292,12 @@ impl Code {
             Code::ProviderNotAllowed => "a receipt's provider is not allowed by the policy",
             Code::ModelNotAllowed => "a receipt's model is not allowed by the policy",
             Code::ToolNotAllowed => "a tool receipt names a tool the policy denies",
+            Code::McpToolPinMismatch => {
+                "a tool receipt records an MCP tool definition hash other than the policy's pin"
+            }
+            Code::BudgetExceeded => {
+                "the receipts count more model calls, tool calls or tokens than the policy's budget"
+            }
             Code::ApprovalMissing => "an approval-gated tool ran without a human approval receipt",
             Code::ApprovalUntrusted => {
                 "no human approval receipt of the run is signed by a trusted approver of the gate"
@@ -337,10 +351,12 @@ impl Code {
                 "the CLDD coverage claim differs from the coverage attestations (coverage enforce)"
             }
             Code::RateLimitClaimInconsistent => {
-                "a rate-limit claim is unreadable, half-given, or names another run"
+                "a rate-limit claim is unreadable, half-given, names another run, or claims a wider limit than the policy's"
             }
             Code::RateLimitWindowInvalid => "a rate-limit claim's window starts after it ends",
-            Code::RateLimitExceeded => "a rate-limit claim observes more than its maximum",
+            Code::RateLimitExceeded => {
+                "a rate-limit claim observes more than its maximum, or the receipts more calls in a window than a policy rate limit"
+            }
             Code::FutureTimestampPoisoning => {
                 "an export or aggregate bundle is issued after the verification time (5 minutes of skew)"
             }

@@ -530,6 +530,17 @@ struct CompiledGate {
     guard: Option<Vec<String>>,
 }
 
+/// The matcher of a `[[constraints.rate_limits]]` `tool` or `model`
+/// pattern, as decisions match it (bundle verification counts with it too).
+pub fn limit_matcher(pattern: &str) -> Result<GlobMatcher, CompileError> {
+    Ok(Glob::new(pattern)
+        .map_err(|source| CompileError {
+            pattern: pattern.to_owned(),
+            source,
+        })?
+        .compile_matcher())
+}
+
 impl Engine {
     pub fn new(wpc: &Wpc) -> Result<Engine, CompileError> {
         let tools = &wpc.constraints.tool_policy;
@@ -553,12 +564,7 @@ impl Engine {
             let Some(pattern) = &limit.tool else {
                 continue;
             };
-            let matcher = Glob::new(pattern)
-                .map_err(|source| CompileError {
-                    pattern: pattern.clone(),
-                    source,
-                })?
-                .compile_matcher();
+            let matcher = limit_matcher(pattern)?;
             rate_limits.push(CompiledLimit {
                 index,
                 limit: limit.clone(),

@@ -4,9 +4,10 @@
 //! conformance gaps (`OCW0xx`). Also the reverse: the config fragment that
 //! realises a WPC ([`compile`]).
 //!
-//! Adding a rule: write `rules/<name>.rs` with a `static META` and a type
-//! implementing [`Rule`], add it to [`REGISTRY`], and write
-//! `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks the rest.
+//! Adding a rule: write `rules/<name>.rs` declaring its type with
+//! [`crate::rule!`], implementing [`Rule`] for it and its tests with
+//! [`audit_tests!`], add it to [`REGISTRY`], and write `docs/rules/<CODE>.md`.
+//! The `registry_is_consistent` test checks the rest.
 
 /// A rule file's unit tests as a table: a `tests` module holding
 /// [`rule_tests!`](crate::rule_tests) whose cases are config texts the rule
@@ -101,6 +102,21 @@ pub static BUILTIN: &[RuleMeta] = &[
 /// A footgun or conformance rule.
 pub trait Rule: Described + Sync {
     fn check(&self, cx: &mut Context<'_>);
+}
+
+/// A WPC conformance rule that judges each agent alone: it runs only
+/// against a target, once per agent in the target's scope, in order.
+pub trait Conformance: Described + Sync {
+    fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>);
+}
+
+impl<R: Conformance> Rule for R {
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(target) = cx.target else { return };
+        for agent in cx.target_agents() {
+            self.check_agent(cx, target, agent);
+        }
+    }
 }
 
 pub use rules::REGISTRY;

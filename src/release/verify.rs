@@ -349,6 +349,15 @@ impl Checker<'_> {
         });
     }
 
+    /// `names` (what names which commit) names a commit that is not on main.
+    fn not_on_main(&mut self, commit: Oid, names: String) {
+        let message = format!(
+            "{names}, not on the first-parent history of {}",
+            self.main.reference
+        );
+        self.violate(commit, Reason::NotOnMain, message);
+    }
+
     /// The checkpoint of `files` if it is signed by a signer of main,
     /// covers the files, names the index's main commit on main, and follows
     /// the checkpoint of `before`.
@@ -391,12 +400,11 @@ impl Checker<'_> {
             .ok()
             .and_then(|c| Some((c, self.main.position(c)?)))
         else {
-            self.violate(
+            self.not_on_main(
                 commit,
-                Reason::NotOnMain,
                 format!(
-                    "checkpoint {version} names main commit `{}`, not on the first-parent history of {}",
-                    checkpoint.main_commit, self.main.reference
+                    "checkpoint {version} names main commit `{}`",
+                    checkpoint.main_commit
                 ),
             );
             return None;
@@ -592,13 +600,9 @@ impl Checker<'_> {
         let hash = &entry.hash;
         let path = &envelope_path(hash);
         let Some(source) = self.main.named(&entry.commit) else {
-            self.violate(
+            self.not_on_main(
                 commit,
-                Reason::NotOnMain,
-                format!(
-                    "`{name}` {hash} names commit `{}`, not on the first-parent history of {}",
-                    entry.commit, self.main.reference
-                ),
+                format!("`{name}` {hash} names commit `{}`", entry.commit),
             );
             return None;
         };

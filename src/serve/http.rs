@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::state::{Lookup, ReleaseState, is_policy_hash};
 use super::store::{BodyError, EngineError};
-use crate::decide::Call;
+use crate::decide::{Call, Counters};
 
 /// Largest request body read (the registry's limit).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -243,6 +243,14 @@ struct DecideCall {
     provider: String,
     #[serde(default)]
     env: String,
+    #[serde(default)]
+    mcp_transport: String,
+    #[serde(default)]
+    mcp_url: String,
+    #[serde(default)]
+    definition_hash: String,
+    #[serde(default)]
+    counters: Counters,
 }
 
 fn invalid_request(message: &str) -> Reply {
@@ -325,7 +333,10 @@ fn decide(state: &ReleaseState, body: &[u8]) -> Reply {
             model: call.model,
             provider: call.provider,
             env: call.env,
-            ..Call::default()
+            mcp_transport: call.mcp_transport,
+            mcp_url: call.mcp_url,
+            definition_hash: call.definition_hash,
+            counters: call.counters,
         });
         decisions.push(decision.report(rendering.name(), rendering.hash()));
     }

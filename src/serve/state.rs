@@ -330,11 +330,6 @@ impl ReleaseState {
             .engine(&rendering.version.native, self.release_commit)
     }
 
-    /// Bodies and compiled engines cached now.
-    pub fn cached(&self) -> (usize, usize) {
-        self.store.cached()
-    }
-
     /// Every served rendering, in no particular order.
     pub fn renderings(&self) -> impl Iterator<Item = &Rendering> {
         self.renderings.values().map(|r| &**r)

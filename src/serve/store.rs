@@ -46,10 +46,12 @@ pub struct CacheLimits {
 }
 
 impl CacheLimits {
-    /// 16 MiB of bodies: the native bodies of some 13,000 small versions.
-    pub const DEFAULT_BODY_BYTES: u64 = 16 << 20;
-    /// The engines of 4,096 versions: some 14 MB for small policies.
-    pub const DEFAULT_ENGINES: usize = 4096;
+    /// 4 MiB of bodies: some 3,300 of small policies. A body read again
+    /// costs little (docs/serve.md, "Memory and caches"), so the cache is
+    /// for the hot set, not for all of a large branch.
+    pub const DEFAULT_BODY_BYTES: u64 = 4 << 20;
+    /// The engines of 1,024 versions: some 4 MB for small policies.
+    pub const DEFAULT_ENGINES: usize = 1024;
 }
 
 impl Default for CacheLimits {
@@ -229,7 +231,9 @@ impl Store {
     }
 
     /// The body of `doc` (released at `commit`), from the cache, else read
-    /// and checked, then kept.
+    /// and checked, then kept. Reads run on the caller's thread (a server
+    /// runtime's worker): one object of a few KB from a loose file or a
+    /// mapped pack, microseconds, less than handing it to another thread.
     pub fn body(&self, doc: &Doc, commit: Oid) -> Result<Bytes, BodyError> {
         match &self.bodies {
             Some(cache) => cache.get_or_insert_with(&doc.digest, || self.read(doc, commit)),
@@ -310,6 +314,7 @@ impl Store {
     }
 
     /// Bodies and engines held now.
+    #[cfg(test)]
     pub fn cached(&self) -> (usize, usize) {
         (
             self.bodies.as_ref().map_or(0, Cache::len),

@@ -1,31 +1,27 @@
 use crate::openclaw::catalog::MCP;
 use crate::openclaw::conformance::ToolVerdict;
-use crate::openclaw::{Context, Rule};
+use crate::openclaw::{AgentTools, Conformance, Context, Target};
 
 crate::rule! {
     DeniedTool, "OCW002", "ocw-denied-tool-reachable", Error,
     "an agent can use a tool the WPC explicitly denies"
 }
 
-impl Rule for DeniedTool {
-    fn check(&self, cx: &mut Context<'_>) {
-        let Some(target) = cx.target else { return };
-        let root = cx.root;
-        for agent in cx.target_agents() {
-            let at = agent.tools_node(root);
-            // MCP tools are decided per server and tool (OCW008–OCW011).
-            for tool in agent.available().filter(|t| *t != MCP) {
-                if let ToolVerdict::Denied(decision) = target.verdict(tool) {
-                    cx.report(
-                        at,
-                        format!(
-                            "agent `{}` can use `{tool}`, which WPC `{}` denies: {decision}",
-                            agent.scope.id,
-                            target.policy.name()
-                        ),
-                    )
-                    .help = Some(format!("add `{tool}` to this agent's `tools.deny`"));
-                }
+impl Conformance for DeniedTool {
+    fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {
+        let at = agent.tools_node(cx.root);
+        // MCP tools are decided per server and tool (OCW008–OCW011).
+        for tool in agent.available().filter(|t| *t != MCP) {
+            if let ToolVerdict::Denied(decision) = target.verdict(tool) {
+                cx.report(
+                    at,
+                    format!(
+                        "agent `{}` can use `{tool}`, which WPC `{}` denies: {decision}",
+                        agent.scope.id,
+                        target.policy.name()
+                    ),
+                )
+                .help = Some(format!("add `{tool}` to this agent's `tools.deny`"));
             }
         }
     }

@@ -1,4 +1,4 @@
-use crate::openclaw::{Context, Rule};
+use crate::openclaw::{AgentTools, Conformance, Context, Target};
 use crate::policy::model::ElevatedExec;
 
 crate::rule! {
@@ -6,23 +6,19 @@ crate::rule! {
     "the WPC denies elevated exec but elevated is not explicitly disabled"
 }
 
-impl Rule for Elevated {
-    fn check(&self, cx: &mut Context<'_>) {
-        let Some(target) = cx.target else { return };
-        let root = cx.root;
+impl Conformance for Elevated {
+    fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {
         if target.policy.wpc.constraints.sandbox.elevated_exec != ElevatedExec::Deny {
             return;
         }
-        for agent in cx.target_agents() {
-            if agent.scope.elevated_enabled(root) {
-                let at = agent
-                    .scope
-                    .tools()
-                    .and_then(|t| t.get("elevated"))
-                    .unwrap_or_else(|| root.nearest(&["tools", "elevated", "enabled"]));
-                cx.report(at, format!("WPC `{}` denies elevated exec but agent `{}` does not set `elevated.enabled: false` (OpenClaw enables it unless told otherwise)", target.policy.name(), agent.scope.id))
-                    .help = Some("set `tools.elevated.enabled: false`".into());
-            }
+        if agent.scope.elevated_enabled(cx.root) {
+            let at = agent
+                .scope
+                .tools()
+                .and_then(|t| t.get("elevated"))
+                .unwrap_or_else(|| cx.root.nearest(&["tools", "elevated", "enabled"]));
+            cx.report(at, format!("WPC `{}` denies elevated exec but agent `{}` does not set `elevated.enabled: false` (OpenClaw enables it unless told otherwise)", target.policy.name(), agent.scope.id))
+                .help = Some("set `tools.elevated.enabled: false`".into());
         }
     }
 }

@@ -1,4 +1,4 @@
-use crate::openclaw::{Context, Rule};
+use crate::openclaw::{AgentTools, Conformance, Context, Target};
 use crate::policy::model::Network as Net;
 
 crate::rule! {
@@ -6,28 +6,25 @@ crate::rule! {
     "the WPC allows no network but the sandbox container has one"
 }
 
-impl Rule for Network {
-    fn check(&self, cx: &mut Context<'_>) {
-        let Some(target) = cx.target else { return };
+impl Conformance for Network {
+    fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {
         if target.policy.wpc.constraints.sandbox.network != Some(Net::None) {
             return;
         }
-        for agent in cx.target_agents() {
-            let Some(node) = agent.scope.sandbox(&["docker", "network"]) else {
-                continue;
-            };
-            if node.as_str() != Some("none") {
-                cx.report(
-                    node,
-                    format!(
-                        "WPC `{}` allows no network but agent `{}` has docker network `{}`",
-                        target.policy.name(),
-                        agent.scope.id,
-                        node.source_text()
-                    ),
-                )
-                .help = Some("set `docker.network: \"none\"` (the default)".into());
-            }
+        let Some(node) = agent.scope.sandbox(&["docker", "network"]) else {
+            return;
+        };
+        if node.as_str() != Some("none") {
+            cx.report(
+                node,
+                format!(
+                    "WPC `{}` allows no network but agent `{}` has docker network `{}`",
+                    target.policy.name(),
+                    agent.scope.id,
+                    node.source_text()
+                ),
+            )
+            .help = Some("set `docker.network: \"none\"` (the default)".into());
         }
     }
 }

@@ -1,35 +1,31 @@
-use crate::openclaw::{Context, Rule};
+use crate::openclaw::{AgentTools, Conformance, Context, Target};
 
 crate::rule! {
     SandboxMode, "OCW003", "ocw-sandbox-mode", Error,
     "the WPC requires a sandbox but the agent's sandbox mode is not `all`"
 }
 
-impl Rule for SandboxMode {
-    fn check(&self, cx: &mut Context<'_>) {
-        let Some(target) = cx.target else { return };
-        let root = cx.root;
+impl Conformance for SandboxMode {
+    fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {
         if !target.policy.wpc.constraints.sandbox.required {
             return;
         }
-        for agent in cx.target_agents() {
-            let mode = agent.scope.sandbox_mode();
-            if mode != "all" {
-                let at = agent
-                    .scope
-                    .sandbox(&["mode"])
-                    .or(agent.scope.node)
-                    .unwrap_or_else(|| root.nearest(&["agents", "defaults", "sandbox", "mode"]));
-                cx.report(
-                    at,
-                    format!(
-                        "WPC `{}` requires a sandbox but agent `{}` has sandbox mode `{mode}`",
-                        target.policy.name(),
-                        agent.scope.id
-                    ),
-                )
-                .help = Some("set `sandbox.mode: \"all\"`".into());
-            }
+        let mode = agent.scope.sandbox_mode();
+        if mode != "all" {
+            let at = agent
+                .scope
+                .sandbox(&["mode"])
+                .or(agent.scope.node)
+                .unwrap_or_else(|| cx.root.nearest(&["agents", "defaults", "sandbox", "mode"]));
+            cx.report(
+                at,
+                format!(
+                    "WPC `{}` requires a sandbox but agent `{}` has sandbox mode `{mode}`",
+                    target.policy.name(),
+                    agent.scope.id
+                ),
+            )
+            .help = Some("set `sandbox.mode: \"all\"`".into());
         }
     }
 }

@@ -1,23 +1,28 @@
 use crate::openclaw::catalog::MCP;
 use crate::openclaw::conformance::ToolVerdict;
-use crate::openclaw::{Context, Rule};
+use crate::openclaw::{AgentTools, Conformance, Context, Target};
 
 crate::rule! {
     ToolOutside, "OCW001", "ocw-tool-outside-policy", Error,
     "an agent can use a tool the WPC does not allow"
 }
 
-impl Rule for ToolOutside {
-    fn check(&self, cx: &mut Context<'_>) {
-        let Some(target) = cx.target else { return };
-        let root = cx.root;
-        for agent in cx.target_agents() {
-            let at = agent.tools_node(root);
-            for tool in agent.available().filter(|t| *t != MCP) {
-                if let ToolVerdict::Outside(decision) = target.verdict(tool) {
-                    cx.report(at, format!("agent `{}` can use `{tool}`, which WPC `{}` does not allow: {decision}", agent.scope.id, target.policy.name()))
-                        .help = Some(format!("deny `{tool}` for this agent, or allow its WPC name in the policy"));
-                }
+impl Conformance for ToolOutside {
+    fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {
+        let at = agent.tools_node(cx.root);
+        for tool in agent.available().filter(|t| *t != MCP) {
+            if let ToolVerdict::Outside(decision) = target.verdict(tool) {
+                cx.report(
+                    at,
+                    format!(
+                        "agent `{}` can use `{tool}`, which WPC `{}` does not allow: {decision}",
+                        agent.scope.id,
+                        target.policy.name()
+                    ),
+                )
+                .help = Some(format!(
+                    "deny `{tool}` for this agent, or allow its WPC name in the policy"
+                ));
             }
         }
     }

@@ -1,4 +1,4 @@
-use crate::openclaw::{Context, Rule};
+use crate::openclaw::{AgentTools, Conformance, Context, Target};
 use crate::policy::model::WorkspaceAccess as Access;
 
 crate::rule! {
@@ -6,35 +6,31 @@ crate::rule! {
     "the agent's sandbox workspace access is wider than the WPC's"
 }
 
-impl Rule for WorkspaceAccess {
-    fn check(&self, cx: &mut Context<'_>) {
-        let Some(target) = cx.target else { return };
-        let root = cx.root;
+impl Conformance for WorkspaceAccess {
+    fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {
         let allowed = target.policy.wpc.constraints.sandbox.workspace_access;
-        for agent in cx.target_agents() {
-            let node = agent.scope.sandbox(&["workspaceAccess"]);
-            let access = match node.and_then(|n| n.as_str()).unwrap_or("none") {
-                "none" => Access::None,
-                "ro" => Access::Ro,
-                _ => Access::Rw,
-            };
-            if access > allowed {
-                let at = node.or(agent.scope.node).unwrap_or(root);
-                cx.report(
-                    at,
-                    format!(
-                        "agent `{}` has workspace access `{}`, wider than WPC `{}` allows (`{}`)",
-                        agent.scope.id,
-                        name(access),
-                        target.policy.name(),
-                        name(allowed)
-                    ),
-                )
-                .help = Some(format!(
-                    "set `sandbox.workspaceAccess: \"{}\"`",
+        let node = agent.scope.sandbox(&["workspaceAccess"]);
+        let access = match node.and_then(|n| n.as_str()).unwrap_or("none") {
+            "none" => Access::None,
+            "ro" => Access::Ro,
+            _ => Access::Rw,
+        };
+        if access > allowed {
+            let at = node.or(agent.scope.node).unwrap_or(cx.root);
+            cx.report(
+                at,
+                format!(
+                    "agent `{}` has workspace access `{}`, wider than WPC `{}` allows (`{}`)",
+                    agent.scope.id,
+                    name(access),
+                    target.policy.name(),
                     name(allowed)
-                ));
-            }
+                ),
+            )
+            .help = Some(format!(
+                "set `sandbox.workspaceAccess: \"{}\"`",
+                name(allowed)
+            ));
         }
     }
 }
