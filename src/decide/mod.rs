@@ -497,9 +497,70 @@ pub struct Engine {
     deny_set: GlobSet,
     gates: Vec<CompiledGate>,
     env: Arc<cel::Env>,
-    mcp: Option<Mcp>,
+    mcp: Option<CompiledMcp>,
     rate_limits: Vec<CompiledLimit>,
     budget: Option<Budget>,
+}
+
+/// `[constraints.mcp]` with every pattern list compiled once.
+struct CompiledMcp {
+    policy: Mcp,
+    deny_servers: mcp::Patterns,
+    /// One per `servers` entry, in order.
+    servers: Vec<CompiledServer>,
+}
+
+struct CompiledServer {
+    tools: Option<mcp::Patterns>,
+    deny_tools: mcp::Patterns,
+    url: Option<mcp::Patterns>,
+}
+
+impl CompiledMcp {
+    fn new(policy: &Mcp) -> Result<CompiledMcp, CompileError> {
+        let compile = |patterns: &[String]| {
+            mcp::Patterns::new(patterns).map_err(|source| CompileError {
+                pattern: patterns.join(", "),
+                source,
+            })
+        };
+        let servers = policy
+            .servers
+            .iter()
+            .map(|server| {
+                Ok(CompiledServer {
+                    tools: server.tools.as_deref().map(compile).transpose()?,
+                    deny_tools: compile(server.deny_tools.as_deref().unwrap_or_default())?,
+                    url: server
+                        .url
+                        .as_ref()
+                        .map(|url| compile(std::slice::from_ref(url)))
+                        .transpose()?,
+                })
+            })
+            .collect::<Result<_, CompileError>>()?;
+        Ok(CompiledMcp {
+            policy: policy.clone(),
+            deny_servers: compile(policy.deny_servers.as_deref().unwrap_or_default())?,
+            servers,
+        })
+    }
+
+    /// [`mcp::standing`] with the compiled patterns.
+    fn standing(&self, server: &str) -> (ServerStanding<'_>, Option<&CompiledServer>) {
+        if let Some(index) = self.deny_servers.first_match(server) {
+            let deny = self.policy.deny_servers.as_deref().unwrap_or_default();
+            let pattern = deny.get(index).map_or("", String::as_str);
+            return (ServerStanding::Denied { index, pattern }, None);
+        }
+        match self.policy.server(server) {
+            Some((index, entry)) => (
+                ServerStanding::Listed { index, entry },
+                self.servers.get(index),
+            ),
+            None => (ServerStanding::Unlisted, None),
+        }
+    }
 }
 
 /// A tool rate limit with its pattern compiled (model limits are not
@@ -579,7 +640,12 @@ impl Engine {
             deny: tools.deny.clone(),
             gates,
             env,
-            mcp: wpc.constraints.mcp.clone(),
+            mcp: wpc
+                .constraints
+                .mcp
+                .as_ref()
+                .map(CompiledMcp::new)
+                .transpose()?,
             rate_limits,
             budget: wpc.constraints.budget.clone(),
         })
@@ -638,27 +704,35 @@ impl Engine {
             }),
             None => Err(Basis::DefaultDeny),
         };
-        let Some(mcp_policy) = self.mcp.as_ref().filter(|_| mcp::is_mcp(&call.tool)) else {
+        // A name meant as an MCP tool but not written `mcp:SERVER/TOOL`
+        // exactly (`MCP:x/y`, ` mcp:x/y`) is denied with or without
+        // `[constraints.mcp]`: no tool pattern would see it for what it is.
+        let meant_mcp = mcp::is_mcp(&call.tool);
+        if meant_mcp && !call.tool.starts_with(mcp::PREFIX) {
+            return Err(Basis::McpNameInvalid);
+        }
+        let Some(compiled) = self.mcp.as_ref().filter(|_| meant_mcp) else {
             if let Some(denied) = deny_pattern() {
                 return Err(denied);
             }
             return allow_pattern();
         };
+        let mcp_policy = &compiled.policy;
         let name = mcp::parse(&call.tool).ok_or(Basis::McpNameInvalid)?;
-        let (index, entry) = match mcp::standing(mcp_policy, name.server) {
-            ServerStanding::Denied { index, pattern } => {
+        let (index, entry, patterns) = match compiled.standing(name.server) {
+            (ServerStanding::Denied { index, pattern }, _) => {
                 return Err(Basis::McpServerDenied {
                     index,
                     pattern: pattern.to_owned(),
                     server: name.server.to_owned(),
                 });
             }
-            ServerStanding::Unlisted => {
+            (ServerStanding::Listed { index, entry }, Some(patterns)) => (index, entry, patterns),
+            (ServerStanding::Unlisted | ServerStanding::Listed { .. }, _) => {
                 return Err(Basis::McpServerNotAllowed {
                     server: name.server.to_owned(),
                 });
             }
-            ServerStanding::Listed { index, entry } => (index, entry),
         };
         if let Some(transport) = entry.transport
             && call.mcp_transport != transport.as_str()
@@ -670,8 +744,8 @@ impl Engine {
                 given: call.mcp_transport.clone(),
             });
         }
-        if let Some(url) = &entry.url
-            && (call.mcp_url.is_empty() || !mcp::matches(url, &call.mcp_url))
+        if let (Some(url), Some(url_pattern)) = (&entry.url, &patterns.url)
+            && (call.mcp_url.is_empty() || url_pattern.first_match(&call.mcp_url).is_none())
         {
             return Err(Basis::McpServerMismatch {
                 index,
@@ -681,7 +755,7 @@ impl Engine {
             });
         }
         let deny_tools = entry.deny_tools.as_deref().unwrap_or_default();
-        if let Some(pattern_index) = mcp::first_match(deny_tools, name.tool) {
+        if let Some(pattern_index) = patterns.deny_tools.first_match(name.tool) {
             return Err(Basis::McpToolDenied {
                 index,
                 pattern_index,
@@ -691,8 +765,8 @@ impl Engine {
         if let Some(denied) = deny_pattern() {
             return Err(denied);
         }
-        let allowed = match &entry.tools {
-            Some(tools) => match mcp::first_match(tools, name.tool) {
+        let allowed = match (&entry.tools, &patterns.tools) {
+            (Some(tools), Some(tool_patterns)) => match tool_patterns.first_match(name.tool) {
                 Some(pattern_index) => Basis::McpToolAllowed {
                     index,
                     pattern_index,
@@ -700,7 +774,7 @@ impl Engine {
                 },
                 None => return Err(Basis::McpToolNotAllowed { index }),
             },
-            None => allow_pattern()?,
+            _ => allow_pattern()?,
         };
         if let Some(pinned) = mcp_policy.pin(name.server, name.tool) {
             let key = name.pin_key();

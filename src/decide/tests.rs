@@ -476,6 +476,34 @@ fn without_constraints_mcp_an_mcp_name_is_a_tool_name() {
 }
 
 #[test]
+fn a_name_meant_as_mcp_in_another_case_or_with_spaces_is_denied() {
+    // `*` allows everything, `mcp:scratch-pad/*` is denied and the
+    // server is in `deny_servers`: a case or a space must not slip past
+    // either list to the `*`.
+    let e = Engine::new(&policy(MCP_POLICY).wpc).unwrap();
+    let loose = engine(&["*"], &["mcp:scratch-pad/*"], &[]);
+    for tool in [
+        "MCP:scratch-pad/x",
+        "Mcp:github/get_issue",
+        " mcp:scratch-pad/x",
+        "\tmcp:scratch-pad/x ",
+    ] {
+        assert_eq!(
+            code(&e, &mcp_call(tool)),
+            (Verdict::Deny, Some("MCP_NAME_INVALID")),
+            "{tool:?}"
+        );
+        assert_eq!(
+            code(&loose, &mcp_call(tool)),
+            (Verdict::Deny, Some("MCP_NAME_INVALID")),
+            "{tool:?} without [constraints.mcp]"
+        );
+    }
+    assert_eq!(verdict(&loose, "mcpx:scratch-pad/x"), Verdict::Allow);
+    assert_eq!(verdict(&loose, "mcp:scratch-pad/x"), Verdict::Deny);
+}
+
+#[test]
 fn rate_limits_add_up_every_tool_their_pattern_matches() {
     let e = Engine::new(&policy(MCP_POLICY).wpc).unwrap();
     let call = |counts: &[(&str, u64)]| Call {
