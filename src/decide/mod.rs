@@ -79,10 +79,13 @@ pub struct Call {
 #[serde(deny_unknown_fields)]
 pub struct Counters {
     /// Calls per tool name in the current window; a tool not named was not
-    /// called.
+    /// called, but a rate limit that matches the call needs the count of
+    /// at least one tool it matches ([`Basis::RateLimitCounterMissing`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub calls_so_far: BTreeMap<String, u64>,
-    /// The job's totals so far; one not given is not checked.
+    /// The job's totals so far; one not given, for a budget line that caps
+    /// it, denies ([`Basis::BudgetCounterMissing`]) unless the caller opts
+    /// out ([`Counting::NotEvaluated`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,7 +180,9 @@ pub enum Basis {
     },
     /// A call variable exceeds its bound: denied without evaluating gates.
     InputTooLarge { field: &'static str, limit: usize },
-    /// `constraints.mcp` is set and an `mcp:` name is not `mcp:SERVER/TOOL`.
+    /// A name meant as an MCP tool (`mcp:` in any case, spaces around) is
+    /// not `mcp:SERVER/TOOL` exactly, or `constraints.mcp` is set and an
+    /// `mcp:` name has no server or tool.
     McpNameInvalid,
     /// `constraints.mcp.deny_servers[index]` matches the server.
     McpServerDenied {
@@ -233,6 +238,21 @@ pub enum Basis {
         max: u64,
         used: u64,
     },
+    /// `constraints.rate_limits[index]` matches the call and `calls_so_far`
+    /// names no tool it matches (the caller did not count).
+    RateLimitCounterMissing {
+        index: usize,
+        pattern: String,
+        max: u64,
+        per: String,
+    },
+    /// `constraints.budget.<key>` is set and the call does not give the
+    /// counter it caps.
+    BudgetCounterMissing {
+        key: &'static str,
+        max: u64,
+        counter: &'static str,
+    },
 }
 
 impl Basis {
@@ -251,6 +271,8 @@ impl Basis {
             Basis::McpToolPinMismatch { .. } => "MCP_TOOL_PIN_MISMATCH",
             Basis::RateLimitExceeded { .. } => "RATE_LIMIT_EXCEEDED",
             Basis::BudgetExceeded { .. } => "BUDGET_EXCEEDED",
+            Basis::RateLimitCounterMissing { .. } => "RATE_LIMIT_COUNTER_MISSING",
+            Basis::BudgetCounterMissing { .. } => "BUDGET_COUNTER_MISSING",
             Basis::DenyPattern { .. }
             | Basis::AllowPattern { .. }
             | Basis::DefaultDeny
@@ -281,6 +303,24 @@ pub struct Decision {
     pub basis: Basis,
     /// Every gate that fired, in policy order (empty unless `Approval`).
     pub approvals: Vec<Required>,
+    /// Decided with [`Counting::NotEvaluated`], and a rate limit or budget
+    /// line that covers the call was skipped for want of its counter.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub limits_not_evaluated: bool,
+}
+
+/// What a decision does with a rate limit or budget line whose counter the
+/// call does not give (docs/wpc-format.md#rate-limits-and-budget).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Counting {
+    /// Deny (`RATE_LIMIT_COUNTER_MISSING`, `BUDGET_COUNTER_MISSING`): what
+    /// `wpc decide` and `POST /v1/decide` do, a gateway must count.
+    #[default]
+    Required,
+    /// Skip the line and say so in the explanation: policy tests, replay
+    /// and the static checks (lint, audit, bundles, which count receipts
+    /// themselves) decide a call's per-call rules.
+    NotEvaluated,
 }
 
 impl fmt::Display for Decision {
@@ -334,6 +374,9 @@ impl fmt::Display for Decision {
             if !required.approvers.is_empty() {
                 write!(f, " by {}", required.approvers.join(", "))?;
             }
+        }
+        if self.limits_not_evaluated {
+            f.write_str("; counters not given: rate limits and budget not evaluated")?;
         }
         Ok(())
     }
@@ -389,7 +432,20 @@ fn explain_limit(f: &mut fmt::Formatter<'_>, tool: &str, basis: &Basis) -> fmt::
     match basis {
         Basis::McpNameInvalid => write!(
             f,
-            "`{tool}` is not an MCP tool name `mcp:SERVER/TOOL` (constraints.mcp is set; failing closed)"
+            "`{tool}` is meant as an MCP tool but is not `mcp:SERVER/TOOL` exactly; failing closed"
+        ),
+        Basis::RateLimitCounterMissing {
+            index,
+            pattern,
+            max,
+            per,
+        } => write!(
+            f,
+            "`{pattern}` allows {max} calls per {per} (constraints.rate_limits[{index}]) and the call gives no count of the tools it matches (calls_so_far); failing closed"
+        ),
+        Basis::BudgetCounterMissing { key, max, counter } => write!(
+            f,
+            "constraints.budget.{key} = {max} and the call does not give `{counter}`; failing closed"
         ),
         Basis::McpServerDenied {
             index,
@@ -658,31 +714,46 @@ impl Engine {
         self.gates.iter().map(|g| (&g.approval, g.gate.as_ref()))
     }
 
-    /// Decide one call.
+    /// Decide one call; a rate limit or budget line whose counter the call
+    /// does not give denies ([`Counting::Required`]).
     pub fn decide(&self, call: &Call) -> Decision {
-        let decision = |verdict, basis| Decision {
+        self.decide_counting(call, Counting::Required)
+    }
+
+    /// Decide one call's per-call rules: a rate limit or budget line whose
+    /// counter the call does not give is not evaluated, and the decision
+    /// says so ([`Counting::NotEvaluated`]).
+    pub fn decide_per_call(&self, call: &Call) -> Decision {
+        self.decide_counting(call, Counting::NotEvaluated)
+    }
+
+    /// Decide one call, counters missing treated as `counting` says.
+    pub fn decide_counting(&self, call: &Call, counting: Counting) -> Decision {
+        let mut skipped = false;
+        let decision = |verdict, basis, skipped| Decision {
             verdict,
             tool: call.tool.clone(),
             basis,
             approvals: Vec::new(),
+            limits_not_evaluated: skipped,
         };
         if let Some((field, limit)) = oversized(call) {
-            return decision(Verdict::Deny, Basis::InputTooLarge { field, limit });
+            return decision(Verdict::Deny, Basis::InputTooLarge { field, limit }, false);
         }
         let allowed = match self.allowed(call) {
             Ok(allowed) => allowed,
-            Err(denied) => return decision(Verdict::Deny, denied),
+            Err(denied) => return decision(Verdict::Deny, denied, false),
         };
-        if let Err(denied) = self.within_limits(call) {
-            return decision(Verdict::Deny, denied);
+        if let Err(denied) = self.within_limits(call, counting, &mut skipped) {
+            return decision(Verdict::Deny, denied, false);
         }
         match self.fired_gates(call) {
-            Ok(approvals) if approvals.is_empty() => decision(Verdict::Allow, allowed),
+            Ok(approvals) if approvals.is_empty() => decision(Verdict::Allow, allowed, skipped),
             Ok(approvals) => Decision {
                 approvals,
-                ..decision(Verdict::Approval, allowed)
+                ..decision(Verdict::Approval, allowed, skipped)
             },
-            Err(failed) => decision(Verdict::Deny, failed),
+            Err(failed) => decision(Verdict::Deny, failed, false),
         }
     }
 
@@ -792,18 +863,43 @@ impl Engine {
         Ok(allowed)
     }
 
-    /// The first rate limit or budget line this call would exceed.
-    fn within_limits(&self, call: &Call) -> Result<(), Basis> {
+    /// The first rate limit or budget line this call would exceed, or
+    /// whose counter it does not give (`counting` says whether that denies
+    /// or sets `skipped`).
+    fn within_limits(
+        &self,
+        call: &Call,
+        counting: Counting,
+        skipped: &mut bool,
+    ) -> Result<(), Basis> {
         let counters = &call.counters;
         for compiled in &self.rate_limits {
             if !compiled.matcher.is_match(&call.tool) {
                 continue;
             }
+            let mut counted = false;
             let count = counters
                 .calls_so_far
                 .iter()
                 .filter(|(tool, _)| compiled.matcher.is_match(tool.as_str()))
+                .inspect(|_| counted = true)
                 .fold(0u64, |sum, (_, n)| sum.saturating_add(*n));
+            if !counted {
+                match counting {
+                    Counting::Required => {
+                        return Err(Basis::RateLimitCounterMissing {
+                            index: compiled.index,
+                            pattern: compiled.pattern.clone(),
+                            max: compiled.limit.max,
+                            per: compiled.limit.per.clone(),
+                        });
+                    }
+                    Counting::NotEvaluated => {
+                        *skipped = true;
+                        continue;
+                    }
+                }
+            }
             if count >= compiled.limit.max {
                 return Err(Basis::RateLimitExceeded {
                     index: compiled.index,
@@ -822,34 +918,44 @@ impl Engine {
         let lines = [
             (
                 "max_tool_calls",
+                "tool_calls",
                 budget.max_tool_calls,
                 counters.tool_calls,
                 1,
             ),
             (
                 "max_model_calls",
+                "model_calls",
                 budget.max_model_calls,
                 counters.model_calls,
                 0,
             ),
             (
                 "max_input_tokens",
+                "input_tokens",
                 budget.max_input_tokens,
                 counters.input_tokens,
                 0,
             ),
             (
                 "max_output_tokens",
+                "output_tokens",
                 budget.max_output_tokens,
                 counters.output_tokens,
                 0,
             ),
         ];
-        for (key, max, used, this_call) in lines {
-            if let (Some(max), Some(used)) = (max, used)
-                && used.saturating_add(this_call) > max
-            {
-                return Err(Basis::BudgetExceeded { key, max, used });
+        for (key, counter, max, used, this_call) in lines {
+            let Some(max) = max else { continue };
+            match (used, counting) {
+                (Some(used), _) if used.saturating_add(this_call) > max => {
+                    return Err(Basis::BudgetExceeded { key, max, used });
+                }
+                (Some(_), _) => {}
+                (None, Counting::Required) => {
+                    return Err(Basis::BudgetCounterMissing { key, max, counter });
+                }
+                (None, Counting::NotEvaluated) => *skipped = true,
             }
         }
         Ok(())

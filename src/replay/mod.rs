@@ -155,7 +155,7 @@ impl Version {
             }
         };
         match recorded.kind {
-            CallKind::Tool => self.engine.decide(&recorded.call).verdict,
+            CallKind::Tool => self.engine.decide_per_call(&recorded.call).verdict,
             CallKind::Model => allow_if(
                 self.models
                     .allows(&recorded.call.provider, &recorded.call.model),
