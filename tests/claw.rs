@@ -389,7 +389,7 @@ fn unsound_calls(
                     target: rng.pick(&["", "/etc/passwd", "src/main.rs"]).to_string(),
                     ..Call::tool(tool.clone())
                 };
-                let native = engine.decide(&call).verdict;
+                let native = engine.decide_per_call(&call).verdict;
                 for approval in [None, Some("false"), Some("true")] {
                     let mut cx = context(&[("Tool:Name", &tool)]);
                     if let Some(a) = approval {
@@ -658,7 +658,7 @@ fn the_v2_export_of_mcp_policies_never_allows_what_the_native_policy_denies() {
                 definition_hash: hash.clone(),
                 ..Call::tool(tool.clone())
             };
-            let native = engine.decide(&call);
+            let native = engine.decide_per_call(&call);
             for approval in [None, Some("true")] {
                 let mut cx: BTreeMap<String, String> = BTreeMap::new();
                 cx.insert("Tool:Name".into(), tool.clone());
@@ -751,7 +751,7 @@ cst_scope_hash_required = true
                     }
                 }
                 let allowed = v2.evaluate("tool:execute", tool, &cx).effect == Effect::Allow;
-                if allowed && engine.decide(&call).verdict != Verdict::Allow {
+                if allowed && engine.decide_per_call(&call).verdict != Verdict::Allow {
                     found += 1;
                 }
             }

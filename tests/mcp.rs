@@ -12,12 +12,76 @@ use support::{root, run, stderr, stdout};
 const POLICY: &str = "tests/fixtures/mcp/agent.toml";
 const RESPONSE: &str = "tests/fixtures/mcp/github-tools-list.json";
 
-/// `wpc decide` on the fixture policy: the exit code and the one line.
+/// `wpc decide` on the fixture policy, every counter its budget and its
+/// comment rate limit need at zero unless `args` gives it: the exit code
+/// and the one line.
 fn decide(args: &[&str]) -> (i32, String) {
+    let mut all = vec!["decide", POLICY];
+    all.extend(args);
+    for (flag, zero) in [
+        ("--calls-so-far", "mcp:github/add_issue_comment=0"),
+        ("--tool-calls", "0"),
+        ("--model-calls", "0"),
+        ("--input-tokens", "0"),
+        ("--output-tokens", "0"),
+    ] {
+        if !args.contains(&flag) {
+            all.extend([flag, zero]);
+        }
+    }
+    decide_bare(&all[2..])
+}
+
+/// `wpc decide` on the fixture policy with `args` alone.
+fn decide_bare(args: &[&str]) -> (i32, String) {
     let mut all = vec!["decide", POLICY];
     all.extend(args);
     let out = run(&root(), &all);
     (out.status.code().unwrap(), stdout(&out))
+}
+
+#[test]
+fn a_counter_not_given_is_denied() {
+    // `max_tool_calls = 500`: without `--tool-calls` wpc cannot tell
+    // "none so far" from "not counted".
+    let (code, line) = decide_bare(&["--tool", "repo.comment"]);
+    assert_eq!(code, 1, "{line}");
+    assert_eq!(
+        line,
+        "deny: BUDGET_COUNTER_MISSING: constraints.budget.max_tool_calls = 500 and the call does not give `tool_calls`; failing closed\n"
+    );
+    let (_, line) = decide_bare(&[
+        "--tool",
+        "repo.comment",
+        "--tool-calls",
+        "0",
+        "--model-calls",
+        "0",
+        "--input-tokens",
+        "0",
+    ]);
+    assert!(line.contains("`output_tokens`"), "{line}");
+    // The comment rate limit needs a count of the comment tool.
+    let (code, line) = decide_bare(&[
+        "--mcp-server",
+        "github",
+        "--mcp-tool",
+        "add_issue_comment",
+        "--mcp-transport",
+        "stdio",
+        "--definition-hash",
+        "539656b5ea84fe6208dc7b1171e0ee56921cd14ff89c8bd128d078359b57747b",
+        "--tool-calls",
+        "0",
+    ]);
+    assert_eq!(code, 1, "{line}");
+    assert!(
+        line.starts_with("deny: RATE_LIMIT_COUNTER_MISSING: `mcp:github/add_issue_comment` allows 20 calls per 1h"),
+        "{line}"
+    );
+    // Every counter given: allowed.
+    let (code, line) = decide(&["--tool", "repo.comment"]);
+    assert_eq!(code, 0, "{line}");
 }
 
 /// The pin `wpc mcp pin` prints for `tool` of `response`.

@@ -215,7 +215,7 @@ pub fn check(
         let tool = text(tool_payload, "tool_name");
         let decision = policy
             .engine
-            .decide(&tool_call(&policy.wpc, tool, tool_payload));
+            .decide_per_call(&tool_call(&policy.wpc, tool, tool_payload));
         match decision.verdict {
             Verdict::Allow => {}
             Verdict::Deny if matches!(decision.basis, Basis::McpToolPinMismatch { .. }) => fail(

@@ -259,7 +259,7 @@ cst_scope_hash_required = false
     fn measured(calls: &[Call]) -> Coverage {
         let policy = policy();
         let engine = Engine::new(&policy.wpc).unwrap();
-        let decisions: Vec<Decision> = calls.iter().map(|c| engine.decide(c)).collect();
+        let decisions: Vec<Decision> = calls.iter().map(|c| engine.decide_per_call(c)).collect();
         let runs: Vec<(&Call, &Decision)> = calls.iter().zip(&decisions).collect();
         measure(&policy, &runs).unwrap()
     }

@@ -79,10 +79,13 @@ pub struct Call {
 #[serde(deny_unknown_fields)]
 pub struct Counters {
     /// Calls per tool name in the current window; a tool not named was not
-    /// called.
+    /// called, but a rate limit that matches the call needs the count of
+    /// at least one tool it matches ([`Basis::RateLimitCounterMissing`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub calls_so_far: BTreeMap<String, u64>,
-    /// The job's totals so far; one not given is not checked.
+    /// The job's totals so far; one not given, for a budget line that caps
+    /// it, denies ([`Basis::BudgetCounterMissing`]) unless the caller opts
+    /// out ([`Counting::NotEvaluated`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_calls: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,7 +180,9 @@ pub enum Basis {
     },
     /// A call variable exceeds its bound: denied without evaluating gates.
     InputTooLarge { field: &'static str, limit: usize },
-    /// `constraints.mcp` is set and an `mcp:` name is not `mcp:SERVER/TOOL`.
+    /// A name meant as an MCP tool (`mcp:` in any case, spaces around) is
+    /// not `mcp:SERVER/TOOL` exactly, or `constraints.mcp` is set and an
+    /// `mcp:` name has no server or tool.
     McpNameInvalid,
     /// `constraints.mcp.deny_servers[index]` matches the server.
     McpServerDenied {
@@ -233,6 +238,21 @@ pub enum Basis {
         max: u64,
         used: u64,
     },
+    /// `constraints.rate_limits[index]` matches the call and `calls_so_far`
+    /// names no tool it matches (the caller did not count).
+    RateLimitCounterMissing {
+        index: usize,
+        pattern: String,
+        max: u64,
+        per: String,
+    },
+    /// `constraints.budget.<key>` is set and the call does not give the
+    /// counter it caps.
+    BudgetCounterMissing {
+        key: &'static str,
+        max: u64,
+        counter: &'static str,
+    },
 }
 
 impl Basis {
@@ -251,6 +271,8 @@ impl Basis {
             Basis::McpToolPinMismatch { .. } => "MCP_TOOL_PIN_MISMATCH",
             Basis::RateLimitExceeded { .. } => "RATE_LIMIT_EXCEEDED",
             Basis::BudgetExceeded { .. } => "BUDGET_EXCEEDED",
+            Basis::RateLimitCounterMissing { .. } => "RATE_LIMIT_COUNTER_MISSING",
+            Basis::BudgetCounterMissing { .. } => "BUDGET_COUNTER_MISSING",
             Basis::DenyPattern { .. }
             | Basis::AllowPattern { .. }
             | Basis::DefaultDeny
@@ -281,6 +303,24 @@ pub struct Decision {
     pub basis: Basis,
     /// Every gate that fired, in policy order (empty unless `Approval`).
     pub approvals: Vec<Required>,
+    /// Decided with [`Counting::NotEvaluated`], and a rate limit or budget
+    /// line that covers the call was skipped for want of its counter.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub limits_not_evaluated: bool,
+}
+
+/// What a decision does with a rate limit or budget line whose counter the
+/// call does not give (docs/wpc-format.md#rate-limits-and-budget).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Counting {
+    /// Deny (`RATE_LIMIT_COUNTER_MISSING`, `BUDGET_COUNTER_MISSING`): what
+    /// `wpc decide` and `POST /v1/decide` do, a gateway must count.
+    #[default]
+    Required,
+    /// Skip the line and say so in the explanation: policy tests, replay
+    /// and the static checks (lint, audit, bundles, which count receipts
+    /// themselves) decide a call's per-call rules.
+    NotEvaluated,
 }
 
 impl fmt::Display for Decision {
@@ -334,6 +374,9 @@ impl fmt::Display for Decision {
             if !required.approvers.is_empty() {
                 write!(f, " by {}", required.approvers.join(", "))?;
             }
+        }
+        if self.limits_not_evaluated {
+            f.write_str("; counters not given: rate limits and budget not evaluated")?;
         }
         Ok(())
     }
@@ -389,7 +432,20 @@ fn explain_limit(f: &mut fmt::Formatter<'_>, tool: &str, basis: &Basis) -> fmt::
     match basis {
         Basis::McpNameInvalid => write!(
             f,
-            "`{tool}` is not an MCP tool name `mcp:SERVER/TOOL` (constraints.mcp is set; failing closed)"
+            "`{tool}` is meant as an MCP tool but is not `mcp:SERVER/TOOL` exactly; failing closed"
+        ),
+        Basis::RateLimitCounterMissing {
+            index,
+            pattern,
+            max,
+            per,
+        } => write!(
+            f,
+            "`{pattern}` allows {max} calls per {per} (constraints.rate_limits[{index}]) and the call gives no count of the tools it matches (calls_so_far); failing closed"
+        ),
+        Basis::BudgetCounterMissing { key, max, counter } => write!(
+            f,
+            "constraints.budget.{key} = {max} and the call does not give `{counter}`; failing closed"
         ),
         Basis::McpServerDenied {
             index,
@@ -497,9 +553,70 @@ pub struct Engine {
     deny_set: GlobSet,
     gates: Vec<CompiledGate>,
     env: Arc<cel::Env>,
-    mcp: Option<Mcp>,
+    mcp: Option<CompiledMcp>,
     rate_limits: Vec<CompiledLimit>,
     budget: Option<Budget>,
+}
+
+/// `[constraints.mcp]` with every pattern list compiled once.
+struct CompiledMcp {
+    policy: Mcp,
+    deny_servers: mcp::Patterns,
+    /// One per `servers` entry, in order.
+    servers: Vec<CompiledServer>,
+}
+
+struct CompiledServer {
+    tools: Option<mcp::Patterns>,
+    deny_tools: mcp::Patterns,
+    url: Option<mcp::Patterns>,
+}
+
+impl CompiledMcp {
+    fn new(policy: &Mcp) -> Result<CompiledMcp, CompileError> {
+        let compile = |patterns: &[String]| {
+            mcp::Patterns::new(patterns).map_err(|source| CompileError {
+                pattern: patterns.join(", "),
+                source,
+            })
+        };
+        let servers = policy
+            .servers
+            .iter()
+            .map(|server| {
+                Ok(CompiledServer {
+                    tools: server.tools.as_deref().map(compile).transpose()?,
+                    deny_tools: compile(server.deny_tools.as_deref().unwrap_or_default())?,
+                    url: server
+                        .url
+                        .as_ref()
+                        .map(|url| compile(std::slice::from_ref(url)))
+                        .transpose()?,
+                })
+            })
+            .collect::<Result<_, CompileError>>()?;
+        Ok(CompiledMcp {
+            policy: policy.clone(),
+            deny_servers: compile(policy.deny_servers.as_deref().unwrap_or_default())?,
+            servers,
+        })
+    }
+
+    /// [`mcp::standing`] with the compiled patterns.
+    fn standing(&self, server: &str) -> (ServerStanding<'_>, Option<&CompiledServer>) {
+        if let Some(index) = self.deny_servers.first_match(server) {
+            let deny = self.policy.deny_servers.as_deref().unwrap_or_default();
+            let pattern = deny.get(index).map_or("", String::as_str);
+            return (ServerStanding::Denied { index, pattern }, None);
+        }
+        match self.policy.server(server) {
+            Some((index, entry)) => (
+                ServerStanding::Listed { index, entry },
+                self.servers.get(index),
+            ),
+            None => (ServerStanding::Unlisted, None),
+        }
+    }
 }
 
 /// A tool rate limit with its pattern compiled (model limits are not
@@ -579,7 +696,12 @@ impl Engine {
             deny: tools.deny.clone(),
             gates,
             env,
-            mcp: wpc.constraints.mcp.clone(),
+            mcp: wpc
+                .constraints
+                .mcp
+                .as_ref()
+                .map(CompiledMcp::new)
+                .transpose()?,
             rate_limits,
             budget: wpc.constraints.budget.clone(),
         })
@@ -592,31 +714,46 @@ impl Engine {
         self.gates.iter().map(|g| (&g.approval, g.gate.as_ref()))
     }
 
-    /// Decide one call.
+    /// Decide one call; a rate limit or budget line whose counter the call
+    /// does not give denies ([`Counting::Required`]).
     pub fn decide(&self, call: &Call) -> Decision {
-        let decision = |verdict, basis| Decision {
+        self.decide_counting(call, Counting::Required)
+    }
+
+    /// Decide one call's per-call rules: a rate limit or budget line whose
+    /// counter the call does not give is not evaluated, and the decision
+    /// says so ([`Counting::NotEvaluated`]).
+    pub fn decide_per_call(&self, call: &Call) -> Decision {
+        self.decide_counting(call, Counting::NotEvaluated)
+    }
+
+    /// Decide one call, counters missing treated as `counting` says.
+    pub fn decide_counting(&self, call: &Call, counting: Counting) -> Decision {
+        let mut skipped = false;
+        let decision = |verdict, basis, skipped| Decision {
             verdict,
             tool: call.tool.clone(),
             basis,
             approvals: Vec::new(),
+            limits_not_evaluated: skipped,
         };
         if let Some((field, limit)) = oversized(call) {
-            return decision(Verdict::Deny, Basis::InputTooLarge { field, limit });
+            return decision(Verdict::Deny, Basis::InputTooLarge { field, limit }, false);
         }
         let allowed = match self.allowed(call) {
             Ok(allowed) => allowed,
-            Err(denied) => return decision(Verdict::Deny, denied),
+            Err(denied) => return decision(Verdict::Deny, denied, false),
         };
-        if let Err(denied) = self.within_limits(call) {
-            return decision(Verdict::Deny, denied);
+        if let Err(denied) = self.within_limits(call, counting, &mut skipped) {
+            return decision(Verdict::Deny, denied, false);
         }
         match self.fired_gates(call) {
-            Ok(approvals) if approvals.is_empty() => decision(Verdict::Allow, allowed),
+            Ok(approvals) if approvals.is_empty() => decision(Verdict::Allow, allowed, skipped),
             Ok(approvals) => Decision {
                 approvals,
-                ..decision(Verdict::Approval, allowed)
+                ..decision(Verdict::Approval, allowed, skipped)
             },
-            Err(failed) => decision(Verdict::Deny, failed),
+            Err(failed) => decision(Verdict::Deny, failed, false),
         }
     }
 
@@ -638,27 +775,35 @@ impl Engine {
             }),
             None => Err(Basis::DefaultDeny),
         };
-        let Some(mcp_policy) = self.mcp.as_ref().filter(|_| mcp::is_mcp(&call.tool)) else {
+        // A name meant as an MCP tool but not written `mcp:SERVER/TOOL`
+        // exactly (`MCP:x/y`, ` mcp:x/y`) is denied with or without
+        // `[constraints.mcp]`: no tool pattern would see it for what it is.
+        let meant_mcp = mcp::is_mcp(&call.tool);
+        if meant_mcp && !call.tool.starts_with(mcp::PREFIX) {
+            return Err(Basis::McpNameInvalid);
+        }
+        let Some(compiled) = self.mcp.as_ref().filter(|_| meant_mcp) else {
             if let Some(denied) = deny_pattern() {
                 return Err(denied);
             }
             return allow_pattern();
         };
+        let mcp_policy = &compiled.policy;
         let name = mcp::parse(&call.tool).ok_or(Basis::McpNameInvalid)?;
-        let (index, entry) = match mcp::standing(mcp_policy, name.server) {
-            ServerStanding::Denied { index, pattern } => {
+        let (index, entry, patterns) = match compiled.standing(name.server) {
+            (ServerStanding::Denied { index, pattern }, _) => {
                 return Err(Basis::McpServerDenied {
                     index,
                     pattern: pattern.to_owned(),
                     server: name.server.to_owned(),
                 });
             }
-            ServerStanding::Unlisted => {
+            (ServerStanding::Listed { index, entry }, Some(patterns)) => (index, entry, patterns),
+            (ServerStanding::Unlisted | ServerStanding::Listed { .. }, _) => {
                 return Err(Basis::McpServerNotAllowed {
                     server: name.server.to_owned(),
                 });
             }
-            ServerStanding::Listed { index, entry } => (index, entry),
         };
         if let Some(transport) = entry.transport
             && call.mcp_transport != transport.as_str()
@@ -670,8 +815,8 @@ impl Engine {
                 given: call.mcp_transport.clone(),
             });
         }
-        if let Some(url) = &entry.url
-            && (call.mcp_url.is_empty() || !mcp::matches(url, &call.mcp_url))
+        if let (Some(url), Some(url_pattern)) = (&entry.url, &patterns.url)
+            && (call.mcp_url.is_empty() || url_pattern.first_match(&call.mcp_url).is_none())
         {
             return Err(Basis::McpServerMismatch {
                 index,
@@ -681,7 +826,7 @@ impl Engine {
             });
         }
         let deny_tools = entry.deny_tools.as_deref().unwrap_or_default();
-        if let Some(pattern_index) = mcp::first_match(deny_tools, name.tool) {
+        if let Some(pattern_index) = patterns.deny_tools.first_match(name.tool) {
             return Err(Basis::McpToolDenied {
                 index,
                 pattern_index,
@@ -691,8 +836,8 @@ impl Engine {
         if let Some(denied) = deny_pattern() {
             return Err(denied);
         }
-        let allowed = match &entry.tools {
-            Some(tools) => match mcp::first_match(tools, name.tool) {
+        let allowed = match (&entry.tools, &patterns.tools) {
+            (Some(tools), Some(tool_patterns)) => match tool_patterns.first_match(name.tool) {
                 Some(pattern_index) => Basis::McpToolAllowed {
                     index,
                     pattern_index,
@@ -700,7 +845,7 @@ impl Engine {
                 },
                 None => return Err(Basis::McpToolNotAllowed { index }),
             },
-            None => allow_pattern()?,
+            _ => allow_pattern()?,
         };
         if let Some(pinned) = mcp_policy.pin(name.server, name.tool) {
             let key = name.pin_key();
@@ -718,18 +863,43 @@ impl Engine {
         Ok(allowed)
     }
 
-    /// The first rate limit or budget line this call would exceed.
-    fn within_limits(&self, call: &Call) -> Result<(), Basis> {
+    /// The first rate limit or budget line this call would exceed, or
+    /// whose counter it does not give (`counting` says whether that denies
+    /// or sets `skipped`).
+    fn within_limits(
+        &self,
+        call: &Call,
+        counting: Counting,
+        skipped: &mut bool,
+    ) -> Result<(), Basis> {
         let counters = &call.counters;
         for compiled in &self.rate_limits {
             if !compiled.matcher.is_match(&call.tool) {
                 continue;
             }
+            let mut counted = false;
             let count = counters
                 .calls_so_far
                 .iter()
                 .filter(|(tool, _)| compiled.matcher.is_match(tool.as_str()))
+                .inspect(|_| counted = true)
                 .fold(0u64, |sum, (_, n)| sum.saturating_add(*n));
+            if !counted {
+                match counting {
+                    Counting::Required => {
+                        return Err(Basis::RateLimitCounterMissing {
+                            index: compiled.index,
+                            pattern: compiled.pattern.clone(),
+                            max: compiled.limit.max,
+                            per: compiled.limit.per.clone(),
+                        });
+                    }
+                    Counting::NotEvaluated => {
+                        *skipped = true;
+                        continue;
+                    }
+                }
+            }
             if count >= compiled.limit.max {
                 return Err(Basis::RateLimitExceeded {
                     index: compiled.index,
@@ -748,34 +918,44 @@ impl Engine {
         let lines = [
             (
                 "max_tool_calls",
+                "tool_calls",
                 budget.max_tool_calls,
                 counters.tool_calls,
                 1,
             ),
             (
                 "max_model_calls",
+                "model_calls",
                 budget.max_model_calls,
                 counters.model_calls,
                 0,
             ),
             (
                 "max_input_tokens",
+                "input_tokens",
                 budget.max_input_tokens,
                 counters.input_tokens,
                 0,
             ),
             (
                 "max_output_tokens",
+                "output_tokens",
                 budget.max_output_tokens,
                 counters.output_tokens,
                 0,
             ),
         ];
-        for (key, max, used, this_call) in lines {
-            if let (Some(max), Some(used)) = (max, used)
-                && used.saturating_add(this_call) > max
-            {
-                return Err(Basis::BudgetExceeded { key, max, used });
+        for (key, counter, max, used, this_call) in lines {
+            let Some(max) = max else { continue };
+            match (used, counting) {
+                (Some(used), _) if used.saturating_add(this_call) > max => {
+                    return Err(Basis::BudgetExceeded { key, max, used });
+                }
+                (Some(_), _) => {}
+                (None, Counting::Required) => {
+                    return Err(Basis::BudgetCounterMissing { key, max, counter });
+                }
+                (None, Counting::NotEvaluated) => *skipped = true,
             }
         }
         Ok(())

@@ -237,7 +237,7 @@ fn run_file(
         .collect();
     let decisions: Vec<Decision> = selected
         .iter()
-        .map(|(_, case)| engine.decide(&case.call))
+        .map(|(_, case)| engine.decide_per_call(&case.call))
         .collect();
     let runs: Vec<(&Call, &Decision)> = selected
         .iter()

@@ -367,8 +367,10 @@ fn mcp_call(tool: &str) -> Call {
     }
 }
 
+/// The MCP checks, with the policy's rate limits and budget not evaluated
+/// (the calls give no counters).
 fn code(e: &Engine, call: &Call) -> (Verdict, Option<&'static str>) {
-    let d = e.decide(call);
+    let d = e.decide_per_call(call);
     (d.verdict, d.basis.code())
 }
 
@@ -400,20 +402,21 @@ fn mcp_servers_are_checked_before_the_tool_policy() {
         deny("MCP_TOOL_NOT_ALLOWED")
     );
     // A tool policy deny pattern still wins over the server's list.
-    let d = e.decide(&mcp_call("mcp:github/drop_label"));
+    let d = e.decide_per_call(&mcp_call("mcp:github/drop_label"));
     assert!(
         matches!(d.basis, Basis::DenyPattern { index: 0, .. }),
         "{d}"
     );
     // A server without a tool list: the tool policy decides.
-    let d = e.decide(&mcp_call("mcp:docs/search"));
+    let d = e.decide_per_call(&mcp_call("mcp:docs/search"));
     assert!(
         matches!(d.basis, Basis::AllowPattern { index: 1, .. }),
         "{d}"
     );
     // Gates see the MCP name.
     assert_eq!(
-        e.decide(&mcp_call("mcp:github/add_issue_comment")).verdict,
+        e.decide_per_call(&mcp_call("mcp:github/add_issue_comment"))
+            .verdict,
         Verdict::Approval
     );
 }
@@ -451,7 +454,7 @@ fn transports_urls_and_pins_fail_closed() {
         definition_hash: "2".repeat(64),
         ..mcp_call("mcp:github/get_issue")
     };
-    let d = e.decide(&other);
+    let d = e.decide_per_call(&other);
     assert_eq!(d.basis.code(), Some("MCP_TOOL_PIN_MISMATCH"));
     assert!(d.to_string().contains("the server changed the tool"), "{d}");
     assert_eq!(d.report("p", "h")["code"], json!("MCP_TOOL_PIN_MISMATCH"));
@@ -460,12 +463,12 @@ fn transports_urls_and_pins_fail_closed() {
         definition_hash: PIN.to_uppercase(),
         ..mcp_call("mcp:github/get_issue")
     };
-    assert_eq!(e.decide(&upper).verdict, Verdict::Allow);
+    assert_eq!(e.decide_per_call(&upper).verdict, Verdict::Allow);
     let unpinned = Call {
         definition_hash: String::new(),
         ..mcp_call("mcp:github/add_issue_comment")
     };
-    assert_eq!(e.decide(&unpinned).verdict, Verdict::Approval);
+    assert_eq!(e.decide_per_call(&unpinned).verdict, Verdict::Approval);
 }
 
 #[test]
@@ -476,16 +479,47 @@ fn without_constraints_mcp_an_mcp_name_is_a_tool_name() {
 }
 
 #[test]
+fn a_name_meant_as_mcp_in_another_case_or_with_spaces_is_denied() {
+    // `*` allows everything, `mcp:scratch-pad/*` is denied and the
+    // server is in `deny_servers`: a case or a space must not slip past
+    // either list to the `*`.
+    let e = Engine::new(&policy(MCP_POLICY).wpc).unwrap();
+    let loose = engine(&["*"], &["mcp:scratch-pad/*"], &[]);
+    for tool in [
+        "MCP:scratch-pad/x",
+        "Mcp:github/get_issue",
+        " mcp:scratch-pad/x",
+        "\tmcp:scratch-pad/x ",
+    ] {
+        assert_eq!(
+            code(&e, &mcp_call(tool)),
+            (Verdict::Deny, Some("MCP_NAME_INVALID")),
+            "{tool:?}"
+        );
+        assert_eq!(
+            code(&loose, &mcp_call(tool)),
+            (Verdict::Deny, Some("MCP_NAME_INVALID")),
+            "{tool:?} without [constraints.mcp]"
+        );
+    }
+    assert_eq!(verdict(&loose, "mcpx:scratch-pad/x"), Verdict::Allow);
+    assert_eq!(verdict(&loose, "mcp:scratch-pad/x"), Verdict::Deny);
+}
+
+#[test]
 fn rate_limits_add_up_every_tool_their_pattern_matches() {
     let e = Engine::new(&policy(MCP_POLICY).wpc).unwrap();
     let call = |counts: &[(&str, u64)]| Call {
         counters: Counters {
             calls_so_far: counts.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect(),
-            ..Counters::default()
+            ..BUDGET_UNUSED
         },
         ..Call::tool("repo.comment")
     };
-    assert_eq!(e.decide(&call(&[])).verdict, Verdict::Allow);
+    assert_eq!(
+        e.decide(&call(&[("repo.comment", 0)])).verdict,
+        Verdict::Allow
+    );
     assert_eq!(
         e.decide(&call(&[("repo.comment", 19)])).verdict,
         Verdict::Allow
@@ -513,7 +547,7 @@ fn rate_limits_add_up_every_tool_their_pattern_matches() {
     // Model limits are not decided per tool call.
     let model = Call {
         model: "claude-x".into(),
-        ..call(&[])
+        ..call(&[("repo.review", 0)])
     };
     assert_eq!(e.decide(&model).verdict, Verdict::Allow);
 }
@@ -522,17 +556,20 @@ fn rate_limits_add_up_every_tool_their_pattern_matches() {
 fn the_budget_counts_this_tool_call_and_the_job_so_far() {
     let e = Engine::new(&policy(MCP_POLICY).wpc).unwrap();
     let with = |counters: Counters| Call {
-        counters,
+        counters: Counters {
+            calls_so_far: [("repo.comment".to_owned(), 0)].into(),
+            ..counters
+        },
         ..Call::tool("repo.comment")
     };
     let over = |counters: Counters| e.decide(&with(counters)).basis.code();
-    assert_eq!(over(Counters::default()), None);
+    assert_eq!(over(BUDGET_UNUSED), None);
     let at = Counters {
         tool_calls: Some(99),
         model_calls: Some(10),
         input_tokens: Some(5000),
         output_tokens: Some(1000),
-        ..Counters::default()
+        ..BUDGET_UNUSED
     };
     assert_eq!(over(at.clone()), None);
     for counters in [
@@ -555,6 +592,107 @@ fn the_budget_counts_this_tool_call_and_the_job_so_far() {
     ] {
         assert_eq!(over(counters), Some("BUDGET_EXCEEDED"));
     }
+}
+
+/// Every counter of MCP_POLICY's budget at zero, and `repo.comment` (of
+/// its `repo.*` rate limit) not called yet.
+const BUDGET_UNUSED: Counters = Counters {
+    calls_so_far: BTreeMap::new(),
+    tool_calls: Some(0),
+    model_calls: Some(0),
+    input_tokens: Some(0),
+    output_tokens: Some(0),
+};
+
+#[test]
+fn a_counter_not_given_denies_unless_the_caller_opts_out() {
+    let e = Engine::new(&policy(MCP_POLICY).wpc).unwrap();
+    let counted = |counters: Counters| Call {
+        counters: Counters {
+            calls_so_far: [("repo.comment".to_owned(), 0)].into(),
+            ..counters
+        },
+        ..Call::tool("repo.comment")
+    };
+    assert_eq!(e.decide(&counted(BUDGET_UNUSED)).verdict, Verdict::Allow);
+    // `max_tool_calls = 0` or 100: without `tool_calls` the budget is
+    // unknown, and `wpc decide` / `POST /v1/decide` deny.
+    let d = e.decide(&counted(Counters {
+        tool_calls: None,
+        ..BUDGET_UNUSED
+    }));
+    assert_eq!(
+        d.basis,
+        Basis::BudgetCounterMissing {
+            key: "max_tool_calls",
+            max: 100,
+            counter: "tool_calls"
+        }
+    );
+    assert_eq!(
+        d.to_string(),
+        "BUDGET_COUNTER_MISSING: constraints.budget.max_tool_calls = 100 and the call does not give `tool_calls`; failing closed"
+    );
+    for missing in [
+        Counters {
+            model_calls: None,
+            ..BUDGET_UNUSED
+        },
+        Counters {
+            input_tokens: None,
+            ..BUDGET_UNUSED
+        },
+        Counters {
+            output_tokens: None,
+            ..BUDGET_UNUSED
+        },
+    ] {
+        assert_eq!(
+            e.decide(&counted(missing)).basis.code(),
+            Some("BUDGET_COUNTER_MISSING")
+        );
+    }
+    // A rate limit needs a count of some tool it matches (0 included).
+    let uncounted = Call {
+        counters: BUDGET_UNUSED,
+        ..Call::tool("repo.comment")
+    };
+    let d = e.decide(&uncounted);
+    assert_eq!(d.basis.code(), Some("RATE_LIMIT_COUNTER_MISSING"));
+    assert!(d.to_string().contains("constraints.rate_limits[0]"), "{d}");
+    // Policy tests, replay and the static checks opt out: the per-call
+    // rules decide, and the explanation says what was not evaluated.
+    let d = e.decide_per_call(&Call::tool("repo.comment"));
+    assert_eq!(d.verdict, Verdict::Allow);
+    assert!(d.limits_not_evaluated);
+    assert!(
+        d.to_string()
+            .ends_with("; counters not given: rate limits and budget not evaluated"),
+        "{d}"
+    );
+    assert_eq!(d.report("p", "h")["limits_not_evaluated"], json!(true));
+    // Given counters are still checked in that mode, and a call no line
+    // covers, or one with every counter, says nothing.
+    let over = Call {
+        counters: Counters {
+            tool_calls: Some(100),
+            ..Counters::default()
+        },
+        ..Call::tool("repo.comment")
+    };
+    assert_eq!(
+        e.decide_per_call(&over).basis.code(),
+        Some("BUDGET_EXCEEDED")
+    );
+    let d = e.decide_per_call(&counted(BUDGET_UNUSED));
+    assert!(!d.limits_not_evaluated && !d.to_string().contains("not evaluated"));
+    assert!(d.report("p", "h").get("limits_not_evaluated").is_none());
+    // No budget and no limit: nothing to count.
+    let plain = engine(&["repo.comment"], &[], &[]);
+    assert_eq!(
+        plain.decide(&Call::tool("repo.comment")).verdict,
+        Verdict::Allow
+    );
 }
 
 #[test]

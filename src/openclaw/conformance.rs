@@ -134,7 +134,7 @@ impl Target {
 fn decide(engine: &Engine, tool_map: &ToolMap, tool: &str) -> ToolVerdict {
     let mut outside = None;
     for name in tool_map.wpc_names(tool) {
-        let decision = engine.decide(&Call::tool(name));
+        let decision = engine.decide_per_call(&Call::tool(name));
         match (decision.verdict, &decision.basis) {
             (Verdict::Allow | Verdict::Approval, _) => {}
             (Verdict::Deny, Basis::DenyPattern { .. }) => return ToolVerdict::Denied(decision),

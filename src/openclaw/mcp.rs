@@ -235,7 +235,7 @@ pub fn decide(target: &Target, server: &Server<'_>, tool: &str) -> Decision {
         }
         call.definition_hash = mcp.pin(&server.safe, tool).unwrap_or_default().to_owned();
     }
-    target.engine.decide(&call)
+    target.engine.decide_per_call(&call)
 }
 
 /// Whether the decision lets the tool be called (an approval gate is

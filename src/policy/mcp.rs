@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -34,9 +35,15 @@ impl McpName<'_> {
     }
 }
 
-/// Whether a tool name is meant as an MCP tool (it starts with `mcp:`).
+/// Whether a tool name is meant as an MCP tool: its trimmed,
+/// ASCII-lowercased form starts with `mcp:`. `MCP:github/x` and
+/// ` mcp:github/x` are meant as MCP tools too; only [`parse`] accepts them
+/// as `mcp:SERVER/TOOL`, so a decision denies them (`MCP_NAME_INVALID`)
+/// instead of handing them to tool patterns that never match them.
 pub fn is_mcp(tool: &str) -> bool {
-    tool.starts_with(PREFIX)
+    tool.trim()
+        .get(..PREFIX.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(PREFIX))
 }
 
 /// The server and tool of `mcp:SERVER/TOOL`; `None` when the name is not
@@ -55,7 +62,12 @@ pub fn name(server: &str, tool: &str) -> String {
     format!("{PREFIX}{server}/{tool}")
 }
 
-/// `^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$`, the schema's server name.
+/// The schema's server name, `^_?[A-Za-z0-9-](?:_?[A-Za-z0-9.-])*$` and
+/// at most 64 bytes: letters, digits, `_`, `.` or `-`, with a letter, digit
+/// or `-` before any `.`, no `__` and no trailing `_`. OpenClaw names a
+/// server's tools `<server>__<tool>`; with those two rules the first `__` of
+/// such a name is always where the server ends
+/// (docs/wpc-format.md#mcp-servers-and-tools).
 pub fn is_server_name(server: &str) -> bool {
     let mut chars = server.chars();
     server.len() <= MAX_SERVER_LEN
@@ -63,6 +75,17 @@ pub fn is_server_name(server: &str) -> bool {
             .next()
             .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && !server.trim_start_matches('_').starts_with('.')
+        && !server.contains("__")
+        && !server.ends_with('_')
+}
+
+/// The server and tool of an OpenClaw MCP tool name `<server>__<tool>`,
+/// split at the first `__` (a server name has none and does not end with
+/// `_`, [`is_server_name`]).
+pub fn split_openclaw(name: &str) -> Option<(&str, &str)> {
+    name.split_once("__")
+        .filter(|(server, tool)| !server.is_empty() && !tool.is_empty())
 }
 
 /// `^[A-Za-z0-9_.-]{1,128}$`, a tool name as the MCP specification allows it.
@@ -74,43 +97,66 @@ pub fn is_tool_name(tool: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-/// Whether a `*`/`?` pattern matches `text` (every character literal but
-/// the two wildcards; `*` runs across any character). Server names, MCP tool
-/// names and server URLs use it: they are short, and their patterns are
-/// bounded by the schema.
-pub fn matches(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    // The classic two-pointer glob match with one backtrack point: linear
-    // in practice, quadratic at worst, never exponential.
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
+/// The glob of a `*`/`?` pattern: every character literal but the two
+/// wildcards, and `*` runs across any character (`/` and `.` included).
+/// Server names, MCP tool names and server URLs use it.
+pub fn glob(pattern: &str) -> Result<Glob, globset::Error> {
+    let mut escaped = String::with_capacity(pattern.len() + 8);
+    let mut literal = String::new();
+    let mut last = None;
+    for c in pattern.chars() {
+        if c == '*' || c == '?' {
+            escaped.push_str(&globset::escape(&std::mem::take(&mut literal)));
+            // `**` means the same as `*` here; globset would read it as a
+            // recursive path wildcard.
+            if !(c == '*' && last == Some('*')) {
+                escaped.push(c);
             }
-            Some(&c) if c == '?' || c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((sp, st)) => {
-                    p = sp + 1;
-                    t = st + 1;
-                    star = Some((sp, st + 1));
-                }
-                None => return false,
-            },
+        } else {
+            literal.push(c);
         }
+        last = Some(c);
     }
-    pattern[p..].iter().all(|c| *c == '*')
+    escaped.push_str(&globset::escape(&literal));
+    GlobBuilder::new(&escaped)
+        .literal_separator(false)
+        .backslash_escape(false)
+        .build()
 }
 
-/// The index of the first pattern that matches `text`.
+/// Patterns compiled once, matched many times (the decision engine keeps
+/// one per list of a policy's `[constraints.mcp]`).
+#[derive(Clone, Debug)]
+pub struct Patterns(GlobSet);
+
+impl Patterns {
+    pub fn new(patterns: &[String]) -> Result<Patterns, globset::Error> {
+        let mut builder = GlobSetBuilder::new();
+        for pattern in patterns {
+            builder.add(glob(pattern)?);
+        }
+        builder.build().map(Patterns)
+    }
+
+    /// The index of the first pattern that matches `text`.
+    pub fn first_match(&self, text: &str) -> Option<usize> {
+        self.0.matches(text).into_iter().min()
+    }
+}
+
+/// Whether a `*`/`?` pattern matches `text` ([`glob`]). A pattern always
+/// compiles (every other character is escaped); were it not to, it would
+/// match nothing here, and [`first_match`] would count it as a match.
+pub fn matches(pattern: &str, text: &str) -> bool {
+    glob(pattern).is_ok_and(|g| g.compile_matcher().is_match(text))
+}
+
+/// The index of the first pattern that matches `text`; a pattern that does
+/// not compile (none does, [`glob`]) matches, so a deny list fails closed.
 pub fn first_match(patterns: &[String], text: &str) -> Option<usize> {
-    patterns.iter().position(|p| matches(p, text))
+    patterns
+        .iter()
+        .position(|p| glob(p).map_or(true, |g| g.compile_matcher().is_match(text)))
 }
 
 /// Where a server stands in `[constraints.mcp]`.
@@ -345,8 +391,39 @@ mod tests {
         // Odd characters parse; no entry of the schema can name such a server.
         assert!(parse("mcp:git hub/x").is_some());
         assert!(is_mcp("mcp:x") && !is_mcp("repo.comment"));
+        // Any case, any surrounding space: meant as MCP (and only `parse`
+        // accepts the exact form).
+        for meant in ["MCP:x/y", "Mcp:x/y", " mcp:x/y", "\tmCp:", "mcp:"] {
+            assert!(is_mcp(meant), "{meant:?}");
+        }
+        for not in ["mcp", "mcpx:y", "m cp:x/y", "", "é"] {
+            assert!(!is_mcp(not), "{not:?}");
+        }
+        assert_eq!(parse("MCP:x/y"), None);
+        assert_eq!(parse(" mcp:x/y"), None);
         assert!(is_tool_name(&"a".repeat(128)) && !is_tool_name(&"a".repeat(129)));
         assert!(is_server_name(&"a".repeat(64)) && !is_server_name(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn openclaw_names_split_at_the_first_double_underscore() {
+        // A server name has no `__` and no trailing `_`, so the first `__`
+        // of `<server>__<tool>` is where the server ends.
+        for good in ["github", "_x", "a_b", "a-b.c", "-", "a._b"] {
+            assert!(is_server_name(good), "{good}");
+        }
+        for bad in ["a__b", "a_", "_", "__x", ".a", "_.a", "a b", ""] {
+            assert!(!is_server_name(bad), "{bad}");
+        }
+        assert_eq!(
+            split_openclaw("github__get_issue"),
+            Some(("github", "get_issue"))
+        );
+        assert_eq!(split_openclaw("a_b__c__d"), Some(("a_b", "c__d")));
+        assert_eq!(split_openclaw("a___tool"), Some(("a", "_tool")));
+        for bad in ["github", "__tool", "github__"] {
+            assert_eq!(split_openclaw(bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -374,6 +451,29 @@ mod tests {
         }
         // Pathological patterns stay fast (no exponential backtracking).
         assert!(!matches(&"*a".repeat(60), &"a".repeat(59)));
+        // Only `*` and `?` are wildcards: globset's classes, alternations
+        // and escapes are literal characters here, and `**` is `*`.
+        for (p, t) in [
+            ("[ab]", "[ab]"),
+            ("{a,b}", "{a,b}"),
+            ("a\\*", "a\\xyz"),
+            ("a**b", "a/x/b"),
+            ("**", ""),
+            ("x]", "x]"),
+        ] {
+            assert!(matches(p, t), "{p} ~ {t}");
+        }
+        for (p, t) in [("[ab]", "a"), ("{a,b}", "a"), ("a\\*", "a*")] {
+            assert!(!matches(p, t), "{p} !~ {t}");
+        }
+        let set = Patterns::new(&["get_*".to_owned(), "*".to_owned()]).unwrap();
+        assert_eq!(set.first_match("get_issue"), Some(0));
+        assert_eq!(set.first_match("list"), Some(1));
+        assert_eq!(Patterns::new(&[]).unwrap().first_match("x"), None);
+        assert_eq!(
+            first_match(&["a".to_owned(), "b?".to_owned()], "bc"),
+            Some(1)
+        );
     }
 
     fn mcp() -> Mcp {

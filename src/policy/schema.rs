@@ -398,6 +398,10 @@ cst_scope_hash_required = true
             ),
             ("max_tool_calls = 500", ""),
             (r#"transport = "stdio""#, r#"transport = "ws""#),
+            // OpenClaw's `<server>__<tool>` splits at the first `__`.
+            (r#"name = "github""#, r#"name = "git__hub""#),
+            (r#"name = "github""#, r#"name = "github_""#),
+            (r#"name = "github""#, r#"name = ".github""#),
         ] {
             let text = MCP_POLICY.replacen(from, to, 1);
             assert_ne!(text, MCP_POLICY, "{from}");

@@ -151,7 +151,7 @@ pub fn cases(
     let engine = Engine::new(&policy.wpc)?;
     let mut new_cases = ArrayOfTables::new();
     for (tool, run_id) in &recorded {
-        let decision = engine.decide(&crate::decide::Call::tool(tool.as_str()));
+        let decision = engine.decide_per_call(&crate::decide::Call::tool(tool.as_str()));
         let mut case = Table::new();
         // The test file schema caps names at 200 characters.
         let name: String = format!("recorded: {tool} (run {run_id})")

@@ -161,7 +161,7 @@ impl Version {
         match recorded.kind {
             CallKind::Tool => {
                 let call = crate::bundle::policy::assume_unrecorded(&recorded.call, &self.wpc);
-                self.engine.decide(&call).verdict
+                self.engine.decide_per_call(&call).verdict
             }
             CallKind::Model => allow_if(
                 self.models

@@ -1,6 +1,7 @@
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
+use crate::policy::mcp::{self, ServerStanding};
 use crate::policy::model::Approval;
 use crate::policy::pattern::{includes, literal_prefix, overlaps};
 
@@ -27,36 +28,91 @@ impl Rule for DangerousToolUngated {
             None => DEFAULT_DANGEROUS.iter().map(|s| (*s).to_owned()).collect(),
         };
         let tools = &policy.wpc.constraints.tool_policy;
-        for (i, allow) in tools.allow.iter().enumerate() {
-            let Some(risky) = dangerous.iter().find(|d| {
-                overlaps(allow, d)
-                    && !tools
-                        .deny
-                        .iter()
-                        .any(|deny| includes(deny, allow) || includes(deny, d))
-            }) else {
-                continue;
-            };
-            if policy
-                .wpc
-                .constraints
-                .approvals
+        let approvals = &policy.wpc.constraints.approvals;
+        // The first dangerous pattern `allow` reaches that no deny pattern
+        // takes away and no gate names. On an MCP server, a dangerous
+        // `mcp:S/T` whose `S` matches the server is `mcp:SERVER/T` there.
+        let ungated = |allow: &str, denied: &[String], server: Option<&str>| {
+            dangerous
                 .iter()
-                .any(|gate| names_tool(gate, allow, risky))
-            {
+                .find(|d| {
+                    let here = server.and_then(|name| on_server(d, name));
+                    overlaps(allow, d)
+                        && !denied.iter().any(|deny| {
+                            includes(deny, allow)
+                                || includes(deny, d)
+                                || here.as_deref().is_some_and(|h| includes(deny, h))
+                        })
+                })
+                .filter(|risky| !approvals.iter().any(|gate| names_tool(gate, allow, risky)))
+        };
+        for (i, allow) in tools.allow.iter().enumerate() {
+            if let Some(risky) = ungated(allow, &tools.deny, None) {
+                report(
+                    cx,
+                    policy,
+                    &format!("/constraints/tool_policy/allow/{i}"),
+                    allow,
+                    risky,
+                );
+            }
+        }
+        // A server's `tools` list allows `mcp:SERVER/PATTERN` whatever
+        // `tool_policy.allow` says; its `deny_tools` and the tool policy's
+        // deny patterns still take tools away.
+        let Some(mcp_policy) = &policy.wpc.constraints.mcp else {
+            return;
+        };
+        for (i, server) in mcp_policy.servers.iter().enumerate() {
+            if matches!(
+                mcp::standing(mcp_policy, &server.name),
+                ServerStanding::Denied { .. }
+            ) {
                 continue;
             }
-            cx.report(
-                &policy.doc,
-                &format!("/constraints/tool_policy/allow/{i}"),
-                format!("allow `{allow}` lets the agent use dangerous tool `{risky}` with no approval gate"),
-            )
-            .help = Some(format!(
-                "deny it, or gate it: [[constraints.approvals]] when = \"{}\" require = \"human_approval\"",
-                example_condition(allow, risky)
-            ));
+            let mut denied = tools.deny.clone();
+            denied.extend(
+                server
+                    .deny_tools
+                    .iter()
+                    .flatten()
+                    .map(|deny| mcp::name(&server.name, deny)),
+            );
+            for (j, tool) in server.tools.iter().flatten().enumerate() {
+                let allow = mcp::name(&server.name, tool);
+                if let Some(risky) = ungated(&allow, &denied, Some(&server.name)) {
+                    report(
+                        cx,
+                        policy,
+                        &format!("/constraints/mcp/servers/{i}/tools/{j}"),
+                        &allow,
+                        risky,
+                    );
+                }
+            }
         }
     }
+}
+
+/// A dangerous `mcp:S/T` pattern as it applies to the tools of `server`:
+/// `mcp:SERVER/T` when `S` matches the server.
+fn on_server(dangerous: &str, server: &str) -> Option<String> {
+    let (servers, tool) = dangerous.strip_prefix(mcp::PREFIX)?.split_once('/')?;
+    mcp::matches(servers, server).then(|| mcp::name(server, tool))
+}
+
+fn report(cx: &mut Context<'_>, policy: &Policy, pointer: &str, allow: &str, risky: &str) {
+    cx.report(
+        &policy.doc,
+        pointer,
+        format!(
+            "allow `{allow}` lets the agent use dangerous tool `{risky}` with no approval gate"
+        ),
+    )
+    .help = Some(format!(
+        "deny it, or gate it: [[constraints.approvals]] when = \"{}\" require = \"human_approval\"",
+        example_condition(allow, risky)
+    ));
 }
 
 /// A CEL condition for the help text that names the risky tools: the allow
@@ -111,6 +167,35 @@ mod tests {
             // `exec` is allowed and denied: deny wins, nothing dangerous remains.
             &[&allowing("\"exec\"")] => 0,
             &[CLEAN] => 0;
+    }
+
+    fn with_server(tools: &str, deny_tools: &str) -> String {
+        format!(
+            "{CLEAN}\n[constraints.mcp]\ndeny_servers = [\"scratch-*\"]\n[[constraints.mcp.servers]]\nname = \"github\"\ntools = [{tools}]\ndeny_tools = [{deny_tools}]\n[[constraints.mcp.servers]]\nname = \"scratch-1\"\ntools = [\"*\"]\n"
+        )
+    }
+
+    /// The rule with `mcp:*/delete_*` as the dangerous tools.
+    fn mcp_delete(texts: &[&str]) -> Vec<String> {
+        let settings = LintSettings {
+            dangerous_tools: Some(vec!["mcp:*/delete_*".into()]),
+            ..Default::default()
+        };
+        run(&DangerousToolUngated, &settings, texts)
+    }
+
+    crate::rule_tests! { mcp_delete;
+        fires_for_an_mcp_server_tool_list_reaching_a_dangerous_tool:
+            &[&with_server("\"get_issue\", \"*\"", "")]
+                => ["25:23 allow `mcp:github/*` lets the agent use dangerous tool `mcp:*/delete_*` with no approval gate"],
+            &[&with_server("\"delete_repository\"", "")] => 1;
+        quiet_when_the_server_denies_it_a_gate_names_it_or_the_server_is_denied:
+            &[&with_server("\"*\"", "\"delete_*\"")] => 0,
+            &[&format!(
+                "{}[[constraints.approvals]]\nwhen = \"tool.startsWith('mcp:github/delete_')\"\nrequire = \"human_approval\"\n",
+                with_server("\"*\"", "")
+            )] => 0,
+            &[&with_server("\"get_issue\"", "")] => 0;
     }
 
     #[test]

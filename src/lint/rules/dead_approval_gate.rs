@@ -16,7 +16,7 @@ impl Rule for DeadApprovalGate {
             for tool in gate.named_tools() {
                 // Only the pattern verdict matters here, so the call is the
                 // bare tool name.
-                let (why, deny) = match engine.decide(&Call::tool(&tool)).basis {
+                let (why, deny) = match engine.decide_per_call(&Call::tool(&tool)).basis {
                     Basis::DenyPattern { index, pattern } => (
                         format!(
                             "the policy denies it (`{pattern}`, constraints.tool_policy.deny[{index}])"
