@@ -14,8 +14,7 @@ use crate::policy::model::{McpServer, McpTransport};
 
 use super::conformance::Target;
 use super::json5::{Kind, Node};
-use super::scope::Scope;
-use super::tools::{self, Removal};
+use super::tools::{PluginPolicies, Removal};
 
 /// The tool name standing for "a tool of the server that no entry of the
 /// config names": valid as an MCP tool name, and only a glob as wide as
@@ -55,7 +54,11 @@ pub fn safe_name(name: &str) -> String {
         .collect()
 }
 
-/// Every server of `mcp.servers`, in file order. A non-object value is a
+/// Most servers of one config the audit checks (OCW008 reports a config
+/// with more: the rest are not checked, so the audit fails).
+pub const MAX_SERVERS: usize = 256;
+
+/// Every server of `mcp.servers`, in file order, at most [`MAX_SERVERS`]. A non-object value is a
 /// server too (the runtime would refuse it; the audit fails closed and keeps
 /// it, with nothing known of its transport).
 pub fn servers(root: &Node) -> Vec<Server<'_>> {
@@ -65,6 +68,7 @@ pub fn servers(root: &Node) -> Vec<Server<'_>> {
     servers
         .members()
         .iter()
+        .take(MAX_SERVERS)
         .map(|m| {
             let node = &m.value;
             let transport_written = node
@@ -134,27 +138,56 @@ fn reachable(removed: Option<Removal<'_>>) -> bool {
     removed.is_none_or(|r| r.model_only)
 }
 
-/// How the agent of `scope` reaches the tools of `server`.
-pub fn reach<'a>(root: &'a Node, scope: &Scope<'a>, server: &Server<'_>) -> Reach<'a> {
+/// How an agent (its policies) reaches the tools of `server`; `named`: the
+/// server's [`named_tools`].
+pub fn reach<'a>(
+    policies: &PluginPolicies<'a>,
+    named: &[(String, &'a Node)],
+    server: &Server<'_>,
+) -> Reach<'a> {
     let prefix = format!("{}__", server.safe.to_ascii_lowercase());
-    let unnamed = reachable(tools::mcp_tool(root, scope, &format!("{prefix}{UNNAMED}")));
+    let unnamed = reachable(policies.removal(&format!("{prefix}{UNNAMED}")));
+    let named = named
+        .iter()
+        .filter(|(tool, _)| reachable(policies.removal(&instance(&format!("{prefix}{tool}")))))
+        .cloned()
+        .collect();
+    Reach { unnamed, named }
+}
+
+/// The tools of `server` that entries of the config name (`<safe>__<tool>`,
+/// lowercase, each once, with its first entry); `entries`: the config's
+/// [`string_entries`].
+pub fn named_tools<'a>(
+    entries: &[(String, &'a Node)],
+    server: &Server<'_>,
+) -> Vec<(String, &'a Node)> {
+    let prefix = format!("{}__", server.safe.to_ascii_lowercase());
     let mut named: Vec<(String, &'a Node)> = Vec::new();
-    let mut entries = Vec::new();
-    string_items(root, &mut entries);
-    for entry in entries {
-        let Some(text) = entry.as_str() else { continue };
-        let lower = text.trim().to_ascii_lowercase();
+    for (lower, node) in entries {
         let Some(tool) = lower.strip_prefix(&prefix) else {
             continue;
         };
-        if tool.is_empty() || named.iter().any(|(t, _)| t == tool) {
-            continue;
-        }
-        if reachable(tools::mcp_tool(root, scope, &instance(&lower))) {
-            named.push((tool.to_owned(), entry));
+        if !tool.is_empty() && !named.iter().any(|(t, _)| t == tool) {
+            named.push((tool.to_owned(), node));
         }
     }
-    Reach { unnamed, named }
+    named
+}
+
+/// Every string inside an array of the config that could name an MCP tool
+/// (contains `__`), trimmed and lowercase: allow and deny lists are arrays
+/// of strings, wherever they are.
+pub fn string_entries(root: &Node) -> Vec<(String, &Node)> {
+    let mut out = Vec::new();
+    string_items(root, &mut out);
+    out.into_iter()
+        .filter_map(|n| {
+            let text = n.as_str()?;
+            text.contains("__")
+                .then(|| (text.trim().to_ascii_lowercase(), n))
+        })
+        .collect()
 }
 
 /// A tool name a glob entry matches: each `*` stands for [`UNNAMED`]'s text.

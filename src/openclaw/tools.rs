@@ -352,28 +352,49 @@ pub fn effective<'a>(root: &'a Node, scope: &Scope<'a>) -> Vec<ToolState<'a>> {
 /// opt-in: a profile that includes plugin tools, or an allow entry naming the
 /// plugin, its group or the tool (a bare `*` outside a profile does not).
 pub fn mcp_tool<'a>(root: &'a Node, scope: &Scope<'a>, name: &str) -> Option<Removal<'a>> {
-    let name = name.to_ascii_lowercase();
-    let layers = layers(root, scope);
-    let opted_in = layers.iter().any(|l| {
-        l.allow.as_ref().is_some_and(|a| {
-            a.iter().any(|e| {
-                e.names_plugins()
-                    || (l.profile && e.text == "*")
-                    || (e.node.is_some() && e.text != "*" && e.matches(&name))
-            })
-        })
-    });
-    if !opted_in {
-        return Some(Removal {
-            layer: "optional plugin tools".to_owned(),
-            reason: format!(
-                "`{name}` is not opted in (needs profile coding, messaging or full, or `bundle-mcp`, `group:plugins` or the tool in an allow list)"
-            ),
-            node: None,
-            model_only: false,
-        });
+    PluginPolicies::new(root, scope).removal(name)
+}
+
+/// The policies of one agent scope, built once to decide many MCP tools
+/// ([`mcp_tool`]).
+pub struct PluginPolicies<'a> {
+    layers: Vec<Layer<'a>>,
+}
+
+impl<'a> PluginPolicies<'a> {
+    pub fn new(root: &'a Node, scope: &Scope<'a>) -> PluginPolicies<'a> {
+        PluginPolicies {
+            layers: layers(root, scope),
+        }
     }
-    layers.iter().find_map(|l| l.removes_plugin_tool(&name))
+
+    /// `None` when the MCP tool `name` is available, else the first policy
+    /// that removes it.
+    pub fn removal(&self, name: &str) -> Option<Removal<'a>> {
+        let name = name.to_ascii_lowercase();
+        let opted_in = self.layers.iter().any(|l| {
+            l.allow.as_ref().is_some_and(|a| {
+                a.iter().any(|e| {
+                    e.names_plugins()
+                        || (l.profile && e.text == "*")
+                        || (e.node.is_some() && e.text != "*" && e.matches(&name))
+                })
+            })
+        });
+        if !opted_in {
+            return Some(Removal {
+                layer: "optional plugin tools".to_owned(),
+                reason: format!(
+                    "`{name}` is not opted in (needs profile coding, messaging or full, or `bundle-mcp`, `group:plugins` or the tool in an allow list)"
+                ),
+                node: None,
+                model_only: false,
+            });
+        }
+        self.layers
+            .iter()
+            .find_map(|l| l.removes_plugin_tool(&name))
+    }
 }
 
 impl<'a> Layer<'a> {

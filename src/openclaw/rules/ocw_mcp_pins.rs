@@ -1,4 +1,5 @@
 use crate::openclaw::mcp::{self, Standing};
+use crate::openclaw::tools::PluginPolicies;
 use crate::openclaw::{Context, Rule};
 
 crate::rule! {
@@ -21,8 +22,14 @@ impl Rule for McpPins {
         };
         let root = cx.root;
         let servers = mcp::servers(root);
+        let entries = mcp::string_entries(root);
+        let named: Vec<_> = servers
+            .iter()
+            .map(|s| mcp::named_tools(&entries, s))
+            .collect();
         for agent in cx.target_agents() {
-            for server in &servers {
+            let policies = PluginPolicies::new(root, &agent.scope);
+            for (server, named) in servers.iter().zip(&named) {
                 if !matches!(mcp::standing(target, &server.safe), Standing::Allowed(_)) {
                     continue;
                 }
@@ -31,7 +38,7 @@ impl Rule for McpPins {
                     .filter(|k| k.split_once('/').is_some_and(|(s, _)| s == server.safe))
                     .map(String::as_str)
                     .collect();
-                if pinned.is_empty() || !mcp::reach(root, &agent.scope, server).any() {
+                if pinned.is_empty() || !mcp::reach(&policies, named, server).any() {
                     continue;
                 }
                 cx.report(server.node, format!(

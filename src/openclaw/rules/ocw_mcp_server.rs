@@ -1,4 +1,5 @@
 use crate::openclaw::mcp::{self, Standing};
+use crate::openclaw::tools::PluginPolicies;
 use crate::openclaw::{Context, Rule};
 
 crate::rule! {
@@ -11,8 +12,28 @@ impl Rule for McpServer {
         let Some(target) = cx.target else { return };
         let root = cx.root;
         let servers = mcp::servers(root);
+        let entries = mcp::string_entries(root);
+        let named: Vec<_> = servers
+            .iter()
+            .map(|s| mcp::named_tools(&entries, s))
+            .collect();
+        if let Some(all) = root.at(&["mcp", "servers"])
+            && all.members().len() > mcp::MAX_SERVERS
+        {
+            cx.report(
+                all,
+                format!(
+                    "{} MCP servers: the audit checks the first {} against WPC `{}`, not the rest",
+                    all.members().len(),
+                    mcp::MAX_SERVERS,
+                    target.policy.name()
+                ),
+            )
+            .help = Some("split the config, or keep the servers an agent needs".into());
+        }
         for agent in cx.target_agents() {
-            for server in &servers {
+            let policies = PluginPolicies::new(root, &agent.scope);
+            for (server, named) in servers.iter().zip(&named) {
                 let why = match mcp::standing(target, &server.safe) {
                     Standing::Allowed(_) => continue,
                     Standing::Denied(pattern) => {
@@ -26,7 +47,7 @@ impl Rule for McpServer {
                         server.safe
                     ),
                 };
-                if !mcp::reach(root, &agent.scope, server).any() {
+                if !mcp::reach(&policies, named, server).any() {
                     continue;
                 }
                 cx.report(server.node, format!(
@@ -88,5 +109,17 @@ name = "github"
         let found = run_with(&McpServer, config, Some(&t));
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("no allow pattern"));
+    }
+
+    #[test]
+    fn more_servers_than_the_audit_checks_fail() {
+        let t = target(&with_clean(MCP));
+        let servers: Vec<String> = (0..=mcp::MAX_SERVERS)
+            .map(|i| format!("s{i}: {{command: 'x'}}"))
+            .collect();
+        let config = format!("{{mcp: {{servers: {{{}}}}}}}", servers.join(", "));
+        let found = run_with(&McpServer, &config, Some(&t));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("257 MCP servers"), "{found:?}");
     }
 }

@@ -1,4 +1,5 @@
 use crate::openclaw::mcp::{self, Standing};
+use crate::openclaw::tools::PluginPolicies;
 use crate::openclaw::{Context, Rule};
 use crate::policy::mcp::matches;
 
@@ -11,15 +12,21 @@ impl Rule for McpServerMismatch {
     fn check(&self, cx: &mut Context<'_>) {
         let Some(target) = cx.target else { return };
         let root = cx.root;
-        let agents = cx.target_agents();
+        let policies: Vec<PluginPolicies<'_>> = cx
+            .target_agents()
+            .iter()
+            .map(|a| PluginPolicies::new(root, &a.scope))
+            .collect();
+        let entries = mcp::string_entries(root);
         for server in mcp::servers(root) {
             let Standing::Allowed(Some((index, entry))) = mcp::standing(target, &server.safe)
             else {
                 continue;
             };
-            if !agents
+            let named = mcp::named_tools(&entries, &server);
+            if !policies
                 .iter()
-                .any(|a| mcp::reach(root, &a.scope, &server).any())
+                .any(|p| mcp::reach(p, &named, &server).any())
             {
                 continue;
             }

@@ -1,4 +1,5 @@
 use crate::openclaw::mcp::{self, Standing};
+use crate::openclaw::tools::PluginPolicies;
 use crate::openclaw::{Context, Rule};
 
 crate::rule! {
@@ -11,13 +12,19 @@ impl Rule for McpTool {
         let Some(target) = cx.target else { return };
         let root = cx.root;
         let servers = mcp::servers(root);
+        let entries = mcp::string_entries(root);
+        let named: Vec<_> = servers
+            .iter()
+            .map(|s| mcp::named_tools(&entries, s))
+            .collect();
         for agent in cx.target_agents() {
-            for server in &servers {
+            let policies = PluginPolicies::new(root, &agent.scope);
+            for (server, named) in servers.iter().zip(&named) {
                 // A server the WPC does not allow is OCW008's.
                 if !matches!(mcp::standing(target, &server.safe), Standing::Allowed(_)) {
                     continue;
                 }
-                let reach = mcp::reach(root, &agent.scope, server);
+                let reach = mcp::reach(&policies, named, server);
                 if reach.unnamed
                     && let Some(why) = mcp::restriction(target, server)
                 {
