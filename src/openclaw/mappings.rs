@@ -14,6 +14,11 @@ use crate::report::{Finding, Severity};
 pub enum MappingError {
     #[error("[openclaw_audit.rules]: unknown rule `{0}` (`wpc rule --list` lists the rules)")]
     UnknownRule(String),
+    #[error("[openclaw_audit.rules]: rule `{code}` was retired: {replaced_by}")]
+    Retired {
+        code: String,
+        replaced_by: &'static str,
+    },
     #[error("[openclaw_audit.rules]: `{0}` is a loading check; its level cannot be changed")]
     LoadingCheck(String),
     #[error("{}: no such file (an [[openclaw]] config in wpc.toml)", .0.display())]
@@ -25,12 +30,26 @@ pub enum MappingError {
     },
 }
 
+/// Codes of rules that no longer exist, and what checks their ground now: a
+/// level set for one is refused with that, not as a typo.
+const RETIRED: &[(&str, &str)] = &[(
+    "OCW007",
+    "its one check of MCP tools as `bundle-mcp` is now OCW008-OCW011, per server and tool \
+     against [constraints.mcp]; set their levels instead",
+)];
+
 /// `[openclaw_audit.rules]`, refusing codes that name no rule (a typo would
 /// silently keep a rule at its default level) and loading checks.
 pub fn levels(config: &Config) -> Result<Levels, MappingError> {
     let mut levels = Levels::new();
     for (code, level) in &config.settings.openclaw_audit.rules {
         let Some(meta) = super::REGISTRY.find(code) else {
+            if let Some((_, replaced_by)) = RETIRED.iter().find(|(retired, _)| retired == code) {
+                return Err(MappingError::Retired {
+                    code: code.clone(),
+                    replaced_by,
+                });
+            }
             return Err(MappingError::UnknownRule(code.clone()));
         };
         if super::BUILTIN
@@ -97,4 +116,30 @@ pub fn audit_mappings(
         findings.extend(audit(&path, Some(&target), &options));
     }
     Ok((findings, mappings.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn levels_of(rules: &str) -> Result<Levels, MappingError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("wpc.toml"),
+            format!("[openclaw_audit.rules]\n{rules}\n"),
+        )
+        .unwrap();
+        let (config, _) = Config::load(&dir.path().join("wpc.toml")).unwrap();
+        levels(&config)
+    }
+
+    #[test]
+    fn a_retired_code_says_what_replaced_it_and_a_typo_is_unknown() {
+        let retired = levels_of("OCW007 = \"off\"").unwrap_err().to_string();
+        assert!(retired.contains("rule `OCW007` was retired"), "{retired}");
+        assert!(retired.contains("OCW008-OCW011"), "{retired}");
+        let typo = levels_of("OCW077 = \"off\"").unwrap_err().to_string();
+        assert!(typo.contains("unknown rule `OCW077`"), "{typo}");
+        assert!(levels_of("OCW008 = \"warning\"").is_ok());
+    }
 }
