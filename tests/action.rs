@@ -148,7 +148,7 @@ fn ci_on_the_example_passes() {
     assert!(run.outputs.contains("result=passed\n"), "{}", run.outputs);
     // The info findings of WPC026 (what the Claw exports enforce
     // differently) count, and do not fail the run.
-    assert!(run.outputs.contains("findings=11\n"), "{}", run.outputs);
+    assert!(run.outputs.contains("findings=15\n"), "{}", run.outputs);
     assert!(
         run.outputs.contains("invalid-bundles=0\n"),
         "{}",
@@ -192,7 +192,7 @@ fn ci_on_a_broken_copy_fails_with_annotations_summary_and_outputs() {
     // to the old one, which is no working policy any more (and this copy
     // has no release branch to find it on).
     assert!(
-        run.outputs.contains("findings=14\ninvalid-bundles=2\n"),
+        run.outputs.contains("findings=18\ninvalid-bundles=2\n"),
         "{}",
         run.outputs
     );
@@ -210,7 +210,7 @@ fn check_command_counts_findings() {
     let (_dir, repo) = copy_example();
     let run = run_action(&repo, "check");
     assert_eq!(run.out.status.code(), Some(0));
-    assert_eq!(run.outputs, "findings=11\nresult=passed\n");
+    assert_eq!(run.outputs, "findings=15\nresult=passed\n");
 }
 
 #[test]

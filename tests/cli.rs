@@ -30,10 +30,10 @@ fn example_repo_is_clean() {
     // enables enforce differently (docs/claw.md).
     let text = stdout(&out);
     assert!(
-        text.ends_with("6 files checked: 0 errors, 0 warnings, 11 info\n"),
+        text.ends_with("6 files checked: 0 errors, 0 warnings, 15 info\n"),
         "{text}"
     );
-    assert_eq!(text.matches("info[WPC026]").count(), 11, "{text}");
+    assert_eq!(text.matches("info[WPC026]").count(), 15, "{text}");
 }
 
 #[test]

@@ -173,9 +173,37 @@ fn bundle(job: &Job) -> Vec<u8> {
         )),
         tool_v2: None,
     };
-    let mut bytes = kit::bundle_bytes(&shape).unwrap();
+    let mut bundle = kit::bundle_value(&shape).unwrap();
+    record_mcp_calls(job, &mut bundle);
+    let mut bytes = serde_json::to_vec_pretty(&bundle).unwrap();
     bytes.push(b'\n');
     bytes
+}
+
+/// The issue triager's tool receipts record what the gateway was connected
+/// to and the definition hash of each MCP tool it called, in their signed
+/// binding (docs/bundles.md#mcp-tools-rate-limits-and-budget), so the pins
+/// are checked on the sample bundles too; the bundle is signed again.
+fn record_mcp_calls(job: &Job, bundle: &mut serde_json::Value) {
+    let policy =
+        Policy::load(&example_dir().join(format!("policies/{}.toml", job.policy))).unwrap();
+    let Some(mcp) = &policy.wpc.constraints.mcp else {
+        return;
+    };
+    let receipts = bundle["payload"]["tool_receipts"].as_array_mut().unwrap();
+    for receipt in receipts {
+        let tool = receipt["tool_name"].as_str().unwrap().to_owned();
+        let Some((server, name)) = tool.strip_prefix("mcp:").and_then(|t| t.split_once('/')) else {
+            continue;
+        };
+        let binding = &mut receipt["binding"];
+        binding["mcp_transport"] = "stdio".into();
+        binding["mcp_url"] = "npx -y @modelcontextprotocol/server-github@2025.4.8".into();
+        if let Some(pin) = mcp.pin(server, name) {
+            binding["tool_definition_hash"] = pin.into();
+        }
+    }
+    *bundle = kit::resign(bundle).unwrap();
 }
 
 /// Every generated file equals the committed one, or is written with

@@ -340,7 +340,7 @@ pub fn bundle_value(shape: &Shape) -> Result<Value, SignError> {
 /// A v1 tool receipt payload turned into the v2 form of `v2`; `id` makes
 /// its salts unique.
 fn tool_receipt_v2(mut receipt: Value, v2: &ToolV2, id: &str) -> Result<Value, SignError> {
-    let hash_error = |err: HashError| SignError::Hash(err.to_string());
+    let hash_error = SignError::Hash;
     receipt["receipt_version"] = json!("2");
     receipt["args_salt_b64u"] = json!(sha256_b64u(format!("args-salt:{id}").as_bytes()));
     receipt["result_salt_b64u"] = json!(sha256_b64u(format!("result-salt:{id}").as_bytes()));
@@ -394,7 +394,7 @@ pub fn attestation(attester: &SigningKey, subject_did: &str) -> Result<Value, Si
         "subject_did": subject_did,
         "signature_b64u": "",
     });
-    let signed = canonical_json(&value).map_err(|err| SignError::Hash(err.to_string()))?;
+    let signed = canonical_json(&value).map_err(SignError::Hash)?;
     value["signature_b64u"] = json!(URL_SAFE_NO_PAD.encode(attester.sign(&signed).to_bytes()));
     Ok(value)
 }
@@ -459,7 +459,7 @@ pub fn aggregate_value(
     tier: &str,
     issued_at: Timestamp,
 ) -> Result<Value, SignError> {
-    let hash = |e: HashError| SignError::Hash(e.to_string());
+    let hash = SignError::Hash;
     let mut hashed = Vec::with_capacity(members.len());
     for member in members {
         let bytes = canonical_json(&member).map_err(hash)?;

@@ -259,40 +259,58 @@ pub fn check(
 /// of the MCP tool called (docs/bundles.md#mcp-tools-rate-limits-and-budget).
 pub const DEFINITION_HASH: &str = "tool_definition_hash";
 
-/// The call a tool receipt records, as the decision function sees it. For an
-/// MCP tool of a server the WPC lists, the receipt's `binding` may record
-/// the server's transport and URL (`mcp_transport`, `mcp_url`) and the
-/// tool's definition hash ([`DEFINITION_HASH`]); what it does not record is
-/// not compared (taken as the WPC's own), since receipts need not carry it.
+/// The call a tool receipt records, as the decision function sees it under
+/// `wpc` ([`recorded_call`], then [`assume_unrecorded`]).
 fn tool_call(wpc: &Wpc, tool: &str, receipt: &Value) -> Call {
+    assume_unrecorded(&recorded_call(tool, receipt), wpc)
+}
+
+/// The call a tool receipt records: the tool, and for an MCP tool what its
+/// signed `binding` records of the call, when it does: `mcp_transport`,
+/// `mcp_url` and the definition hash ([`DEFINITION_HASH`]).
+pub fn recorded_call(tool: &str, receipt: &Value) -> Call {
     let mut call = Call::tool(tool);
-    let Some(mcp) = &wpc.constraints.mcp else {
+    if !wpc_mcp::is_mcp(tool) {
         return call;
-    };
-    let Some(name) = wpc_mcp::parse(tool) else {
-        return call;
-    };
+    }
     let binding = |key: &str| {
         receipt
             .get("binding")
             .and_then(|b| b.get(key))
             .and_then(Value::as_str)
             .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    call.mcp_transport = binding("mcp_transport");
+    call.mcp_url = binding("mcp_url");
+    call.definition_hash = binding(DEFINITION_HASH);
+    call
+}
+
+/// A recorded MCP call with what the receipt did not record taken as `wpc`'s
+/// own (the server entry's transport and URL, the tool's pin): receipts need
+/// not carry them, so only what they record is compared.
+pub fn assume_unrecorded(call: &Call, wpc: &Wpc) -> Call {
+    let mut call = call.clone();
+    let (Some(mcp), Some(name)) = (&wpc.constraints.mcp, wpc_mcp::parse(&call.tool)) else {
+        return call;
     };
     let entry = mcp.server(name.server).map(|(_, e)| e);
-    call.mcp_transport = binding("mcp_transport")
-        .or_else(|| {
-            entry
-                .and_then(|e| e.transport)
-                .map(|t| t.as_str().to_owned())
-        })
-        .unwrap_or_default();
-    call.mcp_url = binding("mcp_url")
-        .or_else(|| entry.and_then(|e| e.url.clone()))
-        .unwrap_or_default();
-    call.definition_hash = binding(DEFINITION_HASH)
-        .or_else(|| mcp.pin(name.server, name.tool).map(str::to_owned))
-        .unwrap_or_default();
+    if call.mcp_transport.is_empty() {
+        call.mcp_transport = entry
+            .and_then(|e| e.transport)
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default();
+    }
+    if call.mcp_url.is_empty() {
+        call.mcp_url = entry.and_then(|e| e.url.clone()).unwrap_or_default();
+    }
+    if call.definition_hash.is_empty() {
+        call.definition_hash = mcp
+            .pin(name.server, name.tool)
+            .unwrap_or_default()
+            .to_owned();
+    }
     call
 }
 
@@ -487,5 +505,53 @@ mod tests {
         ] {
             assert_eq!(claimed_hash(&hostile), None, "{hostile}");
         }
+    }
+
+    #[test]
+    fn a_recorded_mcp_call_is_compared_only_in_what_it_records() {
+        let wpc = crate::policy::testing::policy(&format!(
+            "{}{}",
+            crate::policy::testing::CLEAN,
+            r#"
+[constraints.mcp]
+[[constraints.mcp.servers]]
+name = "github"
+transport = "stdio"
+url = "gh-mcp*"
+tools = ["get_issue"]
+[constraints.mcp.pinned_tools]
+"github/get_issue" = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+"#
+        ))
+        .wpc;
+        let engine = Engine::new(&wpc).unwrap();
+        let decide = |binding: Value| {
+            let receipt = json!({ "binding": binding });
+            let call = tool_call(&wpc, "mcp:github/get_issue", &receipt);
+            engine.decide_per_call(&call)
+        };
+        assert_eq!(decide(json!({})).verdict, Verdict::Allow);
+        assert_eq!(
+            decide(
+                json!({"mcp_transport": "stdio", "mcp_url": "gh-mcp --x", DEFINITION_HASH: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
+            )
+            .verdict,
+            Verdict::Allow
+        );
+        let pin = decide(json!({ DEFINITION_HASH: "bb" }));
+        assert!(
+            matches!(pin.basis, Basis::McpToolPinMismatch { .. }),
+            "{pin}"
+        );
+        let transport = decide(json!({"mcp_transport": "sse"}));
+        assert!(
+            matches!(transport.basis, Basis::McpServerMismatch { .. }),
+            "{transport}"
+        );
+        // Not an MCP tool: nothing is read from the binding.
+        assert_eq!(
+            recorded_call("read", &json!({"binding": {"mcp_url": "x"}})),
+            Call::tool("read")
+        );
     }
 }

@@ -31,14 +31,16 @@ struct PinArgs {
     format: Format,
 }
 
-fn server_name(name: &str) -> Result<String, String> {
+/// `--server` is not an MCP server name.
+#[derive(Debug, thiserror::Error)]
+#[error("a server name is 1 to 64 letters, digits, `_`, `.` or `-`, not starting with `.`")]
+struct NotAServerName;
+
+fn server_name(name: &str) -> Result<String, NotAServerName> {
     if mcp::is_server_name(name) {
         Ok(name.to_owned())
     } else {
-        Err(
-            "a server name is 1 to 64 letters, digits, `_`, `.` or `-`, not starting with `.`"
-                .to_owned(),
-        )
+        Err(NotAServerName)
     }
 }
 

@@ -32,6 +32,19 @@ impl EnvelopeKind for ArtifactDigest {
 /// The longest artifact name accepted.
 pub const MAX_NAME_LEN: usize = 255;
 
+/// Why a file cannot be read as an artifact.
+#[derive(Debug, thiserror::Error)]
+pub enum Unreadable {
+    #[error("no file name")]
+    NoFileName,
+    #[error("a symbolic link; sign the file it points to")]
+    Symlink,
+    #[error("{0}")]
+    Refused(crate::fsio::Problem),
+    #[error("{0}")]
+    Io(std::io::Error),
+}
+
 /// Why an artifact could not be signed or did not verify.
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
@@ -39,8 +52,8 @@ pub enum ArtifactError {
         "`{0}` is not an artifact name (1 to {MAX_NAME_LEN} of A-Z a-z 0-9 . _ + -, not starting with `.`)"
     )]
     BadName(String),
-    #[error("{path}: {why}")]
-    Read { path: PathBuf, why: String },
+    #[error("{}: {why}", path.display())]
+    Read { path: PathBuf, why: Unreadable },
     #[error(transparent)]
     Sign(#[from] SignError),
     #[error("the envelope does not verify: {0}")]
@@ -75,31 +88,32 @@ pub fn sign_file(
     key: &SigningKey,
     issued_at: Timestamp,
 ) -> Result<SignedEnvelope, ArtifactError> {
-    let read = |why: String| ArtifactError::Read {
+    let read = |why: Unreadable| ArtifactError::Read {
         path: path.to_owned(),
         why,
     };
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or_else(|| read("no file name".to_owned()))?;
+        .ok_or_else(|| read(Unreadable::NoFileName))?;
     if !is_artifact_name(name) {
         return Err(ArtifactError::BadName(quote(name)));
     }
     // A link could be pointed elsewhere while it is signed.
-    let meta = std::fs::symlink_metadata(path).map_err(|e| read(e.to_string()))?;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| read(Unreadable::Io(e)))?;
     if meta.file_type().is_symlink() {
-        return Err(read(
-            "a symbolic link; sign the file it points to".to_owned(),
-        ));
+        return Err(read(Unreadable::Symlink));
     }
     // Streamed, so no size limit: release archives are large, and only
     // their digest is kept. Never a FIFO or device (fsio checks the handle).
-    let mut file = crate::fsio::open_regular(path).map_err(|e| read(e.problem.to_string()))?;
+    let mut file =
+        crate::fsio::open_regular(path).map_err(|e| read(Unreadable::Refused(e.problem)))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; 64 * 1024];
     loop {
-        let n = file.read(&mut buffer).map_err(|e| read(e.to_string()))?;
+        let n = file
+            .read(&mut buffer)
+            .map_err(|e| read(Unreadable::Io(e)))?;
         if n == 0 {
             break;
         }

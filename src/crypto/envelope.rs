@@ -32,7 +32,7 @@ pub const SIGNATURE_ALGORITHM: &str = "Ed25519";
 /// How an envelope type turns its payload into `payload_hash_b64u`.
 pub trait PayloadHashRule {
     /// Why a payload cannot be hashed under this rule.
-    type Error: std::fmt::Display;
+    type Error: std::fmt::Display + Into<HashError>;
 
     /// `base64url_nopad(SHA-256(serialization of payload))`.
     fn payload_hash_b64u(payload: &Value) -> Result<String, Self::Error>;
@@ -157,8 +157,8 @@ impl SignedEnvelope {
             return Err(SignError::PayloadNotObject);
         }
         let issued_at = format_issued_at(issued_at)?;
-        let payload_hash_b64u = K::HashRule::payload_hash_b64u(&payload)
-            .map_err(|err| SignError::Hash(err.to_string()))?;
+        let payload_hash_b64u =
+            K::HashRule::payload_hash_b64u(&payload).map_err(|err| SignError::Hash(err.into()))?;
         let signature = key.sign(payload_hash_b64u.as_bytes());
         Ok(Self {
             envelope_version: K::ENVELOPE_VERSION,
@@ -202,7 +202,7 @@ pub enum SignError {
     PayloadNotObject,
     /// The hash rule rejected the payload.
     #[error("cannot hash the payload: {0}")]
-    Hash(String),
+    Hash(HashError),
     /// The time cannot be written as an RFC 3339 timestamp with a 4-digit year.
     #[error("issued_at {0} cannot be written as an RFC 3339 timestamp")]
     IssuedAt(String),

@@ -38,6 +38,12 @@ pub fn short(hash: &str) -> &str {
 #[error("payload cannot be canonicalized (RFC 8785): {0}")]
 pub struct HashError(String);
 
+impl From<std::convert::Infallible> for HashError {
+    fn from(never: std::convert::Infallible) -> HashError {
+        match never {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

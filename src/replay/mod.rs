@@ -86,7 +86,7 @@ pub fn recorded_calls(payload: &Value) -> Vec<RecordedCall> {
             kind: CallKind::Tool,
             event: event(tool, format!("/payload/tool_receipts/{i}")),
             subject: name.to_owned(),
-            call: Call::tool(name),
+            call: crate::bundle::policy::recorded_call(name, tool),
         });
     }
     for (i, receipt) in items(payload, "receipts").iter().enumerate() {
@@ -131,6 +131,9 @@ fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
 #[derive(Debug)]
 pub struct Version {
     engine: Engine,
+    /// What an MCP call's receipt does not record is taken as this
+    /// version's own, as `wpc bundle verify` does.
+    wpc: Wpc,
     models: Models,
     egress: Egress,
     writable: bool,
@@ -140,6 +143,7 @@ impl Version {
     pub fn new(wpc: &Wpc) -> Result<Version, CompileError> {
         Ok(Version {
             engine: Engine::new(wpc)?,
+            wpc: wpc.clone(),
             models: Models::new(wpc)?,
             egress: Egress::new(wpc)?,
             writable: wpc.constraints.sandbox.workspace_access == WorkspaceAccess::Rw,
@@ -155,7 +159,10 @@ impl Version {
             }
         };
         match recorded.kind {
-            CallKind::Tool => self.engine.decide_per_call(&recorded.call).verdict,
+            CallKind::Tool => {
+                let call = crate::bundle::policy::assume_unrecorded(&recorded.call, &self.wpc);
+                self.engine.decide_per_call(&call).verdict
+            }
             CallKind::Model => allow_if(
                 self.models
                     .allows(&recorded.call.provider, &recorded.call.model),
