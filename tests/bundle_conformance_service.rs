@@ -236,6 +236,35 @@ fn every_x402_scenario_gives_its_status_and_reason_code() {
     }
 }
 
+/// One x402 payment authorization claimed in two bundles of a batch pays
+/// twice: the later bundle is INVALID (`REPLAYED_PAYMENT_AUTH`, naming the
+/// earlier one), as a replay within one bundle is.
+#[test]
+fn an_x402_payment_authorization_replayed_across_bundles_is_invalid() {
+    use wpc::bundle::batch::{Entry, detect_replay};
+    let options = options(UnverifiedEvidence::Fail);
+    // Two runs, each valid alone, claiming the same authorization hash.
+    let mut entries: Vec<Entry> = ["x402-first", "x402-second"]
+        .iter()
+        .map(|id| Entry {
+            path: format!("{id}.json").into(),
+            report: verify_bundle(&x402_bundle(id, "x402_bound"), &options),
+        })
+        .collect();
+    assert!(entries.iter().all(|e| e.report.valid), "{entries:?}");
+    detect_replay(&mut entries);
+    assert!(entries[0].report.valid, "{:?}", entries[0].report);
+    let second = &entries[1].report;
+    assert!(!second.valid);
+    assert_eq!(codes(second), ["REPLAYED_PAYMENT_AUTH"], "{second:?}");
+    let failure = &second.failures[0];
+    assert_eq!(
+        failure.pointer,
+        "/payload/receipts/0/payload/metadata/x402_payment_auth_hash_b64u"
+    );
+    assert!(failure.message.contains("x402-first.json"), "{failure:?}");
+}
+
 /// A bundle carrying one item of `class`, as the scenario's harness puts
 /// its evidence in the bundle (schema-valid; wpc reads none of it).
 fn with_evidence(id: &str, class: &str) -> Vec<u8> {

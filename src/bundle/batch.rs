@@ -507,6 +507,14 @@ fn replay_keys(ids: &super::Identifiers) -> Vec<(Code, String, String)> {
     for (pointer, id) in &ids.nonces {
         keys.push((Code::ReplayedNonce, pointer.clone(), id.clone()));
     }
+    // Within a bundle, a payment authorization claimed twice was reported
+    // already (x402 PAYMENT_AUTH_REPLAY).
+    let mut paid = std::collections::HashSet::new();
+    for (pointer, hash) in &ids.payment_auths {
+        if paid.insert(hash) {
+            keys.push((Code::ReplayedPaymentAuth, pointer.clone(), hash.clone()));
+        }
+    }
     keys
 }
 

@@ -179,6 +179,9 @@ pub struct Identifiers {
     pub run_id: Option<String>,
     pub receipt_ids: Vec<(String, String)>,
     pub nonces: Vec<(String, String)>,
+    /// The x402 payment authorization hash of each gateway receipt that
+    /// claims one, with its pointer.
+    pub payment_auths: Vec<(String, String)>,
 }
 
 /// The verdict on one bundle.
@@ -677,6 +680,14 @@ impl<'a> Checker<'a> {
                 self.failures.truncate(before);
             }
             if let Some(claim) = claim {
+                if let Some(hash) = &claim.auth_hash {
+                    self.identifiers.payment_auths.push((
+                        format!(
+                            "/payload/receipts/{i}/payload/metadata/x402_payment_auth_hash_b64u"
+                        ),
+                        hash.clone(),
+                    ));
+                }
                 x402_claims.push(x402::Checked {
                     index: i,
                     claim,

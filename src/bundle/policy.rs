@@ -528,7 +528,7 @@ tools = ["get_issue"]
         let decide = |binding: Value| {
             let receipt = json!({ "binding": binding });
             let call = tool_call(&wpc, "mcp:github/get_issue", &receipt);
-            engine.decide(&call)
+            engine.decide_per_call(&call)
         };
         assert_eq!(decide(json!({})).verdict, Verdict::Allow);
         assert_eq!(

@@ -98,11 +98,12 @@ pub enum Code {
     ReplayedRunId,
     ReplayedReceiptId,
     ReplayedNonce,
+    ReplayedPaymentAuth,
 }
 
 impl Code {
     /// Every code, for rule tables (SARIF) and docs.
-    pub const ALL: [Code; 70] = [
+    pub const ALL: [Code; 71] = [
         Code::MalformedEnvelope,
         Code::UnknownEnvelopeVersion,
         Code::UnknownEnvelopeType,
@@ -173,6 +174,7 @@ impl Code {
         Code::ReplayedRunId,
         Code::ReplayedReceiptId,
         Code::ReplayedNonce,
+        Code::ReplayedPaymentAuth,
     ];
 
     /// The wire form, e.g. `HASH_MISMATCH`.
@@ -248,6 +250,7 @@ impl Code {
             Code::ReplayedRunId => "REPLAYED_RUN_ID",
             Code::ReplayedReceiptId => "REPLAYED_RECEIPT_ID",
             Code::ReplayedNonce => "REPLAYED_NONCE",
+            Code::ReplayedPaymentAuth => "REPLAYED_PAYMENT_AUTH",
         }
     }
 
@@ -405,6 +408,7 @@ impl Code {
             Code::ReplayedRunId => "the same run id appears in two bundles",
             Code::ReplayedReceiptId => "the same receipt_id appears twice",
             Code::ReplayedNonce => "the same binding nonce appears twice",
+            Code::ReplayedPaymentAuth => "the same x402 payment authorization pays in two bundles",
         }
     }
 }
