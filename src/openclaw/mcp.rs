@@ -175,6 +175,19 @@ pub fn named_tools<'a>(
     named
 }
 
+/// Every server of the config ([`servers`]) with the tools its entries name
+/// ([`named_tools`]): what the rules that walk agents × servers start from.
+pub fn servers_with_named_tools(root: &Node) -> Vec<(Server<'_>, Vec<(String, &Node)>)> {
+    let entries = string_entries(root);
+    servers(root)
+        .into_iter()
+        .map(|server| {
+            let named = named_tools(&entries, &server);
+            (server, named)
+        })
+        .collect()
+}
+
 /// Every string inside an array of the config that could name an MCP tool
 /// (contains `__`), trimmed and lowercase: allow and deny lists are arrays
 /// of strings, wherever they are.

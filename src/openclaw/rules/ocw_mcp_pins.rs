@@ -21,15 +21,10 @@ impl Rule for McpPins {
             return;
         };
         let root = cx.root;
-        let servers = mcp::servers(root);
-        let entries = mcp::string_entries(root);
-        let named: Vec<_> = servers
-            .iter()
-            .map(|s| mcp::named_tools(&entries, s))
-            .collect();
+        let servers = mcp::servers_with_named_tools(root);
         for agent in cx.target_agents() {
             let policies = PluginPolicies::new(root, &agent.scope);
-            for (server, named) in servers.iter().zip(&named) {
+            for (server, named) in &servers {
                 if !matches!(mcp::standing(target, &server.safe), Standing::Allowed(_)) {
                     continue;
                 }

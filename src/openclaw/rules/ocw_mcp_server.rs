@@ -11,12 +11,7 @@ impl Rule for McpServer {
     fn check(&self, cx: &mut Context<'_>) {
         let Some(target) = cx.target else { return };
         let root = cx.root;
-        let servers = mcp::servers(root);
-        let entries = mcp::string_entries(root);
-        let named: Vec<_> = servers
-            .iter()
-            .map(|s| mcp::named_tools(&entries, s))
-            .collect();
+        let servers = mcp::servers_with_named_tools(root);
         if let Some(all) = root.at(&["mcp", "servers"])
             && all.members().len() > mcp::MAX_SERVERS
         {
@@ -33,7 +28,7 @@ impl Rule for McpServer {
         }
         for agent in cx.target_agents() {
             let policies = PluginPolicies::new(root, &agent.scope);
-            for (server, named) in servers.iter().zip(&named) {
+            for (server, named) in &servers {
                 let why = match mcp::standing(target, &server.safe) {
                     Standing::Allowed(_) => continue,
                     Standing::Denied(pattern) => {

@@ -11,15 +11,10 @@ impl Rule for McpTool {
     fn check(&self, cx: &mut Context<'_>) {
         let Some(target) = cx.target else { return };
         let root = cx.root;
-        let servers = mcp::servers(root);
-        let entries = mcp::string_entries(root);
-        let named: Vec<_> = servers
-            .iter()
-            .map(|s| mcp::named_tools(&entries, s))
-            .collect();
+        let servers = mcp::servers_with_named_tools(root);
         for agent in cx.target_agents() {
             let policies = PluginPolicies::new(root, &agent.scope);
-            for (server, named) in servers.iter().zip(&named) {
+            for (server, named) in &servers {
                 // A server the WPC does not allow is OCW008's.
                 if !matches!(mcp::standing(target, &server.safe), Standing::Allowed(_)) {
                     continue;
