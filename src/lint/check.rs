@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::rules::{suppression_unused, suppression_without_reason};
+use super::rules::{SuppressionUnused, SuppressionWithoutReason};
 use super::suppress::{self, Target};
 use super::{Context, REGISTRY, Repository};
 use crate::config::{Config, Level};
@@ -240,11 +240,8 @@ fn suppress_target(code: &str) -> Target {
             Target::Unsuppressible("a document failing this check is not checked further")
         }
         Some(meta)
-            if meta.code == suppression_unused::SuppressionUnused.meta().code
-                || meta.code
-                    == suppression_without_reason::SuppressionWithoutReason
-                        .meta()
-                        .code =>
+            if meta.code == SuppressionUnused.meta().code
+                || meta.code == SuppressionWithoutReason.meta().code =>
         {
             Target::Unsuppressible("it reports on suppressions themselves")
         }

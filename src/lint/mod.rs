@@ -1,10 +1,10 @@
 //! The linter: a registry of rules, one file each under `rules/`, run over
 //! the policies of a repository.
 //!
-//! Adding a rule: write `rules/<name>.rs` declaring its type with
-//! [`crate::rule!`] and implementing [`Rule`] for it, add it to [`REGISTRY`],
-//! and write `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks
-//! the rest.
+//! Adding a rule: add its type, code, name, severity and summary to
+//! [`REGISTRY`] (a [`crate::rules!`] table in `rules/mod.rs`), write
+//! `rules/<name>.rs` implementing [`Rule`] for it, and write
+//! `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks the rest.
 
 /// A rule file's unit tests as a table: a `tests` module holding
 /// [`rule_tests!`](crate::rule_tests) whose cases are the texts of the
@@ -43,9 +43,10 @@ use crate::claw::ExportSettings;
 use crate::config::LintSettings;
 use crate::decide::Engine;
 use crate::policy::{Document, Policy};
-use crate::report::{Described, Finding, Registry, Severity};
+use crate::report::{Described, Finding, Severity};
 
 pub use check::{CheckError, Revocations, check, check_policies, check_repository};
+pub use rules::REGISTRY;
 pub use rules::revoked_hash::CODE as REVOKED_HASH;
 
 pub use crate::report::RuleMeta;
@@ -155,42 +156,6 @@ pub static BUILTIN: &[RuleMeta] = &[
         doc: include_str!("../../docs/rules/WPC002.md"),
     },
 ];
-
-/// Every lint rule, in code order, after the built-in checks.
-pub static REGISTRY: Registry<dyn Rule> = Registry {
-    builtin: BUILTIN,
-    rules: &[
-        &rules::name_mismatch::NameMismatch,
-        &rules::duplicate_name::DuplicateName,
-        &rules::dead_allow::DeadAllow,
-        &rules::wildcard_allow::WildcardAllow,
-        &rules::dangerous_tool_ungated::DangerousToolUngated,
-        &rules::sandbox_not_required::SandboxNotRequired,
-        &rules::rw_workspace_ungated::RwWorkspaceUngated,
-        &rules::elevated_exec_allowed::ElevatedExecAllowed,
-        &rules::model_calls_unreceipted::ModelCallsUnreceipted,
-        &rules::cst_binding_not_required::CstBindingNotRequired,
-        &rules::token_ttl_over_max::TokenTtlOverMax,
-        &rules::approval_when_syntax::ApprovalWhenSyntax,
-        &rules::approval_unknown_variable::ApprovalUnknownVariable,
-        &rules::dead_approval_gate::DeadApprovalGate,
-        &rules::approval_without_approvers::ApprovalWithoutApprovers,
-        &rules::policy_untested::PolicyUntested,
-        &rules::trusted_signers_invalid::TrustedSignersInvalid,
-        &rules::secret_key_committed::SecretKeyCommitted,
-        &rules::revoked_hash::RevokedHash,
-        &rules::claw_issuer_missing::ClawIssuerMissing,
-        &rules::claw_v1_unexpressible::ClawV1Unexpressible,
-        &rules::claw_limit::ClawLimit,
-        &rules::claw_pattern::ClawPattern,
-        &rules::claw_export_inexact::ClawExportInexact,
-        &rules::suppression_without_reason::SuppressionWithoutReason,
-        &rules::suppression_unused::SuppressionUnused,
-        &rules::mcp_server_without_tools::McpServerWithoutTools,
-        &rules::mcp_tool_unpinned::McpToolUnpinned,
-        &rules::rate_limit_over_budget::RateLimitOverBudget,
-    ],
-};
 
 #[cfg(test)]
 pub(crate) mod testing {

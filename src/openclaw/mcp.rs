@@ -15,6 +15,7 @@ use crate::policy::model::{McpServer, McpTransport};
 use super::conformance::Target;
 use super::json5::{Kind, Node};
 use super::tools::{PluginPolicies, Removal};
+use super::{AgentTools, Context};
 
 /// The tool name standing for "a tool of the server that no entry of the
 /// config names": valid as an MCP tool name, and only a glob as wide as
@@ -186,6 +187,43 @@ pub fn servers_with_named_tools(root: &Node) -> Vec<(Server<'_>, Vec<(String, &N
             (server, named)
         })
         .collect()
+}
+
+/// One MCP server of the config as one agent the target checks reaches it.
+pub struct AgentReach<'s, 'a> {
+    pub agent: &'a AgentTools<'a>,
+    pub server: &'s Server<'a>,
+    pub standing: Standing<'a>,
+    pub reach: Reach<'a>,
+}
+
+/// For each agent the target checks, agent by agent, each MCP server of the
+/// config that `judged` keeps (given its standing under the target), with
+/// how the agent reaches its tools: worked out only for the servers kept, as
+/// agents × servers can be large. `servers`: [`servers_with_named_tools`].
+pub fn agent_reach<'s, 'a>(
+    cx: &Context<'a>,
+    target: &'a Target,
+    servers: &'s [(Server<'a>, Vec<(String, &'a Node)>)],
+    judged: impl Fn(&Server<'a>, &Standing<'a>) -> bool,
+) -> Vec<AgentReach<'s, 'a>> {
+    let mut out = Vec::new();
+    for agent in cx.target_agents() {
+        let policies = PluginPolicies::new(cx.root, &agent.scope);
+        for (server, named) in servers {
+            let standing = standing(target, &server.safe);
+            if judged(server, &standing) {
+                let reach = reach(&policies, named, server);
+                out.push(AgentReach {
+                    agent,
+                    server,
+                    standing,
+                    reach,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Every string inside an array of the config that could name an MCP tool

@@ -4,10 +4,10 @@
 //! conformance gaps (`OCW0xx`). Also the reverse: the config fragment that
 //! realises a WPC ([`compile`]).
 //!
-//! Adding a rule: write `rules/<name>.rs` declaring its type with
-//! [`crate::rule!`], implementing [`Rule`] for it and its tests with
-//! [`audit_tests!`], add it to [`REGISTRY`], and write `docs/rules/<CODE>.md`.
-//! The `registry_is_consistent` test checks the rest.
+//! Adding a rule: add its type, code, name, severity and summary to
+//! [`REGISTRY`] (a [`crate::rules!`] table), write `rules/<name>.rs`
+//! implementing [`Rule`] for it with its tests in [`audit_tests!`], and write
+//! `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks the rest.
 
 /// A rule file's unit tests as a table: a `tests` module holding
 /// [`rule_tests!`](crate::rule_tests) whose cases are config texts the rule
@@ -217,20 +217,30 @@ pub fn audit(path: &Path, target: Option<&Target>, options: &AuditOptions) -> Ve
     };
     let agents = agent_tools(&loaded.root);
     for rule in REGISTRY.rules {
-        let mut cx = Context {
-            root: &loaded.root,
-            agents: &agents,
-            target,
-            meta: rule.meta(),
-            findings: Vec::new(),
-        };
-        rule.check(&mut cx);
-        findings.append(&mut cx.findings);
+        findings.extend(run_rule(*rule, &loaded.root, &agents, target));
     }
     findings
         .into_iter()
         .filter_map(|f| apply_level(&options.levels, f))
         .collect()
+}
+
+/// One rule's findings over a read config.
+fn run_rule(
+    rule: &dyn Rule,
+    root: &Node,
+    agents: &[AgentTools<'_>],
+    target: Option<&Target>,
+) -> Vec<Finding> {
+    let mut cx = Context {
+        root,
+        agents,
+        target,
+        meta: rule.meta(),
+        findings: Vec::new(),
+    };
+    rule.check(&mut cx);
+    cx.findings
 }
 
 fn agent_tools(root: &Node) -> Vec<AgentTools<'_>> {
@@ -380,15 +390,7 @@ pub(crate) mod testing {
         let src = SourceFile::new("openclaw.json", text.to_owned());
         let (root, _) = json5::parse(&src).unwrap();
         let agents = agent_tools(&root);
-        let mut cx = Context {
-            root: &root,
-            agents: &agents,
-            target,
-            meta: rule.meta(),
-            findings: Vec::new(),
-        };
-        rule.check(&mut cx);
-        cx.findings
+        run_rule(rule, &root, &agents, target)
             .into_iter()
             .map(|f| {
                 let loc = f.location.unwrap();

@@ -1,42 +1,67 @@
 //! The rule registry both engines share (the policy linter and the OpenClaw
-//! audit): each rule is a type declared with [`rule!`](crate::rule), which
-//! gives it its [`RuleMeta`] with the documentation page embedded, and each
-//! engine lists its rules in one [`Registry`] beside the built-in checks it
-//! documents but cannot turn off.
+//! audit): each engine declares its rules in one table with
+//! [`rules!`](crate::rules), which gives each rule type its [`RuleMeta`] with
+//! the documentation page embedded and lists them in one [`Registry`] beside
+//! the built-in checks the engine documents but cannot turn off.
 
 use super::{RuleInfo, RuleMeta};
 
-/// What every rule says about itself. Implemented by [`rule!`](crate::rule).
+/// What every rule says about itself. Implemented by [`rules!`](crate::rules).
 pub trait Described {
     fn meta(&self) -> &'static RuleMeta;
 }
 
-/// Declare a rule type and its metadata: its type name, stable code, stable
-/// kebab-case name, default severity and a one-line summary. The page
-/// `docs/rules/CODE.md` is embedded as its documentation (a missing page is a
-/// build error).
+/// Declare an engine's rules and its [`Registry`], as one table in code
+/// order: each rule's type name, stable code, stable kebab-case name,
+/// default severity and one-line summary. Each rule gets a unit type with its
+/// [`RuleMeta`], the page `docs/rules/CODE.md` embedded as its documentation
+/// (a missing page is a build error); the registry lists them after the
+/// engine's built-in checks. What a rule checks is implemented for its type
+/// in the rule's own file.
+///
+/// ```ignore
+/// crate::rules! {
+///     /// Every rule, in code order.
+///     pub static REGISTRY: Registry<dyn Rule> = after BUILTIN;
+///     BindRw, "OC043", "bind-rw", Warning,
+///         "a sandbox bind mount is writable";
+/// }
+/// ```
 #[macro_export]
-macro_rules! rule {
-    ($rule:ident, $code:literal, $name:literal, $severity:ident, $summary:literal) => {
-        pub struct $rule;
+macro_rules! rules {
+    (
+        $(#[$attr:meta])*
+        $vis:vis static $registry:ident: Registry<$rule_trait:ty> = after $builtin:expr;
+        $($rule:ident, $code:literal, $name:literal, $severity:ident, $summary:literal;)+
+    ) => {
+        $(
+            #[doc = $summary]
+            pub struct $rule;
 
-        impl $crate::report::registry::Described for $rule {
-            fn meta(&self) -> &'static $crate::report::RuleMeta {
-                static META: $crate::report::RuleMeta = $crate::report::RuleMeta {
-                    code: $code,
-                    name: $name,
-                    summary: $summary,
-                    default_severity: $crate::report::Severity::$severity,
-                    doc: include_str!(concat!(
-                        env!("CARGO_MANIFEST_DIR"),
-                        "/docs/rules/",
-                        $code,
-                        ".md"
-                    )),
-                };
-                &META
+            impl $crate::report::registry::Described for $rule {
+                fn meta(&self) -> &'static $crate::report::RuleMeta {
+                    static META: $crate::report::RuleMeta = $crate::report::RuleMeta {
+                        code: $code,
+                        name: $name,
+                        summary: $summary,
+                        default_severity: $crate::report::Severity::$severity,
+                        doc: include_str!(concat!(
+                            env!("CARGO_MANIFEST_DIR"),
+                            "/docs/rules/",
+                            $code,
+                            ".md"
+                        )),
+                    };
+                    &META
+                }
             }
-        }
+        )+
+
+        $(#[$attr])*
+        $vis static $registry: $crate::report::Registry<$rule_trait> = $crate::report::Registry {
+            builtin: $builtin,
+            rules: &[$(&$rule),+],
+        };
     };
 }
 

@@ -1,12 +1,8 @@
+use super::ApprovalUnknownVariable;
 use crate::decide::Engine;
 use crate::decide::gate::VARIABLES;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    ApprovalUnknownVariable, "WPC015", "approval-unknown-variable", Error,
-    "an approval gate's `when` reads a variable a call does not have"
-}
 
 impl Rule for ApprovalUnknownVariable {
     fn check_policy(&self, policy: &Policy, engine: &Engine, cx: &mut Context<'_>) {

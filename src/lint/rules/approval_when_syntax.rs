@@ -1,14 +1,10 @@
 use std::ops::Range;
 
+use super::ApprovalWhenSyntax;
 use crate::decide::Engine;
 use crate::decide::gate::SyntaxError;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    ApprovalWhenSyntax, "WPC014", "approval-when-syntax", Error,
-    "an approval gate's `when` is not a valid CEL expression"
-}
 
 impl Rule for ApprovalWhenSyntax {
     fn check_policy(&self, policy: &Policy, engine: &Engine, cx: &mut Context<'_>) {

@@ -1,11 +1,7 @@
+use super::ApprovalWithoutApprovers;
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    ApprovalWithoutApprovers, "WPC017", "approval-without-approvers", Error,
-    "an approval gate names no approvers where the repository requires them"
-}
 
 impl Rule for ApprovalWithoutApprovers {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

@@ -1,12 +1,8 @@
+use super::ClawExportInexact;
 use crate::claw::{self, ClawVersion};
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    ClawExportInexact, "WPC026", "claw-export-inexact", Info,
-    "the Claw protocol export enforces more or less than the policy"
-}
 
 impl Rule for ClawExportInexact {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

@@ -1,8 +1,6 @@
-claw_rule! {
-    ClawIssuerMissing, "WPC022", "claw-issuer-missing", Error,
-    "Claw export is enabled and the policy has no issuer_did",
-    IssuerMissing
-}
+use super::ClawIssuerMissing;
+
+claw_rule! { ClawIssuerMissing, IssuerMissing }
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,6 @@
-claw_rule! {
-    ClawLimit, "WPC024", "claw-limit", Error,
-    "a value exceeds the Claw protocol's limits for the export",
-    Limit
-}
+use super::ClawLimit;
+
+claw_rule! { ClawLimit, Limit }
 
 crate::lint::lint_tests! { ClawLimit with every_claw_version();
     fires_when_v1_lists_or_v2_statements_overflow:

@@ -1,8 +1,6 @@
-claw_rule! {
-    ClawPattern, "WPC025", "claw-pattern", Error,
-    "a pattern the Claw protocol's glob would read more widely",
-    Pattern
-}
+use super::ClawPattern;
+
+claw_rule! { ClawPattern, Pattern }
 
 crate::lint::lint_tests! { ClawPattern with every_claw_version();
     fires_for_question_marks_and_classes:

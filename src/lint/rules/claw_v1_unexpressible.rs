@@ -1,8 +1,6 @@
-claw_rule! {
-    ClawV1Unexpressible, "WPC023", "claw-v1-unexpressible", Error,
-    "the Claw WPC v1 export cannot name a provider or an empty list",
-    V1Vocabulary only V1
-}
+use super::ClawV1Unexpressible;
+
+claw_rule! { ClawV1Unexpressible, V1Vocabulary only V1 }
 
 #[cfg(test)]
 mod tests {

@@ -1,11 +1,7 @@
+use super::CstBindingNotRequired;
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    CstBindingNotRequired, "WPC012", "cst-binding-not-required", Error,
-    "tokens are not required to be bound to this policy's scope hash"
-}
 
 impl Rule for CstBindingNotRequired {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

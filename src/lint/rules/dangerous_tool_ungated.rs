@@ -1,7 +1,8 @@
+use super::{DangerousToolUngated, usable_mcp_servers};
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::policy::mcp::{self, ServerStanding};
+use crate::policy::mcp;
 use crate::policy::model::Approval;
 use crate::policy::pattern::{includes, literal_prefix, overlaps};
 
@@ -15,11 +16,6 @@ pub const DEFAULT_DANGEROUS: &[&str] = &[
     "*.merge",
     "secrets.*",
 ];
-
-crate::rule! {
-    DangerousToolUngated, "WPC007", "dangerous-tool-ungated", Error,
-    "a dangerous tool is allowed without an approval gate"
-}
 
 impl Rule for DangerousToolUngated {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
@@ -60,16 +56,8 @@ impl Rule for DangerousToolUngated {
         // A server's `tools` list allows `mcp:SERVER/PATTERN` whatever
         // `tool_policy.allow` says; its `deny_tools` and the tool policy's
         // deny patterns still take tools away.
-        let Some(mcp_policy) = &policy.wpc.constraints.mcp else {
-            return;
-        };
-        for (i, server) in mcp_policy.servers.iter().enumerate() {
-            if matches!(
-                mcp::standing(mcp_policy, &server.name),
-                ServerStanding::Denied { .. }
-            ) {
-                continue;
-            }
+        for usable in usable_mcp_servers(policy) {
+            let server = usable.server;
             let mut denied = tools.deny.clone();
             denied.extend(
                 server
@@ -78,16 +66,10 @@ impl Rule for DangerousToolUngated {
                     .flatten()
                     .map(|deny| mcp::name(&server.name, deny)),
             );
-            for (j, tool) in server.tools.iter().flatten().enumerate() {
+            for (pointer, tool) in usable.tools() {
                 let allow = mcp::name(&server.name, tool);
                 if let Some(risky) = ungated(&allow, &denied, Some(&server.name)) {
-                    report(
-                        cx,
-                        policy,
-                        &format!("/constraints/mcp/servers/{i}/tools/{j}"),
-                        &allow,
-                        risky,
-                    );
+                    report(cx, policy, &pointer, &allow, risky);
                 }
             }
         }

@@ -1,12 +1,8 @@
+use super::DeadAllow;
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
 use crate::policy::pattern::includes;
-
-crate::rule! {
-    DeadAllow, "WPC005", "dead-allow", Warning,
-    "an allow pattern can never match because a deny pattern covers it"
-}
 
 impl Rule for DeadAllow {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

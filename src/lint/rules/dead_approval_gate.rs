@@ -1,11 +1,7 @@
+use super::DeadApprovalGate;
 use crate::decide::{Basis, Call, Engine};
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    DeadApprovalGate, "WPC016", "dead-approval-gate", Warning,
-    "an approval gate names a tool the policy never allows"
-}
 
 impl Rule for DeadApprovalGate {
     fn check_policy(&self, policy: &Policy, engine: &Engine, cx: &mut Context<'_>) {

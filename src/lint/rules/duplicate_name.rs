@@ -1,12 +1,8 @@
 use std::collections::HashMap;
 
+use super::DuplicateName;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    DuplicateName, "WPC004", "duplicate-policy-name", Error,
-    "two policies share a `policy_name`"
-}
 
 impl Rule for DuplicateName {
     fn check_repo(&self, policies: &[Policy], cx: &mut Context<'_>) {

@@ -1,12 +1,8 @@
+use super::ElevatedExecAllowed;
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
 use crate::policy::model::ElevatedExec;
-
-crate::rule! {
-    ElevatedExecAllowed, "WPC010", "elevated-exec-allowed", Error,
-    "the agent may execute commands with elevated privileges"
-}
 
 impl Rule for ElevatedExecAllowed {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

@@ -1,31 +1,18 @@
+use super::{McpServerWithoutTools, usable_mcp_servers};
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::policy::mcp::{self, ServerStanding};
-
-crate::rule! {
-    McpServerWithoutTools, "WPC029", "mcp-server-without-tools", Warning,
-    "an MCP server is allowed with no list of its tools"
-}
 
 impl Rule for McpServerWithoutTools {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
-        let Some(mcp_policy) = &policy.wpc.constraints.mcp else {
-            return;
-        };
-        for (i, server) in mcp_policy.servers.iter().enumerate() {
-            // A denied server is never used: its missing list is moot.
-            if server.tools.is_some()
-                || matches!(
-                    mcp::standing(mcp_policy, &server.name),
-                    ServerStanding::Denied { .. }
-                )
-            {
+        for usable in usable_mcp_servers(policy) {
+            let server = usable.server;
+            if server.tools.is_some() {
                 continue;
             }
             cx.report(
                 &policy.doc,
-                &format!("/constraints/mcp/servers/{i}"),
+                &usable.pointer,
                 format!(
                     "MCP server `{}` is allowed with no `tools` list: whatever tools it lists, now or after an update, only the tool policy stands between them and the agent",
                     server.name

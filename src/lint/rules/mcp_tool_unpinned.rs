@@ -1,28 +1,14 @@
+use super::{McpToolUnpinned, usable_mcp_servers};
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::policy::mcp::{self, ServerStanding};
-
-crate::rule! {
-    McpToolUnpinned, "WPC030", "mcp-tool-unpinned", Warning,
-    "an allowed MCP tool has no pinned definition"
-}
+use crate::policy::mcp;
 
 impl Rule for McpToolUnpinned {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
-        let Some(mcp_policy) = &policy.wpc.constraints.mcp else {
-            return;
-        };
-        for (i, server) in mcp_policy.servers.iter().enumerate() {
-            if matches!(
-                mcp::standing(mcp_policy, &server.name),
-                ServerStanding::Denied { .. }
-            ) {
-                continue;
-            }
-            for (j, tool) in server.tools.iter().flatten().enumerate() {
-                let pointer = format!("/constraints/mcp/servers/{i}/tools/{j}");
-                let name = &server.name;
+        for usable in usable_mcp_servers(policy) {
+            let name = &usable.server.name;
+            for (pointer, tool) in usable.tools() {
                 if tool.contains(['*', '?']) {
                     cx.report(
                         &policy.doc,
@@ -34,7 +20,7 @@ impl Rule for McpToolUnpinned {
                     .help = Some(format!(
                         "list the tools by name and pin each: `wpc mcp pin RESPONSE.json --server {name}`"
                     ));
-                } else if mcp_policy.pin(name, tool).is_none() {
+                } else if usable.mcp.pin(name, tool).is_none() {
                     cx.report(
                         &policy.doc,
                         &pointer,

@@ -1,11 +1,7 @@
+use super::ModelCallsUnreceipted;
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    ModelCallsUnreceipted, "WPC011", "model-calls-unreceipted", Warning,
-    "model calls are not routed through a receipting gateway with receipts required"
-}
 
 impl Rule for ModelCallsUnreceipted {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

@@ -1,11 +1,7 @@
+use super::NameMismatch;
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    NameMismatch, "WPC003", "policy-name-mismatch", Error,
-    "`policy_name` differs from the file name"
-}
 
 impl Rule for NameMismatch {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

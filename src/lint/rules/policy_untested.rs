@@ -1,12 +1,8 @@
+use super::PolicyUntested;
 use crate::decide::Engine;
 use crate::decide::suite::test_path;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    PolicyUntested, "WPC018", "policy-untested", Info,
-    "a policy has no test file"
-}
 
 impl Rule for PolicyUntested {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

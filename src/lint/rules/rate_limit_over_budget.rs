@@ -1,11 +1,7 @@
+use super::RateLimitOverBudget;
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    RateLimitOverBudget, "WPC031", "rate-limit-over-budget", Warning,
-    "a rate limit allows more calls than the budget allows the whole job"
-}
 
 impl Rule for RateLimitOverBudget {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

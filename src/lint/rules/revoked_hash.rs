@@ -1,14 +1,10 @@
 use std::collections::HashSet;
 
+use super::RevokedHash;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
 
 pub const CODE: &str = "WPC021";
-
-crate::rule! {
-    RevokedHash, "WPC021", "revoked-hash", Error,
-    "the policy's content was revoked on the release branch"
-}
 
 impl Rule for RevokedHash {
     fn check_released(&self, policies: &[Policy], revoked: &HashSet<String>, cx: &mut Context<'_>) {

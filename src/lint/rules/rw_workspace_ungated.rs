@@ -1,12 +1,8 @@
+use super::RwWorkspaceUngated;
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
 use crate::policy::model::WorkspaceAccess;
-
-crate::rule! {
-    RwWorkspaceUngated, "WPC009", "rw-workspace-ungated", Warning,
-    "the workspace is writable and no action needs an approval"
-}
 
 impl Rule for RwWorkspaceUngated {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

@@ -1,11 +1,7 @@
+use super::SandboxNotRequired;
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    SandboxNotRequired, "WPC008", "sandbox-not-required", Error,
-    "the agent may run outside a sandbox"
-}
 
 impl Rule for SandboxNotRequired {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

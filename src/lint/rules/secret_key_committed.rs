@@ -6,6 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use rayon::prelude::*;
 
+use super::SecretKeyCommitted;
 use crate::decide::Engine;
 use crate::lint::{Context, Repository, Rule};
 use crate::policy::Policy;
@@ -13,11 +14,6 @@ use crate::report::{Described, Finding, SourceFile};
 
 /// Key files are small; anything larger is not read (and not a key).
 const MAX_SCANNED_BYTES: u64 = 1024 * 1024;
-
-crate::rule! {
-    SecretKeyCommitted, "WPC020", "secret-key-committed", Error,
-    "a private key is committed to the policy repository"
-}
 
 impl Rule for SecretKeyCommitted {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

@@ -2,14 +2,10 @@
 
 use std::ops::Range;
 
+use super::SuppressionUnused;
 use crate::lint::Rule;
 use crate::lint::suppress::Directive;
 use crate::report::{Described, Finding};
-
-crate::rule! {
-    SuppressionUnused, "WPC028", "suppression-unused", Warning,
-    "a `# wpc:ignore` suppression matches no finding or names no rule that can be suppressed"
-}
 
 impl Rule for SuppressionUnused {}
 

@@ -1,13 +1,9 @@
 //! Found by the suppression pass (`lint::suppress`), after every other rule.
 
+use super::SuppressionWithoutReason;
 use crate::lint::Rule;
 use crate::lint::suppress::Directive;
 use crate::report::{Described, Finding};
-
-crate::rule! {
-    SuppressionWithoutReason, "WPC027", "suppression-without-reason", Error,
-    "a `# wpc:ignore` suppression gives no reason"
-}
 
 impl Rule for SuppressionWithoutReason {}
 

@@ -1,11 +1,7 @@
+use super::TokenTtlOverMax;
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-
-crate::rule! {
-    TokenTtlOverMax, "WPC013", "token-ttl-over-max", Error,
-    "the token lifetime exceeds the repository maximum"
-}
 
 impl Rule for TokenTtlOverMax {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {

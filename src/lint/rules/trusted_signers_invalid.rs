@@ -1,10 +1,6 @@
+use super::TrustedSignersInvalid;
 use crate::crypto::trusted::{DEFAULT_PATH, TrustedSigners};
 use crate::lint::{Context, Repository, Rule};
-
-crate::rule! {
-    TrustedSignersInvalid, "WPC019", "trusted-signers-invalid", Error,
-    "`keys/trusted-signers.toml` lists an invalid or repeated did:key"
-}
 
 impl Rule for TrustedSignersInvalid {
     fn check_repository(&self, repo: &Repository, cx: &mut Context<'_>) {

@@ -1,13 +1,9 @@
+use super::{WildcardAllow, usable_mcp_servers};
 use crate::decide::Engine;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
-use crate::policy::mcp::{self, ServerStanding};
+use crate::policy::mcp;
 use crate::policy::pattern::is_universal;
-
-crate::rule! {
-    WildcardAllow, "WPC006", "wildcard-allow", Error,
-    "the policy allows every tool"
-}
 
 impl Rule for WildcardAllow {
     fn check_policy(&self, policy: &Policy, _engine: &Engine, cx: &mut Context<'_>) {
@@ -23,21 +19,13 @@ impl Rule for WildcardAllow {
         }
         // A server's `tools` list allows `mcp:SERVER/PATTERN` whatever
         // `tool_policy.allow` says (docs/wpc-format.md#mcp-servers-and-tools).
-        let Some(mcp_policy) = &policy.wpc.constraints.mcp else {
-            return;
-        };
-        for (i, server) in mcp_policy.servers.iter().enumerate() {
-            if matches!(
-                mcp::standing(mcp_policy, &server.name),
-                ServerStanding::Denied { .. }
-            ) {
-                continue;
-            }
-            for (j, tool) in server.tools.iter().flatten().enumerate() {
+        for usable in usable_mcp_servers(policy) {
+            let server = usable.server;
+            for (pointer, tool) in usable.tools() {
                 if is_universal(tool) {
                     cx.report(
                         &policy.doc,
-                        &format!("/constraints/mcp/servers/{i}/tools/{j}"),
+                        &pointer,
                         format!(
                             "tools `{tool}` allows every tool of MCP server `{}` (`{}`), including ones the server adds later",
                             server.name,

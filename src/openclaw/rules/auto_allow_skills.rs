@@ -1,10 +1,5 @@
-use super::find_keys;
+use super::{AutoAllowSkills, find_keys};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    AutoAllowSkills, "OC046", "auto-allow-skills", Warning,
-    "skills' commands are approved for exec automatically"
-}
 
 impl Rule for AutoAllowSkills {
     fn check(&self, cx: &mut Context<'_>) {

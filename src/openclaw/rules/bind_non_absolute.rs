@@ -1,10 +1,5 @@
-use super::binds;
+use super::{BindNonAbsolute, binds};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    BindNonAbsolute, "OC042", "bind-non-absolute", Warning,
-    "a sandbox bind source is not an absolute path"
-}
 
 impl Rule for BindNonAbsolute {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,10 +1,5 @@
-use super::binds;
+use super::{BindRw, binds};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    BindRw, "OC043", "bind-rw", Warning,
-    "a sandbox bind mount is writable"
-}
 
 impl Rule for BindRw {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,11 +1,6 @@
-use super::{control_ui_enabled, critical_if, non_loopback};
+use super::{ControlUiOrigins, control_ui_enabled, critical_if, non_loopback};
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    ControlUiOrigins, "OC012", "control-ui-origins", Error,
-    "the Control UI accepts browser origins it should not"
-}
 
 impl Rule for ControlUiOrigins {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,10 +1,5 @@
-use super::binds;
+use super::{DangerousBindMount, binds};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    DangerousBindMount, "OC029", "dangerous-bind-mount", Error,
-    "a sandbox bind mount exposes host system paths, the Docker socket or home secrets"
-}
 
 impl Rule for DangerousBindMount {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,10 +1,5 @@
-use super::find_keys;
+use super::{DangerousFlags, find_keys};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    DangerousFlags, "OC032", "dangerous-flags", Error,
-    "a `dangerously*` break-glass flag is on"
-}
 
 impl Rule for DangerousFlags {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,10 +1,5 @@
-use super::docker_blocks;
+use super::{DangerousNetworkMode, docker_blocks};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    DangerousNetworkMode, "OC030", "dangerous-network-mode", Error,
-    "the sandbox container shares the host's or another container's network"
-}
 
 impl Rule for DangerousNetworkMode {
     fn check(&self, cx: &mut Context<'_>) {

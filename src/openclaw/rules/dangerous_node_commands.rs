@@ -1,12 +1,7 @@
-use super::{critical_if, exposed};
+use super::{DangerousNodeCommands, critical_if, exposed};
 use crate::openclaw::catalog;
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    DangerousNodeCommands, "OC018", "dangerous-node-commands", Error,
-    "paired nodes may run dangerous commands (camera, screen, SMS, contacts)"
-}
 
 impl Rule for DangerousNodeCommands {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,9 +1,5 @@
+use super::ElevatedAllowFromWildcard;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    ElevatedAllowFromWildcard, "OC024", "elevated-allow-from-wildcard", Error,
-    "anyone on a channel may use elevated (host) exec"
-}
 
 impl Rule for ElevatedAllowFromWildcard {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,10 +1,5 @@
-use super::elevated_enabled;
+use super::{ElevatedEnabledByDefault, elevated_enabled};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    ElevatedEnabledByDefault, "OC041", "elevated-enabled-by-default", Warning,
-    "elevated (host) exec is not explicitly disabled"
-}
 
 impl Rule for ElevatedEnabledByDefault {
     fn check(&self, cx: &mut Context<'_>) {

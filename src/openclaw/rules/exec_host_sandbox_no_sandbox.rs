@@ -1,9 +1,5 @@
+use super::ExecHostSandboxNoSandbox;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    ExecHostSandboxNoSandbox, "OC045", "exec-host-sandbox-no-sandbox", Warning,
-    "exec targets the sandbox but the sandbox is off"
-}
 
 impl Rule for ExecHostSandboxNoSandbox {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,10 +1,5 @@
-use super::{critical_if, open_channel_policies};
+use super::{ExecSecurityFull, critical_if, open_channel_policies};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    ExecSecurityFull, "OC025", "exec-security-full", Error,
-    "exec runs any command without approval"
-}
 
 impl Rule for ExecSecurityFull {
     fn check(&self, cx: &mut Context<'_>) {

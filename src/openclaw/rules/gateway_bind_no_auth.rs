@@ -1,10 +1,5 @@
-use super::{has_auth, non_loopback};
+use super::{GatewayBindNoAuth, has_auth, non_loopback};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    GatewayBindNoAuth, "OC010", "gateway-bind-no-auth", Error,
-    "the gateway listens beyond loopback without auth"
-}
 
 impl Rule for GatewayBindNoAuth {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,10 +1,5 @@
-use super::{control_ui_enabled, has_auth, non_loopback, str_at};
+use super::{GatewayLoopbackNoAuth, control_ui_enabled, has_auth, non_loopback, str_at};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    GatewayLoopbackNoAuth, "OC011", "gateway-loopback-no-auth", Error,
-    "the loopback gateway with its Control UI has no auth"
-}
 
 impl Rule for GatewayLoopbackNoAuth {
     fn check(&self, cx: &mut Context<'_>) {

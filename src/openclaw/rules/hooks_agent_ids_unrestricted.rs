@@ -1,11 +1,6 @@
-use super::{critical_if, exposed, hooks_enabled};
+use super::{HooksAgentIdsUnrestricted, critical_if, exposed, hooks_enabled};
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    HooksAgentIdsUnrestricted, "OC022", "hooks-agent-ids-unrestricted", Error,
-    "webhooks may route to any agent"
-}
 
 impl Rule for HooksAgentIdsUnrestricted {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,10 +1,5 @@
-use super::hooks_enabled;
+use super::{HooksPathRoot, hooks_enabled};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    HooksPathRoot, "OC021", "hooks-path-root", Error,
-    "webhooks are mounted at the gateway root"
-}
 
 impl Rule for HooksPathRoot {
     fn check(&self, cx: &mut Context<'_>) {

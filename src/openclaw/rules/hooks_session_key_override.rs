@@ -1,11 +1,6 @@
-use super::{critical_if, exposed, hooks_enabled};
+use super::{HooksSessionKeyOverride, critical_if, exposed, hooks_enabled};
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    HooksSessionKeyOverride, "OC023", "hooks-session-key-override", Error,
-    "webhook callers may choose the session key"
-}
 
 impl Rule for HooksSessionKeyOverride {
     fn check(&self, cx: &mut Context<'_>) {

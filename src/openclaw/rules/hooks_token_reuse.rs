@@ -1,10 +1,5 @@
-use super::{active_secret, hooks_enabled};
+use super::{HooksTokenReuse, active_secret, hooks_enabled};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    HooksTokenReuse, "OC020", "hooks-token-reuse", Error,
-    "the hooks token is the gateway's own secret"
-}
 
 impl Rule for HooksTokenReuse {
     fn check(&self, cx: &mut Context<'_>) {

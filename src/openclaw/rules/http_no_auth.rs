@@ -1,10 +1,5 @@
-use super::{critical_if, exposed, has_shared_secret};
+use super::{HttpNoAuth, critical_if, exposed, has_shared_secret};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    HttpNoAuth, "OC016", "http-no-auth", Error,
-    "`/tools/invoke` and the HTTP APIs are callable without a shared secret"
-}
 
 impl Rule for HttpNoAuth {
     fn check(&self, cx: &mut Context<'_>) {

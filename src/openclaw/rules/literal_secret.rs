@@ -1,11 +1,6 @@
-use super::find_keys;
+use super::{LiteralSecret, find_keys};
 use crate::openclaw::load::references_env;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    LiteralSecret, "OC049", "literal-secret", Warning,
-    "a secret is written literally in the config"
-}
 
 impl Rule for LiteralSecret {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,10 +1,5 @@
-use super::{critical_if, non_loopback};
+use super::{MdnsFull, critical_if, non_loopback};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    MdnsFull, "OC019", "mdns-full", Error,
-    "mDNS broadcasts full gateway details"
-}
 
 impl Rule for MdnsFull {
     fn check(&self, cx: &mut Context<'_>) {

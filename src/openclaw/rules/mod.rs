@@ -1,10 +1,11 @@
-//! One rule per file: footguns (`OC010`–`OC059`) and WPC conformance
-//! (`OCW001`–). Shared readings of the config (exposure, auth, open
-//! channels) live here so every rule agrees on them.
+//! The audit's rules: footguns (`OC010`–`OC059`) and WPC conformance
+//! (`OCW001`–), each with its code, name, severity and summary in
+//! [`REGISTRY`] and what it checks in its own file. Shared readings of the
+//! config (exposure, auth, open channels) live here so every rule agrees on
+//! them.
 
 use super::Rule;
 use super::json5::{Kind, Node};
-use crate::report::Registry;
 
 mod auto_allow_skills;
 mod bind_non_absolute;
@@ -51,56 +52,98 @@ mod tools_invoke_dangerous;
 mod trusted_proxy_gaps;
 mod unconfined_profile;
 
-/// Every rule, in code order, after the checks of loading a config.
-pub static REGISTRY: Registry<dyn Rule> = Registry {
-    builtin: super::BUILTIN,
-    rules: &[
-        &gateway_bind_no_auth::GatewayBindNoAuth,
-        &gateway_loopback_no_auth::GatewayLoopbackNoAuth,
-        &control_ui_origins::ControlUiOrigins,
-        &real_ip_fallback::RealIpFallback,
-        &tailscale_funnel::TailscaleFunnel,
-        &trusted_proxy_gaps::TrustedProxyGaps,
-        &http_no_auth::HttpNoAuth,
-        &tools_invoke_dangerous::ToolsInvokeDangerous,
-        &dangerous_node_commands::DangerousNodeCommands,
-        &mdns_full::MdnsFull,
-        &hooks_token_reuse::HooksTokenReuse,
-        &hooks_path_root::HooksPathRoot,
-        &hooks_agent_ids_unrestricted::HooksAgentIdsUnrestricted,
-        &hooks_session_key_override::HooksSessionKeyOverride,
-        &elevated_allow_from_wildcard::ElevatedAllowFromWildcard,
-        &exec_security_full::ExecSecurityFull,
-        &open_channels_elevated::OpenChannelsElevated,
-        &open_channels_runtime_fs::OpenChannelsRuntimeFs,
-        &open_channels_control_plane::OpenChannelsControlPlane,
-        &dangerous_bind_mount::DangerousBindMount,
-        &dangerous_network_mode::DangerousNetworkMode,
-        &unconfined_profile::UnconfinedProfile,
-        &dangerous_flags::DangerousFlags,
-        &placeholder_secret::PlaceholderSecret,
-        &sandbox_off_runtime_tools::SandboxOffRuntimeTools,
-        &elevated_enabled_by_default::ElevatedEnabledByDefault,
-        &bind_non_absolute::BindNonAbsolute,
-        &bind_rw::BindRw,
-        &profile_full::ProfileFull,
-        &exec_host_sandbox_no_sandbox::ExecHostSandboxNoSandbox,
-        &auto_allow_skills::AutoAllowSkills,
-        &plugins_no_allowlist::PluginsNoAllowlist,
-        &short_secret::ShortSecret,
-        &literal_secret::LiteralSecret,
-        &ocw_tool_outside::ToolOutside,
-        &ocw_denied_tool::DeniedTool,
-        &ocw_sandbox_mode::SandboxMode,
-        &ocw_workspace_access::WorkspaceAccess,
-        &ocw_elevated::Elevated,
-        &ocw_network::Network,
-        &ocw_mcp_server::McpServer,
-        &ocw_mcp_server_mismatch::McpServerMismatch,
-        &ocw_mcp_tool::McpTool,
-        &ocw_mcp_pins::McpPins,
-    ],
-};
+crate::rules! {
+    /// Every rule, in code order, after the checks of loading a config.
+    pub static REGISTRY: Registry<dyn Rule> = after super::BUILTIN;
+    GatewayBindNoAuth, "OC010", "gateway-bind-no-auth", Error,
+        "the gateway listens beyond loopback without auth";
+    GatewayLoopbackNoAuth, "OC011", "gateway-loopback-no-auth", Error,
+        "the loopback gateway with its Control UI has no auth";
+    ControlUiOrigins, "OC012", "control-ui-origins", Error,
+        "the Control UI accepts browser origins it should not";
+    RealIpFallback, "OC013", "real-ip-fallback", Error,
+        "client IPs are taken from spoofable headers";
+    TailscaleFunnel, "OC014", "tailscale-funnel", Error,
+        "the gateway is published to the internet through Tailscale Funnel";
+    TrustedProxyGaps, "OC015", "trusted-proxy-gaps", Error,
+        "trusted-proxy auth without the settings that make it safe";
+    HttpNoAuth, "OC016", "http-no-auth", Error,
+        "`/tools/invoke` and the HTTP APIs are callable without a shared secret";
+    ToolsInvokeDangerous, "OC017", "tools-invoke-dangerous", Error,
+        "`gateway.tools.allow` re-enables a dangerous tool over HTTP";
+    DangerousNodeCommands, "OC018", "dangerous-node-commands", Error,
+        "paired nodes may run dangerous commands (camera, screen, SMS, contacts)";
+    MdnsFull, "OC019", "mdns-full", Error,
+        "mDNS broadcasts full gateway details";
+    HooksTokenReuse, "OC020", "hooks-token-reuse", Error,
+        "the hooks token is the gateway's own secret";
+    HooksPathRoot, "OC021", "hooks-path-root", Error,
+        "webhooks are mounted at the gateway root";
+    HooksAgentIdsUnrestricted, "OC022", "hooks-agent-ids-unrestricted", Error,
+        "webhooks may route to any agent";
+    HooksSessionKeyOverride, "OC023", "hooks-session-key-override", Error,
+        "webhook callers may choose the session key";
+    ElevatedAllowFromWildcard, "OC024", "elevated-allow-from-wildcard", Error,
+        "anyone on a channel may use elevated (host) exec";
+    ExecSecurityFull, "OC025", "exec-security-full", Error,
+        "exec runs any command without approval";
+    OpenChannelsElevated, "OC026", "open-channels-elevated", Error,
+        "a channel is open to anyone while elevated exec is enabled";
+    OpenChannelsRuntimeFs, "OC027", "open-channels-runtime-fs", Error,
+        "a channel is open to anyone while an agent has unsandboxed runtime or fs tools";
+    OpenChannelsControlPlane, "OC028", "open-channels-control-plane", Error,
+        "a channel is open to anyone while an agent can change the gateway itself";
+    DangerousBindMount, "OC029", "dangerous-bind-mount", Error,
+        "a sandbox bind mount exposes host system paths, the Docker socket or home secrets";
+    DangerousNetworkMode, "OC030", "dangerous-network-mode", Error,
+        "the sandbox container shares the host's or another container's network";
+    UnconfinedProfile, "OC031", "unconfined-profile", Error,
+        "the sandbox container runs without seccomp or AppArmor confinement";
+    DangerousFlags, "OC032", "dangerous-flags", Error,
+        "a `dangerously*` break-glass flag is on";
+    PlaceholderSecret, "OC033", "placeholder-secret", Error,
+        "a gateway or hooks secret is blank or a placeholder";
+    SandboxOffRuntimeTools, "OC040", "sandbox-off-runtime-tools", Warning,
+        "an agent can run commands while its sandbox is off or non-main";
+    ElevatedEnabledByDefault, "OC041", "elevated-enabled-by-default", Warning,
+        "elevated (host) exec is not explicitly disabled";
+    BindNonAbsolute, "OC042", "bind-non-absolute", Warning,
+        "a sandbox bind source is not an absolute path";
+    BindRw, "OC043", "bind-rw", Warning,
+        "a sandbox bind mount is writable";
+    ProfileFull, "OC044", "profile-full", Warning,
+        "a tool profile is `full`";
+    ExecHostSandboxNoSandbox, "OC045", "exec-host-sandbox-no-sandbox", Warning,
+        "exec targets the sandbox but the sandbox is off";
+    AutoAllowSkills, "OC046", "auto-allow-skills", Warning,
+        "skills' commands are approved for exec automatically";
+    PluginsNoAllowlist, "OC047", "plugins-no-allowlist", Warning,
+        "plugins or MCP servers are configured without `plugins.allow`";
+    ShortSecret, "OC048", "short-secret", Warning,
+        "a gateway or hooks secret is shorter than 24 characters";
+    LiteralSecret, "OC049", "literal-secret", Warning,
+        "a secret is written literally in the config";
+    ToolOutside, "OCW001", "ocw-tool-outside-policy", Error,
+        "an agent can use a tool the WPC does not allow";
+    DeniedTool, "OCW002", "ocw-denied-tool-reachable", Error,
+        "an agent can use a tool the WPC explicitly denies";
+    SandboxMode, "OCW003", "ocw-sandbox-mode", Error,
+        "the WPC requires a sandbox but the agent's sandbox mode is not `all`";
+    WorkspaceAccess, "OCW004", "ocw-workspace-access", Error,
+        "the agent's sandbox workspace access is wider than the WPC's";
+    Elevated, "OCW005", "ocw-elevated-not-disabled", Error,
+        "the WPC denies elevated exec but elevated is not explicitly disabled";
+    Network, "OCW006", "ocw-network", Error,
+        "the WPC allows no network but the sandbox container has one";
+    McpServer, "OCW008", "ocw-mcp-server", Error,
+        "an agent can use the tools of an MCP server the WPC does not allow";
+    McpServerMismatch, "OCW009", "ocw-mcp-server-mismatch", Error,
+        "an MCP server's transport or URL is not the one the WPC allows";
+    McpTool, "OCW010", "ocw-mcp-tool", Error,
+        "an agent can use an MCP tool the WPC does not allow";
+    McpPins, "OCW011", "ocw-mcp-pins-unchecked", Warning,
+        "the WPC pins MCP tool definitions that OpenClaw does not check";
+}
 
 fn str_at<'a>(root: &'a Node, path: &[&str]) -> Option<&'a str> {
     root.at(path).and_then(Node::as_str)
@@ -146,13 +189,18 @@ fn active_secret(root: &Node) -> Option<&Node> {
     }
 }
 
-/// The secrets callers present: the active gateway secret and, when hooks
-/// are served, the hooks token.
-fn shared_secrets(root: &Node) -> Vec<&Node> {
+/// The secrets callers present, where the config writes them as strings
+/// (a SecretRef object is not a value to judge): the active gateway secret
+/// and, when hooks are served, the hooks token.
+fn shared_secrets(root: &Node) -> Vec<(&Node, &str)> {
     let hooks = hooks_enabled(root)
         .then(|| root.at(&["hooks", "token"]))
         .flatten();
-    [active_secret(root), hooks].into_iter().flatten().collect()
+    [active_secret(root), hooks]
+        .into_iter()
+        .flatten()
+        .filter_map(|node| Some((node, node.as_str()?)))
+        .collect()
 }
 
 /// Whether the gateway has auth that counts for bind checks: a usable shared

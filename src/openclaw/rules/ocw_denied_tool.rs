@@ -1,11 +1,7 @@
+use super::DeniedTool;
 use crate::openclaw::catalog::MCP;
 use crate::openclaw::conformance::ToolVerdict;
 use crate::openclaw::{AgentTools, Conformance, Context, Target};
-
-crate::rule! {
-    DeniedTool, "OCW002", "ocw-denied-tool-reachable", Error,
-    "an agent can use a tool the WPC explicitly denies"
-}
 
 impl Conformance for DeniedTool {
     fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {

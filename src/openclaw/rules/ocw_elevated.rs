@@ -1,10 +1,6 @@
+use super::Elevated;
 use crate::openclaw::{AgentTools, Conformance, Context, Target};
 use crate::policy::model::ElevatedExec;
-
-crate::rule! {
-    Elevated, "OCW005", "ocw-elevated-not-disabled", Error,
-    "the WPC denies elevated exec but elevated is not explicitly disabled"
-}
 
 impl Conformance for Elevated {
     fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {

@@ -1,11 +1,6 @@
+use super::McpPins;
 use crate::openclaw::mcp::{self, Standing};
-use crate::openclaw::tools::PluginPolicies;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    McpPins, "OCW011", "ocw-mcp-pins-unchecked", Warning,
-    "the WPC pins MCP tool definitions that OpenClaw does not check"
-}
 
 impl Rule for McpPins {
     fn check(&self, cx: &mut Context<'_>) {
@@ -20,28 +15,27 @@ impl Rule for McpPins {
         else {
             return;
         };
-        let root = cx.root;
-        let servers = mcp::servers_with_named_tools(root);
-        for agent in cx.target_agents() {
-            let policies = PluginPolicies::new(root, &agent.scope);
-            for (server, named) in &servers {
-                if !matches!(mcp::standing(target, &server.safe), Standing::Allowed(_)) {
-                    continue;
-                }
-                let pinned: Vec<&str> = pins
-                    .keys()
-                    .filter(|k| k.split_once('/').is_some_and(|(s, _)| s == server.safe))
-                    .map(String::as_str)
-                    .collect();
-                if pinned.is_empty() || !mcp::reach(&policies, named, server).any() {
-                    continue;
-                }
-                cx.report(server.node, format!(
-                    "agent `{}` can use tools of MCP server `{}` whose definitions WPC `{}` pins (`{}`), and OpenClaw does not check tool definitions against pins: a changed definition is called all the same",
-                    agent.scope.id, server.name, target.policy.name(), pinned.join("`, `")
-                ))
-                .help = Some("route the server's calls through a gateway that asks `wpc decide` with the definition hash, and verify proof bundles under the WPC (their tool receipts carry the hash)".into());
+        // The pins of a server's tools: `SERVER/TOOL` keys.
+        let pinned = |server: &mcp::Server<'_>| -> Vec<&str> {
+            pins.keys()
+                .filter(|k| k.split_once('/').is_some_and(|(s, _)| s == server.safe))
+                .map(String::as_str)
+                .collect()
+        };
+        let servers = mcp::servers_with_named_tools(cx.root);
+        let judged = |server: &mcp::Server<'_>, standing: &Standing<'_>| {
+            matches!(standing, Standing::Allowed(_)) && !pinned(server).is_empty()
+        };
+        for reached in mcp::agent_reach(cx, target, &servers, judged) {
+            let (agent, server) = (reached.agent, reached.server);
+            if !reached.reach.any() {
+                continue;
             }
+            cx.report(server.node, format!(
+                "agent `{}` can use tools of MCP server `{}` whose definitions WPC `{}` pins (`{}`), and OpenClaw does not check tool definitions against pins: a changed definition is called all the same",
+                agent.scope.id, server.name, target.policy.name(), pinned(server).join("`, `")
+            ))
+            .help = Some("route the server's calls through a gateway that asks `wpc decide` with the definition hash, and verify proof bundles under the WPC (their tool receipts carry the hash)".into());
         }
     }
 }

@@ -1,11 +1,6 @@
+use super::McpServer;
 use crate::openclaw::mcp::{self, Standing};
-use crate::openclaw::tools::PluginPolicies;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    McpServer, "OCW008", "ocw-mcp-server", Error,
-    "an agent can use the tools of an MCP server the WPC does not allow"
-}
 
 impl Rule for McpServer {
     fn check(&self, cx: &mut Context<'_>) {
@@ -26,34 +21,35 @@ impl Rule for McpServer {
             )
             .help = Some("split the config, or keep the servers an agent needs".into());
         }
-        for agent in cx.target_agents() {
-            let policies = PluginPolicies::new(root, &agent.scope);
-            for (server, named) in &servers {
-                let why = match mcp::standing(target, &server.safe) {
-                    Standing::Allowed(_) => continue,
-                    Standing::Denied(pattern) => {
-                        format!("its `deny_servers` pattern `{pattern}` matches it")
-                    }
-                    Standing::NotAllowed if target.policy.wpc.constraints.mcp.is_some() => {
-                        "`[constraints.mcp]` does not list it".to_owned()
-                    }
-                    Standing::NotAllowed => format!(
-                        "no allow pattern of its tool policy admits a tool `mcp:{}/...`",
-                        server.safe
-                    ),
-                };
-                if !mcp::reach(&policies, named, server).any() {
-                    continue;
+        let not_allowed = |_: &mcp::Server<'_>, standing: &Standing<'_>| {
+            !matches!(standing, Standing::Allowed(_))
+        };
+        for reached in mcp::agent_reach(cx, target, &servers, not_allowed) {
+            let (agent, server) = (reached.agent, reached.server);
+            let why = match reached.standing {
+                Standing::Allowed(_) => continue,
+                Standing::Denied(pattern) => {
+                    format!("its `deny_servers` pattern `{pattern}` matches it")
                 }
-                cx.report(server.node, format!(
-                    "agent `{}` can use the tools of MCP server `{}` (`mcp:{}/*`), which WPC `{}` does not allow: {why}",
-                    agent.scope.id, server.name, server.safe, target.policy.name()
-                ))
-                .help = Some(format!(
-                    "deny `{}__*` for this agent, remove the server, or list `{}` in `[constraints.mcp] servers`",
-                    server.safe, server.safe
-                ));
+                Standing::NotAllowed if target.policy.wpc.constraints.mcp.is_some() => {
+                    "`[constraints.mcp]` does not list it".to_owned()
+                }
+                Standing::NotAllowed => format!(
+                    "no allow pattern of its tool policy admits a tool `mcp:{}/...`",
+                    server.safe
+                ),
+            };
+            if !reached.reach.any() {
+                continue;
             }
+            cx.report(server.node, format!(
+                "agent `{}` can use the tools of MCP server `{}` (`mcp:{}/*`), which WPC `{}` does not allow: {why}",
+                agent.scope.id, server.name, server.safe, target.policy.name()
+            ))
+            .help = Some(format!(
+                "deny `{}__*` for this agent, remove the server, or list `{}` in `[constraints.mcp] servers`",
+                server.safe, server.safe
+            ));
         }
     }
 }

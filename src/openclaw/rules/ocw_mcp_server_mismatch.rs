@@ -1,12 +1,8 @@
+use super::McpServerMismatch;
 use crate::openclaw::mcp::{self, Standing};
 use crate::openclaw::tools::PluginPolicies;
 use crate::openclaw::{Context, Rule};
 use crate::policy::mcp::matches;
-
-crate::rule! {
-    McpServerMismatch, "OCW009", "ocw-mcp-server-mismatch", Error,
-    "an MCP server's transport or URL is not the one the WPC allows"
-}
 
 impl Rule for McpServerMismatch {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,54 +1,45 @@
+use super::McpTool;
 use crate::openclaw::mcp::{self, Standing};
-use crate::openclaw::tools::PluginPolicies;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    McpTool, "OCW010", "ocw-mcp-tool", Error,
-    "an agent can use an MCP tool the WPC does not allow"
-}
 
 impl Rule for McpTool {
     fn check(&self, cx: &mut Context<'_>) {
         let Some(target) = cx.target else { return };
         let root = cx.root;
         let servers = mcp::servers_with_named_tools(root);
-        for agent in cx.target_agents() {
-            let policies = PluginPolicies::new(root, &agent.scope);
-            for (server, named) in &servers {
-                // A server the WPC does not allow is OCW008's.
-                if !matches!(mcp::standing(target, &server.safe), Standing::Allowed(_)) {
+        // A server the WPC does not allow is OCW008's.
+        let allowed =
+            |_: &mcp::Server<'_>, standing: &Standing<'_>| matches!(standing, Standing::Allowed(_));
+        for reached in mcp::agent_reach(cx, target, &servers, allowed) {
+            let (agent, server, reach) = (reached.agent, reached.server, reached.reach);
+            if reach.unnamed
+                && let Some(why) = mcp::restriction(target, server)
+            {
+                let at = agent.tools_node(root);
+                cx.report(at, format!(
+                    "agent `{}` can use every tool of MCP server `{}` (`{}__*`), but WPC `{}` does not allow them all: {why}",
+                    agent.scope.id, server.name, server.safe, target.policy.name()
+                ))
+                .help = Some(format!(
+                    "allow only the server's tools the WPC allows (`{}__<tool>` in an allow list, without `bundle-mcp`, `group:plugins` or a profile that includes them), or deny the others",
+                    server.safe
+                ));
+            }
+            // A glob entry is covered by the check of every tool above.
+            let named = reach
+                .named
+                .iter()
+                .filter(|(t, _)| !(reach.unnamed && t.contains('*')));
+            for (tool, node) in named {
+                let decision = mcp::decide(target, server, &mcp::instance(tool));
+                if mcp::allows(&decision) || !mcp::tool_level(&decision) {
                     continue;
                 }
-                let reach = mcp::reach(&policies, named, server);
-                if reach.unnamed
-                    && let Some(why) = mcp::restriction(target, server)
-                {
-                    let at = agent.tools_node(root);
-                    cx.report(at, format!(
-                        "agent `{}` can use every tool of MCP server `{}` (`{}__*`), but WPC `{}` does not allow them all: {why}",
-                        agent.scope.id, server.name, server.safe, target.policy.name()
-                    ))
-                    .help = Some(format!(
-                        "allow only the server's tools the WPC allows (`{}__<tool>` in an allow list, without `bundle-mcp`, `group:plugins` or a profile that includes them), or deny the others",
-                        server.safe
-                    ));
-                }
-                // A glob entry is covered by the check of every tool above.
-                let named = reach
-                    .named
-                    .iter()
-                    .filter(|(t, _)| !(reach.unnamed && t.contains('*')));
-                for (tool, node) in named {
-                    let decision = mcp::decide(target, server, &mcp::instance(tool));
-                    if mcp::allows(&decision) || !mcp::tool_level(&decision) {
-                        continue;
-                    }
-                    cx.report(node, format!(
-                        "agent `{}` can use MCP tool `{}__{tool}` (`mcp:{}/{tool}`), which WPC `{}` does not allow: {decision}",
-                        agent.scope.id, server.safe, server.safe, target.policy.name()
-                    ))
-                    .help = Some(format!("remove `{}__{tool}` from the allow list, or allow the tool in the WPC", server.safe));
-                }
+                cx.report(node, format!(
+                    "agent `{}` can use MCP tool `{}__{tool}` (`mcp:{}/{tool}`), which WPC `{}` does not allow: {decision}",
+                    agent.scope.id, server.safe, server.safe, target.policy.name()
+                ))
+                .help = Some(format!("remove `{}__{tool}` from the allow list, or allow the tool in the WPC", server.safe));
             }
         }
     }

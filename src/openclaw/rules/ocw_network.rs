@@ -1,10 +1,6 @@
+use super::Network;
 use crate::openclaw::{AgentTools, Conformance, Context, Target};
 use crate::policy::model::Network as Net;
-
-crate::rule! {
-    Network, "OCW006", "ocw-network", Error,
-    "the WPC allows no network but the sandbox container has one"
-}
 
 impl Conformance for Network {
     fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {

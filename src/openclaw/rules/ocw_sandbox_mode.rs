@@ -1,9 +1,5 @@
+use super::SandboxMode;
 use crate::openclaw::{AgentTools, Conformance, Context, Target};
-
-crate::rule! {
-    SandboxMode, "OCW003", "ocw-sandbox-mode", Error,
-    "the WPC requires a sandbox but the agent's sandbox mode is not `all`"
-}
 
 impl Conformance for SandboxMode {
     fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {

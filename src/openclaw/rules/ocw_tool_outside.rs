@@ -1,11 +1,7 @@
+use super::ToolOutside;
 use crate::openclaw::catalog::MCP;
 use crate::openclaw::conformance::ToolVerdict;
 use crate::openclaw::{AgentTools, Conformance, Context, Target};
-
-crate::rule! {
-    ToolOutside, "OCW001", "ocw-tool-outside-policy", Error,
-    "an agent can use a tool the WPC does not allow"
-}
 
 impl Conformance for ToolOutside {
     fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {

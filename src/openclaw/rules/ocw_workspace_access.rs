@@ -1,10 +1,6 @@
+use super::WorkspaceAccess;
 use crate::openclaw::{AgentTools, Conformance, Context, Target};
 use crate::policy::model::WorkspaceAccess as Access;
-
-crate::rule! {
-    WorkspaceAccess, "OCW004", "ocw-workspace-access", Error,
-    "the agent's sandbox workspace access is wider than the WPC's"
-}
 
 impl Conformance for WorkspaceAccess {
     fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {

@@ -1,11 +1,6 @@
-use super::open_channel;
+use super::{OpenChannelsControlPlane, open_channel};
 use crate::openclaw::catalog;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    OpenChannelsControlPlane, "OC028", "open-channels-control-plane", Error,
-    "a channel is open to anyone while an agent can change the gateway itself"
-}
 
 impl Rule for OpenChannelsControlPlane {
     fn check(&self, cx: &mut Context<'_>) {

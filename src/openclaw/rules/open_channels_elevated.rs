@@ -1,10 +1,5 @@
-use super::{elevated_enabled, open_channel};
+use super::{OpenChannelsElevated, elevated_enabled, open_channel};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    OpenChannelsElevated, "OC026", "open-channels-elevated", Error,
-    "a channel is open to anyone while elevated exec is enabled"
-}
 
 impl Rule for OpenChannelsElevated {
     fn check(&self, cx: &mut Context<'_>) {

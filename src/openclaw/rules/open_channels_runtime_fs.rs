@@ -1,12 +1,7 @@
-use super::open_channel;
+use super::{OpenChannelsRuntimeFs, open_channel};
 use crate::openclaw::catalog;
 use crate::openclaw::{Context, Rule};
 use crate::report::Severity;
-
-crate::rule! {
-    OpenChannelsRuntimeFs, "OC027", "open-channels-runtime-fs", Error,
-    "a channel is open to anyone while an agent has unsandboxed runtime or fs tools"
-}
 
 impl Rule for OpenChannelsRuntimeFs {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,16 +1,9 @@
-use super::shared_secrets;
+use super::{PlaceholderSecret, shared_secrets};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    PlaceholderSecret, "OC033", "placeholder-secret", Error,
-    "a gateway or hooks secret is blank or a placeholder"
-}
 
 impl Rule for PlaceholderSecret {
     fn check(&self, cx: &mut Context<'_>) {
-        let root = cx.root;
-        for node in shared_secrets(root) {
-            let Some(value) = node.as_str() else { continue };
+        for (node, value) in shared_secrets(cx.root) {
             if is_placeholder(value) {
                 cx.report(
                     node,

@@ -1,10 +1,6 @@
+use super::PluginsNoAllowlist;
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    PluginsNoAllowlist, "OC047", "plugins-no-allowlist", Warning,
-    "plugins or MCP servers are configured without `plugins.allow`"
-}
 
 impl Rule for PluginsNoAllowlist {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,10 +1,5 @@
-use super::find_keys;
+use super::{ProfileFull, find_keys};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    ProfileFull, "OC044", "profile-full", Warning,
-    "a tool profile is `full`"
-}
 
 impl Rule for ProfileFull {
     fn check(&self, cx: &mut Context<'_>) {

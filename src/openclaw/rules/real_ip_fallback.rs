@@ -1,11 +1,6 @@
-use super::{critical_if, non_loopback, str_at};
+use super::{RealIpFallback, critical_if, non_loopback, str_at};
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    RealIpFallback, "OC013", "real-ip-fallback", Error,
-    "client IPs are taken from spoofable headers"
-}
 
 impl Rule for RealIpFallback {
     fn check(&self, cx: &mut Context<'_>) {

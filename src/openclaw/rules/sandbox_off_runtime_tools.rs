@@ -1,10 +1,6 @@
+use super::SandboxOffRuntimeTools;
 use crate::openclaw::catalog;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    SandboxOffRuntimeTools, "OC040", "sandbox-off-runtime-tools", Warning,
-    "an agent can run commands while its sandbox is off or non-main"
-}
 
 impl Rule for SandboxOffRuntimeTools {
     fn check(&self, cx: &mut Context<'_>) {

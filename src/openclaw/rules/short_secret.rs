@@ -1,18 +1,11 @@
 use super::placeholder_secret::is_placeholder;
-use super::shared_secrets;
+use super::{ShortSecret, shared_secrets};
 use crate::openclaw::load::references_env;
 use crate::openclaw::{Context, Rule};
 
-crate::rule! {
-    ShortSecret, "OC048", "short-secret", Warning,
-    "a gateway or hooks secret is shorter than 24 characters"
-}
-
 impl Rule for ShortSecret {
     fn check(&self, cx: &mut Context<'_>) {
-        let root = cx.root;
-        for node in shared_secrets(root) {
-            let Some(value) = node.as_str() else { continue };
+        for (node, value) in shared_secrets(cx.root) {
             if !references_env(node) && !is_placeholder(value) && value.chars().count() < 24 {
                 cx.report(
                     node,

@@ -1,9 +1,5 @@
+use super::TailscaleFunnel;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    TailscaleFunnel, "OC014", "tailscale-funnel", Error,
-    "the gateway is published to the internet through Tailscale Funnel"
-}
 
 impl Rule for TailscaleFunnel {
     fn check(&self, cx: &mut Context<'_>) {

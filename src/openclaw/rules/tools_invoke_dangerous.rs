@@ -1,12 +1,7 @@
-use super::{critical_if, non_loopback, tailscale_funnel};
+use super::{ToolsInvokeDangerous, critical_if, non_loopback, tailscale_funnel};
 use crate::openclaw::catalog;
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    ToolsInvokeDangerous, "OC017", "tools-invoke-dangerous", Error,
-    "`gateway.tools.allow` re-enables a dangerous tool over HTTP"
-}
 
 impl Rule for ToolsInvokeDangerous {
     fn check(&self, cx: &mut Context<'_>) {

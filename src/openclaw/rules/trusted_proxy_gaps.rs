@@ -1,11 +1,6 @@
-use super::str_at;
+use super::{TrustedProxyGaps, str_at};
 use crate::openclaw::json5::Node;
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    TrustedProxyGaps, "OC015", "trusted-proxy-gaps", Error,
-    "trusted-proxy auth without the settings that make it safe"
-}
 
 impl Rule for TrustedProxyGaps {
     fn check(&self, cx: &mut Context<'_>) {

@@ -1,10 +1,5 @@
-use super::docker_blocks;
+use super::{UnconfinedProfile, docker_blocks};
 use crate::openclaw::{Context, Rule};
-
-crate::rule! {
-    UnconfinedProfile, "OC031", "unconfined-profile", Error,
-    "the sandbox container runs without seccomp or AppArmor confinement"
-}
 
 impl Rule for UnconfinedProfile {
     fn check(&self, cx: &mut Context<'_>) {
