@@ -54,16 +54,15 @@ pub mod token_ttl_over_max;
 pub mod trusted_signers_invalid;
 pub mod wildcard_allow;
 
+use super::{BUILTIN, Context, Rule};
 use crate::claw::{self, ClawVersion, ProblemKind};
-use crate::lint::Context;
-use crate::lint::Rule;
 use crate::policy::Policy;
 use crate::policy::mcp::{self, ServerStanding};
 use crate::policy::model::{Mcp, McpServer};
 
 crate::rules! {
     /// Every lint rule, in code order, after the built-in checks.
-    pub static REGISTRY: Registry<dyn Rule> = after super::BUILTIN;
+    pub static REGISTRY: Registry<dyn Rule> = after BUILTIN;
     NameMismatch, "WPC003", "policy-name-mismatch", Error,
         "`policy_name` differs from the file name";
     DuplicateName, "WPC004", "duplicate-policy-name", Error,

@@ -4,8 +4,10 @@
 //! config (exposure, auth, open channels) live here so every rule agrees on
 //! them.
 
-use super::Rule;
+use super::catalog::MCP;
+use super::conformance::ToolVerdict;
 use super::json5::{Kind, Node};
+use super::{AgentTools, Context, Rule, Target};
 
 mod auto_allow_skills;
 mod bind_non_absolute;
@@ -323,5 +325,43 @@ fn critical_if(cond: bool) -> crate::report::Severity {
         crate::report::Severity::Error
     } else {
         crate::report::Severity::Warning
+    }
+}
+
+/// A verdict of the target that refuses a tool an agent can use.
+#[derive(Clone, Copy)]
+enum Refusal {
+    /// A WPC deny pattern matches the tool.
+    Denied,
+    /// No WPC allow pattern admits the tool.
+    Outside,
+}
+
+/// Report each tool `agent` can use that the target refuses as `refusal`,
+/// with `fix` for it. MCP tools are left to OCW008–OCW011, which decide
+/// them per server and tool.
+fn report_refused_tools(
+    cx: &mut Context<'_>,
+    target: &Target,
+    agent: &AgentTools<'_>,
+    refusal: Refusal,
+    fix: impl Fn(&str) -> String,
+) {
+    let at = agent.tools_node(cx.root);
+    for tool in agent.available().filter(|t| *t != MCP) {
+        let (decision, refuses) = match (refusal, target.verdict(tool)) {
+            (Refusal::Denied, ToolVerdict::Denied(decision)) => (decision, "denies"),
+            (Refusal::Outside, ToolVerdict::Outside(decision)) => (decision, "does not allow"),
+            _ => continue,
+        };
+        cx.report(
+            at,
+            format!(
+                "agent `{}` can use `{tool}`, which WPC `{}` {refuses}: {decision}",
+                agent.scope.id,
+                target.policy.name()
+            ),
+        )
+        .help = Some(fix(tool));
     }
 }

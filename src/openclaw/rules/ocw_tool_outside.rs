@@ -1,26 +1,11 @@
-use super::ToolOutside;
-use crate::openclaw::catalog::MCP;
-use crate::openclaw::conformance::ToolVerdict;
+use super::{Refusal, ToolOutside, report_refused_tools};
 use crate::openclaw::{AgentTools, Conformance, Context, Target};
 
 impl Conformance for ToolOutside {
     fn check_agent(&self, cx: &mut Context<'_>, target: &Target, agent: &AgentTools<'_>) {
-        let at = agent.tools_node(cx.root);
-        for tool in agent.available().filter(|t| *t != MCP) {
-            if let ToolVerdict::Outside(decision) = target.verdict(tool) {
-                cx.report(
-                    at,
-                    format!(
-                        "agent `{}` can use `{tool}`, which WPC `{}` does not allow: {decision}",
-                        agent.scope.id,
-                        target.policy.name()
-                    ),
-                )
-                .help = Some(format!(
-                    "deny `{tool}` for this agent, or allow its WPC name in the policy"
-                ));
-            }
-        }
+        report_refused_tools(cx, target, agent, Refusal::Outside, |tool| {
+            format!("deny `{tool}` for this agent, or allow its WPC name in the policy")
+        });
     }
 }
 
