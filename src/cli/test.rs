@@ -3,7 +3,9 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use regex::Regex;
 
-use super::output::{Outcome, color_stdout, emit, usable_selection};
+use super::exit::Outcome;
+use super::load::{current_config, usable_selection};
+use super::output::{color_stdout, emit};
 use crate::config::Config;
 use crate::decide::test_report::{self, Options, Plan};
 use crate::replay::generate;
@@ -72,7 +74,7 @@ struct GenerateArgs {
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if let Some(Command::Generate(generate)) = args.command {
-        let (config, _) = usable_selection(Config::select(None, &[]))?;
+        let config = current_config(None)?;
         let policy = &generate.policy;
         return emit(generate::into_test_file(
             policy,
