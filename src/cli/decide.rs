@@ -23,10 +23,6 @@ pub struct Args {
         conflicts_with = "mcp_server"
     )]
     tool: Option<String>,
-    #[command(flatten)]
-    mcp: McpArgs,
-    #[command(flatten)]
-    counters: CounterArgs,
     /// The call's content (gates see `content`).
     #[arg(long, default_value = "", hide_default_value = true)]
     content: String,
@@ -48,6 +44,11 @@ pub struct Args {
     /// text: `VERDICT: explanation`; json: a `wpc-decision` object.
     #[arg(long, default_value_t = Format::Text, value_parser = decide::FORMATS)]
     format: Format,
+    // Last: a group's help heading holds for the arguments after it.
+    #[command(flatten)]
+    mcp: McpArgs,
+    #[command(flatten)]
+    counters: CounterArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
