@@ -90,10 +90,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .context("--filter is not a valid regular expression")?;
     let (config, inputs) = usable_selection(Config::select(args.config.as_deref(), &args.paths))?;
     let plan = Plan {
-        inputs: match inputs.is_empty() {
-            true => vec![config.policies_dir()],
-            false => inputs,
-        },
+        inputs,
+        policies_dir: config.policies_dir(),
         root: config.root,
         filter,
         format: args.format,
