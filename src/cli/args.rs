@@ -1,15 +1,11 @@
-//! Argument groups several commands share, and their resolution into what
-//! the library takes.
+//! Argument groups several commands share, and their mapping onto what the
+//! library takes. Loading what they name is `cli/load.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context as _;
-
-use crate::crypto::envelope::parse_rfc3339;
-use crate::crypto::keys::{SIGNING_KEY_ENV, SigningKey};
-use crate::git::Repo;
-use crate::release::{Freshness, Source};
+use crate::release::Freshness;
 use crate::report::baseline::Choice;
+use crate::report::{self, FailOn, Format};
 
 #[derive(Debug, clap::Args)]
 pub struct Place {
@@ -42,25 +38,14 @@ impl FreshnessArgs {
     }
 }
 
-/// The repository and the release places of `place` (read from `wpc.toml`
-/// at HEAD).
-pub fn open(place: &Place) -> anyhow::Result<(Repo, Source)> {
-    Ok(Source::open(
-        &place.repo,
-        place.root.as_deref(),
-        place.branch.as_deref(),
-    )?)
-}
-
-/// The signing key from `--key FILE`, else from `WPC_SIGNING_KEY`.
-pub fn load_key(file: Option<&Path>) -> anyhow::Result<SigningKey> {
-    Ok(match file {
-        Some(path) => SigningKey::from_file(path)?,
-        None => match std::env::var(SIGNING_KEY_ENV) {
-            Ok(value) => SigningKey::from_env_value(&value)?,
-            Err(_) => anyhow::bail!("no signing key: pass --key FILE or set {SIGNING_KEY_ENV}"),
-        },
-    })
+/// How `check` and `audit openclaw` report findings.
+#[derive(Debug, clap::Args)]
+pub struct FindingsArgs {
+    #[arg(long, default_value_t = Format::Text, value_parser = report::FORMATS)]
+    pub format: Format,
+    /// The lowest severity that fails the command (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
 }
 
 /// The baseline options of `check` and `ci`.
@@ -100,12 +85,4 @@ pub struct IssuerArgs {
     /// The token service's JWKS document (Ed25519 `OKP` keys).
     #[arg(long, value_name = "FILE")]
     pub jwks: Option<PathBuf>,
-}
-
-/// `--now TIME` (RFC 3339), else now.
-pub fn parse_now(now: Option<&str>) -> anyhow::Result<jiff::Timestamp> {
-    Ok(match now {
-        Some(text) => parse_rfc3339(text).with_context(|| format!("--now {text}"))?,
-        None => jiff::Timestamp::now(),
-    })
 }

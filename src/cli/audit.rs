@@ -1,25 +1,20 @@
 use std::path::PathBuf;
 
-use super::output::{Outcome, color_stdout, emit, usable_selection};
+use super::args::FindingsArgs;
+use super::exit::Outcome;
+use super::load::current_config;
+use super::output::{color_stdout, emit};
 use crate::audit::{self, Plan};
-use crate::config::Config;
-use crate::report::{self, FailOn, Format};
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    target: AuditTarget,
-}
 
 #[derive(Debug, clap::Subcommand)]
-enum AuditTarget {
+pub enum Target {
     /// Audit OpenClaw configs: runtime footguns (OC0xx) and, against a WPC,
     /// conformance of each agent's effective tools and sandbox (OCW0xx).
     Openclaw(OpenclawArgs),
 }
 
 #[derive(Debug, clap::Args)]
-struct OpenclawArgs {
+pub struct OpenclawArgs {
     /// OpenClaw config files (JSON5). Default: every `[[openclaw]]` mapping
     /// of `wpc.toml`.
     configs: Vec<PathBuf>,
@@ -43,24 +38,20 @@ struct OpenclawArgs {
     /// Use this `wpc.toml` instead of discovering one.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    #[arg(long, default_value_t = Format::Text, value_parser = report::FORMATS)]
-    format: Format,
-    /// The lowest severity that fails the audit.
-    #[arg(long, value_enum, default_value_t = FailOn::Error)]
-    fail_on: FailOn,
+    #[command(flatten)]
+    findings: FindingsArgs,
 }
 
-pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let AuditTarget::Openclaw(args) = args.target;
-    let (config, _) = usable_selection(Config::select(args.config.as_deref(), &[]))?;
+pub fn run(Target::Openclaw(args): Target) -> anyhow::Result<Outcome> {
+    let config = current_config(args.config.as_deref())?;
     let plan = Plan {
         configs: args.configs,
         policy: args.policy,
         agent: args.agent,
         explain_tools: args.explain_tools,
         env: args.env && !args.no_env,
-        format: args.format,
-        fail_on: args.fail_on,
+        format: args.findings.format,
+        fail_on: args.findings.fail_on,
         color: color_stdout(),
     };
     emit(audit::run(&config, &plan)?)

@@ -1,28 +1,22 @@
 use std::path::PathBuf;
 
-use super::args::{FreshnessArgs, IssuerArgs, parse_now};
-use super::output::{Outcome, emit, usable_selection};
-use crate::bundle::render;
-use crate::bundle::{UnverifiedEvidence, causal};
+use super::args::{FreshnessArgs, IssuerArgs};
+use super::exit::Outcome;
+use super::load::{current_config, given_time};
+use super::output::emit;
+use crate::bundle::{UnverifiedEvidence, causal, render};
 use crate::ci::bundles::{self, Plan};
-use crate::config::Config;
 use crate::crypto::verify::MAX_ENVELOPE_BYTES;
 use crate::report::Format;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Command,
-}
-
 #[derive(Debug, clap::Subcommand)]
-enum Command {
+pub enum Command {
     /// Verify proof bundles: exit 0 all valid, 1 any invalid, 2 usage or I/O.
     Verify(VerifyArgs),
 }
 
 #[derive(Debug, clap::Args)]
-struct VerifyArgs {
+pub struct VerifyArgs {
     /// Bundle files, directories (their *.json files) and globs; default:
     /// wpc.toml `[bundles] paths`.
     paths: Vec<String>,
@@ -43,16 +37,11 @@ struct VerifyArgs {
     #[arg(long, value_name = "FILE|ENVELOPE|HASH", allow_hyphen_values = true)]
     policy: Option<String>,
     /// Every receipt's binding.token_scope_hash_b64u must equal this.
-    #[arg(
-        long,
-        value_name = "HASH",
-        conflicts_with = "cst",
-        allow_hyphen_values = true
-    )]
+    #[arg(long, value_name = "HASH", allow_hyphen_values = true)]
     scope_hash: Option<String>,
     /// A scoped token (or a file holding it): it must verify (with --issuer
     /// or --jwks), and every receipt must be bound to its scope hash.
-    #[arg(long, value_name = "TOKEN|FILE")]
+    #[arg(long, value_name = "TOKEN|FILE", conflicts_with = "scope_hash")]
     cst: Option<String>,
     #[command(flatten)]
     freshness: FreshnessArgs,
@@ -106,9 +95,7 @@ struct VerifyArgs {
     replay_only: bool,
 }
 
-pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let Command::Verify(args) = args.command;
-    let (config, _) = usable_selection(Config::select(None, &[]))?;
+pub fn run(Command::Verify(args): Command) -> anyhow::Result<Outcome> {
     let plan = Plan {
         paths: args.paths,
         trusted: args.trusted,
@@ -120,11 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         jwks: args.issuer.jwks,
         freshness: args.freshness.freshness(),
         revoked: args.revoked,
-        now: args
-            .now
-            .as_deref()
-            .map(|now| parse_now(Some(now)))
-            .transpose()?,
+        now: given_time("--now", args.now.as_deref())?,
         causal_mode: args.causal_mode,
         causal_profile: args.causal_profile,
         max_bundle_bytes: args.max_bundle_bytes,
@@ -133,5 +116,5 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         shard: args.shard,
         replay_only: args.replay_only,
     };
-    emit(bundles::run(&config, &plan)?)
+    emit(bundles::run(&current_config(None)?, &plan)?)
 }

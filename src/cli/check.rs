@@ -1,10 +1,10 @@
 use std::path::PathBuf;
 
-use super::args::BaselineArgs;
-use super::output::{Outcome, color_stdout, emit};
+use super::args::{BaselineArgs, FindingsArgs};
+use super::exit::Outcome;
+use super::output::{color_stdout, emit};
 use crate::ci::check::{self, Plan};
 use crate::config::Config;
-use crate::report::{self, FailOn, Format};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -14,11 +14,8 @@ pub struct Args {
     /// Use this `wpc.toml` instead of discovering one.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    #[arg(long, default_value_t = Format::Text, value_parser = report::FORMATS)]
-    format: Format,
-    /// The lowest severity that fails the check.
-    #[arg(long, value_enum, default_value_t = FailOn::Error)]
-    fail_on: FailOn,
+    #[command(flatten)]
+    findings: FindingsArgs,
     /// Exit 0 even when there are findings (errors still exit 2).
     #[arg(long)]
     exit_zero: bool,
@@ -29,8 +26,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let selection = Config::select(args.config.as_deref(), &args.paths)?;
     let plan = Plan {
-        format: args.format,
-        fail_on: args.fail_on,
+        format: args.findings.format,
+        fail_on: args.findings.fail_on,
         exit_zero: args.exit_zero,
         baseline: args.baseline.choice(),
         verbose: args.baseline.verbose,

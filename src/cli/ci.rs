@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 
 use super::args::BaselineArgs;
-use super::output::{Outcome, color_stdout, emit};
+use super::exit::Outcome;
+use super::output::{color_stdout, emit};
 use crate::bundle::UnverifiedEvidence;
 use crate::ci::command::{self, Plan};
 use crate::config::Config;

@@ -1,6 +1,8 @@
 use std::path::PathBuf;
 
-use super::output::{Outcome, emit, usable_config};
+use super::exit::Outcome;
+use super::load::usable_config;
+use super::output::emit;
 use crate::claw::ClawVersion;
 use crate::config::Config;
 use crate::resolve::{self, CompileTarget};

@@ -1,25 +1,20 @@
-use super::args::{FreshnessArgs, IssuerArgs, parse_now};
-use super::output::{Outcome, emit, usable_selection};
-use crate::config::Config;
+use super::args::{FreshnessArgs, IssuerArgs};
+use super::exit::Outcome;
+use super::load::{current_config, parse_now};
+use super::output::emit;
 use crate::cst;
 use crate::report::Format;
 use crate::resolve::{self, TokenPlan};
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Command,
-}
-
 #[derive(Debug, clap::Subcommand)]
-enum Command {
+pub enum Command {
     /// Check a scoped token (JWS compact, EdDSA) against a WPC: exit 0 valid,
     /// 1 invalid, 2 usage or I/O.
     Check(CheckArgs),
 }
 
 #[derive(Debug, clap::Args)]
-struct CheckArgs {
+pub struct CheckArgs {
     /// The token, or a file holding it.
     token: String,
     /// The WPC: a policy file, a signed WPC envelope (.json), or a policy hash.
@@ -37,9 +32,8 @@ struct CheckArgs {
     format: Format,
 }
 
-pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let Command::Check(args) = args.command;
-    let (config, _) = usable_selection(Config::select(None, &[]))?;
+pub fn run(Command::Check(args): Command) -> anyhow::Result<Outcome> {
+    let config = current_config(None)?;
     let plan = TokenPlan {
         token: args.token,
         policy: args.policy,

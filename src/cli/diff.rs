@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
-use super::output::{Outcome, emit, eprint};
+use super::exit::Outcome;
+use super::output::{emit, eprint};
 use crate::bot::command::{self, DiffCommandError, DiffPlan};
 use crate::diff;
 use crate::report::Format;

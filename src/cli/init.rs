@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
-use super::output::{Outcome, emit};
+use super::exit::Outcome;
+use super::output::emit;
 use crate::scaffold;
 
 /// Creates wpc.toml, policies/ with one policy and its tests,

@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
-use super::output::{Outcome, emit};
+use super::exit::Outcome;
+use super::output::emit;
 use crate::scaffold;
 
 #[derive(Debug, clap::Args)]

@@ -1,5 +1,7 @@
-use super::args::{FreshnessArgs, Place, open};
-use super::output::{Outcome, emit};
+use super::args::{FreshnessArgs, Place};
+use super::exit::Outcome;
+use super::load::open;
+use super::output::emit;
 use crate::release::run;
 
 #[derive(Debug, clap::Args)]

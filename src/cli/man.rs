@@ -1,7 +1,8 @@
 use clap::CommandFactory as _;
 
 use super::Cli;
-use super::output::{Outcome, print};
+use super::exit::Outcome;
+use super::output::print;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}

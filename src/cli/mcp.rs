@@ -1,24 +1,19 @@
 use std::path::PathBuf;
 
-use super::output::{Outcome, eprint, print};
-use crate::policy::mcp::{self, PinFileError};
+use super::exit::Outcome;
+use super::output::emit;
+use crate::policy::mcp;
 use crate::report::Format;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Command,
-}
-
 #[derive(Debug, clap::Subcommand)]
-enum Command {
+pub enum Command {
     /// Print the pins of every tool of a saved MCP `tools/list` response:
     /// exit 0 printed, 1 not a valid response, 2 usage or I/O.
     Pin(PinArgs),
 }
 
 #[derive(Debug, clap::Args)]
-struct PinArgs {
+pub struct PinArgs {
     /// The server's `tools/list` response (the JSON-RPC response, or its
     /// `result`), saved as JSON.
     response: PathBuf,
@@ -44,16 +39,6 @@ fn server_name(name: &str) -> Result<String, NotAServerName> {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let Command::Pin(args) = args.command;
-    let pins = match mcp::pin_file(&args.response) {
-        Ok(pins) => pins,
-        Err(PinFileError::Read(err)) => return Err(err.into()),
-        Err(err) => {
-            eprint(&format!("error: {err}\n"));
-            return Ok(Outcome::Failed);
-        }
-    };
-    print(&mcp::render_pins(&args.server, &pins, args.format)?)?;
-    Ok(Outcome::Clean)
+pub fn run(Command::Pin(args): Command) -> anyhow::Result<Outcome> {
+    emit(mcp::pin_output(&args.response, &args.server, args.format)?)
 }

@@ -1,7 +1,9 @@
 use std::path::PathBuf;
 
-use super::args::{FreshnessArgs, Place, load_key, open, parse_now};
-use super::output::{Outcome, emit};
+use super::args::{FreshnessArgs, Place};
+use super::exit::Outcome;
+use super::load::{load_key, open, parse_now};
+use super::output::emit;
 use crate::release::run;
 
 #[derive(Debug, clap::Args)]

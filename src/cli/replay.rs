@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 
-use super::output::{Outcome, emit, usable_selection};
-use crate::config::Config;
+use super::exit::Outcome;
+use super::load::current_config;
+use super::output::emit;
 use crate::replay::command::{self, Plan};
 use crate::replay::{self, render};
 use crate::report::Format;
@@ -32,12 +33,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
-    let (config, _) = usable_selection(Config::select(args.config.as_deref(), &[]))?;
     let plan = Plan {
         bundles: args.bundles,
         policy: args.policy,
         format: args.format,
         examples: args.examples,
     };
-    emit(command::run(&config, &plan)?)
+    emit(command::run(
+        &current_config(args.config.as_deref())?,
+        &plan,
+    )?)
 }

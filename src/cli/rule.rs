@@ -1,4 +1,5 @@
-use super::output::{Outcome, emit};
+use super::exit::Outcome;
+use super::output::emit;
 use crate::ci;
 
 #[derive(Debug, clap::Args)]

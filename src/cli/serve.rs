@@ -4,8 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::args::{FreshnessArgs, Place, open};
-use super::output::{Outcome, print};
+use super::args::{FreshnessArgs, Place};
+use super::exit::Outcome;
+use super::load::open;
+use super::output::print;
 use crate::serve::{self, CacheLimits, Options, ReleaseState, ServeError, Source, StateError};
 
 #[derive(Debug, clap::Args)]

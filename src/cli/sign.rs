@@ -1,10 +1,8 @@
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
-use super::args::load_key;
-use super::output::{Outcome, emit};
-use crate::crypto::envelope::parse_rfc3339;
+use super::exit::Outcome;
+use super::load::{given_time, load_key};
+use super::output::emit;
 use crate::envelopes::{self, SignPlan};
 
 #[derive(Debug, clap::Args)]
@@ -33,15 +31,12 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     let key = load_key(args.key.as_deref())?;
-    let issued_at = match &args.issued_at {
-        Some(text) => parse_rfc3339(text).with_context(|| format!("--issued-at {text}"))?,
-        None => jiff::Timestamp::now(),
-    };
+    let issued_at = given_time("--issued-at", args.issued_at.as_deref())?;
     let plan = SignPlan {
         file: args.file,
         artifact: args.artifact,
         out: args.out,
-        issued_at,
+        issued_at: issued_at.unwrap_or_else(jiff::Timestamp::now),
         config: args.config,
     };
     emit(envelopes::sign(&plan, &key)?)

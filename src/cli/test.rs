@@ -3,7 +3,9 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use regex::Regex;
 
-use super::output::{Outcome, color_stdout, emit, usable_selection};
+use super::exit::Outcome;
+use super::load::{current_config, usable_selection};
+use super::output::{color_stdout, emit};
 use crate::config::Config;
 use crate::decide::test_report::{self, Options, Plan};
 use crate::replay::generate;
@@ -72,7 +74,7 @@ struct GenerateArgs {
 
 pub fn run(args: Args) -> anyhow::Result<Outcome> {
     if let Some(Command::Generate(generate)) = args.command {
-        let (config, _) = usable_selection(Config::select(None, &[]))?;
+        let config = current_config(None)?;
         let policy = &generate.policy;
         return emit(generate::into_test_file(
             policy,
@@ -88,10 +90,8 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         .context("--filter is not a valid regular expression")?;
     let (config, inputs) = usable_selection(Config::select(args.config.as_deref(), &args.paths))?;
     let plan = Plan {
-        inputs: match inputs.is_empty() {
-            true => vec![config.policies_dir()],
-            false => inputs,
-        },
+        inputs,
+        policies_dir: config.policies_dir(),
         root: config.root,
         filter,
         format: args.format,

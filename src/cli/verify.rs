@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 
 use super::args::FreshnessArgs;
-use super::output::{Outcome, emit};
+use super::exit::Outcome;
+use super::output::emit;
 use crate::envelopes::{self, Plan};
 use crate::report::Format;
 

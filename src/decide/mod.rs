@@ -27,13 +27,13 @@ use crate::policy::model::{Approval, Budget, Mcp, RateLimit, Requirement, Wpc};
 use crate::report::{Envelope, Format, Formats, Unsupported};
 use gate::{Gate, SyntaxError};
 
-/// Largest `content` a decision reads.
 /// The `format` and `version` of `wpc decide --format json`.
 pub const DECISION: Envelope = Envelope::new("wpc-decision", 1);
 
 /// The formats of `wpc decide`.
 pub const FORMATS: Formats = Formats(&[Format::Text, Format::Json]);
 
+/// Largest `content` a decision reads.
 pub const MAX_CONTENT_BYTES: usize = 1024 * 1024;
 /// Largest `args`, measured as compact JSON.
 pub const MAX_ARGS_BYTES: usize = 64 * 1024;
@@ -134,6 +134,23 @@ impl Call {
             ..Call::default()
         }
     }
+
+    /// `args` from the text of a JSON object (`wpc decide --args`).
+    pub fn args_from_json(json: &str) -> Result<Map<String, Value>, ArgsError> {
+        match serde_json::from_str(json).map_err(ArgsError::NotJson)? {
+            Value::Object(map) => Ok(map),
+            _ => Err(ArgsError::NotAnObject),
+        }
+    }
+}
+
+/// `--args` that is not a JSON object.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    #[error("--args is not valid JSON")]
+    NotJson(#[source] serde_json::Error),
+    #[error("--args must be a JSON object")]
+    NotAnObject,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -54,8 +54,11 @@ pub fn below_minimum(run: &TestRun, minimum: f64) -> bool {
 /// What the command line asked of `wpc test`.
 #[derive(Debug)]
 pub struct Plan {
-    /// Test files, policies (standing for their test files) or folders.
+    /// Test files, policies (standing for their test files) or folders;
+    /// empty: `policies_dir`.
     pub inputs: Vec<PathBuf>,
+    /// The repository's policies folder.
+    pub policies_dir: PathBuf,
     /// The repository root test files are shown relative to.
     pub root: PathBuf,
     /// Only the cases whose name this matches.
@@ -78,7 +81,10 @@ pub enum TestCommandError {
 /// a test file or policy is invalid, or coverage is below the minimum. A
 /// filter that matches no case is an error.
 pub fn output(plan: &Plan) -> Result<Output, TestCommandError> {
-    let inputs: Vec<PathBuf> = plan.inputs.iter().map(|path| as_test_input(path)).collect();
+    let inputs: Vec<PathBuf> = match plan.inputs.is_empty() {
+        true => vec![plan.policies_dir.clone()],
+        false => plan.inputs.iter().map(|path| as_test_input(path)).collect(),
+    };
     let mut run = suite::run_matching(&inputs, &plan.root, plan.filter.as_ref())?;
     if let Some(filter) = &plan.filter
         && run.problems.is_empty()

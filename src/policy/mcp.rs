@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::model::{Mcp, McpServer};
 use crate::fsio;
-use crate::report::{Envelope, Format, Formats, Unsupported};
+use crate::report::{Envelope, Format, Formats, Output, Unsupported};
 
 /// What every MCP tool name starts with.
 pub const PREFIX: &str = "mcp:";
@@ -304,7 +304,7 @@ pub enum PinFileError {
 
 /// The pins of `server`'s tools from a saved `tools/list` response, in the
 /// response's order.
-pub fn pin_file(path: &Path) -> Result<Vec<Pin>, PinFileError> {
+fn pin_file(path: &Path) -> Result<Vec<Pin>, PinFileError> {
     let text = fsio::read_to_string(path, fsio::MCP_TOOLS_LIST)?;
     let shown = || path.display().to_string();
     let response: Value = serde_json::from_str(&text).map_err(|source| PinFileError::Json {
@@ -317,9 +317,29 @@ pub fn pin_file(path: &Path) -> Result<Vec<Pin>, PinFileError> {
     })
 }
 
+/// `wpc mcp pin`: the pins of the saved `tools/list` response at `path`
+/// ([`render_pins`]), or (failed) why it is not one; only a file that
+/// cannot be read, a usage or I/O error, is an error.
+pub fn pin_output(path: &Path, server: &str, format: Format) -> Result<Output, PinOutputError> {
+    match pin_file(path) {
+        Ok(pins) => Ok(Output::stdout(render_pins(server, &pins, format)?)),
+        Err(PinFileError::Read(err)) => Err(err.into()),
+        Err(err) => Ok(Output::failure(format!("error: {err}\n"))),
+    }
+}
+
+/// Why `wpc mcp pin` could not run (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PinOutputError {
+    #[error(transparent)]
+    Read(#[from] fsio::ReadError),
+    #[error(transparent)]
+    Format(#[from] Unsupported),
+}
+
 /// `wpc mcp pin`'s output: the `[constraints.mcp.pinned_tools]` table to
 /// paste into a policy, or the `wpc-mcp-pins` object.
-pub fn render_pins(server: &str, pins: &[Pin], format: Format) -> Result<String, Unsupported> {
+fn render_pins(server: &str, pins: &[Pin], format: Format) -> Result<String, Unsupported> {
     match format {
         Format::Text => {
             let mut out = String::from("[constraints.mcp.pinned_tools]\n");
