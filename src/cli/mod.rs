@@ -1,8 +1,10 @@
 //! The command line: clap definitions and one small module per subcommand.
 //! Each parses its arguments into what one library function takes, calls it
 //! and writes what it returns ([`output`]); this is the only layer that
-//! prints. The commands are listed in [`command`]; the modules without a
-//! command's name are what several commands share.
+//! prints. [`command`] lists the commands and runs the one given; [`args`]
+//! and [`load`] are the argument groups and loaders several commands share,
+//! [`call`] is `decide`'s argument groups, [`output`] writes a result and
+//! [`exit`] maps it to the exit code.
 
 mod args;
 mod call;
