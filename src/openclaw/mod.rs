@@ -5,9 +5,10 @@
 //! realises a WPC ([`compile`]).
 //!
 //! Adding a rule: add its type, code, name, severity and summary to
-//! [`REGISTRY`] (a [`crate::rules!`] table), write `rules/<name>.rs`
-//! implementing [`Rule`] for it with its tests in [`audit_tests!`], and write
-//! `docs/rules/<CODE>.md`. The `registry_is_consistent` test checks the rest.
+//! [`REGISTRY`] (a [`crate::rules!`] table in `rules/mod.rs`), write
+//! `rules/<name>.rs` implementing [`Rule`] for it with its tests in
+//! [`audit_tests!`], and write `docs/rules/<CODE>.md`. The
+//! `registry_is_consistent` test checks the rest.
 
 /// A rule file's unit tests as a table: a `tests` module holding
 /// [`rule_tests!`](crate::rule_tests) whose cases are config texts the rule
