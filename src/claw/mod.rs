@@ -33,8 +33,22 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024 - 16;
 pub const MAX_ISSUER_DID_CHARS: usize = 256;
 
 /// A protocol WPC version wpc can export to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum ClawVersion {
     V1,
     V2,
@@ -44,10 +58,7 @@ impl ClawVersion {
     pub const ALL: [ClawVersion; 2] = [ClawVersion::V1, ClawVersion::V2];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ClawVersion::V1 => "v1",
-            ClawVersion::V2 => "v2",
-        }
+        self.into()
     }
 
     /// The name of the rendering on the release branch and in `wpc serve`
@@ -90,12 +101,6 @@ impl ClawVersion {
             ClawVersion::V1 => ClawSchema::WpcV1,
             ClawVersion::V2 => ClawSchema::WpcV2,
         }
-    }
-}
-
-impl std::fmt::Display for ClawVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
