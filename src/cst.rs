@@ -27,8 +27,9 @@ use crate::report::Output;
 pub const MAX_TOKEN_BYTES: usize = crate::fsio::TOKEN.bytes;
 
 /// Why a token fails.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::Display)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(strum::IntoStaticStr, strum::Display)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum CstCode {
     /// Not three base64url segments of JSON objects, or too large.

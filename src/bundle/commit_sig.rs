@@ -21,8 +21,9 @@ use crate::crypto::verify::verify_signature;
 use crate::policy::hash::canonical_json;
 
 /// Why a commit signature is INVALID (the protocol's codes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, strum::IntoStaticStr, strum::Display)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(strum::IntoStaticStr, strum::Display)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
     MalformedEnvelope,

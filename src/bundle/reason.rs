@@ -12,20 +12,9 @@ use serde::Serialize;
 use crate::crypto::verify::{ReasonCode, VerifyFailure};
 
 /// Why a bundle is INVALID (SCREAMING_SNAKE_CASE on the wire).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    strum::IntoStaticStr,
-    strum::Display,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(strum::IntoStaticStr, strum::Display)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
     MalformedEnvelope,

@@ -33,21 +33,9 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024 - 16;
 pub const MAX_ISSUER_DID_CHARS: usize = 256;
 
 /// A protocol WPC version wpc can export to.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Deserialize,
-    Serialize,
-    strum::IntoStaticStr,
-    strum::Display,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::IntoStaticStr, strum::Display)]
 #[strum(serialize_all = "lowercase")]
 pub enum ClawVersion {
     V1,

@@ -70,10 +70,9 @@ pub(crate) const SIGNATURE_B64U: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// Why verification failed (SCREAMING_SNAKE_CASE on the wire).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr, strum::Display,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(strum::IntoStaticStr, strum::Display)]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReasonCode {
     /// Not JSON, too large, duplicate keys, missing/unknown/mistyped fields.
