@@ -51,7 +51,7 @@ use crate::crypto::envelope::{GatewayReceipt, ProofBundle, parse_rfc3339};
 use crate::crypto::stringify::{event_hash_b64u, stringify_hashes_b64u};
 use crate::crypto::trusted::TrustedApprover;
 use crate::crypto::verify::{
-    Envelope, MAX_ENVELOPE_BYTES, Trust, parse_json, verify_embedded_with_hash,
+    Envelope, MAX_ENVELOPE_BYTES, Trust, parse_json_within, verify_embedded_with_hash,
 };
 pub use reason::{Code, Failure};
 
@@ -257,23 +257,15 @@ pub fn verify_bundle(bytes: &[u8], options: &Options) -> BundleReport {
 }
 
 /// A bundle file's JSON, parsed within bounds: at most `limit` bytes and
-/// [`read::MAX_JSON_VALUES`] values. `Err`: the verdict on a file that is
-/// not such JSON (`MALFORMED_ENVELOPE`).
+/// [`read::MAX_JSON_VALUES`] values (counted as the tree is built, which
+/// stops there). `Err`: the verdict on a file that is not such JSON
+/// (`MALFORMED_ENVELOPE`).
 pub fn parse_bundle(bytes: &[u8], limit: u64) -> Result<Value, BundleReport> {
     if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64, limit));
     }
-    if !read::values_within(bytes, read::MAX_JSON_VALUES) {
-        return Err(BundleReport::failed(Failure::new(
-            Code::MalformedEnvelope,
-            "",
-            format!(
-                "more than {} JSON values; no valid bundle has that many",
-                read::MAX_JSON_VALUES
-            ),
-        )));
-    }
-    parse_json(bytes).map_err(|failure| BundleReport::failed(Failure::from_envelope("", &failure)))
+    parse_json_within(bytes, read::MAX_JSON_VALUES)
+        .map_err(|failure| BundleReport::failed(Failure::from_envelope("", &failure)))
 }
 
 /// Verifies a bundle file's JSON, as [`parse_bundle`] gives it.

@@ -1,7 +1,8 @@
 //! Reading bundle files within a memory bound: the size is checked before
-//! a byte is read, only regular files are read, the JSON value count is
-//! bounded before a tree is built, and the bytes being verified at once are
-//! capped across all threads (docs/bundles.md#bounded-memory).
+//! a byte is read, only regular files are read, the JSON values a tree may
+//! hold are bounded ([`MAX_JSON_VALUES`], counted as they are parsed), and
+//! the bytes being verified at once are capped across all threads
+//! (docs/bundles.md#bounded-memory).
 //!
 //! [`read_file`] is the one place bundle files are opened.
 
@@ -52,37 +53,6 @@ pub fn read_file(path: &Path, limit: u64) -> Result<Contents, ReadError> {
         return Ok(Contents::TooLarge(bytes.len() as u64));
     }
     Ok(Contents::Bytes(bytes))
-}
-
-/// Whether `bytes` holds at most `max` JSON values, counted by one pass
-/// over the bytes (values start at the document, after `[`, `,` and `:`),
-/// so a file of millions of tiny values is refused before parsing.
-pub fn values_within(bytes: &[u8], max: usize) -> bool {
-    let mut count = 1usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in bytes {
-        if in_string {
-            match byte {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b',' | b':' => {
-                count += 1;
-                if count > max {
-                    return false;
-                }
-            }
-            _ => {}
-        }
-    }
-    true
 }
 
 /// A budget of bytes in flight shared by every worker: a worker waits until
@@ -140,18 +110,6 @@ pub fn size_hint(path: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_are_counted_outside_strings_only() {
-        assert!(values_within(br#"{"a":[1,2]}"#, 4));
-        assert!(!values_within(br#"{"a":[1,2]}"#, 3));
-        // Separators inside strings, escaped quotes included, do not count.
-        assert!(values_within(br#"{"a":"x,\",:[y"}"#, 2));
-        assert!(!values_within(
-            &[b"[".as_slice(), &b"0,".repeat(10)].concat(),
-            10
-        ));
-    }
 
     #[test]
     fn oversized_and_irregular_files_are_not_read() {

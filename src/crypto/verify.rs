@@ -22,6 +22,7 @@
 //! [`ReasonCode::SchemaValidationFailed`] with [`VerifyFailure::new`].
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
@@ -31,7 +32,7 @@ use base64::alphabet::URL_SAFE;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use ed25519_dalek::{PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, Signature, VerifyingKey};
 use serde::Serialize;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::crypto::did::DidKey;
@@ -311,19 +312,38 @@ pub fn verify_envelope<K: EnvelopeKind>(
 /// Parses untrusted JSON bytes: size limit, syntax, nesting limit and
 /// duplicate keys ([`ReasonCode::MalformedEnvelope`]).
 pub fn parse_json(bytes: &[u8]) -> Result<Value, VerifyFailure> {
+    parse_json_within(bytes, usize::MAX)
+}
+
+/// [`parse_json`], refusing a document of more than `max_values` JSON
+/// values (scalars, arrays and objects): each is counted before it is
+/// built, so the tree never grows past the bound whatever the bytes hold.
+pub fn parse_json_within(bytes: &[u8], max_values: usize) -> Result<Value, VerifyFailure> {
     if bytes.len() > MAX_ENVELOPE_BYTES {
         return Err(malformed(format!(
             "the envelope is {} bytes; the limit is {MAX_ENVELOPE_BYTES}",
             bytes.len()
         )));
     }
+    let budget = ValueBudget {
+        left: Cell::new(max_values),
+        exceeded: Cell::new(false),
+    };
     // serde_json's default recursion limit (128) stays on, so deep nesting
     // is an error rather than a stack overflow.
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let UniqueKeys(value) = UniqueKeys::deserialize(&mut deserializer)
+    UniqueKeys(&budget)
+        .deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value))
-        .map_err(|err| malformed(format!("not valid JSON: {err}")))?;
-    Ok(value)
+        .map_err(|err| {
+            if budget.exceeded.get() {
+                malformed(format!(
+                    "more than {max_values} JSON values; no valid envelope has that many"
+                ))
+            } else {
+                malformed(format!("not valid JSON: {err}"))
+            }
+        })
 }
 
 /// An envelope whose shape is right (step 1) but which is not verified yet.
@@ -729,68 +749,82 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-/// A JSON value parsed with duplicate object keys rejected. serde_json keeps
-/// the last of two equal keys; another implementation may keep the first,
-/// so two verifiers could see two different payloads behind one signature.
-struct UniqueKeys(Value);
+/// The JSON values a parse may still build; `exceeded` once one more was
+/// asked for.
+struct ValueBudget {
+    left: Cell<usize>,
+    exceeded: Cell<bool>,
+}
 
-impl<'de> Deserialize<'de> for UniqueKeys {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(UniqueKeysVisitor)
+/// Parses one JSON value with duplicate object keys rejected, counting it
+/// and every value inside it against the budget. serde_json keeps the last
+/// of two equal keys; another implementation may keep the first, so two
+/// verifiers could see two different payloads behind one signature.
+#[derive(Clone, Copy)]
+struct UniqueKeys<'b>(&'b ValueBudget);
+
+impl<'de> DeserializeSeed<'de> for UniqueKeys<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        let Some(left) = self.0.left.get().checked_sub(1) else {
+            self.0.exceeded.set(true);
+            return Err(de::Error::custom("too many JSON values"));
+        };
+        self.0.left.set(left);
+        deserializer.deserialize_any(self)
     }
 }
 
-struct UniqueKeysVisitor;
-
-impl<'de> Visitor<'de> for UniqueKeysVisitor {
-    type Value = UniqueKeys;
+impl<'de> Visitor<'de> for UniqueKeys<'_> {
+    type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys(Value::Null))
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys(Value::Bool(v)))
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys(Value::from(v)))
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
     }
 
-    fn visit_u64<E>(self, v: u64) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys(Value::from(v)))
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<UniqueKeys, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         serde_json::Number::from_f64(v)
-            .map(|n| UniqueKeys(Value::Number(n)))
+            .map(Value::Number)
             .ok_or_else(|| E::custom("a number that is not finite"))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys(Value::String(v.to_owned())))
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys(Value::String(v)))
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
-        while let Some(UniqueKeys(item)) = seq.next_element()? {
+        while let Some(item) = seq.next_element_seed(self)? {
             items.push(item);
         }
-        Ok(UniqueKeys(Value::Array(items)))
+        Ok(Value::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let UniqueKeys(value) = map.next_value()?;
+            let value = map.next_value_seed(self)?;
             // One hash lookup per key.
             match object.entry(key) {
                 serde_json::map::Entry::Vacant(slot) => {
@@ -804,7 +838,7 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
                 }
             }
         }
-        Ok(UniqueKeys(Value::Object(object)))
+        Ok(Value::Object(object))
     }
 }
 
@@ -819,5 +853,19 @@ mod tests {
         }
         assert_eq!(slot_index("Payload"), None);
         assert_eq!(REQUIRED.len() + OPTIONAL.len(), 10);
+    }
+
+    #[test]
+    fn values_are_counted_as_they_are_parsed() {
+        let text = br#"{"a":[1,2],"b":"x,\":[y","c":{}}"#;
+        // The object, `a` and its two items, `b`, `c`: separators inside a
+        // string are no values.
+        assert!(parse_json_within(text, 6).is_ok());
+        let refused = parse_json_within(text, 5).unwrap_err();
+        assert_eq!(refused.code(), ReasonCode::MalformedEnvelope);
+        assert!(refused.message().starts_with("more than 5 JSON values"));
+        // A syntax error within the bound is reported as one.
+        let broken = parse_json_within(br#"[1,2"#, 5).unwrap_err();
+        assert!(broken.message().starts_with("not valid JSON"), "{broken:?}");
     }
 }
