@@ -11,7 +11,7 @@ use crate::fsio::ReadError;
 use crate::git::{GitError, Repo};
 use crate::github::{self, Client, GithubError, RepoName, State};
 use crate::replay::{self, ReplayError, versions::Revisions};
-use crate::report::{Format, Output, Report, Unsupported};
+use crate::report::{Explained, Format, Output, Report, Unsupported};
 use crate::revision::RootError;
 
 /// What the command line asked of `wpc pr`.
@@ -148,6 +148,15 @@ pub enum DiffCommandError {
     Replay(#[from] ReplayError),
     #[error(transparent)]
     Format(#[from] Unsupported),
+}
+
+impl Explained for DiffCommandError {
+    fn explanation(&self) -> &str {
+        match self {
+            DiffCommandError::Unreadable { stderr } => stderr,
+            _ => "",
+        }
+    }
 }
 
 /// `wpc diff`: the semantic diff of the policies between two revisions and
