@@ -360,18 +360,17 @@ pub async fn shutdown_signal() {
 }
 
 /// What the command line asked of `wpc serve` (without `--export`).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Plan {
+    /// A non-loopback address is refused unless `public`.
     pub listen: SocketAddr,
-    /// Allow a non-loopback `listen`.
     pub public: bool,
     /// KiB of rendered policy bodies kept in memory.
     pub body_cache_kib: u64,
     /// Compiled policies kept in memory.
     pub engine_cache: usize,
-    /// Default: [`Options::new`]'s.
+    /// The time limits of a request; `None` keeps [`Options::new`]'s.
     pub header_timeout_ms: Option<u64>,
-    /// Default: [`Options::new`]'s.
     pub request_timeout_ms: Option<u64>,
 }
 
