@@ -8,6 +8,7 @@ use crate::config::{Config, OpenclawMapping};
 use crate::crypto::did::{DidError, DidKey};
 use crate::crypto::verify::Trust;
 use crate::decide::CompileError;
+use crate::error::error_enum;
 use crate::fsio::ReadError;
 use crate::openclaw::{self, AuditOptions, Env, LoadOptions, Target, ToolMap, mappings};
 use crate::policy::Policy;
@@ -31,24 +32,20 @@ pub struct Plan {
     pub color: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    #[error("--policy needs at least one CONFIG")]
-    PolicyWithoutConfig,
-    #[error("no CONFIG given and no [[openclaw]] mapping in wpc.toml")]
-    NothingToAudit,
-    #[error("no agent `{0}` in the config")]
-    NoSuchAgent(String),
-    #[error(transparent)]
-    Mapping(#[from] mappings::MappingError),
-    #[error(transparent)]
-    Read(#[from] ReadError),
-    #[error(transparent)]
-    Signer(#[from] DidError),
-    #[error(transparent)]
-    Compile(#[from] CompileError),
-    #[error(transparent)]
-    Format(#[from] Unsupported),
+error_enum! {
+    pub enum AuditError {
+        Mapping(mappings::MappingError),
+        Read(ReadError),
+        Signer(DidError),
+        Compile(CompileError),
+        Format(Unsupported),
+        #[error("--policy needs at least one CONFIG")]
+        PolicyWithoutConfig,
+        #[error("no CONFIG given and no [[openclaw]] mapping in wpc.toml")]
+        NothingToAudit,
+        #[error("no agent `{0}` in the config")]
+        NoSuchAgent(String),
+    }
 }
 
 /// A config to audit, with the WPC it must conform to.

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use crate::bundle::batch::BatchError;
 use crate::config::Config;
 use crate::diff::{self, DiffError, PatternError, RevisionDiff, approvals};
+use crate::error::error_enum;
 use crate::git::{GitError, Oid, Repo};
 use crate::github::{self, Client, GithubError, RepoName, State};
 use crate::lint;
@@ -32,28 +33,23 @@ pub const CONTEXT: &str = "wpc/approval";
 /// Findings quoted in the comment when policies fail the check.
 const MAX_QUOTED_FINDINGS: usize = 20;
 
-#[derive(Debug, thiserror::Error)]
-pub enum BotError {
-    #[error(transparent)]
-    Github(#[from] GithubError),
-    #[error(transparent)]
-    Git(#[from] GitError),
-    #[error(
-        "commit {sha} of {repo}#{number} is not in the local repository: fetch it (actions/checkout with fetch-depth: 0)"
-    )]
-    MissingCommit {
-        sha: String,
-        repo: String,
-        number: u64,
-    },
-    #[error(transparent)]
-    Root(#[from] RootError),
-    #[error(transparent)]
-    Diff(#[from] DiffError),
-    #[error(transparent)]
-    Approvals(#[from] PatternError),
-    #[error(transparent)]
-    Replay(#[from] ReplayError),
+error_enum! {
+    pub enum BotError {
+        Github(GithubError),
+        Git(GitError),
+        Root(RootError),
+        Diff(DiffError),
+        Approvals(PatternError),
+        Replay(ReplayError),
+        #[error(
+            "commit {sha} of {repo}#{number} is not in the local repository: fetch it (actions/checkout with fetch-depth: 0)"
+        )]
+        MissingCommit {
+            sha: String,
+            repo: String,
+            number: u64,
+        },
+    }
 }
 
 /// One run of the bot on one pull request.

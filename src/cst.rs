@@ -29,6 +29,8 @@ pub const MAX_TOKEN_BYTES: usize = crate::fsio::TOKEN.bytes;
 /// Why a token fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum CstCode {
     /// Not three base64url segments of JSON objects, or too large.
     TokenMalformed,
@@ -53,23 +55,7 @@ pub enum CstCode {
 
 impl CstCode {
     pub fn as_str(self) -> &'static str {
-        match self {
-            CstCode::TokenMalformed => "TOKEN_MALFORMED",
-            CstCode::TokenUnsupportedAlg => "TOKEN_UNSUPPORTED_ALG",
-            CstCode::SignatureInvalid => "SIGNATURE_INVALID",
-            CstCode::SchemaValidationFailed => "SCHEMA_VALIDATION_FAILED",
-            CstCode::CstExpired => "CST_EXPIRED",
-            CstCode::CstTtlTooLong => "CST_TTL_TOO_LONG",
-            CstCode::CstJtiMissing => "CST_JTI_MISSING",
-            CstCode::CstPolicyMismatch => "CST_POLICY_MISMATCH",
-            CstCode::CstScopeHashMismatch => "CST_SCOPE_HASH_MISMATCH",
-        }
-    }
-}
-
-impl fmt::Display for CstCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

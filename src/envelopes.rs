@@ -11,6 +11,7 @@ use crate::bundle::commit_sig;
 use crate::claw::ClawVersion;
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{ReasonCode, Trust, VerifyFailure, verify_envelope};
+use crate::error::error_enum;
 use crate::policy::schema::{self, Schema};
 use crate::release::VerifiedRelease;
 use crate::report::{Envelope, Format, Formats, Unsupported};
@@ -205,20 +206,16 @@ pub struct Plan {
     pub format: Format,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyCommandError {
-    #[error("--min-checkpoint needs --release-branch")]
-    FreshnessWithoutBranch,
-    #[error(transparent)]
-    Trusted(#[from] crate::crypto::trusted::TrustedSignersError),
-    #[error(transparent)]
-    Open(#[from] crate::release::OpenError),
-    #[error(transparent)]
-    Release(#[from] crate::release::ReleaseError),
-    #[error(transparent)]
-    Read(#[from] crate::fsio::ReadError),
-    #[error(transparent)]
-    Format(#[from] Unsupported),
+error_enum! {
+    pub enum VerifyCommandError {
+        Trusted(crate::crypto::trusted::TrustedSignersError),
+        Open(crate::release::OpenError),
+        Release(crate::release::ReleaseError),
+        Read(crate::fsio::ReadError),
+        Format(Unsupported),
+        #[error("--min-checkpoint needs --release-branch")]
+        FreshnessWithoutBranch,
+    }
 }
 
 /// `wpc verify`: judge each envelope; with a release branch (of the
@@ -277,20 +274,16 @@ pub struct SignPlan {
     pub config: Option<std::path::PathBuf>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SignCommandError {
-    #[error("{}: cannot load", .0.display())]
-    Unloadable(std::path::PathBuf),
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    #[error(transparent)]
-    Check(#[from] crate::lint::CheckError),
-    #[error(transparent)]
-    Artifact(#[from] crate::crypto::artifact::ArtifactError),
-    #[error(transparent)]
-    Sign(#[from] crate::crypto::envelope::SignError),
-    #[error(transparent)]
-    Write(#[from] crate::fsio::WriteError),
+error_enum! {
+    pub enum SignCommandError {
+        Config(crate::config::ConfigError),
+        Check(crate::lint::CheckError),
+        Artifact(crate::crypto::artifact::ArtifactError),
+        Sign(crate::crypto::envelope::SignError),
+        Write(crate::fsio::WriteError),
+        #[error("{0}: cannot load")]
+        Unloadable(std::path::PathBuf),
+    }
 }
 
 /// `wpc sign`: a policy is signed only if it would pass `wpc check` at

@@ -16,6 +16,7 @@ pub mod cst;
 pub mod decide;
 pub mod diff;
 pub mod envelopes;
+mod error;
 pub mod fsio;
 pub mod git;
 pub mod github;

@@ -29,13 +29,7 @@ pub fn policies_at(
     let mut findings = Vec::new();
     let config = config_at(repo, commit, root, &mut findings)?;
     let entries = policy_entries(repo, commit, &policies_dir(&config, root), &mut findings)?;
-    let mut by_name = BTreeMap::new();
-    index_by_name(
-        &mut by_name,
-        read_policies(repo, commit, entries)?,
-        commit,
-        &mut findings,
-    );
+    let by_name = policies_by_name(repo, commit, entries, &mut findings)?;
     Ok((config, by_name.into_values().collect(), findings))
 }
 
@@ -154,13 +148,7 @@ pub fn changed_policies(
     let dir = policies_dir(&config, root);
     let changed = repo.changed_entries(parent, commit, &dir)?;
     let wanted = wanted_entries(changed, &mut findings);
-    let mut by_name = BTreeMap::new();
-    index_by_name(
-        &mut by_name,
-        read_policies(repo, commit, wanted)?,
-        commit,
-        &mut findings,
-    );
+    let by_name = policies_by_name(repo, commit, wanted, &mut findings)?;
     Ok((config, by_name.into_values().collect(), findings))
 }
 
@@ -291,6 +279,25 @@ fn read_policy_file(
         .in_file(path))),
         Err(err) => Err(err),
     }
+}
+
+/// The valid policies of `entries` at `commit` by name ([`read_policies`],
+/// then [`index_by_name`]): a finding for every invalid file and every name
+/// used twice.
+pub fn policies_by_name(
+    repo: &Repo,
+    commit: Oid,
+    entries: Vec<Entry>,
+    findings: &mut Vec<Finding>,
+) -> Result<BTreeMap<String, Policy>, GitError> {
+    let mut by_name = BTreeMap::new();
+    index_by_name(
+        &mut by_name,
+        read_policies(repo, commit, entries)?,
+        commit,
+        findings,
+    );
+    Ok(by_name)
 }
 
 /// Add the valid policies to `by_name`; a finding for every invalid file and

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{BotError, Request};
 use crate::diff::{self, DiffError, PatternError, approvals};
+use crate::error::error_enum;
 use crate::fsio::ReadError;
 use crate::git::{GitError, Repo};
 use crate::github::{self, Client, GithubError, RepoName, State};
@@ -26,29 +27,28 @@ pub struct Plan {
     pub replay: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PrCommandError {
-    #[error("no repository: pass --repo OWNER/NAME or set GITHUB_REPOSITORY")]
-    NoRepository,
-    #[error("no pull request: pass --pr N or run on a pull_request event (GITHUB_EVENT_PATH)")]
-    NoPullRequest,
-    #[error("GITHUB_TOKEN is not set")]
-    NoToken,
-    #[error("cannot read the GitHub event payload")]
-    Event(#[source] ReadError),
-    #[error("{}: not a JSON event payload", path.display())]
-    EventJson {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
-    #[error("{}: not a pull request event (no pull_request.number); pass --pr N", .0.display())]
-    NotAPullRequestEvent(PathBuf),
-    #[error("cannot start the async runtime")]
-    Runtime(#[source] std::io::Error),
-    #[error(transparent)]
-    Github(#[from] GithubError),
-    #[error(transparent)]
-    Bot(#[from] BotError),
+error_enum! {
+    pub enum PrCommandError {
+        Github(GithubError),
+        Bot(BotError),
+        #[error("no repository: pass --repo OWNER/NAME or set GITHUB_REPOSITORY")]
+        NoRepository,
+        #[error("no pull request: pass --pr N or run on a pull_request event (GITHUB_EVENT_PATH)")]
+        NoPullRequest,
+        #[error("GITHUB_TOKEN is not set")]
+        NoToken,
+        #[error("cannot read the GitHub event payload")]
+        Event(#[source] ReadError),
+        #[error("{}: not a JSON event payload", path.display())]
+        EventJson {
+            path: PathBuf,
+            source: serde_json::Error,
+        },
+        #[error("{0}: not a pull request event (no pull_request.number); pass --pr N")]
+        NotAPullRequestEvent(PathBuf),
+        #[error("cannot start the async runtime")]
+        Runtime(#[source] std::io::Error),
+    }
 }
 
 fn env(name: &str) -> Option<String> {
@@ -125,29 +125,24 @@ pub struct DiffPlan {
     pub replay: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DiffCommandError {
-    #[error(
-        "--replay is shown in the text and markdown formats; for JSON run `wpc replay --format json`"
-    )]
-    ReplayAsJson,
-    /// `stderr`: the findings saying which, to show before the error.
-    #[error(
-        "some policies could not be read (see above); no diff printed: fix them, then diff again"
-    )]
-    Unreadable { stderr: String },
-    #[error(transparent)]
-    Git(#[from] GitError),
-    #[error(transparent)]
-    Root(#[from] RootError),
-    #[error(transparent)]
-    Diff(#[from] DiffError),
-    #[error(transparent)]
-    Approvals(#[from] PatternError),
-    #[error(transparent)]
-    Replay(#[from] ReplayError),
-    #[error(transparent)]
-    Format(#[from] Unsupported),
+error_enum! {
+    pub enum DiffCommandError {
+        Git(GitError),
+        Root(RootError),
+        Diff(DiffError),
+        Approvals(PatternError),
+        Replay(ReplayError),
+        Format(Unsupported),
+        #[error(
+            "--replay is shown in the text and markdown formats; for JSON run `wpc replay --format json`"
+        )]
+        ReplayAsJson,
+        /// `stderr`: the findings saying which, to show before the error.
+        #[error(
+            "some policies could not be read (see above); no diff printed: fix them, then diff again"
+        )]
+        Unreadable { stderr: String },
+    }
 }
 
 impl Explained for DiffCommandError {

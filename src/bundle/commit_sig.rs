@@ -10,8 +10,6 @@
 //! of JCS of the whole object with `signature` set to `""`, so every field,
 //! extra ones included, is covered. The commit is not looked up in Git.
 
-use std::fmt;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
@@ -25,6 +23,8 @@ use crate::policy::hash::canonical_json;
 /// Why a commit signature is INVALID (the protocol's codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
     MalformedEnvelope,
     UnknownVersion,
@@ -38,22 +38,7 @@ pub enum Code {
 
 impl Code {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Code::MalformedEnvelope => "MALFORMED_ENVELOPE",
-            Code::UnknownVersion => "UNKNOWN_VERSION",
-            Code::UnknownType => "UNKNOWN_TYPE",
-            Code::UnknownAlgo => "UNKNOWN_ALGO",
-            Code::CommitMessageInvalid => "COMMIT_MESSAGE_INVALID",
-            Code::InvalidDidFormat => "INVALID_DID_FORMAT",
-            Code::CanonicalizationError => "CANONICALIZATION_ERROR",
-            Code::SignatureInvalid => "SIGNATURE_INVALID",
-        }
-    }
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

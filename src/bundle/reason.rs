@@ -14,6 +14,8 @@ use crate::crypto::verify::{ReasonCode, VerifyFailure};
 /// Why a bundle is INVALID (SCREAMING_SNAKE_CASE on the wire).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
     MalformedEnvelope,
     UnknownEnvelopeVersion,
@@ -179,79 +181,7 @@ impl Code {
 
     /// The wire form, e.g. `HASH_MISMATCH`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Code::MalformedEnvelope => "MALFORMED_ENVELOPE",
-            Code::UnknownEnvelopeVersion => "UNKNOWN_ENVELOPE_VERSION",
-            Code::UnknownEnvelopeType => "UNKNOWN_ENVELOPE_TYPE",
-            Code::UnknownAlgorithm => "UNKNOWN_ALGORITHM",
-            Code::UnknownHashAlgorithm => "UNKNOWN_HASH_ALGORITHM",
-            Code::HashMismatch => "HASH_MISMATCH",
-            Code::InvalidDidFormat => "INVALID_DID_FORMAT",
-            Code::SignatureInvalid => "SIGNATURE_INVALID",
-            Code::ExpiredTtl => "EXPIRED_TTL",
-            Code::SchemaValidationFailed => "SCHEMA_VALIDATION_FAILED",
-            Code::ProofBundleAgentMismatch => "PROOF_BUNDLE_AGENT_MISMATCH",
-            Code::ReceiptBindingMismatch => "RECEIPT_BINDING_MISMATCH",
-            Code::ReceiptVerificationFailed => "RECEIPT_VERIFICATION_FAILED",
-            Code::CoSignatureInvalid => "CO_SIGNATURE_INVALID",
-            Code::DisclosureAlgorithmUnknown => "DISCLOSURE_ALGORITHM_UNKNOWN",
-            Code::DisclosureTypeMismatch => "DISCLOSURE_TYPE_MISMATCH",
-            Code::DisclosureRootMismatch => "DISCLOSURE_ROOT_MISMATCH",
-            Code::PolicyHashMismatch => "POLICY_HASH_MISMATCH",
-            Code::PolicyRevoked => "POLICY_REVOKED",
-            Code::PolicyUnknown => "POLICY_UNKNOWN",
-            Code::ReceiptMissing => "RECEIPT_MISSING",
-            Code::ProviderNotAllowed => "PROVIDER_NOT_ALLOWED",
-            Code::ModelNotAllowed => "MODEL_NOT_ALLOWED",
-            Code::ToolNotAllowed => "TOOL_NOT_ALLOWED",
-            Code::McpToolPinMismatch => "MCP_TOOL_PIN_MISMATCH",
-            Code::BudgetExceeded => "BUDGET_EXCEEDED",
-            Code::ApprovalMissing => "APPROVAL_MISSING",
-            Code::ApprovalUntrusted => "APPROVAL_UNTRUSTED",
-            Code::ScopeHashMismatch => "SCOPE_HASH_MISMATCH",
-            Code::CausalPolicyProfileInvalid => "CAUSAL_POLICY_PROFILE_INVALID",
-            Code::CausalPolicyProfileDowngrade => "CAUSAL_POLICY_PROFILE_DOWNGRADE",
-            Code::CausalBindingNormalizationFailed => "CAUSAL_BINDING_NORMALIZATION_FAILED",
-            Code::CausalBindingFieldConflict => "CAUSAL_BINDING_FIELD_CONFLICT",
-            Code::CausalReceiptReplayDetected => "CAUSAL_RECEIPT_REPLAY_DETECTED",
-            Code::CausalClockContradiction => "CAUSAL_CLOCK_CONTRADICTION",
-            Code::CausalPhaseInvalid => "CAUSAL_PHASE_INVALID",
-            Code::CausalConfidenceOutOfRange => "CAUSAL_CONFIDENCE_OUT_OF_RANGE",
-            Code::CausalReferenceDangling => "CAUSAL_REFERENCE_DANGLING",
-            Code::CausalSpanReuseConflict => "CAUSAL_SPAN_REUSE_CONFLICT",
-            Code::CausalPhaseTransitionInvalid => "CAUSAL_PHASE_TRANSITION_INVALID",
-            Code::CausalCycleDetected => "CAUSAL_CYCLE_DETECTED",
-            Code::CausalConfidenceEvidenceInconsistent => "CAUSAL_CONFIDENCE_EVIDENCE_INCONSISTENT",
-            Code::CausalGraphDisconnected => "CAUSAL_GRAPH_DISCONNECTED",
-            Code::CausalSideEffectOrphaned => "CAUSAL_SIDE_EFFECT_ORPHANED",
-            Code::CausalHumanApprovalOrphaned => "CAUSAL_HUMAN_APPROVAL_ORPHANED",
-            Code::CoverageClddDiscrepancyEnforced => "COVERAGE_CLDD_DISCREPANCY_ENFORCED",
-            Code::RateLimitClaimInconsistent => "RATE_LIMIT_CLAIM_INCONSISTENT",
-            Code::RateLimitWindowInvalid => "RATE_LIMIT_WINDOW_INVALID",
-            Code::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
-            Code::EvidenceUnverified => "EVIDENCE_UNVERIFIED",
-            Code::EvidenceMismatch => "EVIDENCE_MISMATCH",
-            Code::FutureTimestampPoisoning => "FUTURE_TIMESTAMP_POISONING",
-            Code::MissingRequiredField => "MISSING_REQUIRED_FIELD",
-            Code::AggregateSignerMismatch => "AGGREGATE_SIGNER_MISMATCH",
-            Code::UnsortedMemberArray => "UNSORTED_MEMBER_ARRAY",
-            Code::AggregateDuplicateMember => "AGGREGATE_DUPLICATE_MEMBER",
-            Code::AggregateBundleInvalid => "AGGREGATE_BUNDLE_INVALID",
-            Code::InconsistentRunId => "INCONSISTENT_RUN_ID",
-            Code::AggregateMemberInvalid => "AGGREGATE_MEMBER_INVALID",
-            Code::CausalAggregateMemberConflict => "CAUSAL_AGGREGATE_MEMBER_CONFLICT",
-            Code::CausalAggregateReceiptReplay => "CAUSAL_AGGREGATE_RECEIPT_REPLAY",
-            Code::IdentityConflict => "IDENTITY_CONFLICT",
-            Code::AggregateTtlExceedsMember => "AGGREGATE_TTL_EXCEEDS_MEMBER",
-            Code::AggregateDuplicateBundleId => "AGGREGATE_DUPLICATE_BUNDLE_ID",
-            Code::AggregateDuplicateRunId => "AGGREGATE_DUPLICATE_RUN_ID",
-            Code::FleetSummaryMismatch => "FLEET_SUMMARY_MISMATCH",
-            Code::ReplayedBundleId => "REPLAYED_BUNDLE_ID",
-            Code::ReplayedRunId => "REPLAYED_RUN_ID",
-            Code::ReplayedReceiptId => "REPLAYED_RECEIPT_ID",
-            Code::ReplayedNonce => "REPLAYED_NONCE",
-            Code::ReplayedPaymentAuth => "REPLAYED_PAYMENT_AUTH",
-        }
+        self.into()
     }
 
     /// One line on what the code means.
@@ -410,12 +340,6 @@ impl Code {
             Code::ReplayedNonce => "the same binding nonce appears twice",
             Code::ReplayedPaymentAuth => "the same x402 payment authorization pays in two bundles",
         }
-    }
-}
-
-impl fmt::Display for Code {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -11,7 +11,6 @@
 //! (`EVIDENCE_MISMATCH`, the message naming the x402 reason code).
 
 use std::collections::HashSet;
-use std::fmt;
 
 use serde_json::Value;
 
@@ -27,7 +26,8 @@ const FIELDS: [&str; 5] = [
 ];
 
 /// The protocol's x402 reason codes for a claim that does not bind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE", prefix = "X402_")]
 pub enum Reason {
     /// A payment field is missing or empty.
     MetadataPartial,
@@ -46,22 +46,7 @@ pub enum Reason {
 
 impl Reason {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::MetadataPartial => "X402_METADATA_PARTIAL",
-            Reason::PaymentAuthHashInvalid => "X402_PAYMENT_AUTH_HASH_INVALID",
-            Reason::BindingMissing => "X402_BINDING_MISSING",
-            Reason::BindingRunIdMissing => "X402_BINDING_RUN_ID_MISSING",
-            Reason::BindingEventHashMissing => "X402_BINDING_EVENT_HASH_MISSING",
-            Reason::BindingEventHashInvalid => "X402_BINDING_EVENT_HASH_INVALID",
-            Reason::ExecutionBindingMismatch => "X402_EXECUTION_BINDING_MISMATCH",
-            Reason::PaymentAuthReplay => "X402_PAYMENT_AUTH_REPLAY",
-        }
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

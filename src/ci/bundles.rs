@@ -8,9 +8,10 @@ use jiff::Timestamp;
 
 use crate::bundle::batch::{self, BatchError};
 use crate::bundle::render::{self, Context};
-use crate::bundle::{Failure, Options, UnverifiedEvidence, causal};
+use crate::bundle::{Options, UnverifiedEvidence, causal, reason};
 use crate::config::Config;
 use crate::cst::{self, IssuerError, Issuers, TokenPolicy};
+use crate::error::error_enum;
 use crate::fsio::ReadError;
 use crate::release::Freshness;
 use crate::report::{Format, Output, Unsupported};
@@ -44,24 +45,20 @@ pub struct Plan {
     pub replay_only: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum BundleCommandError {
-    #[error("no bundles given, and wpc.toml has no [bundles] paths")]
-    NoBundles,
-    #[error("{}: {}", .0.code, .0.message)]
-    Causal(Failure),
-    #[error("--cst: the token is not valid: {0}")]
-    InvalidToken(String),
-    #[error(transparent)]
-    Resolve(#[from] ResolveError),
-    #[error(transparent)]
-    Issuer(#[from] IssuerError),
-    #[error(transparent)]
-    Read(#[from] ReadError),
-    #[error(transparent)]
-    Batch(#[from] BatchError),
-    #[error(transparent)]
-    Format(#[from] Unsupported),
+error_enum! {
+    pub enum BundleCommandError {
+        Resolve(ResolveError),
+        Issuer(IssuerError),
+        Read(ReadError),
+        Batch(BatchError),
+        Format(Unsupported),
+        #[error("no bundles given, and wpc.toml has no [bundles] paths")]
+        NoBundles,
+        #[error("{code}: {message}")]
+        Causal { code: reason::Code, message: String },
+        #[error("--cst: the token is not valid: {0}")]
+        InvalidToken(String),
+    }
 }
 
 /// Verify the bundles `plan` names, in a policy repository under its
@@ -79,8 +76,12 @@ pub fn run(config: &Config, plan: &Plan) -> Result<Output, BundleCommandError> {
     if let Some(now) = plan.now {
         options.now = now;
     }
-    options.causal = causal::Policy::resolve(plan.causal_profile, plan.causal_mode, None)
-        .map_err(BundleCommandError::Causal)?;
+    options.causal = causal::Policy::resolve(plan.causal_profile, plan.causal_mode, None).map_err(
+        |failure| BundleCommandError::Causal {
+            code: failure.code,
+            message: failure.message,
+        },
+    )?;
     options.max_bundle_bytes = plan.max_bundle_bytes;
     let mut out = Output::default();
 

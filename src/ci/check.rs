@@ -2,6 +2,7 @@
 //! the files named on the command line, rendered in one format.
 
 use crate::config::Selection;
+use crate::error::error_enum;
 use crate::lint::{self, CheckError};
 use crate::report::baseline::{Baseline, BaselineError, Choice};
 use crate::report::{FailOn, Format, Output, Unsupported};
@@ -19,14 +20,12 @@ pub struct Plan {
     pub color: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CheckCommandError {
-    #[error(transparent)]
-    Check(#[from] CheckError),
-    #[error(transparent)]
-    Baseline(#[from] BaselineError),
-    #[error(transparent)]
-    Format(#[from] Unsupported),
+error_enum! {
+    pub enum CheckCommandError {
+        Check(CheckError),
+        Baseline(BaselineError),
+        Format(Unsupported),
+    }
 }
 
 /// Check what `selection` names. A repository's check also holds its

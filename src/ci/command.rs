@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use super::{CiError, CiReport};
 use crate::bundle::UnverifiedEvidence;
 use crate::config::Selection;
+use crate::error::error_enum;
 use crate::fsio::{WriteError, write_atomically};
 use crate::report::Output;
 use crate::report::baseline::{BaselineError, Choice};
@@ -23,21 +24,19 @@ pub struct Plan {
     pub color: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CiCommandError {
-    #[error(transparent)]
-    Ci(#[from] CiError),
-    #[error(transparent)]
-    Baseline(#[from] BaselineError),
-    #[error(transparent)]
-    Sarif(#[from] WriteError),
-    #[error("cannot {action} ${variable} ({})", path.display())]
-    ActionsFile {
-        action: &'static str,
-        variable: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+error_enum! {
+    pub enum CiCommandError {
+        Ci(CiError),
+        Baseline(BaselineError),
+        Sarif(WriteError),
+        #[error("cannot {action} ${variable} ({})", path.display())]
+        ActionsFile {
+            action: &'static str,
+            variable: &'static str,
+            path: PathBuf,
+            source: std::io::Error,
+        },
+    }
 }
 
 /// Run every stage on the selected repository and render the report.

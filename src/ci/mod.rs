@@ -13,6 +13,7 @@ use std::path::Path;
 use crate::bundle;
 use crate::config::Config;
 use crate::decide::suite::CASE_FAILED;
+use crate::error::error_enum;
 use crate::lint::{self, CheckError};
 use crate::openclaw::{self, LoadOptions, mappings};
 use crate::report::baseline::{self, Baseline};
@@ -72,16 +73,15 @@ pub struct CiReport {
 /// a verdict on behaviour, not a finding to adopt, so it always fails.
 const BASELINED: [&str; 2] = ["check", "audit"];
 
-#[derive(Debug, thiserror::Error)]
-pub enum CiError {
-    #[error(transparent)]
-    Check(#[from] CheckError),
-    #[error(transparent)]
-    Audit(#[from] crate::openclaw::mappings::MappingError),
-    #[error("bundles: {0}")]
-    Bundles(bundle::batch::BatchError),
-    #[error("bundles: {0}")]
-    BundlePolicies(crate::resolve::ResolveError),
+error_enum! {
+    pub enum CiError {
+        Check(CheckError),
+        Audit(crate::openclaw::mappings::MappingError),
+        #[error("bundles: {0}")]
+        Bundles(bundle::batch::BatchError),
+        #[error("bundles: {0}")]
+        BundlePolicies(crate::resolve::ResolveError),
+    }
 }
 
 /// Run every stage on the repository of `config`; `unverified_evidence`:

@@ -35,6 +35,8 @@ pub const MAX_ISSUER_DID_CHARS: usize = 256;
 /// A protocol WPC version wpc can export to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "lowercase")]
 pub enum ClawVersion {
     V1,
     V2,
@@ -44,10 +46,7 @@ impl ClawVersion {
     pub const ALL: [ClawVersion; 2] = [ClawVersion::V1, ClawVersion::V2];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ClawVersion::V1 => "v1",
-            ClawVersion::V2 => "v2",
-        }
+        self.into()
     }
 
     /// The name of the rendering on the release branch and in `wpc serve`
@@ -90,12 +89,6 @@ impl ClawVersion {
             ClawVersion::V1 => ClawSchema::WpcV1,
             ClawVersion::V2 => ClawSchema::WpcV2,
         }
-    }
-}
-
-impl std::fmt::Display for ClawVersion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 use jsonschema::{Registry, Validator};
 use serde_json::Value;
 
+use crate::error::error_enum;
+
 /// Every schema, by path under `schema/clawsig/`.
 const SOURCES: &[(&str, &str)] = &[
     (
@@ -393,20 +395,19 @@ pub fn validate(schema: ClawSchema, value: &Value) -> Vec<SchemaError> {
     }
 }
 
-/// Why the shipped Claw protocol schemas do not build (a test rules it out).
-#[derive(Debug, thiserror::Error)]
-pub enum ClawSchemaBuildError {
-    #[error("{path}: {error}")]
-    Json {
-        path: &'static str,
-        error: serde_json::Error,
-    },
-    #[error("{0}: no $id")]
-    NoId(&'static str),
-    #[error(transparent)]
-    Registry(#[from] jsonschema::ReferencingError),
-    #[error(transparent)]
-    Schema(#[from] jsonschema::ValidationError<'static>),
+error_enum! {
+    /// Why the shipped Claw protocol schemas do not build (a test rules it out).
+    pub enum ClawSchemaBuildError {
+        Registry(jsonschema::ReferencingError),
+        Schema(jsonschema::ValidationError<'static>),
+        #[error("{path}: {error}")]
+        Json {
+            path: &'static str,
+            error: serde_json::Error,
+        },
+        #[error("{0}: no $id")]
+        NoId(&'static str),
+    }
 }
 
 fn build(schema: ClawSchema) -> Result<Validator, ClawSchemaBuildError> {

@@ -72,6 +72,8 @@ pub(crate) const SIGNATURE_B64U: GeneralPurpose = GeneralPurpose::new(
 /// Why verification failed (SCREAMING_SNAKE_CASE on the wire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[derive(strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReasonCode {
     /// Not JSON, too large, duplicate keys, missing/unknown/mistyped fields.
     MalformedEnvelope,
@@ -102,19 +104,7 @@ pub enum ReasonCode {
 impl ReasonCode {
     /// The wire form, e.g. `HASH_MISMATCH`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::MalformedEnvelope => "MALFORMED_ENVELOPE",
-            Self::UnknownEnvelopeVersion => "UNKNOWN_ENVELOPE_VERSION",
-            Self::UnknownEnvelopeType => "UNKNOWN_ENVELOPE_TYPE",
-            Self::UnknownHashAlgorithm => "UNKNOWN_HASH_ALGORITHM",
-            Self::UnknownAlgorithm => "UNKNOWN_ALGORITHM",
-            Self::HashMismatch => "HASH_MISMATCH",
-            Self::InvalidDidFormat => "INVALID_DID_FORMAT",
-            Self::SignatureInvalid => "SIGNATURE_INVALID",
-            Self::SignerNotTrusted => "SIGNER_NOT_TRUSTED",
-            Self::SchemaValidationFailed => "SCHEMA_VALIDATION_FAILED",
-            Self::Revoked => "REVOKED",
-        }
+        self.into()
     }
 
     /// The envelope field a failure with this code is about, if it is one
@@ -130,12 +120,6 @@ impl ReasonCode {
             Self::InvalidDidFormat | Self::SignerNotTrusted => Some("signer_did"),
             Self::SignatureInvalid => Some("signature_b64u"),
         }
-    }
-}
-
-impl fmt::Display for ReasonCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

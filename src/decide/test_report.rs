@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::Verdict;
 use super::coverage::{self, Coverage, RuleKind};
 use super::suite::{self, CaseResult, TestRun};
+use crate::error::error_enum;
 use crate::policy::document::unreadable_in_brief;
 use crate::policy::files::{CollectError, TEST_SUFFIX};
 use crate::report::{Envelope, Format, Formats, Output, Report, Unsupported};
@@ -67,14 +68,13 @@ pub struct Plan {
     pub options: Options,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum TestCommandError {
-    #[error(transparent)]
-    Collect(#[from] CollectError),
-    #[error("no test case matches --filter `{0}`")]
-    NoMatch(String),
-    #[error(transparent)]
-    Format(#[from] Unsupported),
+error_enum! {
+    pub enum TestCommandError {
+        Collect(CollectError),
+        Format(Unsupported),
+        #[error("no test case matches --filter `{0}`")]
+        NoMatch(String),
+    }
 }
 
 /// Run the tests `plan` names and render them: failing when a case fails,

@@ -1,7 +1,7 @@
 //! The diff of the policies of a repository between two revisions (each
 //! read through [`crate::revision`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use rayon::prelude::*;
 
@@ -12,8 +12,8 @@ use crate::crypto::trusted::{self, TrustedSigner};
 use crate::git::{Entry, GitError, Oid, Repo};
 use crate::report::{Finding, Severity};
 use crate::revision::{
-    config_at, index_by_name, join, policies_dir, policy_entries, read_policies, short,
-    trusted_signers_at,
+    config_at, index_by_name, join, policies_by_name, policies_dir, policy_entries, read_policies,
+    short, trusted_signers_at,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -106,21 +106,9 @@ pub fn diff_revisions(
             .cloned()
             .collect()
     };
-    let mut old = BTreeMap::new();
-    index_by_name(
-        &mut old,
-        read_policies(repo, base, changed(&old_entries))?,
-        base,
-        &mut at_base,
-    );
-    let mut new = BTreeMap::new();
+    let mut old = policies_by_name(repo, base, changed(&old_entries), &mut at_base)?;
     let mut at_head = Vec::new();
-    index_by_name(
-        &mut new,
-        read_policies(repo, head, changed(&new_entries))?,
-        head,
-        &mut at_head,
-    );
+    let mut new = policies_by_name(repo, head, changed(&new_entries), &mut at_head)?;
     // A name on one side only may belong to an unchanged file on the other
     // (a copy, a duplicate): only then are unchanged files read, so that
     // names pair exactly.

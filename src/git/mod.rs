@@ -148,6 +148,24 @@ impl Repo {
         Ok(commit.id())
     }
 
+    /// The tree of `dir` (no leading or trailing `/`; empty for the root)
+    /// at `commit`; `None` when `dir` is missing there or is not a folder.
+    /// [`Repo::entries`] and [`Repo::changed_entries`] both list from it.
+    fn subtree(&self, commit: Oid, dir: &str) -> Result<Option<git2::Tree<'_>>, git2::Error> {
+        let root = self.repo.find_commit(commit)?.tree()?;
+        if dir.is_empty() {
+            return Ok(Some(root));
+        }
+        match root.get_path(Path::new(dir)) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                Ok(Some(self.repo.find_tree(entry.id())?))
+            }
+            Ok(_) => Ok(None),
+            Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Every entry below `dir` (empty for the root) at `commit`, sorted by
     /// path. Names starting with `.` are skipped with their contents, as the
     /// policy walker on disk does. A `dir` missing at that commit has no
@@ -158,30 +176,11 @@ impl Repo {
             commit,
             message: err.message().to_owned(),
         };
-        let root = self
-            .repo
-            .find_commit(commit)
-            .map_err(read)?
-            .tree()
-            .map_err(read)?;
         let dir = dir.trim_matches('/');
-        let tree = if dir.is_empty() {
-            root
-        } else {
-            match root.get_path(Path::new(dir)) {
-                Ok(entry) if entry.kind() == Some(ObjectType::Tree) => {
-                    self.repo.find_tree(entry.id()).map_err(read)?
-                }
-                Ok(_) => return Ok(Vec::new()),
-                Err(err) if err.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
-                Err(err) => return Err(read(err)),
-            }
+        let Some(tree) = self.subtree(commit, dir).map_err(read)? else {
+            return Ok(Vec::new());
         };
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
+        let prefix = folder_prefix(dir);
         let mut entries = Vec::new();
         let mut overflow = false;
         tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
@@ -301,6 +300,16 @@ impl Repo {
             });
         }
         Ok(self.repo.find_blob(id).map_err(read)?.content().to_vec())
+    }
+}
+
+/// What the paths of the entries below `dir` start with: `dir/`, or
+/// nothing for the root.
+fn folder_prefix(dir: &str) -> String {
+    if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
     }
 }
 
@@ -506,20 +515,7 @@ impl Repo {
         dir: &str,
     ) -> Result<Vec<Entry>, GitError> {
         let dir = dir.trim_matches('/');
-        let subtree = |commit: Oid| -> Result<Option<git2::Tree<'_>>, GitError> {
-            let root = self.repo.find_commit(commit)?.tree()?;
-            if dir.is_empty() {
-                return Ok(Some(root));
-            }
-            match root.get_path(Path::new(dir)) {
-                Ok(entry) if entry.kind() == Some(ObjectType::Tree) => {
-                    Ok(Some(self.repo.find_tree(entry.id())?))
-                }
-                Ok(_) => Ok(None),
-                Err(err) if err.code() == git2::ErrorCode::NotFound => Ok(None),
-                Err(err) => Err(err.into()),
-            }
-        };
+        let subtree = |commit: Oid| self.subtree(commit, dir).map_err(GitError::from);
         let after = subtree(new)?;
         let before = old.map(subtree).transpose()?.flatten();
         let Some(after) = after else {
@@ -537,11 +533,7 @@ impl Repo {
                 commit: new,
             });
         }
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
+        let prefix = folder_prefix(dir);
         let mut entries = Vec::new();
         for delta in diff.deltas() {
             if !matches!(

@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value};
 
 use super::schema::Schema;
+use crate::error::error_enum;
 
 /// Arrays whose `key = [...]` line would be longer than this are split.
 pub const MAX_INLINE_WIDTH: usize = 80;
@@ -217,17 +218,16 @@ pub struct Plan {
     pub check: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum FmtCommandError {
-    #[error(transparent)]
-    Collect(#[from] super::files::CollectError),
-    #[error("{}: cannot format", path.display())]
-    Format {
-        path: std::path::PathBuf,
-        source: toml_edit::TomlError,
-    },
-    #[error(transparent)]
-    Write(#[from] crate::fsio::WriteError),
+error_enum! {
+    pub enum FmtCommandError {
+        Collect(super::files::CollectError),
+        Write(crate::fsio::WriteError),
+        #[error("{}: cannot format", path.display())]
+        Format {
+            path: std::path::PathBuf,
+            source: toml_edit::TomlError,
+        },
+    }
 }
 
 /// `wpc fmt`: rewrite each policy in the canonical layout (or, with

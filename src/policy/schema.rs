@@ -8,6 +8,7 @@ use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
 use super::document::{Document, SCHEMA, display_path, pointer_segment};
+use crate::error::error_enum;
 use crate::report::{Finding, Severity};
 
 /// The schemas wpc ships. Each is the single source of truth for its
@@ -63,13 +64,12 @@ impl Schema {
     }
 }
 
-/// Why a shipped schema does not build (a test rules it out).
-#[derive(Debug, thiserror::Error)]
-pub enum SchemaBuildError {
-    #[error(transparent)]
-    Json(#[from] serde_json::Error),
-    #[error(transparent)]
-    Schema(#[from] ValidationError<'static>),
+error_enum! {
+    /// Why a shipped schema does not build (a test rules it out).
+    pub enum SchemaBuildError {
+        Json(serde_json::Error),
+        Schema(ValidationError<'static>),
+    }
 }
 
 struct Compiled {

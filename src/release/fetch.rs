@@ -12,22 +12,22 @@ use crate::claw::ClawVersion;
 use crate::config::Config;
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::verify::{ReasonCode, Trust, verify_envelope};
+use crate::error::error_enum;
 use crate::git::Repo;
 
-#[derive(Debug, thiserror::Error)]
-pub enum FetchError {
-    #[error("`{0}` is not a policy hash")]
-    BadHash(String),
-    #[error("{0} was never released on this branch")]
-    NotReleased(String),
-    #[error("{hash} is revoked: {reason}")]
-    Revoked { hash: String, reason: String },
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Release(#[from] ReleaseError),
-    #[error(transparent)]
-    Unreadable(#[from] crate::fsio::ReadError),
+error_enum! {
+    pub enum FetchError {
+        Release(ReleaseError),
+        Unreadable(crate::fsio::ReadError),
+        #[error("`{0}` is not a policy hash")]
+        BadHash(String),
+        #[error("{0} was never released on this branch")]
+        NotReleased(String),
+        #[error("{hash} is revoked: {reason}")]
+        Revoked { hash: String, reason: String },
+        #[error("{0}")]
+        Invalid(String),
+    }
 }
 
 /// The verified envelope of `hash` on the release branch of `source`,

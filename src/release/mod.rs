@@ -55,6 +55,7 @@ use crate::claw::{self, ClawVersion, ExportSettings};
 use crate::config::Config;
 use crate::crypto::envelope::{SignError, SignedEnvelope, WorkPolicyContract};
 use crate::crypto::keys::SigningKey;
+use crate::error::error_enum;
 use crate::git::{CommitInfo, GitError, Oid, Repo};
 use crate::lint;
 use crate::policy::hash::HashError;
@@ -202,49 +203,47 @@ pub struct Revocation {
     pub signature_b64u: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ReleaseError {
-    #[error(transparent)]
-    Git(#[from] GitError),
-    #[error(transparent)]
-    Memory(#[from] MemoryError),
-    #[error("release branch `{branch}`: {path} at {commit}: {message}")]
-    Corrupt {
-        branch: String,
-        path: String,
-        commit: Oid,
-        message: String,
-    },
-    /// The branch breaks a trust rule: exit 1, with its reason code.
-    #[error("release branch `{branch}` rejected: {} at {}: {}", .violation.reason.code(), .violation.commit, .violation.message)]
-    Rejected {
-        branch: String,
-        violation: Violation,
-    },
-    #[error("release branch `{0}` does not exist")]
-    NoBranch(String),
-    #[error(
-        "main branch `{0}` not found (neither refs/heads/{0} nor refs/remotes/origin/{0}); set `[release] main` in wpc.toml"
-    )]
-    NoMain(String),
-    #[error("cannot sign: {0}")]
-    Sign(#[from] SignError),
-    #[error("cannot encode: {0}")]
-    Encode(#[from] HashError),
-    #[error("pull request #{pr}: {error}")]
-    PullRequest { pr: u64, error: ApprovalsError },
-    #[error(
-        "the signing key {did} is not a [[release_signer]] in {path} as of {commit}'s first parent: nothing was released"
-    )]
-    UntrustedKey {
-        did: String,
-        path: String,
-        commit: Oid,
-    },
-    #[error(transparent)]
-    Approvals(#[from] ApprovalsError),
-    #[error("cannot serialize {0}: {1}")]
-    Serialize(&'static str, String),
+error_enum! {
+    pub enum ReleaseError {
+        Git(GitError),
+        Memory(MemoryError),
+        Approvals(ApprovalsError),
+        #[error("release branch `{branch}`: {path} at {commit}: {message}")]
+        Corrupt {
+            branch: String,
+            path: String,
+            commit: Oid,
+            message: String,
+        },
+        /// The branch breaks a trust rule: exit 1, with its reason code.
+        #[error("release branch `{branch}` rejected: {} at {}: {}", .violation.reason.code(), .violation.commit, .violation.message)]
+        Rejected {
+            branch: String,
+            violation: Violation,
+        },
+        #[error("release branch `{0}` does not exist")]
+        NoBranch(String),
+        #[error(
+            "main branch `{0}` not found (neither refs/heads/{0} nor refs/remotes/origin/{0}); set `[release] main` in wpc.toml"
+        )]
+        NoMain(String),
+        #[error("cannot sign: {0}")]
+        Sign(#[from] SignError),
+        #[error("cannot encode: {0}")]
+        Encode(#[from] HashError),
+        #[error("pull request #{pr}: {error}")]
+        PullRequest { pr: u64, error: ApprovalsError },
+        #[error(
+            "the signing key {did} is not a [[release_signer]] in {path} as of {commit}'s first parent: nothing was released"
+        )]
+        UntrustedKey {
+            did: String,
+            path: String,
+            commit: Oid,
+        },
+        #[error("cannot serialize {0}: {1}")]
+        Serialize(&'static str, String),
+    }
 }
 
 impl ReleaseError {
@@ -309,13 +308,12 @@ impl Source {
     }
 }
 
-/// Why [`Source::open`] found no repository to release from.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    #[error(transparent)]
-    Git(#[from] GitError),
-    #[error(transparent)]
-    Root(#[from] crate::revision::RootError),
+error_enum! {
+    /// Why [`Source::open`] found no repository to release from.
+    pub enum OpenError {
+        Git(GitError),
+        Root(crate::revision::RootError),
+    }
 }
 
 /// A release branch as it is at its tip (empty when it does not exist),

@@ -16,6 +16,7 @@ use super::{
 use crate::crypto::keys::SigningKey;
 use crate::crypto::trusted::{TrustedSigners, TrustedSignersError};
 use crate::crypto::verify::Trust;
+use crate::error::error_enum;
 use crate::git::{self, GitError, Repo};
 use crate::report::Output;
 
@@ -115,18 +116,15 @@ pub fn migrate_branch(
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    #[error(transparent)]
-    Release(#[from] ReleaseError),
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    #[error(transparent)]
-    Revoke(#[from] RevokeError),
-    #[error(transparent)]
-    Trusted(#[from] TrustedSignersError),
-    #[error("`{policy}` was never released on `{branch}`")]
-    NeverReleased { policy: String, branch: String },
+error_enum! {
+    pub enum CommandError {
+        Release(ReleaseError),
+        Fetch(FetchError),
+        Revoke(RevokeError),
+        Trusted(TrustedSignersError),
+        #[error("`{policy}` was never released on `{branch}`")]
+        NeverReleased { policy: String, branch: String },
+    }
 }
 
 /// A fetched envelope on stdout; one that does not verify (revoked,

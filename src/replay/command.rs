@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::versions::Working;
 use super::{ReplayError, render};
 use crate::config::Config;
+use crate::error::error_enum;
 use crate::policy::Policy;
 use crate::release::Freshness;
 use crate::report::{Format, Output, Unsupported};
@@ -22,14 +23,13 @@ pub struct Plan {
     pub examples: usize,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ReplayCommandError {
-    #[error("{} is not a valid policy: {first}", path.display())]
-    InvalidPolicy { path: PathBuf, first: String },
-    #[error(transparent)]
-    Replay(#[from] ReplayError),
-    #[error(transparent)]
-    Format(#[from] Unsupported),
+error_enum! {
+    pub enum ReplayCommandError {
+        Replay(ReplayError),
+        Format(Unsupported),
+        #[error("{} is not a valid policy: {first}", path.display())]
+        InvalidPolicy { path: PathBuf, first: String },
+    }
 }
 
 /// The policy in `path`, or its first problem (`LINE:COL message`).

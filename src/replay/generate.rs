@@ -11,6 +11,7 @@ use super::{CallKind, Recording, ReplayError};
 use crate::config::Config;
 use crate::decide::suite;
 use crate::decide::{CompileError, Engine};
+use crate::error::error_enum;
 use crate::fsio::{self, ReadError, WriteError};
 use crate::policy::Policy;
 use crate::release::Freshness;
@@ -30,24 +31,23 @@ pub enum GenerateError {
     Compile(#[from] CompileError),
 }
 
-/// Why `wpc test generate` wrote nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum IntoTestFileError {
-    #[error("{} is not a valid policy: {first}", path.display())]
-    InvalidPolicy { path: PathBuf, first: String },
-    #[error("{} is not a NAME.toml policy file", .0.display())]
-    NotAPolicyFile(PathBuf),
-    #[error(transparent)]
-    Replay(#[from] ReplayError),
-    #[error("cannot read {}", path.display())]
-    ReadTests { path: PathBuf, source: ReadError },
-    #[error("{}", path.display())]
-    Cases {
-        path: PathBuf,
-        source: GenerateError,
-    },
-    #[error(transparent)]
-    Write(#[from] WriteError),
+error_enum! {
+    /// Why `wpc test generate` wrote nothing.
+    pub enum IntoTestFileError {
+        Replay(ReplayError),
+        Write(WriteError),
+        #[error("{} is not a valid policy: {first}", path.display())]
+        InvalidPolicy { path: PathBuf, first: String },
+        #[error("{0} is not a NAME.toml policy file")]
+        NotAPolicyFile(PathBuf),
+        #[error("cannot read {}", path.display())]
+        ReadTests { path: PathBuf, source: ReadError },
+        #[error("{}", path.display())]
+        Cases {
+            path: PathBuf,
+            source: GenerateError,
+        },
+    }
 }
 
 /// `wpc test generate`: add to the test file of `policy_file` a case for

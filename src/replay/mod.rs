@@ -36,6 +36,7 @@ use crate::crypto::did::{DidError, DidKey};
 use crate::crypto::verify::parse_json;
 use crate::decide::reach::{Egress, Models};
 use crate::decide::{Call, CompileError, Engine, Verdict};
+use crate::error::error_enum;
 use crate::fsio::ReadError;
 use crate::policy::model::{WorkspaceAccess, Wpc};
 
@@ -205,18 +206,17 @@ impl Rejected {
     }
 }
 
-/// Why bundles could not be read at all (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
-    #[error(transparent)]
-    Read(#[from] ReadError),
-    /// The policies the versions come from cannot be read.
-    #[error("cannot read the policies to replay under: {0}")]
-    Policies(String),
-    #[error(transparent)]
-    Bundles(#[from] BatchError),
-    #[error("gateway signer {did}: {error}")]
-    GatewaySigner { did: String, error: DidError },
+error_enum! {
+    /// Why bundles could not be read at all (exit 2).
+    pub enum ReplayError {
+        Read(ReadError),
+        Bundles(BatchError),
+        /// The policies the versions come from cannot be read.
+        #[error("cannot read the policies to replay under: {0}")]
+        Policies(String),
+        #[error("gateway signer {did}: {error}")]
+        GatewaySigner { did: String, error: DidError },
+    }
 }
 
 /// What [`replay_globs`] found.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Report, Slot, Suppressed, Suppression, portable_path};
+use crate::error::error_enum;
 use crate::fsio;
 
 pub const FORMAT: &str = "wpc-baseline";
@@ -48,14 +49,13 @@ impl std::fmt::Display for Entry {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum BaselineError {
-    #[error(transparent)]
-    Read(#[from] fsio::ReadError),
-    #[error("{}: not a wpc baseline: {message}", path.display())]
-    Invalid { path: PathBuf, message: String },
-    #[error(transparent)]
-    Write(#[from] fsio::WriteError),
+error_enum! {
+    pub enum BaselineError {
+        Read(fsio::ReadError),
+        Write(fsio::WriteError),
+        #[error("{}: not a wpc baseline: {message}", path.display())]
+        Invalid { path: PathBuf, message: String },
+    }
 }
 
 /// Which baseline a command applies (`--baseline`, `--write-baseline`).

@@ -6,8 +6,6 @@
 //! any other value is a usage error (exit 2) before anything runs. A
 //! renderer given a format it does not have answers [`Unsupported`].
 
-use std::fmt;
-
 use clap::builder::{PossibleValue, TypedValueParser};
 use serde::Serialize;
 use thiserror::Error;
@@ -15,7 +13,8 @@ use thiserror::Error;
 use super::Severity;
 
 /// An output format, named the same by every command.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "lowercase")]
 pub enum Format {
     Text,
     Json,
@@ -37,14 +36,7 @@ impl Format {
 
     /// The name on the command line.
     pub fn name(self) -> &'static str {
-        match self {
-            Format::Text => "text",
-            Format::Json => "json",
-            Format::Sarif => "sarif",
-            Format::Github => "github",
-            Format::Junit => "junit",
-            Format::Markdown => "markdown",
-        }
+        self.into()
     }
 
     /// One line for `--help`: the same for every command.
@@ -57,12 +49,6 @@ impl Format {
             Format::Junit => "JUnit XML, for CI test reports",
             Format::Markdown => "for a pull-request comment or job summary",
         }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 

@@ -27,6 +27,7 @@ use crate::crypto::did::{DidError, DidKey};
 use crate::crypto::envelope::WorkPolicyContract;
 use crate::crypto::trusted::{self, TrustedSigners, TrustedSignersError};
 use crate::crypto::verify::{Trust, VerifyFailure, verify_envelope};
+use crate::error::error_enum;
 use crate::fsio;
 use crate::git::Repo;
 use crate::policy::files::{self, CollectError};
@@ -35,41 +36,39 @@ use crate::policy::{Document, Policy};
 use crate::release::{self, Freshness, VerifiedRelease};
 use crate::report::Finding;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ResolveError {
-    #[error("--policy {0}: no such file, and not a 43-character policy hash")]
-    NotFound(String),
-    #[error(transparent)]
-    Read(#[from] fsio::ReadError),
-    #[error("{what}: {failure}")]
-    Envelope {
-        what: String,
-        failure: VerifyFailure,
-    },
-    #[error("{what}: the payload is not a valid WPC: {problem}")]
-    NotAPolicy { what: String, problem: String },
-    #[error("{} is not a valid policy: {first}", path.display())]
-    InvalidPolicy { path: PathBuf, first: String },
-    #[error("{what}: {source}")]
-    Unusable {
-        what: String,
-        source: crate::bundle::policy::PolicyCheckError,
-    },
-    #[error("--policy: {0}")]
-    Unknown(String),
-    #[error("cannot list the policies in {}: {error}", dir.display())]
-    Policies { dir: PathBuf, error: CollectError },
-    #[error(transparent)]
-    Release(#[from] release::ReleaseError),
-    #[error("release branch `{branch}`: {error}")]
-    ReleasedEntry {
-        branch: String,
-        error: release::FetchError,
-    },
-    #[error("gateway signer {did}: {error}")]
-    GatewaySigner { did: String, error: DidError },
-    #[error(transparent)]
-    TrustedSigners(#[from] TrustedSignersError),
+error_enum! {
+    pub enum ResolveError {
+        Read(fsio::ReadError),
+        Release(release::ReleaseError),
+        TrustedSigners(TrustedSignersError),
+        #[error("--policy {0}: no such file, and not a 43-character policy hash")]
+        NotFound(String),
+        #[error("{what}: {failure}")]
+        Envelope {
+            what: String,
+            failure: VerifyFailure,
+        },
+        #[error("{what}: the payload is not a valid WPC: {problem}")]
+        NotAPolicy { what: String, problem: String },
+        #[error("{} is not a valid policy: {first}", path.display())]
+        InvalidPolicy { path: PathBuf, first: String },
+        #[error("{what}: {source}")]
+        Unusable {
+            what: String,
+            source: crate::bundle::policy::PolicyCheckError,
+        },
+        #[error("--policy: {0}")]
+        Unknown(String),
+        #[error("cannot list the policies in {}: {error}", dir.display())]
+        Policies { dir: PathBuf, error: CollectError },
+        #[error("release branch `{branch}`: {error}")]
+        ReleasedEntry {
+            branch: String,
+            error: release::FetchError,
+        },
+        #[error("gateway signer {did}: {error}")]
+        GatewaySigner { did: String, error: DidError },
+    }
 }
 
 /// The keys proof bundles are checked against, and the trusted-signers

@@ -9,21 +9,20 @@ use super::{PolicyFileError, policy_file};
 use crate::claw::{self, CanonicalPayload, ClawVersion, ExportError};
 use crate::config::{Config, ConfigError};
 use crate::crypto::verify::Trust;
+use crate::error::error_enum;
 use crate::fsio::ReadError;
 use crate::policy::Policy;
 use crate::policy::document::unreadable_in_brief;
 use crate::report::{Output, Report, Severity};
 
-#[derive(Debug, thiserror::Error)]
-pub enum NamedPolicyError {
-    #[error(transparent)]
-    Read(#[from] ReadError),
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error("the wpc.toml above the policy has errors (run `wpc check`)")]
-    ConfigFindings,
-    #[error(transparent)]
-    Export(#[from] ExportError),
+error_enum! {
+    pub enum NamedPolicyError {
+        Read(ReadError),
+        Config(ConfigError),
+        Export(ExportError),
+        #[error("the wpc.toml above the policy has errors (run `wpc check`)")]
+        ConfigFindings,
+    }
 }
 
 impl PolicyFileError {
@@ -118,14 +117,12 @@ pub enum CompileTarget {
     Openclaw(Box<Config>),
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CompileCommandError {
-    #[error(transparent)]
-    Policy(#[from] NamedPolicyError),
-    #[error(transparent)]
-    Hash(#[from] crate::policy::hash::HashError),
-    #[error(transparent)]
-    Openclaw(#[from] crate::decide::CompileError),
+error_enum! {
+    pub enum CompileCommandError {
+        Policy(NamedPolicyError),
+        Hash(crate::policy::hash::HashError),
+        Openclaw(crate::decide::CompileError),
+    }
 }
 
 /// `wpc compile`: the policy in `file` as `target`.
@@ -153,14 +150,12 @@ pub fn compile(file: &Path, target: &CompileTarget) -> Result<Output, CompileCom
     )))
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DecideCommandError {
-    #[error(transparent)]
-    Read(#[from] ReadError),
-    #[error(transparent)]
-    Compile(#[from] crate::decide::CompileError),
-    #[error(transparent)]
-    Format(#[from] crate::report::Unsupported),
+error_enum! {
+    pub enum DecideCommandError {
+        Read(ReadError),
+        Compile(crate::decide::CompileError),
+        Format(crate::report::Unsupported),
+    }
 }
 
 /// `wpc decide`: the decision of the policy in `file` on `call`, failing

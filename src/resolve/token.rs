@@ -4,6 +4,7 @@ use super::{ResolveError, resolve};
 use crate::config::Config;
 use crate::crypto::verify::Trust;
 use crate::cst::{self, IssuerError, Issuers, TokenPolicy};
+use crate::error::error_enum;
 use crate::fsio::ReadError;
 use crate::release::Freshness;
 use crate::report::{Format, Output};
@@ -24,14 +25,12 @@ pub struct TokenPlan {
     pub format: Format,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum TokenCheckError {
-    #[error(transparent)]
-    Issuer(#[from] IssuerError),
-    #[error(transparent)]
-    Resolve(#[from] ResolveError),
-    #[error(transparent)]
-    Read(#[from] ReadError),
+error_enum! {
+    pub enum TokenCheckError {
+        Issuer(IssuerError),
+        Resolve(ResolveError),
+        Read(ReadError),
+    }
 }
 
 /// Check the token against the policy: failing when it is not valid, or

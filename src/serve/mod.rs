@@ -32,6 +32,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::error::error_enum;
 use crate::git::{Oid, Repo};
 use crate::report::Output;
 pub use export::ExportError;
@@ -77,21 +78,20 @@ impl Options {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("--listen {0} is not a loopback address; pass --public to serve to other machines")]
-    NotLoopback(SocketAddr),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("cannot start the server: {0}")]
-    Runtime(std::io::Error),
-    #[error(transparent)]
-    State(#[from] StateError),
-    #[error(transparent)]
-    Export(#[from] ExportError),
+error_enum! {
+    pub enum ServeError {
+        State(StateError),
+        Export(ExportError),
+        #[error("--listen {0} is not a loopback address; pass --public to serve to other machines")]
+        NotLoopback(SocketAddr),
+        #[error("cannot listen on {addr}: {source}")]
+        Bind {
+            addr: SocketAddr,
+            source: std::io::Error,
+        },
+        #[error("cannot start the server: {0}")]
+        Runtime(std::io::Error),
+    }
 }
 
 /// Where the access log and events go: one JSON object per call, written

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use super::store::{self, BodyError, CacheLimits, Digest, Doc, EngineError, Store, compact_json};
 use crate::decide::Engine;
+use crate::error::error_enum;
 use crate::git::{GitError, Oid, Repo};
 use crate::release::{
     self, Freshness, ReleaseError, Revocation, Verification, VerifiedBranch, VerifiedEntry,
@@ -42,31 +43,30 @@ impl Source {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    #[error(transparent)]
-    Git(#[from] GitError),
-    #[error(transparent)]
-    Release(#[from] ReleaseError),
-    #[error("release branch `{0}` does not exist")]
-    NoBranch(String),
-    #[error(
-        "release branch `{branch}` does not verify ({count} violations); the first: commit {commit}: {message}"
-    )]
-    Unverified {
-        branch: String,
-        count: usize,
-        commit: String,
-        message: String,
-    },
-    #[error("release branch `{branch}`: {path} is missing at {commit}")]
-    MissingEnvelope {
-        branch: String,
-        path: String,
-        commit: Oid,
-    },
-    #[error("release branch `{branch}`: `{hash}` is not a policy hash")]
-    BadHash { branch: String, hash: String },
+error_enum! {
+    pub enum StateError {
+        Git(GitError),
+        Release(ReleaseError),
+        #[error("release branch `{0}` does not exist")]
+        NoBranch(String),
+        #[error(
+            "release branch `{branch}` does not verify ({count} violations); the first: commit {commit}: {message}"
+        )]
+        Unverified {
+            branch: String,
+            count: usize,
+            commit: String,
+            message: String,
+        },
+        #[error("release branch `{branch}`: {path} is missing at {commit}")]
+        MissingEnvelope {
+            branch: String,
+            path: String,
+            commit: Oid,
+        },
+        #[error("release branch `{branch}`: `{hash}` is not a policy hash")]
+        BadHash { branch: String, hash: String },
+    }
 }
 
 /// One released version, shared by the renderings of its hashes: the
