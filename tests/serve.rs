@@ -806,6 +806,40 @@ fn export_replaces_an_earlier_export_and_refuses_any_other_folder() {
 }
 
 #[test]
+fn a_branch_that_does_not_verify_is_neither_served_nor_exported() {
+    let repo = released("docs/commands/release-demo");
+    // Someone who can push the release branch but holds no trusted key
+    // rewrites an envelope before the server ever starts.
+    let worktree = repo.path().join("rel");
+    support::git(
+        repo.path(),
+        &["worktree", "add", "-q", "rel", "wpc-releases"],
+    );
+    let path = worktree.join(format!("wpc/{DEMO_HASH}.json"));
+    let forged = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("never merge, deploy or run code.", "merge at will.");
+    std::fs::write(&path, forged).unwrap();
+    support::git(&worktree, &["commit", "-q", "-am", "forged"]);
+    let site = repo.path().join("site");
+    for args in [
+        &["serve", "--listen", "127.0.0.1:0"][..],
+        &["serve", "--export", site.to_str().unwrap()],
+    ] {
+        let out = support::run(repo.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{}", support::stderr(&out));
+        assert!(support::stdout(&out).is_empty());
+        assert!(
+            support::stderr(&out)
+                .starts_with("error: release branch `wpc-releases` does not verify"),
+            "{}",
+            support::stderr(&out)
+        );
+    }
+    assert!(!site.exists());
+}
+
+#[test]
 fn claw_renderings_are_served_by_their_hash_decided_by_the_native_policy_and_revoked_together() {
     let repo = released("examples/repo");
     let versions = released_versions(repo.path());

@@ -12,7 +12,7 @@ use crate::fsio::ReadError;
 use crate::git::{GitError, Repo};
 use crate::github::{self, Client, GithubError, RepoName, State};
 use crate::replay::{self, ReplayError, versions::Revisions};
-use crate::report::{Format, Output, Report, Unsupported};
+use crate::report::{Explained, Format, Output, Report, Unsupported};
 use crate::revision::RootError;
 
 /// What the command line asked of `wpc pr`.
@@ -142,6 +142,15 @@ error_enum! {
             "some policies could not be read (see above); no diff printed: fix them, then diff again"
         )]
         Unreadable { stderr: String },
+    }
+}
+
+impl Explained for DiffCommandError {
+    fn explanation(&self) -> &str {
+        match self {
+            DiffCommandError::Unreadable { stderr } => stderr,
+            _ => "",
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
 use super::exit::Outcome;
-use super::output::{emit, eprint};
-use crate::bot::command::{self, DiffCommandError, DiffPlan};
+use super::output::emit_explained;
+use crate::bot::command::{self, DiffPlan};
 use crate::diff;
 use crate::report::Format;
 
@@ -38,9 +38,5 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         root: args.root,
         replay: args.replay,
     };
-    let result = command::diff(&plan);
-    if let Err(DiffCommandError::Unreadable { stderr }) = &result {
-        eprint(stderr);
-    }
-    emit(result?)
+    emit_explained(command::diff(&plan))
 }

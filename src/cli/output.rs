@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 
 use super::exit::Outcome;
-use crate::report::Output;
+use crate::report::{Explained, Output};
 
 /// Writes a library function's [`Output`]: stderr, then stdout.
 pub fn emit(output: Output) -> anyhow::Result<Outcome> {
@@ -15,6 +15,21 @@ pub fn emit(output: Output) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+/// [`emit`] a library function's result; an error's [`Explained`]
+/// diagnostics are written before it is returned (exit 2).
+pub fn emit_explained<E>(result: Result<Output, E>) -> anyhow::Result<Outcome>
+where
+    E: Explained + Into<anyhow::Error>,
+{
+    match result {
+        Ok(output) => emit(output),
+        Err(err) => {
+            eprint(err.explanation());
+            Err(err.into())
+        }
+    }
 }
 
 /// Colour for text on stdout: only on a terminal, never with `NO_COLOR`.

@@ -1,14 +1,13 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::args::{FreshnessArgs, Place};
 use super::exit::Outcome;
 use super::load::open;
-use super::output::print;
-use crate::serve::{self, CacheLimits, Options, ReleaseState, ServeError, Source, StateError};
+use super::output::emit;
+use crate::serve::{self, CacheLimits, Plan, Source};
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -67,45 +66,20 @@ pub fn run(args: Args) -> anyhow::Result<Outcome> {
         freshness: args.freshness.freshness(),
     };
     drop(repo);
-    let result = match &args.export {
-        Some(dir) => export(&source, dir),
+    emit(match &args.export {
+        Some(dir) => serve::export(&source, dir)?,
         None => {
-            let mut options = Options::new(args.listen, args.public);
-            if let Some(ms) = args.header_timeout_ms {
-                options.header_timeout = Duration::from_millis(ms);
-            }
-            if let Some(ms) = args.request_timeout_ms {
-                options.request_timeout = Duration::from_millis(ms);
-            }
-            options.caches = CacheLimits {
-                body_bytes: args.body_cache_kib.saturating_mul(1024),
-                engines: args.engine_cache,
+            let plan = Plan {
+                listen: args.listen,
+                public: args.public,
+                body_cache_kib: args.body_cache_kib,
+                engine_cache: args.engine_cache,
+                header_timeout_ms: args.header_timeout_ms,
+                request_timeout_ms: args.request_timeout_ms,
             };
-            serve::run(source, &options, Arc::new(log_line))
+            serve::run(source, &plan, Arc::new(log_line))?
         }
-    };
-    match result {
-        Ok(()) => Ok(Outcome::Clean),
-        Err(ServeError::State(err @ StateError::Unverified { .. })) => {
-            super::output::eprint(&format!("error: {err}\n"));
-            Ok(Outcome::Failed)
-        }
-        Err(err) => Err(err.into()),
-    }
-}
-
-fn export(source: &Source, dir: &Path) -> Result<(), ServeError> {
-    let state = ReleaseState::load(source)?;
-    let exported = serve::export(&state, dir)?;
-    // Exported is the outcome; a closed stdout changes nothing about it.
-    let _ = print(&format!(
-        "exported {} documents of {} at {} to {}\n",
-        exported.documents,
-        state.branch,
-        state.release_commit,
-        dir.display()
-    ));
-    Ok(())
+    })
 }
 
 /// The access log and events: JSON lines on stderr.

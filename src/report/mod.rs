@@ -25,7 +25,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use format::{Envelope, FailOn, Format, Formats, Unsupported};
-pub use output::Output;
+pub use output::{Explained, Output};
 pub use registry::{Described, Registry};
 pub use source::SourceFile;
 

@@ -45,6 +45,14 @@ impl Output {
     }
 }
 
+/// An error that comes with the diagnostics explaining it (the findings
+/// naming each input that could not be read): the command line writes
+/// them before the error itself (exit 2).
+pub trait Explained {
+    /// The text for stderr; empty when the error explains itself.
+    fn explanation(&self) -> &str;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ mod store;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -33,7 +34,8 @@ use tokio::sync::Semaphore;
 
 use crate::error::error_enum;
 use crate::git::{Oid, Repo};
-pub use export::{ExportError, export};
+use crate::report::Output;
+pub use export::ExportError;
 pub use http::MAX_BODY_BYTES;
 pub use state::{Lookup, ReleaseState, Rendering, Source, StateError};
 pub use store::{BodyError, CacheLimits, EngineError};
@@ -357,12 +359,84 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Verify and load the branch, listen, follow the branch, and serve until
-/// SIGTERM or Ctrl-C. Logs `listening` with the bound address first (so
-/// port 0 can be used).
-pub fn run(source: Source, options: &Options, log: Log) -> Result<(), ServeError> {
-    check_listen(options)?;
-    let state = ReleaseState::load_with(&source, options.caches)?;
+/// What the command line asked of `wpc serve` (without `--export`).
+#[derive(Debug)]
+pub struct Plan {
+    /// A non-loopback address is refused unless `public`.
+    pub listen: SocketAddr,
+    pub public: bool,
+    /// KiB of rendered policy bodies kept in memory.
+    pub body_cache_kib: u64,
+    /// Compiled policies kept in memory.
+    pub engine_cache: usize,
+    /// The time limits of a request; `None` keeps [`Options::new`]'s.
+    pub header_timeout_ms: Option<u64>,
+    pub request_timeout_ms: Option<u64>,
+}
+
+impl Plan {
+    fn options(&self) -> Options {
+        let mut options = Options::new(self.listen, self.public);
+        if let Some(ms) = self.header_timeout_ms {
+            options.header_timeout = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.request_timeout_ms {
+            options.request_timeout = Duration::from_millis(ms);
+        }
+        options.caches = CacheLimits {
+            body_bytes: self.body_cache_kib.saturating_mul(1024),
+            engines: self.engine_cache,
+        };
+        options
+    }
+}
+
+/// `wpc serve`: verify and load the branch, then serve it until SIGTERM or
+/// Ctrl-C (nothing to print then).
+pub fn run(source: Source, plan: &Plan, log: Log) -> Result<Output, ServeError> {
+    let options = plan.options();
+    check_listen(&options)?;
+    match ReleaseState::load_with(&source, options.caches) {
+        Ok(state) => serve_until_stopped(state, source, &options, log).map(|()| Output::default()),
+        Err(err) => unverified(err),
+    }
+}
+
+/// `wpc serve --export DIR`: the verified branch written as static files
+/// to `dir`, and what was written.
+pub fn export(source: &Source, dir: &Path) -> Result<Output, ServeError> {
+    match ReleaseState::load(source) {
+        Ok(state) => {
+            let exported = export::export(&state, dir)?;
+            Ok(Output::stdout(format!(
+                "exported {} documents of {} at {} to {}\n",
+                exported.documents,
+                state.branch,
+                state.release_commit,
+                dir.display()
+            )))
+        }
+        Err(err) => unverified(err),
+    }
+}
+
+/// A branch that does not verify is the failing output naming why (exit
+/// 1), as for `wpc release verify`; any other error stays one (exit 2).
+fn unverified(err: StateError) -> Result<Output, ServeError> {
+    match err {
+        StateError::Unverified { .. } => Ok(Output::failure(format!("error: {err}\n"))),
+        err => Err(err.into()),
+    }
+}
+
+/// Listen, follow the branch, and serve `state` until SIGTERM or Ctrl-C.
+/// Logs `listening` with the bound address first (so port 0 can be used).
+fn serve_until_stopped(
+    state: ReleaseState,
+    source: Source,
+    options: &Options,
+    log: Log,
+) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
