@@ -4,6 +4,9 @@ use super::RevokedHash;
 use crate::lint::{Context, Rule};
 use crate::policy::Policy;
 
+/// The rule's code, for the findings `lint::check` makes outside the rule
+/// (revocations it cannot trust); the test below keeps it equal to the
+/// table's.
 pub const CODE: &str = "WPC021";
 
 impl Rule for RevokedHash {
@@ -32,6 +35,11 @@ mod tests {
     use super::*;
     use crate::lint::testing::{CLEAN, policy};
     use crate::report::Described;
+
+    #[test]
+    fn the_code_constant_is_the_tables() {
+        assert_eq!(RevokedHash.meta().code, CODE);
+    }
 
     #[test]
     fn reports_only_revoked_content() {
