@@ -649,73 +649,83 @@ fn graph(entries: &[Entry<'_>], mode: Mode) -> Result<(), Failure> {
 }
 
 /// 26c-6: a root exists, every span reaches one, one component.
-fn connected(spans: &[&Entry<'_>], by_id: &HashMap<&str, &Entry<'_>>) -> Result<(), Failure> {
-    let id = |e: &Entry<'_>| e.span.clone().unwrap_or_default();
-    let refs = |e: &Entry<'_>| -> Vec<String> {
-        [e.parent.clone(), e.tool.clone()]
+fn connected<'e>(
+    spans: &[&'e Entry<'_>],
+    by_id: &HashMap<&str, &Entry<'_>>,
+) -> Result<(), Failure> {
+    // The span ids are borrowed from the entries throughout: no copies.
+    let refs = |e: &'e Entry<'_>| {
+        [e.parent.as_deref(), e.tool.as_deref()]
             .into_iter()
             .flatten()
-            .filter(|r| by_id.contains_key(r.as_str()))
-            .collect()
+            .filter(|r| by_id.contains_key(r))
+            .collect::<Vec<&str>>()
     };
-    let roots: HashSet<String> = spans
+    // Spans that reach a root (the roots first), grown until nothing changes.
+    let mut reaching: HashSet<&str> = spans
         .iter()
         .filter(|e| e.parent.is_none() && e.tool.is_none())
-        .map(|e| id(e))
+        .map(|e| span_id(e))
         .collect();
-    if roots.is_empty() {
+    if reaching.is_empty() {
         return Err(Failure::new(
             Code::CausalGraphDisconnected,
             "/payload/receipts",
             "causal graph has no valid root lineage in enforce mode",
         ));
     }
-    // Spans that reach a root, grown until nothing changes.
-    let mut reaching = roots.clone();
     loop {
         let before = reaching.len();
         for span in spans {
             if refs(span).iter().any(|r| reaching.contains(r)) {
-                reaching.insert(id(span));
+                reaching.insert(span_id(span));
             }
         }
         if reaching.len() == before {
             break;
         }
     }
-    if let Some(span) = spans.iter().find(|s| !reaching.contains(&id(s))) {
+    if let Some(span) = spans.iter().find(|s| !reaching.contains(span_id(s))) {
         return Err(Failure::new(
             Code::CausalGraphDisconnected,
             span.binding_pointer("span_id"),
-            format!("non-root span_id `{}` does not connect to a root", id(span)),
+            format!(
+                "non-root span_id `{}` does not connect to a root",
+                span_id(span)
+            ),
         ));
     }
-    let mut neighbours: HashMap<String, Vec<String>> = HashMap::new();
+    let mut neighbours: HashMap<&str, Vec<&str>> = HashMap::new();
     for span in spans {
         for r in refs(span) {
-            neighbours.entry(id(span)).or_default().push(r.clone());
-            neighbours.entry(r).or_default().push(id(span));
+            neighbours.entry(span_id(span)).or_default().push(r);
+            neighbours.entry(r).or_default().push(span_id(span));
         }
     }
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut stack = vec![id(spans[0])];
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut stack = vec![span_id(spans[0])];
     while let Some(node) = stack.pop() {
-        if seen.insert(node.clone()) {
-            stack.extend(neighbours.get(&node).into_iter().flatten().cloned());
+        if seen.insert(node) {
+            stack.extend(neighbours.get(node).into_iter().flatten());
         }
     }
-    if let Some(span) = spans.iter().find(|s| !seen.contains(&id(s))) {
+    if let Some(span) = spans.iter().find(|s| !seen.contains(span_id(s))) {
         return Err(Failure::new(
             Code::CausalGraphDisconnected,
             span.binding_pointer("span_id"),
             format!(
                 "the causal graph contains disconnected components: span_id `{}` is not connected to `{}`",
-                id(span),
-                id(spans[0])
+                span_id(span),
+                span_id(spans[0])
             ),
         ));
     }
     Ok(())
+}
+
+/// A span's id; `""` for an entry without one.
+fn span_id<'e>(entry: &'e Entry<'_>) -> &'e str {
+    entry.span.as_deref().unwrap_or_default()
 }
 
 /// 26d: every side-effect or human-approval receipt names a gateway span
