@@ -703,17 +703,7 @@ fn a_moved_branch_is_served_and_one_that_does_not_verify_degrades() {
 
     // Someone who can push the release branch but holds no trusted key
     // rewrites an envelope: the last verified state stays served.
-    let worktree = repo.path().join("rel");
-    support::git(
-        repo.path(),
-        &["worktree", "add", "-q", "rel", "wpc-releases"],
-    );
-    let path = worktree.join(format!("wpc/{new}.json"));
-    let forged = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("never merge or deploy.", "merge at will.");
-    std::fs::write(&path, forged).unwrap();
-    support::git(&worktree, &["commit", "-q", "-am", "forged"]);
+    forge_envelope(repo.path(), &new, "never merge or deploy.");
     let health = wait_for(|| {
         let h = request(addr, "GET", "/health", None).json();
         (h["status"] == "degraded").then_some(h)
@@ -810,17 +800,7 @@ fn a_branch_that_does_not_verify_is_neither_served_nor_exported() {
     let repo = released("docs/commands/release-demo");
     // Someone who can push the release branch but holds no trusted key
     // rewrites an envelope before the server ever starts.
-    let worktree = repo.path().join("rel");
-    support::git(
-        repo.path(),
-        &["worktree", "add", "-q", "rel", "wpc-releases"],
-    );
-    let path = worktree.join(format!("wpc/{DEMO_HASH}.json"));
-    let forged = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("never merge, deploy or run code.", "merge at will.");
-    std::fs::write(&path, forged).unwrap();
-    support::git(&worktree, &["commit", "-q", "-am", "forged"]);
+    forge_envelope(repo.path(), DEMO_HASH, "never merge, deploy or run code.");
     let site = repo.path().join("site");
     for args in [
         &["serve", "--listen", "127.0.0.1:0"][..],
@@ -1040,4 +1020,18 @@ fn an_envelope_changed_in_the_object_database_after_verification_is_refused() {
             .iter()
             .all(|v| v["id"].is_u64() && v["reason"].as_str().unwrap().contains(DEMO_HASH))
     );
+}
+
+/// Commits, on the release branch of `repo`, the envelope of `hash` with
+/// `text` in its payload rewritten, and no new signature: what someone who
+/// can push that branch but holds no trusted key can do.
+fn forge_envelope(repo: &std::path::Path, hash: &str, text: &str) {
+    let worktree = repo.join("rel");
+    support::git(repo, &["worktree", "add", "-q", "rel", "wpc-releases"]);
+    let path = worktree.join(format!("wpc/{hash}.json"));
+    let forged = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(text, "merge at will.");
+    std::fs::write(&path, forged).unwrap();
+    support::git(&worktree, &["commit", "-q", "-am", "forged"]);
 }
