@@ -89,19 +89,39 @@ pub fn event_hash_b64u(event: &Map<String, Value>) -> String {
 }
 
 /// Writes compact `JSON.stringify` output, noting where `parts` start and end.
-struct Writer<'o, 'p> {
+struct Writer<'o> {
     out: &'o mut Vec<u8>,
-    parts: &'p [&'p Value],
+    /// The parts' addresses with their indices, by address: each object
+    /// written is looked up in logarithmic time, so that a document of many
+    /// parts (an attacker's bundle of thousands of receipts) costs
+    /// O(n log n), not O(n²).
+    parts: Vec<(*const Value, usize)>,
     spans: Vec<Option<Range<usize>>>,
 }
 
-impl<'o, 'p> Writer<'o, 'p> {
-    fn new(out: &'o mut Vec<u8>, parts: &'p [&'p Value]) -> Self {
+impl<'o> Writer<'o> {
+    fn new(out: &'o mut Vec<u8>, parts: &[&Value]) -> Self {
+        let mut by_address: Vec<(*const Value, usize)> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| (std::ptr::from_ref(*part), i))
+            .collect();
+        by_address.sort_unstable();
         Writer {
             out,
-            parts,
+            parts: by_address,
             spans: vec![None; parts.len()],
         }
+    }
+
+    /// The index of the (first) part that is `value`, if one is.
+    fn part(&self, value: &Value) -> Option<usize> {
+        let address = std::ptr::from_ref(value);
+        let at = self.parts.partition_point(|(part, _)| *part < address);
+        self.parts
+            .get(at)
+            .filter(|(part, _)| *part == address)
+            .map(|(_, index)| *index)
     }
 
     fn write(&mut self, value: &Value) {
@@ -128,7 +148,7 @@ impl<'o, 'p> Writer<'o, 'p> {
                 self.out.push(b']');
             }
             Value::Object(map) => {
-                let part = self.parts.iter().position(|p| std::ptr::eq(*p, value));
+                let part = self.part(value);
                 let start = self.out.len();
                 self.out.push(b'{');
                 if map.keys().any(|key| array_index(key).is_some()) {
