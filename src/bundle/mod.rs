@@ -51,7 +51,8 @@ use crate::crypto::envelope::{GatewayReceipt, ProofBundle, parse_rfc3339};
 use crate::crypto::stringify::{event_hash_b64u, stringify_hashes_b64u};
 use crate::crypto::trusted::TrustedApprover;
 use crate::crypto::verify::{
-    Envelope, MAX_ENVELOPE_BYTES, Trust, parse_json_within, verify_embedded_with_hash,
+    Envelope, MAX_ENVELOPE_BYTES, Precomputed, SignedFields, Trust, check_signatures,
+    parse_json_within, verify_embedded_precomputed,
 };
 pub use reason::{Code, Failure};
 
@@ -268,6 +269,37 @@ pub fn parse_bundle(bytes: &[u8], limit: u64) -> Result<Value, BundleReport> {
         .map_err(|failure| BundleReport::failed(Failure::from_envelope("", &failure)))
 }
 
+/// What the bundle envelope and each of its gateway receipts need that is
+/// cheaper to compute for all at once: the payload hashes, from one
+/// serialization of the bundle's payload (each receipt's is a range of its
+/// bytes), and the signature verdicts, from one batch.
+fn precompute(envelope: &Envelope) -> (Precomputed, Vec<Precomputed>) {
+    let receipts = items(envelope.payload(), "receipts");
+    let payloads: Vec<&Value> = receipts
+        .iter()
+        .map(|receipt| receipt.get("payload").unwrap_or(&Value::Null))
+        .collect();
+    let (bundle_hash, receipt_hashes) = stringify_hashes_b64u(envelope.payload(), &payloads);
+    let mut signatures = check_signatures(
+        std::iter::once(Some(envelope.signed_fields()))
+            .chain(receipts.iter().map(SignedFields::of)),
+    )
+    .into_iter();
+    let bundle = Precomputed {
+        payload_hash: Some(bundle_hash),
+        signature: signatures.next().flatten(),
+    };
+    let receipts = receipt_hashes
+        .into_iter()
+        .zip(signatures)
+        .map(|(payload_hash, signature)| Precomputed {
+            payload_hash,
+            signature,
+        })
+        .collect();
+    (bundle, receipts)
+}
+
 /// Verifies a bundle file's JSON, as [`parse_bundle`] gives it.
 pub fn verify_value(value: Value, options: &Options) -> BundleReport {
     if export::is_export_bundle(&value) {
@@ -298,17 +330,9 @@ pub fn verify_value(value: Value, options: &Options) -> BundleReport {
             .collect();
         return report;
     }
-    // One serialization gives the bundle's payload hash and its gateway
-    // receipts' payload hashes (each a range of the bundle's bytes).
-    let (bundle_hash, receipt_hashes) = {
-        let parts: Vec<&Value> = items(envelope.payload(), "receipts")
-            .iter()
-            .map(|receipt| receipt.get("payload").unwrap_or(&Value::Null))
-            .collect();
-        stringify_hashes_b64u(envelope.payload(), &parts)
-    };
+    let (bundle_precomputed, receipts_precomputed) = precompute(&envelope);
     let verified = match envelope
-        .verify_with_hash::<ProofBundle>(Some(bundle_hash), &Trust::any_signer_unchecked())
+        .verify_precomputed::<ProofBundle>(bundle_precomputed, &Trust::any_signer_unchecked())
     {
         Ok(verified) => verified,
         Err(failure) => return BundleReport::failed(Failure::from_envelope("", &failure)),
@@ -327,7 +351,7 @@ pub fn verify_value(value: Value, options: &Options) -> BundleReport {
         ));
     }
 
-    let mut checker = Checker::new(&payload, options, receipt_hashes);
+    let mut checker = Checker::new(&payload, options, receipts_precomputed);
     if let Some(expires_at) = expires_at
         && parse_rfc3339(&expires_at).is_ok_and(|at| at < options.now)
     {
@@ -409,9 +433,8 @@ struct Checker<'a> {
     identifiers: Identifiers,
     /// `Some` once the chain verified.
     chain: Option<Chain>,
-    /// Each gateway receipt's recomputed payload hash, by index, where the
-    /// bundle's serialization gave it.
-    receipt_hashes: Vec<Option<String>>,
+    /// What [`precompute`] gave for each gateway receipt, by index.
+    receipts_precomputed: Vec<Precomputed>,
     /// What the completeness classification reads.
     counts: completeness::Counts,
     completeness: Option<completeness::Completeness>,
@@ -421,7 +444,7 @@ impl<'a> Checker<'a> {
     fn new(
         payload: &'a Value,
         options: &'a Options,
-        receipt_hashes: Vec<Option<String>>,
+        receipts_precomputed: Vec<Precomputed>,
     ) -> Checker<'a> {
         let identifiers = Identifiers {
             bundle_id: Some(text(payload, "bundle_id").to_owned()),
@@ -435,7 +458,7 @@ impl<'a> Checker<'a> {
             evidence: Vec::new(),
             identifiers,
             chain: None,
-            receipt_hashes,
+            receipts_precomputed,
             counts: completeness::Counts::default(),
             completeness: None,
         }
@@ -750,9 +773,16 @@ impl<'a> Checker<'a> {
     fn gateway_receipt(&mut self, i: usize, receipt: &Value) -> bool {
         let payload_at = format!("/payload/receipts/{i}/payload");
         let at = format!("/payload/receipts/{i}");
-        let hash = self.receipt_hashes.get_mut(i).and_then(Option::take);
-        let verified =
-            verify_embedded_with_hash::<GatewayReceipt>(receipt, hash, &self.options.gateway_trust);
+        let precomputed = self
+            .receipts_precomputed
+            .get_mut(i)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let verified = verify_embedded_precomputed::<GatewayReceipt>(
+            receipt,
+            precomputed,
+            &self.options.gateway_trust,
+        );
         if let Err(failure) = verified {
             let inner = Failure::from_envelope(&at, &failure);
             self.fail(

@@ -126,6 +126,21 @@ impl DidKey {
     pub(crate) fn verifies(&self, message: &[u8], signature: &ed25519_dalek::Signature) -> bool {
         strict::verify_strict(&self.key, self.order, message, signature)
     }
+
+    /// [`DidKey::verifies`], to be decided with others
+    /// ([`strict::verify_strict_all`]).
+    pub(crate) fn signature_check<'a>(
+        &'a self,
+        message: &'a [u8],
+        signature: &'a ed25519_dalek::Signature,
+    ) -> strict::SignatureCheck<'a> {
+        strict::SignatureCheck {
+            key: &self.key,
+            order: self.order,
+            message,
+            signature,
+        }
+    }
 }
 
 impl fmt::Display for DidKey {

@@ -23,9 +23,15 @@
 //!
 //! The same acceptance set, so a bundle gets the same verdict as from
 //! `verify_strict` and the Claw reference verifier. Not batch verification,
-//! which does not have that property (docs/bundles.md, "Performance"). The
-//! tests compare the two on the Wycheproof vectors, on signatures a key
-//! holder crafts with torsion or small-order `R`, and on random mutations.
+//! which does not have that property (docs/bundles.md, "Performance").
+//!
+//! [`verify_strict_all`] checks several signatures at once with exactly the
+//! same per-signature test: it only shares the field inversion that encoding
+//! `[s]B − [k]A` takes (Montgomery's trick, `compress_batch_alloc`), so each
+//! verdict is still that signature's own, whatever the others are. The
+//! tests compare all of this with `verify_strict` on the Wycheproof vectors
+//! (singly and in one mixed batch), on signatures a key holder crafts with
+//! torsion or small-order `R`, and on random mutations.
 
 use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::scalar::Scalar;
@@ -66,10 +72,58 @@ pub(crate) fn verify_strict(
     if order == KeyOrder::Other {
         return key.verify_strict(message, signature).is_ok();
     }
+    expected_r(key, message, signature)
+        .is_some_and(|expected| expected.compress().as_bytes() == signature.r_bytes())
+}
+
+/// One signature for [`verify_strict_all`].
+#[derive(Clone, Copy)]
+pub(crate) struct SignatureCheck<'a> {
+    pub(crate) key: &'a VerifyingKey,
+    pub(crate) order: KeyOrder,
+    pub(crate) message: &'a [u8],
+    pub(crate) signature: &'a Signature,
+}
+
+/// [`verify_strict`] of each check, in order. The fast-path ones share one
+/// field inversion per [`BATCH`] signatures instead of one each.
+pub(crate) fn verify_strict_all(checks: &[SignatureCheck<'_>]) -> Vec<bool> {
+    let mut verdicts = vec![false; checks.len()];
+    for (offset, chunk) in (0..).step_by(BATCH).zip(checks.chunks(BATCH)) {
+        let mut pending = Vec::with_capacity(chunk.len());
+        let mut points = Vec::with_capacity(chunk.len());
+        for (i, check) in chunk.iter().enumerate() {
+            if check.order == KeyOrder::Other {
+                verdicts[offset + i] = check
+                    .key
+                    .verify_strict(check.message, check.signature)
+                    .is_ok();
+            } else if let Some(point) = expected_r(check.key, check.message, check.signature) {
+                pending.push(offset + i);
+                points.push(point);
+            }
+        }
+        for (i, encoded) in pending
+            .into_iter()
+            .zip(EdwardsPoint::compress_batch_alloc(&points))
+        {
+            verdicts[i] = encoded.as_bytes() == checks[i].signature.r_bytes();
+        }
+    }
+    verdicts
+}
+
+/// Signatures per shared inversion: the saving is (n − 1)/n of the
+/// inversions, and the working memory stays a few kilobytes however many
+/// signatures a document holds.
+const BATCH: usize = 64;
+
+/// What a valid signature's `R` encodes, for a [`KeyOrder::Prime`] key:
+/// `[s]B − [k]A`, unless `s` is not canonical or that point is the identity
+/// (which has small order), when the signature is invalid (`None`).
+fn expected_r(key: &VerifyingKey, message: &[u8], signature: &Signature) -> Option<EdwardsPoint> {
     let r = signature.r_bytes();
-    let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(*signature.s_bytes())) else {
-        return false;
-    };
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(*signature.s_bytes()))?;
     let digest = Sha512::new()
         .chain_update(r)
         .chain_update(key.as_bytes())
@@ -77,7 +131,7 @@ pub(crate) fn verify_strict(
         .finalize();
     let k = Scalar::from_bytes_mod_order_wide(&digest.into());
     let expected = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-key.to_edwards(), &s);
-    !expected.is_identity() && expected.compress().as_bytes() == r
+    (!expected.is_identity()).then_some(expected)
 }
 
 #[cfg(test)]
@@ -94,16 +148,28 @@ mod tests {
             .collect()
     }
 
-    /// Both paths agree; returns the verdict.
+    /// All paths agree (the batch one with a batch of one); returns the
+    /// verdict.
     fn agree(key: &VerifyingKey, message: &[u8], signature: &Signature) -> bool {
         let strict = key.verify_strict(message, signature).is_ok();
         let order = KeyOrder::of(key);
-        assert_eq!(
+        let check = SignatureCheck {
+            key,
+            order,
+            message,
+            signature,
+        };
+        for fast in [
             verify_strict(key, order, message, signature),
-            strict,
-            "key {:?} ({order:?}), signature {signature:?}",
-            key.as_bytes()
-        );
+            verify_strict_all(&[check])[0],
+        ] {
+            assert_eq!(
+                fast,
+                strict,
+                "key {:?} ({order:?}), signature {signature:?}",
+                key.as_bytes()
+            );
+        }
         strict
     }
 
@@ -112,6 +178,7 @@ mod tests {
         let text = include_str!("../../tests/vectors/wycheproof/ed25519_test.json");
         let doc: Value = serde_json::from_str(text).unwrap();
         let (mut compared, mut prime) = (0, 0);
+        let mut all = Vec::new();
         for group in doc["testGroups"].as_array().unwrap() {
             let key_bytes: [u8; 32] = hex(group["publicKey"]["pk"].as_str().unwrap())
                 .try_into()
@@ -127,14 +194,30 @@ mod tests {
                 else {
                     continue;
                 };
-                agree(&key, &hex(test["msg"].as_str().unwrap()), &signature);
+                let message = hex(test["msg"].as_str().unwrap());
+                let verdict = agree(&key, &message, &signature);
+                all.push((key, message, signature, verdict));
                 compared += 1;
             }
         }
         assert!(
-            compared > 100 && prime > 0,
+            compared > BATCH && prime > 0,
             "{compared} vectors, {prime} prime-order keys"
         );
+        // All in one batch, valid and invalid side by side over several
+        // chunks: each verdict is still that signature's own.
+        let checks: Vec<_> = all
+            .iter()
+            .map(|(key, message, signature, _)| SignatureCheck {
+                key,
+                order: KeyOrder::of(key),
+                message,
+                signature,
+            })
+            .collect();
+        let expected: Vec<bool> = all.iter().map(|(.., verdict)| *verdict).collect();
+        assert_eq!(verify_strict_all(&checks), expected);
+        assert!(expected.contains(&true) && expected.contains(&false));
     }
 
     /// Signatures only the key holder can make, with `R` chosen freely:
@@ -185,12 +268,29 @@ mod tests {
         let message = b"ibhRTWt5gh47v4X1fAtBRKwEKCHZir1w-de3fNfCEu8";
         let good = signing.sign(message).to_bytes();
         assert!(agree(&key, message, &Signature::from_bytes(&good)));
+        let mut signatures = vec![Signature::from_bytes(&good)];
         for index in 0..64 {
             for flip in [0x01u8, 0x80, 0xff] {
                 let mut bytes = good;
                 bytes[index] ^= flip;
                 assert!(!agree(&key, message, &Signature::from_bytes(&bytes)));
+                signatures.push(Signature::from_bytes(&bytes));
+                signatures.push(Signature::from_bytes(&good));
             }
         }
+        // In one batch, each good signature between two bad ones.
+        let order = KeyOrder::of(&key);
+        let checks: Vec<_> = signatures
+            .iter()
+            .map(|signature| SignatureCheck {
+                key: &key,
+                order,
+                message,
+                signature,
+            })
+            .collect();
+        let verdicts = verify_strict_all(&checks);
+        assert!(verdicts.iter().step_by(2).all(|&valid| valid));
+        assert!(verdicts.iter().skip(1).step_by(2).all(|&valid| !valid));
     }
 }

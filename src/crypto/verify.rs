@@ -40,6 +40,7 @@ use crate::crypto::envelope::{
     EnvelopeKind, HASH_ALGORITHM, PayloadHashRule, SIGNATURE_ALGORITHM, parse_rfc3339,
 };
 use crate::crypto::quote;
+use crate::crypto::strict;
 
 /// Envelopes larger than this are rejected before parsing
 /// ([`ReasonCode::MalformedEnvelope`]).
@@ -329,9 +330,17 @@ pub fn parse_json_within(bytes: &[u8], max_values: usize) -> Result<Value, Verif
         left: Cell::new(max_values),
         exceeded: Cell::new(false),
     };
+    // Checked once for the whole text, which is several times faster than
+    // serde_json checking each string as it meets it (`from_slice`).
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        malformed(format!(
+            "not valid JSON: the text is not UTF-8 (byte {})",
+            err.valid_up_to()
+        ))
+    })?;
     // serde_json's default recursion limit (128) stays on, so deep nesting
     // is an error rather than a stack overflow.
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     UniqueKeys(&budget)
         .deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value))
@@ -375,6 +384,15 @@ impl Envelope {
         &self.0.signer_did
     }
 
+    /// The fields its signature check reads.
+    pub(crate) fn signed_fields(&self) -> SignedFields<'_> {
+        SignedFields {
+            signer_did: &self.0.signer_did,
+            payload_hash_b64u: &self.0.payload_hash_b64u,
+            signature_b64u: &self.0.signature_b64u,
+        }
+    }
+
     /// Steps 2 to 5: version, type and algorithms.
     pub fn check_header<K: EnvelopeKind>(&self) -> Result<(), VerifyFailure> {
         self.0.borrow().check_header::<K>()
@@ -382,18 +400,17 @@ impl Envelope {
 
     /// Steps 2 to 9.
     pub fn verify<K: EnvelopeKind>(self, trust: &Trust) -> Result<Verified<K>, VerifyFailure> {
-        self.verify_with_hash::<K>(None, trust)
+        self.verify_precomputed::<K>(Precomputed::default(), trust)
     }
 
-    /// Steps 2 to 9, with the payload hash already computed by `K`'s rule
-    /// (see [`crate::crypto::stringify::stringify_hashes_b64u`]).
-    pub(crate) fn verify_with_hash<K: EnvelopeKind>(
+    /// Steps 2 to 9, with what was `precomputed` for this envelope.
+    pub(crate) fn verify_precomputed<K: EnvelopeKind>(
         self,
-        recomputed: Option<String>,
+        precomputed: Precomputed,
         trust: &Trust,
     ) -> Result<Verified<K>, VerifyFailure> {
         self.check_header::<K>()?;
-        let (payload_hash_b64u, signer) = verify_crypto::<K>(&self.0.borrow(), recomputed, trust)?;
+        let (payload_hash_b64u, signer) = verify_crypto::<K>(&self.0.borrow(), precomputed, trust)?;
         let signer = signer.into_owned();
         let fields = self.0;
         Ok(Verified {
@@ -413,14 +430,13 @@ pub fn verify_embedded<K: EnvelopeKind>(
     envelope: &Value,
     trust: &Trust,
 ) -> Result<DidKey, VerifyFailure> {
-    verify_embedded_with_hash::<K>(envelope, None, trust).map(Cow::into_owned)
+    verify_embedded_precomputed::<K>(envelope, Precomputed::default(), trust).map(Cow::into_owned)
 }
 
-/// [`verify_embedded`], with the payload hash already computed by `K`'s rule
-/// when `recomputed` is `Some`.
-pub(crate) fn verify_embedded_with_hash<'t, K: EnvelopeKind>(
+/// [`verify_embedded`], with what was `precomputed` for this envelope.
+pub(crate) fn verify_embedded_precomputed<'t, K: EnvelopeKind>(
     envelope: &Value,
-    recomputed: Option<String>,
+    precomputed: Precomputed,
     trust: &'t Trust,
 ) -> Result<Cow<'t, DidKey>, VerifyFailure> {
     let Value::Object(map) = envelope else {
@@ -431,17 +447,108 @@ pub(crate) fn verify_embedded_with_hash<'t, K: EnvelopeKind>(
     };
     let fields = check_shape(map, K::EXTRA_FIELDS)?;
     fields.check_header::<K>()?;
-    verify_crypto::<K>(&fields, recomputed, trust).map(|(_, signer)| signer)
+    verify_crypto::<K>(&fields, precomputed, trust).map(|(_, signer)| signer)
+}
+
+/// What was computed for an envelope ahead of its checks, together with the
+/// other envelopes of the document that holds them all (a bundle and its
+/// receipts): its payload hash by its kind's rule, from one serialization
+/// of the document ([`crate::crypto::stringify::stringify_hashes_b64u`]),
+/// and its signature's verdict, from one batch ([`check_signatures`]).
+/// Neither decides more than it would alone: the hash is still compared
+/// with `payload_hash_b64u`, and a verdict is used only for the key,
+/// message and signature it was reached on.
+#[derive(Debug, Default)]
+pub(crate) struct Precomputed {
+    pub(crate) payload_hash: Option<String>,
+    pub(crate) signature: Option<SignatureVerdict>,
+}
+
+/// `verify_strict`'s verdict on one key, message and signature.
+#[derive(Debug)]
+pub(crate) struct SignatureVerdict {
+    key: [u8; PUBLIC_KEY_LENGTH],
+    message: String,
+    signature: [u8; SIGNATURE_LENGTH],
+    valid: bool,
+}
+
+impl SignatureVerdict {
+    /// The verdict, if it was reached on exactly these.
+    fn on(&self, key: &VerifyingKey, message: &str, signature: &Signature) -> Option<bool> {
+        (self.key == *key.as_bytes()
+            && self.message == message
+            && self.signature == signature.to_bytes())
+        .then_some(self.valid)
+    }
+}
+
+/// The fields of an envelope that its signature check reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SignedFields<'a> {
+    signer_did: &'a str,
+    payload_hash_b64u: &'a str,
+    signature_b64u: &'a str,
+}
+
+impl<'a> SignedFields<'a> {
+    /// Those of an envelope inside another document, if they are strings.
+    pub(crate) fn of(envelope: &'a Value) -> Option<Self> {
+        let field = |name| envelope.get(name).and_then(Value::as_str);
+        Some(Self {
+            signer_did: field("signer_did")?,
+            payload_hash_b64u: field("payload_hash_b64u")?,
+            signature_b64u: field("signature_b64u")?,
+        })
+    }
+}
+
+/// The signatures of several envelopes, checked together so that they share
+/// the costliest step after the curve arithmetic
+/// ([`strict::verify_strict_all`]). Each envelope's verdict, in order, or
+/// `None` where its fields do not decode to a key and a signature: its own
+/// checks then say why.
+pub(crate) fn check_signatures<'a>(
+    envelopes: impl IntoIterator<Item = Option<SignedFields<'a>>>,
+) -> Vec<Option<SignatureVerdict>> {
+    let decoded: Vec<Option<(DidKey, &str, Signature)>> = envelopes
+        .into_iter()
+        .map(|fields| {
+            let fields = fields?;
+            let key = DidKey::parse(fields.signer_did).ok()?;
+            let signature = SIGNATURE_B64U.decode(fields.signature_b64u).ok()?;
+            let signature = Signature::from_slice(&signature).ok()?;
+            Some((key, fields.payload_hash_b64u, signature))
+        })
+        .collect();
+    let checks: Vec<_> = decoded
+        .iter()
+        .flatten()
+        .map(|(key, message, signature)| key.signature_check(message.as_bytes(), signature))
+        .collect();
+    let mut verdicts = strict::verify_strict_all(&checks).into_iter();
+    decoded
+        .into_iter()
+        .map(|decoded| {
+            let (key, message, signature) = decoded?;
+            Some(SignatureVerdict {
+                key: key.verifying_key().to_bytes(),
+                message: message.to_owned(),
+                signature: signature.to_bytes(),
+                valid: verdicts.next()?,
+            })
+        })
+        .collect()
 }
 
 /// Steps 6 to 9: hash, signer, signature, trust. Returns the hash and the
 /// signer.
 fn verify_crypto<'t, K: EnvelopeKind>(
     fields: &FieldsRef<'_>,
-    recomputed: Option<String>,
+    precomputed: Precomputed,
     trust: &'t Trust,
 ) -> Result<(String, Cow<'t, DidKey>), VerifyFailure> {
-    let recomputed = match recomputed {
+    let recomputed = match precomputed.payload_hash {
         Some(hash) => hash,
         None => K::HashRule::payload_hash_b64u(fields.payload).map_err(|err| {
             VerifyFailure::new(
@@ -484,7 +591,13 @@ fn verify_crypto<'t, K: EnvelopeKind>(
     };
     let signature = Signature::from_slice(&signature)
         .map_err(|_| rejected(SignatureRejected::SignatureLength))?;
-    if !signer.verifies(fields.payload_hash_b64u.as_bytes(), &signature) {
+    let valid = precomputed
+        .signature
+        .and_then(|verdict| {
+            verdict.on(signer.verifying_key(), fields.payload_hash_b64u, &signature)
+        })
+        .unwrap_or_else(|| signer.verifies(fields.payload_hash_b64u.as_bytes(), &signature));
+    if !valid {
         return Err(rejected(SignatureRejected::DoesNotVerify));
     }
 
@@ -867,5 +980,11 @@ mod tests {
         // A syntax error within the bound is reported as one.
         let broken = parse_json_within(br#"[1,2"#, 5).unwrap_err();
         assert!(broken.message().starts_with("not valid JSON"), "{broken:?}");
+        let not_utf8 = parse_json_within(b"[\"a\",\"\xff\"]", 5).unwrap_err();
+        assert_eq!(not_utf8.code(), ReasonCode::MalformedEnvelope);
+        assert_eq!(
+            not_utf8.message(),
+            "not valid JSON: the text is not UTF-8 (byte 6)"
+        );
     }
 }
