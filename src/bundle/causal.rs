@@ -8,7 +8,7 @@
 //! take no part, as in the reference.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -243,11 +243,11 @@ pub fn check(payload: &Value, policy: &Policy) -> Option<Failure> {
     if let Some(failure) = replay(receipts) {
         return Some(failure);
     }
-    if let Err(failure) = graph(&entries, policy.connectivity) {
+    let spans = Spans::new(&entries);
+    if let Err(failure) = graph(&entries, &spans, policy.connectivity) {
         return Some(failure);
     }
     if policy.connectivity == Mode::Enforce {
-        let known: HashSet<&str> = entries.iter().filter_map(|e| e.span.as_deref()).collect();
         for (field, code, what) in [
             (
                 "side_effect_receipts",
@@ -260,7 +260,7 @@ pub fn check(payload: &Value, policy: &Policy) -> Option<Failure> {
                 "human approval",
             ),
         ] {
-            if let Some(failure) = anchors(payload, field, code, what, &known) {
+            if let Some(failure) = anchors(payload, field, code, what, &spans) {
                 return Some(failure);
             }
         }
@@ -458,10 +458,60 @@ fn replay(receipts: &[Value]) -> Option<Failure> {
     None
 }
 
+/// The distinct spans of a bundle's gateway receipts, each defined by its
+/// first binding, numbered in order of appearance, with the references of
+/// those bindings resolved to span numbers. The graph checks work on the
+/// numbers: one hash lookup per span id, not one per set operation.
+struct Spans<'e, 'a> {
+    /// The defining entry of each span.
+    first: Vec<&'e Entry<'a>>,
+    number: HashMap<&'e str, usize>,
+    /// Each span's parent and tool span (`None` when absent or unknown).
+    parent: Vec<Option<usize>>,
+    tool: Vec<Option<usize>>,
+}
+
+impl<'e, 'a> Spans<'e, 'a> {
+    fn new(entries: &'e [Entry<'a>]) -> Self {
+        let mut first = Vec::new();
+        let mut number = HashMap::with_capacity(entries.len());
+        for entry in entries {
+            if let Some(id) = entry.span.as_deref() {
+                number.entry(id).or_insert_with(|| {
+                    first.push(entry);
+                    first.len() - 1
+                });
+            }
+        }
+        let resolve = |id: &Option<String>| id.as_deref().and_then(|id| number.get(id).copied());
+        let parent = first.iter().map(|e| resolve(&e.parent)).collect();
+        let tool = first.iter().map(|e| resolve(&e.tool)).collect();
+        Spans {
+            first,
+            number,
+            parent,
+            tool,
+        }
+    }
+
+    fn contains(&self, id: &str) -> bool {
+        self.number.contains_key(id)
+    }
+
+    /// The defining entry of span `id`.
+    fn get(&self, id: &str) -> Option<&'e Entry<'a>> {
+        self.number.get(id).map(|&n| self.first[n])
+    }
+
+    /// The spans span `n` refers to (parent, then tool).
+    fn refs(&self, n: usize) -> impl Iterator<Item = usize> {
+        [self.parent[n], self.tool[n]].into_iter().flatten()
+    }
+}
+
 /// 26c: per-entry checks, span reuse, relations, cycles, confidence
 /// classes and (in `enforce`) connectivity.
-fn graph(entries: &[Entry<'_>], mode: Mode) -> Result<(), Failure> {
-    let known: HashSet<&str> = entries.iter().filter_map(|e| e.span.as_deref()).collect();
+fn graph(entries: &[Entry<'_>], spans: &Spans<'_, '_>, mode: Mode) -> Result<(), Failure> {
     for entry in entries {
         if let Some(failure) = &entry.clock_error {
             return Err(failure.clone());
@@ -495,7 +545,7 @@ fn graph(entries: &[Entry<'_>], mode: Mode) -> Result<(), Failure> {
         }
         for (reference, key) in [(&entry.parent, PARENT.0), (&entry.tool, TOOL.0)] {
             if let Some(span) = reference
-                && !known.contains(span.as_str())
+                && !spans.contains(span)
             {
                 return Err(Failure::new(
                     Code::CausalReferenceDangling,
@@ -507,15 +557,11 @@ fn graph(entries: &[Entry<'_>], mode: Mode) -> Result<(), Failure> {
     }
 
     // The first binding of each span defines it; later ones must agree.
-    let mut spans: Vec<&Entry<'_>> = Vec::new();
-    let mut by_id: HashMap<&str, &Entry<'_>> = HashMap::new();
     for entry in entries {
         let Some(id) = entry.span.as_deref() else {
             continue;
         };
-        let Some(first) = by_id.get(id) else {
-            by_id.insert(id, entry);
-            spans.push(entry);
+        let Some(first) = spans.get(id).filter(|first| !std::ptr::eq(*first, entry)) else {
             continue;
         };
         if let (Some(a), Some(b)) = (first.time(), entry.time())
@@ -556,9 +602,9 @@ fn graph(entries: &[Entry<'_>], mode: Mode) -> Result<(), Failure> {
         }
     }
 
-    for span in &spans {
-        for (reference, key) in [(&span.parent, PARENT.0), (&span.tool, TOOL.0)] {
-            let Some(referenced) = reference.as_deref().and_then(|id| by_id.get(id)) else {
+    for (n, span) in spans.first.iter().enumerate() {
+        for (referenced, key) in [(spans.parent[n], PARENT.0), (spans.tool[n], TOOL.0)] {
+            let Some(referenced) = referenced.map(|r| spans.first[r]) else {
                 continue;
             };
             if let (Some(child), Some(parent)) = (span.time(), referenced.time())
@@ -569,8 +615,8 @@ fn graph(entries: &[Entry<'_>], mode: Mode) -> Result<(), Failure> {
                     span.time_pointer(),
                     format!(
                         "span_id `{}` occurs before its {key} `{}`",
-                        span.span.as_deref().unwrap_or_default(),
-                        referenced.span.as_deref().unwrap_or_default()
+                        span_id(span),
+                        span_id(referenced)
                     ),
                 ));
             }
@@ -586,34 +632,20 @@ fn graph(entries: &[Entry<'_>], mode: Mode) -> Result<(), Failure> {
         }
     }
 
-    // Parent edges only; each span has one parent, so following the chain
-    // from every span finds any loop.
-    let mut done: HashSet<&str> = HashSet::new();
-    for span in &spans {
-        let mut path: HashSet<&str> = HashSet::new();
-        let mut current = Some(*span);
-        while let Some(node) = current {
-            let id = node.span.as_deref().unwrap_or_default();
-            if done.contains(id) {
-                break;
-            }
-            if !path.insert(id) {
-                return Err(Failure::new(
-                    Code::CausalCycleDetected,
-                    node.binding_pointer("parent_span_id"),
-                    format!("cycle detected at span_id `{id}`"),
-                ));
-            }
-            current = node.parent.as_deref().and_then(|p| by_id.get(p)).copied();
-        }
-        done.extend(path);
-    }
+    acyclic(spans)?;
 
-    let referenced: HashSet<&str> = entries
-        .iter()
-        .flat_map(|e| [e.parent.as_deref(), e.tool.as_deref()])
-        .flatten()
-        .collect();
+    // Referenced by any binding (every reference is a known span by now).
+    let mut referenced = vec![false; spans.first.len()];
+    for entry in entries {
+        for id in [entry.parent.as_deref(), entry.tool.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(&n) = spans.number.get(id) {
+                referenced[n] = true;
+            }
+        }
+    }
     for entry in entries {
         let Some(confidence) = entry.confidence else {
             continue;
@@ -623,7 +655,8 @@ fn graph(entries: &[Entry<'_>], mode: Mode) -> Result<(), Failure> {
             || entry
                 .span
                 .as_deref()
-                .is_some_and(|s| referenced.contains(s))
+                .and_then(|id| spans.number.get(id))
+                .is_some_and(|&n| referenced[n])
         {
             ("direct", 1.0)
         } else if entry.span.is_some() {
@@ -642,32 +675,59 @@ fn graph(entries: &[Entry<'_>], mode: Mode) -> Result<(), Failure> {
         }
     }
 
-    if mode == Mode::Enforce && !spans.is_empty() {
-        connected(&spans, &by_id)?;
+    if mode == Mode::Enforce && !spans.first.is_empty() {
+        connected(spans)?;
+    }
+    Ok(())
+}
+
+/// Parent edges only; each span has one parent, so following the chain from
+/// every span finds any loop.
+fn acyclic(spans: &Spans<'_, '_>) -> Result<(), Failure> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Seen {
+        Not,
+        OnThisPath,
+        Done,
+    }
+    let mut seen = vec![Seen::Not; spans.first.len()];
+    let mut path = Vec::new();
+    for start in 0..spans.first.len() {
+        let mut current = Some(start);
+        while let Some(n) = current {
+            match seen[n] {
+                Seen::Done => break,
+                Seen::OnThisPath => {
+                    let node = spans.first[n];
+                    return Err(Failure::new(
+                        Code::CausalCycleDetected,
+                        node.binding_pointer("parent_span_id"),
+                        format!("cycle detected at span_id `{}`", span_id(node)),
+                    ));
+                }
+                Seen::Not => {}
+            }
+            seen[n] = Seen::OnThisPath;
+            path.push(n);
+            current = spans.parent[n];
+        }
+        for n in path.drain(..) {
+            seen[n] = Seen::Done;
+        }
     }
     Ok(())
 }
 
 /// 26c-6: a root exists, every span reaches one, one component.
-fn connected<'e>(
-    spans: &[&'e Entry<'_>],
-    by_id: &HashMap<&str, &Entry<'_>>,
-) -> Result<(), Failure> {
-    // The span ids are borrowed from the entries throughout: no copies.
-    let refs = |e: &'e Entry<'_>| {
-        [e.parent.as_deref(), e.tool.as_deref()]
-            .into_iter()
-            .flatten()
-            .filter(|r| by_id.contains_key(r))
-            .collect::<Vec<&str>>()
-    };
+fn connected(spans: &Spans<'_, '_>) -> Result<(), Failure> {
+    let count = spans.first.len();
     // Spans that reach a root (the roots first), grown until nothing changes.
-    let mut reaching: HashSet<&str> = spans
+    let mut reaching: Vec<bool> = spans
+        .first
         .iter()
-        .filter(|e| e.parent.is_none() && e.tool.is_none())
-        .map(|e| span_id(e))
+        .map(|e| e.parent.is_none() && e.tool.is_none())
         .collect();
-    if reaching.is_empty() {
+    if !reaching.contains(&true) {
         return Err(Failure::new(
             Code::CausalGraphDisconnected,
             "/payload/receipts",
@@ -675,48 +735,50 @@ fn connected<'e>(
         ));
     }
     loop {
-        let before = reaching.len();
-        for span in spans {
-            if refs(span).iter().any(|r| reaching.contains(r)) {
-                reaching.insert(span_id(span));
+        let mut grew = false;
+        for n in 0..count {
+            if !reaching[n] && spans.refs(n).any(|r| reaching[r]) {
+                reaching[n] = true;
+                grew = true;
             }
         }
-        if reaching.len() == before {
+        if !grew {
             break;
         }
     }
-    if let Some(span) = spans.iter().find(|s| !reaching.contains(span_id(s))) {
+    if let Some(n) = reaching.iter().position(|&reaches| !reaches) {
         return Err(Failure::new(
             Code::CausalGraphDisconnected,
-            span.binding_pointer("span_id"),
+            spans.first[n].binding_pointer("span_id"),
             format!(
                 "non-root span_id `{}` does not connect to a root",
-                span_id(span)
+                span_id(spans.first[n])
             ),
         ));
     }
-    let mut neighbours: HashMap<&str, Vec<&str>> = HashMap::new();
-    for span in spans {
-        for r in refs(span) {
-            neighbours.entry(span_id(span)).or_default().push(r);
-            neighbours.entry(r).or_default().push(span_id(span));
+    let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for n in 0..count {
+        for r in spans.refs(n) {
+            neighbours[n].push(r);
+            neighbours[r].push(n);
         }
     }
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut stack = vec![span_id(spans[0])];
-    while let Some(node) = stack.pop() {
-        if seen.insert(node) {
-            stack.extend(neighbours.get(node).into_iter().flatten());
+    let mut seen = vec![false; count];
+    let mut stack = vec![0];
+    while let Some(n) = stack.pop() {
+        if !seen[n] {
+            seen[n] = true;
+            stack.extend(&neighbours[n]);
         }
     }
-    if let Some(span) = spans.iter().find(|s| !seen.contains(span_id(s))) {
+    if let Some(n) = seen.iter().position(|&seen| !seen) {
         return Err(Failure::new(
             Code::CausalGraphDisconnected,
-            span.binding_pointer("span_id"),
+            spans.first[n].binding_pointer("span_id"),
             format!(
                 "the causal graph contains disconnected components: span_id `{}` is not connected to `{}`",
-                span_id(span),
-                span_id(spans[0])
+                span_id(spans.first[n]),
+                span_id(spans.first[0])
             ),
         ));
     }
@@ -735,7 +797,7 @@ fn anchors(
     field: &str,
     code: Code,
     what: &str,
-    known: &HashSet<&str>,
+    spans: &Spans<'_, '_>,
 ) -> Option<Failure> {
     let items = payload.get(field).and_then(Value::as_array)?;
     for (i, item) in items.iter().enumerate() {
@@ -762,7 +824,7 @@ fn anchors(
             }
         }
         match anchor {
-            Some((_, span)) if known.contains(span.as_str()) => {}
+            Some((_, span)) if spans.contains(&span) => {}
             Some((key, span)) => {
                 return Some(Failure::new(
                     code,
