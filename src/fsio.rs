@@ -138,6 +138,11 @@ pub fn open_regular(path: &Path) -> Result<File, ReadError> {
     open(path).map(|(file, _)| file)
 }
 
+/// [`open_regular`], with the file's length from the same `fstat`.
+pub fn open_regular_sized(path: &Path) -> Result<(File, u64), ReadError> {
+    open(path).map(|(file, meta)| (file, meta.len()))
+}
+
 fn open(path: &Path) -> Result<(File, Metadata), ReadError> {
     let mut options = OpenOptions::new();
     options.read(true);

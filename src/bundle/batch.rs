@@ -7,14 +7,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 
 use globset::Glob;
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
 use super::policy::{Lookup, PolicyLookup};
-use super::read::{self, Budget, Contents};
+use super::read::{self, Contents};
 use super::reason::{Code, Failure};
 use super::{BundleReport, Options, verify_bundle};
 
@@ -154,14 +154,11 @@ pub fn verify_all(paths: &[PathBuf], options: &Options) -> Result<Vec<Entry>, Ba
     Ok(entries)
 }
 
-/// Bytes being verified at once, across all workers of every batch.
-static IN_FLIGHT: LazyLock<Budget> = LazyLock::new(|| Budget::new(read::IN_FLIGHT_BYTES));
-
 /// Reads and verifies one bundle file within the memory budget: a file over
 /// the size limit is MALFORMED_ENVELOPE without being read.
 fn verify_file(path: &Path, options: &Options) -> Result<BundleReport, BatchError> {
-    let _grant = IN_FLIGHT.take(read::size_hint(path).min(options.max_bundle_bytes));
-    Ok(match read::read_file(path, options.max_bundle_bytes)? {
+    let (contents, _grant) = read::read_file(path, options.max_bundle_bytes)?;
+    Ok(match contents {
         Contents::Bytes(bytes) => verify_bundle(&bytes, options),
         Contents::TooLarge(len) => super::too_large(len, options.max_bundle_bytes),
     })
@@ -342,8 +339,8 @@ fn verify_claimed_file(
     known: &Mutex<HashMap<Option<String>, Arc<Claimed>>>,
 ) -> Result<Entry, BatchError> {
     let limit = base.max_bundle_bytes;
-    let _grant = IN_FLIGHT.take(read::size_hint(path).min(limit));
-    let parsed = match read::read_file(path, limit)? {
+    let (contents, _grant) = read::read_file(path, limit)?;
+    let parsed = match contents {
         Contents::Bytes(bytes) => super::parse_bundle(&bytes, limit),
         Contents::TooLarge(len) => Err(super::too_large(len, limit)),
     };

@@ -8,7 +8,7 @@
 
 use std::io::Read as _;
 use std::path::Path;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, LazyLock, Mutex};
 
 use crate::fsio::{self, Problem, ReadError};
 
@@ -23,6 +23,9 @@ pub const MAX_JSON_VALUES: usize = 500_000;
 /// size, or many small ones.
 pub const IN_FLIGHT_BYTES: u64 = 32 * 1024 * 1024;
 
+/// Bytes being verified at once, across all workers of every batch.
+static IN_FLIGHT: LazyLock<Budget> = LazyLock::new(|| Budget::new(IN_FLIGHT_BYTES));
+
 /// A bundle file as read.
 #[derive(Debug)]
 pub enum Contents {
@@ -32,27 +35,30 @@ pub enum Contents {
 }
 
 /// Reads `path` if it is a regular file (or a link to one, as every wpc
-/// reader: docs/limits.md) of at most `limit` bytes. Opened by
-/// [`fsio::open_regular`], which never blocks on a FIFO and refuses
-/// devices; a larger file is not an error but a verdict
-/// ([`Contents::TooLarge`]), so the limit is checked here.
-pub fn read_file(path: &Path, limit: u64) -> Result<Contents, ReadError> {
+/// reader: docs/limits.md) of at most `limit` bytes, once the budget of
+/// bytes in flight has room for it (one budget for every reader in the
+/// process: [`IN_FLIGHT_BYTES`]). Opened by [`fsio::open_regular_sized`], which never blocks on a
+/// FIFO and refuses devices; a larger file is not an error but a verdict
+/// ([`Contents::TooLarge`]), so the limit is checked here. The [`Grant`]
+/// is the file's part of the budget: hold it while the bytes and what is
+/// parsed from them are in use.
+pub fn read_file(path: &Path, limit: u64) -> Result<(Contents, Grant<'static>), ReadError> {
     let io = |error| ReadError {
         path: path.to_path_buf(),
         problem: Problem::Io(error),
     };
-    let file = fsio::open_regular(path)?;
-    let len = file.metadata().map_err(io)?.len();
+    let (file, len) = fsio::open_regular_sized(path)?;
+    let grant = IN_FLIGHT.take(len.min(limit));
     if len > limit {
-        return Ok(Contents::TooLarge(len));
+        return Ok((Contents::TooLarge(len), grant));
     }
     // The file may grow after the check: never read past the limit.
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
     file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > limit {
-        return Ok(Contents::TooLarge(bytes.len() as u64));
+        return Ok((Contents::TooLarge(bytes.len() as u64), grant));
     }
-    Ok(Contents::Bytes(bytes))
+    Ok((Contents::Bytes(bytes), grant))
 }
 
 /// A budget of bytes in flight shared by every worker: a worker waits until
@@ -101,18 +107,13 @@ impl Drop for Grant<'_> {
     }
 }
 
-/// The size of `path` as its metadata says (0 if unknown): what a worker
-/// asks of the budget before reading.
-pub fn size_hint(path: &Path) -> u64 {
-    std::fs::symlink_metadata(path).map_or(0, |m| m.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn oversized_and_irregular_files_are_not_read() {
+        let read_file = |path: &Path, limit| read_file(path, limit).map(|(c, _)| c);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("b.json");
         std::fs::write(&path, b"{}").unwrap();

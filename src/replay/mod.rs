@@ -314,7 +314,8 @@ fn read_one(
     path: &Path,
     options: &bundle::Options,
 ) -> Result<(Entry, Option<Recording>), ReplayError> {
-    let report = match read::read_file(path, options.max_bundle_bytes)? {
+    let (contents, _grant) = read::read_file(path, options.max_bundle_bytes)?;
+    let report = match contents {
         Contents::TooLarge(len) => bundle::too_large(len, options.max_bundle_bytes),
         Contents::Bytes(bytes) => {
             let report = bundle::verify_bundle(&bytes, options);
