@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use ed25519_dalek::{PUBLIC_KEY_LENGTH, VerifyingKey};
 
@@ -21,7 +22,9 @@ const ED25519_PUB: [u8; 2] = [0xED, 0x01];
 /// canonical, that is the same as their strings being equal.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct DidKey {
-    did: String,
+    /// Shared, so that a key taken from a cache is copied without an
+    /// allocation.
+    did: Arc<str>,
     key: VerifyingKey,
     /// Decided once per key, so that every signature it checks can take
     /// the fast path of [`strict`].
@@ -87,7 +90,7 @@ impl DidKey {
             return Err(DidError::SmallOrder(quote(did)));
         }
         Ok(Self {
-            did: did.to_owned(),
+            did: Arc::from(did),
             key,
             order: KeyOrder::of(&key),
         })
@@ -105,7 +108,7 @@ impl DidKey {
                 .into_string()
         );
         Self {
-            did,
+            did: Arc::from(did),
             key: *key,
             order: KeyOrder::of(key),
         }

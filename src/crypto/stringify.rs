@@ -209,7 +209,10 @@ fn ordered(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
 
 /// The value of a canonical array index (`0` … `2^32 − 2`, no leading zero).
 fn array_index(key: &str) -> Option<u32> {
-    if key.is_empty() || (key.len() > 1 && key.starts_with('0')) {
+    // Most keys are names: one byte tells.
+    if !key.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        || (key.len() > 1 && key.starts_with('0'))
+    {
         return None;
     }
     if !key.bytes().all(|b| b.is_ascii_digit()) {

@@ -22,7 +22,7 @@
 //! [`ReasonCode::SchemaValidationFailed`] with [`VerifyFailure::new`].
 
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
@@ -329,6 +329,7 @@ pub fn parse_json_within(bytes: &[u8], max_values: usize) -> Result<Value, Verif
     let budget = ValueBudget {
         left: Cell::new(max_values),
         exceeded: Cell::new(false),
+        entries: RefCell::new(Vec::new()),
     };
     // Checked once for the whole text, which is several times faster than
     // serde_json checking each string as it meets it (`from_slice`).
@@ -867,6 +868,10 @@ fn json_type(value: &Value) -> &'static str {
 struct ValueBudget {
     left: Cell<usize>,
     exceeded: Cell<bool>,
+    /// The entries of the objects being parsed, innermost last: an object's
+    /// map is built once all its entries are known, at its final size,
+    /// instead of growing (and rehashing) as they come.
+    entries: RefCell<Vec<(String, Value)>>,
 }
 
 /// Parses one JSON value with duplicate object keys rejected, counting it
@@ -935,9 +940,16 @@ impl<'de> Visitor<'de> for UniqueKeys<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
+        // Nested objects push and drain above `start` before this one goes
+        // on; no borrow is held across the recursion.
+        let start = self.0.entries.borrow().len();
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value_seed(self)?;
+            self.0.entries.borrow_mut().push((key, value));
+        }
+        let mut entries = self.0.entries.borrow_mut();
+        let mut object = Map::with_capacity(entries.len().saturating_sub(start));
+        for (key, value) in entries.drain(start..) {
             // One hash lookup per key.
             match object.entry(key) {
                 serde_json::map::Entry::Vacant(slot) => {
