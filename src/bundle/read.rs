@@ -19,9 +19,13 @@ use crate::fsio::{self, Problem, ReadError};
 pub const MAX_JSON_VALUES: usize = 500_000;
 
 /// At most this many bytes of bundle files are held for verification at
-/// once, whatever the thread count: two bundles of the default maximum
-/// size, or many small ones.
-pub const IN_FLIGHT_BYTES: u64 = 32 * 1024 * 1024;
+/// once, whatever the thread count: one bundle of the largest size allowed,
+/// or many small ones. A large bundle's tree is several times its size, and
+/// the allocator keeps some of what one tree freed when the next has another
+/// shape, so two at once came close to the 300 MB goal of
+/// `scripts/bundle-memory.sh`; bundles of ordinary size (tens of kB) still
+/// verify a thousand at a time.
+pub const IN_FLIGHT_BYTES: u64 = crate::crypto::verify::MAX_ENVELOPE_BYTES as u64;
 
 /// Bytes being verified at once, across all workers of every batch.
 static IN_FLIGHT: LazyLock<Budget> = LazyLock::new(|| Budget::new(IN_FLIGHT_BYTES));
