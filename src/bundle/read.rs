@@ -52,15 +52,25 @@ pub fn read_file(path: &Path, limit: u64) -> Result<(Contents, Grant<'static>), 
         problem: Problem::Io(error),
     };
     let (file, len) = fsio::open_regular_sized(path)?;
-    let grant = IN_FLIGHT.take(len.min(limit));
     if len > limit {
-        return Ok((Contents::TooLarge(len), grant));
+        // Nothing is read: nothing is asked of the budget.
+        return Ok((Contents::TooLarge(len), IN_FLIGHT.take(0)));
     }
+    let mut grant = IN_FLIGHT.take(len);
     // The file may grow after the check: never read past the limit.
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0) + 1);
     file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > limit {
-        return Ok((Contents::TooLarge(bytes.len() as u64), grant));
+    let read = bytes.len() as u64;
+    if read > limit {
+        return Ok((Contents::TooLarge(read), grant));
+    }
+    if read > grant.amount {
+        // It grew (or its size was not known, as for a file of /proc): the
+        // tree is parsed only under a grant for what was read. The first
+        // grant is given back before waiting, so two workers can never wait
+        // on each other.
+        drop(grant);
+        grant = IN_FLIGHT.take(read);
     }
     Ok((Contents::Bytes(bytes), grant))
 }
@@ -156,6 +166,27 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn the_grant_covers_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b.json");
+        std::fs::write(&path, b"{\"a\":1}").unwrap();
+        let (_, grant) = read_file(&path, 100).unwrap();
+        assert_eq!(grant.amount, 7);
+        // Over the limit: not read, nothing held.
+        let (contents, grant) = read_file(&path, 3).unwrap();
+        assert!(matches!(contents, Contents::TooLarge(7)));
+        assert_eq!(grant.amount, 0);
+        // A file whose metadata says 0 bytes but which has content (procfs):
+        // the grant is for the bytes read, not for the size it claimed.
+        if let Ok((Contents::Bytes(bytes), grant)) =
+            read_file(Path::new("/proc/self/status"), 1 << 20)
+        {
+            assert!(!bytes.is_empty());
+            assert_eq!(grant.amount, bytes.len() as u64);
+        }
     }
 
     #[test]
