@@ -97,6 +97,57 @@ fn codes(bytes: &[u8], options: &Options) -> Vec<&'static str> {
         .collect()
 }
 
+/// The agent controls its bundle but not the gateway's key. The gateway
+/// receipts' signatures are checked in one batch with the bundle's own: a
+/// receipt whose signature is broken, copied from another receipt or swapped
+/// with another's fails on its own, whatever valid signatures sit beside it
+/// in the batch, although the agent signs the bundle again.
+#[test]
+fn forged_gateway_receipt_signatures_fail_among_valid_ones() {
+    let value = bundle_value(&Shape {
+        receipts: 8,
+        ..Shape::default()
+    })
+    .unwrap();
+    let signature = |i: usize| value["payload"]["receipts"][i]["signature_b64u"].clone();
+    let with = |changes: &[(usize, Value)]| {
+        let mut mutant = value.clone();
+        for (i, signature) in changes {
+            mutant["payload"]["receipts"][*i]["signature_b64u"] = signature.clone();
+        }
+        mutant
+    };
+    let mut broken: Vec<char> = signature(3).as_str().unwrap().chars().collect();
+    broken[10] = if broken[10] == 'A' { 'B' } else { 'A' };
+    let broken = Value::String(broken.into_iter().collect());
+    let forgeries = [
+        ("broken", with(&[(3, broken)]), vec![3]),
+        ("copied", with(&[(5, signature(4))]), vec![5]),
+        (
+            "swapped",
+            with(&[(1, signature(6)), (6, signature(1))]),
+            vec![1, 6],
+        ),
+    ];
+    for (what, mutant, forged) in forgeries {
+        let bytes = serde_json::to_vec(&resign(&mutant).unwrap()).unwrap();
+        let report = verify_bundle(&bytes, &gateway_only());
+        assert!(!report.valid, "{what}");
+        let failed: Vec<usize> = (0..8)
+            .filter(|i| {
+                let at = format!("/payload/receipts/{i}/");
+                report.failures.iter().any(|f| {
+                    f.code.as_str() == "RECEIPT_VERIFICATION_FAILED" && f.pointer.starts_with(&at)
+                })
+            })
+            .collect();
+        assert_eq!(failed, forged, "{what}: {:?}", report.failures);
+    }
+    // The same bundle untouched, signed again, verifies.
+    let bytes = serde_json::to_vec(&resign(&value).unwrap()).unwrap();
+    assert!(verify_bundle(&bytes, &gateway_only()).valid);
+}
+
 #[test]
 fn kit_bundles_of_every_shape_verify() {
     for receipts in [0, 1, 8] {
