@@ -22,9 +22,9 @@ pub const MAX_JSON_VALUES: usize = 500_000;
 /// once, whatever the thread count: one bundle of the largest size allowed,
 /// or many small ones. A large bundle's tree is several times its size, and
 /// the allocator keeps some of what one tree freed when the next has another
-/// shape, so two at once came close to the 300 MB goal of
-/// `scripts/bundle-memory.sh`; bundles of ordinary size (tens of kB) still
-/// verify a thousand at a time.
+/// shape, so two at once went over the 300 MB goal of
+/// `scripts/bundle-memory.sh` at 4 and 8 threads; bundles of ordinary size
+/// (tens of kB) still verify a thousand at a time.
 pub const IN_FLIGHT_BYTES: u64 = crate::crypto::verify::MAX_ENVELOPE_BYTES as u64;
 
 /// Bytes being verified at once, across all workers of every batch.
@@ -41,11 +41,11 @@ pub enum Contents {
 /// Reads `path` if it is a regular file (or a link to one, as every wpc
 /// reader: docs/limits.md) of at most `limit` bytes, once the budget of
 /// bytes in flight has room for it (one budget for every reader in the
-/// process: [`IN_FLIGHT_BYTES`]). Opened by [`fsio::open_regular_sized`], which never blocks on a
-/// FIFO and refuses devices; a larger file is not an error but a verdict
-/// ([`Contents::TooLarge`]), so the limit is checked here. The [`Grant`]
-/// is the file's part of the budget: hold it while the bytes and what is
-/// parsed from them are in use.
+/// process: [`IN_FLIGHT_BYTES`]). Opened by [`fsio::open_regular_sized`],
+/// which never blocks on a FIFO and refuses devices; a larger file is not
+/// an error but a verdict ([`Contents::TooLarge`]), so the limit is checked
+/// here. The [`Grant`] is the file's part of the budget: hold it while the
+/// bytes and what is parsed from them are in use.
 pub fn read_file(path: &Path, limit: u64) -> Result<(Contents, Grant<'static>), ReadError> {
     let io = |error| ReadError {
         path: path.to_path_buf(),
